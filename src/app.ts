@@ -1,0 +1,42 @@
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { authRoutes, securityAuthRoutes } from './auth/routes';
+import { getDb } from './db/client';
+import { mountDocs } from './docs/routes';
+import { healthRoutes, livenessRoutes } from './health/routes';
+import { accessLog, corsFromEnv, limitBody, notFoundHandler, onError, requireJsonBody } from './lib/middleware';
+import { createRouter } from './lib/openapi';
+import { workflowRoutes } from './workflows/routes';
+
+/**
+ * The HTTP application. It imports no Durable Object class (only their types), so it can also
+ * be loaded in Node, which the OpenAPI lint test does.
+ */
+const base = createRouter();
+
+base.use(
+  requestId({ limitLength: 64 }),
+  accessLog(),
+  secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } }),
+  corsFromEnv(),
+  limitBody(),
+  requireJsonBody(),
+  async function database(c, next) {
+    c.set('db', getDb(c.env.DB));
+    await next();
+  },
+);
+
+export const app = base
+  .route('/', livenessRoutes)
+  .route('/api/v3/health', healthRoutes)
+  .route('/api/v3/auth', authRoutes)
+  .route('/api/v3/security', securityAuthRoutes)
+  .route('/api/v3/workflows', workflowRoutes);
+
+mountDocs(app);
+app.onError(onError);
+app.notFound(notFoundHandler);
+
+/** For typed clients: `hc<AppType>('https://…')` from `hono/client`. */
+export type AppType = typeof app;

@@ -1,0 +1,20 @@
+import type { Role } from '../db/schema';
+
+/**
+ * API-key scopes. A key can only do what both its scopes and its owner's role allow. Later
+ * domains add their scopes here, so the whole set is visible in one place.
+ */
+export const SCOPES = ['profile:read', 'workflows:read', 'workflows:write', 'users:admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Who is making the request, as established by `authenticate()`. */
+export type Principal =
+  | { kind: 'session'; userId: number; username: string; role: Role; sessionId: string }
+  | { kind: 'api_key'; userId: number; username: string; role: Role; apiKeyId: number; scopes: Scope[] };
+
+/** Route access declaration: the roles admitted, and the scope an API key needs (none: keys refused). */
+export type Access = { roles: readonly Role[]; scope?: Scope };
+
+export const ANY_ROLE: readonly Role[] = ['admin', 'editor', 'viewer'];
+export const WRITERS: readonly Role[] = ['admin', 'editor'];
+export const ADMINS: readonly Role[] = ['admin'];

@@ -1,0 +1,116 @@
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import type { DB } from '../db/client';
+import { refreshTokens, sessions, users } from '../db/schema';
+import { randomToken, sha256Hex } from '../lib/crypto';
+
+/*
+ * Refresh tokens are opaque random strings; only their SHA-256 is stored. Each use rotates the
+ * token, and every token of one login belongs to that login's session ("family"). Presenting a
+ * token that was already exchanged means it leaked (or a client raced itself): the whole
+ * session is revoked, so the thief's copy and the victim's newer one both stop working.
+ */
+export const REFRESH_PREFIX = 'dwcr_';
+
+export type IssuedSession = { sessionId: string; refreshToken: string; refreshExpiresAt: number };
+
+export async function createSession(db: DB, meta: RequestMeta, userId: number, ttlSeconds: number): Promise<IssuedSession> {
+  const sessionId = crypto.randomUUID();
+  const refreshToken = REFRESH_PREFIX + randomToken(32);
+  const refreshExpiresAt = Date.now() + ttlSeconds * 1000;
+  await db.batch([
+    db.insert(sessions).values({ id: sessionId, userId, expiresAt: refreshExpiresAt, ip: meta.ip, userAgent: meta.userAgent }),
+    db.insert(refreshTokens).values({ sessionId, tokenHash: await sha256Hex(refreshToken), expiresAt: refreshExpiresAt }),
+    auditInsert(db, meta, { action: 'auth.login', actorUserId: userId, targetType: 'session', targetId: sessionId }),
+  ]);
+  return { sessionId, refreshToken, refreshExpiresAt };
+}
+
+export type RotateResult =
+  | { ok: true; userId: number; sessionId: string; refreshToken: string; refreshExpiresAt: number }
+  | { ok: false; reason: 'invalid' | 'reused' };
+
+export async function rotateRefreshToken(db: DB, meta: RequestMeta, presented: string): Promise<RotateResult> {
+  const oldHash = await sha256Hex(presented);
+  const refreshToken = REFRESH_PREFIX + randomToken(32);
+  const newHash = await sha256Hex(refreshToken);
+  const now = Date.now();
+
+  // One batch = one transaction. The new token is inserted only if the old one is unused, unexpired
+  // and its session alive; the old one is then marked used. Two concurrent exchanges of the same
+  // token serialise in D1: the second finds it used and is treated as reuse.
+  const [inserted] = await db.batch([
+    db.all<{ session_id: string; expires_at: number }>(sql`
+      INSERT INTO refresh_tokens (session_id, token_hash, expires_at)
+      SELECT rt.session_id, ${newHash}, s.expires_at
+      FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+      WHERE rt.token_hash = ${oldHash} AND rt.used_at IS NULL AND rt.expires_at > ${now}
+        AND s.revoked_at IS NULL AND s.expires_at > ${now}
+      RETURNING session_id, expires_at`),
+    db.run(sql`UPDATE refresh_tokens SET used_at = ${now}
+      WHERE token_hash = ${oldHash} AND used_at IS NULL
+        AND EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ${newHash})`),
+    db.run(sql`UPDATE sessions SET last_used_at = ${now}
+      WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = ${newHash})`),
+    db.run(sql`INSERT INTO audit_log (action, outcome, target_type, target_id, actor_user_id, request_id, ip, user_agent)
+      SELECT 'auth.refresh', 'success', 'session', s.id, s.user_id, ${meta.requestId}, ${meta.ip}, ${meta.userAgent}
+      FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = ${newHash}`),
+  ]);
+  const row = inserted[0];
+  if (row) {
+    const session = await db.select({ userId: sessions.userId }).from(sessions).where(eq(sessions.id, row.session_id)).get();
+    return { ok: true, userId: session!.userId, sessionId: row.session_id, refreshToken, refreshExpiresAt: row.expires_at };
+  }
+
+  const old = await db
+    .select({ sessionId: refreshTokens.sessionId, usedAt: refreshTokens.usedAt, userId: sessions.userId, revokedAt: sessions.revokedAt })
+    .from(refreshTokens)
+    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+    .where(eq(refreshTokens.tokenHash, oldHash))
+    .get();
+  if (old?.usedAt != null) {
+    await db.batch([
+      db
+        .update(sessions)
+        .set({ revokedAt: now, revokedReason: 'refresh_token_reuse' })
+        .where(and(eq(sessions.id, old.sessionId), isNull(sessions.revokedAt))),
+      auditInsert(db, meta, {
+        action: 'auth.refresh_reuse',
+        outcome: 'failure',
+        actorUserId: old.userId,
+        targetType: 'session',
+        targetId: old.sessionId,
+        details: { session_revoked: true },
+      }),
+    ]);
+    return { ok: false, reason: 'reused' };
+  }
+  await auditInsert(db, meta, { action: 'auth.refresh', outcome: 'failure', actorUserId: old?.userId ?? null, details: { reason: 'invalid' } });
+  return { ok: false, reason: 'invalid' };
+}
+
+/** Revokes one session (logout). Returns false when it was not the user's or already revoked. */
+export async function revokeSession(db: DB, meta: RequestMeta, userId: number, sessionId: string, reason: string): Promise<boolean> {
+  const [updated] = await db.batch([
+    db
+      .update(sessions)
+      .set({ revokedAt: Date.now(), revokedReason: reason })
+      .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+      .returning({ id: sessions.id }),
+    auditIfChanged(db, meta, { action: 'auth.logout', targetType: 'session', targetId: sessionId, details: { reason } }),
+  ]);
+  return updated.length > 0;
+}
+
+/** The user and session behind an access token, or undefined if either is gone or revoked. */
+export async function activeSessionUser(db: DB, userId: number, sessionId: string) {
+  const now = Date.now();
+  const row = await db
+    .select({ id: users.id, username: users.username, role: users.role, revokedAt: sessions.revokedAt, expiresAt: sessions.expiresAt })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
+    .get();
+  if (!row || row.revokedAt !== null || row.expiresAt <= now) return undefined;
+  return row;
+}

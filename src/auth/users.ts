@@ -1,0 +1,98 @@
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { auditInsert, type RequestMeta } from '../audit/audit';
+import type { DB } from '../db/client';
+import { users, type Role } from '../db/schema';
+import { ApiError } from '../lib/errors';
+import { checkPasswordStrength, hashPassword } from './passwords';
+
+export type UserRow = typeof users.$inferSelect;
+
+export function publicUser(u: UserRow) {
+  return {
+    id: u.id,
+    username: u.username,
+    email: u.email,
+    full_name: u.fullName,
+    role: u.role,
+    created_at: new Date(u.createdAt).toISOString(),
+  };
+}
+
+/** Usernames and emails are compared case-insensitively by storing them lower-cased. */
+export const normalizeLogin = (s: string) => s.trim().toLowerCase();
+
+function uniqueViolation(err: unknown): 'username' | 'email' | null {
+  const text = String((err as { cause?: unknown })?.cause ?? err);
+  if (!text.includes('UNIQUE constraint failed')) return null;
+  return text.includes('users.email') ? 'email' : 'username';
+}
+
+export async function registerUser(
+  db: DB,
+  pepper: string,
+  meta: RequestMeta,
+  input: { username: string; email: string; password: string; full_name?: string | undefined },
+): Promise<UserRow> {
+  const username = normalizeLogin(input.username);
+  const email = normalizeLogin(input.email);
+  const strength = checkPasswordStrength(input.password, [username, email, email.split('@')[0] ?? '']);
+  if (!strength.ok) {
+    throw new ApiError('validation_error', 'Password is too weak', {
+      details: [{ path: ['password'], code: 'weak_password', message: strength.reasons.join(' '), reasons: strength.reasons, score: strength.score }],
+    });
+  }
+  const passwordHash = await hashPassword(input.password, pepper);
+  // The first user becomes admin. Deciding inside the INSERT makes it atomic: two concurrent
+  // first registrations cannot both see an empty table (D1 serialises writes).
+  const role = sql`(CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'editor' ELSE 'admin' END)`;
+  try {
+    const [inserted] = await db.batch([
+      db.insert(users).values({ username, email, fullName: input.full_name ?? null, passwordHash, role }).returning(),
+      auditInsert(db, meta, {
+        action: 'auth.register',
+        targetType: 'user',
+        targetId: sql`(SELECT CAST(id AS TEXT) FROM users WHERE username = ${username})`,
+        actorUserId: sql`(SELECT id FROM users WHERE username = ${username})`,
+        details: { username },
+      }),
+    ]);
+    return inserted[0]!;
+  } catch (err) {
+    const field = uniqueViolation(err);
+    if (field) throw new ApiError('conflict', `That ${field} is already registered`, { details: [{ path: [field], message: 'already registered' }] });
+    throw err;
+  }
+}
+
+export async function findUserByLogin(db: DB, login: string): Promise<UserRow | undefined> {
+  const l = normalizeLogin(login);
+  return db.select().from(users).where(or(eq(users.username, l), eq(users.email, l))).get();
+}
+
+export async function getUser(db: DB, id: number): Promise<UserRow | undefined> {
+  return db.select().from(users).where(eq(users.id, id)).get();
+}
+
+export async function listUsers(db: DB, limit: number, beforeId?: number): Promise<UserRow[]> {
+  return db
+    .select()
+    .from(users)
+    .where(beforeId ? lt(users.id, beforeId) : undefined)
+    .orderBy(desc(users.id))
+    .limit(limit + 1)
+    .all();
+}
+
+export async function setUserRole(db: DB, meta: RequestMeta, id: number, role: Role): Promise<UserRow> {
+  if (id === meta.actorUserId) {
+    // Prevents the last admin from locking everyone out by demoting themselves.
+    throw new ApiError('forbidden', 'Administrators cannot change their own role');
+  }
+  const existing = await getUser(db, id);
+  if (!existing) throw new ApiError('not_found', 'User not found');
+  const [updated] = await db.batch([
+    db.update(users).set({ role, updatedAt: Date.now() }).where(and(eq(users.id, id))).returning(),
+    auditInsert(db, meta, { action: 'user.role_change', targetType: 'user', targetId: id, details: { from: existing.role, to: role } }),
+  ]);
+  return updated[0]!;
+}

@@ -1,0 +1,87 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../lib/context';
+import { createRouter } from '../lib/openapi';
+import { VERSION } from '../health/routes';
+
+/*
+ * Swagger UI and ReDoc are single HTML pages that load their JavaScript from the jsDelivr CDN in
+ * the reader's browser, so the Worker bundle stays small. Their CSP allows exactly that origin.
+ */
+const CDN = 'https://cdn.jsdelivr.net';
+const DOCS_CSP = `default-src 'none'; script-src 'unsafe-inline' ${CDN}; style-src 'unsafe-inline' ${CDN}; img-src 'self' data: ${CDN}; font-src ${CDN}; connect-src 'self'; worker-src blob:; frame-ancestors 'none'`;
+
+const swaggerHtml = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Document Workflow Chain API — Swagger UI</title>
+<link rel="stylesheet" href="${CDN}/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="${CDN}/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', persistAuthorization: true });</script>
+</body></html>`;
+
+const redocHtml = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Document Workflow Chain API — ReDoc</title></head>
+<body><redoc spec-url="/openapi.json"></redoc>
+<script src="${CDN}/npm/redoc@2/bundles/redoc.standalone.js"></script>
+</body></html>`;
+
+export const OPENAPI_CONFIG = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Document Workflow Chain API',
+    version: VERSION,
+    description:
+      'Durable AI document workflows on Cloudflare Workers. Every error has the shape `{"error":{"code","message","details"?,"requestId"}}`.',
+    license: { name: 'MIT', identifier: 'MIT' },
+  },
+  servers: [{ url: 'http://localhost:8787', description: 'Local development (npm run dev)' }],
+  tags: [
+    { name: 'health', description: 'Liveness and readiness' },
+    { name: 'auth', description: 'Registration, sign-in, tokens' },
+    { name: 'api keys', description: 'Long-lived scoped credentials' },
+    { name: 'users', description: 'User administration' },
+    { name: 'workflows', description: 'Workflow definitions' },
+    { name: 'docs', description: 'This documentation' },
+  ],
+};
+
+const html = (summary: string) =>
+  createRoute({
+    method: 'get',
+    path: '/',
+    tags: ['docs'],
+    summary,
+    responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
+  });
+
+/** Registers /openapi.json, /docs and /redoc on the finished app (the document describes it). */
+export function mountDocs(app: OpenAPIHono<AppEnv>) {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT or API key',
+    description: 'An access token from /api/v3/auth/login, or an API key (dwc_...)',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKeyHeader', { type: 'apiKey', in: 'header', name: 'X-API-Key' });
+
+  const spec = createRouter().openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['docs'],
+      summary: 'This OpenAPI 3.1 document',
+      responses: { 200: { description: 'OpenAPI document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+    }),
+    (c) => c.json(app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>, 200),
+  );
+  const swagger = createRouter().openapi(html('Swagger UI'), (c) => {
+    c.header('Content-Security-Policy', DOCS_CSP);
+    return c.html(swaggerHtml, 200);
+  });
+  const redoc = createRouter().openapi(html('ReDoc'), (c) => {
+    c.header('Content-Security-Policy', DOCS_CSP);
+    return c.html(redocHtml, 200);
+  });
+  app.route('/openapi.json', spec).route('/docs', swagger).route('/redoc', redoc);
+}

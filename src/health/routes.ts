@@ -1,0 +1,42 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { createRouter, jsonResponse } from '../lib/openapi';
+import { runHealthChecks } from './checks';
+
+export const VERSION = '0.1.0';
+
+const Check = z.object({ status: z.enum(['pass', 'fail']), latency_ms: z.number(), detail: z.string().optional() }).openapi('HealthCheck');
+const Health = z
+  .object({
+    status: z.enum(['healthy', 'unhealthy']),
+    environment: z.string(),
+    ai: z.object({ provider: z.string(), workers_ai_binding: z.boolean() }),
+    checks: z.object({ d1: Check, kv: Check, durable_objects: Check, queue: Check, secrets: Check }),
+    time: z.string(),
+  })
+  .openapi('Health');
+const Liveness = z.object({ status: z.literal('ok'), version: z.string(), time: z.string() }).openapi('Liveness');
+
+export const livenessRoutes = createRouter().openapi(
+  createRoute({
+    method: 'get',
+    path: '/health',
+    tags: ['health'],
+    summary: 'Liveness: answers without touching any binding',
+    responses: { 200: jsonResponse(Liveness, 'Alive') },
+  }),
+  (c) => c.json({ status: 'ok' as const, version: VERSION, time: new Date().toISOString() }, 200),
+);
+
+export const healthRoutes = createRouter().openapi(
+  createRoute({
+    method: 'get',
+    path: '/',
+    tags: ['health'],
+    summary: 'Readiness: checks D1, KV, Durable Objects, the queue producer and secrets',
+    responses: { 200: jsonResponse(Health, 'All checks pass'), 503: jsonResponse(Health, 'At least one check failed') },
+  }),
+  async (c) => {
+    const report = await runHealthChecks(c.env);
+    return report.status === 'healthy' ? c.json(report, 200) : c.json(report, 503);
+  },
+);

@@ -1,0 +1,34 @@
+/**
+ * Secrets come from `.dev.vars` locally (committed, development-only values) and from
+ * `wrangler secret put` in production. A production worker that still has a development value,
+ * or none, refuses to issue or check credentials rather than run with a guessable key.
+ */
+const DEV_PREFIX = 'dev-only-';
+
+export type Secrets = { jwtSecret: string; pepper: string };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function secretsProblem(env: Env): string | null {
+  const jwt = env.JWT_SECRET ?? '';
+  const pepper = env.PASSWORD_PEPPER ?? '';
+  if (jwt.length < 32) return 'JWT_SECRET must be set to at least 32 characters';
+  if (pepper.length < 16) return 'PASSWORD_PEPPER must be set to at least 16 characters';
+  if (env.ENVIRONMENT === 'production' && (jwt.startsWith(DEV_PREFIX) || pepper.startsWith(DEV_PREFIX))) {
+    return 'development secrets are not allowed when ENVIRONMENT=production; use `wrangler secret put`';
+  }
+  return null;
+}
+
+export function secrets(env: Env): Secrets {
+  const problem = secretsProblem(env);
+  if (problem) throw new ConfigError(problem);
+  return { jwtSecret: env.JWT_SECRET, pepper: env.PASSWORD_PEPPER };
+}
+
+export function intVar(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : fallback;
+}

@@ -1,0 +1,107 @@
+import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import { ApiError, errorBody } from './errors';
+import type { AppEnv } from './context';
+import { log } from './log';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** One JSON access-log line per request, with the request id that the client also sees. */
+export function accessLog(): MiddlewareHandler<AppEnv> {
+  return async function accessLog(c, next) {
+    const started = Date.now();
+    await next();
+    log(c.env.LOG_LEVEL, 'info', 'request', {
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      route: c.req.routePath,
+      status: c.res.status,
+      durationMs: Date.now() - started,
+    });
+  };
+}
+
+/**
+ * CORS from the CORS_ORIGINS variable: "*" (any origin, no credentials — the API uses bearer
+ * tokens, not cookies) or a comma-separated allow-list. Resolved per request because `env` is
+ * only known then; the parsing is trivial.
+ */
+export function corsFromEnv(): MiddlewareHandler<AppEnv> {
+  return async function corsFromEnv(c, next) {
+    const configured = (c.env.CORS_ORIGINS ?? '').trim();
+    const allowed = configured === '*' ? '*' : configured.split(',').map((s) => s.trim()).filter(Boolean);
+    return cors({
+      origin: allowed === '*' ? '*' : (origin) => (allowed.includes(origin) ? origin : null),
+      allowHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'Idempotency-Key', 'X-Request-Id'],
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      exposeHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
+      maxAge: 600,
+    })(c, next);
+  };
+}
+
+/** Rejects bodies over MAX_BODY_BYTES with 413, whether or not Content-Length is sent. */
+export function limitBody(): MiddlewareHandler<AppEnv> {
+  return async function limitBody(c, next) {
+    const maxSize = Number(c.env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
+    return bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new ApiError('payload_too_large', `Request body exceeds ${maxSize} bytes`);
+      },
+    })(c, next);
+  };
+}
+
+/** A request that carries a body must say it is JSON: every route here accepts JSON only. */
+export function requireJsonBody(): MiddlewareHandler<AppEnv> {
+  return async function requireJsonBody(c, next) {
+    const hasBody = c.req.raw.body !== null && (c.req.header('content-length') ?? '') !== '0';
+    if (hasBody && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(c.req.method)) {
+      const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
+        throw new ApiError('unsupported_media_type', 'Request bodies must be application/json');
+      }
+    }
+    await next();
+  };
+}
+
+function render(c: Context<AppEnv>, err: ApiError) {
+  const res = c.json(errorBody(err.code, err.message, c.get('requestId') ?? 'unknown', err.details), err.status);
+  for (const [k, v] of Object.entries(err.headers ?? {})) res.headers.set(k, v);
+  return res;
+}
+
+/**
+ * The single error renderer. ApiErrors keep their code; Hono's own HTTPExceptions (malformed
+ * JSON, for instance) are mapped by status; anything else is a fault: logged with the request id
+ * and stack for operators, answered as a generic 500 without the stack.
+ */
+export const onError: ErrorHandler<AppEnv> = (err, c) => {
+  if (err instanceof ApiError) return render(c, err);
+  if (err instanceof HTTPException) {
+    const byStatus: Record<number, ApiError> = {
+      400: new ApiError('bad_request', err.message || 'Malformed request'),
+      401: new ApiError('unauthorized', 'Authentication required'),
+      404: new ApiError('not_found', 'Not found'),
+      413: new ApiError('payload_too_large', 'Request body too large'),
+      415: new ApiError('unsupported_media_type', 'Unsupported content type'),
+    };
+    const mapped = byStatus[err.status];
+    if (mapped) return render(c, mapped);
+  }
+  log(c.env?.LOG_LEVEL, 'error', 'unhandled error', {
+    requestId: c.get('requestId'),
+    method: c.req.method,
+    path: c.req.path,
+    error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+  });
+  return render(c, new ApiError('internal_error', 'Internal server error'));
+};
+
+export const notFoundHandler: NotFoundHandler<AppEnv> = (c) =>
+  render(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`));

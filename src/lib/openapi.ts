@@ -1,0 +1,71 @@
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Hook } from '@hono/zod-openapi';
+import { ApiError, ErrorSchema, ERROR_STATUS, type ErrorCode } from './errors';
+import type { AppEnv } from './context';
+import { guard } from '../auth/middleware';
+import type { Access } from '../auth/principal';
+
+/**
+ * Every zod validation failure (body, query, params, headers) becomes the same 400 error shape,
+ * with zod's issues as `details`. Throwing lets the single `onError` render it.
+ */
+export const validationHook: Hook<unknown, AppEnv, string, unknown> = (result) => {
+  if (!result.success) {
+    throw new ApiError('validation_error', 'Request validation failed', {
+      details: result.error.issues.map((i) => ({ path: i.path, code: i.code, message: i.message })),
+    });
+  }
+};
+
+/** A router for one domain; every domain builds its routes on this so the hook is never missed. */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+}
+
+type ErrorResponse = { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } };
+
+/** Standard error responses for a route's OpenAPI `responses`, keyed by the codes' statuses. */
+export function errorResponses<C extends ErrorCode>(...codes: C[]): { [K in C as (typeof ERROR_STATUS)[K]]: ErrorResponse } {
+  const out: Record<number, ErrorResponse> = {};
+  for (const code of codes) {
+    const status = ERROR_STATUS[code];
+    const prior = out[status]?.description;
+    out[status] = { description: prior ? `${prior} / ${code}` : code, content: { 'application/json': { schema: ErrorSchema } } };
+  }
+  return out as { [K in C as (typeof ERROR_STATUS)[K]]: ErrorResponse };
+}
+
+export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) => ({
+  required: true,
+  ...(description ? { description } : {}),
+  content: { 'application/json': { schema } },
+});
+
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+type SecurityRequirement = Record<string, string[]>;
+export const bearerSecurity: SecurityRequirement[] = [{ bearerAuth: [] }, { apiKeyHeader: [] }];
+export const sessionSecurity: SecurityRequirement[] = [{ bearerAuth: [] }];
+
+/**
+ * Declares a route's access in one place: the guard middleware that enforces it, the OpenAPI
+ * security requirement, 401/403 responses, and an `x-access` extension listing the roles and
+ * API-key scope, so the authorisation table can be read from (and tested against) the spec.
+ */
+export function withAccess<R extends { responses: object; middleware?: unknown }>(access: Access, route: R) {
+  return {
+    ...route,
+    middleware: guard(access),
+    security: access.scope ? bearerSecurity : sessionSecurity,
+    'x-access': { roles: [...access.roles], scope: access.scope ?? null },
+    responses: { ...errorResponses('unauthorized', 'forbidden'), ...route.responses },
+  };
+}
+
+/** `{id}` path parameter: a positive integer id. */
+export const IdParam = z.object({
+  id: z.coerce.number().int().positive().openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
+});

@@ -1,0 +1,136 @@
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import type { DB } from '../db/client';
+import { workflows, workflowVersions } from '../db/schema';
+import { ApiError } from '../lib/errors';
+import type { WorkflowNode, WorkflowSettings } from './definition';
+
+export type WorkflowRow = typeof workflows.$inferSelect;
+export type WorkflowInput = { name: string; description?: string | null | undefined; nodes: WorkflowNode[]; settings: WorkflowSettings };
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function publicWorkflow(w: WorkflowRow) {
+  return {
+    id: w.id,
+    name: w.name,
+    description: w.description,
+    version: w.version,
+    nodes: w.nodes as WorkflowNode[],
+    settings: w.settings as WorkflowSettings,
+    owner_id: w.ownerId,
+    created_at: iso(w.createdAt),
+    updated_at: iso(w.updatedAt),
+  };
+}
+
+export function workflowSummary(w: WorkflowRow) {
+  const { nodes, settings, ...rest } = publicWorkflow(w);
+  void settings;
+  return { ...rest, node_count: nodes.length };
+}
+
+/** Subchain nodes may only start workflows that exist and belong to the same owner. */
+async function checkSubchains(db: DB, ownerId: number, nodes: WorkflowNode[], selfId?: number) {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  for (const [i, n] of nodes.entries()) {
+    if (n.type !== 'subchain') continue;
+    if (n.workflow_id === selfId) issues.push({ path: ['nodes', i, 'workflow_id'], message: 'a workflow cannot run itself as a subchain' });
+    else if (!(await getWorkflow(db, ownerId, n.workflow_id))) {
+      issues.push({ path: ['nodes', i, 'workflow_id'], message: `workflow ${n.workflow_id} not found` });
+    }
+  }
+  if (issues.length) throw new ApiError('validation_error', 'Request validation failed', { details: issues });
+}
+
+export async function createWorkflow(db: DB, meta: RequestMeta, ownerId: number, input: WorkflowInput): Promise<WorkflowRow> {
+  await checkSubchains(db, ownerId, input.nodes);
+  // The batch is one transaction and D1 serialises writes, so inside it the newest workflow
+  // id is the one this batch just inserted.
+  const newId = sql`(SELECT max(id) FROM workflows)`;
+  const [inserted] = await db.batch([
+    db
+      .insert(workflows)
+      .values({ ownerId, name: input.name, description: input.description ?? null, nodes: input.nodes, settings: input.settings })
+      .returning(),
+    db.insert(workflowVersions).values({
+      workflowId: newId,
+      version: 1,
+      name: input.name,
+      description: input.description ?? null,
+      nodes: input.nodes,
+      settings: input.settings,
+      createdBy: ownerId,
+    }),
+    auditInsert(db, meta, { action: 'workflow.create', targetType: 'workflow', targetId: sql`CAST(${newId} AS TEXT)`, details: { version: 1 } }),
+  ]);
+  return inserted[0]!;
+}
+
+export async function getWorkflow(db: DB, ownerId: number, id: number): Promise<WorkflowRow | undefined> {
+  return db
+    .select()
+    .from(workflows)
+    .where(and(eq(workflows.id, id), eq(workflows.ownerId, ownerId), isNull(workflows.deletedAt)))
+    .get();
+}
+
+export async function listWorkflows(db: DB, ownerId: number, limit: number, beforeId?: number): Promise<WorkflowRow[]> {
+  return db
+    .select()
+    .from(workflows)
+    .where(and(eq(workflows.ownerId, ownerId), isNull(workflows.deletedAt), beforeId ? lt(workflows.id, beforeId) : undefined))
+    .orderBy(desc(workflows.id))
+    .limit(limit + 1)
+    .all();
+}
+
+/**
+ * Writes a new version. The update is conditional on the version that was read, so of two
+ * concurrent updates one wins and the other gets 409 instead of silently overwriting it.
+ */
+export async function updateWorkflow(
+  db: DB,
+  meta: RequestMeta,
+  ownerId: number,
+  id: number,
+  change: (current: WorkflowInput) => WorkflowInput,
+): Promise<WorkflowRow> {
+  const current = await getWorkflow(db, ownerId, id);
+  if (!current) throw new ApiError('not_found', 'Workflow not found');
+  const next = change({
+    name: current.name,
+    description: current.description,
+    nodes: current.nodes as WorkflowNode[],
+    settings: current.settings as WorkflowSettings,
+  });
+  await checkSubchains(db, ownerId, next.nodes, id);
+  const version = current.version + 1;
+  const [updated] = await db.batch([
+    db
+      .update(workflows)
+      .set({ name: next.name, description: next.description ?? null, nodes: next.nodes, settings: next.settings, version, updatedAt: Date.now() })
+      .where(and(eq(workflows.id, id), eq(workflows.version, current.version), isNull(workflows.deletedAt)))
+      .returning(),
+    // Only if the conditional update above matched: otherwise the batch writes nothing at all.
+    db.run(sql`INSERT INTO workflow_versions (workflow_id, version, name, description, nodes, settings, created_by)
+      SELECT ${id}, ${version}, ${next.name}, ${next.description ?? null}, ${JSON.stringify(next.nodes)},
+        ${JSON.stringify(next.settings)}, ${meta.actorUserId ?? ownerId}
+      WHERE changes() > 0`),
+    auditIfChanged(db, meta, { action: 'workflow.update', targetType: 'workflow', targetId: id, details: { version } }),
+  ]);
+  if (!updated[0]) throw new ApiError('conflict', 'The workflow was changed concurrently; fetch it and retry');
+  return updated[0];
+}
+
+export async function deleteWorkflow(db: DB, meta: RequestMeta, ownerId: number, id: number): Promise<void> {
+  const [deleted] = await db.batch([
+    db
+      .update(workflows)
+      .set({ deletedAt: Date.now() })
+      .where(and(eq(workflows.id, id), eq(workflows.ownerId, ownerId), isNull(workflows.deletedAt)))
+      .returning({ id: workflows.id }),
+    auditIfChanged(db, meta, { action: 'workflow.delete', targetType: 'workflow', targetId: id }),
+  ]);
+  if (deleted.length === 0) throw new ApiError('not_found', 'Workflow not found');
+}

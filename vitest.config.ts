@@ -1,0 +1,38 @@
+import path from 'node:path';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+/*
+ * Two projects:
+ * - "workers": unit and integration tests inside workerd (Miniflare) with the real bindings from
+ *   wrangler.toml — D1, KV, Durable Objects, queues — and the migrations applied in a setup file.
+ * - "node": checks that need Node tooling, such as linting the OpenAPI document.
+ */
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'));
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              main: './src/index.ts',
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: { TEST_MIGRATIONS: migrations, LOG_LEVEL: 'silent' },
+              },
+            }),
+          ],
+          test: {
+            name: 'workers',
+            include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+            setupFiles: ['./test/apply-migrations.ts'],
+          },
+        },
+        {
+          test: { name: 'node', environment: 'node', include: ['test/node/**/*.test.ts'] },
+        },
+      ],
+    },
+  };
+});
