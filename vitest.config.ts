@@ -19,7 +19,7 @@ export default defineConfig(async () => {
               main: './src/index.ts',
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
-                bindings: { TEST_MIGRATIONS: migrations, LOG_LEVEL: 'silent' },
+                bindings: { TEST_MIGRATIONS: migrations, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' },
               },
             }),
           ],

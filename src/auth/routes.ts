@@ -35,11 +35,12 @@ async function issueTokens(c: Context<AppEnv>, user: UserRow, session: { session
   };
 }
 
-const loginRoute = (path: string, extra: { summary: string; description?: string }) =>
+const loginRoute = (path: string, extra: { operationId: string; summary: string; description?: string }) =>
   createRoute({
     method: 'post',
     path,
     tags: ['auth'],
+    security: [],
     ...extra,
     request: { body: jsonBody(LoginBody) },
     responses: {
@@ -85,6 +86,7 @@ async function login(c: Context<AppEnv>, body: z.infer<typeof LoginBody>) {
 
 export const securityAuthRoutes = createRouter().openapi(
   loginRoute('/auth/login', {
+    operationId: 'securityLogin',
     summary: 'Sign in (seed-compatible path)',
     description: 'Same as `POST /api/v3/auth/login`; kept because the original API documented this path.',
   }),
@@ -96,7 +98,9 @@ export const authRoutes = createRouter()
     createRoute({
       method: 'post',
       path: '/register',
+      operationId: 'register',
       tags: ['auth'],
+      security: [],
       summary: 'Register a user',
       description: 'The first user becomes `admin`; later users are `editor`. Passwords are checked with zxcvbn and rejected with reasons.',
       request: { body: jsonBody(RegisterBody) },
@@ -107,12 +111,14 @@ export const authRoutes = createRouter()
       return c.json(publicUser(user), 201);
     },
   )
-  .openapi(loginRoute('/login', { summary: 'Sign in with username or email' }), async (c) => login(c, c.req.valid('json')))
+  .openapi(loginRoute('/login', { operationId: 'login', summary: 'Sign in with username or email' }), async (c) => login(c, c.req.valid('json')))
   .openapi(
     createRoute({
       method: 'post',
       path: '/refresh',
+      operationId: 'refreshTokens',
       tags: ['auth'],
+      security: [],
       summary: 'Exchange a refresh token for a new token pair',
       description: 'The refresh token rotates on every use. Re-using an already exchanged token revokes the whole session.',
       request: { body: jsonBody(RefreshBody) },
@@ -136,6 +142,7 @@ export const authRoutes = createRouter()
         {
           method: 'post',
           path: '/logout',
+          operationId: 'logout',
           tags: ['auth'],
           summary: 'Sign out: revoke the current session and its refresh tokens',
           responses: { 204: { description: 'Signed out' } },
@@ -152,7 +159,7 @@ export const authRoutes = createRouter()
     createRoute(
       withAccess(
         { roles: ANY_ROLE, scope: 'profile:read' },
-        { method: 'get', path: '/me', tags: ['auth'], summary: 'The signed-in user', responses: { 200: jsonResponse(UserSchema, 'Current user') } },
+        { method: 'get', path: '/me', operationId: 'getMe', tags: ['auth'], summary: 'The signed-in user', responses: { 200: jsonResponse(UserSchema, 'Current user') } },
       ),
     ),
     async (c) => {
@@ -168,6 +175,7 @@ export const authRoutes = createRouter()
         {
           method: 'post',
           path: '/api-keys',
+          operationId: 'createApiKey',
           tags: ['api keys'],
           summary: 'Create an API key (the key is shown once)',
           request: { body: jsonBody(ApiKeyCreateBody) },
@@ -187,6 +195,7 @@ export const authRoutes = createRouter()
         {
           method: 'get',
           path: '/api-keys',
+          operationId: 'listApiKeys',
           tags: ['api keys'],
           summary: 'List your API keys',
           request: { query: PageQuery },
@@ -207,6 +216,7 @@ export const authRoutes = createRouter()
         {
           method: 'delete',
           path: '/api-keys/{id}',
+          operationId: 'revokeApiKey',
           tags: ['api keys'],
           summary: 'Revoke an API key',
           request: { params: IdParam },
@@ -226,6 +236,7 @@ export const authRoutes = createRouter()
         {
           method: 'get',
           path: '/users',
+          operationId: 'listUsers',
           tags: ['users'],
           summary: 'List users (admin)',
           request: { query: PageQuery },
@@ -246,6 +257,7 @@ export const authRoutes = createRouter()
         {
           method: 'patch',
           path: '/users/{id}',
+          operationId: 'setUserRole',
           tags: ['users'],
           summary: "Change a user's role (admin)",
           request: { params: IdParam, body: jsonBody(RoleBody) },

@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
-import type { DB } from '../db/client';
+import { rawAll, rawRun, type DB } from '../db/client';
 import { refreshTokens, sessions, users } from '../db/schema';
 import { randomToken, sha256Hex } from '../lib/crypto';
 
@@ -40,19 +40,19 @@ export async function rotateRefreshToken(db: DB, meta: RequestMeta, presented: s
   // and its session alive; the old one is then marked used. Two concurrent exchanges of the same
   // token serialise in D1: the second finds it used and is treated as reuse.
   const [inserted] = await db.batch([
-    db.all<{ session_id: string; expires_at: number }>(sql`
+    rawAll<{ session_id: string; expires_at: number }>(db, sql`
       INSERT INTO refresh_tokens (session_id, token_hash, expires_at)
       SELECT rt.session_id, ${newHash}, s.expires_at
       FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
       WHERE rt.token_hash = ${oldHash} AND rt.used_at IS NULL AND rt.expires_at > ${now}
         AND s.revoked_at IS NULL AND s.expires_at > ${now}
       RETURNING session_id, expires_at`),
-    db.run(sql`UPDATE refresh_tokens SET used_at = ${now}
+    rawRun(db, sql`UPDATE refresh_tokens SET used_at = ${now}
       WHERE token_hash = ${oldHash} AND used_at IS NULL
         AND EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ${newHash})`),
-    db.run(sql`UPDATE sessions SET last_used_at = ${now}
+    rawRun(db, sql`UPDATE sessions SET last_used_at = ${now}
       WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = ${newHash})`),
-    db.run(sql`INSERT INTO audit_log (action, outcome, target_type, target_id, actor_user_id, request_id, ip, user_agent)
+    rawRun(db, sql`INSERT INTO audit_log (action, outcome, target_type, target_id, actor_user_id, request_id, ip, user_agent)
       SELECT 'auth.refresh', 'success', 'session', s.id, s.user_id, ${meta.requestId}, ${meta.ip}, ${meta.userAgent}
       FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = ${newHash}`),
   ]);

@@ -35,7 +35,7 @@ export const OPENAPI_CONFIG = {
       'Durable AI document workflows on Cloudflare Workers. Every error has the shape `{"error":{"code","message","details"?,"requestId"}}`.',
     license: { name: 'MIT', identifier: 'MIT' },
   },
-  servers: [{ url: 'http://localhost:8787', description: 'Local development (npm run dev)' }],
+  servers: [{ url: '/', description: 'The server that serves this document' }],
   tags: [
     { name: 'health', description: 'Liveness and readiness' },
     { name: 'auth', description: 'Registration, sign-in, tokens' },
@@ -46,11 +46,13 @@ export const OPENAPI_CONFIG = {
   ],
 };
 
-const html = (summary: string) =>
+const html = (operationId: string, summary: string) =>
   createRoute({
     method: 'get',
     path: '/',
+    operationId,
     tags: ['docs'],
+    security: [],
     summary,
     responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
   });
@@ -69,17 +71,19 @@ export function mountDocs(app: OpenAPIHono<AppEnv>) {
     createRoute({
       method: 'get',
       path: '/',
+      operationId: 'openapiDocument',
       tags: ['docs'],
+      security: [],
       summary: 'This OpenAPI 3.1 document',
       responses: { 200: { description: 'OpenAPI document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
     }),
     (c) => c.json(app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>, 200),
   );
-  const swagger = createRouter().openapi(html('Swagger UI'), (c) => {
+  const swagger = createRouter().openapi(html('swaggerUi', 'Swagger UI'), (c) => {
     c.header('Content-Security-Policy', DOCS_CSP);
     return c.html(swaggerHtml, 200);
   });
-  const redoc = createRouter().openapi(html('ReDoc'), (c) => {
+  const redoc = createRouter().openapi(html('redoc', 'ReDoc'), (c) => {
     c.header('Content-Security-Policy', DOCS_CSP);
     return c.html(redocHtml, 200);
   });

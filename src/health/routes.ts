@@ -20,7 +20,9 @@ export const livenessRoutes = createRouter().openapi(
   createRoute({
     method: 'get',
     path: '/health',
+    operationId: 'liveness',
     tags: ['health'],
+    security: [],
     summary: 'Liveness: answers without touching any binding',
     responses: { 200: jsonResponse(Liveness, 'Alive') },
   }),
@@ -31,7 +33,9 @@ export const healthRoutes = createRouter().openapi(
   createRoute({
     method: 'get',
     path: '/',
+    operationId: 'readiness',
     tags: ['health'],
+    security: [],
     summary: 'Readiness: checks D1, KV, Durable Objects, the queue producer and secrets',
     responses: { 200: jsonResponse(Health, 'All checks pass'), 503: jsonResponse(Health, 'At least one check failed') },
   }),

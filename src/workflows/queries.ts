@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
-import type { DB } from '../db/client';
+import { rawRun, type DB } from '../db/client';
 import { workflows, workflowVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import type { WorkflowNode, WorkflowSettings } from './definition';
@@ -113,7 +113,7 @@ export async function updateWorkflow(
       .where(and(eq(workflows.id, id), eq(workflows.version, current.version), isNull(workflows.deletedAt)))
       .returning(),
     // Only if the conditional update above matched: otherwise the batch writes nothing at all.
-    db.run(sql`INSERT INTO workflow_versions (workflow_id, version, name, description, nodes, settings, created_by)
+    rawRun(db, sql`INSERT INTO workflow_versions (workflow_id, version, name, description, nodes, settings, created_by)
       SELECT ${id}, ${version}, ${next.name}, ${next.description ?? null}, ${JSON.stringify(next.nodes)},
         ${JSON.stringify(next.settings)}, ${meta.actorUserId ?? ownerId}
       WHERE changes() > 0`),

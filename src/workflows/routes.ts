@@ -17,6 +17,7 @@ export const workflowRoutes = createRouter()
       withAccess(write, {
         method: 'post',
         path: '/',
+        operationId: 'createWorkflow',
         tags,
         summary: 'Create a workflow definition',
         request: { body: jsonBody(WorkflowCreateBody) },
@@ -33,6 +34,7 @@ export const workflowRoutes = createRouter()
       withAccess(read, {
         method: 'get',
         path: '/',
+        operationId: 'listWorkflows',
         tags,
         summary: 'List your workflows, newest first',
         request: { query: PageQuery },
@@ -50,6 +52,7 @@ export const workflowRoutes = createRouter()
       withAccess(read, {
         method: 'get',
         path: '/{id}',
+        operationId: 'getWorkflow',
         tags,
         summary: 'Get a workflow definition',
         request: { params: IdParam },
@@ -68,6 +71,7 @@ export const workflowRoutes = createRouter()
       withAccess(write, {
         method: 'put',
         path: '/{id}',
+        operationId: 'replaceWorkflow',
         tags,
         summary: 'Replace a workflow definition (creates a new version)',
         request: { params: IdParam, body: jsonBody(WorkflowCreateBody) },
@@ -88,6 +92,7 @@ export const workflowRoutes = createRouter()
       withAccess(write, {
         method: 'patch',
         path: '/{id}',
+        operationId: 'updateWorkflow',
         tags,
         summary: 'Change some fields of a workflow (creates a new version)',
         request: { params: IdParam, body: jsonBody(WorkflowPatchBody) },
@@ -110,6 +115,7 @@ export const workflowRoutes = createRouter()
       withAccess(write, {
         method: 'delete',
         path: '/{id}',
+        operationId: 'deleteWorkflow',
         tags,
         summary: 'Delete a workflow',
         request: { params: IdParam },

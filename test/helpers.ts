@@ -1,0 +1,75 @@
+import { env, SELF } from 'cloudflare:test';
+import { expect } from 'vitest';
+
+export const BASE = 'http://127.0.0.1:8787';
+export const STRONG_PASSWORD = 'violet-Harbor-lantern-93';
+
+type Options = { token?: string; apiKey?: string; body?: unknown; headers?: Record<string, string> };
+
+/** A request through the whole worker (middleware, routing, bindings), as a client would make it. */
+export async function api(method: string, path: string, opts: Options = {}) {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await SELF.fetch(`${BASE}${path}`, { method, headers, body });
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, headers: res.headers, json };
+}
+
+let counter = 0;
+export const unique = (prefix = 'user') => `${prefix}${Date.now().toString(36)}${(counter++).toString(36)}`;
+
+export async function register(username = unique()) {
+  const res = await api('POST', '/api/v3/auth/register', {
+    body: { username, email: `${username}@example.com`, password: STRONG_PASSWORD },
+  });
+  expect(res.status, JSON.stringify(res.json)).toBe(201);
+  return res.json as { id: number; username: string; role: string };
+}
+
+export async function login(username: string, password = STRONG_PASSWORD) {
+  const res = await api('POST', '/api/v3/auth/login', { body: { username, password } });
+  expect(res.status, JSON.stringify(res.json)).toBe(200);
+  return res.json as { access_token: string; refresh_token: string; user: { id: number; role: string } };
+}
+
+export async function registerAndLogin(username = unique()) {
+  const user = await register(username);
+  const tokens = await login(username);
+  return { user, token: tokens.access_token, refresh: tokens.refresh_token };
+}
+
+/** Asserts the one error shape every failure uses. */
+export function expectError(res: { status: number; json: any }, status: number, code: string) {
+  expect(res.status, JSON.stringify(res.json)).toBe(status);
+  expect(res.json).toMatchObject({ error: { code, message: expect.any(String), requestId: expect.any(String) } });
+  expect(JSON.stringify(res.json)).not.toMatch(/at .*\.(ts|js):\d+/);
+}
+
+export async function count(table: string): Promise<number> {
+  const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>();
+  return row!.n;
+}
+
+/** Row counts of every table, to prove a rejected request wrote nothing. */
+export async function snapshot() {
+  const tables = ['users', 'sessions', 'refresh_tokens', 'api_keys', 'workflows', 'workflow_versions', 'audit_log'];
+  return Object.fromEntries(await Promise.all(tables.map(async (t) => [t, await count(t)] as const)));
+}
+
+export const simpleNodes = [
+  { id: 'outline', type: 'generate', prompt: 'Outline an article about {{input.topic}}' },
+  { id: 'draft', type: 'generate', prompt: 'Write the article from:\n{{nodes.outline.output}}', depends_on: ['outline'] },
+  { id: 'headline', type: 'title', depends_on: ['draft'] },
+];
