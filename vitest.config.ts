@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { fakeLlm } from './test/fake-llm';
 
 /*
  * Two projects:
@@ -20,7 +21,14 @@ export default defineConfig(async () => {
               main: './src/index.ts',
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
-                bindings: { TEST_MIGRATIONS: migrations, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' },
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+                  // The openai provider talks to the scripted fake in test/fake-llm.ts.
+                  OPENAI_API_KEY: 'test-key',
+                  OPENAI_BASE_URL: 'http://llm.test/v1',
+                },
+                outboundService: fakeLlm,
               },
             }),
           ],

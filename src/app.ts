@@ -1,11 +1,14 @@
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { aiRoutes } from './ai/routes';
 import { authRoutes, securityAuthRoutes } from './auth/routes';
 import { getDb } from './db/client';
 import { mountDocs } from './docs/routes';
 import { healthRoutes, livenessRoutes } from './health/routes';
 import { accessLog, corsFromEnv, limitBody, notFoundHandler, onError, requireJsonBody } from './lib/middleware';
 import { createRouter } from './lib/openapi';
+import { documentRoutes, runContinueRoutes } from './documents/routes';
+import { executeRoutes, runRoutes } from './runs/routes';
 import { workflowRoutes } from './workflows/routes';
 
 /**
@@ -37,7 +40,13 @@ export const app = base
   .route('/api/v3/health', healthRoutes)
   .route('/api/v3/auth', authRoutes)
   .route('/api/v3/security', securityAuthRoutes)
-  .route('/api/v3/workflows', workflowRoutes);
+  .route('/api/v3/workflows', workflowRoutes)
+  .route('/api/v3/workflows', runRoutes)
+  .route('/api/v3/workflows', runContinueRoutes)
+  .route('/api/v3/documents', documentRoutes)
+  .route('/api/v3/advanced', executeRoutes)
+  .route('/api/v3/ai', aiRoutes('canonical'))
+  .route('/api/v3/advanced/ai', aiRoutes('seeds'));
 
 mountDocs(app);
 app.onError(onError);

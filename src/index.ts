@@ -1,6 +1,7 @@
 import { app } from './app';
 
 export { RateLimiter } from '../durable-objects/rate-limiter';
+export { WorkflowRun } from '../durable-objects/workflow-run';
 export type { AppType } from './app';
 
 export default {

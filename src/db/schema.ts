@@ -136,3 +136,125 @@ export const auditLog = sqliteTable(
   },
   (t) => [index('audit_actor_idx').on(t.actorUserId, t.id), index('audit_action_idx').on(t.action, t.id)],
 );
+
+export const RUN_STATUSES = ['queued', 'running', 'waiting', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/**
+ * Runs as D1 sees them: a projection written by each run's Durable Object, which is the single
+ * writer of the run's state. D1 serves lists, analytics and idempotency; the object is the truth.
+ */
+export const runs = sqliteTable(
+  'runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    workflowId: integer('workflow_id').notNull().references(() => workflows.id),
+    workflowVersion: integer('workflow_version').notNull(),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: RUN_STATUSES }).notNull(),
+    input: text('input', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    output: text('output', { mode: 'json' }).$type<Record<string, unknown>>(),
+    error: text('error'),
+    idempotencyKey: text('idempotency_key'),
+    parentRunId: integer('parent_run_id'),
+    parentNodeId: text('parent_node_id'),
+    tokensIn: integer('tokens_in').notNull().default(0),
+    tokensOut: integer('tokens_out').notNull().default(0),
+    retries: integer('retries').notNull().default(0),
+    createdAt: integer('created_at').notNull().default(now),
+    startedAt: integer('started_at'),
+    finishedAt: integer('finished_at'),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex('runs_idempotency_unique').on(t.ownerId, t.workflowId, t.idempotencyKey),
+    index('runs_workflow_idx').on(t.workflowId, t.id),
+    index('runs_owner_idx').on(t.ownerId, t.id),
+  ],
+);
+
+export const runNodes = sqliteTable(
+  'run_nodes',
+  {
+    runId: integer('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    nodeId: text('node_id').notNull(),
+    type: text('type').notNull(),
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    startedAt: integer('started_at'),
+    finishedAt: integer('finished_at'),
+    durationMs: integer('duration_ms'),
+    documentId: integer('document_id'),
+    error: text('error'),
+    provider: text('provider'),
+    model: text('model'),
+    tokensIn: integer('tokens_in').notNull().default(0),
+    tokensOut: integer('tokens_out').notNull().default(0),
+    contextCompacted: integer('context_compacted', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.nodeId] })],
+);
+
+/** Every attempt of every node: when, how long, with which provider and model, and why it failed. */
+export const nodeAttempts = sqliteTable(
+  'node_attempts',
+  {
+    runId: integer('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    nodeId: text('node_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    status: text('status', { enum: ['succeeded', 'failed', 'interrupted', 'cancelled'] }).notNull(),
+    startedAt: integer('started_at').notNull(),
+    finishedAt: integer('finished_at').notNull(),
+    latencyMs: integer('latency_ms').notNull(),
+    /** Backoff waited before this attempt started. */
+    delayMs: integer('delay_ms').notNull().default(0),
+    error: text('error'),
+    retryable: integer('retryable', { mode: 'boolean' }),
+    provider: text('provider'),
+    model: text('model'),
+    tokensIn: integer('tokens_in').notNull().default(0),
+    tokensOut: integer('tokens_out').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.nodeId, t.attempt] })],
+);
+
+export const DOCUMENT_KINDS = ['node', 'continuation', 'manual'] as const;
+
+/** Documents: what nodes generate, continuations of them, and their edits (as versions). */
+export const documents = sqliteTable(
+  'documents',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    workflowId: integer('workflow_id'),
+    runId: integer('run_id'),
+    nodeId: text('node_id'),
+    parentId: integer('parent_id'),
+    kind: text('kind', { enum: DOCUMENT_KINDS }).notNull(),
+    title: text('title').notNull(),
+    content: text('content').notNull(),
+    version: integer('version').notNull().default(1),
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    createdAt: integer('created_at').notNull().default(now),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [
+    // A node's document is created once per run, however often its projection is retried.
+    uniqueIndex('documents_run_node_unique').on(t.runId, t.nodeId).where(sql`kind = 'node'`),
+    index('documents_owner_idx').on(t.ownerId, t.id),
+    index('documents_parent_idx').on(t.parentId),
+  ],
+);
+
+export const documentVersions = sqliteTable(
+  'document_versions',
+  {
+    documentId: integer('document_id').notNull().references(() => documents.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    title: text('title').notNull(),
+    content: text('content').notNull(),
+    createdBy: integer('created_by'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.documentId, t.version] })],
+);

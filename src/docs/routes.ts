@@ -42,6 +42,9 @@ export const OPENAPI_CONFIG = {
     { name: 'api keys', description: 'Long-lived scoped credentials' },
     { name: 'users', description: 'User administration' },
     { name: 'workflows', description: 'Workflow definitions' },
+    { name: 'runs', description: 'Durable runs of workflows: control, events, streams, analytics' },
+    { name: 'documents', description: 'Generated documents, their versions, search and continuation' },
+    { name: 'ai', description: 'The AI layer: generation with provider fallback, text analysis' },
     { name: 'docs', description: 'This documentation' },
   ],
 };

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { getDb } from '../db/client';
 import { secretsProblem } from '../lib/config';
 import { limiter } from '../lib/limits';
+import { defaultProvider, providerChain, type AiEnv } from '../ai/registry';
 
 export type CheckResult = { status: 'pass' | 'fail'; latency_ms: number; detail?: string };
 
@@ -57,8 +58,17 @@ export async function runHealthChecks(env: Env) {
   };
 }
 
-/** Which AI provider the chain engine will use. The provider layer itself arrives with the chain engine. */
-function aiStatus(env: Env) {
-  const binding = 'AI' in env && env.AI !== undefined;
-  return { provider: env.AI_PROVIDER || 'offline', workers_ai_binding: binding };
+/** Which AI providers the engine will use, in order, and which are configured here. */
+function aiStatus(env: AiEnv) {
+  return {
+    provider: defaultProvider(env),
+    chain: providerChain(env),
+    configured: {
+      local: true,
+      'workers-ai': env.AI !== undefined,
+      openai: Boolean(env.OPENAI_API_KEY),
+      anthropic: Boolean(env.ANTHROPIC_API_KEY),
+      google: Boolean(env.GOOGLE_API_KEY),
+    },
+  };
 }

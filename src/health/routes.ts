@@ -9,7 +9,11 @@ const Health = z
   .object({
     status: z.enum(['healthy', 'unhealthy']),
     environment: z.string(),
-    ai: z.object({ provider: z.string(), workers_ai_binding: z.boolean() }),
+    ai: z.object({
+      provider: z.string().openapi({ description: 'Default provider (AI_PROVIDER)' }),
+      chain: z.array(z.string()).openapi({ description: 'Default provider, then fallbacks' }),
+      configured: z.record(z.string(), z.boolean()),
+    }),
     checks: z.object({ d1: Check, kv: Check, durable_objects: Check, queue: Check, secrets: Check }),
     time: z.string(),
   })

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { PROVIDERS } from '../ai/types';
 
 /*
  * A workflow definition is a DAG of nodes. Each node's output (a document) can feed the nodes
@@ -37,6 +38,11 @@ const base = {
   retry: RetryPolicy.optional(),
   timeout_seconds: z.number().int().min(1).max(3600).optional(),
 };
+/** AI nodes may name a provider and model; otherwise the workflow's settings decide. */
+const ai = {
+  provider: z.enum(PROVIDERS).optional(),
+  model: z.string().min(1).max(100).optional(),
+};
 const source = Template.optional().openapi({ description: 'Text to work on; defaults to the outputs of the nodes this one depends on' });
 
 const TransformOp = z.discriminatedUnion('op', [
@@ -57,13 +63,13 @@ export const NodeSchema = z
       type: z.literal('generate'),
       prompt: Template.min(1).openapi({ example: 'Write an outline about {{input.topic}}' }),
       system: Template.optional(),
-      model: z.string().min(1).max(100).optional(),
+      ...ai,
       max_tokens: z.number().int().min(1).max(8192).optional(),
       temperature: z.number().min(0).max(2).optional(),
     }),
-    z.strictObject({ ...base, type: z.literal('summarize'), source, max_words: z.number().int().min(10).max(2000).optional() }),
+    z.strictObject({ ...base, ...ai, type: z.literal('summarize'), source, max_words: z.number().int().min(10).max(2000).optional() }),
     z.strictObject({ ...base, type: z.literal('analyze'), source, analyses: z.array(z.enum(ANALYSES)).min(1).default([...ANALYSES]) }),
-    z.strictObject({ ...base, type: z.literal('title'), source, style: z.enum(['blog', 'news', 'academic', 'catchy']).default('blog') }),
+    z.strictObject({ ...base, ...ai, type: z.literal('title'), source, style: z.enum(['blog', 'news', 'academic', 'catchy']).default('blog') }),
     z.strictObject({ ...base, type: z.literal('transform'), source, operations: z.array(TransformOp).min(1).max(20) }),
     z.strictObject({
       ...base,
@@ -80,7 +86,7 @@ export const NodeSchema = z
       ...base,
       type: z.literal('approval'),
       message: Template.optional(),
-      approval_timeout_seconds: z.number().int().min(60).max(30 * 86_400).default(86_400),
+      approval_timeout_seconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
       on_timeout: z.enum(['reject', 'approve']).default('reject'),
     }),
     z.strictObject({
@@ -107,7 +113,12 @@ export const SettingsSchema = z
   .strictObject({
     concurrency: z.number().int().min(1).max(16).default(4).openapi({ description: 'Nodes of one run executing at once' }),
     timeout_seconds: z.number().int().min(1).max(7 * 86_400).default(3600).openapi({ description: 'Whole-run deadline' }),
+    provider: z.enum(PROVIDERS).optional().openapi({ description: 'AI provider for nodes that name none; defaults to AI_PROVIDER' }),
+    fallback_providers: z.array(z.enum(PROVIDERS)).max(PROVIDERS.length).optional().openapi({ description: 'Tried in order when the provider fails' }),
     default_model: z.string().min(1).max(100).optional(),
+    context_budget_tokens: z.number().int().min(256).max(2_000_000).optional().openapi({
+      description: "Prompt budget; larger upstream documents are replaced by summaries. Defaults to the model's context window minus max_tokens",
+    }),
   })
   .openapi('WorkflowSettings');
 

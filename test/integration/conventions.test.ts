@@ -88,6 +88,6 @@ describe('health', () => {
     expect(res.json.status).toBe('healthy');
     for (const name of ['d1', 'kv', 'durable_objects', 'queue', 'secrets']) expect(res.json.checks[name].status, name).toBe('pass');
     expect(res.json.checks.d1.detail).toMatch(/^[1-9]\d* users$/);
-    expect(res.json.ai).toEqual({ provider: 'offline', workers_ai_binding: false });
+    expect(res.json.ai).toMatchObject({ provider: 'local', chain: ['local'], configured: { local: true, 'workers-ai': false } });
   });
 });

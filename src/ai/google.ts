@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { ProviderError, estimateTokens, type AIProvider, type ChatMessage, type Fetcher, type GenerateOptions, type GenerateRequest, type GenerateResult } from './types';
+import { parseJson, postJson, providerSse, readJson, requireKey, truncatedStream } from './sse';
+
+/*
+ * Google Gemini through the Generative Language API (generateContent / streamGenerateContent).
+ * Its dialect differs from the chat APIs: turns are `contents` with roles `user` and `model`, the
+ * system prompt is a separate `systemInstruction`, and sampling options sit in `generationConfig`.
+ */
+
+export type GoogleConfig = {
+  apiKey: string;
+  /** Default 'gemini-2.0-flash'. */
+  defaultModel?: string;
+  /** Default 'https://generativelanguage.googleapis.com/v1beta'. */
+  baseUrl?: string;
+};
+
+const Candidate = z.object({
+  // `content` is missing when the candidate was stopped for safety before producing any text.
+  content: z
+    .object({ parts: z.array(z.object({ text: z.string().optional(), thought: z.boolean().optional() })).optional() })
+    .optional(),
+  finishReason: z.string().optional(),
+});
+
+// One schema serves both modes: each streamed chunk is a GenerateContentResponse of its own.
+const GenerateContentResponse = z.object({
+  candidates: z.array(Candidate).optional(),
+  // Set instead of `candidates` when the prompt itself was blocked.
+  promptFeedback: z.object({ blockReason: z.string().optional() }).optional(),
+  // Counts are omitted when zero; in a stream, each chunk carries the running totals.
+  usageMetadata: z.object({ promptTokenCount: z.number().optional(), candidatesTokenCount: z.number().optional() }).optional(),
+});
+type GeminiResponse = z.infer<typeof GenerateContentResponse>;
+
+const CONTEXT_WINDOWS: ReadonlyArray<readonly [prefix: string, tokens: number]> = [
+  ['gemini-1.5-pro', 2_097_152],
+  ['gemini-1.5-flash', 1_048_576],
+  ['gemini-2', 1_048_576],
+];
+
+type Reply = { text: string; finish: string | undefined; usage: GeminiResponse['usageMetadata'] };
+
+export class GoogleProvider implements AIProvider {
+  readonly name = 'google';
+  readonly defaultModel: string;
+  // `#` fields stay out of JSON.stringify and console.log of the provider, so the key does too.
+  readonly #apiKey: string;
+  readonly #baseUrl: string;
+  readonly #fetch: Fetcher;
+
+  constructor(config: GoogleConfig, fetch: Fetcher) {
+    this.#apiKey = config.apiKey;
+    this.#baseUrl = (config.baseUrl ?? 'https://generativelanguage.googleapis.com/v1beta').replace(/\/+$/, '');
+    this.defaultModel = config.defaultModel ?? 'gemini-2.0-flash';
+    this.#fetch = fetch;
+  }
+
+  contextWindow(model: string): number {
+    return CONTEXT_WINDOWS.find(([prefix]) => model.startsWith(prefix))?.[1] ?? 8_192;
+  }
+
+  async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
+    const apiKey = requireKey('google', this.#apiKey);
+    const model = request.model ?? this.defaultModel;
+    const stream = request.stream === true;
+    // The model id is a path segment: encoding it keeps a caller-chosen id from reaching another
+    // endpoint with our key. Real ids (letters, digits, '.', '-') pass through unchanged.
+    const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent';
+    const url = `${this.#baseUrl}/models/${encodeURIComponent(model)}:${method}`;
+    // The key goes in a header rather than `?key=`, so it never lands in a logged URL.
+    const headers = { 'x-goog-api-key': apiKey, 'content-type': 'application/json' };
+    const res = await postJson('google', this.#fetch, url, headers, requestBody(request), options.signal);
+    const reply = stream ? await readStream(res, options) : fromResponse(await readJson('google', res, GenerateContentResponse, options.signal), true);
+    return {
+      text: reply.text,
+      provider: 'google',
+      model,
+      tokensIn: reply.usage?.promptTokenCount ?? estimateTokens(request.messages.map((m) => m.content).join('\n')),
+      tokensOut: reply.usage?.candidatesTokenCount ?? estimateTokens(reply.text),
+      finishReason: reply.finish === 'STOP' ? 'stop' : reply.finish === 'MAX_TOKENS' ? 'length' : 'other',
+    };
+  }
+}
+
+function requestBody(request: GenerateRequest) {
+  const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content);
+  return {
+    contents: request.messages.flatMap((m) => (m.role === 'system' ? [] : [{ role: geminiRole(m.role), parts: [{ text: m.content }] }])),
+    systemInstruction: system.length > 0 ? { parts: [{ text: system.join('\n\n') }] } : undefined,
+    generationConfig: { maxOutputTokens: request.maxTokens, temperature: request.temperature },
+  };
+}
+
+const geminiRole = (role: Exclude<ChatMessage['role'], 'system'>) => (role === 'assistant' ? 'model' : 'user');
+
+/**
+ * Text of the first candidate; `thought` parts are the model's reasoning, not its answer.
+ * A reply must have a candidate; a stream chunk without one may still carry usage.
+ */
+function fromResponse(response: GeminiResponse, needCandidate: boolean): Reply {
+  const blocked = response.promptFeedback?.blockReason;
+  if (blocked) throw new ProviderError('google', 'bad_request', `google: prompt blocked (${blocked})`, false);
+  const candidate = response.candidates?.[0];
+  if (!candidate && needCandidate) throw new ProviderError('google', 'invalid_response', 'google: response has no candidates', true);
+  const parts = candidate?.content?.parts ?? [];
+  const text = parts.map((part) => (part.thought ? '' : (part.text ?? ''))).join('');
+  return { text, finish: candidate?.finishReason, usage: response.usageMetadata };
+}
+
+async function readStream(res: Response, { signal, onToken }: GenerateOptions): Promise<Reply> {
+  const reply: Reply = { text: '', finish: undefined, usage: undefined };
+  // No `[DONE]` sentinel: the stream just ends, and the last chunk carries the finishReason.
+  for await (const { data } of providerSse('google', res.body, signal)) {
+    const chunk = fromResponse(parseJson('google', data, GenerateContentResponse), false);
+    if (chunk.text) {
+      reply.text += chunk.text;
+      onToken?.(chunk.text);
+    }
+    reply.finish = chunk.finish ?? reply.finish;
+    reply.usage = chunk.usage ?? reply.usage;
+  }
+  if (!reply.finish) throw truncatedStream('google');
+  return reply;
+}

@@ -1,0 +1,106 @@
+/**
+ * The offline provider. It is not a language model: it runs the extractive and template
+ * algorithms in `./text` (TextRank summaries, RAKE titles, template drafts built from the
+ * prompt's own material), so it works with no network, no key and no cost, and the same request
+ * always gives the same answer. `temperature` is ignored for that reason. It is the default
+ * provider in development and tests, and the last resort in a fallback chain.
+ */
+import { draftFromPrompt } from './text/draft';
+import { splitInstruction } from './text/prompt';
+import { summarize } from './text/summarize';
+import { makeTitle, type TitleStyle } from './text/title';
+import { truncateAtBoundary } from './text/tokenize';
+import { type AIProvider, estimateTokens, type GenerateOptions, type GenerateRequest, type GenerateResult, ProviderError } from './types';
+
+const MODEL = 'local-extractive-v1';
+// Not a limit of the algorithms, which are linear or quadratic in the text; it is what the
+// chain engine should budget upstream documents to, so local runs resemble model runs.
+const CONTEXT_WINDOW = 8192;
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ProviderError('local', 'aborted', 'local: request aborted', false);
+}
+
+/** The title style a prompt asks for by name ("headline" means news); blog when it names none. */
+export function inferTitleStyle(text: string): TitleStyle {
+  const named = /\b(news|headline|academic|catchy)\b/i.exec(text)?.[1]?.toLowerCase();
+  if (named === 'news' || named === 'headline') return 'news';
+  return named === 'academic' || named === 'catchy' ? named : 'blog';
+}
+
+/** A summary budget stated in the instruction: "in 50 words", "3 sentences". */
+function summaryBudget(instruction: string): { maxWords?: number; maxSentences?: number } {
+  const words = /(\d+)\s+words?\b/i.exec(instruction)?.[1];
+  const sentences = /(\d+)\s+sentences?\b/i.exec(instruction)?.[1];
+  return { ...(words ? { maxWords: Number(words) } : {}), ...(sentences ? { maxSentences: Number(sentences) } : {}) };
+}
+
+/**
+ * Splits text into word-sized chunks, each word with the whitespace after it (the first also
+ * with any before it), so the chunks concatenate back to exactly the text.
+ */
+export function wordChunks(text: string): string[] {
+  return text.match(/\s*\S+\s*/g) ?? [];
+}
+
+export class LocalProvider implements AIProvider {
+  readonly name = 'local' as const;
+  readonly defaultModel = MODEL;
+
+  contextWindow(_model: string): number {
+    return CONTEXT_WINDOW;
+  }
+
+  /**
+   * Answers from the last user message. `task` chooses the algorithm: `summarize` → TextRank
+   * summary (a word or sentence budget in the instruction is honoured), `title` → RAKE title in
+   * the style the prompt or system message names, `generate` and `continue` → template draft.
+   * The system message is only read for the title style: the algorithms have no use for a persona.
+   */
+  async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
+    const { signal, onToken } = options;
+    throwIfAborted(signal);
+    const user = [...request.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    if (!user.trim()) throw new ProviderError('local', 'bad_request', 'local: the request has no user message to work from', false);
+    const system = request.messages
+      .filter((m) => m.role === 'system')
+      .map((m) => m.content)
+      .join('\n');
+
+    const task = request.task ?? 'generate';
+    let text: string;
+    let truncated = false;
+    if (task === 'generate' || task === 'continue') {
+      const draft = draftFromPrompt(user, { maxTokens: request.maxTokens, ...(task === 'continue' ? { intent: 'continue' as const } : {}) });
+      ({ text, truncated } = draft);
+    } else {
+      const { instruction, material } = splitInstruction(user);
+      const source = material || user;
+      text = task === 'summarize' ? summarize(source, summaryBudget(instruction)) : makeTitle(source, inferTitleStyle(`${instruction}\n${system}`));
+      if (request.maxTokens !== undefined && estimateTokens(text) > request.maxTokens) {
+        text = truncateAtBoundary(text, Math.max(0, request.maxTokens * 4));
+        truncated = true;
+      }
+    }
+    throwIfAborted(signal);
+
+    if (request.stream && onToken) {
+      for (const chunk of wordChunks(text)) {
+        // Yield to the microtask queue between chunks so a consumer that aborts while handling
+        // one chunk stops the stream before the next; no timers, so streaming stays fast.
+        await Promise.resolve();
+        throwIfAborted(signal);
+        onToken(chunk);
+      }
+    }
+
+    return {
+      text,
+      provider: 'local',
+      model: MODEL,
+      tokensIn: request.messages.reduce((sum, m) => sum + estimateTokens(m.content), 0),
+      tokensOut: estimateTokens(text),
+      finishReason: truncated ? 'length' : 'stop',
+    };
+  }
+}

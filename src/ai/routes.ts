@@ -1,0 +1,108 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { ANY_ROLE, WRITERS } from '../auth/principal';
+import { ApiError } from '../lib/errors';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { generateWithChain, providerChain, type AiEnv } from './registry';
+import { analyzeText, ANALYSIS_KINDS } from './text/analyze';
+import { PROVIDERS, ProviderError, TASKS } from './types';
+
+const GenerateBody = z
+  .object({
+    prompt: z.string().min(1).max(100_000).openapi({ example: 'Generate a workflow description' }),
+    system: z.string().max(20_000).optional(),
+    provider: z.enum(PROVIDERS).optional().openapi({ description: 'Tried first; the configured fallbacks follow', example: 'openai' }),
+    model: z.string().min(1).max(100).optional(),
+    max_tokens: z.number().int().min(1).max(8192).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    task: z.enum(TASKS).default('generate'),
+  })
+  .openapi('GenerateRequest');
+
+const GenerateResponse = z
+  .object({
+    text: z.string(),
+    provider: z.enum(PROVIDERS),
+    model: z.string(),
+    tokens_in: z.number().int(),
+    tokens_out: z.number().int(),
+    finish_reason: z.enum(['stop', 'length', 'other']),
+    cached: z.boolean(),
+    fallback_from: z.array(z.enum(PROVIDERS)).openapi({ description: 'Providers tried first that were not configured or failed' }),
+  })
+  .openapi('GenerateResponse');
+
+const AnalyzeBody = z
+  .strictObject({
+    text: z.string().min(1).max(500_000),
+    analyses: z.array(z.enum(ANALYSIS_KINDS)).min(1).optional(),
+  })
+  .openapi('AnalyzeRequest');
+
+const AnalysisSchema = z.record(z.string(), z.unknown()).openapi('TextAnalysis');
+
+const generateRoute = (path: string, operationId: string, summary: string) =>
+  createRoute(
+    withAccess(
+      { roles: WRITERS, scope: 'ai:use' },
+      {
+        method: 'post',
+        path,
+        operationId,
+        tags: ['ai'],
+        summary,
+        request: { body: jsonBody(GenerateBody) },
+        responses: { 200: jsonResponse(GenerateResponse, 'Generated text'), ...errorResponses('validation_error', 'service_unavailable') },
+      },
+    ),
+  );
+
+const analyzeRoute = (path: string, operationId: string, summary: string) =>
+  createRoute(
+    withAccess(
+      { roles: ANY_ROLE, scope: 'ai:use' },
+      {
+        method: 'post',
+        path,
+        operationId,
+        tags: ['ai'],
+        summary,
+        request: { body: jsonBody(AnalyzeBody) },
+        responses: {
+          200: jsonResponse(AnalysisSchema, 'Sentiment, keywords, readability, language and quality'),
+          ...errorResponses('validation_error'),
+        },
+      },
+    ),
+  );
+
+/** Mounted at /api/v3/ai (canonical) and /api/v3/advanced/ai (the seeds' paths). */
+export function aiRoutes(prefix: 'canonical' | 'seeds') {
+  const id = (name: string) => (prefix === 'canonical' ? name : `${name}Advanced`);
+  return createRouter()
+    .openapi(generateRoute('/generate', id('generateText'), 'Generate text with the AI layer (provider fallback, KV cache for deterministic calls)'), async (c) => {
+      const body = c.req.valid('json');
+      const env: AiEnv = c.env;
+      try {
+        const r = await generateWithChain(env, providerChain(env, body.provider), {
+          task: body.task,
+          messages: [...(body.system ? [{ role: 'system' as const, content: body.system }] : []), { role: 'user' as const, content: body.prompt }],
+          model: body.model,
+          maxTokens: body.max_tokens,
+          temperature: body.temperature,
+        });
+        return c.json(
+          { text: r.text, provider: r.provider, model: r.model, tokens_in: r.tokensIn, tokens_out: r.tokensOut, finish_reason: r.finishReason, cached: r.cached ?? false, fallback_from: r.fallbackFrom },
+          200,
+        );
+      } catch (err) {
+        if (err instanceof ProviderError) {
+          throw new ApiError('service_unavailable', `No AI provider could answer: ${err.message}`, { details: { provider: err.provider, code: err.code, retryable: err.retryable } });
+        }
+        throw err;
+      }
+    })
+    .openapi(analyzeRoute('/analyze', id('analyzeText'), 'Analyze text: sentiment, keywords, readability, language, quality'), (c) => {
+      const body = c.req.valid('json');
+      return c.json(analyzeText(body.text, body.analyses), 200);
+    });
+}

@@ -1,0 +1,81 @@
+/**
+ * Reading a prompt the way the local provider needs to: which part is the instruction, which part
+ * is upstream material, what is being asked for, about what, and in what form. Regular
+ * expressions over English phrasing only; anything unrecognised is treated as a writing request.
+ */
+import { rankPhrases } from './keywords';
+
+export type DraftIntent = 'outline' | 'write' | 'continue';
+export type ParsedPrompt = { instruction: string; material: string };
+
+const INSTRUCTION_VERB =
+  /^\W*(?:please\s+)?(?:(?:can|could|would)\s+you\s+)?(write|draft|expand|outline|continue|summari[sz]e|compose|create|generate|produce|turn|rewrite|develop|make|give|list|plan|extend|title|suggest|propose|elaborate|flesh|keep|carry|add)\b/i;
+
+/**
+ * Splits a prompt into its instruction and the material after it. The instruction is the first
+ * paragraph when it starts with an instruction verb or ends with a colon; "Verb ...: text" on one
+ * line splits at the colon. A prompt with no recognisable instruction is all material.
+ *
+ * @example splitInstruction('Write an article from this outline:\n- Costs\n- Benefits')
+ * // { instruction: 'Write an article from this outline:', material: '- Costs\n- Benefits' }
+ */
+export function splitInstruction(prompt: string): ParsedPrompt {
+  const text = prompt.trim();
+  const firstBreak = text.search(/\n/);
+  const firstLine = firstBreak < 0 ? text : text.slice(0, firstBreak);
+  const rest = firstBreak < 0 ? '' : text.slice(firstBreak + 1).trim();
+  const isInstruction = INSTRUCTION_VERB.test(firstLine) || /:\s*$/.test(firstLine);
+  if (!isInstruction) return { instruction: '', material: text };
+  const colon = firstLine.indexOf(':');
+  if (INSTRUCTION_VERB.test(firstLine) && colon > 0 && firstLine.slice(colon + 1).trim()) {
+    const inline = firstLine.slice(colon + 1).trim();
+    return { instruction: firstLine.slice(0, colon + 1).trim(), material: rest ? `${inline}\n${rest}` : inline };
+  }
+  return { instruction: firstLine.trim(), material: rest };
+}
+
+/**
+ * What the instruction asks for. "Continue"/"next section" wins over everything; "write an
+ * outline" is an outline, while "write an article from this outline" is writing from one.
+ */
+export function detectIntent(instruction: string): DraftIntent {
+  const text = instruction.toLowerCase();
+  if (/\b(continue|next (section|part|chapter|paragraph)|keep going|carry on|pick up where|extend)\b/.test(text)) return 'continue';
+  if (/\b(write|draft|create|make|produce|give|generate|build|prepare)\s+(me\s+)?(an?|the|a short|a detailed)\s+outline\b/.test(text)) return 'outline';
+  if (/\b(write|draft|expand|compose|develop|turn|rewrite|flesh out|elaborate)\b/.test(text)) return 'write';
+  if (/\b(outline|table of contents|list the (main )?(points|sections|steps)|plan)\b/.test(text)) return 'outline';
+  return 'write';
+}
+
+/** The kind of document asked for ("blog post", "essay", ...); "article" when none is named. */
+export function documentKind(instruction: string): string {
+  return /\b(blog post|article|post|essay|report|story|guide|newsletter|memo|email|paper|chapter|section|document|tutorial|review)\b/i.exec(instruction)?.[1]?.toLowerCase() ?? 'article';
+}
+
+// Words that describe the request rather than its subject, ignored when looking for a topic.
+const REQUEST_WORDS = new Set([
+  'write', 'draft', 'expand', 'outline', 'continue', 'summarize', 'summarise', 'compose', 'create', 'generate', 'produce',
+  'turn', 'rewrite', 'develop', 'make', 'give', 'list', 'plan', 'extend', 'title', 'please', 'article', 'blog', 'post',
+  'essay', 'report', 'story', 'guide', 'newsletter', 'memo', 'email', 'paper', 'chapter', 'section', 'document',
+  'tutorial', 'review', 'short', 'long', 'detailed', 'brief', 'next', 'following', 'text', 'material', 'points',
+  'words', 'paragraph', 'paragraphs', 'sentences', 'headline',
+]);
+
+/**
+ * The subject of a request: what follows "about"/"on"/"regarding"/"covering"/"concerning" in the
+ * instruction, else the instruction's own key phrase once request words are set aside, else
+ * undefined (the caller then falls back to the material's key phrases).
+ *
+ * @example topicOf('Outline an article about solar power') // 'solar power'
+ */
+export function topicOf(instruction: string): string | undefined {
+  const about = /\b(?:about|on|regarding|covering|concerning)\s+(.+?)\s*(?:[.:!?;]|$)/i.exec(instruction)?.[1];
+  const cleaned = about?.replace(/^(?:the|a|an)\s+/i, '').replace(/\s+in\s+\d+\s+\w+$/i, '').trim();
+  // "on this outline", "about the following": the subject is in the material, not here.
+  if (cleaned && !/^(?:this|these|that|those|following|below|above|my|our|it)\b/i.test(cleaned)) return cleaned;
+  const kept = instruction
+    .split(/\s+/)
+    .filter((w) => !REQUEST_WORDS.has(w.toLowerCase().replace(/[^\p{L}]/gu, '')))
+    .join(' ');
+  return rankPhrases(kept)[0]?.term;
+}

@@ -1,0 +1,102 @@
+import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { auditInsert, type RequestMeta } from '../audit/audit';
+import { rawAll, rawRun, type DB } from '../db/client';
+import { documents, documentVersions } from '../db/schema';
+import { ApiError } from '../lib/errors';
+
+export type DocumentRow = typeof documents.$inferSelect;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function publicDocument(d: DocumentRow) {
+  const { excerpt, ...rest } = documentSummary(d);
+  void excerpt;
+  return { ...rest, content: d.content };
+}
+
+export function documentSummary(d: DocumentRow) {
+  return {
+    id: d.id,
+    title: d.title,
+    excerpt: d.content.slice(0, 280),
+    kind: d.kind,
+    version: d.version,
+    workflow_id: d.workflowId,
+    run_id: d.runId,
+    node_id: d.nodeId,
+    parent_id: d.parentId,
+    metadata: d.metadata,
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt),
+  };
+}
+
+export async function getDocument(db: DB, ownerId: number, id: number): Promise<DocumentRow | undefined> {
+  return db.select().from(documents).where(and(eq(documents.id, id), eq(documents.ownerId, ownerId))).get();
+}
+
+export type DocumentFilter = { q?: string | undefined; run_id?: number | undefined; workflow_id?: number | undefined; parent_id?: number | undefined };
+
+/** FTS5 query from free text: each word becomes a quoted prefix term, so user input is never syntax. */
+export function ftsQuery(q: string): string | null {
+  const terms = q.match(/[\p{L}\p{N}]+/gu)?.slice(0, 16) ?? [];
+  return terms.length ? terms.map((t) => `"${t}"*`).join(' ') : null;
+}
+
+export async function listDocuments(db: DB, ownerId: number, f: DocumentFilter, limit: number, beforeId?: number): Promise<DocumentRow[]> {
+  const conditions: (SQL | undefined)[] = [
+    eq(documents.ownerId, ownerId),
+    f.run_id !== undefined ? eq(documents.runId, f.run_id) : undefined,
+    f.workflow_id !== undefined ? eq(documents.workflowId, f.workflow_id) : undefined,
+    f.parent_id !== undefined ? eq(documents.parentId, f.parent_id) : undefined,
+    beforeId ? lt(documents.id, beforeId) : undefined,
+  ];
+  if (f.q !== undefined) {
+    const match = ftsQuery(f.q);
+    if (!match) return [];
+    conditions.push(sql`${documents.id} IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ${match})`);
+  }
+  return db.select().from(documents).where(and(...conditions)).orderBy(desc(documents.id)).limit(limit + 1).all();
+}
+
+export async function listVersions(db: DB, documentId: number) {
+  return db.select().from(documentVersions).where(eq(documentVersions.documentId, documentId)).orderBy(desc(documentVersions.version)).all();
+}
+
+/** Edits create a new version; the previous ones stay readable. Conditional on the version read. */
+export async function editDocument(db: DB, meta: RequestMeta, current: DocumentRow, change: { title?: string | undefined; content?: string | undefined }) {
+  const version = current.version + 1;
+  const title = change.title ?? current.title;
+  const content = change.content ?? current.content;
+  const [updated] = await db.batch([
+    db
+      .update(documents)
+      .set({ title, content, version, updatedAt: Date.now() })
+      .where(and(eq(documents.id, current.id), eq(documents.version, current.version)))
+      .returning(),
+    rawRun(db, sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
+      SELECT ${current.id}, ${version}, ${title}, ${content}, ${meta.actorUserId} WHERE changes() > 0`),
+    auditInsert(db, meta, { action: 'document.update', targetType: 'document', targetId: current.id, details: { version } }),
+  ]);
+  if (!updated[0]) throw new ApiError('conflict', 'The document was changed concurrently; fetch it and retry');
+  return updated[0];
+}
+
+/** A new document (a continuation), with its first version and audit row in one batch. */
+export async function insertDocument(
+  db: DB,
+  meta: RequestMeta,
+  d: { ownerId: number; workflowId: number | null; runId: number | null; parentId: number; title: string; content: string; metadata: Record<string, unknown> },
+): Promise<DocumentRow> {
+  const newId = sql`(SELECT max(id) FROM documents)`;
+  const [inserted] = await db.batch([
+    db
+      .insert(documents)
+      .values({ ownerId: d.ownerId, workflowId: d.workflowId, runId: d.runId, nodeId: null, parentId: d.parentId, kind: 'continuation', title: d.title, content: d.content, metadata: d.metadata })
+      .returning(),
+    rawAll(db, sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
+      SELECT id, 1, title, content, ${d.ownerId} FROM documents WHERE id = ${newId}`),
+    auditInsert(db, meta, { action: 'document.continue', targetType: 'document', targetId: sql`CAST(${newId} AS TEXT)`, details: { parent_id: d.parentId } }),
+  ]);
+  return inserted[0]!;
+}

@@ -1,0 +1,122 @@
+import { ProviderError, type GenerateRequest, type GenerateResult, type GenerateTask } from '../../ai/types';
+import type { WorkflowNode, WorkflowSettings } from '../../workflows/definition';
+import { evaluateCondition } from './condition';
+import { render, renderWithinBudget, type Compaction, type TemplateContext } from './template';
+import { applyTransform } from './transform';
+import { NodeError, type NodeOutput } from './types';
+
+/** What node execution needs from the outside world, passed in so it stays a plain function. */
+export type ExecDeps = {
+  generate: (request: GenerateRequest & { provider?: string | undefined }, options: { signal: AbortSignal; onToken?: (t: string) => void }) => Promise<GenerateResult>;
+  contextWindow: (provider: string | undefined, model: string | undefined) => number;
+  summarize: (text: string, maxWords: number) => string;
+  analyze: (text: string, analyses: string[]) => Record<string, unknown>;
+  signal: AbortSignal;
+  onToken: (text: string) => void;
+};
+
+export type ExecResult = {
+  output: NodeOutput;
+  provider?: string;
+  model?: string;
+  tokensIn: number;
+  tokensOut: number;
+  compaction: Compaction | null;
+};
+
+const DEFAULT_MAX_TOKENS = 1024;
+
+/** The text a node works on: its `source` template, or its dependencies' outputs in order. */
+export function sourceText(node: WorkflowNode, ctx: TemplateContext): string {
+  if ('source' in node && node.source !== undefined) return render(node.source, ctx);
+  return node.depends_on
+    .map((d) => ctx.nodes[d]?.output?.text ?? '')
+    .filter(Boolean)
+    .join('\n\n');
+}
+
+/** A document's title: its first markdown heading, else its first line, shortened. */
+export function titleOf(text: string): string {
+  const heading = /^#{1,6}\s+(.+)$/m.exec(text)?.[1];
+  const line = (heading ?? text.split('\n').find((l) => l.trim()) ?? 'Untitled').trim().replace(/^["'#*\s]+|["'*\s]+$/g, '');
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line || 'Untitled';
+}
+
+async function callModel(
+  node: Extract<WorkflowNode, { type: 'generate' | 'summarize' | 'title' }>,
+  settings: WorkflowSettings,
+  deps: ExecDeps,
+  task: GenerateTask,
+  messages: GenerateRequest['messages'],
+  maxTokens: number,
+  temperature?: number,
+) {
+  try {
+    return await deps.generate(
+      { task, messages, provider: node.provider ?? settings.provider, model: node.model ?? settings.default_model, maxTokens, temperature, stream: true },
+      { signal: deps.signal, onToken: deps.onToken },
+    );
+  } catch (err) {
+    if (err instanceof ProviderError) throw new NodeError(err.message, err.retryable, err.provider);
+    throw err;
+  }
+}
+
+/** Runs one attempt of a node that completes by itself (not approval or subchain). */
+export async function executeNode(node: WorkflowNode, settings: WorkflowSettings, ctx: TemplateContext, deps: ExecDeps): Promise<ExecResult> {
+  switch (node.type) {
+    case 'generate': {
+      const maxTokens = node.max_tokens ?? DEFAULT_MAX_TOKENS;
+      const budget = settings.context_budget_tokens ?? deps.contextWindow(node.provider ?? settings.provider, node.model ?? settings.default_model) - maxTokens;
+      let rendered: { text: string; compaction: Compaction | null };
+      try {
+        rendered = renderWithinBudget(node.prompt, ctx, budget, deps.summarize);
+      } catch (err) {
+        throw new NodeError(err instanceof Error ? err.message : String(err), false);
+      }
+      const system = node.system ? render(node.system, ctx) : undefined;
+      const messages = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user' as const, content: rendered.text }];
+      const r = await callModel(node, settings, deps, 'generate', messages, maxTokens, node.temperature);
+      return { output: { text: r.text, title: titleOf(r.text) }, provider: r.provider, model: r.model, tokensIn: r.tokensIn, tokensOut: r.tokensOut, compaction: rendered.compaction };
+    }
+    case 'summarize': {
+      const words = node.max_words ?? 150;
+      const src = sourceText(node, ctx);
+      if (!src.trim()) throw new NodeError('nothing to summarize: the source is empty', false);
+      const system = `Summarize the user's document in at most ${words} words. Reply with the summary only.`;
+      const r = await callModel(node, settings, deps, 'summarize', [{ role: 'system', content: system }, { role: 'user', content: src }], Math.ceil(words * 2));
+      return { output: { text: r.text, title: `Summary: ${titleOf(src)}` }, provider: r.provider, model: r.model, tokensIn: r.tokensIn, tokensOut: r.tokensOut, compaction: null };
+    }
+    case 'title': {
+      const src = sourceText(node, ctx);
+      if (!src.trim()) throw new NodeError('nothing to title: the source is empty', false);
+      const system = `Write a ${node.style}-style title for the user's document. Reply with the title only.`;
+      const r = await callModel(node, settings, deps, 'title', [{ role: 'system', content: system }, { role: 'user', content: src }], 40);
+      const title = (r.text.split('\n').find((l) => l.trim()) ?? '').trim().replace(/^["'#\s]+|["'\s]+$/g, '');
+      return { output: { text: title, title }, provider: r.provider, model: r.model, tokensIn: r.tokensIn, tokensOut: r.tokensOut, compaction: null };
+    }
+    case 'analyze': {
+      const src = sourceText(node, ctx);
+      const data = deps.analyze(src, node.analyses);
+      return { output: { text: JSON.stringify(data), data }, tokensIn: 0, tokensOut: 0, compaction: null };
+    }
+    case 'transform': {
+      const text = applyTransform(sourceText(node, ctx), node.operations, ctx);
+      return { output: { text, title: titleOf(text) }, tokensIn: 0, tokensOut: 0, compaction: null };
+    }
+    case 'branch': {
+      const left = render(node.condition.left, ctx);
+      const right = typeof node.condition.right === 'string' ? render(node.condition.right, ctx) : node.condition.right;
+      const result = evaluateCondition(node.condition.operator, left, right);
+      const chosen = result ? node.then : node.else;
+      return { output: { text: String(result), data: { result, chosen } }, tokensIn: 0, tokensOut: 0, compaction: null };
+    }
+    case 'notify':
+      throw new NodeError('notify nodes need the notification layer, which this deployment does not have yet', false);
+    case 'task':
+      throw new NodeError('task nodes need the background task layer, which this deployment does not have yet', false);
+    case 'approval':
+    case 'subchain':
+      throw new Error(`${node.type} nodes are driven by the run object, not executed directly`);
+  }
+}

@@ -1,0 +1,101 @@
+import type { RunEvent, RunMeta, NodeRecord } from './types';
+
+export type OutboxEntry =
+  | { kind: 'run' }
+  | { kind: 'node'; nodeId: string }
+  | { kind: 'attempt'; attempt: AttemptRow }
+  | { kind: 'document'; nodeId: string };
+
+export type AttemptRow = {
+  nodeId: string;
+  attempt: number;
+  status: 'succeeded' | 'failed' | 'interrupted' | 'cancelled';
+  startedAt: number;
+  finishedAt: number;
+  delayMs: number;
+  error: string | null;
+  retryable: boolean | null;
+  provider: string | null;
+  model: string | null;
+  tokensIn: number;
+  tokensOut: number;
+};
+
+/**
+ * The run's state in its Durable Object's SQLite storage. Every method is synchronous: the
+ * storage API is, and a Durable Object never runs two turns at once, so a method's reads and
+ * writes can never interleave with another request's. Writes are durable once the turn's
+ * output gate opens, before any response or RPC result leaves the object.
+ */
+export class RunStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, rec TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, node_id TEXT, at INTEGER NOT NULL, data TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, k TEXT, payload TEXT NOT NULL);`);
+  }
+
+  meta(): RunMeta | null {
+    const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'run'").toArray()[0];
+    return row ? (JSON.parse(row.v) as RunMeta) : null;
+  }
+
+  saveMeta(meta: RunMeta): void {
+    this.sql.exec("INSERT INTO meta (k, v) VALUES ('run', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", JSON.stringify(meta));
+    this.enqueue({ kind: 'run' });
+  }
+
+  nodes(): Map<string, NodeRecord> {
+    const out = new Map<string, NodeRecord>();
+    for (const row of this.sql.exec<{ id: string; rec: string }>('SELECT id, rec FROM nodes')) out.set(row.id, JSON.parse(row.rec) as NodeRecord);
+    return out;
+  }
+
+  saveNode(rec: NodeRecord): void {
+    this.sql.exec('INSERT INTO nodes (id, rec) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET rec = excluded.rec', rec.id, JSON.stringify(rec));
+    this.enqueue({ kind: 'node', nodeId: rec.id });
+  }
+
+  appendEvent(type: string, nodeId: string | null, data: Record<string, unknown>): RunEvent {
+    const at = Date.now();
+    const seq = (this.sql.exec<{ s: number | null }>('SELECT max(seq) AS s FROM events').one().s ?? 0) + 1;
+    this.sql.exec('INSERT INTO events (seq, type, node_id, at, data) VALUES (?, ?, ?, ?, ?)', seq, type, nodeId, at, JSON.stringify(data));
+    return { seq, type, at, node_id: nodeId, data };
+  }
+
+  events(after: number, limit: number): RunEvent[] {
+    return this.sql
+      .exec<{ seq: number; type: string; node_id: string | null; at: number; data: string }>(
+        'SELECT seq, type, node_id, at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+        after,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ seq: r.seq, type: r.type, at: r.at, node_id: r.node_id, data: JSON.parse(r.data) as Record<string, unknown> }));
+  }
+
+  lastSeq(): number {
+    return this.sql.exec<{ s: number | null }>('SELECT max(seq) AS s FROM events').one().s ?? 0;
+  }
+
+  /**
+   * Outbox for the D1 projection. Snapshot entries (the run row, a node row) are coalesced: only
+   * the newest matters, since each is written from the current state when flushed.
+   */
+  enqueue(entry: OutboxEntry): void {
+    const key = entry.kind === 'node' || entry.kind === 'document' ? `${entry.kind}:${entry.nodeId}` : entry.kind === 'run' ? 'run' : null;
+    if (key && entry.kind !== 'document') this.sql.exec('DELETE FROM outbox WHERE k = ?', key);
+    this.sql.exec('INSERT INTO outbox (kind, k, payload) VALUES (?, ?, ?)', entry.kind, key, JSON.stringify(entry));
+  }
+
+  pending(limit: number): { id: number; entry: OutboxEntry }[] {
+    return this.sql
+      .exec<{ id: number; payload: string }>('SELECT id, payload FROM outbox ORDER BY id LIMIT ?', limit)
+      .toArray()
+      .map((r) => ({ id: r.id, entry: JSON.parse(r.payload) as OutboxEntry }));
+  }
+
+  acknowledge(ids: number[]): void {
+    if (ids.length) this.sql.exec(`DELETE FROM outbox WHERE id IN (${ids.map(() => '?').join(',')})`, ...ids);
+  }
+}

@@ -1,0 +1,91 @@
+import type { RunStatus } from '../../db/schema';
+import type { WorkflowNode, WorkflowSettings } from '../../workflows/definition';
+
+export type NodeStatus = 'pending' | 'running' | 'retry_wait' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+/** What a node produced: text for templates, structured data for analyses and branches. */
+export type NodeOutput = { text: string; title?: string; data?: Record<string, unknown>; documentId?: number | null };
+
+export type NodeRecord = {
+  id: string;
+  status: NodeStatus;
+  /** Attempts started and finished (interrupted ones, cut short by eviction, are not counted). */
+  attempts: number;
+  /** Every attempt started, interrupted and cancelled ones included: numbers the attempt rows. */
+  startedAttempts: number;
+  lastAttemptStartedAt: number | null;
+  nextAttemptAt: number | null;
+  /** Backoff that preceded the attempt now scheduled or running. */
+  pendingDelayMs: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  output: NodeOutput | null;
+  error: string | null;
+  /** Approval deadline, or the next time a subchain's child is polled. */
+  waitUntil: number | null;
+  childRunId: number | null;
+  provider: string | null;
+  model: string | null;
+  tokensIn: number;
+  tokensOut: number;
+  contextCompacted: boolean;
+};
+
+export type RunMeta = {
+  runId: number;
+  workflowId: number;
+  workflowVersion: number;
+  workflowName: string;
+  ownerId: number;
+  nodes: WorkflowNode[];
+  settings: WorkflowSettings;
+  input: Record<string, unknown>;
+  status: RunStatus;
+  error: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  deadlineAt: number;
+  parent: { runId: number; nodeId: string } | null;
+  depth: number;
+};
+
+export type RunEvent = { seq: number; type: string; at: number; node_id: string | null; data: Record<string, unknown> };
+
+export const TERMINAL_RUN: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+export const DONE_NODE: readonly NodeStatus[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
+
+/** A node failure, with whether another attempt could succeed. */
+export class NodeError extends Error {
+  override name = 'NodeError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly provider?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function newNodeRecord(id: string): NodeRecord {
+  return {
+    id,
+    status: 'pending',
+    attempts: 0,
+    startedAttempts: 0,
+    lastAttemptStartedAt: null,
+    nextAttemptAt: null,
+    pendingDelayMs: 0,
+    startedAt: null,
+    finishedAt: null,
+    output: null,
+    error: null,
+    waitUntil: null,
+    childRunId: null,
+    provider: null,
+    model: null,
+    tokensIn: 0,
+    tokensOut: 0,
+    contextCompacted: false,
+  };
+}

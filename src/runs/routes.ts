@@ -1,0 +1,252 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, desc, eq, lt } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { requestMeta } from '../audit/audit';
+import { ANY_ROLE, WRITERS } from '../auth/principal';
+import { runs } from '../db/schema';
+import type { AppEnv } from '../lib/context';
+import { ApiError } from '../lib/errors';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
+import { getWorkflow } from '../workflows/queries';
+import { workflowAnalytics } from './analytics';
+import { launchRun, ownedRun, runStub } from './launch';
+import {
+  AnalyticsSchema,
+  EventSchema,
+  EventsQuery,
+  ExecuteBody,
+  IdempotencyHeader,
+  RunParams,
+  RunSchema,
+  RunSummarySchema,
+  SignalBody,
+  StartRunBody,
+  StreamQuery,
+} from './schemas';
+import { publicRun, runSummary } from './views';
+
+const read = { roles: ANY_ROLE, scope: 'workflows:read' } as const;
+const write = { roles: WRITERS, scope: 'workflows:write' } as const;
+const tags = ['runs'];
+
+async function start(c: Context<AppEnv>, workflowId: number, input: Record<string, unknown>, idempotencyKey: string | undefined) {
+  const db = c.var.db;
+  const workflow = await getWorkflow(db, c.var.principal.userId, workflowId);
+  if (!workflow) throw new ApiError('not_found', 'Workflow not found');
+  const { runId, created } = await launchRun(c.env, db, requestMeta(c), { workflow, ownerId: c.var.principal.userId, input, idempotencyKey });
+  const run = await publicRun(db, await runStub(c.env, runId).view());
+  return { run, created };
+}
+
+const startResponses = {
+  201: jsonResponse(RunSchema, 'Run started'),
+  200: jsonResponse(RunSchema, 'The run this Idempotency-Key already started'),
+  ...errorResponses('validation_error', 'not_found', 'conflict'),
+};
+
+/** Run control: each is a no-op when the run is not in a state it applies to. */
+const control = <A extends 'pause' | 'resume' | 'cancel' | 'retry'>(action: A, summary: string) =>
+  createRoute(
+    withAccess(write, {
+      method: 'post',
+      path: `/{id}/runs/{runId}/${action}` as `/{id}/runs/{runId}/${A}`,
+      operationId: `${action}Run`,
+      tags,
+      summary,
+      request: { params: RunParams },
+      responses: { 200: jsonResponse(RunSchema, 'The run after the action'), ...errorResponses('validation_error', 'not_found') },
+    }),
+  );
+
+async function controlHandler(c: Context<AppEnv>, params: { id: number; runId: number }, action: 'pause' | 'resume' | 'cancel' | 'retry') {
+  await ownedRun(c.var.db, c.var.principal.userId, params.id, params.runId);
+  const stub = runStub(c.env, params.runId);
+  const view = action === 'cancel' ? await stub.cancel(`cancelled by user ${c.var.principal.userId}`) : await stub[action]();
+  return c.json(await publicRun(c.var.db, view), 200);
+}
+
+export const runRoutes = createRouter()
+  .openapi(
+    createRoute(
+      withAccess(write, {
+        method: 'post',
+        path: '/{id}/runs',
+        operationId: 'startRun',
+        tags,
+        summary: 'Start a run of the current version',
+        request: { params: IdParam, headers: IdempotencyHeader, body: jsonBody(StartRunBody) },
+        responses: startResponses,
+      }),
+    ),
+    async (c) => {
+      const { run, created } = await start(c, c.req.valid('param').id, c.req.valid('json').input, c.req.valid('header')['idempotency-key']);
+      return created ? c.json(run, 201) : c.json(run, 200);
+    },
+  )
+  .openapi(
+    createRoute(
+      withAccess(read, {
+        method: 'get',
+        path: '/{id}/runs',
+        operationId: 'listRuns',
+        tags,
+        summary: "A workflow's runs, newest first",
+        request: { params: IdParam, query: PageQuery },
+        responses: { 200: jsonResponse(pageOf(RunSummarySchema, 'RunPage'), 'A page of runs'), ...errorResponses('validation_error', 'bad_request', 'not_found') },
+      }),
+    ),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { limit, cursor } = c.req.valid('query');
+      const before = decodeCursor(cursor);
+      if (!(await getWorkflow(c.var.db, c.var.principal.userId, id))) throw new ApiError('not_found', 'Workflow not found');
+      const rows = await c.var.db
+        .select()
+        .from(runs)
+        .where(and(eq(runs.workflowId, id), eq(runs.ownerId, c.var.principal.userId), before ? lt(runs.id, before) : undefined))
+        .orderBy(desc(runs.id))
+        .limit(limit + 1)
+        .all();
+      return c.json(toPage(rows, limit, runSummary), 200);
+    },
+  )
+  .openapi(
+    createRoute(
+      withAccess(read, {
+        method: 'get',
+        path: '/{id}/runs/{runId}',
+        operationId: 'getRun',
+        tags,
+        summary: 'A run: status, every node with its output, every attempt',
+        request: { params: RunParams },
+        responses: { 200: jsonResponse(RunSchema, 'The run'), ...errorResponses('validation_error', 'not_found') },
+      }),
+    ),
+    async (c) => {
+      const p = c.req.valid('param');
+      await ownedRun(c.var.db, c.var.principal.userId, p.id, p.runId);
+      return c.json(await publicRun(c.var.db, await runStub(c.env, p.runId).view()), 200);
+    },
+  )
+  .openapi(
+    createRoute(
+      withAccess(read, {
+        method: 'get',
+        path: '/{id}/runs/{runId}/events',
+        operationId: 'listRunEvents',
+        tags,
+        summary: "A run's events in order (every state change, with a per-run sequence number)",
+        request: { params: RunParams, query: EventsQuery },
+        responses: {
+          200: jsonResponse(z.object({ items: z.array(EventSchema), last_seq: z.number().int() }).openapi('RunEventPage'), 'Events after `after`'),
+          ...errorResponses('validation_error', 'not_found'),
+        },
+      }),
+    ),
+    async (c) => {
+      const p = c.req.valid('param');
+      const q = c.req.valid('query');
+      await ownedRun(c.var.db, c.var.principal.userId, p.id, p.runId);
+      const items = await runStub(c.env, p.runId).events(q.after, q.limit);
+      return c.json({ items, last_seq: items.at(-1)?.seq ?? q.after }, 200);
+    },
+  )
+  .openapi(
+    createRoute(
+      withAccess(read, {
+        method: 'get',
+        path: '/{id}/runs/{runId}/stream',
+        operationId: 'streamRunEvents',
+        tags,
+        summary: 'Server-Sent Events: stored events after `after` (or Last-Event-ID), then live ones until the run ends',
+        request: { params: RunParams, query: StreamQuery },
+        responses: {
+          200: { description: 'text/event-stream; each event has `id: <seq>`, `event: <type>`, `data: <event JSON>`', content: { 'text/event-stream': { schema: z.string() } } },
+          ...errorResponses('validation_error', 'not_found'),
+        },
+      }),
+    ),
+    async (c) => {
+      const p = c.req.valid('param');
+      await ownedRun(c.var.db, c.var.principal.userId, p.id, p.runId);
+      const lastEventId = Number(c.req.header('last-event-id'));
+      const after = c.req.valid('query').after ?? (Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0);
+      const stream = await runStub(c.env, p.runId).stream(after);
+      return new Response(stream, {
+        status: 200,
+        headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+      });
+    },
+  )
+  .openapi(control('pause', 'Pause: running attempts finish, no new node starts'), async (c) => controlHandler(c, c.req.valid('param'), 'pause'))
+  .openapi(control('resume', 'Resume a paused run'), async (c) => controlHandler(c, c.req.valid('param'), 'resume'))
+  .openapi(control('cancel', 'Cancel: in-flight attempts are aborted and no further node runs'), async (c) => controlHandler(c, c.req.valid('param'), 'cancel'))
+  .openapi(
+    control('retry', 'Re-run a failed or cancelled run from its failed nodes, reusing every completed output'),
+    async (c) => controlHandler(c, c.req.valid('param'), 'retry'),
+  )
+  .openapi(
+    createRoute(
+      withAccess(write, {
+        method: 'post',
+        path: '/{id}/runs/{runId}/events',
+        operationId: 'signalRun',
+        tags,
+        summary: 'Send an external event to a run (an approval decision)',
+        request: { params: RunParams, body: jsonBody(SignalBody) },
+        responses: { 200: jsonResponse(RunSchema, 'The run after the event'), ...errorResponses('validation_error', 'not_found', 'conflict') },
+      }),
+    ),
+    async (c) => {
+      const p = c.req.valid('param');
+      const body = c.req.valid('json');
+      await ownedRun(c.var.db, c.var.principal.userId, p.id, p.runId);
+      const stub = runStub(c.env, p.runId);
+      const result = await stub.signal({ ...body, actor: c.var.principal.userId });
+      if (!result.ok) throw new ApiError('conflict', result.message);
+      return c.json(await publicRun(c.var.db, await stub.view()), 200);
+    },
+  )
+  .openapi(
+    createRoute(
+      withAccess(read, {
+        method: 'get',
+        path: '/{id}/analytics',
+        operationId: 'workflowAnalytics',
+        tags,
+        summary: "A workflow's run analytics: statuses, success rate, durations, tokens, retries",
+        request: {
+          params: IdParam,
+          query: z.object({ days: z.coerce.number().int().min(1).max(365).default(30).openapi({ param: { name: 'days', in: 'query' } }) }),
+        },
+        responses: { 200: jsonResponse(AnalyticsSchema, 'Analytics'), ...errorResponses('validation_error', 'not_found') },
+      }),
+    ),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await getWorkflow(c.var.db, c.var.principal.userId, id))) throw new ApiError('not_found', 'Workflow not found');
+      return c.json(await workflowAnalytics(c.var.db, id, c.req.valid('query').days), 200);
+    },
+  );
+
+/** The seeds' `POST /api/v3/advanced/workflows/execute`, mounted under /api/v3/advanced. */
+export const executeRoutes = createRouter().openapi(
+  createRoute(
+    withAccess(write, {
+      method: 'post',
+      path: '/workflows/execute',
+      operationId: 'executeWorkflow',
+      tags,
+      summary: 'Start a run (seed-compatible path)',
+      description: 'Same as `POST /api/v3/workflows/{id}/runs` with `parameters` as the input.',
+      request: { headers: IdempotencyHeader, body: jsonBody(ExecuteBody) },
+      responses: startResponses,
+    }),
+  ),
+  async (c) => {
+    const body = c.req.valid('json');
+    const { run, created } = await start(c, body.workflow_id, body.parameters, c.req.valid('header')['idempotency-key']);
+    return created ? c.json(run, 201) : c.json(run, 200);
+  },
+);

@@ -1,0 +1,142 @@
+import { z } from '@hono/zod-openapi';
+import { RUN_STATUSES } from '../db/schema';
+
+const Json = z.record(z.string(), z.unknown());
+
+export const StartRunBody = z
+  .strictObject({ input: Json.default({}).openapi({ description: 'Run input, read by templates as {{input.*}}', example: { topic: 'solar power' } }) })
+  .openapi('StartRunRequest');
+
+/** The seeds' `POST /api/v3/advanced/workflows/execute` body. */
+export const ExecuteBody = z
+  .object({
+    workflow_id: z.number().int().positive().openapi({ example: 1 }),
+    parameters: Json.default({}).openapi({ description: 'Run input', example: { topic: 'solar power' } }),
+  })
+  .openapi('ExecuteWorkflowRequest');
+
+export const IdempotencyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'Same key (per workflow) returns the same run instead of starting another' }),
+});
+
+export const RunParams = z.object({
+  id: z.coerce.number().int().positive().openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
+  runId: z.coerce.number().int().positive().openapi({ param: { name: 'runId', in: 'path' }, example: 1 }),
+});
+
+const NodeView = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    status: z.enum(['pending', 'running', 'retry_wait', 'waiting', 'succeeded', 'failed', 'skipped', 'cancelled']),
+    attempts: z.number().int(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+    next_attempt_at: z.string().nullable(),
+    waiting_until: z.string().nullable(),
+    error: z.string().nullable(),
+    output: z
+      .object({ text: z.string(), title: z.string().nullable(), data: Json.nullable(), document_id: z.number().int().nullable() })
+      .nullable(),
+    provider: z.string().nullable(),
+    model: z.string().nullable(),
+    tokens_in: z.number().int(),
+    tokens_out: z.number().int(),
+    context_compacted: z.boolean(),
+    child_run_id: z.number().int().nullable(),
+  })
+  .openapi('RunNode');
+
+export const AttemptView = z
+  .object({
+    node_id: z.string(),
+    attempt: z.number().int(),
+    status: z.enum(['succeeded', 'failed', 'interrupted', 'cancelled']),
+    started_at: z.string(),
+    finished_at: z.string(),
+    latency_ms: z.number().int(),
+    delay_ms: z.number().int(),
+    error: z.string().nullable(),
+    retryable: z.boolean().nullable(),
+    provider: z.string().nullable(),
+    model: z.string().nullable(),
+    tokens_in: z.number().int(),
+    tokens_out: z.number().int(),
+  })
+  .openapi('NodeAttempt');
+
+export const RunSchema = z
+  .object({
+    id: z.number().int(),
+    workflow_id: z.number().int(),
+    workflow_version: z.number().int(),
+    status: z.enum(RUN_STATUSES),
+    input: Json,
+    output: Json.nullable(),
+    error: z.string().nullable(),
+    parent_run_id: z.number().int().nullable(),
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+    last_event_seq: z.number().int(),
+    nodes: z.array(NodeView),
+    attempts: z.array(AttemptView),
+  })
+  .openapi('Run');
+
+export const RunSummarySchema = z
+  .object({
+    id: z.number().int(),
+    workflow_id: z.number().int(),
+    workflow_version: z.number().int(),
+    status: z.enum(RUN_STATUSES),
+    error: z.string().nullable(),
+    tokens_in: z.number().int(),
+    tokens_out: z.number().int(),
+    retries: z.number().int(),
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+  })
+  .openapi('RunSummary');
+
+export const EventSchema = z
+  .object({ seq: z.number().int(), type: z.string(), at: z.number().int(), node_id: z.string().nullable(), data: Json })
+  .openapi('RunEvent');
+
+export const EventsQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0).openapi({ param: { name: 'after', in: 'query' }, description: 'Return events with seq greater than this' }),
+  limit: z.coerce.number().int().min(1).max(1000).default(200).openapi({ param: { name: 'limit', in: 'query' } }),
+});
+
+export const StreamQuery = z.object({
+  after: z.coerce.number().int().min(0).optional().openapi({ param: { name: 'after', in: 'query' }, description: 'Resume after this seq (or send Last-Event-ID)' }),
+});
+
+export const SignalBody = z
+  .strictObject({
+    type: z.literal('approval'),
+    node_id: z.string().min(1).max(64),
+    approved: z.boolean(),
+    comment: z.string().max(2000).optional(),
+  })
+  .openapi('RunSignalRequest');
+
+export const AnalyticsSchema = z
+  .object({
+    workflow_id: z.number().int(),
+    window_days: z.number().int(),
+    runs: z.object({ total: z.number().int(), by_status: z.record(z.string(), z.number().int()) }),
+    success_rate: z.number().nullable(),
+    run_duration_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
+    node_duration_ms: z.record(z.string(), z.object({ count: z.number().int(), p50: z.number().nullable(), p95: z.number().nullable() })),
+    tokens: z.object({ in: z.number().int(), out: z.number().int() }),
+    retries: z.number().int(),
+    runs_per_day: z.array(z.object({ day: z.string(), runs: z.number().int(), succeeded: z.number().int(), failed: z.number().int() })),
+  })
+  .openapi('WorkflowAnalytics');

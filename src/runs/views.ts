@@ -1,0 +1,80 @@
+import { asc, eq } from 'drizzle-orm';
+import type { DB } from '../db/client';
+import { nodeAttempts, runs } from '../db/schema';
+import { runOutput } from './engine/projection';
+import type { RunView } from './protocol';
+
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+/** A run as the API shows it: the object's live state plus the attempt history from D1. */
+export async function publicRun(db: DB, view: RunView) {
+  const { meta } = view;
+  const attempts = await db.select().from(nodeAttempts).where(eq(nodeAttempts.runId, meta.runId)).orderBy(asc(nodeAttempts.startedAt), asc(nodeAttempts.attempt)).all();
+  const nodes = new Map(view.nodes.map((n) => [n.id, n]));
+  return {
+    id: meta.runId,
+    workflow_id: meta.workflowId,
+    workflow_version: meta.workflowVersion,
+    status: meta.status,
+    input: meta.input,
+    output: meta.status === 'succeeded' ? runOutput(meta, nodes) : null,
+    error: meta.error,
+    parent_run_id: meta.parent?.runId ?? null,
+    created_at: iso(meta.createdAt)!,
+    started_at: iso(meta.startedAt),
+    finished_at: iso(meta.finishedAt),
+    last_event_seq: view.lastSeq,
+    nodes: meta.nodes.map((def) => {
+      const n = nodes.get(def.id)!;
+      return {
+        id: n.id,
+        type: def.type,
+        status: n.status,
+        attempts: n.attempts,
+        started_at: iso(n.startedAt),
+        finished_at: iso(n.finishedAt),
+        next_attempt_at: n.status === 'retry_wait' ? iso(n.nextAttemptAt) : null,
+        waiting_until: n.status === 'waiting' ? iso(n.waitUntil) : null,
+        error: n.error,
+        output: n.output ? { text: n.output.text, title: n.output.title ?? null, data: n.output.data ?? null, document_id: n.output.documentId ?? null } : null,
+        provider: n.provider,
+        model: n.model,
+        tokens_in: n.tokensIn,
+        tokens_out: n.tokensOut,
+        context_compacted: n.contextCompacted,
+        child_run_id: n.childRunId,
+      };
+    }),
+    attempts: attempts.map((a) => ({
+      node_id: a.nodeId,
+      attempt: a.attempt,
+      status: a.status,
+      started_at: iso(a.startedAt)!,
+      finished_at: iso(a.finishedAt)!,
+      latency_ms: a.latencyMs,
+      delay_ms: a.delayMs,
+      error: a.error,
+      retryable: a.retryable,
+      provider: a.provider,
+      model: a.model,
+      tokens_in: a.tokensIn,
+      tokens_out: a.tokensOut,
+    })),
+  };
+}
+
+export function runSummary(r: typeof runs.$inferSelect) {
+  return {
+    id: r.id,
+    workflow_id: r.workflowId,
+    workflow_version: r.workflowVersion,
+    status: r.status,
+    error: r.error,
+    tokens_in: r.tokensIn,
+    tokens_out: r.tokensOut,
+    retries: r.retries,
+    created_at: iso(r.createdAt)!,
+    started_at: iso(r.startedAt),
+    finished_at: iso(r.finishedAt),
+  };
+}

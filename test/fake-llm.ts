@@ -1,0 +1,56 @@
+/**
+ * A scripted OpenAI-compatible server for fault tests, installed as Miniflare's outboundService:
+ * every fetch the Worker (and its Durable Objects) makes to http://llm.test/ lands here, in Node.
+ * The model name is the script:
+ *   echo                  answer with the prompt's first line and a digest of the rest
+ *   flaky-<n>-<tag>       fail the first n calls of <tag> with 503, then answer
+ *   fail-<tag>            fail with 503 until /control?heal=<tag>, then answer
+ *   slow-<ms>-<tag>       answer after <ms> milliseconds
+ *   reject-<tag>          fail with 400 (not retryable)
+ * GET /stats?tag=<tag> returns {calls, prompts} for a tag; anything else outside llm.test is refused.
+ */
+type Stat = { calls: number; prompts: string[] };
+const stats = new Map<string, Stat>();
+const healed = new Set<string>();
+
+const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+function answer(model: string, prompt: string, stream: boolean): Response {
+  const firstLine = prompt.split('\n')[0] ?? '';
+  const text = `Answer to: ${firstLine}\n\n${prompt.slice(firstLine.length).trim().slice(0, 400)}`;
+  const usage = { prompt_tokens: Math.ceil(prompt.length / 4), completion_tokens: Math.ceil(text.length / 4) };
+  if (!stream) {
+    return json({ id: 'cmpl-1', object: 'chat.completion', model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage });
+  }
+  const words = text.split(/(?<=\s)/);
+  const chunks = words.map((w) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })}\n\n`);
+  chunks.push(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
+  chunks.push(`data: ${JSON.stringify({ choices: [], usage })}\n\ndata: [DONE]\n\n`);
+  return new Response(chunks.join(''), { headers: { 'content-type': 'text/event-stream' } });
+}
+
+export async function fakeLlm(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.hostname !== 'llm.test') return new Response('outbound network is disabled in tests', { status: 599 });
+  if (url.pathname === '/stats') return json(stats.get(url.searchParams.get('tag') ?? '') ?? { calls: 0, prompts: [] });
+  if (url.pathname === '/control') {
+    const tag = url.searchParams.get('heal');
+    if (tag) healed.add(tag);
+    return json({ ok: true });
+  }
+  if (url.pathname !== '/v1/chat/completions' || request.method !== 'POST') return json({ error: { message: 'not found' } }, 404);
+  if (request.headers.get('authorization') !== 'Bearer test-key') return json({ error: { message: 'bad key' } }, 401);
+  const body = (await request.json()) as { model: string; stream?: boolean; messages: { role: string; content: string }[] };
+  const prompt = body.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
+  const [kind, a, b] = body.model.split('-');
+  const tag = (kind === 'flaky' || kind === 'slow' ? b : a) ?? body.model;
+  const stat = stats.get(tag) ?? { calls: 0, prompts: [] };
+  stat.calls++;
+  stat.prompts.push(prompt);
+  stats.set(tag, stat);
+  if (kind === 'flaky' && stat.calls <= Number(a)) return json({ error: { message: 'temporarily overloaded' } }, 503);
+  if (kind === 'fail' && !healed.has(tag)) return json({ error: { message: 'upstream is down' } }, 503);
+  if (kind === 'reject') return json({ error: { message: 'invalid request' } }, 400);
+  if (kind === 'slow') await new Promise((r) => setTimeout(r, Number(a)));
+  return answer(body.model, prompt, body.stream === true);
+}
