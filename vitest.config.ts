@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import { fakeLlm } from './test/fake-llm';
+import { fakeLlm } from './test/fake-llm.ts';
 
 /*
  * Two projects:
@@ -36,6 +36,7 @@ export default defineConfig(async () => {
             name: 'workers',
             include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
             setupFiles: ['./test/apply-migrations.ts'],
+            testTimeout: 30_000,
           },
         },
         {

@@ -240,7 +240,8 @@ export class WorkflowRun extends DurableObject<Env> {
       this.finishRun(meta, 'failed');
     } else if (open.length === 0) {
       this.finishRun(meta, 'succeeded');
-    } else if (open.every((n) => n.status === 'waiting') && meta.status !== 'waiting') {
+    } else if (meta.status !== 'waiting' && open.some((n) => n.status === 'waiting') && !open.some((n) => n.status === 'retry_wait')) {
+      // Nothing runs and nothing is due: the run now only moves on an approval or a child run.
       this.setStatus(meta, 'waiting', 'run.waiting');
     }
   }
@@ -278,7 +279,7 @@ export class WorkflowRun extends DurableObject<Env> {
     const timeoutMs = (def.timeout_seconds ?? DEFAULT_NODE_TIMEOUT_S) * 1000;
     const timer = setTimeout(() => controller.abort(new NodeError(`attempt timed out after ${timeoutMs / 1000}s`, true)), timeoutMs);
     const ctx = this.templateContext(meta, nodes);
-    const deps = executionDeps(this.env, controller.signal, (text) => this.bufferToken(rec.id, text));
+    const deps = executionDeps(this.env, controller.signal, (text) => this.bufferToken(rec.id, text), meta.settings.fallback_providers);
     const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
     const promise = Promise.race([executeNode(def, meta.settings, ctx, deps), aborted])
       .then(

@@ -36,14 +36,28 @@ type Context = {
   quoted: Set<string>;
   /** Key phrases a template line has already named, so none is named twice. */
   elaborated: Set<string>;
-  /** Stopwords of the material's language: sharing "the" does not make two sentences related. */
+  /** The material's language (ISO 639-3), detected once. */
+  language: string;
+  /** Stopwords of that language: sharing "the" does not make two sentences related. */
   stop: ReadonlySet<string>;
+  /** Content words per text, so each sentence is tokenised once however often it is compared. */
+  wordCache: Map<string, Set<string>>;
 };
+
+function contentWords(ctx: Context, text: string): Set<string> {
+  let found = ctx.wordCache.get(text);
+  if (!found) {
+    found = new Set(normalizedWords(text).filter((w) => !ctx.stop.has(w)));
+    ctx.wordCache.set(text, found);
+  }
+  return found;
+}
 
 /** Whether two texts share a content word. */
 function sharesWord(ctx: Context, a: string, b: string): boolean {
-  const bWords = new Set(normalizedWords(b).filter((w) => !ctx.stop.has(w)));
-  return normalizedWords(a).some((w) => bWords.has(w));
+  const bWords = contentWords(ctx, b);
+  for (const w of contentWords(ctx, a)) if (bWords.has(w)) return true;
+  return false;
 }
 
 const fill = (template: string, ctx: Context) =>
@@ -106,7 +120,7 @@ function develop(point: string, ctx: Context, salt: number): string {
       ctx.quoted.add(unit);
       parts.push(withStop(unit));
     } else parts.push(`This section covers ${lowerFirst(unit)}.`);
-    const phrase = [...ctx.phrases, ...keyPhrases(unit, 2, 0)].find(
+    const phrase = [...ctx.phrases, ...keyPhrases(unit, 2, { minShare: 0, language: ctx.language })].find(
       (p) =>
         sharesWord(ctx, p, unit) &&
         !ctx.elaborated.has(p) &&
@@ -192,7 +206,7 @@ function writeBlocks(material: string, ctx: Context, titleFromTopic: boolean): s
 function continueBlocks(material: string, ctx: Context): string[] {
   const paragraphs = markdownBlocks(material).filter((b) => b.kind !== 'heading');
   const last = paragraphs[paragraphs.length - 1]?.text ?? ctx.topic;
-  const lastPhrases = keyPhrases(last, 3);
+  const lastPhrases = keyPhrases(last, 3, { language: ctx.language });
   const lead = lastPhrases[0] ?? ctx.topic;
   const blocks = [`## ${pick(['More on', 'Beyond', 'Next:'], ctx.hash)} ${titleCase(lead)}`];
   const lastSentence = splitSentences(last).pop();
@@ -234,7 +248,8 @@ export function draftFromPrompt(prompt: string, options: DraftOptions = {}): Dra
   // A document that opens with a top-level heading names its own topic.
   const [opening] = markdownBlocks(material);
   const heading = opening?.kind === 'heading' && opening.depth === 1 ? opening.text : undefined;
-  const phrases = material ? keyPhrases(material, 5, 0) : [];
+  const language = detectLanguage(material).code;
+  const phrases = material ? keyPhrases(material, 5, { minShare: 0, language }) : [];
   const ctx: Context = {
     topic: explicitTopic ?? (heading && lowerFirst(heading)) ?? phrases[0] ?? (instruction || 'the topic'),
     kind: documentKind(instruction),
@@ -243,7 +258,9 @@ export function draftFromPrompt(prompt: string, options: DraftOptions = {}): Dra
     phrases,
     quoted: new Set(),
     elaborated: new Set(),
-    stop: stopwordsFor(detectLanguage(material).code),
+    language,
+    stop: stopwordsFor(language),
+    wordCache: new Map(),
   };
   const blocks =
     intent === 'outline' ? outlineBlocks(material, ctx) : intent === 'continue' ? continueBlocks(material, ctx) : writeBlocks(material, ctx, explicitTopic !== undefined);

@@ -11,10 +11,11 @@ import { documentSentences, normalizedWords, type Sentence, words } from './toke
 export type SummaryOptions = { maxWords?: number | undefined; maxSentences?: number | undefined };
 export type RankedSentence = Sentence & { score: number; wordCount: number };
 
-// PageRank's damping factor as used in the TextRank paper.
+// Damping factor and convergence threshold as used in the TextRank paper; the iteration cap only
+// guards against a graph that never settles.
 const DAMPING = 0.85;
+const CONVERGED = 1e-4;
 const MAX_ITERATIONS = 100;
-const CONVERGED = 1e-6;
 
 /**
  * Ranks the prose sentences of a text (headings are left out unless there is nothing else),
@@ -30,30 +31,35 @@ export function rankSentences(text: string): RankedSentence[] {
   const bags = sentences.map((s) => new Set(normalizedWords(s.text).filter((w) => !stop.has(w))));
 
   // Similarity from the paper: shared words over log lengths. 1 is added inside each log so that
-  // two one-word sentences do not divide by zero.
+  // two one-word sentences do not divide by zero. The graph is undirected, so each pair is
+  // computed once; edges are kept as adjacency lists because most pairs share nothing.
   const n = sentences.length;
-  const weight: number[][] = bags.map((a, i) =>
-    bags.map((b, j) => {
-      if (i === j || a.size === 0 || b.size === 0) return 0;
+  const edges: { to: number; weight: number }[][] = sentences.map(() => []);
+  for (let i = 0; i < n; i++) {
+    const a = bags[i]!;
+    if (a.size === 0) continue;
+    for (let j = i + 1; j < n; j++) {
+      const b = bags[j]!;
+      if (b.size === 0) continue;
       let shared = 0;
       for (const w of a) if (b.has(w)) shared++;
-      return shared / (Math.log(1 + a.size) + Math.log(1 + b.size));
-    }),
-  );
-  const outWeight = weight.map((row) => row.reduce((s, x) => s + x, 0));
+      if (shared === 0) continue;
+      const weight = shared / (Math.log(1 + a.size) + Math.log(1 + b.size));
+      edges[i]!.push({ to: j, weight });
+      edges[j]!.push({ to: i, weight });
+    }
+  }
+  const outWeight = edges.map((list) => list.reduce((sum, e) => sum + e.weight, 0));
 
   let scores = new Array<number>(n).fill(1);
   for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
-    const next = scores.map((_, i) => {
+    const next = edges.map((list) => {
       let incoming = 0;
-      for (let j = 0; j < n; j++) {
-        const w = weight[j]?.[i] ?? 0;
-        const total = outWeight[j] ?? 0;
-        if (w > 0 && total > 0) incoming += (w / total) * (scores[j] ?? 0);
-      }
+      for (const { to: j, weight } of list) incoming += (weight / outWeight[j]!) * scores[j]!;
       return 1 - DAMPING + DAMPING * incoming;
     });
-    const delta = Math.max(...next.map((s, i) => Math.abs(s - (scores[i] ?? 0))));
+    let delta = 0;
+    for (let i = 0; i < n; i++) delta = Math.max(delta, Math.abs(next[i]! - scores[i]!));
     scores = next;
     if (delta < CONVERGED) break;
   }
@@ -66,8 +72,8 @@ export function rankSentences(text: string): RankedSentence[] {
 const withStop = (sentence: string) => (/[.!?…]["'”’)\]]*$/.test(sentence) ? sentence : `${sentence}.`);
 
 /**
- * An extractive summary of a text or markdown document. Without a budget it keeps about a fifth
- * of the sentences, between three and eight. A text already within the budget is returned as it
+ * An extractive summary of a text or markdown document. Without a sentence budget it keeps about
+ * a fifth of the sentences, between three and eight. A text already within the budget is returned as it
  * is; when even the best sentence is longer than `maxWords`, its first `maxWords` words are
  * returned with an ellipsis.
  *

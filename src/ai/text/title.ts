@@ -37,10 +37,12 @@ const SECONDARY_SHARE = 0.5;
 /**
  * The text's main key phrases by RAKE score, skipping any phrase that shares a word with one
  * already picked ("solar panels" after "solar power") and any scoring under `minShare` of the
- * best (SECONDARY_SHARE by default; drafting passes 0 to see every distinct phrase).
+ * best (SECONDARY_SHARE by default; drafting passes 0 to see every distinct phrase). The
+ * language is detected unless given.
  */
-export function keyPhrases(text: string, count: number, minShare = SECONDARY_SHARE): string[] {
-  const ranked = rankPhrases(text, { language: detectLanguage(text).code });
+export function keyPhrases(text: string, count: number, options: { minShare?: number; language?: string } = {}): string[] {
+  const minShare = options.minShare ?? SECONDARY_SHARE;
+  const ranked = rankPhrases(text, { language: options.language ?? detectLanguage(text).code });
   const best = ranked[0]?.score ?? 0;
   const picked: RankedPhrase[] = [];
   for (const phrase of ranked) {

@@ -1,0 +1,159 @@
+import { SELF } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, BASE, createWorkflow, expectError, registerAndLogin, startRun, unique, waitForRun } from '../helpers';
+
+let token: string;
+beforeAll(async () => {
+  token = (await registerAndLogin(unique('flow'))).token;
+});
+
+const approvalChain = (timeout: number, onTimeout = 'reject') => ({
+  name: 'review',
+  nodes: [
+    { id: 'draft', type: 'generate', prompt: 'Write a short note about {{input.topic}}' },
+    { id: 'review', type: 'approval', depends_on: ['draft'], message: 'Publish "{{nodes.draft.title}}"?', approval_timeout_seconds: timeout, on_timeout: onTimeout },
+    { id: 'headline', type: 'title', depends_on: ['review', 'draft'], source: '{{nodes.draft.output}}' },
+  ],
+});
+
+describe('approval nodes', () => {
+  it('wait for an approval event, then continue', async () => {
+    const wf = await createWorkflow(token, approvalChain(3600));
+    const started = await startRun(token, wf.id, { topic: 'bees' });
+    const waiting = await waitForRun(token, wf.id, started.id, (r) => r.status === 'waiting');
+    expect(waiting.nodes.map((n) => n.status)).toEqual(['succeeded', 'waiting', 'pending']);
+
+    expectError(await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, { token, body: { type: 'approval', node_id: 'draft', approved: true } }), 409, 'conflict');
+    expectError(await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, { token, body: { type: 'approval', node_id: 'review' } }), 400, 'validation_error');
+    const ok = await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, { token, body: { type: 'approval', node_id: 'review', approved: true, comment: 'ship it' } });
+    expect(ok.status).toBe(200);
+    const done = await waitForRun(token, wf.id, started.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.nodes[1]!.output!.data).toMatchObject({ approved: true, comment: 'ship it', timed_out: false });
+    // A decision is accepted once.
+    expectError(await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, { token, body: { type: 'approval', node_id: 'review', approved: false } }), 409, 'conflict');
+  });
+
+  it('time out when asked to, and a rejection fails the run', async () => {
+    const wf = await createWorkflow(token, approvalChain(1));
+    const started = await startRun(token, wf.id, { topic: 'wasps' });
+    const run = await waitForRun(token, wf.id, started.id, undefined, 5000);
+    expect(run.status).toBe('failed');
+    expect(run.error).toBe('approval timed out');
+    expect(run.nodes[1]!.output!.data).toMatchObject({ approved: false, timed_out: true });
+
+    const auto = await createWorkflow(token, approvalChain(1, 'approve'));
+    const approved = await waitForRun(token, auto.id, (await startRun(token, auto.id, { topic: 'ants' })).id, undefined, 5000);
+    expect(approved.status).toBe('succeeded');
+  });
+});
+
+describe('subchains', () => {
+  it('a subchain node awaits its child run and uses its result', async () => {
+    const child = await createWorkflow(token, {
+      name: 'child',
+      nodes: [
+        { id: 'expand', type: 'generate', prompt: 'Write a paragraph about {{input.subject}}' },
+        { id: 'short', type: 'summarize', depends_on: ['expand'], max_words: 30 },
+      ],
+    });
+    const parent = await createWorkflow(token, {
+      name: 'parent',
+      nodes: [
+        { id: 'pick', type: 'transform', source: '{{input.topic}}', operations: [{ op: 'trim' }, { op: 'lowercase' }] },
+        { id: 'child', type: 'subchain', depends_on: ['pick'], workflow_id: child.id, input: { subject: '{{nodes.pick.output}}' } },
+        { id: 'final', type: 'transform', depends_on: ['child'], source: 'Child said: {{nodes.child.output}}', operations: [{ op: 'trim' }] },
+      ],
+    });
+    const run = await waitForRun(token, parent.id, (await startRun(token, parent.id, { topic: '  Coral Reefs ' })).id);
+    expect(run.status, JSON.stringify(run.nodes)).toBe('succeeded');
+    const sub = run.nodes.find((n) => n.id === 'child')!;
+    expect(sub.child_run_id).toEqual(expect.any(Number));
+    const childRun = await api('GET', `/api/v3/workflows/${child.id}/runs/${sub.child_run_id}`, { token });
+    expect(childRun.json).toMatchObject({ status: 'succeeded', parent_run_id: run.id, input: { subject: 'coral reefs' } });
+    const summary = childRun.json.nodes.find((n: { id: string }) => n.id === 'short').output.text;
+    expect(sub.output!.text).toBe(summary);
+    expect(run.nodes.find((n) => n.id === 'final')!.output!.text).toBe(`Child said: ${summary}`);
+  });
+});
+
+describe('context management', () => {
+  it('replaces oversized upstream documents with summaries and records it', async () => {
+    const sentence = (i: number) => `Fact number ${i} explains how tidal energy converts the motion of ocean water into electricity for coastal towns.`;
+    const big = Array.from({ length: 200 }, (_, i) => sentence(i)).join(' ');
+    const wf = await createWorkflow(token, {
+      name: 'budget',
+      settings: { context_budget_tokens: 1500 },
+      nodes: [
+        { id: 'research', type: 'transform', source: '{{input.material}}', operations: [{ op: 'trim' }] },
+        { id: 'essay', type: 'generate', depends_on: ['research'], prompt: 'Write an essay from these notes:\n{{nodes.research.output}}', max_tokens: 300 },
+      ],
+    });
+    const started = await startRun(token, wf.id, { material: big });
+    const run = await waitForRun(token, wf.id, started.id);
+    expect(run.status, run.error ?? '').toBe('succeeded');
+    const essay = run.nodes.find((n) => n.id === 'essay')! as unknown as { context_compacted: boolean };
+    expect(essay.context_compacted).toBe(true);
+    const events = await api('GET', `/api/v3/workflows/${wf.id}/runs/${started.id}/events?limit=1000`, { token });
+    const compacted = events.json.items.find((e: { type: string }) => e.type === 'context.compacted');
+    expect(compacted.data.replaced).toEqual(['research']);
+    expect(compacted.data.tokens_before ?? compacted.data.tokensBefore).toBeGreaterThan(1500);
+    expect(compacted.data.tokens_after ?? compacted.data.tokensAfter).toBeLessThanOrEqual(1500);
+  });
+});
+
+describe('event stream (SSE)', () => {
+  it('streams stored then live events and resumes from Last-Event-ID', async () => {
+    const wf = await createWorkflow(token, {
+      name: 'stream',
+      nodes: [
+        { id: 'a', type: 'generate', prompt: 'Outline an article about {{input.topic}}' },
+        { id: 'b', type: 'generate', depends_on: ['a'], prompt: 'Write an article from this outline:\n{{nodes.a.output}}' },
+      ],
+    });
+    const started = await startRun(token, wf.id, { topic: 'kites' });
+    const res = await SELF.fetch(`${BASE}/api/v3/workflows/${wf.id}/runs/${started.id}/stream`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const text = await res.text(); // the stream ends when the run does
+    const frames = text.trim().split('\n\n').map((f) => Object.fromEntries(f.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)])));
+    const seqs = frames.map((f) => Number(f.id));
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(frames.at(-1)!.event).toBe('run.succeeded');
+    expect(frames.some((f) => f.event === 'node.token')).toBe(true);
+
+    const resumed = await SELF.fetch(`${BASE}/api/v3/workflows/${wf.id}/runs/${started.id}/stream`, { headers: { authorization: `Bearer ${token}`, 'last-event-id': '4' } });
+    const again = (await resumed.text()).trim().split('\n\n');
+    expect(again[0]).toMatch(/^id: 5\n/);
+    expect(again).toHaveLength(frames.length - 4);
+  });
+});
+
+describe('versions and ownership', () => {
+  it('a run stays pinned to the version it started with', async () => {
+    const wf = await createWorkflow(token, {
+      name: 'pinned',
+      nodes: [{ id: 'a', type: 'transform', source: 'version one {{input.x}}', operations: [{ op: 'uppercase' }] }],
+    });
+    const started = await startRun(token, wf.id, { x: 'go' });
+    const updated = await api('PUT', `/api/v3/workflows/${wf.id}`, { token, body: { name: 'pinned', nodes: [{ id: 'z', type: 'transform', source: 'version two', operations: [{ op: 'trim' }] }] } });
+    expect(updated.json.version).toBe(2);
+    const run = await waitForRun(token, wf.id, started.id);
+    expect(run.workflow_version).toBe(1);
+    expect(run.nodes.map((n) => [n.id, n.output?.text])).toEqual([['a', 'VERSION ONE GO']]);
+    const next = await waitForRun(token, wf.id, (await startRun(token, wf.id)).id);
+    expect(next.workflow_version).toBe(2);
+    expect(next.nodes.map((n) => n.id)).toEqual(['z']);
+  });
+
+  it("another user's runs answer 404, and so do runs under the wrong workflow", async () => {
+    const wf = await createWorkflow(token, { name: 'private run', nodes: [{ id: 'a', type: 'transform', source: 'x', operations: [{ op: 'trim' }] }] });
+    const run = await startRun(token, wf.id);
+    const other = await registerAndLogin(unique('other'));
+    expectError(await api('GET', `/api/v3/workflows/${wf.id}/runs/${run.id}`, { token: other.token }), 404, 'not_found');
+    expectError(await api('POST', `/api/v3/workflows/${wf.id}/runs/${run.id}/cancel`, { token: other.token }), 404, 'not_found');
+    expectError(await api('GET', `/api/v3/workflows/${wf.id}/runs/${run.id}/events`, { token: other.token }), 404, 'not_found');
+    expectError(await api('POST', `/api/v3/workflows/${wf.id}/runs`, { token: other.token, body: { input: {} } }), 404, 'not_found');
+    expectError(await api('GET', `/api/v3/workflows/${wf.id + 1000}/runs/${run.id}`, { token }), 404, 'not_found');
+  });
+});
