@@ -10,7 +10,8 @@ const GenerateBody = z
   .object({
     prompt: z.string().min(1).max(100_000).openapi({ example: 'Generate a workflow description' }),
     system: z.string().max(20_000).optional(),
-    provider: z.enum(PROVIDERS).optional().openapi({ description: 'Tried first; the configured fallbacks follow', example: 'openai' }),
+    provider: z.enum(PROVIDERS).optional().openapi({ description: 'Tried first; the fallbacks follow', example: 'openai' }),
+    fallback_providers: z.array(z.enum(PROVIDERS)).max(PROVIDERS.length).optional().openapi({ description: 'Tried in order after `provider`; defaults to AI_FALLBACK_PROVIDERS' }),
     model: z.string().min(1).max(100).optional(),
     max_tokens: z.number().int().min(1).max(8192).optional(),
     temperature: z.number().min(0).max(2).optional(),
@@ -83,7 +84,7 @@ export function aiRoutes(prefix: 'canonical' | 'seeds') {
       const body = c.req.valid('json');
       const env: AiEnv = c.env;
       try {
-        const r = await generateWithChain(env, providerChain(env, body.provider), {
+        const r = await generateWithChain(env, providerChain(env, body.provider, body.fallback_providers), {
           task: body.task,
           messages: [...(body.system ? [{ role: 'system' as const, content: body.system }] : []), { role: 'user' as const, content: body.prompt }],
           model: body.model,
