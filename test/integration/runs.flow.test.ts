@@ -48,7 +48,40 @@ describe('approval nodes', () => {
   });
 });
 
+describe('run deadline', () => {
+  it('does not count time spent waiting for an approval', async () => {
+    const wf = await createWorkflow(token, { ...approvalChain(3600), settings: { timeout_seconds: 1 } });
+    const started = await startRun(token, wf.id, { topic: 'patience' });
+    await waitForRun(token, wf.id, started.id, (r) => r.status === 'waiting');
+    await new Promise((r) => setTimeout(r, 1300));
+    expect((await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, { token, body: { type: 'approval', node_id: 'review', approved: true } })).status).toBe(200);
+    expect((await waitForRun(token, wf.id, started.id)).status).toBe('succeeded');
+  });
+
+  it('fails a run that is still working when its timeout passes', async () => {
+    const wf = await createWorkflow(token, {
+      name: 'slow',
+      settings: { timeout_seconds: 1, fallback_providers: [] },
+      nodes: [{ id: 'a', type: 'generate', provider: 'openai', model: `slow-2500-${unique('dl')}`, prompt: 'x' }],
+    });
+    const run = await waitForRun(token, wf.id, (await startRun(token, wf.id)).id, undefined, 5000);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/timeout/);
+  });
+});
+
 describe('subchains', () => {
+  it('cancelling the parent cancels the child run', async () => {
+    const child = await createWorkflow(token, { name: 'slow child', settings: { fallback_providers: [] }, nodes: [{ id: 'a', type: 'generate', provider: 'openai', model: `slow-3000-${unique('ch')}`, prompt: 'x' }] });
+    const parent = await createWorkflow(token, { name: 'parent2', nodes: [{ id: 'c', type: 'subchain', workflow_id: child.id }] });
+    const started = await startRun(token, parent.id);
+    const waiting = await waitForRun(token, parent.id, started.id, (r) => r.nodes[0]!.child_run_id !== null);
+    await api('POST', `/api/v3/workflows/${parent.id}/runs/${started.id}/cancel`, { token });
+    const childRun = await waitForRun(token, child.id, waiting.nodes[0]!.child_run_id!);
+    expect(childRun.status).toBe('cancelled');
+    expect(childRun.error).toMatch(/parent run/);
+  });
+
   it('a subchain node awaits its child run and uses its result', async () => {
     const child = await createWorkflow(token, {
       name: 'child',

@@ -79,7 +79,15 @@ export abstract class RunDriver extends DurableObject<Env> {
     for (;;) {
       this.advance(meta, nodes);
       if (this.executions.size === 0) break;
-      await Promise.race([...this.executions.values()].map((e) => e.promise));
+      // Wake when an attempt ends, or when something falls due meanwhile (a retry, an approval
+      // timeout, the run's deadline), whichever is first.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const due = this.nextDue(meta);
+      await Promise.race([
+        ...[...this.executions.values()].map((e) => e.promise),
+        ...(due === null ? [] : [new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, due - Date.now()))))]),
+      ]);
+      if (timer !== undefined) clearTimeout(timer);
       await this.flush(meta);
     }
     await this.settle(meta);
@@ -89,7 +97,7 @@ export abstract class RunDriver extends DurableObject<Env> {
   protected advance(meta: RunMeta, nodes: Map<string, NodeRecord>): void {
     const now = Date.now();
     if (TERMINAL_RUN.includes(meta.status) || meta.status === 'paused') return;
-    if (now >= meta.deadlineAt) return this.stopRun(meta, 'failed', `run exceeded its ${meta.settings.timeout_seconds}s timeout`);
+    if (meta.status !== 'waiting' && now >= meta.deadlineAt) return this.stopRun(meta, 'failed', `run exceeded its ${meta.settings.timeout_seconds}s timeout`);
     for (const rec of nodes.values()) {
       const def = meta.nodes.find((d) => d.id === rec.id)!;
       if (rec.status === 'retry_wait' && rec.nextAttemptAt !== null && rec.nextAttemptAt <= now) {
@@ -205,6 +213,10 @@ export abstract class RunDriver extends DurableObject<Env> {
   /** Ends the run now: nodes not yet done are cancelled, attempts in flight are aborted. */
   protected stopRun(meta: RunMeta, status: 'failed' | 'cancelled', reason: string): void {
     for (const rec of this.nodes().values()) {
+      if (rec.status === 'waiting' && rec.childRunId !== null) {
+        // A child run of a stopped parent would only be wasted work: stop it too.
+        this.ctx.waitUntil(runStub(this.env, rec.childRunId).cancel(`parent run ${meta.runId} stopped: ${reason}`));
+      }
       if (!DONE_NODE.includes(rec.status) && !this.executions.has(rec.id)) this.finishNode(rec, 'cancelled', reason);
     }
     meta.error = reason;
@@ -255,6 +267,13 @@ export abstract class RunDriver extends DurableObject<Env> {
   }
 
   protected setStatus(meta: RunMeta, status: RunMeta['status'], event: string): void {
+    const now = Date.now();
+    const suspended = (s: RunMeta['status']) => s === 'waiting' || s === 'paused';
+    if (suspended(status) && !suspended(meta.status)) meta.suspendedAt = now;
+    if (!suspended(status) && meta.suspendedAt) {
+      meta.deadlineAt += now - meta.suspendedAt;
+      meta.suspendedAt = null;
+    }
     meta.status = status;
     this.store.saveMeta(meta);
     this.emit(event, null, { status });
@@ -275,14 +294,20 @@ export abstract class RunDriver extends DurableObject<Env> {
       if (meta.parent) this.ctx.waitUntil(this.notifyParent(meta));
       return;
     }
+    const next = this.nextDue(meta);
+    if (meta.status === 'paused' || this.executions.size > 0 || next === null) return;
+    await this.ctx.storage.setAlarm(next);
+  }
+
+  /** The next time something falls due: a retry, a wait's end, or the run's deadline. */
+  protected nextDue(meta: RunMeta): number | null {
     const nodes = [...this.nodes().values()];
     const times = [
       ...nodes.filter((n) => n.status === 'retry_wait').map((n) => n.nextAttemptAt ?? Date.now()),
       ...nodes.filter((n) => n.status === 'waiting').map((n) => n.waitUntil ?? Date.now()),
-      meta.deadlineAt,
+      ...(meta.status === 'waiting' ? [] : [meta.deadlineAt]),
     ];
-    if (meta.status === 'paused' || this.executions.size > 0) return;
-    await this.ctx.storage.setAlarm(Math.min(...times));
+    return times.length ? Math.min(...times) : null;
   }
 
   protected async flush(meta: RunMeta): Promise<void> {

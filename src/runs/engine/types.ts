@@ -45,7 +45,10 @@ export type RunMeta = {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** When the run must end. Time spent waiting (approvals, child runs) or paused does not count. */
   deadlineAt: number;
+  /** Set while the run is waiting or paused: the deadline moves on by that much when it resumes. */
+  suspendedAt?: number | null;
   parent: { runId: number; nodeId: string } | null;
   depth: number;
 };
