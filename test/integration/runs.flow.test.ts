@@ -48,6 +48,47 @@ describe('approval nodes', () => {
   });
 });
 
+describe('branches', () => {
+  const branching = {
+    name: 'branching',
+    nodes: [
+      { id: 'facts', type: 'analyze', source: '{{input.text}}', analyses: ['sentiment'] },
+      { id: 'gate', type: 'branch', depends_on: ['facts'], condition: { left: '{{nodes.facts.output.sentiment}}', operator: 'eq', right: 'negative' }, then: ['apology'], else: ['thanks'] },
+      { id: 'apology', type: 'transform', depends_on: ['gate'], source: 'Sorry to hear that', operations: [{ op: 'trim' }] },
+      { id: 'thanks', type: 'transform', depends_on: ['gate'], source: 'Thank you', operations: [{ op: 'trim' }] },
+      { id: 'reply', type: 'transform', depends_on: ['apology', 'thanks'], source: '{{nodes.apology.output}}{{nodes.thanks.output}}!', operations: [{ op: 'trim' }] },
+      { id: 'after_apology', type: 'transform', depends_on: ['apology'], source: 'escalate', operations: [{ op: 'trim' }] },
+    ],
+  };
+
+  it('run the chosen arm, skip the other and what only follows it, and join afterwards', async () => {
+    const wf = await createWorkflow(token, branching);
+    const sad = await waitForRun(token, wf.id, (await startRun(token, wf.id, { text: 'This is terrible, awful and broken.' })).id);
+    expect(sad.status).toBe('succeeded');
+    const status = (r: typeof sad) => Object.fromEntries(r.nodes.map((n) => [n.id, n.status]));
+    expect(status(sad)).toEqual({ facts: 'succeeded', gate: 'succeeded', apology: 'succeeded', thanks: 'skipped', reply: 'succeeded', after_apology: 'succeeded' });
+    expect(sad.nodes.find((n) => n.id === 'reply')!.output!.text).toBe('Sorry to hear that!');
+    expect(sad.nodes.find((n) => n.id === 'gate')!.output!.data).toEqual({ result: true, chosen: ['apology'] });
+
+    const happy = await waitForRun(token, wf.id, (await startRun(token, wf.id, { text: 'Wonderful, great and lovely work!' })).id);
+    expect(status(happy)).toEqual({ facts: 'succeeded', gate: 'succeeded', apology: 'skipped', thanks: 'succeeded', reply: 'succeeded', after_apology: 'skipped' });
+    expect(happy.nodes.find((n) => n.id === 'reply')!.output!.text).toBe('Thank you!');
+  });
+});
+
+describe('concurrency', () => {
+  it('runs independent nodes in parallel, never more than the workflow allows', async () => {
+    const nodes = ['a', 'b', 'c', 'd'].map((id) => ({ id, type: 'generate', provider: 'openai', model: `slow-250-${unique(id)}`, prompt: id }));
+    const wf = await createWorkflow(token, { name: 'parallel', settings: { concurrency: 2, fallback_providers: [] }, nodes });
+    const run = await waitForRun(token, wf.id, (await startRun(token, wf.id)).id);
+    expect(run.status).toBe('succeeded');
+    const spans = run.attempts.map((a) => [Date.parse(a.started_at), Date.parse(a.started_at) + (a as unknown as { latency_ms: number }).latency_ms] as const);
+    let maxOverlap = 0;
+    for (const [start] of spans) maxOverlap = Math.max(maxOverlap, spans.filter(([s, e]) => s <= start && start < e).length);
+    expect(maxOverlap).toBe(2);
+  });
+});
+
 describe('run deadline', () => {
   it('does not count time spent waiting for an approval', async () => {
     const wf = await createWorkflow(token, { ...approvalChain(3600), settings: { timeout_seconds: 1 } });
