@@ -8,6 +8,7 @@ import { healthRoutes, livenessRoutes } from './health/routes';
 import { accessLog, corsFromEnv, limitBody, notFoundHandler, onError, requireJsonBody } from './lib/middleware';
 import { createRouter } from './lib/openapi';
 import { documentRoutes, runContinueRoutes } from './documents/routes';
+import { realtimeRoutes } from './realtime/routes';
 import { executeRoutes, runRoutes } from './runs/routes';
 import { workflowRoutes } from './workflows/routes';
 
@@ -46,7 +47,8 @@ export const app = base
   .route('/api/v3/documents', documentRoutes)
   .route('/api/v3/advanced', executeRoutes)
   .route('/api/v3/ai', aiRoutes('canonical'))
-  .route('/api/v3/advanced/ai', aiRoutes('seeds'));
+  .route('/api/v3/advanced/ai', aiRoutes('seeds'))
+  .route('/api/v3/ws', realtimeRoutes);
 
 mountDocs(app);
 app.onError(onError);
