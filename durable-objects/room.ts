@@ -1,3 +1,92 @@
 import { DurableObject } from 'cloudflare:workers';
+import { log } from '../src/lib/log';
+import { hubStub, statsStub, type RoomEvent } from '../src/realtime/protocol';
 
-export class Room extends DurableObject<Env> {}
+/**
+ * Room — one object per room (`idFromName(room)`: `workflow:<id>` for a workflow's run events,
+ * `room:<name>` for named rooms). It owns the room's ordered event log and its subscribers.
+ *
+ * Why a single writer: the room assigns each event its sequence number, so every subscriber
+ * sees the same events in the same order and a client can say "I have everything up to N".
+ * Publishing is idempotent per source key (a run event is `run:<id>:<seq>`), so a publisher that
+ * retries after a failure cannot create duplicates.
+ *
+ * Subscribers are user hubs (`UserHub`, where the WebSockets live), not sockets: the room fans
+ * out one call per hub, the hub to its sockets. Calls go through one cached stub per hub, and
+ * Durable Object calls from one stub arrive in order; hubs also check sequence numbers and fetch
+ * any gap from `since()`, so delivery stays gap-free even across evictions.
+ *
+ * What survives eviction: the log (the newest RETAIN events) and the subscriber list, both in
+ * SQLite storage. The stub cache is memory only and is rebuilt on demand.
+ */
+const RETAIN = 5000;
+
+export class Room extends DurableObject<Env> {
+  private readonly hubs = new Map<string, ReturnType<typeof hubStub>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, source TEXT UNIQUE, payload TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS subscribers (hub TEXT PRIMARY KEY, since INTEGER NOT NULL);`);
+  }
+
+  /** Appends events (skipping sources already in the log) and fans them out. Returns the last seq. */
+  publish(room: string, items: { source?: string | null; payload: Record<string, unknown> }[]): number {
+    const added: RoomEvent[] = [];
+    let seq = this.lastSeq();
+    for (const item of items) {
+      if (item.source && this.ctx.storage.sql.exec('SELECT 1 FROM events WHERE source = ?', item.source).toArray().length) continue;
+      seq += 1;
+      const at = Date.now();
+      this.ctx.storage.sql.exec('INSERT INTO events (seq, at, source, payload) VALUES (?, ?, ?, ?)', seq, at, item.source ?? null, JSON.stringify(item.payload));
+      added.push({ seq, at, payload: item.payload });
+    }
+    if (added.length === 0) return seq;
+    this.ctx.storage.sql.exec('DELETE FROM events WHERE seq <= ?', seq - RETAIN);
+    for (const { hub } of this.ctx.storage.sql.exec<{ hub: string }>('SELECT hub FROM subscribers')) {
+      let stub = this.hubs.get(hub);
+      if (!stub) this.hubs.set(hub, (stub = hubStub(this.env, hub)));
+      this.ctx.waitUntil(
+        stub.deliver(room, added, hub).catch((err: unknown) => {
+          // The hub fetches what it missed from `since()` when it next sees this room.
+          log(this.env.LOG_LEVEL, 'warn', 'room delivery failed', { room, hub, error: err instanceof Error ? err.message : String(err) });
+        }),
+      );
+    }
+    return seq;
+  }
+
+  subscribe(hub: string): number {
+    const before = this.subscriberCount();
+    this.ctx.storage.sql.exec('INSERT INTO subscribers (hub, since) VALUES (?, ?) ON CONFLICT(hub) DO NOTHING', hub, Date.now());
+    if (before === 0 && this.subscriberCount() === 1) this.ctx.waitUntil(statsStub(this.env).add({ rooms: 1 }));
+    return this.lastSeq();
+  }
+
+  unsubscribe(hub: string): void {
+    const before = this.subscriberCount();
+    this.ctx.storage.sql.exec('DELETE FROM subscribers WHERE hub = ?', hub);
+    this.hubs.delete(hub);
+    if (before > 0 && this.subscriberCount() === 0) this.ctx.waitUntil(statsStub(this.env).add({ rooms: -1 }));
+  }
+
+  since(after: number, limit: number): RoomEvent[] {
+    return this.ctx.storage.sql
+      .exec<{ seq: number; at: number; payload: string }>('SELECT seq, at, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?', after, limit)
+      .toArray()
+      .map((r) => ({ seq: r.seq, at: r.at, payload: JSON.parse(r.payload) as Record<string, unknown> }));
+  }
+
+  /** The oldest sequence number still in the log (older ones were dropped by retention). */
+  firstSeq(): number {
+    return this.ctx.storage.sql.exec<{ s: number | null }>('SELECT min(seq) AS s FROM events').one().s ?? this.lastSeq() + 1;
+  }
+
+  lastSeq(): number {
+    return this.ctx.storage.sql.exec<{ s: number | null }>('SELECT max(seq) AS s FROM events').one().s ?? 0;
+  }
+
+  private subscriberCount(): number {
+    return this.ctx.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM subscribers').one().n;
+  }
+}

@@ -44,6 +44,7 @@ export const OPENAPI_CONFIG = {
     { name: 'workflows', description: 'Workflow definitions' },
     { name: 'runs', description: 'Durable runs of workflows: control, events, streams, analytics' },
     { name: 'documents', description: 'Generated documents, their versions, search and continuation' },
+    { name: 'realtime', description: 'WebSocket rooms and their counters' },
     { name: 'ai', description: 'The AI layer: generation with provider fallback, text analysis' },
     { name: 'docs', description: 'This documentation' },
   ],
@@ -69,6 +70,12 @@ export function mountDocs(app: OpenAPIHono<AppEnv>) {
     description: 'An access token from /api/v3/auth/login, or an API key (dwc_...)',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKeyHeader', { type: 'apiKey', in: 'header', name: 'X-API-Key' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'wsToken', {
+    type: 'apiKey',
+    in: 'query',
+    name: 'token',
+    description: 'WebSocket upgrades only: an access token or API key (or the subprotocol `bearer.<token>`)',
+  });
 
   const spec = createRouter().openapi(
     createRoute({

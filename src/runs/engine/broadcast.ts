@@ -19,12 +19,17 @@ export class RunBroadcast {
   private readonly subscribers = new Set<WritableStreamDefaultWriter<Uint8Array>>();
   private readonly tokenBuffers = new Map<string, string>();
 
-  constructor(private readonly store: RunStore) {}
+  constructor(
+    private readonly store: RunStore,
+    /** Called after each event is stored: the run publishes it to its workflow's room. */
+    private readonly onEmit: () => void = () => undefined,
+  ) {}
 
   emit(type: string, nodeId: string | null, data: Record<string, unknown>): RunEvent {
     const event = this.store.appendEvent(type, nodeId, data);
     const frame = encoder.encode(sseFrame(event));
     for (const w of this.subscribers) void w.write(frame).catch(() => this.subscribers.delete(w));
+    this.onEmit();
     return event;
   }
 

@@ -10,6 +10,7 @@ import { RunStore, type AttemptRow } from './store';
 import { render, type TemplateContext } from './template';
 import { DONE_NODE, NodeError, TERMINAL_RUN, type NodeRecord, type RunMeta } from './types';
 import { runStub } from '../launch';
+import { roomStub, workflowRoom } from '../../realtime/protocol';
 
 /**
  * The scheduling half of the WorkflowRun Durable Object (durable-objects/workflow-run.ts): the
@@ -28,6 +29,7 @@ export abstract class RunDriver extends DurableObject<Env> {
   protected readonly executions = new Map<string, Execution>();
   protected readonly events_: RunBroadcast;
   protected driving = false;
+  protected roomPublishing: Promise<void> = Promise.resolve();
   // Write-through caches of the stored state. One incarnation has exactly one meta object and one
   // record per node, so the driver loop, RPCs (cancel, pause) and completions all see each
   // other's changes; every change is also saved to storage at once.
@@ -37,7 +39,7 @@ export abstract class RunDriver extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new RunStore(ctx.storage.sql);
-    this.events_ = new RunBroadcast(this.store);
+    this.events_ = new RunBroadcast(this.store, () => this.publishToRoom());
   }
 
   // ---- the driver ------------------------------------------------------------------------
@@ -288,6 +290,7 @@ export abstract class RunDriver extends DurableObject<Env> {
   /** After the loop: project to D1, notify a parent run, and arm the next alarm (or none). */
   protected async settle(meta: RunMeta): Promise<void> {
     await this.flush(meta);
+    this.publishToRoom();
     if (TERMINAL_RUN.includes(meta.status)) {
       await this.ctx.storage.deleteAlarm();
       this.events_.closeAll();
@@ -297,6 +300,30 @@ export abstract class RunDriver extends DurableObject<Env> {
     const next = this.nextDue(meta);
     if (meta.status === 'paused' || this.executions.size > 0 || next === null) return;
     await this.ctx.storage.setAlarm(next);
+  }
+
+  /**
+   * Publishes stored events to the workflow's room (for WebSocket subscribers), in order, from a
+   * cursor kept in storage. Each event carries a source key, so the room ignores a repeat after
+   * a failure or an eviction; a failed publish is retried by the next event or the next settle.
+   */
+  protected publishToRoom(): void {
+    this.roomPublishing = this.roomPublishing.then(async () => {
+      const meta = this.cachedMeta ?? this.store.meta();
+      if (!meta) return;
+      const room = workflowRoom(meta.workflowId);
+      for (;;) {
+        const from = Number(this.store.getValue('room_published') ?? 0);
+        const events = this.store.events(from, 200);
+        if (events.length === 0) return;
+        await roomStub(this.env, room).publish(
+          room,
+          events.map((e) => ({ source: `run:${meta.runId}:${e.seq}`, payload: { run_id: meta.runId, workflow_id: meta.workflowId, ...e } })),
+        );
+        this.store.setValue('room_published', String(events.at(-1)!.seq));
+      }
+    }).catch((err: unknown) => log(this.env.LOG_LEVEL, 'warn', 'room publish deferred', { error: err instanceof Error ? err.message : String(err) }));
+    this.ctx.waitUntil(this.roomPublishing);
   }
 
   /** The next time something falls due: a retry, a wait's end, or the run's deadline. */

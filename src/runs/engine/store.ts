@@ -45,6 +45,15 @@ export class RunStore {
     this.enqueue({ kind: 'run' });
   }
 
+  /** Small named values beside the run's meta (for example how far events were published). */
+  getValue(key: string): string | null {
+    return this.sql.exec<{ v: string }>('SELECT v FROM meta WHERE k = ?', key).toArray()[0]?.v ?? null;
+  }
+
+  setValue(key: string, value: string): void {
+    this.sql.exec('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v', key, value);
+  }
+
   nodes(): Map<string, NodeRecord> {
     const out = new Map<string, NodeRecord>();
     for (const row of this.sql.exec<{ id: string; rec: string }>('SELECT id, rec FROM nodes')) out.set(row.id, JSON.parse(row.rec) as NodeRecord);

@@ -1,0 +1,111 @@
+import { getDb } from '../db/client';
+import { getWorkflow } from '../workflows/queries';
+import { ClientFrame, namedRoom, roomStub, userChannel, workflowRoom, type Attachment, type RoomEvent } from './protocol';
+
+/** What frame handling needs from the hub object; the hub implements it. */
+export interface HubContext {
+  readonly bindings: Env;
+  readonly replaying: Map<string, RoomEvent[]>;
+  attachment(ws: WebSocket): Attachment | null;
+  forward(ws: WebSocket, att: Attachment, room: string, events: RoomEvent[]): Promise<void>;
+  count(direction: 'in' | 'out', n?: number): void;
+}
+
+const REPLAY_PAGE = 500;
+
+export function sendFrame(hub: HubContext, ws: WebSocket, frame: Record<string, unknown>): void {
+  try {
+    // send() does not wait for the client: a slow reader delays nobody else.
+    ws.send(JSON.stringify(frame));
+    hub.count('out');
+  } catch {
+    // The socket closed between the check and the send; its close handler cleans up.
+  }
+}
+
+const error = (hub: HubContext, ws: WebSocket, code: string, message: string, details?: unknown) =>
+  sendFrame(hub, ws, { type: 'error', code, message, ...(details === undefined ? {} : { details }) });
+
+/** Validates and handles one client frame. Bad frames get an error frame; the socket stays open. */
+export async function handleFrame(hub: HubContext, ws: WebSocket, text: string): Promise<void> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return error(hub, ws, 'bad_frame', 'frames must be JSON objects');
+  }
+  const parsed = ClientFrame.safeParse(json);
+  if (!parsed.success) {
+    return error(hub, ws, 'bad_frame', 'unrecognised frame', parsed.error.issues.map((i) => ({ path: i.path, message: i.message })));
+  }
+  const frame = parsed.data;
+  const att = hub.attachment(ws);
+  if (!att) return;
+  switch (frame.type) {
+    case 'ping':
+      return sendFrame(hub, ws, { type: 'pong', time: new Date().toISOString() });
+    case 'join_workflow': {
+      // Existence is not disclosed: another user's workflow and a missing one are refused alike.
+      const workflow = await getWorkflow(getDb(hub.bindings.DB), att.userId, frame.workflow_id);
+      if (!workflow) return error(hub, ws, 'forbidden', `workflow ${frame.workflow_id} is not one you can read`);
+      return join(hub, ws, workflowRoom(frame.workflow_id), frame.after);
+    }
+    case 'leave_workflow':
+      return leave(hub, ws, workflowRoom(frame.workflow_id));
+    case 'join_room':
+      return join(hub, ws, namedRoom(frame.room), frame.after);
+    case 'leave_room':
+      return leave(hub, ws, namedRoom(frame.room));
+    case 'publish': {
+      const room = namedRoom(frame.room);
+      if (att.rooms[room] === undefined) return error(hub, ws, 'forbidden', `join ${frame.room} before publishing to it`);
+      const seq = await roomStub(hub.bindings, room).publish(room, [{ payload: { type: 'message', from_user_id: att.userId, data: frame.data } }]);
+      return sendFrame(hub, ws, { type: 'published', room, seq });
+    }
+  }
+}
+
+/**
+ * Joins a room. With `after`, the events after it are replayed from the room's log first; live
+ * events that arrive meanwhile are held back and sent after the replay, so the client gets every
+ * sequence number once, in order. Without `after`, only events from now on are sent.
+ */
+async function join(hub: HubContext, ws: WebSocket, room: string, after: number | undefined): Promise<void> {
+  const att = hub.attachment(ws)!;
+  const key = `${att.connId}|${room}`;
+  const stub = roomStub(hub.bindings, room);
+  hub.replaying.set(key, []);
+  try {
+    att.rooms[room] = after ?? 0;
+    ws.serializeAttachment(att);
+    const last = await stub.subscribe(userChannel(att.userId));
+    let cursor = after ?? last;
+    const fresh = hub.attachment(ws);
+    if (!fresh || fresh.rooms[room] === undefined) return;
+    fresh.rooms[room] = cursor;
+    ws.serializeAttachment(fresh);
+    const first = after !== undefined ? await stub.firstSeq() : 0;
+    sendFrame(hub, ws, { type: 'joined', room, last_seq: last, ...(after !== undefined && first > after + 1 ? { truncated_before: first } : {}) });
+    while (after !== undefined) {
+      const page = await stub.since(cursor, REPLAY_PAGE);
+      if (page.length === 0) break;
+      await hub.forward(ws, hub.attachment(ws)!, room, page);
+      cursor = page.at(-1)!.seq;
+      if (page.length < REPLAY_PAGE) break;
+    }
+    const held = hub.replaying.get(key) ?? [];
+    hub.replaying.delete(key);
+    const now = hub.attachment(ws);
+    if (held.length && now) await hub.forward(ws, now, room, held);
+  } finally {
+    hub.replaying.delete(key);
+  }
+}
+
+async function leave(hub: HubContext, ws: WebSocket, room: string): Promise<void> {
+  const att = hub.attachment(ws)!;
+  if (att.rooms[room] === undefined || room.startsWith('user:')) return sendFrame(hub, ws, { type: 'error', code: 'not_joined', message: `not in ${room}` });
+  delete att.rooms[room];
+  ws.serializeAttachment(att);
+  sendFrame(hub, ws, { type: 'left', room });
+}

@@ -1,0 +1,49 @@
+import { env, runInDurableObject } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, expectError, registerAndLogin, unique } from '../helpers';
+import { connectWs } from '../ws-client';
+import type { UserHub } from '../../src/index';
+
+// In its own file: storage (and so the counters) starts empty, and no other test's sockets race.
+let owner: Awaited<ReturnType<typeof registerAndLogin>>;
+beforeAll(async () => {
+  owner = await registerAndLogin(unique('st'));
+});
+
+describe('stats', () => {
+  it('counts connections, rooms and messages for real', async () => {
+    const before = (await api('GET', '/api/v3/ws/stats')).json;
+    expect(before).toEqual({ connections: 0, rooms: 0, messages_in: 0, messages_out: 0 });
+    const c = await connectWs({ token: owner.token });
+    await c.waitFor((f) => f.type === 'welcome');
+    const room = unique('counted');
+    c.send({ type: 'join_room', room });
+    await c.waitFor((f) => f.type === 'joined');
+    const during = (await api('GET', '/api/v3/ws/stats')).json;
+    expect(during.connections).toBe(before.connections + 1);
+    expect(during.rooms).toBe(before.rooms + 1);
+    c.close();
+    await new Promise((r) => setTimeout(r, 1300)); // message counts are reported once a second
+    const after = (await api('GET', '/api/v3/ws/stats')).json;
+    expect(after.connections).toBe(before.connections);
+    expect(after.messages_in).toBeGreaterThanOrEqual(before.messages_in + 1);
+    expect(after.messages_out).toBeGreaterThanOrEqual(before.messages_out + 2);
+    expectError(await api('GET', '/api/v3/ws'), 400, 'bad_request');
+  });
+});
+
+describe('hibernation', () => {
+  it("keeps each socket's state in its attachment, which is what survives hibernation", async () => {
+    const c = await connectWs({ token: owner.token });
+    const room = unique('hib');
+    c.send({ type: 'join_room', room });
+    await c.waitFor((f) => f.type === 'joined');
+    c.send({ type: 'publish', room, data: { n: 1 } });
+    await c.waitFor((f) => f.type === 'event');
+    const stub = env.USER_HUB.get(env.USER_HUB.idFromName(`user:${owner.user.id}`));
+    const attachments = await runInDurableObject(stub, (instance: UserHub, state) => state.getWebSockets().map((ws) => instance.attachment(ws)));
+    expect(attachments).toHaveLength(1);
+    expect(attachments[0]).toMatchObject({ userId: owner.user.id, rooms: { [`user:${owner.user.id}`]: 0, [`room:${room}`]: 1 } });
+    c.close();
+  });
+});
