@@ -8,6 +8,8 @@ import { fakeLlm } from './test/fake-llm.ts';
  * - "workers": unit and integration tests inside workerd (Miniflare) with the real bindings from
  *   wrangler.toml — D1, KV, Durable Objects, queues — and the migrations applied in a setup file.
  * - "node": checks that need Node tooling, such as linting the OpenAPI document.
+ * - "browser": the web console in headless Chromium (playwright-core) against the Worker served
+ *   locally by wrangler on 127.0.0.1.
  */
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'));
@@ -41,6 +43,18 @@ export default defineConfig(async () => {
         },
         {
           test: { name: 'node', environment: 'node', include: ['test/node/**/*.test.ts'] },
+        },
+        {
+          test: {
+            name: 'browser',
+            environment: 'node',
+            include: ['test/browser/**/*.test.ts'],
+            globalSetup: ['./test/browser/global-setup.ts'],
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+            // The page reacts to the Worker and the Worker to the page: allow for a loaded machine.
+            expect: { poll: { timeout: 15_000 } },
+          },
         },
       ],
     },

@@ -2,6 +2,7 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { aiRoutes } from './ai/routes';
 import { authRoutes, securityAuthRoutes } from './auth/routes';
+import { consoleRoutes } from './console/routes';
 import { getDb } from './db/client';
 import { mountDocs } from './docs/routes';
 import { healthRoutes, livenessRoutes } from './health/routes';
@@ -9,6 +10,8 @@ import { accessLog, corsFromEnv, limitBody, notFoundHandler, onError, requireJso
 import { createRouter } from './lib/openapi';
 import { documentRoutes, runContinueRoutes } from './documents/routes';
 import { realtimeRoutes } from './realtime/routes';
+import { schedulerRoutes } from './scheduler/routes';
+import { taskRoutes } from './tasks/routes';
 import { executeRoutes, runRoutes } from './runs/routes';
 import { workflowRoutes } from './workflows/routes';
 
@@ -48,7 +51,10 @@ export const app = base
   .route('/api/v3/advanced', executeRoutes)
   .route('/api/v3/ai', aiRoutes('canonical'))
   .route('/api/v3/advanced/ai', aiRoutes('seeds'))
-  .route('/api/v3/ws', realtimeRoutes);
+  .route('/api/v3/ws', realtimeRoutes)
+  .route('/api/v3/background', taskRoutes)
+  .route('/api/v3/scheduler', schedulerRoutes)
+  .route('/console', consoleRoutes);
 
 mountDocs(app);
 app.onError(onError);

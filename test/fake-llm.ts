@@ -8,6 +8,15 @@
  *   slow-<ms>-<tag>       answer after <ms> milliseconds
  *   reject-<tag>          fail with 400 (not retryable)
  * GET /stats?tag=<tag> returns {calls, prompts} for a tag; anything else outside llm.test is refused.
+ *
+ * http://hooks.test/ is a webhook receiver for webhook_call tasks: POST /<tag>/<script> records
+ * the request (method, headers, body) under <tag> and answers by script:
+ *   ok                    200
+ *   fail                  503 every time
+ *   flaky-<n>             503 for the first n calls of <tag>, then 200
+ *   status-<code>         that status
+ *   redirect              302 to the cloud metadata address (must not be followed)
+ * GET http://hooks.test/stats?tag=<tag> returns {calls, requests}.
  */
 type Stat = { calls: number; prompts: string[] };
 const stats = new Map<string, Stat>();
@@ -29,8 +38,27 @@ function answer(model: string, prompt: string, stream: boolean): Response {
   return new Response(chunks.join(''), { headers: { 'content-type': 'text/event-stream' } });
 }
 
+type Hook = { calls: number; requests: { method: string; path: string; headers: Record<string, string>; body: string }[] };
+const hooks = new Map<string, Hook>();
+
+async function hookReceiver(request: Request, url: URL): Promise<Response> {
+  if (url.pathname === '/stats') return json(hooks.get(url.searchParams.get('tag') ?? '') ?? { calls: 0, requests: [] });
+  const [, tag = '', script = 'ok'] = url.pathname.split('/');
+  const hook = hooks.get(tag) ?? { calls: 0, requests: [] };
+  hook.calls++;
+  hook.requests.push({ method: request.method, path: url.pathname, headers: Object.fromEntries(request.headers), body: await request.text() });
+  hooks.set(tag, hook);
+  const [kind, arg] = script.split('-');
+  if (kind === 'fail') return json({ error: 'receiver down' }, 503);
+  if (kind === 'flaky' && hook.calls <= Number(arg)) return json({ error: 'try again' }, 503);
+  if (kind === 'status') return json({ status: Number(arg) }, Number(arg));
+  if (kind === 'redirect') return new Response(null, { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/' } });
+  return json({ received: true, tag });
+}
+
 export async function fakeLlm(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  if (url.hostname === 'hooks.test') return hookReceiver(request, url);
   if (url.hostname !== 'llm.test') return new Response('outbound network is disabled in tests', { status: 599 });
   if (url.pathname === '/stats') return json(stats.get(url.searchParams.get('tag') ?? '') ?? { calls: 0, prompts: [] });
   if (url.pathname === '/control') {

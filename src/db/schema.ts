@@ -258,3 +258,166 @@ export const documentVersions = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.documentId, t.version] })],
 );
+
+// ---- background tasks (src/tasks) ---------------------------------------------------------
+
+export const TASK_TYPES = ['workflow_run', 'webhook_call', 'data_processing', 'cleanup'] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+export const TASK_PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
+export type TaskPriority = (typeof TASK_PRIORITIES)[number];
+export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'retrying', 'cancelled', 'timed_out', 'dead'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/**
+ * A background task. The row is the truth about a task; the queue only carries its id. Every
+ * state change is a compare-and-set on (status, attempts), so a message delivered twice, or a
+ * late attempt after a cancel, cannot move a task backwards.
+ */
+export const tasks = sqliteTable(
+  'tasks',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    taskType: text('task_type', { enum: TASK_TYPES }).notNull(),
+    priority: text('priority', { enum: TASK_PRIORITIES }).notNull(),
+    status: text('status', { enum: TASK_STATUSES }).notNull(),
+    payload: text('payload', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    result: text('result', { mode: 'json' }).$type<unknown>(),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    maxRetries: integer('max_retries').notNull(),
+    timeoutSeconds: integer('timeout_seconds').notNull(),
+    delaySeconds: integer('delay_seconds').notNull().default(0),
+    idempotencyKey: text('idempotency_key'),
+    /** When the task may start (creation + delay); waits are measured from here. */
+    runAfter: integer('run_after').notNull(),
+    /** Order in which the dispatcher released the task to the queue. */
+    dispatchSeq: integer('dispatch_seq'),
+    /** workflow_run: the run started, then watched until it ends. */
+    runId: integer('run_id'),
+    watchSeq: integer('watch_seq').notNull().default(0),
+    scheduleId: integer('schedule_id'),
+    scheduleFireId: integer('schedule_fire_id'),
+    /** A running or retrying task whose lease has passed was lost; the reconcile re-sends it. */
+    leaseUntil: integer('lease_until'),
+    nextRetryAt: integer('next_retry_at'),
+    deadlineAt: integer('deadline_at'),
+    createdAt: integer('created_at').notNull().default(now),
+    firstStartedAt: integer('first_started_at'),
+    startedAt: integer('started_at'),
+    finishedAt: integer('finished_at'),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex('tasks_idempotency_unique').on(t.ownerId, t.idempotencyKey),
+    uniqueIndex('tasks_schedule_fire_unique').on(t.scheduleFireId),
+    index('tasks_owner_idx').on(t.ownerId, t.id),
+    index('tasks_status_idx').on(t.status, t.leaseUntil),
+    index('tasks_schedule_idx').on(t.scheduleId, t.status),
+    index('tasks_finished_idx').on(t.finishedAt),
+  ],
+);
+
+/** One row per finished attempt: when, how it ended, and the backoff chosen before the next. */
+export const taskAttempts = sqliteTable(
+  'task_attempts',
+  {
+    taskId: integer('task_id').notNull().references(() => tasks.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    status: text('status', { enum: ['succeeded', 'failed', 'timed_out', 'cancelled'] }).notNull(),
+    startedAt: integer('started_at').notNull(),
+    finishedAt: integer('finished_at').notNull(),
+    error: text('error'),
+    retryDelaySeconds: integer('retry_delay_seconds'),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.attempt] })],
+);
+
+/**
+ * The effects a task has had, keyed by (task, effect): written in the same D1 batch as the
+ * effect itself (or, for an outbound call, right after it), so a redelivered message finds the
+ * effect already done instead of doing it again.
+ */
+export const taskEffects = sqliteTable(
+  'task_effects',
+  {
+    taskId: integer('task_id').notNull().references(() => tasks.id, { onDelete: 'cascade' }),
+    effect: text('effect').notNull(),
+    at: integer('at').notNull().default(now),
+    detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.effect] })],
+);
+
+/** Per-user HMAC key for webhook_call signatures (Standard Webhooks `whsec_…`). */
+export const webhookSecrets = sqliteTable('webhook_secrets', {
+  userId: integer('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  secret: text('secret').notNull(),
+  createdAt: integer('created_at').notNull().default(now),
+});
+
+// ---- schedules (src/scheduler) ------------------------------------------------------------
+
+export const SCHEDULE_KINDS = ['cron', 'interval', 'daily', 'weekly', 'monthly'] as const;
+export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'allow', 'cancel_previous'] as const;
+export const FIRE_OUTCOMES = ['launched', 'recorded', 'skipped', 'buffered', 'missed'] as const;
+
+export const schedules = sqliteTable(
+  'schedules',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    kind: text('kind', { enum: SCHEDULE_KINDS }).notNull(),
+    /** The cron pattern fires are computed from (given, or derived for daily/weekly/monthly). */
+    cronExpression: text('cron_expression'),
+    everySeconds: integer('every_seconds'),
+    /** Interval schedules fire at anchor + k × every. */
+    anchorAt: integer('anchor_at'),
+    /** The kind's own fields as given (time, weekdays, day_of_month). */
+    spec: text('spec', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    timezone: text('timezone').notNull(),
+    target: text('target', { mode: 'json' }).$type<Record<string, unknown> | null>(),
+    overlap: text('overlap', { enum: OVERLAP_POLICIES }).notNull(),
+    jitterSeconds: integer('jitter_seconds').notNull().default(0),
+    catchUpSeconds: integer('catch_up_seconds').notNull(),
+    maxRetries: integer('max_retries').notNull(),
+    pauseAfterFailures: integer('pause_after_failures'),
+    state: text('state', { enum: ['active', 'paused'] }).notNull(),
+    pausedReason: text('paused_reason'),
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    /** The next nominal fire time, and when it is due once jitter is added. */
+    nextFireAt: integer('next_fire_at'),
+    nextRunAt: integer('next_run_at'),
+    lastFireAt: integer('last_fire_at'),
+    /** Bumped by every change of timing or state; a tick computed on an older version writes nothing. */
+    version: integer('version').notNull().default(1),
+    createdAt: integer('created_at').notNull().default(now),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [index('schedules_owner_idx').on(t.ownerId, t.id), index('schedules_due_idx').on(t.state, t.nextRunAt)],
+);
+
+/**
+ * The fire ledger. Its unique (schedule, manual, fire time) key is what makes a fire happen once:
+ * whoever inserts the row (the object's alarm or the cron reconcile) fires, the other finds it.
+ */
+export const scheduleFires = sqliteTable(
+  'schedule_fires',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    scheduleId: integer('schedule_id').notNull().references(() => schedules.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id').notNull(),
+    manual: integer('manual', { mode: 'boolean' }).notNull().default(false),
+    fireAt: integer('fire_at').notNull(),
+    /** fire_at plus this fire's jitter: when it was meant to start. */
+    dueAt: integer('due_at').notNull(),
+    firedAt: integer('fired_at').notNull(),
+    source: text('source', { enum: ['alarm', 'cron', 'manual', 'buffer'] }).notNull(),
+    outcome: text('outcome', { enum: FIRE_OUTCOMES }).notNull(),
+    detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [uniqueIndex('schedule_fires_unique').on(t.scheduleId, t.manual, t.fireAt), index('schedule_fires_schedule_idx').on(t.scheduleId, t.id), index('schedule_fires_owner_idx').on(t.ownerId, t.firedAt)],
+);

@@ -45,8 +45,11 @@ export const OPENAPI_CONFIG = {
     { name: 'runs', description: 'Durable runs of workflows: control, events, streams, analytics' },
     { name: 'documents', description: 'Generated documents, their versions, search and continuation' },
     { name: 'realtime', description: 'WebSocket rooms and their counters' },
+    { name: 'background tasks', description: 'Tasks on Cloudflare Queues: priorities, per-user fairness, retries with backoff, dead letters' },
+    { name: 'schedules', description: 'Cron, interval, daily, weekly and monthly schedules fired by Durable Object alarms' },
     { name: 'ai', description: 'The AI layer: generation with provider fallback, text analysis' },
     { name: 'docs', description: 'This documentation' },
+    { name: 'console', description: 'The web console: an HTML page and its scripts, using this API' },
   ],
 };
 

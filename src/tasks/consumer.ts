@@ -1,0 +1,169 @@
+import { and, eq, isNotNull } from 'drizzle-orm';
+import { getDb, type DB } from '../db/client';
+import { tasks } from '../db/schema';
+import { log } from '../lib/log';
+import { runStub } from '../runs/launch';
+import { TERMINAL_RUN } from '../runs/engine/types';
+import { runOutput } from '../runs/engine/projection';
+import { scheduleTimer } from '../scheduler/timer';
+import { retryDelaySeconds } from './backoff';
+import { dispatcher, TaskMessage, TASKS_DLQ_NAME } from './dispatch';
+import { HANDLERS, TaskError, type Outcome } from './handlers';
+import { claimAttempt, deadLetterStatements, effectInsert, expireStatement, finishStatements, markDead, retryStatements, runBatch, scheduleOutcome, TERMINAL, type TaskRow } from './lifecycle';
+import { PAYLOAD_SCHEMAS } from './payloads';
+
+/** What to do with one message, and what to tell others once the batch is done. */
+type Decision = { retryDelay?: number; release?: boolean; scheduleId?: number | null };
+const ack = (more: Omit<Decision, 'retryDelay'> = {}): Decision => more;
+
+/** Entry point for both queues; the batch says which queue it came from. */
+export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const db = getDb(env.DB);
+  const deadLetters = batch.queue === TASKS_DLQ_NAME;
+  const release: number[] = [];
+  const ticks = new Set<number>();
+  // Each message is acked or retried on its own: one failing task never redelivers the others.
+  await Promise.all(
+    batch.messages.map(async (msg) => {
+      const body = TaskMessage.safeParse(msg.body);
+      if (!body.success) {
+        log(env.LOG_LEVEL, 'warn', 'dropping a malformed task message', { queue: batch.queue, id: msg.id });
+        return msg.ack();
+      }
+      try {
+        const d = deadLetters ? await processDeadLetter(db, body.data, msg.attempts) : await processTaskMessage(env, db, body.data);
+        if (d.release) release.push(body.data.task_id);
+        if (d.scheduleId) ticks.add(d.scheduleId);
+        if (d.retryDelay !== undefined) msg.retry({ delaySeconds: d.retryDelay });
+        else msg.ack();
+      } catch (err) {
+        // Infrastructure trouble (D1, the queue, an object): redeliver this message later.
+        log(env.LOG_LEVEL, 'error', 'task message failed', { queue: batch.queue, task_id: body.data.task_id, error: err instanceof Error ? err.message : String(err) });
+        msg.retry({ delaySeconds: 10 });
+      }
+    }),
+  );
+  // Best effort: a lost release or tick is repaired by the minute-by-minute reconcile.
+  try {
+    if (release.length) await dispatcher(env).release(release);
+    for (const id of ticks) await scheduleTimer(env, id).tick(id, 'task');
+  } catch (err) {
+    log(env.LOG_LEVEL, 'warn', 'could not notify the dispatcher or a schedule', { error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/** One message from dwc-tasks: an attempt of a task (`run`) or a check on its run (`watch`). */
+export async function processTaskMessage(env: Env, db: DB, m: TaskMessage, now = Date.now()): Promise<Decision> {
+  if (m.kind === 'watch') return watchRun(env, db, m, now);
+  const task = await claimAttempt(db, m.task_id, m.seq, now);
+  if (!task) return lostClaim(env, db, m, now);
+  const deadline = task.deadlineAt ?? now + task.timeoutSeconds * 1000;
+  let outcome: Outcome;
+  try {
+    const payload = PAYLOAD_SCHEMAS[task.taskType].parse(task.payload);
+    outcome = await (HANDLERS[task.taskType] as (c: unknown, p: unknown) => Promise<Outcome>)({ env, db, task, now, deadline }, payload);
+  } catch (err) {
+    return failed(env, db, task, err, deadline);
+  }
+  if (outcome.kind === 'handed_off') {
+    await runBatch(db, [
+      effectInsert(db, task.id, { effect: 'run_started', detail: { run_id: outcome.runId } }),
+      db.update(tasks).set({ runId: outcome.runId, watchSeq: 0, leaseUntil: Date.now() + 61_000, updatedAt: Date.now() }).where(and(eq(tasks.id, task.id), eq(tasks.status, 'running'), eq(tasks.attempts, task.attempts))),
+    ]);
+    await env.TASKS_QUEUE.send({ kind: 'watch', task_id: task.id, seq: 0 } satisfies TaskMessage, { delaySeconds: 1 });
+    return ack({ release: true });
+  }
+  await runBatch(db, finishStatements(db, task, Date.now(), { status: 'succeeded', result: outcome.result }, outcome.statements));
+  return ack({ release: true, scheduleId: task.scheduleId });
+}
+
+/** A failed attempt: retry with backoff, or end the task (failed, timed out, or dead-lettered). */
+async function failed(env: Env, db: DB, task: TaskRow, err: unknown, deadline: number): Promise<Decision> {
+  const now = Date.now();
+  const retryable = !(err instanceof TaskError) || err.retryable;
+  const message = err instanceof Error ? err.message : String(err);
+  if (!(err instanceof TaskError)) log(env.LOG_LEVEL, 'error', 'task attempt threw', { task_id: task.id, error: message });
+  const delay = retryDelaySeconds(task.attempts);
+  if (retryable && now + delay * 1000 >= deadline) {
+    await runBatch(db, finishStatements(db, task, now, { status: 'timed_out', error: `${message} (no time left for another attempt within timeout_seconds)` }));
+    return ack({ release: true, scheduleId: task.scheduleId });
+  }
+  if (!retryable) {
+    await runBatch(db, finishStatements(db, task, now, { status: 'failed', error: message }));
+    return ack({ release: true, scheduleId: task.scheduleId });
+  }
+  if (task.attempts <= task.maxRetries) {
+    await runBatch(db, retryStatements(db, task, now, message, delay));
+    return { retryDelay: delay };
+  }
+  return deadLetter(env, db, task, `failed ${task.attempts} attempt(s); last error: ${message}`);
+}
+
+/** Out of retries: hand the task to the dead-letter queue, whose consumer marks it dead. */
+async function deadLetter(env: Env, db: DB, task: TaskRow, reason: string): Promise<Decision> {
+  await runBatch(db, deadLetterStatements(db, task, Date.now(), reason.slice(0, 2000)));
+  await env.TASKS_DLQ.send({ kind: 'run', task_id: task.id, seq: task.dispatchSeq ?? 0, reason: reason.slice(0, 2000) } satisfies TaskMessage);
+  return ack();
+}
+
+/** This delivery may not run the task. Work out why, and whether anything is left to do. */
+async function lostClaim(env: Env, db: DB, m: TaskMessage, now: number): Promise<Decision> {
+  const row = await db.select().from(tasks).where(eq(tasks.id, m.task_id)).get();
+  if (!row || TERMINAL.includes(row.status) || row.runId !== null) return ack({ release: true });
+  if (row.deadlineAt !== null && row.deadlineAt <= now && row.status !== 'running') {
+    await runBatch(db, [expireStatement(db, row.id, now), ...scheduleOutcome(db, row.scheduleId, false, now)]);
+    return ack({ release: true, scheduleId: row.scheduleId });
+  }
+  const live = row.status === 'running' && (row.leaseUntil ?? 0) >= now;
+  if (row.attempts > row.maxRetries && !live) {
+    return deadLetter(env, db, row, row.error ? `failed ${row.attempts} attempt(s); last error: ${row.error}` : `failed ${row.attempts} attempt(s)`);
+  }
+  // Another delivery of this message holds a live lease: this one is the duplicate.
+  return ack();
+}
+
+/** A workflow_run task follows its run: finish with the run's outcome, or look again later. */
+async function watchRun(env: Env, db: DB, m: TaskMessage, now: number): Promise<Decision> {
+  const task = await db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.id, m.task_id), eq(tasks.status, 'running'), isNotNull(tasks.runId), eq(tasks.watchSeq, m.seq)))
+    .get();
+  if (!task || task.runId === null) return ack();
+  const stub = runStub(env, task.runId);
+  const view = await stub.view();
+  const status = view.meta.status;
+  if (TERMINAL_RUN.includes(status)) {
+    const nodes = new Map(view.nodes.map((n) => [n.id, n]));
+    const result = { run_id: task.runId, status, output: status === 'succeeded' ? runOutput(view.meta, nodes) : null };
+    const end =
+      status === 'succeeded'
+        ? ({ status: 'succeeded', result } as const)
+        : status === 'cancelled'
+          ? ({ status: 'cancelled', result, error: `run ${task.runId} was cancelled` } as const)
+          : ({ status: 'failed', result, error: `run ${task.runId} failed: ${view.meta.error ?? 'unknown error'}` } as const);
+    await runBatch(db, finishStatements(db, task, now, end));
+    return ack({ scheduleId: task.scheduleId });
+  }
+  if (task.deadlineAt !== null && now >= task.deadlineAt) {
+    await stub.cancel(`task ${task.id} ran out of its time budget`);
+    await runBatch(db, finishStatements(db, task, now, { status: 'timed_out', result: { run_id: task.runId, status: 'cancelled' }, error: `run ${task.runId} did not finish within timeout_seconds; it was cancelled` }));
+    return ack({ scheduleId: task.scheduleId });
+  }
+  // Compare-and-set on the watch step, so a duplicated watch message cannot fork the chain.
+  const delay = Math.min(30, 2 ** Math.min(m.seq, 5));
+  const [advanced] = await db
+    .update(tasks)
+    .set({ watchSeq: m.seq + 1, leaseUntil: now + (delay + 60) * 1000, updatedAt: now })
+    .where(and(eq(tasks.id, task.id), eq(tasks.watchSeq, m.seq), eq(tasks.status, 'running')))
+    .returning({ id: tasks.id });
+  if (advanced) await env.TASKS_QUEUE.send({ kind: 'watch', task_id: task.id, seq: m.seq + 1 } satisfies TaskMessage, { delaySeconds: delay });
+  return ack();
+}
+
+/** One message from the dead-letter queue: the task is dead, and why. */
+export async function processDeadLetter(db: DB, m: TaskMessage, deliveries: number): Promise<Decision> {
+  const reason = m.reason ?? `its queue message kept failing to be processed and was dead-lettered by the queue (delivery ${deliveries} on the dead-letter queue)`;
+  const dead = await markDead(db, m.task_id, reason, Date.now());
+  return dead ? ack({ release: true, scheduleId: dead.scheduleId }) : ack();
+}

@@ -1,0 +1,18 @@
+import type { TaskType } from '../../db/schema';
+import type { Payloads } from '../payloads';
+import { cleanup } from './cleanup';
+import { dataProcessing } from './data-processing';
+import type { AttemptContext, Outcome } from './types';
+import { webhookCall } from './webhook-call';
+import { workflowRun } from './workflow-run';
+
+/** One real handler per task type; notification and ML types join here as those layers land. */
+export const HANDLERS: { [K in TaskType]: (ctx: AttemptContext, payload: Payloads[K]) => Promise<Outcome> } = {
+  workflow_run: workflowRun,
+  webhook_call: webhookCall,
+  data_processing: dataProcessing,
+  cleanup,
+};
+
+export { TaskError } from './types';
+export type { AttemptContext, Outcome } from './types';

@@ -1,0 +1,73 @@
+import { and, eq } from 'drizzle-orm';
+import { taskEffects } from '../../db/schema';
+import { checkOutboundUrl } from '../../lib/ssrf';
+import { effectInsert } from '../lifecycle';
+import { outboundPolicy, type Payloads } from '../payloads';
+import { signingSecret, signWebhook } from '../signing';
+import { TaskError, type AttemptContext, type Outcome } from './types';
+
+const ATTEMPT_TIMEOUT_MS = 30_000;
+const EXCERPT_BYTES = 1024;
+
+/** Reads at most `limit` bytes of a body as text, then drops the rest unread. */
+async function excerpt(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  await reader.cancel().catch(() => undefined);
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) all.set(c, offset), (offset += c.byteLength);
+  return new TextDecoder().decode(all.slice(0, limit));
+}
+
+/**
+ * webhook_call: one signed HTTP request. The call is the effect, and HTTP cannot join a D1
+ * batch, so idempotency has two halves: a 'delivered' effect row written with the task's
+ * success (a later delivery of the message finds it and does not call again), and the
+ * `webhook-id` header, the same on every attempt, for the window between a call and its row.
+ */
+export async function webhookCall({ env, db, task, now, deadline }: AttemptContext, p: Payloads['webhook_call']): Promise<Outcome> {
+  const done = await db.select().from(taskEffects).where(and(eq(taskEffects.taskId, task.id), eq(taskEffects.effect, 'delivered'))).get();
+  if (done) return { kind: 'succeeded', result: done.detail };
+
+  // Checked again at run time: the policy may have changed since the task was accepted.
+  const check = checkOutboundUrl(p.url, outboundPolicy(env));
+  if (!check.ok) throw new TaskError(`this URL may not be called: ${check.reason}`, false);
+
+  const body = JSON.stringify(p.body);
+  const id = `task_${task.id}`;
+  const timestamp = Math.floor(now / 1000);
+  const { secret } = await signingSecret(db, task.ownerId);
+  const headers = new Headers(p.headers);
+  headers.set('content-type', 'application/json');
+  headers.set('user-agent', 'document-workflow-chain-webhooks/1');
+  headers.set('webhook-id', id);
+  headers.set('webhook-timestamp', String(timestamp));
+  headers.set('webhook-signature', await signWebhook(secret, id, timestamp, body));
+
+  const timeoutMs = Math.max(1, Math.min(ATTEMPT_TIMEOUT_MS, deadline - now));
+  let res: Response;
+  try {
+    // redirect: 'manual' — a public URL must not be able to bounce us to a private one.
+    res = await fetch(check.url, { method: p.method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    throw new TaskError(timedOut ? `no answer within ${Math.round(timeoutMs / 1000)}s` : `the request failed: ${err instanceof Error ? err.message : String(err)}`, true);
+  }
+  const text = await excerpt(res, EXCERPT_BYTES);
+  if (res.status >= 300 && res.status < 400) throw new TaskError(`the receiver answered ${res.status}; redirects are not followed`, false);
+  if (!res.ok) {
+    const retryable = res.status === 408 || res.status === 425 || res.status === 429 || res.status >= 500;
+    throw new TaskError(`the receiver answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, retryable);
+  }
+  const detail = { status: res.status, webhook_id: id, response_excerpt: text, delivered_at: new Date(now).toISOString() };
+  return { kind: 'succeeded', result: detail, statements: [effectInsert(db, task.id, { effect: 'delivered', detail })] };
+}
