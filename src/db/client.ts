@@ -2,10 +2,23 @@ import type { SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/d1';
 import * as schema from './schema';
 
-export type DB = ReturnType<typeof getDb>;
+export type DB = ReturnType<typeof createDb>;
+
+function createDb(d1: D1Database) {
+  return drizzle(d1, { schema });
+}
+
+/*
+ * drizzle() walks the whole schema to build its relational config each time it is called, which
+ * profiling showed as a large share of a simple request's CPU. The instance holds no request
+ * state, so one per D1 binding (per isolate) is reused; a WeakMap lets it go with the binding.
+ */
+const instances = new WeakMap<D1Database, ReturnType<typeof createDb>>();
 
 export function getDb(d1: D1Database) {
-  return drizzle(d1, { schema });
+  let db = instances.get(d1);
+  if (!db) instances.set(d1, (db = createDb(d1)));
+  return db;
 }
 
 /*
