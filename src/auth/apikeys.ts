@@ -5,6 +5,7 @@ import { apiKeys, users } from '../db/schema';
 import { randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError } from '../lib/errors';
 import { SCOPES, type Scope } from './principal';
+import { toIso, toIsoOrNull } from '../lib/time';
 
 /*
  * Keys look like `dwc_<43 base64url chars>`: the prefix makes a leaked key recognisable to
@@ -20,16 +21,15 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 const isScope = (s: string): s is Scope => (SCOPES as readonly string[]).includes(s);
 
 export function publicApiKey(k: ApiKeyRow) {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
     id: k.id,
     name: k.name,
     prefix: k.prefix,
     scopes: k.scopes.filter(isScope),
-    created_at: new Date(k.createdAt).toISOString(),
-    expires_at: iso(k.expiresAt),
-    last_used_at: iso(k.lastUsedAt),
-    revoked_at: iso(k.revokedAt),
+    created_at: toIso(k.createdAt),
+    expires_at: toIsoOrNull(k.expiresAt),
+    last_used_at: toIsoOrNull(k.lastUsedAt),
+    revoked_at: toIsoOrNull(k.revokedAt),
   };
 }
 

@@ -3,10 +3,10 @@ import { auditInsert, type RequestMeta } from '../audit/audit';
 import { rawAll, rawRun, type DB } from '../db/client';
 import { documents, documentVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
+import { toIso } from '../lib/time';
 
 export type DocumentRow = typeof documents.$inferSelect;
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export function publicDocument(d: DocumentRow) {
   const { excerpt, ...rest } = documentSummary(d);
@@ -26,8 +26,8 @@ export function documentSummary(d: DocumentRow) {
     node_id: d.nodeId,
     parent_id: d.parentId,
     metadata: d.metadata,
-    created_at: iso(d.createdAt),
-    updated_at: iso(d.updatedAt),
+    created_at: toIso(d.createdAt),
+    updated_at: toIso(d.updatedAt),
   };
 }
 

@@ -11,6 +11,7 @@ import { ownedRun } from '../runs/launch';
 import { RunParams } from '../runs/schemas';
 import { continueDocument } from './continue';
 import { documentSummary, editDocument, getDocument, listDocuments, listVersions, publicDocument } from './queries';
+import { toIso } from '../lib/time';
 
 const read = { roles: ANY_ROLE, scope: 'documents:read' } as const;
 const write = { roles: WRITERS, scope: 'documents:write' } as const;
@@ -58,7 +59,6 @@ const EditBody = z
   .refine((b) => b.title !== undefined || b.content !== undefined, { message: 'title or content is required' })
   .openapi('DocumentEditRequest');
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const docParam = z.object({ id: IdParam.shape.id, version: z.coerce.number().int().positive().openapi({ param: { name: 'version', in: 'path' } }) });
 
 export const documentRoutes = createRouter()
@@ -132,7 +132,7 @@ export const documentRoutes = createRouter()
     async (c) => {
       const doc = await getDocument(c.var.db, c.var.principal.userId, c.req.valid('param').id);
       if (!doc) throw new ApiError('not_found', 'Document not found');
-      const items = (await listVersions(c.var.db, doc.id)).map((v) => ({ version: v.version, title: v.title, content: v.content, created_by: v.createdBy, created_at: iso(v.createdAt) }));
+      const items = (await listVersions(c.var.db, doc.id)).map((v) => ({ version: v.version, title: v.title, content: v.content, created_by: v.createdBy, created_at: toIso(v.createdAt) }));
       return c.json({ items }, 200);
     },
   )
@@ -153,7 +153,7 @@ export const documentRoutes = createRouter()
       const doc = await getDocument(c.var.db, c.var.principal.userId, p.id);
       const v = doc ? (await listVersions(c.var.db, doc.id)).find((x) => x.version === p.version) : undefined;
       if (!v) throw new ApiError('not_found', 'Document version not found');
-      return c.json({ version: v.version, title: v.title, content: v.content, created_by: v.createdBy, created_at: iso(v.createdAt) }, 200);
+      return c.json({ version: v.version, title: v.title, content: v.content, created_by: v.createdBy, created_at: toIso(v.createdAt) }, 200);
     },
   )
   .openapi(

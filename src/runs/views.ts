@@ -3,8 +3,8 @@ import type { DB } from '../db/client';
 import { nodeAttempts, runs } from '../db/schema';
 import { runOutput } from './engine/projection';
 import type { RunView } from './protocol';
+import { toIso, toIsoOrNull } from '../lib/time';
 
-const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
 /** A run as the API shows it: the object's live state plus the attempt history from D1. */
 export async function publicRun(db: DB, view: RunView) {
@@ -20,9 +20,9 @@ export async function publicRun(db: DB, view: RunView) {
     output: meta.status === 'succeeded' ? runOutput(meta, nodes) : null,
     error: meta.error,
     parent_run_id: meta.parent?.runId ?? null,
-    created_at: iso(meta.createdAt)!,
-    started_at: iso(meta.startedAt),
-    finished_at: iso(meta.finishedAt),
+    created_at: toIso(meta.createdAt),
+    started_at: toIsoOrNull(meta.startedAt),
+    finished_at: toIsoOrNull(meta.finishedAt),
     last_event_seq: view.lastSeq,
     nodes: meta.nodes.map((def) => {
       const n = nodes.get(def.id)!;
@@ -31,10 +31,10 @@ export async function publicRun(db: DB, view: RunView) {
         type: def.type,
         status: n.status,
         attempts: n.attempts,
-        started_at: iso(n.startedAt),
-        finished_at: iso(n.finishedAt),
-        next_attempt_at: n.status === 'retry_wait' ? iso(n.nextAttemptAt) : null,
-        waiting_until: n.status === 'waiting' ? iso(n.waitUntil) : null,
+        started_at: toIsoOrNull(n.startedAt),
+        finished_at: toIsoOrNull(n.finishedAt),
+        next_attempt_at: n.status === 'retry_wait' ? toIsoOrNull(n.nextAttemptAt) : null,
+        waiting_until: n.status === 'waiting' ? toIsoOrNull(n.waitUntil) : null,
         error: n.error,
         output: n.output ? { text: n.output.text, title: n.output.title ?? null, data: n.output.data ?? null, document_id: n.output.documentId ?? null } : null,
         provider: n.provider,
@@ -49,8 +49,8 @@ export async function publicRun(db: DB, view: RunView) {
       node_id: a.nodeId,
       attempt: a.attempt,
       status: a.status,
-      started_at: iso(a.startedAt)!,
-      finished_at: iso(a.finishedAt)!,
+      started_at: toIso(a.startedAt),
+      finished_at: toIso(a.finishedAt),
       latency_ms: a.latencyMs,
       delay_ms: a.delayMs,
       error: a.error,
@@ -73,8 +73,8 @@ export function runSummary(r: typeof runs.$inferSelect) {
     tokens_in: r.tokensIn,
     tokens_out: r.tokensOut,
     retries: r.retries,
-    created_at: iso(r.createdAt)!,
-    started_at: iso(r.startedAt),
-    finished_at: iso(r.finishedAt),
+    created_at: toIso(r.createdAt),
+    started_at: toIsoOrNull(r.startedAt),
+    finished_at: toIsoOrNull(r.finishedAt),
   };
 }

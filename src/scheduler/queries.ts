@@ -11,6 +11,7 @@ import type { CronBody, DailyBody, IntervalBody, MonthlyBody, PatchBody, Schedul
 import { cronProblem, derivedCron, nextFireAfter, spacingProblem, type Timing, type Weekday } from './timing';
 import { scheduleTimer } from './timer';
 import type { z } from '@hono/zod-openapi';
+import { toIso, toIsoOrNull } from '../lib/time';
 
 export type Kind = ScheduleRow['kind'];
 type CreateBody = z.infer<typeof CronBody> | z.infer<typeof IntervalBody> | z.infer<typeof DailyBody> | z.infer<typeof WeeklyBody> | z.infer<typeof MonthlyBody>;
@@ -29,7 +30,6 @@ async function arm(env: Env, id: number, at: number | null): Promise<void> {
   }
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const invalid = (path: string[], message: string) => new ApiError('validation_error', 'Request validation failed', { details: [{ path, code: 'custom', message }] });
 
 export function scheduleView(s: ScheduleRow) {
@@ -41,7 +41,7 @@ export function scheduleView(s: ScheduleRow) {
     kind: s.kind,
     cron_expression: s.cronExpression,
     every_seconds: s.everySeconds,
-    start_at: s.kind === 'interval' ? iso(s.anchorAt) : null,
+    start_at: s.kind === 'interval' ? toIsoOrNull(s.anchorAt) : null,
     time: spec.time ?? null,
     weekdays: spec.weekdays ?? null,
     day_of_month: spec.day_of_month ?? null,
@@ -55,10 +55,10 @@ export function scheduleView(s: ScheduleRow) {
     state: s.state,
     paused_reason: s.pausedReason,
     consecutive_failures: s.consecutiveFailures,
-    next_fire_at: s.state === 'active' ? iso(s.nextFireAt) : null,
-    last_fire_at: iso(s.lastFireAt),
-    created_at: iso(s.createdAt)!,
-    updated_at: iso(s.updatedAt)!,
+    next_fire_at: s.state === 'active' ? toIsoOrNull(s.nextFireAt) : null,
+    last_fire_at: toIsoOrNull(s.lastFireAt),
+    created_at: toIso(s.createdAt),
+    updated_at: toIso(s.updatedAt),
   };
 }
 
@@ -66,9 +66,9 @@ export function fireView(f: FireRow, task: { id: number; status: string; error: 
   return {
     id: f.id,
     schedule_id: f.scheduleId,
-    fire_at: iso(f.fireAt)!,
-    due_at: iso(f.dueAt)!,
-    fired_at: iso(f.firedAt)!,
+    fire_at: toIso(f.fireAt),
+    due_at: toIso(f.dueAt),
+    fired_at: toIso(f.firedAt),
     lateness_ms: Math.max(0, f.firedAt - f.dueAt),
     manual: f.manual,
     source: f.source,

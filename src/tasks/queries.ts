@@ -10,8 +10,8 @@ import { dispatcher, MAX_BACKLOG_PER_USER } from './dispatch';
 import { runBatch, TERMINAL, type Stmt, type TaskRow } from './lifecycle';
 import { validatePayload } from './payloads';
 import type { SubmitBody } from './schemas';
+import { toIso, toIsoOrNull } from '../lib/time';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function taskView(t: TaskRow, attempts?: (typeof taskAttempts.$inferSelect)[]) {
   return {
@@ -30,18 +30,18 @@ export function taskView(t: TaskRow, attempts?: (typeof taskAttempts.$inferSelec
     idempotency_key: t.idempotencyKey,
     run_id: t.runId,
     schedule_id: t.scheduleId,
-    created_at: iso(t.createdAt)!,
-    run_after: iso(t.runAfter)!,
-    started_at: iso(t.firstStartedAt),
-    finished_at: iso(t.finishedAt),
-    next_retry_at: t.status === 'retrying' ? iso(t.nextRetryAt) : null,
+    created_at: toIso(t.createdAt),
+    run_after: toIso(t.runAfter),
+    started_at: toIsoOrNull(t.firstStartedAt),
+    finished_at: toIsoOrNull(t.finishedAt),
+    next_retry_at: t.status === 'retrying' ? toIsoOrNull(t.nextRetryAt) : null,
     ...(attempts
       ? {
           attempt_log: attempts.map((a) => ({
             attempt: a.attempt,
             status: a.status,
-            started_at: iso(a.startedAt)!,
-            finished_at: iso(a.finishedAt)!,
+            started_at: toIso(a.startedAt),
+            finished_at: toIso(a.finishedAt),
             error: a.error,
             retry_delay_seconds: a.retryDelaySeconds,
           })),

@@ -4,11 +4,11 @@ import { rawRun, type DB } from '../db/client';
 import { workflows, workflowVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import type { WorkflowNode, WorkflowSettings } from './definition';
+import { toIso } from '../lib/time';
 
 export type WorkflowRow = typeof workflows.$inferSelect;
 export type WorkflowInput = { name: string; description?: string | null | undefined; nodes: WorkflowNode[]; settings: WorkflowSettings };
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export function publicWorkflow(w: WorkflowRow) {
   return {
@@ -19,8 +19,8 @@ export function publicWorkflow(w: WorkflowRow) {
     nodes: w.nodes as WorkflowNode[],
     settings: w.settings as WorkflowSettings,
     owner_id: w.ownerId,
-    created_at: iso(w.createdAt),
-    updated_at: iso(w.updatedAt),
+    created_at: toIso(w.createdAt),
+    updated_at: toIso(w.updatedAt),
   };
 }
 
