@@ -26,6 +26,7 @@ export const users = sqliteTable(
     role: text('role', { enum: ROLES }).notNull(),
     createdAt: integer('created_at').notNull().default(now),
     updatedAt: integer('updated_at').notNull().default(now),
+    passwordChangedAt: integer('password_changed_at'),
   },
   (t) => [uniqueIndex('users_username_unique').on(t.username), uniqueIndex('users_email_unique').on(t.email)],
 );
@@ -133,8 +134,156 @@ export const auditLog = sqliteTable(
     ip: text('ip'),
     userAgent: text('user_agent'),
     details: text('details', { mode: 'json' }).$type<Record<string, unknown>>(),
+    /** Hash of the previous sealed entry (or of the retention checkpoint it follows). */
+    prevHash: text('prev_hash'),
+    /** SHA-256 over prev_hash and this entry's canonical form; null until the chain sealer reaches it. */
+    hash: text('hash'),
   },
-  (t) => [index('audit_actor_idx').on(t.actorUserId, t.id), index('audit_action_idx').on(t.action, t.id)],
+  (t) => [
+    index('audit_actor_idx').on(t.actorUserId, t.id),
+    index('audit_action_idx').on(t.action, t.id),
+    index('audit_at_idx').on(t.at),
+    index('audit_target_idx').on(t.targetType, t.targetId, t.id),
+  ],
+);
+
+/**
+ * Where the verifiable chain starts after retention removed older entries: the id and hash of
+ * the last removed entry, so the first remaining entry still links to something known.
+ */
+export const auditCheckpoints = sqliteTable('audit_checkpoints', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  uptoId: integer('upto_id').notNull(),
+  hash: text('hash').notNull(),
+  removed: integer('removed').notNull(),
+  reason: text('reason').notNull(),
+  createdAt: integer('created_at').notNull().default(now),
+});
+
+// ---- security (src/security, src/auth) ----------------------------------------------------
+
+/** TOTP second factor: one per user. The secret is stored encrypted (src/security/encryption.ts). */
+export const userMfa = sqliteTable('user_mfa', {
+  userId: integer('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  secretEnc: text('secret_enc').notNull(),
+  /** Null while enrolment awaits its first code; MFA is enforced only once confirmed. */
+  confirmedAt: integer('confirmed_at'),
+  /** Highest TOTP time step accepted so far: a code is accepted once only. */
+  lastStep: integer('last_step'),
+  createdAt: integer('created_at').notNull().default(now),
+});
+
+/** One-time recovery codes, stored as SHA-256 hashes. */
+export const mfaRecoveryCodes = sqliteTable(
+  'mfa_recovery_codes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    usedAt: integer('used_at'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('mfa_recovery_codes_hash_unique').on(t.userId, t.codeHash)],
+);
+
+/** A password check passed and a second factor is awaited; single use, short-lived. */
+export const loginChallenges = sqliteTable(
+  'login_challenges',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tokenHash: text('token_hash').notNull(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('login_challenges_hash_unique').on(t.tokenHash)],
+);
+
+/** Password reset: the token is delivered out of band; only its hash is stored. Single use. */
+export const passwordResetTokens = sqliteTable(
+  'password_reset_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tokenHash: text('token_hash').notNull(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    ip: text('ip'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('password_reset_tokens_hash_unique').on(t.tokenHash), index('password_reset_tokens_user_idx').on(t.userId)],
+);
+
+export const SECURITY_EVENT_TYPES = [
+  'login_failure_burst',
+  'refresh_token_reuse',
+  'rate_limit_exceeded',
+  'mfa_failure',
+  'access_denied_spike',
+  'ip_blocked',
+  'password_reset_requested',
+  'password_changed',
+  'mfa_enabled',
+  'mfa_disabled',
+  'recovery_code_used',
+] as const;
+export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Security-relevant occurrences, with severity; high and critical ones alert the admins. */
+export const securityEvents = sqliteTable(
+  'security_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull().default(now),
+    type: text('type', { enum: SECURITY_EVENT_TYPES }).notNull(),
+    severity: text('severity', { enum: SEVERITIES }).notNull(),
+    userId: integer('user_id'),
+    ip: text('ip'),
+    /** Groups repeats (e.g. `login:alice`): one burst event per key and window, not one per failure. */
+    dedupeKey: text('dedupe_key'),
+    details: text('details', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index('security_events_at_idx').on(t.at), index('security_events_type_idx').on(t.type, t.id), uniqueIndex('security_events_dedupe_unique').on(t.dedupeKey)],
+);
+
+export const LIMIT_SUBJECTS = ['user', 'api_key', 'ip'] as const;
+export const ROUTE_CLASSES = ['all', 'read', 'write', 'ai', 'auth'] as const;
+
+/** Request rate policies, counted exactly by the RateLimiter objects. Admin-editable. */
+export const rateLimitPolicies = sqliteTable(
+  'rate_limit_policies',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    subject: text('subject', { enum: LIMIT_SUBJECTS }).notNull(),
+    routeClass: text('route_class', { enum: ROUTE_CLASSES }).notNull(),
+    limit: integer('limit').notNull(),
+    windowSeconds: integer('window_seconds').notNull(),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    updatedBy: integer('updated_by'),
+    createdAt: integer('created_at').notNull().default(now),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('rate_limit_policies_name_unique').on(t.name)],
+);
+
+/** CIDR allow/deny rules: global (api_key_id null) or for one API key. */
+export const ipRules = sqliteTable(
+  'ip_rules',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    action: text('action', { enum: ['allow', 'deny'] }).notNull(),
+    cidr: text('cidr').notNull(),
+    apiKeyId: integer('api_key_id').references(() => apiKeys.id, { onDelete: 'cascade' }),
+    note: text('note'),
+    createdBy: integer('created_by'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [index('ip_rules_key_idx').on(t.apiKeyId)],
 );
 
 export const RUN_STATUSES = ['queued', 'running', 'waiting', 'paused', 'succeeded', 'failed', 'cancelled'] as const;

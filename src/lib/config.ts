@@ -5,7 +5,7 @@
  */
 const DEV_PREFIX = 'dev-only-';
 
-export type Secrets = { jwtSecret: string; pepper: string };
+export type Secrets = { jwtSecret: string; pepper: string; encryptionKeys: string };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -16,7 +16,9 @@ export function secretsProblem(env: Env): string | null {
   const pepper = env.PASSWORD_PEPPER ?? '';
   if (jwt.length < 32) return 'JWT_SECRET must be set to at least 32 characters';
   if (pepper.length < 16) return 'PASSWORD_PEPPER must be set to at least 16 characters';
-  if (env.ENVIRONMENT === 'production' && (jwt.startsWith(DEV_PREFIX) || pepper.startsWith(DEV_PREFIX))) {
+  const keys = env.ENCRYPTION_KEYS ?? '';
+  if (!/^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43}/.test(keys)) return 'ENCRYPTION_KEYS must be set to <id>:<32 bytes base64url>[,…]';
+  if (env.ENVIRONMENT === 'production' && (jwt.startsWith(DEV_PREFIX) || pepper.startsWith(DEV_PREFIX) || keys.startsWith('dev:'))) {
     return 'development secrets are not allowed when ENVIRONMENT=production; use `wrangler secret put`';
   }
   return null;
@@ -25,7 +27,7 @@ export function secretsProblem(env: Env): string | null {
 export function secrets(env: Env): Secrets {
   const problem = secretsProblem(env);
   if (problem) throw new ConfigError(problem);
-  return { jwtSecret: env.JWT_SECRET, pepper: env.PASSWORD_PEPPER };
+  return { jwtSecret: env.JWT_SECRET, pepper: env.PASSWORD_PEPPER, encryptionKeys: env.ENCRYPTION_KEYS };
 }
 
 export function intVar(value: string | undefined, fallback: number): number {

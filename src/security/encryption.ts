@@ -1,4 +1,5 @@
 import { base64url, fromBase64url } from '../lib/crypto';
+import { secrets } from '../lib/config';
 
 /**
  * Encryption at rest for stored secrets (provider API keys, webhook and channel secrets):
@@ -59,3 +60,25 @@ export async function decryptSecret(ring: Keyring, stored: string, context: stri
 
 /** True when a stored value is encrypted with a key other than the current one (re-encrypt it). */
 export const needsReencryption = (ring: Keyring, stored: string) => stored.split(':')[1] !== ring.current;
+
+// Imported keys per isolate, keyed by the spec so a rotated secret (new deployment) is picked up.
+let cached: { spec: string; ring: Promise<Keyring> } | null = null;
+
+/** The keyring from the ENCRYPTION_KEYS secret, imported once per isolate. */
+export function keyring(env: Env): Promise<Keyring> {
+  const spec = secrets(env).encryptionKeys;
+  if (cached?.spec !== spec) cached = { spec, ring: loadKeyring(spec) };
+  return cached.ring;
+}
+
+/**
+ * Encrypts `plaintext` for one field of one record, e.g. `sealFor(env, 'user_mfa', 42, 'secret', s)`.
+ * The same (table, id, field) must be given to `openFor`, or decryption fails.
+ */
+export async function sealFor(env: Env, table: string, id: string | number, field: string, plaintext: string): Promise<string> {
+  return encryptSecret(await keyring(env), plaintext, `${table}:${id}:${field}`);
+}
+
+export async function openFor(env: Env, table: string, id: string | number, field: string, stored: string): Promise<string> {
+  return decryptSecret(await keyring(env), stored, `${table}:${id}:${field}`);
+}

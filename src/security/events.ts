@@ -1,0 +1,61 @@
+import { eq } from 'drizzle-orm';
+import type { DB } from '../db/client';
+import { securityEvents, users, type SecurityEventType, type Severity } from '../db/schema';
+import { limiter } from '../lib/limits';
+import { log } from '../lib/log';
+import { hubStub, userChannel } from '../realtime/protocol';
+
+export type SecurityEventInput = {
+  type: SecurityEventType;
+  severity: Severity;
+  userId?: number | null;
+  ip?: string | null;
+  /** Events sharing a key are recorded once (a burst is one event, not one per failure). */
+  dedupeKey?: string;
+  details?: Record<string, unknown>;
+};
+
+/** Severities that alert every admin live (their WebSocket user channel) as well as being stored. */
+const ALERTING: readonly Severity[] = ['high', 'critical'];
+
+/**
+ * Records a security event and alerts admins when it is severe. Returns the stored row's id, or
+ * null when an event with the same dedupe key already exists. Never throws: a failure to record
+ * is logged, because the request that observed the event must still get its own answer.
+ */
+export async function recordSecurityEvent(env: Env, db: DB, e: SecurityEventInput): Promise<number | null> {
+  try {
+    const row = await db
+      .insert(securityEvents)
+      .values({ type: e.type, severity: e.severity, userId: e.userId ?? null, ip: e.ip ?? null, dedupeKey: e.dedupeKey ?? null, details: e.details ?? null })
+      .onConflictDoNothing()
+      .returning({ id: securityEvents.id, at: securityEvents.at })
+      .get();
+    if (!row) return null;
+    if (ALERTING.includes(e.severity)) await alertAdmins(env, db, { id: row.id, at: row.at, ...e });
+    return row.id;
+  } catch (err) {
+    log(env.LOG_LEVEL, 'error', 'security event not recorded', { type: e.type, error: String(err) });
+    return null;
+  }
+}
+
+async function alertAdmins(env: Env, db: DB, event: SecurityEventInput & { id: number; at: number }) {
+  const admins = await db.select({ id: users.id }).from(users).where(eq(users.role, 'admin')).all();
+  const payload = {
+    type: 'security_event',
+    event: { id: event.id, at: event.at, type: event.type, severity: event.severity, user_id: event.userId ?? null, ip: event.ip ?? null, details: event.details ?? {} },
+  };
+  log(env.LOG_LEVEL, 'warn', 'security alert', payload.event);
+  await Promise.allSettled(admins.map((a) => hubStub(env, userChannel(a.id)).notify(payload)));
+}
+
+/**
+ * Counts one occurrence toward a burst threshold with an exact counter (a RateLimiter object);
+ * true exactly once per window, on the occurrence that reaches the threshold. The window start
+ * is returned so callers can make a dedupe key of it.
+ */
+export async function reachesBurst(env: Env, key: string, threshold: number, windowSeconds: number): Promise<{ reached: boolean; windowStart: number }> {
+  const r = await limiter(env, `burst:${key}`).hit(threshold, windowSeconds * 1000);
+  return { reached: r.allowed && r.remaining === 0, windowStart: r.resetAt - windowSeconds * 1000 };
+}
