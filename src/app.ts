@@ -11,6 +11,7 @@ import { createRouter } from './lib/openapi';
 import { documentRoutes, runContinueRoutes } from './documents/routes';
 import { realtimeRoutes } from './realtime/routes';
 import { schedulerRoutes } from './scheduler/routes';
+import { securityRoutes } from './security/routes';
 import { taskRoutes } from './tasks/routes';
 import { executeRoutes, runRoutes } from './runs/routes';
 import { workflowRoutes } from './workflows/routes';
@@ -44,6 +45,7 @@ export const app = base
   .route('/api/v3/health', healthRoutes)
   .route('/api/v3/auth', authRoutes)
   .route('/api/v3/security', securityAuthRoutes)
+  .route('/api/v3/security', securityRoutes)
   .route('/api/v3/workflows', workflowRoutes)
   .route('/api/v3/workflows', runRoutes)
   .route('/api/v3/workflows', runContinueRoutes)

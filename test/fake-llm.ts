@@ -17,6 +17,9 @@
  *   status-<code>         that status
  *   redirect              302 to the cloud metadata address (must not be followed)
  * GET http://hooks.test/stats?tag=<tag> returns {calls, requests}.
+ *
+ * Every other destination is refused (status 599) and recorded: GET http://hooks.test/foreign
+ * lists those URLs, so SSRF tests can assert that nothing reached an address it must not.
  */
 type Stat = { calls: number; prompts: string[] };
 const stats = new Map<string, Stat>();
@@ -41,7 +44,10 @@ function answer(model: string, prompt: string, stream: boolean): Response {
 type Hook = { calls: number; requests: { method: string; path: string; headers: Record<string, string>; body: string }[] };
 const hooks = new Map<string, Hook>();
 
+const foreign: string[] = [];
+
 async function hookReceiver(request: Request, url: URL): Promise<Response> {
+  if (url.pathname === '/foreign') return json({ urls: foreign });
   if (url.pathname === '/stats') return json(hooks.get(url.searchParams.get('tag') ?? '') ?? { calls: 0, requests: [] });
   const [, tag = '', script = 'ok'] = url.pathname.split('/');
   const hook = hooks.get(tag) ?? { calls: 0, requests: [] };
@@ -59,7 +65,10 @@ async function hookReceiver(request: Request, url: URL): Promise<Response> {
 export async function fakeLlm(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.hostname === 'hooks.test') return hookReceiver(request, url);
-  if (url.hostname !== 'llm.test') return new Response('outbound network is disabled in tests', { status: 599 });
+  if (url.hostname !== 'llm.test') {
+    foreign.push(request.url);
+    return new Response('outbound network is disabled in tests', { status: 599 });
+  }
   if (url.pathname === '/stats') return json(stats.get(url.searchParams.get('tag') ?? '') ?? { calls: 0, prompts: [] });
   if (url.pathname === '/control') {
     const tag = url.searchParams.get('heal');

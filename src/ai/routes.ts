@@ -7,7 +7,7 @@ import { analyzeText, ANALYSIS_KINDS } from './text/analyze';
 import { PROVIDERS, ProviderError, TASKS } from './types';
 
 const GenerateBody = z
-  .object({
+  .strictObject({
     prompt: z.string().min(1).max(100_000).openapi({ example: 'Generate a workflow description' }),
     system: z.string().max(20_000).optional(),
     provider: z.enum(PROVIDERS).optional().openapi({ description: 'Tried first; the fallbacks follow', example: 'openai' }),
@@ -35,7 +35,7 @@ const GenerateResponse = z
 const AnalyzeBody = z
   .strictObject({
     text: z.string().min(1).max(500_000),
-    analyses: z.array(z.enum(ANALYSIS_KINDS)).min(1).optional(),
+    analyses: z.array(z.enum(ANALYSIS_KINDS)).min(1).max(ANALYSIS_KINDS.length).optional(),
   })
   .openapi('AnalyzeRequest');
 

@@ -5,6 +5,8 @@ import { HTTPException } from 'hono/http-exception';
 import { ApiError, errorBody } from './errors';
 import type { AppEnv } from './context';
 import { log } from './log';
+import { getDb } from '../db/client';
+import { noteAccessDenied } from '../security/events';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -82,7 +84,15 @@ function render(c: Context<AppEnv>, err: ApiError) {
  * and stack for operators, answered as a generic 500 without the stack.
  */
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
-  if (err instanceof ApiError) return render(c, err);
+  if (err instanceof ApiError) {
+    if ((err.code === 'forbidden' || err.code === 'unauthorized') && c.env?.DB) {
+      const principal = c.get('principal') as AppEnv['Variables']['principal'] | undefined;
+      const who = { userId: principal?.userId ?? null, ip: c.req.header('cf-connecting-ip') ?? null };
+      const noted = noteAccessDenied(c.env, getDb(c.env.DB), who, { code: err.code, method: c.req.method, path: c.req.path });
+      c.executionCtx.waitUntil(noted.catch((e) => log(c.env.LOG_LEVEL, 'error', 'access-denied counting failed', { error: String(e) })));
+    }
+    return render(c, err);
+  }
   if (err instanceof HTTPException) {
     const byStatus: Record<number, ApiError> = {
       400: new ApiError('bad_request', err.message || 'Malformed request'),

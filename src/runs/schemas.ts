@@ -9,7 +9,7 @@ export const StartRunBody = z
 
 /** The seeds' `POST /api/v3/advanced/workflows/execute` body. */
 export const ExecuteBody = z
-  .object({
+  .strictObject({
     workflow_id: z.number().int().positive().openapi({ example: 1 }),
     parameters: Json.default({}).openapi({ description: 'Run input', example: { topic: 'solar power' } }),
   })

@@ -23,6 +23,7 @@ export const Timezone = z
 
 const TimeOfDay = z
   .string()
+  .max(8)
   .regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'a time of day, HH:MM or HH:MM:SS (24-hour)')
   .openapi({ example: '09:30' });
 const Weekday = z.enum(WEEKDAYS);

@@ -59,3 +59,26 @@ export async function reachesBurst(env: Env, key: string, threshold: number, win
   const r = await limiter(env, `burst:${key}`).hit(threshold, windowSeconds * 1000);
   return { reached: r.allowed && r.remaining === 0, windowStart: r.resetAt - windowSeconds * 1000 };
 }
+
+/** Refusals (401/403) from one subject within a minute that make an `access_denied_spike`. */
+export const DENIED_SPIKE = { threshold: 20, windowSeconds: 60 };
+
+/**
+ * Counts a refused request toward its subject's access-denied spike (the signed-in user, else the
+ * client IP; anonymous local requests without an IP are not counted) and records one high
+ * severity event when the threshold is reached. Runs after the answer, through waitUntil.
+ */
+export async function noteAccessDenied(env: Env, db: DB, who: { userId: number | null; ip: string | null }, what: { code: string; method: string; path: string }): Promise<void> {
+  const subject = who.userId !== null ? `user:${who.userId}` : who.ip ? `ip:${who.ip}` : null;
+  if (!subject) return;
+  const { reached, windowStart } = await reachesBurst(env, `denied:${subject}`, DENIED_SPIKE.threshold, DENIED_SPIKE.windowSeconds);
+  if (!reached) return;
+  await recordSecurityEvent(env, db, {
+    type: 'access_denied_spike',
+    severity: 'high',
+    userId: who.userId,
+    ip: who.ip,
+    dedupeKey: `access_denied_spike:${subject}:${windowStart}`,
+    details: { refusals: DENIED_SPIKE.threshold, window_seconds: DENIED_SPIKE.windowSeconds, last: what },
+  });
+}

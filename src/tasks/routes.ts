@@ -209,7 +209,7 @@ export const taskRoutes = createRouter()
       }),
     ),
     async (c) => {
-      const s = await signingSecret(c.var.db, c.var.principal.userId);
+      const s = await signingSecret(c.env, c.var.db, c.var.principal.userId);
       return c.json({ secret: s.secret, created_at: new Date(s.createdAt).toISOString(), scheme }, 200);
     },
   )
@@ -225,7 +225,7 @@ export const taskRoutes = createRouter()
       }),
     ),
     async (c) => {
-      const s = await rotateSigningSecret(c.var.db, requestMeta(c), c.var.principal.userId);
+      const s = await rotateSigningSecret(c.env, c.var.db, requestMeta(c), c.var.principal.userId);
       return c.json({ secret: s.secret, created_at: new Date(s.createdAt).toISOString(), scheme }, 200);
     },
   );

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { auditInsert, type RequestMeta } from '../audit/audit';
 import type { DB } from '../db/client';
 import { webhookSecrets } from '../db/schema';
+import { openFor, sealFor } from '../security/encryption';
 
 /*
  * Webhook signatures follow Standard Webhooks (standardwebhooks.com): headers `webhook-id`,
@@ -15,20 +16,24 @@ function newSecret(): string {
   return `whsec_${b64(crypto.getRandomValues(new Uint8Array(24)))}`;
 }
 
+// Stored encrypted, bound to the user's row: a value copied to another user's row does not open.
+const seal = (env: Env, userId: number, secret: string) => sealFor(env, 'webhook_secrets', userId, 'secret', secret);
+
 /** The user's signing secret, created on first use. */
-export async function signingSecret(db: DB, userId: number): Promise<{ secret: string; createdAt: number }> {
-  await db.insert(webhookSecrets).values({ userId, secret: newSecret() }).onConflictDoNothing();
+export async function signingSecret(env: Env, db: DB, userId: number): Promise<{ secret: string; createdAt: number }> {
+  await db.insert(webhookSecrets).values({ userId, secret: await seal(env, userId, newSecret()) }).onConflictDoNothing();
   const row = await db.select().from(webhookSecrets).where(eq(webhookSecrets.userId, userId)).get();
   if (!row) throw new Error('webhook secret vanished');
-  return { secret: row.secret, createdAt: row.createdAt };
+  return { secret: await openFor(env, 'webhook_secrets', userId, 'secret', row.secret), createdAt: row.createdAt };
 }
 
 /** Replaces the user's secret; deliveries signed after this use the new one. */
-export async function rotateSigningSecret(db: DB, meta: RequestMeta, userId: number): Promise<{ secret: string; createdAt: number }> {
+export async function rotateSigningSecret(env: Env, db: DB, meta: RequestMeta, userId: number): Promise<{ secret: string; createdAt: number }> {
   const secret = newSecret();
+  const stored = await seal(env, userId, secret);
   const now = Date.now();
   await db.batch([
-    db.insert(webhookSecrets).values({ userId, secret, createdAt: now }).onConflictDoUpdate({ target: webhookSecrets.userId, set: { secret, createdAt: now } }),
+    db.insert(webhookSecrets).values({ userId, secret: stored, createdAt: now }).onConflictDoUpdate({ target: webhookSecrets.userId, set: { secret: stored, createdAt: now } }),
     auditInsert(db, meta, { action: 'webhook_secret.rotate', targetType: 'user', targetId: userId }),
   ]);
   return { secret, createdAt: now };

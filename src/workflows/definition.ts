@@ -17,6 +17,7 @@ const TEMPLATE_ROOTS = new Set(['input', 'nodes', 'run', 'workflow']);
 
 const NodeId = z
   .string()
+  .max(64)
   .regex(/^[a-z][a-z0-9_]{0,63}$/, 'lower-case letters, digits and "_", starting with a letter, at most 64 characters')
   .openapi({ example: 'outline' });
 const Template = z.string().max(20_000);
@@ -68,7 +69,7 @@ export const NodeSchema = z
       temperature: z.number().min(0).max(2).optional(),
     }),
     z.strictObject({ ...base, ...ai, type: z.literal('summarize'), source, max_words: z.number().int().min(10).max(2000).optional() }),
-    z.strictObject({ ...base, type: z.literal('analyze'), source, analyses: z.array(z.enum(ANALYSES)).min(1).default([...ANALYSES]) }),
+    z.strictObject({ ...base, type: z.literal('analyze'), source, analyses: z.array(z.enum(ANALYSES)).min(1).max(ANALYSES.length).default([...ANALYSES]) }),
     z.strictObject({ ...base, ...ai, type: z.literal('title'), source, style: z.enum(['blog', 'news', 'academic', 'catchy']).default('blog') }),
     z.strictObject({ ...base, type: z.literal('transform'), source, operations: z.array(TransformOp).min(1).max(20) }),
     z.strictObject({

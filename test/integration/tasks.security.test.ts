@@ -73,6 +73,15 @@ describe('webhook_call refuses URLs that reach inside (SSRF)', () => {
     'https://user:secret@example.com/',
     'ftp://example.com/',
     'http://example.com/',
+    'https://127.1/',
+    'https://0/',
+    'https://[0:0:0:0:0:ffff:7f00:1]/',
+    'https://[fe80::1]/',
+    'https://100.64.0.1/',
+    'https://[::]/',
+    'https://0x7f000001/',
+    'https://localhost./',
+    'https://api.localhost/',
   ];
   it.each(urls)('%s → 400, nothing stored', async (url) => {
     const before = await count('tasks');
@@ -80,5 +89,11 @@ describe('webhook_call refuses URLs that reach inside (SSRF)', () => {
     expectError(res, 400, 'validation_error');
     expect(res.json.error.details[0]).toMatchObject({ path: ['payload', 'url'], message: expect.stringContaining('may not be called') });
     expect(await count('tasks')).toBe(before);
+  });
+
+  it('sent nothing to any of those addresses (the outbound listener saw none of them)', async () => {
+    const seen = ((await (await fetch('http://hooks.test/foreign')).json()) as { urls: string[] }).urls;
+    const hosts = new Set(urls.map((u) => new URL(u).host));
+    expect(seen.filter((u) => hosts.has(new URL(u).host))).toEqual([]);
   });
 });

@@ -77,4 +77,56 @@ describe('OpenAPI document', () => {
       }
     }
   });
+
+  it('refuses unknown fields in every JSON request body, so no body can mass-assign (role, owner, id…)', () => {
+    const schemas = ((doc as unknown as { components?: { schemas?: Record<string, Schema> } }).components?.schemas ?? {}) as Record<string, Schema>;
+    type Schema = { $ref?: string; type?: string | string[]; properties?: Record<string, Schema>; additionalProperties?: unknown; oneOf?: Schema[]; anyOf?: Schema[]; allOf?: Schema[] };
+    const resolve = (s: Schema): Schema => (s.$ref ? resolve(schemas[s.$ref.replace('#/components/schemas/', '')]!) : s);
+    const open: string[] = [];
+    const walk = (s: Schema, where: string) => {
+      const r = resolve(s);
+      for (const branch of [...(r.oneOf ?? []), ...(r.anyOf ?? []), ...(r.allOf ?? [])]) walk(branch, where);
+      if (r.type === 'object' || r.properties) if (r.additionalProperties !== false) open.push(where);
+    };
+    let bodies = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const body = (op.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json'];
+        if (!body) continue;
+        bodies++;
+        walk(body.schema, `${method.toUpperCase()} ${path}`);
+      }
+    }
+    expect(bodies).toBeGreaterThan(20);
+    expect(open).toEqual([]);
+  });
+
+  it('caps every string, array and record in request bodies and parameters (no unbounded input)', () => {
+    type Schema = { $ref?: string; type?: string | string[]; enum?: unknown[]; const?: unknown; format?: string; pattern?: string; maxLength?: number; maxItems?: number; maxProperties?: number; items?: Schema; properties?: Record<string, Schema>; additionalProperties?: unknown; oneOf?: Schema[]; anyOf?: Schema[]; allOf?: Schema[] };
+    const schemas = ((doc as unknown as { components?: { schemas?: Record<string, Schema> } }).components?.schemas ?? {}) as Record<string, Schema>;
+    const resolve = (s: Schema): Schema => (s.$ref ? resolve(schemas[s.$ref.replace('#/components/schemas/', '')]!) : s);
+    const uncapped: string[] = [];
+    const walk = (raw: Schema, where: string, depth = 0) => {
+      if (depth > 12) return;
+      const s = resolve(raw);
+      for (const b of [...(s.oneOf ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? [])]) walk(b, where, depth + 1);
+      const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
+      if (types.includes('string') && s.enum === undefined && s.const === undefined && s.maxLength === undefined && !s.format) uncapped.push(`${where}: string without maxLength`);
+      if (types.includes('array')) {
+        if (s.maxItems === undefined) uncapped.push(`${where}: array without maxItems`);
+        if (s.items) walk(s.items, `${where}[]`, depth + 1);
+      }
+      for (const [k, v] of Object.entries(s.properties ?? {})) walk(v, `${where}.${k}`, depth + 1);
+      if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties as Schema, `${where}.*`, depth + 1);
+    };
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const key = `${method.toUpperCase()} ${path}`;
+        const body = (op.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json'];
+        if (body) walk(body.schema, `${key} body`);
+        for (const p of (op.parameters as { name: string; in: string; schema: Schema }[] | undefined) ?? []) if (p.in !== 'path') walk(p.schema, `${key} ${p.in} ${p.name}`);
+      }
+    }
+    expect(uncapped).toEqual([]);
+  });
 });

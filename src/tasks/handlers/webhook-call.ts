@@ -45,7 +45,7 @@ export async function webhookCall({ env, db, task, now, deadline }: AttemptConte
   const body = JSON.stringify(p.body);
   const id = `task_${task.id}`;
   const timestamp = Math.floor(now / 1000);
-  const { secret } = await signingSecret(db, task.ownerId);
+  const { secret } = await signingSecret(env, db, task.ownerId);
   const headers = new Headers(p.headers);
   headers.set('content-type', 'application/json');
   headers.set('user-agent', 'document-workflow-chain-webhooks/1');
