@@ -112,6 +112,7 @@ describe('OpenAPI document', () => {
       for (const b of [...(s.oneOf ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? [])]) walk(b, where, depth + 1);
       const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
       if (types.includes('string') && s.enum === undefined && s.const === undefined && s.maxLength === undefined && !s.format) uncapped.push(`${where}: string without maxLength`);
+      if ((types.includes('integer') || types.includes('number')) && / query \w*(limit|size|count|window|hours|days)\w*$/.test(where) && (s as { maximum?: number }).maximum === undefined) uncapped.push(`${where}: number without maximum`);
       if (types.includes('array')) {
         if (s.maxItems === undefined) uncapped.push(`${where}: array without maxItems`);
         if (s.items) walk(s.items, `${where}[]`, depth + 1);
