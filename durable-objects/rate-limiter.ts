@@ -1,27 +1,67 @@
 import { DurableObject } from 'cloudflare:workers';
 
 /**
- * RateLimiter — one object per limited key (for example `login:account:alice`), addressed with
- * `idFromName(key)`, so every counter has exactly one writer and counts are exact, unlike the
- * Workers rate-limiting binding, which is approximate and per-location.
+ * RateLimiter — one object per limited subject (`rl:user:42`, `rl:ip:203.0.113.9`,
+ * `login:account:alice`), addressed with `idFromName(key)`, so every counter has exactly one
+ * writer and counts are exact, unlike the Workers rate-limiting binding, which is approximate and
+ * per-location.
  *
- * State: one row per window length in the object's SQLite storage. SQLite-backed storage is
- * durable, so counts survive eviction; nothing is held only in memory. Each method runs its
- * reads and writes synchronously with no `await` in between, and a Durable Object runs one
- * such turn at a time, so concurrent callers can never both take the last slot.
+ * Windows are fixed, anchored at the first hit after the previous window ended. Within one
+ * window no more than `limit` events are admitted, exactly; a client that spends a whole window's
+ * quota at its very end and the next one's at its very start gets up to 2 × limit through in an
+ * interval of one window length. That is the price of O(1) state per window: an exact sliding
+ * log would store one timestamp per admitted event (20,000 of them for an hourly policy), and the
+ * sliding-window *counter* (weighting the previous window) is an estimate, not a count.
+ *
+ * State: SQLite rows, one per counted window (`windows` for `hit`, keyed by window length;
+ * `counters` for `hitAll`, keyed by policy name). SQLite-backed storage is durable, so counts
+ * survive eviction; nothing lives only in memory. Each method runs its reads and writes
+ * synchronously with no `await` in between, and a Durable Object runs one such turn at a time,
+ * so concurrent callers can never both take the last slot. An alarm at the end of the longest
+ * open window deletes what has expired, so objects for passing IPs do not keep storage forever.
  */
 export type LimitResult = { allowed: boolean; limit: number; remaining: number; resetAt: number };
 
+/** One policy's window, as `hitAll` counts it: its name keys the counter. */
+export type WindowSpec = { name: string; limit: number; windowSeconds: number };
+export type WindowState = WindowSpec & {
+  count: number;
+  remaining: number;
+  /** Epoch ms at which this window ends (and its count starts again from zero). */
+  resetAt: number;
+  /** True on the first refusal of this window: the caller records one event per window. */
+  firstRefusal: boolean;
+  full: boolean;
+};
+export type HitAllResult = { allowed: boolean; windows: WindowState[] };
+export type CounterUsage = { name: string; windowSeconds: number; count: number; refused: number; startedAt: number; resetAt: number };
+
+type CounterRow = { name: string; window_ms: number; started_at: number; count: number; refused: number };
+
 export class RateLimiter extends DurableObject<Env> {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.storage.sql.exec(
-      'CREATE TABLE IF NOT EXISTS windows (window_ms INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, count INTEGER NOT NULL)',
-    );
+  /** The alarm this instance has set, to skip setting it again; lost on eviction, which is harmless. */
+  private alarmAt: number | null = null;
+
+  /** Whether this instance has created its tables; reset when the alarm deletes all storage. */
+  private ready = false;
+
+  /*
+   * Tables are created on first use rather than in the constructor, so that an object whose
+   * storage the alarm deleted is not recreated just by being addressed again.
+   */
+  private get sql() {
+    if (!this.ready) {
+      this.ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS windows (window_ms INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, count INTEGER NOT NULL)');
+      this.ctx.storage.sql.exec(
+        'CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, window_ms INTEGER NOT NULL, started_at INTEGER NOT NULL, count INTEGER NOT NULL, refused INTEGER NOT NULL)',
+      );
+      this.ready = true;
+    }
+    return this.ctx.storage.sql;
   }
 
   private current(windowMs: number, now: number): { startedAt: number; count: number } {
-    const row = this.ctx.storage.sql
+    const row = this.sql
       .exec<{ started_at: number; count: number }>('SELECT started_at, count FROM windows WHERE window_ms = ?', windowMs)
       .toArray()[0];
     if (!row || now - row.started_at >= windowMs) return { startedAt: now, count: 0 };
@@ -34,18 +74,70 @@ export class RateLimiter extends DurableObject<Env> {
     const w = this.current(windowMs, now);
     const allowed = w.count < limit;
     const count = allowed ? w.count + 1 : w.count;
-    this.ctx.storage.sql.exec(
+    this.sql.exec(
       'INSERT INTO windows (window_ms, started_at, count) VALUES (?, ?, ?) ON CONFLICT(window_ms) DO UPDATE SET started_at = excluded.started_at, count = excluded.count',
       windowMs,
       w.startedAt,
       count,
     );
+    this.cleanUpAfter(w.startedAt + windowMs);
     return { allowed, limit, remaining: Math.max(0, limit - count), resetAt: w.startedAt + windowMs };
+  }
+
+  /**
+   * Counts one request against every given window at once, all or nothing: when any window is
+   * full, none is incremented (the full ones count a refusal instead), so a refused request never
+   * uses up quota. A window whose length changed since it was last counted starts afresh.
+   */
+  hitAll(specs: WindowSpec[]): HitAllResult {
+    const now = Date.now();
+    const windows = specs.map((spec) => {
+      const windowMs = spec.windowSeconds * 1000;
+      const row = this.sql.exec<CounterRow>('SELECT * FROM counters WHERE name = ?', spec.name).toArray()[0];
+      const live = row && row.window_ms === windowMs && now - row.started_at < windowMs;
+      const startedAt = live ? row.started_at : now;
+      const count = live ? row.count : 0;
+      const refused = live ? row.refused : 0;
+      return { spec, windowMs, startedAt, count, refused, full: count >= spec.limit };
+    });
+    const allowed = windows.every((w) => !w.full);
+    const out: WindowState[] = [];
+    for (const w of windows) {
+      const count = allowed ? w.count + 1 : w.count;
+      const refused = !allowed && w.full ? w.refused + 1 : w.refused;
+      if (allowed || w.full) {
+        this.sql.exec(
+          'INSERT INTO counters (name, window_ms, started_at, count, refused) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET window_ms = excluded.window_ms, started_at = excluded.started_at, count = excluded.count, refused = excluded.refused',
+          w.spec.name,
+          w.windowMs,
+          w.startedAt,
+          count,
+          refused,
+        );
+      }
+      const resetAt = w.startedAt + w.windowMs;
+      this.cleanUpAfter(resetAt);
+      out.push({ ...w.spec, count, remaining: Math.max(0, w.spec.limit - count), resetAt, firstRefusal: !allowed && w.full && w.refused === 0, full: w.full });
+    }
+    return { allowed, windows: out };
+  }
+
+  /** The live windows counted by `hitAll` (expired ones are left out: their count is zero). */
+  usage(): CounterUsage[] {
+    const now = Date.now();
+    // Looking at a subject that was never counted must not create storage for it.
+    const exists = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'counters'").toArray().length > 0;
+    if (!exists) return [];
+    return this.sql
+      .exec<CounterRow>('SELECT * FROM counters WHERE started_at + window_ms > ? ORDER BY name', now)
+      .toArray()
+      .map((r) => ({ name: r.name, windowSeconds: r.window_ms / 1000, count: r.count, refused: r.refused, startedAt: r.started_at, resetAt: r.started_at + r.window_ms }));
   }
 
   /** Clears every window of this key (after a successful login, for instance). */
   reset(): void {
-    this.ctx.storage.sql.exec('DELETE FROM windows');
+    this.sql.exec('DELETE FROM windows');
+    this.sql.exec('DELETE FROM counters');
   }
 
   /** Health probe: a storage round trip through this object. */
@@ -55,5 +147,33 @@ export class RateLimiter extends DurableObject<Env> {
     this.ctx.storage.sql.exec('INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at', at);
     const read = this.ctx.storage.sql.exec<{ at: number }>('SELECT at FROM probe WHERE id = 1').one();
     return { ok: read.at === at, at };
+  }
+
+  /*
+   * setAlarm is not awaited: a storage write issued inside this synchronous turn is committed
+   * before the turn's result leaves the object (output gate), so it cannot be lost.
+   */
+  private cleanUpAfter(at: number) {
+    if (this.alarmAt !== null && this.alarmAt >= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  /** Deletes expired windows; once nothing is left the object's storage is removed entirely. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.alarmAt = null;
+    const sql = this.sql;
+    sql.exec('DELETE FROM windows WHERE started_at + window_ms <= ?', now);
+    sql.exec('DELETE FROM counters WHERE started_at + window_ms <= ?', now);
+    const next = sql
+      .exec<{ at: number | null }>('SELECT max(at) AS at FROM (SELECT started_at + window_ms AS at FROM windows UNION ALL SELECT started_at + window_ms AS at FROM counters)')
+      .one().at;
+    const probe = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'probe'").one().n;
+    if (next !== null) this.cleanUpAfter(next);
+    else if (probe === 0) {
+      await this.ctx.storage.deleteAll();
+      this.ready = false;
+    }
   }
 }

@@ -1,16 +1,22 @@
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { aiRoutes } from './ai/routes';
+import { auditRoutes } from './audit/routes';
+import { accountRoutes } from './auth/account-routes';
+import { mfaRoutes } from './auth/mfa-routes';
 import { authRoutes, securityAuthRoutes } from './auth/routes';
 import { consoleRoutes } from './console/routes';
 import { getDb } from './db/client';
 import { mountDocs } from './docs/routes';
 import { healthRoutes, livenessRoutes } from './health/routes';
-import { accessLog, corsFromEnv, limitBody, notFoundHandler, onError, requireJsonBody } from './lib/middleware';
+import { accessLog, corsFromEnv, ipFilter, limitAuthRoutes, limitBody, notFoundHandler, onError, requireJsonBody } from './lib/middleware';
 import { createRouter } from './lib/openapi';
 import { documentRoutes, runContinueRoutes } from './documents/routes';
 import { realtimeRoutes } from './realtime/routes';
+import { notificationRoutes } from './notifications/routes';
 import { schedulerRoutes } from './scheduler/routes';
+import { keyIpRuleRoutes } from './security/key-ip-routes';
+import { policyRoutes } from './security/policy-routes';
 import { securityRoutes } from './security/routes';
 import { taskRoutes } from './tasks/routes';
 import { executeRoutes, runRoutes } from './runs/routes';
@@ -38,14 +44,22 @@ base.use(
     c.set('db', getDb(c.env.DB));
     await next();
   },
+  ipFilter(),
+  limitAuthRoutes(),
 );
 
 export const app = base
   .route('/', livenessRoutes)
   .route('/api/v3/health', healthRoutes)
   .route('/api/v3/auth', authRoutes)
+  .route('/api/v3/auth', mfaRoutes)
+  .route('/api/v3/auth', accountRoutes)
   .route('/api/v3/security', securityAuthRoutes)
   .route('/api/v3/security', securityRoutes)
+  .route('/api/v3/security/audit', auditRoutes)
+  .route('/api/v3/security', policyRoutes)
+  .route('/api/v3/auth', keyIpRuleRoutes)
+  .route('/api/v3/notifications', notificationRoutes)
   .route('/api/v3/workflows', workflowRoutes)
   .route('/api/v3/workflows', runRoutes)
   .route('/api/v3/workflows', runContinueRoutes)

@@ -1,4 +1,5 @@
 import { app } from './app';
+import { auditCron } from './audit/cron';
 import { onCron } from './scheduler/cron';
 import { handleQueue } from './tasks/consumer';
 
@@ -9,12 +10,17 @@ export { UserHub } from '../durable-objects/user-hub';
 export { RealtimeStats } from '../durable-objects/realtime-stats';
 export { TaskDispatcher } from '../durable-objects/task-dispatcher';
 export { ScheduleTimer } from '../durable-objects/schedule-timer';
+export { AuditChain } from '../durable-objects/audit-chain';
 export type { AppType } from './app';
 
 export default {
   fetch: app.fetch,
   // dwc-tasks and its dead-letter queue: each message acked or retried on its own.
   queue: (batch, env) => handleQueue(batch, env),
-  // Every minute: re-arm lost schedule alarms, fire what they missed, recover lost task messages.
-  scheduled: (_controller, env) => onCron(env),
+  // Every minute: re-arm lost schedule alarms, fire what they missed, recover lost task messages;
+  // seal new audit entries and apply audit retention. Both run even if one fails.
+  scheduled: async (_controller, env) => {
+    const results = await Promise.allSettled([onCron(env), auditCron(env)]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+  },
 } satisfies ExportedHandler<Env>;

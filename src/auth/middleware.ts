@@ -2,6 +2,8 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../lib/context';
 import { secrets } from '../lib/config';
 import { ApiError } from '../lib/errors';
+import { enforceIpRules } from '../security/ip-rules';
+import { countSubject, ipSubject, routeClasses, settleLimits, type Counted, type Subject } from '../security/rate-limits';
 import { API_KEY_PREFIX, resolveApiKey, touchApiKey } from './apikeys';
 import type { Access, Principal } from './principal';
 import { activeSessionUser } from './sessions';
@@ -18,8 +20,19 @@ function presentedCredential(authorization: string | undefined, apiKeyHeader: st
   return { kind: value.startsWith(API_KEY_PREFIX) ? ('api_key' as const) : ('jwt' as const), value };
 }
 
-/** Establishes the principal from a JWT access token or an API key, or answers 401. */
-export async function resolvePrincipal(env: Env, db: AppEnv['Variables']['db'], authorization?: string, apiKeyHeader?: string, waitUntil?: (p: Promise<unknown>) => void): Promise<Principal> {
+/**
+ * Establishes the principal from a JWT access token or an API key, or answers 401.
+ * `onVerifiedToken` is told the user id of a correctly signed, unexpired token before its
+ * session is looked up, so that work for that user can run beside the lookup.
+ */
+export async function resolvePrincipal(
+  env: Env,
+  db: AppEnv['Variables']['db'],
+  authorization?: string,
+  apiKeyHeader?: string,
+  waitUntil?: (p: Promise<unknown>) => void,
+  onVerifiedToken?: (userId: number) => void,
+): Promise<Principal> {
   const cred = presentedCredential(authorization, apiKeyHeader);
   if (!cred) throw unauthorized('Authentication required');
   if (cred.kind === 'api_key') {
@@ -32,6 +45,7 @@ export async function resolvePrincipal(env: Env, db: AppEnv['Variables']['db'], 
   }
   const claims = await verifyAccessToken(secrets(env).jwtSecret, cred.value);
   if (!claims) throw unauthorized('Invalid or expired access token');
+  onVerifiedToken?.(Number(claims.sub));
   const user = await activeSessionUser(db, Number(claims.sub), claims.sid);
   if (!user) throw unauthorized('Session has ended');
   return { kind: 'session', userId: user.id, username: user.username, role: user.role, sessionId: claims.sid };
@@ -41,13 +55,39 @@ export async function resolvePrincipal(env: Env, db: AppEnv['Variables']['db'], 
  * Authenticates and authorises in one step, from the route's declared access: the caller's
  * role must be listed, and an API key must also hold the declared scope (routes that declare no
  * scope refuse API keys). Undeclared means denied.
+ *
+ * Between authentication and authorisation come the key's own IP rules and the rate limits, so
+ * that refused requests are counted too: a flood of forbidden calls is still a flood. The
+ * limiter RPCs run beside the D1 lookups rather than after them: the client IP's as soon as the
+ * request arrives, the user's as soon as the token's signature is verified (a request with a
+ * revoked but unexpired token is therefore still counted for its user). An API key's id is only
+ * known after its D1 lookup, so its count follows it.
  */
 export function guard(access: Access): MiddlewareHandler<AppEnv> {
   return async function guard(c, next) {
-    const principal = await resolvePrincipal(c.env, c.var.db, c.req.header('authorization'), c.req.header('x-api-key'), (p) =>
-      c.executionCtx.waitUntil(p),
+    const { env } = c;
+    const db = c.var.db;
+    const ip = c.req.header('cf-connecting-ip') ?? null;
+    const classes = routeClasses(c.req.method, c.req.path);
+    const counting: Promise<Counted | null>[] = [];
+    const count = (subject: Subject) => {
+      const p = countSubject(env, db, subject, classes);
+      // Observed at once: if authentication fails first, this count is never awaited.
+      p.catch(() => undefined);
+      counting.push(p);
+    };
+    if (ip) count(ipSubject(ip));
+    const principal = await resolvePrincipal(env, db, c.req.header('authorization'), c.req.header('x-api-key'), (p) => c.executionCtx.waitUntil(p), (userId) =>
+      count({ kind: 'user', id: String(userId) }),
     );
     c.set('principal', principal);
+    if (principal.kind === 'api_key') {
+      await enforceIpRules(env, db, ip, { apiKeyId: principal.apiKeyId, userId: principal.userId });
+      count({ kind: 'api_key', id: String(principal.apiKeyId) });
+    }
+    const limits = await settleLimits(env, db, await Promise.all(counting), { classes, userId: principal.userId, ip });
+    // Set before the handler runs, so every response built from the context (errors included) has them.
+    if (limits) for (const [k, v] of Object.entries(limits)) c.header(k, v);
     if (!access.roles.includes(principal.role)) {
       throw new ApiError('forbidden', `This action requires one of the roles: ${access.roles.join(', ')}`);
     }
@@ -56,5 +96,8 @@ export function guard(access: Access): MiddlewareHandler<AppEnv> {
       if (!principal.scopes.includes(access.scope)) throw new ApiError('forbidden', `This API key lacks the scope ${access.scope}`);
     }
     await next();
+    // A handler that returned a Response of its own bypassed the context's headers; a 101
+    // (WebSocket upgrade) response cannot be copied to add them.
+    if (limits && c.res.status !== 101 && !c.res.headers.has('RateLimit')) for (const [k, v] of Object.entries(limits)) c.header(k, v);
   };
 }

@@ -1,39 +1,18 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { auditInsert, requestMeta } from '../audit/audit';
+import { requestMeta } from '../audit/audit';
 import type { AppEnv } from '../lib/context';
-import { intVar, secrets } from '../lib/config';
+import { secrets } from '../lib/config';
 import { ApiError } from '../lib/errors';
-import { enforceLimit, limiter } from '../lib/limits';
 import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
+import { recordSecurityEvent } from '../security/events';
 import { createApiKey, listApiKeys, publicApiKey, revokeApiKey } from './apikeys';
-import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
+import { issueTokens, passwordSignIn } from './login';
 import { ADMINS, ANY_ROLE } from './principal';
-import { ApiKeyCreateBody, ApiKeyCreated, ApiKeySchema, LoginBody, RefreshBody, RegisterBody, RoleBody, TokenResponse, UserSchema } from './schemas';
-import { createSession, revokeSession, rotateRefreshToken } from './sessions';
-import { signAccessToken } from './tokens';
-import { findUserByLogin, getUser, listUsers, normalizeLogin, publicUser, registerUser, setUserRole, type UserRow } from './users';
-import { users } from '../db/schema';
-import { eq } from 'drizzle-orm';
-
-/** Attempts per account and per client IP; the account counter resets on a successful login. */
-const LOGIN_ACCOUNT_POLICY = { name: 'login-account', limit: 10, windowSeconds: 900 };
-const LOGIN_IP_POLICY = { name: 'login-ip', limit: 100, windowSeconds: 900 };
-
-const invalidCredentials = () => new ApiError('unauthorized', 'Invalid username or password');
-
-async function issueTokens(c: Context<AppEnv>, user: UserRow, session: { sessionId: string; refreshToken: string; refreshExpiresAt: number }) {
-  const ttl = intVar(c.env.ACCESS_TOKEN_TTL_SECONDS, 900);
-  return {
-    access_token: await signAccessToken(secrets(c.env).jwtSecret, user.id, session.sessionId, ttl),
-    token_type: 'Bearer' as const,
-    expires_in: ttl,
-    refresh_token: session.refreshToken,
-    refresh_expires_in: Math.max(0, Math.floor((session.refreshExpiresAt - Date.now()) / 1000)),
-    user: publicUser(user),
-  };
-}
+import { ApiKeyCreateBody, ApiKeyCreated, ApiKeySchema, LoginBody, LoginResponse, RefreshBody, RegisterBody, RoleBody, TokenResponse, UserSchema } from './schemas';
+import { revokeSession, rotateRefreshToken } from './sessions';
+import { getUser, listUsers, publicUser, registerUser, setUserRole } from './users';
 
 const loginRoute = (path: string, extra: { operationId: string; summary: string; description?: string }) =>
   createRoute({
@@ -44,45 +23,14 @@ const loginRoute = (path: string, extra: { operationId: string; summary: string;
     ...extra,
     request: { body: jsonBody(LoginBody) },
     responses: {
-      200: jsonResponse(TokenResponse, 'Signed in'),
+      200: jsonResponse(LoginResponse, 'Signed in (`TokenResponse`), or, when MFA is enabled, a challenge for the second factor (`MfaChallenge`: finish with `POST /api/v3/auth/mfa/verify`)'),
       ...errorResponses('validation_error', 'unauthorized', 'rate_limited'),
     },
   });
 
 /** Shared by the canonical route and the seeds' `/api/v3/security/auth/login`. */
-async function login(c: Context<AppEnv>, body: z.infer<typeof LoginBody>) {
-  const db = c.var.db;
-  const { pepper } = secrets(c.env);
-  const meta = requestMeta(c);
-  const loginName = normalizeLogin(body.username ?? body.email ?? '');
-  const accountKey = `login:account:${loginName}`;
-  const ip = meta.ip;
-  try {
-    // Without CF-Connecting-IP (local development, tests) only the per-account limit applies.
-    await Promise.all([
-      enforceLimit(c.env, accountKey, LOGIN_ACCOUNT_POLICY),
-      ip ? enforceLimit(c.env, `login:ip:${ip}`, LOGIN_IP_POLICY) : undefined,
-    ]);
-  } catch (err) {
-    if (err instanceof ApiError) await auditInsert(db, meta, { action: 'auth.login', outcome: 'failure', details: { login: loginName, reason: 'rate_limited' } });
-    throw err;
-  }
-
-  const user = await findUserByLogin(db, loginName);
-  // Unknown users are checked against a dummy hash so both failures cost the same PBKDF2 work.
-  const verdict = await verifyPassword(body.password, user?.passwordHash ?? (await dummyPasswordHash(pepper)), pepper);
-  if (!user || !verdict.ok) {
-    await auditInsert(db, meta, { action: 'auth.login', outcome: 'failure', actorUserId: user?.id ?? null, details: { login: loginName, reason: 'invalid_credentials' } });
-    throw invalidCredentials();
-  }
-  await limiter(c.env, accountKey).reset();
-  if (verdict.needsRehash) {
-    const upgraded = await hashPassword(body.password, pepper);
-    c.executionCtx.waitUntil(db.update(users).set({ passwordHash: upgraded }).where(eq(users.id, user.id)).run());
-  }
-  const session = await createSession(db, { ...meta, actorUserId: user.id }, user.id, intVar(c.env.REFRESH_TOKEN_TTL_SECONDS, 2_592_000));
-  return c.json(await issueTokens(c, user, session), 200);
-}
+const login = (c: Context<AppEnv>, body: z.infer<typeof LoginBody>) =>
+  passwordSignIn(c.env, c.var.db, requestMeta(c), body, (p) => c.executionCtx.waitUntil(p));
 
 export const securityAuthRoutes = createRouter().openapi(
   loginRoute('/auth/login', {
@@ -90,7 +38,7 @@ export const securityAuthRoutes = createRouter().openapi(
     summary: 'Sign in (seed-compatible path)',
     description: 'Same as `POST /api/v3/auth/login`; kept because the original API documented this path.',
   }),
-  async (c) => login(c, c.req.valid('json')),
+  async (c) => c.json(await login(c, c.req.valid('json')), 200),
 );
 
 export const authRoutes = createRouter()
@@ -111,7 +59,7 @@ export const authRoutes = createRouter()
       return c.json(publicUser(user), 201);
     },
   )
-  .openapi(loginRoute('/login', { operationId: 'login', summary: 'Sign in with username or email' }), async (c) => login(c, c.req.valid('json')))
+  .openapi(loginRoute('/login', { operationId: 'login', summary: 'Sign in with username or email' }), async (c) => c.json(await login(c, c.req.valid('json')), 200))
   .openapi(
     createRoute({
       method: 'post',
@@ -126,13 +74,24 @@ export const authRoutes = createRouter()
     }),
     async (c) => {
       const db = c.var.db;
-      const result = await rotateRefreshToken(db, requestMeta(c), c.req.valid('json').refresh_token);
-      if (!result.ok) {
-        throw new ApiError('unauthorized', result.reason === 'reused' ? 'Refresh token reuse detected; the session has been revoked' : 'Invalid or expired refresh token');
+      const meta = requestMeta(c);
+      const result = await rotateRefreshToken(db, meta, c.req.valid('json').refresh_token);
+      if (!result.ok && result.reason === 'reused') {
+        // A leaked token, or a client racing itself: one event per session, however often replayed.
+        await recordSecurityEvent(c.env, db, {
+          type: 'refresh_token_reuse',
+          severity: 'high',
+          userId: result.userId,
+          ip: meta.ip,
+          dedupeKey: `refresh_token_reuse:${result.sessionId}`,
+          details: { session_id: result.sessionId, session_revoked: true },
+        });
+        throw new ApiError('unauthorized', 'Refresh token reuse detected; the session has been revoked');
       }
+      if (!result.ok) throw new ApiError('unauthorized', 'Invalid or expired refresh token');
       const user = await getUser(db, result.userId);
       if (!user) throw new ApiError('unauthorized', 'Invalid or expired refresh token');
-      return c.json(await issueTokens(c, user, result), 200);
+      return c.json(await issueTokens(c.env, user, result), 200);
     },
   )
   .openapi(

@@ -29,7 +29,7 @@ export const RegisterBody = z
   .openapi('RegisterRequest');
 
 export const LoginBody = z
-  .object({
+  .strictObject({
     username: z.string().min(1).max(254).optional().openapi({ description: 'Username or email', example: 'ada' }),
     email: z.string().min(1).max(254).optional(),
     password: z.string().min(1).max(MAX_PASSWORD_LENGTH).openapi({ example: 'correct horse battery staple' }),
@@ -77,3 +77,99 @@ export const ApiKeyCreateBody = z
 
 export const RoleBody = z.strictObject({ role: z.enum(ROLES) }).openapi('RoleChangeRequest');
 
+
+// ---- second factor, sessions and passwords ------------------------------------------------
+
+export const MfaChallengeResponse = z
+  .object({
+    mfa_required: z.literal(true),
+    challenge_token: z.string().openapi({ description: 'Pass to `POST /api/v3/auth/mfa/verify` with a code. Single use.' }),
+    expires_in: z.number().int().openapi({ description: 'Seconds until the challenge expires' }),
+  })
+  .openapi('MfaChallenge');
+
+/** What a password sign-in answers: tokens, or (MFA enabled) a challenge for the second factor. */
+export const LoginResponse = z.union([TokenResponse, MfaChallengeResponse]).openapi('LoginResponse');
+
+const TotpCode = z
+  .string()
+  .length(6)
+  .regex(/^\d{6}$/, 'six digits')
+  .openapi({ example: '492039', description: 'The current six-digit code from the authenticator app' });
+const RecoveryCode = z.string().min(8).max(32).openapi({ example: 'k7fq2-m9xta', description: 'One of the recovery codes shown when MFA was enabled' });
+
+/** Exactly one of `code` and `recovery_code`. */
+const oneFactor: [(b: { code?: string | undefined; recovery_code?: string | undefined }) => boolean, { message: string; path: string[] }] = [
+  (b) => (b.code === undefined) !== (b.recovery_code === undefined),
+  { message: 'give either code or recovery_code', path: ['code'] },
+];
+
+export const MfaVerifyBody = z
+  .strictObject({ challenge_token: z.string().min(1).max(100), code: TotpCode.optional(), recovery_code: RecoveryCode.optional() })
+  .refine(...oneFactor)
+  .openapi('MfaVerifyRequest');
+export const MfaDisableBody = z
+  .strictObject({ password: z.string().min(1).max(MAX_PASSWORD_LENGTH), code: TotpCode.optional(), recovery_code: RecoveryCode.optional() })
+  .refine(...oneFactor)
+  .openapi('MfaDisableRequest');
+export const MfaCodeBody = z.strictObject({ code: TotpCode }).openapi('MfaCodeRequest');
+
+export const MfaStatus = z
+  .object({
+    enabled: z.boolean(),
+    pending: z.boolean().openapi({ description: 'Enrolment started but not yet confirmed with a code' }),
+    enabled_at: z.string().nullable(),
+    recovery_codes_remaining: z.number().int(),
+  })
+  .openapi('MfaStatus');
+
+export const MfaEnrollment = z
+  .object({
+    secret: z.string().openapi({ description: 'Base32 TOTP secret, for manual entry in the app' }),
+    otpauth_uri: z.string().openapi({ example: 'otpauth://totp/Document%20Workflow%20Chain:ada?secret=…&issuer=…' }),
+    qr_svg: z.string().openapi({ description: 'The otpauth URI as a QR code: an `image/svg+xml` data URL, usable as an <img> src' }),
+    algorithm: z.literal('SHA1'),
+    digits: z.literal(6),
+    period: z.literal(30),
+  })
+  .openapi('MfaEnrollment');
+
+export const RecoveryCodes = z
+  .object({ recovery_codes: z.array(z.string()).openapi({ description: 'Each works once. Shown only in this response; store them now.' }) })
+  .openapi('RecoveryCodes');
+
+export const SessionSchema = z
+  .object({
+    id: z.string(),
+    current: z.boolean().openapi({ description: 'The session this request is made with' }),
+    created_at: z.string(),
+    last_used_at: z.string().nullable().openapi({ description: 'Last token refresh' }),
+    expires_at: z.string(),
+    ip: z.string().nullable(),
+    user_agent: z.string().nullable(),
+  })
+  .openapi('Session');
+
+export const SessionIdParam = z.object({
+  id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' }, example: '0b7c2b1e-2f59-4d4f-9a55-0d6f8a1c2e3b' }),
+});
+
+const NewPassword = z.string().min(1).max(MAX_PASSWORD_LENGTH).openapi({ example: 'amber-Quarry-whistle-58' });
+
+export const PasswordChangeBody = z
+  .strictObject({ current_password: z.string().min(1).max(MAX_PASSWORD_LENGTH), new_password: NewPassword })
+  .openapi('PasswordChangeRequest');
+
+export const PasswordForgotBody = z
+  .strictObject({
+    username: z.string().min(1).max(254).optional().openapi({ description: 'Username or email', example: 'ada' }),
+    email: z.string().min(1).max(254).optional(),
+  })
+  .refine((b) => (b.username === undefined) !== (b.email === undefined), { message: 'give either username or email', path: ['username'] })
+  .openapi('PasswordForgotRequest');
+
+export const PasswordResetBody = z
+  .strictObject({ token: z.string().min(1).max(100), new_password: NewPassword })
+  .openapi('PasswordResetRequest');
+
+export const Accepted = z.object({ message: z.string() }).openapi('Accepted');

@@ -1,8 +1,9 @@
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, lt, ne, sql, type SQL } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
 import { rawAll, rawRun, type DB } from '../db/client';
 import { refreshTokens, sessions, users } from '../db/schema';
 import { randomToken, sha256Hex } from '../lib/crypto';
+import { toIso, toIsoOrNull } from '../lib/time';
 
 /*
  * Refresh tokens are opaque random strings; only their SHA-256 is stored. Each use rotates the
@@ -19,7 +20,7 @@ export async function createSession(db: DB, meta: RequestMeta, userId: number, t
   const refreshToken = REFRESH_PREFIX + randomToken(32);
   const refreshExpiresAt = Date.now() + ttlSeconds * 1000;
   await db.batch([
-    db.insert(sessions).values({ id: sessionId, userId, expiresAt: refreshExpiresAt, ip: meta.ip, userAgent: meta.userAgent }),
+    db.insert(sessions).values({ id: sessionId, userId, expiresAt: refreshExpiresAt, lastUsedAt: Date.now(), ip: meta.ip, userAgent: meta.userAgent }),
     db.insert(refreshTokens).values({ sessionId, tokenHash: await sha256Hex(refreshToken), expiresAt: refreshExpiresAt }),
     auditInsert(db, meta, { action: 'auth.login', actorUserId: userId, targetType: 'session', targetId: sessionId }),
   ]);
@@ -28,7 +29,8 @@ export async function createSession(db: DB, meta: RequestMeta, userId: number, t
 
 export type RotateResult =
   | { ok: true; userId: number; sessionId: string; refreshToken: string; refreshExpiresAt: number }
-  | { ok: false; reason: 'invalid' | 'reused' };
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'reused'; userId: number; sessionId: string };
 
 export async function rotateRefreshToken(db: DB, meta: RequestMeta, presented: string): Promise<RotateResult> {
   const oldHash = await sha256Hex(presented);
@@ -83,7 +85,7 @@ export async function rotateRefreshToken(db: DB, meta: RequestMeta, presented: s
         details: { session_revoked: true },
       }),
     ]);
-    return { ok: false, reason: 'reused' };
+    return { ok: false, reason: 'reused', userId: old.userId, sessionId: old.sessionId };
   }
   await auditInsert(db, meta, { action: 'auth.refresh', outcome: 'failure', actorUserId: old?.userId ?? null, details: { reason: 'invalid' } });
   return { ok: false, reason: 'invalid' };
@@ -113,4 +115,53 @@ export async function activeSessionUser(db: DB, userId: number, sessionId: strin
     .get();
   if (!row || row.revokedAt !== null || row.expiresAt <= now) return undefined;
   return row;
+}
+
+/*
+ * Session ids are UUIDs, so listings page over SQLite's implicit rowid instead: it grows with
+ * each insert, which makes it the same newest-first keyset the integer-keyed tables use.
+ */
+export async function listActiveSessions(db: DB, userId: number, limit: number, beforeRowid?: number) {
+  const rowid = sql<number>`${sessions}.rowid`;
+  return db
+    .select({ id: rowid, sessionId: sessions.id, createdAt: sessions.createdAt, lastUsedAt: sessions.lastUsedAt, expiresAt: sessions.expiresAt, ip: sessions.ip, userAgent: sessions.userAgent })
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, Date.now()), beforeRowid ? lt(rowid, beforeRowid) : undefined))
+    .orderBy(desc(rowid))
+    .limit(limit + 1)
+    .all();
+}
+
+type SessionListRow = Awaited<ReturnType<typeof listActiveSessions>>[number];
+
+/** The public form: no token material, only what lets a user recognise a device. */
+export const publicSession = (currentSessionId: string | null) => (s: SessionListRow) => ({
+  id: s.sessionId,
+  current: s.sessionId === currentSessionId,
+  created_at: toIso(s.createdAt),
+  last_used_at: toIsoOrNull(s.lastUsedAt),
+  expires_at: toIso(s.expiresAt),
+  ip: s.ip,
+  user_agent: s.userAgent,
+});
+
+/**
+ * An UPDATE revoking the user's live sessions, to run inside a caller's batch; `except` keeps one
+ * (the caller's own), `when` makes it conditional on an earlier statement of the batch.
+ */
+export function revokeSessionsStatement(db: DB, userId: number, reason: string, opts: { except?: string; when?: SQL } = {}) {
+  return db
+    .update(sessions)
+    .set({ revokedAt: Date.now(), revokedReason: reason })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), opts.except ? ne(sessions.id, opts.except) : undefined, opts.when))
+    .returning({ id: sessions.id });
+}
+
+/** Log out everywhere: every session of the user ends, the caller's included. Returns how many. */
+export async function revokeAllSessions(db: DB, meta: RequestMeta, userId: number): Promise<number> {
+  const [revoked] = await db.batch([
+    revokeSessionsStatement(db, userId, 'logout_all'),
+    auditIfChanged(db, meta, { action: 'auth.logout_all', targetType: 'user', targetId: userId }),
+  ]);
+  return revoked.length;
 }

@@ -27,6 +27,19 @@ function uniqueViolation(err: unknown): 'username' | 'email' | null {
   return text.includes('users.email') ? 'email' : 'username';
 }
 
+/**
+ * zxcvbn's verdict, with the user's own username and email as dictionary words; a weak password
+ * is a 400 naming the field and zxcvbn's reasons.
+ */
+export function assertStrongPassword(password: string, user: { username: string; email: string }, field: string): void {
+  const strength = checkPasswordStrength(password, [user.username, user.email, user.email.split('@')[0] ?? '']);
+  if (!strength.ok) {
+    throw new ApiError('validation_error', 'Password is too weak', {
+      details: [{ path: [field], code: 'weak_password', message: strength.reasons.join(' '), reasons: strength.reasons, score: strength.score }],
+    });
+  }
+}
+
 export async function registerUser(
   db: DB,
   pepper: string,
@@ -35,12 +48,7 @@ export async function registerUser(
 ): Promise<UserRow> {
   const username = normalizeLogin(input.username);
   const email = normalizeLogin(input.email);
-  const strength = checkPasswordStrength(input.password, [username, email, email.split('@')[0] ?? '']);
-  if (!strength.ok) {
-    throw new ApiError('validation_error', 'Password is too weak', {
-      details: [{ path: ['password'], code: 'weak_password', message: strength.reasons.join(' '), reasons: strength.reasons, score: strength.score }],
-    });
-  }
+  assertStrongPassword(input.password, { username, email }, 'password');
   const passwordHash = await hashPassword(input.password, pepper);
   // The first user becomes admin. Deciding inside the INSERT makes it atomic: two concurrent
   // first registrations cannot both see an empty table (D1 serialises writes).

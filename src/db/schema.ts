@@ -570,3 +570,26 @@ export const scheduleFires = sqliteTable(
   },
   (t) => [uniqueIndex('schedule_fires_unique').on(t.scheduleId, t.manual, t.fireAt), index('schedule_fires_schedule_idx').on(t.scheduleId, t.id), index('schedule_fires_owner_idx').on(t.ownerId, t.firedAt)],
 );
+
+// ---- notifications (src/notifications) -----------------------------------------------------
+
+export const NOTIFICATION_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+
+/** The in-app inbox: one row per notification per recipient, pushed live when stored. */
+export const notifications = sqliteTable(
+  'notifications',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    category: text('category').notNull(),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>(),
+    priority: text('priority', { enum: NOTIFICATION_PRIORITIES }).notNull().default('normal'),
+    /** Makes a producer's retry store nothing twice (e.g. `security_event:42`). */
+    dedupeKey: text('dedupe_key'),
+    createdAt: integer('created_at').notNull().default(now),
+    readAt: integer('read_at'),
+  },
+  (t) => [index('notifications_user_idx').on(t.userId, t.id), uniqueIndex('notifications_dedupe_unique').on(t.userId, t.dedupeKey)],
+);

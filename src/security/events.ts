@@ -3,7 +3,8 @@ import type { DB } from '../db/client';
 import { securityEvents, users, type SecurityEventType, type Severity } from '../db/schema';
 import { limiter } from '../lib/limits';
 import { log } from '../lib/log';
-import { hubStub, userChannel } from '../realtime/protocol';
+import { deliverInApp } from '../notifications/inbox';
+import { toIso } from '../lib/time';
 
 export type SecurityEventInput = {
   type: SecurityEventType;
@@ -15,7 +16,7 @@ export type SecurityEventInput = {
   details?: Record<string, unknown>;
 };
 
-/** Severities that alert every admin live (their WebSocket user channel) as well as being stored. */
+/** Severities that alert every admin: an in-app notification, pushed live to their connections. */
 const ALERTING: readonly Severity[] = ['high', 'critical'];
 
 /**
@@ -42,12 +43,15 @@ export async function recordSecurityEvent(env: Env, db: DB, e: SecurityEventInpu
 
 async function alertAdmins(env: Env, db: DB, event: SecurityEventInput & { id: number; at: number }) {
   const admins = await db.select({ id: users.id }).from(users).where(eq(users.role, 'admin')).all();
-  const payload = {
-    type: 'security_event',
-    event: { id: event.id, at: event.at, type: event.type, severity: event.severity, user_id: event.userId ?? null, ip: event.ip ?? null, details: event.details ?? {} },
-  };
-  log(env.LOG_LEVEL, 'warn', 'security alert', payload.event);
-  await Promise.allSettled(admins.map((a) => hubStub(env, userChannel(a.id)).notify(payload)));
+  const view = { id: event.id, at: toIso(event.at), type: event.type, severity: event.severity, user_id: event.userId ?? null, ip: event.ip ?? null, details: event.details ?? {} };
+  log(env.LOG_LEVEL, 'warn', 'security alert', view);
+  const title = `Security: ${event.type.replace(/_/g, ' ')} (${event.severity})`;
+  const body = [event.userId ? `user ${event.userId}` : null, event.ip ? `from ${event.ip}` : null].filter(Boolean).join(' ') || 'see the event details';
+  await Promise.allSettled(
+    admins.map((a) =>
+      deliverInApp(env, db, a.id, { category: 'security', title, body, data: { event: view }, priority: event.severity === 'critical' ? 'urgent' : 'high', dedupeKey: `security_event:${event.id}` }),
+    ),
+  );
 }
 
 /**

@@ -81,3 +81,47 @@ describe('access token verification', () => {
     expectError(await api('GET', '/api/v3/auth/me', { token: mixed }), 401, 'unauthorized');
   });
 });
+
+describe('refresh token races and reuse', () => {
+  it('lets at most one of two concurrent refreshes of one token succeed', async () => {
+    const { refresh } = await registerAndLogin(unique('race'));
+    const results = await Promise.all([0, 1].map(() => api('POST', '/api/v3/auth/refresh', { body: { refresh_token: refresh } })));
+    // The loser is reuse, so the session ends: at most one success, possibly none surviving.
+    expect(results.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
+    for (const r of results.filter((x) => x.status !== 200)) expectError(r, 401, 'unauthorized');
+  });
+
+  it('records refresh-token reuse as one high-severity event per session', async () => {
+    const { user, refresh } = await registerAndLogin(unique('reuse'));
+    expect((await api('POST', '/api/v3/auth/refresh', { body: { refresh_token: refresh } })).status).toBe(200);
+    for (let i = 0; i < 3; i++) expectError(await api('POST', '/api/v3/auth/refresh', { body: { refresh_token: refresh } }), 401, 'unauthorized');
+    const rows = await env.DB.prepare("SELECT severity, details FROM security_events WHERE type = 'refresh_token_reuse' AND user_id = ?").bind(user.id).all<{ severity: string; details: string }>();
+    expect(rows.results).toHaveLength(1);
+    expect(rows.results[0]!.severity).toBe('high');
+    expect(JSON.parse(rows.results[0]!.details)).toMatchObject({ session_revoked: true });
+  });
+});
+
+describe('failed sign-in bursts', () => {
+  const fail = (username: string, ip: string) => api('POST', '/api/v3/auth/login', { body: { username, password: 'wrong-password-xyz' }, headers: { 'cf-connecting-ip': ip } });
+  const bursts = (sql: string, ...binds: unknown[]) => env.DB.prepare(`SELECT severity, user_id, ip, details FROM security_events WHERE type = 'login_failure_burst' AND ${sql}`).bind(...binds).all<{ severity: string; user_id: number | null; ip: string; details: string }>();
+
+  it('records one high-severity event when one account fails 5 times in 15 minutes', async () => {
+    const { user } = await registerAndLogin(unique('burst'));
+    for (let i = 0; i < 4; i++) expectError(await fail(user.username, '203.0.113.50'), 401, 'unauthorized');
+    expect((await bursts('user_id = ?', user.id)).results).toHaveLength(0);
+    for (let i = 0; i < 4; i++) expectError(await fail(user.username, '203.0.113.50'), 401, 'unauthorized');
+    const rows = (await bursts('user_id = ?', user.id)).results;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ severity: 'high', ip: '203.0.113.50' });
+    expect(JSON.parse(rows[0]!.details)).toMatchObject({ subject: `account:${user.username}`, failures: 5 });
+  });
+
+  it('records one event when one IP fails 20 times across accounts, unknown names included', async () => {
+    const ip = '198.51.100.77';
+    for (let i = 0; i < 25; i++) expectError(await fail(unique('ghost'), ip), 401, 'unauthorized');
+    const rows = (await bursts("json_extract(details, '$.subject') = ?", `ip:${ip}`)).results;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ severity: 'high', user_id: null, ip });
+  });
+});

@@ -45,9 +45,12 @@ describe('access-denied spikes', () => {
     expect(events[0]).toMatchObject({ type: 'access_denied_spike', severity: 'high', user_id: viewer.user.id, details: { refusals: 20, window_seconds: 60 } });
     expect(events[0]!.details.last).toMatchObject({ code: 'forbidden', method: 'POST', path: '/api/v3/workflows' });
 
-    const alert = await ws.waitFor((f) => f.type === 'notification' && f.data?.type === 'security_event');
-    expect(alert.data.event).toMatchObject({ id: events[0]!.id, type: 'access_denied_spike', severity: 'high', user_id: viewer.user.id });
+    const alert = await ws.waitFor((f) => f.type === 'notification' && f.data?.type === 'inbox' && f.data.notification.category === 'security');
+    expect(alert.data.notification).toMatchObject({ priority: 'high', read_at: null, data: { event: { id: events[0]!.id, type: 'access_denied_spike', severity: 'high', user_id: viewer.user.id } } });
     ws.close();
+    // The alert is also in the admin's inbox, so an admin who was offline still gets it.
+    const inbox = await api('GET', '/api/v3/notifications?unread=true', { token: admin.token });
+    expect(inbox.json.items.filter((n: any) => n.data.event?.id === events[0]!.id)).toHaveLength(1);
 
     // Ten more refusals in the same window add nothing.
     await Promise.all(Array.from({ length: 10 }, () => api('POST', '/api/v3/workflows', { token: viewer.token, body: { name: 'x', nodes: [] } })));
