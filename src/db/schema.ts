@@ -593,3 +593,11 @@ export const notifications = sqliteTable(
   },
   (t) => [index('notifications_user_idx').on(t.userId, t.id), uniqueIndex('notifications_dedupe_unique').on(t.userId, t.dedupeKey)],
 );
+
+// ---- notification channels, templates, preferences, deliveries (src/notifications) ---------
+
+// ---- metrics (src/metrics) -----------------------------------------------------------------
+
+// ---- analytics (src/analytics) -------------------------------------------------------------
+
+// ---- cache (src/cache) ---------------------------------------------------------------------
