@@ -1,7 +1,9 @@
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { aiRoutes } from './ai/routes';
+import { analyticsRoutes, seedAnalyticsRoutes } from './analytics/routes';
 import { auditRoutes } from './audit/routes';
+import { cacheRoutes } from './cache/routes';
 import { accountRoutes } from './auth/account-routes';
 import { mfaRoutes } from './auth/mfa-routes';
 import { authRoutes, securityAuthRoutes } from './auth/routes';
@@ -11,9 +13,17 @@ import { mountDocs } from './docs/routes';
 import { healthRoutes, livenessRoutes } from './health/routes';
 import { accessLog, corsFromEnv, ipFilter, limitAuthRoutes, limitBody, notFoundHandler, onError, requireJsonBody } from './lib/middleware';
 import { createRouter } from './lib/openapi';
+import { httpMetrics } from './metrics/http';
+import { metricRoutes, prometheusRoutes } from './metrics/routes';
+import { mlRoutes } from './ml/routes';
 import { documentRoutes, runContinueRoutes } from './documents/routes';
 import { realtimeRoutes } from './realtime/routes';
+import { recommendationDataRoutes } from './recommendations/routes';
+import { recommendationModelRoutes } from './recommendations/model-routes';
 import { notificationRoutes } from './notifications/routes';
+import { notificationChannelRoutes } from './notifications/channel-routes';
+import { notificationSendRoutes } from './notifications/send-routes';
+import { notificationSettingsRoutes } from './notifications/settings-routes';
 import { schedulerRoutes } from './scheduler/routes';
 import { keyIpRuleRoutes } from './security/key-ip-routes';
 import { policyRoutes } from './security/policy-routes';
@@ -30,6 +40,7 @@ const base = createRouter();
 
 base.use(
   requestId({ limitLength: 64 }),
+  httpMetrics(),
   accessLog(),
   secureHeaders(),
   async function defaultCsp(c, next) {
@@ -60,6 +71,10 @@ export const app = base
   .route('/api/v3/security', policyRoutes)
   .route('/api/v3/auth', keyIpRuleRoutes)
   .route('/api/v3/notifications', notificationRoutes)
+  .route('/api/v3/notifications', notificationSendRoutes('canonical'))
+  .route('/api/v3/advanced/notifications', notificationSendRoutes('seeds'))
+  .route('/api/v3/notifications', notificationChannelRoutes)
+  .route('/api/v3/notifications', notificationSettingsRoutes)
   .route('/api/v3/workflows', workflowRoutes)
   .route('/api/v3/workflows', runRoutes)
   .route('/api/v3/workflows', runContinueRoutes)
@@ -70,6 +85,15 @@ export const app = base
   .route('/api/v3/ws', realtimeRoutes)
   .route('/api/v3/background', taskRoutes)
   .route('/api/v3/scheduler', schedulerRoutes)
+  .route('/api/v3/analytics', analyticsRoutes)
+  .route('/api/v3/advanced/analytics', seedAnalyticsRoutes)
+  .route('/api/v3/cache', cacheRoutes('canonical'))
+  .route('/api/v3/advanced/cache', cacheRoutes('seeds'))
+  .route('/api/v3/metrics', metricRoutes)
+  .route('/api/v3/ml', mlRoutes)
+  .route('/', prometheusRoutes)
+  .route('/api/v3/recommendations', recommendationDataRoutes)
+  .route('/api/v3/recommendations', recommendationModelRoutes)
   .route('/console', consoleRoutes);
 
 mountDocs(app);

@@ -1,5 +1,6 @@
 import { app } from './app';
 import { auditCron } from './audit/cron';
+import { metricsCron } from './metrics/cron';
 import { onCron } from './scheduler/cron';
 import { handleQueue } from './tasks/consumer';
 
@@ -11,6 +12,8 @@ export { RealtimeStats } from '../durable-objects/realtime-stats';
 export { TaskDispatcher } from '../durable-objects/task-dispatcher';
 export { ScheduleTimer } from '../durable-objects/schedule-timer';
 export { AuditChain } from '../durable-objects/audit-chain';
+export { MetricsShard } from '../durable-objects/metrics-shard';
+export { CacheStats } from '../durable-objects/cache-stats';
 export type { AppType } from './app';
 
 export default {
@@ -20,7 +23,7 @@ export default {
   // Every minute: re-arm lost schedule alarms, fire what they missed, recover lost task messages;
   // seal new audit entries and apply audit retention. Both run even if one fails.
   scheduled: async (_controller, env) => {
-    const results = await Promise.allSettled([onCron(env), auditCron(env)]);
+    const results = await Promise.allSettled([onCron(env), auditCron(env), metricsCron(env)]);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
   },
 } satisfies ExportedHandler<Env>;

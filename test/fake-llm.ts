@@ -18,6 +18,9 @@
  *   redirect              302 to the cloud metadata address (must not be followed)
  * GET http://hooks.test/stats?tag=<tag> returns {calls, requests}.
  *
+ * Notification providers (test/fake-providers section below): requests to the hosts in
+ * PROVIDER_HOSTS are recorded and answered as the provider documents; see providerReceiver.
+ *
  * Every other destination is refused (status 599) and recorded: GET http://hooks.test/foreign
  * lists those URLs, so SSRF tests can assert that nothing reached an address it must not.
  */
@@ -62,9 +65,63 @@ async function hookReceiver(request: Request, url: URL): Promise<Response> {
   return json({ received: true, tag });
 }
 
+// ---- notification providers -------------------------------------------------------------------
+
+/** Hosts answered as Resend, SendGrid, Postmark, Twilio, Slack, Discord, Teams and push services. */
+const PROVIDER_HOSTS = /^(api\.resend\.com|api\.sendgrid\.com|api\.postmarkapp\.com|api\.twilio\.com|hooks\.slack\.com|discord\.com|[a-z0-9-]+\.webhook\.office\.com|fcm\.googleapis\.com|updates\.push\.services\.mozilla\.com)$/;
+type Recorded = { host: string; method: string; url: string; headers: Record<string, string>; body: string; body_b64: string };
+const providerLog: Recorded[] = [];
+/** Scripts keyed by a substring of the request's URL or body: `flaky-<n>` (503 n times), `status-<code>`, `throttle` (429 once). */
+const providerScripts = new Map<string, { script: string; calls: number }>();
+
+function providerSuccess(host: string, n: number): Response {
+  if (host === 'api.resend.com') return json({ id: `re_msg_${n}` });
+  if (host === 'api.sendgrid.com') return new Response(null, { status: 202, headers: { 'x-message-id': `sg_${n}` } });
+  if (host === 'api.postmarkapp.com') return json({ To: 'x', SubmittedAt: new Date().toISOString(), MessageID: `pm-${n}`, ErrorCode: 0, Message: 'OK' });
+  if (host === 'api.twilio.com') return json({ sid: `SM${String(n).padStart(32, '0')}`, status: 'queued' }, 201);
+  if (host === 'hooks.slack.com') return new Response('ok', { status: 200, headers: { 'content-type': 'text/plain' } });
+  if (host === 'discord.com') return json({ id: `10000000000000000${n}`, type: 0 });
+  if (host.endsWith('.webhook.office.com')) return new Response('1', { status: 200 });
+  return new Response(null, { status: 201, headers: { location: `https://${host}/message/${n}` } });
+}
+
+/**
+ * Records the request (method, URL, headers, body as text and base64), then answers: a script
+ * matched by substring if one was set with POST http://hooks.test/provider-script
+ * {"match", "script"}, else the provider's documented success. GET
+ * http://hooks.test/provider-log?host=&match= lists what arrived.
+ */
+async function providerReceiver(request: Request, url: URL): Promise<Response> {
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  const body = new TextDecoder().decode(bytes);
+  providerLog.push({ host: url.hostname, method: request.method, url: request.url, headers: Object.fromEntries(request.headers), body, body_b64: btoa(String.fromCharCode(...bytes)) });
+  for (const [match, s] of providerScripts) {
+    if (!request.url.includes(match) && !body.includes(match)) continue;
+    s.calls++;
+    const [kind, arg] = s.script.split('-');
+    if (kind === 'flaky' && s.calls <= Number(arg)) return json({ message: 'try again' }, 503);
+    if (kind === 'throttle' && s.calls === 1) return json({ message: 'slow down', retry_after: 0.1 }, 429);
+    if (kind === 'status') return json({ message: `scripted ${arg}`, code: 21211 }, Number(arg));
+  }
+  return providerSuccess(url.hostname, providerLog.length);
+}
+
+async function providerControl(request: Request, url: URL): Promise<Response> {
+  if (url.pathname === '/provider-script') {
+    const { match, script } = (await request.json()) as { match: string; script: string };
+    providerScripts.set(match, { script, calls: 0 });
+    return json({ ok: true });
+  }
+  const host = url.searchParams.get('host');
+  const match = url.searchParams.get('match') ?? '';
+  return json({ requests: providerLog.filter((r) => (!host || r.host === host) && (r.url.includes(match) || r.body.includes(match))) });
+}
+
 export async function fakeLlm(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  if (url.hostname === 'hooks.test' && (url.pathname === '/provider-script' || url.pathname === '/provider-log')) return providerControl(request, url);
   if (url.hostname === 'hooks.test') return hookReceiver(request, url);
+  if (PROVIDER_HOSTS.test(url.hostname)) return providerReceiver(request, url);
   if (url.hostname !== 'llm.test') {
     foreign.push(request.url);
     return new Response('outbound network is disabled in tests', { status: 599 });

@@ -1,3 +1,5 @@
+import { z } from '@hono/zod-openapi';
+import { cached } from '../cache/cache';
 import { sha256Hex } from '../lib/crypto';
 import { log } from '../lib/log';
 import { AnthropicProvider } from './anthropic';
@@ -58,16 +60,46 @@ export function providerChain(env: AiEnv, requested?: ProviderName, fallback?: r
 }
 
 /*
- * Results are cached in KV only when the call is deterministic — the local provider always is,
- * and a network model at temperature 0 is treated as such — keyed by a hash of the provider,
- * model, task, messages and parameters. A cache hit replays the text as one token chunk.
+ * Results are cached (namespace `ai`, src/cache: this isolate's memory, then KV) only when the
+ * call is deterministic — the local provider always is, and a network model at temperature 0 is
+ * treated as such — keyed by the provider and a hash of the model, task, messages and
+ * parameters, so one provider's entries can be cleared by prefix. A cache hit replays the text
+ * as one token chunk.
  */
-const CACHE_TTL_SECONDS = 86_400;
 const deterministic = (provider: ProviderName, req: GenerateRequest) => provider === 'local' || req.temperature === 0;
+
+const CachedResult = z.object({
+  text: z.string(),
+  provider: z.enum(PROVIDERS),
+  model: z.string(),
+  tokensIn: z.number(),
+  tokensOut: z.number(),
+  finishReason: z.enum(['stop', 'length', 'other']),
+});
 
 async function cacheKey(provider: AIProvider, req: GenerateRequest): Promise<string> {
   const model = req.model ?? provider.defaultModel;
-  return `ai:v1:${await sha256Hex(JSON.stringify([provider.name, model, req.task ?? 'generate', req.messages, req.maxTokens ?? null, req.temperature ?? null]))}`;
+  return `${provider.name}:${await sha256Hex(JSON.stringify([model, req.task ?? 'generate', req.messages, req.maxTokens ?? null, req.temperature ?? null]))}`;
+}
+
+/** Generates with one provider, through the cache when the call is deterministic. */
+async function generateOnce(env: AiEnv, provider: AIProvider, req: GenerateRequest, options: GenerateOptions): Promise<GenerateResult> {
+  if (!deterministic(provider.name, req) || env.CACHE === undefined) return provider.generate(req, options);
+  let generated = false;
+  const result = await cached(
+    { env, waitUntil: options.waitUntil },
+    'ai',
+    await cacheKey(provider, req),
+    async () => {
+      generated = true;
+      const { cached: _, ...fresh } = await provider.generate(req, options);
+      return fresh;
+    },
+    { schema: CachedResult },
+  );
+  if (generated) return result;
+  options.onToken?.(result.text);
+  return { ...result, cached: true };
 }
 
 export type ChainResult = GenerateResult & { fallbackFrom: ProviderName[] };
@@ -87,18 +119,8 @@ export async function generateWithChain(
   const failures: ProviderError[] = [];
   for (const name of chain) {
     const provider = createProvider(name, env, fetcher);
-    const cacheable = deterministic(name, req) && env.CACHE !== undefined;
-    const key = cacheable ? await cacheKey(provider, req) : '';
-    if (cacheable) {
-      const hit = await env.CACHE.get<GenerateResult>(key, 'json');
-      if (hit) {
-        options.onToken?.(hit.text);
-        return { ...hit, cached: true, fallbackFrom: failures.map((f) => f.provider) };
-      }
-    }
     try {
-      const result = await provider.generate(req, options);
-      if (cacheable) await env.CACHE.put(key, JSON.stringify(result), { expirationTtl: CACHE_TTL_SECONDS });
+      const result = await generateOnce(env, provider, req, options);
       return { ...result, fallbackFrom: failures.map((f) => f.provider) };
     } catch (err) {
       if (!(err instanceof ProviderError) || err.code === 'aborted') throw err;

@@ -90,7 +90,7 @@ export function aiRoutes(prefix: 'canonical' | 'seeds') {
           model: body.model,
           maxTokens: body.max_tokens,
           temperature: body.temperature,
-        });
+        }, { waitUntil: (p) => c.executionCtx.waitUntil(p) });
         return c.json(
           { text: r.text, provider: r.provider, model: r.model, tokens_in: r.tokensIn, tokens_out: r.tokensOut, finish_reason: r.finishReason, cached: r.cached ?? false, fallback_from: r.fallbackFrom },
           200,

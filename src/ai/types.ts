@@ -32,7 +32,7 @@ export type GenerateResult = {
   tokensIn: number;
   tokensOut: number;
   finishReason: 'stop' | 'length' | 'other';
-  /** True when served from the KV cache rather than by the provider. */
+  /** True when served from the cache (src/cache, namespace `ai`) rather than by the provider. */
   cached?: boolean;
 };
 
@@ -40,6 +40,8 @@ export type GenerateOptions = {
   signal?: AbortSignal | undefined;
   /** Called with each text chunk when the provider streams. */
   onToken?: ((chunk: string) => void) | undefined;
+  /** The request's `waitUntil`, when there is one: cache writes and counts then finish after the response. */
+  waitUntil?: ((p: Promise<unknown>) => void) | undefined;
 };
 
 export interface AIProvider {

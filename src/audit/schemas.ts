@@ -1,21 +1,10 @@
 import { z } from '@hono/zod-openapi';
+import { instantQuery } from '../lib/openapi';
 import { PageQuery } from '../lib/pagination';
 
-/** ISO 8601 or epoch milliseconds, as epoch milliseconds. */
-const instant = (name: string, description: string) =>
-  z
-    .string()
-    .max(40)
-    .transform((s, ctx) => {
-      const ms = /^\d{1,15}$/.test(s) ? Number(s) : /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(s) : Number.NaN;
-      if (Number.isNaN(ms)) ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date-time or epoch milliseconds' });
-      return ms;
-    })
-    .optional()
-    .openapi({ param: { name, in: 'query' }, description, example: '2026-11-01T00:00:00Z' });
 
-const from = instant('from', 'Entries at or after this instant (ISO 8601 or epoch ms)');
-const to = instant('to', 'Entries at or before this instant (ISO 8601 or epoch ms)');
+const from = instantQuery('from', 'Entries at or after this instant (ISO 8601 or epoch ms)');
+const to = instantQuery('to', 'Entries at or before this instant (ISO 8601 or epoch ms)');
 
 /** Action names are dotted words (`auth.login`); a trailing `.*` selects a whole family. */
 const ACTION = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(\.\*)?$/;
@@ -39,8 +28,8 @@ const format = z.enum(FORMATS).default('json').openapi({ param: { name: 'format'
 export const ExportQuery = FilterQuery.extend({ format });
 
 export const ReportQuery = z.object({
-  from: instant('from', 'Start of the period (default: 30 days before `to`)'),
-  to: instant('to', 'End of the period, inclusive (default: now)'),
+  from: instantQuery('from', 'Start of the period (default: 30 days before `to`)'),
+  to: instantQuery('to', 'End of the period, inclusive (default: now)'),
   format,
 });
 

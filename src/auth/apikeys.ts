@@ -1,11 +1,14 @@
+import { z } from '@hono/zod-openapi';
 import { and, desc, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import { cached, type CacheScope } from '../cache/cache';
 import type { DB } from '../db/client';
 import { apiKeys, users } from '../db/schema';
 import { randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError } from '../lib/errors';
 import { SCOPES, type Scope } from './principal';
 import { toIso, toIsoOrNull } from '../lib/time';
+import { trackApiKeyUse } from '../analytics/track';
 
 /*
  * Keys look like `dwc_<43 base64url chars>`: the prefix makes a leaked key recognisable to
@@ -81,16 +84,26 @@ export async function revokeApiKey(db: DB, meta: RequestMeta, userId: number, id
   if (updated.length === 0) throw new ApiError('not_found', 'API key not found');
 }
 
-/** Resolves a presented key to its owner, or undefined if unknown, revoked or expired. */
-export async function resolveApiKey(db: DB, key: string) {
-  const now = Date.now();
-  return db
-    .select({ keyId: apiKeys.id, scopes: apiKeys.scopes, lastUsedAt: apiKeys.lastUsedAt, userId: users.id, username: users.username, role: users.role })
-    .from(apiKeys)
-    .innerJoin(users, eq(users.id, apiKeys.userId))
-    .where(and(eq(apiKeys.keyHash, await sha256Hex(key)), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now))))
-    .get()
-    .then((row) => row && { ...row, scopes: row.scopes.filter(isScope) });
+const INVALID = 'invalid' as const;
+
+/**
+ * Resolves a presented key to its owner, or undefined if unknown, revoked or expired. Only the
+ * negative answer is cached (namespace `apikey`, src/cache/namespaces.ts): unknown, revoked and
+ * expired are final states, while a key that resolves may be revoked, or its owner demoted, at
+ * any moment, so it is read from D1 on every request and a revocation applies to the next one.
+ */
+export async function resolveApiKey(db: DB, key: string, cache?: CacheScope) {
+  const hash = await sha256Hex(key);
+  const lookup = () =>
+    db
+      .select({ keyId: apiKeys.id, scopes: apiKeys.scopes, lastUsedAt: apiKeys.lastUsedAt, userId: users.id, username: users.username, role: users.role })
+      .from(apiKeys)
+      .innerJoin(users, eq(users.id, apiKeys.userId))
+      .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, Date.now()))))
+      .get()
+      .then((row) => (row ? { ...row, scopes: row.scopes.filter(isScope) } : INVALID));
+  const found = cache ? await cached(cache, 'apikey', hash, lookup, { schema: z.literal(INVALID), store: (v) => v === INVALID }) : await lookup();
+  return found === INVALID ? undefined : found;
 }
 
 /** `last_used_at` is kept to the minute so that a busy key does not write on every request. */
@@ -98,4 +111,5 @@ export async function touchApiKey(db: DB, keyId: number, lastUsedAt: number | nu
   const now = Date.now();
   if (lastUsedAt !== null && now - lastUsedAt < LAST_USED_RESOLUTION_MS) return;
   await db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, keyId));
+  await trackApiKeyUse(db, keyId, now);
 }

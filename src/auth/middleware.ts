@@ -36,7 +36,7 @@ export async function resolvePrincipal(
   const cred = presentedCredential(authorization, apiKeyHeader);
   if (!cred) throw unauthorized('Authentication required');
   if (cred.kind === 'api_key') {
-    const key = await resolveApiKey(db, cred.value);
+    const key = await resolveApiKey(db, cred.value, { env, waitUntil });
     if (!key) throw unauthorized('Invalid API key');
     const touch = touchApiKey(db, key.keyId, key.lastUsedAt);
     if (waitUntil) waitUntil(touch);

@@ -6,7 +6,7 @@
  * integer milliseconds since the epoch, JSON columns as text validated by zod on the way in.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 export const ROLES = ['admin', 'editor', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -410,7 +410,7 @@ export const documentVersions = sqliteTable(
 
 // ---- background tasks (src/tasks) ---------------------------------------------------------
 
-export const TASK_TYPES = ['workflow_run', 'webhook_call', 'data_processing', 'cleanup'] as const;
+export const TASK_TYPES = ['workflow_run', 'webhook_call', 'data_processing', 'cleanup', 'notification_delivery', 'ml_train'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 export const TASK_PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
 export type TaskPriority = (typeof TASK_PRIORITIES)[number];
@@ -596,8 +596,330 @@ export const notifications = sqliteTable(
 
 // ---- notification channels, templates, preferences, deliveries (src/notifications) ---------
 
+export const NOTIFICATION_CHANNELS = ['email', 'sms', 'push', 'webhook', 'slack', 'teams', 'discord', 'in_app'] as const;
+export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+export const DELIVERY_STATUSES = ['queued', 'retrying', 'sent', 'failed', 'skipped', 'cancelled'] as const;
+
+/**
+ * A channel configuration: a user's own (`scope_key` `user:<id>`) or the service-wide one an
+ * admin sets (`global`). `settings` holds what may be shown; `secrets` is one sealed JSON object
+ * (API keys, auth tokens, secret webhook URLs, signing secrets, the VAPID private key), bound to
+ * (scope, channel, name) so it cannot be opened in another row.
+ */
+export const notificationChannels = sqliteTable(
+  'notification_channels',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    scopeKey: text('scope_key').notNull(),
+    ownerId: integer('owner_id').references(() => users.id, { onDelete: 'cascade' }),
+    channel: text('channel', { enum: NOTIFICATION_CHANNELS }).notNull(),
+    name: text('name').notNull(),
+    settings: text('settings', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    secrets: text('secrets'),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    createdAt: integer('created_at').notNull().default(now),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('notification_channels_unique').on(t.scopeKey, t.channel, t.name)],
+);
+
+/** A message template for one channel; `variables` lists every `{{name}}` it may use. */
+export const notificationTemplates = sqliteTable(
+  'notification_templates',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    channel: text('channel', { enum: NOTIFICATION_CHANNELS }).notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    variables: text('variables', { mode: 'json' }).$type<{ name: string; required: boolean; default?: string }[]>().notNull(),
+    createdAt: integer('created_at').notNull().default(now),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('notification_templates_name_unique').on(t.ownerId, t.name)],
+);
+
+/** A user's opt-outs: a row with `opted_out` true skips that channel for them. */
+export const notificationPreferences = sqliteTable(
+  'notification_preferences',
+  {
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    channel: text('channel', { enum: NOTIFICATION_CHANNELS }).notNull(),
+    optedOut: integer('opted_out', { mode: 'boolean' }).notNull(),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.channel] })],
+);
+
+/** A browser's Web Push subscription (RFC 8030 endpoint, RFC 8291 keys); `auth` is sealed. */
+export const pushSubscriptions = sqliteTable(
+  'push_subscriptions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    endpoint: text('endpoint').notNull(),
+    p256dh: text('p256dh').notNull(),
+    auth: text('auth').notNull(),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('push_subscriptions_endpoint_unique').on(t.userId, t.endpoint)],
+);
+
+/**
+ * One notification to one recipient on one channel (a push to a user is one row per
+ * subscription). Sent by the background task `notification_delivery`, whose idempotency key is
+ * `notification:<id>`; `batch_id` groups the rows of one send or bulk send.
+ */
+export const notificationDeliveries = sqliteTable(
+  'notification_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    batchId: text('batch_id').notNull(),
+    channel: text('channel', { enum: NOTIFICATION_CHANNELS }).notNull(),
+    configName: text('config_name').notNull(),
+    recipient: text('recipient').notNull(),
+    recipientUserId: integer('recipient_user_id'),
+    subscriptionId: integer('subscription_id'),
+    templateId: integer('template_id'),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>(),
+    priority: text('priority', { enum: NOTIFICATION_PRIORITIES }).notNull(),
+    sendAt: integer('send_at').notNull(),
+    status: text('status', { enum: DELIVERY_STATUSES }).notNull(),
+    skipReason: text('skip_reason'),
+    error: text('error'),
+    providerStatus: integer('provider_status'),
+    providerMessageId: text('provider_message_id'),
+    attempts: integer('attempts').notNull().default(0),
+    taskId: integer('task_id'),
+    createdAt: integer('created_at').notNull().default(now),
+    finishedAt: integer('finished_at'),
+  },
+  (t) => [
+    index('notification_deliveries_owner_idx').on(t.ownerId, t.id),
+    index('notification_deliveries_recipient_idx').on(t.ownerId, t.recipient, t.id),
+    index('notification_deliveries_batch_idx').on(t.batchId),
+  ],
+);
+
+/** One row per attempt at a delivery: outcome, the provider's status code, and latency. */
+export const notificationAttempts = sqliteTable(
+  'notification_attempts',
+  {
+    deliveryId: integer('delivery_id').notNull().references(() => notificationDeliveries.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    status: text('status', { enum: ['sent', 'failed', 'skipped'] }).notNull(),
+    retryable: integer('retryable', { mode: 'boolean' }).notNull().default(false),
+    responseCode: integer('response_code'),
+    latencyMs: integer('latency_ms'),
+    error: text('error'),
+    at: integer('at').notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
+);
+
 // ---- metrics (src/metrics) -----------------------------------------------------------------
 
 // ---- analytics (src/analytics) -------------------------------------------------------------
 
+/**
+ * Events that no other table records: API-key use (one row per key per minute) and the custom
+ * events clients post. Every other event type is counted from the rows that already record it
+ * (src/analytics/catalogue.ts), so nothing is counted twice. `dedupe_key` makes a retried write
+ * or a re-posted client event store nothing new.
+ */
+export const analyticsEvents = sqliteTable(
+  'analytics_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    type: text('type').notNull(),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    workflowId: integer('workflow_id'),
+    at: integer('at').notNull(),
+    properties: text('properties', { mode: 'json' }).$type<Record<string, unknown>>(),
+    dedupeKey: text('dedupe_key').notNull(),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('analytics_events_dedupe_unique').on(t.dedupeKey), index('analytics_events_at_idx').on(t.at), index('analytics_events_user_idx').on(t.userId, t.at)],
+);
+
 // ---- cache (src/cache) ---------------------------------------------------------------------
+
+// ---- machine learning (src/ml) -------------------------------------------------------------
+
+export const ML_MODEL_TYPES = ['classification', 'regression', 'clustering'] as const;
+export type MlModelType = (typeof ML_MODEL_TYPES)[number];
+export const ML_ALGORITHMS = ['random_forest', 'decision_tree', 'logistic_regression', 'linear_regression', 'knn', 'kmeans'] as const;
+export type MlAlgorithm = (typeof ML_ALGORITHMS)[number];
+export const ML_VERSION_STATUSES = ['training', 'ready', 'failed'] as const;
+
+/** A model: what to learn and how. Its trained, immutable artefacts are its versions. */
+export const mlModels = sqliteTable(
+  'ml_models',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    modelType: text('model_type', { enum: ML_MODEL_TYPES }).notNull(),
+    algorithm: text('algorithm', { enum: ML_ALGORITHMS }).notNull(),
+    parameters: text('parameters', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    /** The version predictions use by default; null until one is trained or deployed. */
+    activeVersion: integer('active_version'),
+    createdAt: integer('created_at').notNull().default(now),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [index('ml_models_owner_idx').on(t.ownerId, t.id)],
+);
+
+/**
+ * One training run's result. A ready version is immutable: its model JSON
+ * (ml_model_blobs), encoding and metrics are written once. At most one version per model is
+ * `training` at a time (the partial unique index), which serialises background trains.
+ */
+export const mlModelVersions = sqliteTable(
+  'ml_model_versions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    modelId: integer('model_id').notNull().references(() => mlModels.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    status: text('status', { enum: ML_VERSION_STATUSES }).notNull(),
+    parameters: text('parameters', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    targetColumn: text('target_column'),
+    testSize: real('test_size').notNull(),
+    randomState: integer('random_state').notNull(),
+    /** How many stored training rows (in order) this version was trained from. */
+    dataRows: integer('data_rows').notNull(),
+    encoding: text('encoding', { mode: 'json' }).$type<unknown>(),
+    metrics: text('metrics', { mode: 'json' }).$type<unknown>(),
+    split: text('split', { mode: 'json' }).$type<unknown>(),
+    taskId: integer('task_id'),
+    error: text('error'),
+    createdBy: integer('created_by'),
+    createdAt: integer('created_at').notNull().default(now),
+    finishedAt: integer('finished_at'),
+  },
+  (t) => [
+    uniqueIndex('ml_model_versions_unique').on(t.modelId, t.version),
+    uniqueIndex('ml_model_versions_one_training').on(t.modelId).where(sql`status = 'training'`),
+  ],
+);
+
+/** A version's serialised model (the library's toJSON), in parts that stay under D1's row size. */
+export const mlModelBlobs = sqliteTable(
+  'ml_model_blobs',
+  {
+    modelId: integer('model_id').notNull().references(() => mlModels.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    part: integer('part').notNull(),
+    data: text('data').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelId, t.version, t.part] })],
+);
+
+/** A model's stored training rows, in chunks of JSON arrays, ordered by `seq`. */
+export const mlTrainingChunks = sqliteTable(
+  'ml_training_chunks',
+  {
+    modelId: integer('model_id').notNull().references(() => mlModels.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    rowCount: integer('row_count').notNull(),
+    rows: text('rows', { mode: 'json' }).$type<unknown[]>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelId, t.seq] })],
+);
+
+/** One row per predict call, so prediction counts are counted, not kept in memory. */
+export const mlPredictions = sqliteTable(
+  'ml_predictions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    modelId: integer('model_id').notNull().references(() => mlModels.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    userId: integer('user_id'),
+    rowCount: integer('row_count').notNull(),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [index('ml_predictions_model_idx').on(t.modelId, t.createdAt)],
+);
+
+// ---- recommendations (src/recommendations) -------------------------------------------------
+
+export const REC_INTERACTION_TYPES = ['view', 'like', 'purchase', 'rating'] as const;
+export const REC_ALGORITHMS = ['user_based_cf', 'item_based_cf', 'matrix_factorization', 'content_based', 'hybrid', 'popularity'] as const;
+
+/**
+ * One user-item event. `user_key`/`item_key` are the client's own ids, scoped to the owning
+ * account (each account has its own recommendation dataset). `weight` is fixed at write time from
+ * the type (src/recommendations/weights.ts), so a later change of weights never rewrites history.
+ * `event_id`, when the client sends one, makes a retried POST store nothing new.
+ */
+export const recInteractions = sqliteTable(
+  'rec_interactions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userKey: text('user_key').notNull(),
+    itemKey: text('item_key').notNull(),
+    type: text('type', { enum: REC_INTERACTION_TYPES }).notNull(),
+    rating: real('rating'),
+    weight: real('weight').notNull(),
+    eventId: text('event_id'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [
+    index('rec_interactions_user_idx').on(t.ownerId, t.userKey),
+    index('rec_interactions_item_idx').on(t.ownerId, t.itemKey),
+    uniqueIndex('rec_interactions_event_unique').on(t.ownerId, t.eventId),
+  ],
+);
+
+/** An item's features and free text, upserted by (owner, item key). */
+export const recItems = sqliteTable(
+  'rec_items',
+  {
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    itemKey: text('item_key').notNull(),
+    features: text('features', { mode: 'json' }).$type<Record<string, string | number | boolean>>().notNull(),
+    content: text('content').notNull().default(''),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.ownerId, t.itemKey] })],
+);
+
+/** A recommendation model; `version` counts trainings, 0 = never trained. */
+export const recModels = sqliteTable(
+  'rec_models',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    algorithm: text('algorithm', { enum: REC_ALGORITHMS }).notNull(),
+    recommendationType: text('recommendation_type').notNull(),
+    parameters: text('parameters', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    version: integer('version').notNull().default(0),
+    trainedAt: integer('trained_at'),
+    trainingSummary: text('training_summary', { mode: 'json' }).$type<Record<string, unknown>>(),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [index('rec_models_owner_idx').on(t.ownerId, t.id)],
+);
+
+/**
+ * A trained artefact, JSON split into chunks of at most 500 000 characters (≤ 1.5 MB of UTF-8, since
+ * item keys are ASCII and a UTF-16 unit encodes to at most 3 bytes) so no row nears D1's
+ * 2 MB row/value limit. (model, version) identifies one training; seq orders its chunks.
+ */
+export const recModelChunks = sqliteTable(
+  'rec_model_chunks',
+  {
+    modelId: integer('model_id').notNull().references(() => recModels.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    seq: integer('seq').notNull(),
+    data: text('data').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelId, t.version, t.seq] })],
+);

@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { cached } from '../cache/cache';
 import type { AppEnv } from '../lib/context';
 import { createRouter } from '../lib/openapi';
 import { VERSION } from '../health/routes';
@@ -48,6 +49,7 @@ export const OPENAPI_CONFIG = {
     { name: 'background tasks', description: 'Tasks on Cloudflare Queues: priorities, per-user fairness, retries with backoff, dead letters' },
     { name: 'schedules', description: 'Cron, interval, daily, weekly and monthly schedules fired by Durable Object alarms' },
     { name: 'ai', description: 'The AI layer: generation with provider fallback, text analysis' },
+    { name: 'cache', description: 'The cache: hit and miss statistics, invalidation' },
     { name: 'docs', description: 'This documentation' },
     { name: 'console', description: 'The web console: an HTML page and its scripts, using this API' },
   ],
@@ -90,7 +92,13 @@ export function mountDocs(app: OpenAPIHono<AppEnv>) {
       summary: 'This OpenAPI 3.1 document',
       responses: { 200: { description: 'OpenAPI document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
     }),
-    (c) => c.json(app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>, 200),
+    // Built from every route's schemas, which takes a while: kept per isolate and per data centre
+    // (namespace `public`, src/cache), keyed by the release, as it only changes with a deploy.
+    async (c) => {
+      const build = async () => app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>;
+      const scope = { env: c.env, waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p) };
+      return c.json(await cached(scope, 'public', `openapi:${VERSION}`, build, { schema: z.record(z.string(), z.unknown()) }), 200);
+    },
   );
   const swagger = createRouter().openapi(html('swaggerUi', 'Swagger UI'), (c) => {
     c.header('Content-Security-Policy', DOCS_CSP);

@@ -69,3 +69,16 @@ export function withAccess<R extends { responses: object; middleware?: unknown }
 export const IdParam = z.object({
   id: z.coerce.number().int().positive().openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
 });
+
+/** A query parameter holding an instant, ISO 8601 or epoch milliseconds, parsed to epoch ms. */
+export const instantQuery = (name: string, description: string) =>
+  z
+    .string()
+    .max(40)
+    .transform((s, ctx) => {
+      const ms = /^\d{1,15}$/.test(s) ? Number(s) : /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(s) : Number.NaN;
+      if (Number.isNaN(ms)) ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date-time or epoch milliseconds' });
+      return ms;
+    })
+    .optional()
+    .openapi({ param: { name, in: 'query' }, description, example: '2026-11-01T00:00:00Z' });

@@ -1,10 +1,10 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { auditIfChanged, type RequestMeta } from '../audit/audit';
 import { getDb, rawAll, type DB } from '../db/client';
-import { runs, workflowVersions } from '../db/schema';
+import { runs } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import type { WorkflowNode, WorkflowSettings } from '../workflows/definition';
-import { getWorkflow, type WorkflowRow } from '../workflows/queries';
+import { workflowForRun, workflowVersion, type WorkflowDefinition } from '../workflows/queries';
 import { runOutput } from './engine/projection';
 import { NodeError, TERMINAL_RUN, type RunMeta } from './engine/types';
 import type { RunInit } from './protocol';
@@ -25,11 +25,13 @@ export const runStub = (env: Env, runId: number): RunRpc =>
 const sameInput = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 type Launch = {
-  workflow: WorkflowRow;
+  workflow: WorkflowDefinition;
   ownerId: number;
   input: Record<string, unknown>;
   idempotencyKey?: string | undefined;
   parent?: { runId: number; nodeId: string; depth: number } | undefined;
+  /** The request's, when there is one: cache bookkeeping then finishes after the response. */
+  waitUntil?: ((p: Promise<unknown>) => void) | undefined;
 };
 
 /**
@@ -66,13 +68,7 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, p: Launch):
       throw new ApiError('conflict', 'This Idempotency-Key was already used with a different input');
     }
     runId = existing.id;
-    const pinned = await db
-      .select()
-      .from(workflowVersions)
-      .where(and(eq(workflowVersions.workflowId, p.workflow.id), eq(workflowVersions.version, existing.workflowVersion)))
-      .get();
-    if (!pinned) throw new Error(`version ${existing.workflowVersion} of workflow ${p.workflow.id} is missing`);
-    version = pinned;
+    version = { version: existing.workflowVersion, ...(await workflowVersion({ env, waitUntil: p.waitUntil }, db, p.workflow.id, existing.workflowVersion)) };
   }
   const init: RunInit = {
     runId: runId!,
@@ -93,7 +89,7 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, p: Launch):
 /** Starts a subchain's child run; the idempotency key makes a repeated launch find the same child. */
 export async function launchChildRun(env: Env, parent: RunMeta, nodeId: string, attempt: number, workflowId: number, input: Record<string, unknown>): Promise<number> {
   const db = getDb(env.DB);
-  const workflow = await getWorkflow(db, parent.ownerId, workflowId);
+  const workflow = await workflowForRun({ env }, db, parent.ownerId, workflowId);
   if (!workflow) throw new NodeError(`subchain workflow ${workflowId} no longer exists`, false);
   const meta: RequestMeta = { requestId: `run:${parent.runId}`, ip: null, userAgent: null, actorUserId: parent.ownerId, actorApiKeyId: null };
   const { runId } = await launchRun(env, db, meta, {

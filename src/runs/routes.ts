@@ -8,7 +8,7 @@ import type { AppEnv } from '../lib/context';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { getWorkflow } from '../workflows/queries';
+import { getWorkflow, workflowForRun } from '../workflows/queries';
 import { workflowAnalytics } from './analytics';
 import { launchRun, ownedRun, runStub } from './launch';
 import {
@@ -32,9 +32,10 @@ const tags = ['runs'];
 
 async function start(c: Context<AppEnv>, workflowId: number, input: Record<string, unknown>, idempotencyKey: string | undefined) {
   const db = c.var.db;
-  const workflow = await getWorkflow(db, c.var.principal.userId, workflowId);
+  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  const workflow = await workflowForRun({ env: c.env, waitUntil }, db, c.var.principal.userId, workflowId);
   if (!workflow) throw new ApiError('not_found', 'Workflow not found');
-  const { runId, created } = await launchRun(c.env, db, requestMeta(c), { workflow, ownerId: c.var.principal.userId, input, idempotencyKey });
+  const { runId, created } = await launchRun(c.env, db, requestMeta(c), { workflow, ownerId: c.var.principal.userId, input, idempotencyKey, waitUntil });
   const run = await publicRun(db, await runStub(c.env, runId).view());
   return { run, created };
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ADMINS } from '../auth/principal';
 import { SECURITY_EVENT_TYPES, SEVERITIES, type securityEvents } from '../db/schema';
-import { createRouter, errorResponses, jsonResponse, withAccess } from '../lib/openapi';
+import { createRouter, errorResponses, instantQuery, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { toIso } from '../lib/time';
 import { listSecurityEvents, securityStats } from './stats';
@@ -9,26 +9,14 @@ import { listSecurityEvents, securityStats } from './stats';
 const read = { roles: ADMINS, scope: 'security:read' } as const;
 const tags = ['security'];
 
-/** ISO 8601 or epoch milliseconds, as epoch milliseconds. */
-const instantParam = (name: string, description: string) =>
-  z
-    .string()
-    .max(40)
-    .transform((s, ctx) => {
-      const ms = /^\d+$/.test(s) ? Number(s) : /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(s) : Number.NaN;
-      if (Number.isNaN(ms)) ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date-time or epoch milliseconds' });
-      return ms;
-    })
-    .optional()
-    .openapi({ param: { name, in: 'query' }, description, example: '2026-11-01T00:00:00Z' });
 
 const EventQuery = PageQuery.extend({
   type: z.enum(SECURITY_EVENT_TYPES).optional().openapi({ param: { name: 'type', in: 'query' } }),
   severity: z.enum(SEVERITIES).optional().openapi({ param: { name: 'severity', in: 'query' }, description: 'Minimum severity: `high` lists high and critical' }),
   user_id: z.coerce.number().int().positive().optional().openapi({ param: { name: 'user_id', in: 'query' } }),
   ip: z.string().max(64).optional().openapi({ param: { name: 'ip', in: 'query' } }),
-  from: instantParam('from', 'Events at or after this instant (ISO 8601 or epoch ms)'),
-  to: instantParam('to', 'Events at or before this instant'),
+  from: instantQuery('from', 'Events at or after this instant (ISO 8601 or epoch ms)'),
+  to: instantQuery('to', 'Events at or before this instant'),
 });
 
 const EventSchema = z

@@ -4,6 +4,8 @@ import type { TaskType } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { checkOutboundUrl } from '../lib/ssrf';
 import { getWorkflow } from '../workflows/queries';
+import { pendingDelivery } from '../notifications/pending';
+import { pendingTraining } from '../ml/store';
 import { checkColumns, DataError, parseCsv, tableFromJson, type Table } from './aggregate';
 
 /** What each task type needs in `payload`. Unknown fields are refused, like everywhere else. */
@@ -60,11 +62,19 @@ export const CleanupPayload = z
   })
   .strict();
 
+/** Made by the notifications API (src/notifications/send.ts), one per notification. */
+export const NotificationDeliveryPayload = z.object({ delivery_id: z.number().int().positive() }).strict();
+
+/** Made by POST /api/v3/ml/models/{model_id}/train for large trains (src/ml/jobs.ts). */
+export const MlTrainPayload = z.object({ model_id: z.number().int().positive(), version: z.number().int().positive(), activate: z.boolean().default(false) }).strict();
+
 export const PAYLOAD_SCHEMAS = {
   workflow_run: WorkflowRunPayload,
   webhook_call: WebhookCallPayload,
   data_processing: DataProcessingPayload,
   cleanup: CleanupPayload,
+  notification_delivery: NotificationDeliveryPayload,
+  ml_train: MlTrainPayload,
 } satisfies Record<TaskType, z.ZodType>;
 
 export type Payloads = { [K in TaskType]: z.infer<(typeof PAYLOAD_SCHEMAS)[K]> };
@@ -120,6 +130,11 @@ export async function validatePayload<T extends TaskType>(env: Env, db: DB, owne
     }
   } else if (type === 'workflow_run') {
     if (!(await getWorkflow(db, ownerId, (p as Payloads['workflow_run']).workflow_id))) throw new ApiError('not_found', 'Workflow not found');
+  } else if (type === 'notification_delivery') {
+    if (!(await pendingDelivery(db, ownerId, (p as Payloads['notification_delivery']).delivery_id))) throw invalid([...prefix, 'delivery_id'], 'not one of your notifications waiting to be sent; send notifications through /api/v3/notifications/send');
+  } else if (type === 'ml_train') {
+    const t = p as Payloads['ml_train'];
+    if (!(await pendingTraining(db, ownerId, t.model_id, t.version))) throw invalid([...prefix, 'model_id'], 'not one of your model versions waiting to train; train through /api/v3/ml/models/{model_id}/train');
   }
   return p;
 }

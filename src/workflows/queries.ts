@@ -1,5 +1,7 @@
+import { z } from '@hono/zod-openapi';
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import { cached, type CacheScope } from '../cache/cache';
 import { rawRun, type DB } from '../db/client';
 import { workflows, workflowVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
@@ -73,6 +75,43 @@ export async function getWorkflow(db: DB, ownerId: number, id: number): Promise<
     .from(workflows)
     .where(and(eq(workflows.id, id), eq(workflows.ownerId, ownerId), isNull(workflows.deletedAt)))
     .get();
+}
+
+/** What a run needs of a workflow: the definition of one version. */
+export type WorkflowDefinition = Pick<WorkflowRow, 'id' | 'version' | 'name' | 'nodes' | 'settings'>;
+
+const VersionBody = z.object({ name: z.string(), nodes: z.array(z.unknown()), settings: z.record(z.string(), z.unknown()) });
+
+/**
+ * One version's definition. A `workflow_versions` row is never changed once written (an update
+ * writes the next version; ids are AUTOINCREMENT, so never reused), which is what makes it safe
+ * to cache in every tier, KV included, however stale KV's view of other keys may be.
+ */
+export async function workflowVersion(cache: CacheScope, db: DB, id: number, version: number): Promise<z.infer<typeof VersionBody>> {
+  const load = async () => {
+    const row = await db
+      .select({ name: workflowVersions.name, nodes: workflowVersions.nodes, settings: workflowVersions.settings })
+      .from(workflowVersions)
+      .where(and(eq(workflowVersions.workflowId, id), eq(workflowVersions.version, version)))
+      .get();
+    if (!row) throw new Error(`version ${version} of workflow ${id} is missing`);
+    return row;
+  };
+  return cached(cache, 'workflow', `${id}:${version}`, load, { schema: VersionBody, tags: [`workflow:${id}`] });
+}
+
+/**
+ * The definition a new run starts from. The current version number is always read from D1 (a
+ * small indexed read of the primary), so an update, or a delete, is seen by the very next run;
+ * only the immutable body of that version comes from the cache.
+ */
+export async function workflowForRun(cache: CacheScope, db: DB, ownerId: number, id: number): Promise<WorkflowDefinition | undefined> {
+  const head = await db
+    .select({ version: workflows.version })
+    .from(workflows)
+    .where(and(eq(workflows.id, id), eq(workflows.ownerId, ownerId), isNull(workflows.deletedAt)))
+    .get();
+  return head && { id, version: head.version, ...(await workflowVersion(cache, db, id, head.version)) };
 }
 
 export async function listWorkflows(db: DB, ownerId: number, limit: number, beforeId?: number): Promise<WorkflowRow[]> {

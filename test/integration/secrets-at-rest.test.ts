@@ -1,12 +1,13 @@
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { generateVapidKeys } from '../../src/notifications/webpush';
 import { api, registerAndLogin, STRONG_PASSWORD, unique } from '../helpers';
 
 /*
  * No secret is stored in D1 in a form that gives it back: passwords, refresh tokens, API keys,
- * recovery codes and reset tokens are hashed; webhook signing secrets and TOTP secrets are
- * encrypted (AES-256-GCM, bound to their row). This file creates one of each through the API,
- * keeps every plaintext the API handed out, then reads every row of every table and searches
+ * recovery codes and reset tokens are hashed; webhook signing secrets, TOTP secrets and
+ * notification channel secrets are encrypted (AES-256-GCM, bound to their row). This file
+ * creates one of each through the API, keeps every plaintext the API handed out, then reads every row of every table and searches
  * them for each plaintext (and its common re-encodings).
  */
 const secrets = new Map<string, string>();
@@ -46,6 +47,29 @@ beforeAll(async () => {
   const rotated = await api('POST', '/api/v3/background/webhooks/signing-secret/rotate', { token: owner.token });
   expect(rotated.status, JSON.stringify(rotated.json)).toBe(200);
   secrets.set('rotated webhook secret', rotated.json.secret);
+
+  // Notification channel secrets: API keys, auth tokens, secret webhook URLs, signing secrets,
+  // the VAPID private key and a push subscription's auth secret.
+  const vapid = await generateVapidKeys();
+  const channelSecrets: [string, string, Record<string, unknown>, string][] = [
+    ['email', 'default', { settings: { provider: 'resend', from: 'a@acme.example' }, secrets: { api_key: 're_secret_at_rest_9876543210' } }, 'mine'],
+    ['sms', 'default', { settings: { account_sid: `AC${'ab'.repeat(16)}`, from: '+15005550006' }, secrets: { auth_token: 'twilio-token-at-rest-123456' } }, 'mine'],
+    ['slack', 'x', { secrets: { webhook_url: 'https://hooks.slack.com/services/T1/B1/slacksecretatrest' } }, 'mine'],
+    ['discord', 'x', { secrets: { webhook_url: 'https://discord.com/api/webhooks/1/discordsecretatrest' } }, 'mine'],
+    ['teams', 'x', { secrets: { webhook_url: 'https://acme.webhook.office.com/webhookb2/teamssecretatrest' } }, 'mine'],
+    ['webhook', 'x', { settings: { url: 'https://hooks.example.com/in' } }, 'mine'],
+    ['push', 'default', { settings: { subject: 'mailto:a@acme.example', vapid_public_key: vapid.publicKey }, secrets: { vapid_private_key: vapid.privateKey } }, 'global'],
+  ];
+  for (const [channel, name, body, scope] of channelSecrets) {
+    const res = await api('PUT', `/api/v3/notifications/channels/${channel}/${name}?scope=${scope}`, { token: owner.token, body });
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    for (const [field, value] of Object.entries((body.secrets ?? {}) as Record<string, string>)) secrets.set(`${channel} ${field}`, value);
+    if (res.json.revealed?.signing_secret) secrets.set('notification webhook signing secret', res.json.revealed.signing_secret);
+  }
+  const pushAuth = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const sub = await api('POST', '/api/v3/notifications/push/subscriptions', { token: owner.token, body: { endpoint: 'https://fcm.googleapis.com/fcm/send/at-rest', keys: { p256dh: vapid.publicKey, auth: pushAuth } } });
+  expect(sub.status, JSON.stringify(sub.json)).toBe(201);
+  secrets.set('push subscription auth secret', pushAuth);
 
   secrets.set('JWT_SECRET', env.JWT_SECRET);
   secrets.set('PASSWORD_PEPPER', env.PASSWORD_PEPPER);

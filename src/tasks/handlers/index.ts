@@ -2,6 +2,8 @@ import type { TaskType } from '../../db/schema';
 import type { Payloads } from '../payloads';
 import { cleanup } from './cleanup';
 import { dataProcessing } from './data-processing';
+import { mlTrain } from './ml-train';
+import { notificationDelivery } from './notification-delivery';
 import type { AttemptContext, Outcome } from './types';
 import { webhookCall } from './webhook-call';
 import { workflowRun } from './workflow-run';
@@ -12,6 +14,8 @@ export const HANDLERS: { [K in TaskType]: (ctx: AttemptContext, payload: Payload
   webhook_call: webhookCall,
   data_processing: dataProcessing,
   cleanup,
+  notification_delivery: notificationDelivery,
+  ml_train: mlTrain,
 };
 
 export { TaskError } from './types';

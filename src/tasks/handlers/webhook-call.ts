@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { taskEffects } from '../../db/schema';
+import { readExcerpt } from '../../lib/http';
 import { checkOutboundUrl } from '../../lib/ssrf';
 import { effectInsert } from '../lifecycle';
 import { outboundPolicy, type Payloads } from '../payloads';
@@ -9,24 +10,6 @@ import { TaskError, type AttemptContext, type Outcome } from './types';
 const ATTEMPT_TIMEOUT_MS = 30_000;
 const EXCERPT_BYTES = 1024;
 
-/** Reads at most `limit` bytes of a body as text, then drops the rest unread. */
-async function excerpt(res: Response, limit: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (size < limit) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-  }
-  await reader.cancel().catch(() => undefined);
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) all.set(c, offset), (offset += c.byteLength);
-  return new TextDecoder().decode(all.slice(0, limit));
-}
 
 /**
  * webhook_call: one signed HTTP request. The call is the effect, and HTTP cannot join a D1
@@ -62,7 +45,7 @@ export async function webhookCall({ env, db, task, now, deadline }: AttemptConte
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
     throw new TaskError(timedOut ? `no answer within ${Math.round(timeoutMs / 1000)}s` : `the request failed: ${err instanceof Error ? err.message : String(err)}`, true);
   }
-  const text = await excerpt(res, EXCERPT_BYTES);
+  const text = await readExcerpt(res, EXCERPT_BYTES);
   if (res.status >= 300 && res.status < 400) throw new TaskError(`the receiver answered ${res.status}; redirects are not followed`, false);
   if (!res.ok) {
     const retryable = res.status === 408 || res.status === 425 || res.status === 429 || res.status >= 500;

@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a small, well-known seeded 32-bit generator giving numbers in [0, 1). The same
+ * seed always gives the same sequence, so training splits and evaluations can be reproduced
+ * outside the service. Not cryptographic, and it need not be.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,52 @@
+import type { DB } from '../db/client';
+import { ApiError } from '../lib/errors';
+import { load, type Predictor } from './algorithms';
+import { encodeRows, type Encoding, type Row } from './preprocess';
+import { getVersion, loadModelJson, publicModelId, recordPrediction, type ModelRow } from './store';
+
+/*
+ * A ready version never changes (its model JSON and encoding are written once), so a loaded
+ * predictor may be kept per isolate keyed by (model, version). This is only a cache: another
+ * isolate, or this one after eviction, loads the same thing from D1.
+ */
+const CACHE_SIZE = 8;
+const loaded = new Map<string, { predictor: Predictor; encoding: Encoding }>();
+
+async function predictorFor(db: DB, model: ModelRow, version: number) {
+  const key = `${model.id}:${version}`;
+  const hit = loaded.get(key);
+  if (hit) {
+    loaded.delete(key);
+    loaded.set(key, hit);
+    return hit;
+  }
+  const v = await getVersion(db, model.id, version);
+  if (!v) throw new ApiError('not_found', `Version ${version} of this model not found`);
+  if (v.status !== 'ready') throw new ApiError('conflict', `Version ${version} is ${v.status}, not ready`);
+  const encoding = v.encoding as Encoding;
+  const entry = { predictor: load(model.modelType, model.algorithm, await loadModelJson(db, model.id, version), encoding.classes?.length ?? 0), encoding };
+  loaded.set(key, entry);
+  if (loaded.size > CACHE_SIZE) loaded.delete(loaded.keys().next().value!);
+  return entry;
+}
+
+/**
+ * Predicts with a version (default: the active one). Input rows are encoded with the version's
+ * stored encoding: missing features get the training fill value, unseen categories encode as
+ * all zeros, columns the model does not know are ignored.
+ */
+export async function predict(db: DB, model: ModelRow, userId: number, input: Row[], withProbabilities: boolean, requested?: number) {
+  const version = requested ?? model.activeVersion;
+  if (version === null) throw new ApiError('conflict', 'This model has no active version yet: train it, or deploy a version');
+  const { predictor, encoding } = await predictorFor(db, model, version);
+  const x = encodeRows(input, encoding);
+  const raw = predictor.predict(x);
+  const classes = encoding.classes;
+  const predictions = classes ? raw.map((c) => classes[c] ?? null) : raw;
+  let probabilities: Record<string, number>[] | null = null;
+  if (withProbabilities && classes && predictor.probabilities) {
+    probabilities = predictor.probabilities(x).map((row) => Object.fromEntries(classes.map((c, i) => [String(c), Math.round(row[i]! * 1e6) / 1e6])));
+  }
+  await recordPrediction(db, model.id, version, userId, input.length);
+  return { model_id: publicModelId(model.id), version, predictions, probabilities };
+}

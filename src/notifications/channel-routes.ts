@@ -1,0 +1,95 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { requestMeta } from '../audit/audit';
+import { WRITERS, type Principal } from '../auth/principal';
+import { ApiError } from '../lib/errors';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { deleteConfig, listConfigs, rotateWebhookSecret, saveConfig, type Scope } from './config';
+import { ChannelParams, ConfigBody, ConfigSchema, ScopeQuery } from './schemas';
+
+const read = { roles: WRITERS, scope: 'notifications:read' } as const;
+const write = { roles: WRITERS, scope: 'notifications:write' } as const;
+const tags = ['notifications'];
+
+/** `?scope=global` is the service-wide configuration: admins only. */
+function scopeOf(p: Principal, scope: 'mine' | 'global'): Scope {
+  if (scope === 'mine') return { kind: 'user', userId: p.userId };
+  if (p.role !== 'admin') throw new ApiError('forbidden', 'Only admins manage the global channel configurations');
+  return { kind: 'global' };
+}
+
+const WebhookName = z.object({ name: ChannelParams.shape.name });
+
+export const notificationChannelRoutes = createRouter()
+  .openapi(
+    createRoute(
+      withAccess(read, {
+        method: 'get',
+        path: '/channels',
+        operationId: 'listNotificationChannels',
+        tags,
+        summary: 'Your channel configurations (secrets as hints only); ?scope=global for the service-wide ones',
+        request: { query: ScopeQuery },
+        responses: { 200: jsonResponse(z.object({ items: z.array(ConfigSchema) }).openapi('NotificationChannelConfigList'), 'Configurations'), ...errorResponses('validation_error') },
+      }),
+    ),
+    async (c) => c.json({ items: await listConfigs(c.env, c.var.db, scopeOf(c.var.principal, c.req.valid('query').scope)) }, 200),
+  )
+  .openapi(
+    createRoute(
+      withAccess(write, {
+        method: 'put',
+        path: '/channels/{channel}/{name}',
+        operationId: 'saveNotificationChannel',
+        tags,
+        summary: 'Create or replace a channel configuration; generated secrets (webhook signing secret) are shown once here',
+        request: { params: ChannelParams, query: ScopeQuery, body: jsonBody(ConfigBody) },
+        responses: {
+          200: jsonResponse(ConfigSchema.extend({ revealed: z.record(z.string(), z.string()).nullable() }).openapi('NotificationChannelConfigSaved'), 'Saved'),
+          ...errorResponses('validation_error'),
+        },
+      }),
+    ),
+    async (c) => {
+      const { channel, name } = c.req.valid('param');
+      const out = await saveConfig(c.env, c.var.db, requestMeta(c), scopeOf(c.var.principal, c.req.valid('query').scope), channel, name, c.req.valid('json'));
+      return c.json({ ...out.view, revealed: out.reveal }, 200);
+    },
+  )
+  .openapi(
+    createRoute(
+      withAccess(write, {
+        method: 'delete',
+        path: '/channels/{channel}/{name}',
+        operationId: 'deleteNotificationChannel',
+        tags,
+        summary: 'Delete a channel configuration',
+        request: { params: ChannelParams, query: ScopeQuery },
+        responses: { 204: { description: 'Deleted' }, ...errorResponses('validation_error', 'not_found') },
+      }),
+    ),
+    async (c) => {
+      const { channel, name } = c.req.valid('param');
+      await deleteConfig(c.var.db, requestMeta(c), scopeOf(c.var.principal, c.req.valid('query').scope), channel, name);
+      return c.newResponse(null, 204);
+    },
+  )
+  .openapi(
+    createRoute(
+      withAccess(write, {
+        method: 'post',
+        path: '/channels/webhook/{name}/rotate-secret',
+        operationId: 'rotateNotificationWebhookSecret',
+        tags,
+        summary: 'New signing secret for a webhook configuration; the previous one also signs for 24 hours',
+        request: { params: WebhookName, query: ScopeQuery },
+        responses: {
+          200: jsonResponse(z.object({ signing_secret: z.string(), previous_valid_until: z.string(), config: ConfigSchema }).openapi('NotificationWebhookSecretRotated'), 'The new secret, shown once'),
+          ...errorResponses('validation_error', 'not_found'),
+        },
+      }),
+    ),
+    async (c) => {
+      const out = await rotateWebhookSecret(c.env, c.var.db, requestMeta(c), scopeOf(c.var.principal, c.req.valid('query').scope), c.req.valid('param').name);
+      return c.json({ signing_secret: out.signing_secret, previous_valid_until: out.previous_valid_until, config: out.view }, 200);
+    },
+  );

@@ -1,0 +1,202 @@
+import { eq, inArray } from 'drizzle-orm';
+import type { RequestMeta } from '../audit/audit';
+import { findUserByLogin, getUser } from '../auth/users';
+import type { Role } from '../db/schema';
+import type { DB } from '../db/client';
+import { notificationDeliveries, type NotificationChannel, type TaskPriority } from '../db/schema';
+import { ApiError } from '../lib/errors';
+import { runBatch } from '../tasks/lifecycle';
+import { submitTasks } from '../tasks/queries';
+import { CHANNELS } from './channels';
+import type { Priority } from './channels/types';
+import { resolveConfig } from './config';
+import { optedOut } from './preferences';
+import { listSubscriptions } from './subscriptions';
+import { getTemplate, invalid, renderTemplate, type Issue } from './templates';
+
+export type SendInput = {
+  channel: NotificationChannel;
+  recipients: { recipient: string; variables?: Record<string, string> | undefined }[];
+  subject?: string | undefined;
+  message?: string | undefined;
+  template_id?: number | undefined;
+  variables?: Record<string, string> | undefined;
+  priority: Priority;
+  send_at?: string | undefined;
+  data?: Record<string, unknown> | undefined;
+  config?: string | undefined;
+};
+
+export type Sender = { userId: number; role: Role };
+
+/** Notification priority → task priority: `urgent` jumps the task queue like `critical`. */
+const TASK_PRIORITY: Record<Priority, TaskPriority> = { low: 'low', normal: 'normal', high: 'high', urgent: 'critical' };
+/** Attempts after the first; with the task layer's backoff they span about half a minute. */
+export const DELIVERY_RETRIES = 4;
+/** How far ahead send_at may be: the task layer's longest delay. */
+const MAX_SCHEDULE_MS = 7 * 86_400_000;
+
+type Planned = {
+  recipient: string;
+  recipientUserId: number | null;
+  subscriptionId: number | null;
+  configName: string;
+  subject: string;
+  body: string;
+  skipReason: string | null;
+};
+
+/** A user named by id, username or email; in-app and push go to users only. */
+async function userOf(db: DB, recipient: string) {
+  return /^\d{1,12}$/.test(recipient) ? getUser(db, Number(recipient)) : findUserByLogin(db, recipient);
+}
+
+/**
+ * Validates a send (one recipient or many) and plans one delivery per recipient — per push
+ * subscription for push. All-or-nothing: every problem is reported at once and nothing is
+ * stored unless every recipient is valid.
+ */
+async function plan(env: Env, db: DB, sender: Sender, input: SendInput, path: (i: number) => (string | number)[]): Promise<Planned[]> {
+  const channel = CHANNELS[input.channel];
+  const issues: Issue[] = [];
+  const template = input.template_id !== undefined ? await getTemplate(db, sender.userId, input.template_id).catch(() => null) : null;
+  if (input.template_id !== undefined && !template) issues.push({ path: ['template_id'], message: 'no such template' });
+  if (template && template.channel !== input.channel) issues.push({ path: ['template_id'], message: `the template is for ${template.channel}, not ${input.channel}` });
+  if (!template && input.template_id === undefined && input.message === undefined) issues.push({ path: ['message'], message: 'give a message or a template_id' });
+  if (template && (input.message !== undefined || input.subject !== undefined)) issues.push({ path: ['message'], message: 'give either a template_id or subject/message, not both' });
+  if (!template && input.template_id === undefined && input.variables) issues.push({ path: ['variables'], message: 'variables need a template_id' });
+  if (input.channel === 'email' && !template && !input.subject) issues.push({ path: ['subject'], message: 'an email needs a subject' });
+  if (issues.length) throw invalid(issues);
+
+  const seen = new Set<string>();
+  // A bulk send names one configuration many times: resolve (and decrypt) it once.
+  const configured = new Map<string, boolean>();
+  const planned: Planned[] = [];
+  for (const [i, r] of input.recipients.entries()) {
+    const at = path(i);
+    const bad = channel.checkRecipient(r.recipient);
+    if (bad) {
+      issues.push({ path: at, message: bad });
+      continue;
+    }
+    if (seen.has(r.recipient)) issues.push({ path: at, message: 'listed twice' });
+    seen.add(r.recipient);
+
+    let content = { subject: input.subject ?? '', body: input.message ?? '' };
+    if (template) {
+      const rendered = renderTemplate(template, { ...input.variables, ...r.variables }, at[0] === 'recipients' ? [...at, 'variables'] : ['variables']);
+      if ('issues' in rendered) {
+        issues.push(...rendered.issues);
+        continue;
+      }
+      content = rendered;
+    }
+
+    let recipientUserId: number | null = null;
+    if (input.channel === 'in_app' || input.channel === 'push') {
+      const user = await userOf(db, r.recipient);
+      if (!user) {
+        issues.push({ path: at, message: 'no such user' });
+        continue;
+      }
+      // Only admins reach other users' inboxes and devices; anyone may notify themselves.
+      if (user.id !== sender.userId && sender.role !== 'admin') throw new ApiError('forbidden', 'Only admins may send in-app and push notifications to other users');
+      recipientUserId = user.id;
+    } else if (input.channel === 'email') {
+      // A registered user's address: their opt-out applies. Other addresses have no preferences.
+      recipientUserId = (await findUserByLogin(db, r.recipient))?.id ?? null;
+    }
+
+    const configName = channel.recipientIsConfig ? r.recipient : (input.config ?? 'default');
+    if (channel.needsConfig && !configured.has(configName)) configured.set(configName, (await resolveConfig(env, db, sender.userId, input.channel, configName)) !== null);
+    if (channel.needsConfig && !configured.get(configName)) {
+      issues.push({ path: channel.recipientIsConfig ? at : ['config'], message: `no enabled ${input.channel} configuration named "${configName}" (yours or global)` });
+      continue;
+    }
+    const skipReason = recipientUserId !== null && (await optedOut(db, recipientUserId, input.channel)) ? 'opted_out' : null;
+    const base = { recipient: r.recipient, recipientUserId, configName, ...content, skipReason };
+    if (input.channel === 'push' && !skipReason) {
+      const subs = await listSubscriptions(db, recipientUserId!);
+      if (!subs.length) issues.push({ path: at, message: 'this user has no push subscriptions' });
+      for (const s of subs) planned.push({ ...base, subscriptionId: s.id });
+    } else planned.push({ ...base, subscriptionId: null });
+  }
+  if (issues.length) throw invalid(issues);
+  return planned;
+}
+
+function sendAtOf(raw: string | undefined, now: number): number {
+  if (raw === undefined) return now;
+  const at = Date.parse(raw);
+  if (Number.isNaN(at)) throw invalid([{ path: ['send_at'], message: 'an ISO 8601 date-time' }]);
+  if (at < now - 60_000) throw invalid([{ path: ['send_at'], message: 'in the past' }]);
+  if (at > now + MAX_SCHEDULE_MS) throw invalid([{ path: ['send_at'], message: 'at most 7 days ahead' }]);
+  return Math.max(at, now);
+}
+
+/**
+ * Stores the deliveries, then hands each to the background task layer (one
+ * `notification_delivery` task each, idempotency key `notification:<id>`, delayed until
+ * send_at). Opted-out recipients are stored as `skipped` and get no task. If the task layer
+ * refuses (its per-user backlog is full), the deliveries are removed again and the error stands.
+ */
+export async function sendNotifications(env: Env, db: DB, meta: RequestMeta, sender: Sender, input: SendInput, path: (i: number) => (string | number)[]) {
+  const now = Date.now();
+  const sendAt = sendAtOf(input.send_at, now);
+  const planned = await plan(env, db, sender, input, path);
+  const batchId = crypto.randomUUID();
+  const inserts = planned.map((p) =>
+    db
+      .insert(notificationDeliveries)
+      .values({
+        ownerId: sender.userId,
+        batchId,
+        channel: input.channel,
+        configName: p.configName,
+        recipient: p.recipient,
+        recipientUserId: p.recipientUserId,
+        subscriptionId: p.subscriptionId,
+        templateId: input.template_id ?? null,
+        subject: p.subject,
+        body: p.body,
+        data: input.data ?? null,
+        priority: input.priority,
+        sendAt,
+        status: p.skipReason ? 'skipped' : 'queued',
+        skipReason: p.skipReason,
+        finishedAt: p.skipReason ? now : null,
+        createdAt: now,
+      })
+      .returning(),
+  );
+  const rows = (await runBatch(db, inserts)).map((r) => (r as (typeof notificationDeliveries.$inferSelect)[])[0]!);
+  const toSend = rows.filter((r) => r.status === 'queued');
+  if (toSend.length) {
+    let submitted;
+    try {
+      submitted = await submitTasks(
+        env,
+        db,
+        meta,
+        sender.userId,
+        toSend.map((r) => ({
+          name: `notification ${r.id} (${r.channel})`,
+          task_type: 'notification_delivery' as const,
+          priority: TASK_PRIORITY[input.priority],
+          payload: { delivery_id: r.id },
+          delay_seconds: Math.ceil((sendAt - now) / 1000),
+          timeout_seconds: 3600,
+          max_retries: DELIVERY_RETRIES,
+          idempotency_key: `notification:${r.id}`,
+        })),
+      );
+    } catch (err) {
+      await db.delete(notificationDeliveries).where(inArray(notificationDeliveries.id, rows.map((r) => r.id)));
+      throw err;
+    }
+    const taskOf = new Map(submitted.map((s, i) => [toSend[i]!.id, s.task.id]));
+    for (const r of toSend) r.taskId = taskOf.get(r.id) ?? null;
+    await runBatch(db, toSend.map((r) => db.update(notificationDeliveries).set({ taskId: r.taskId }).where(eq(notificationDeliveries.id, r.id))));
+  }
+  return { batchId, rows };
+}
