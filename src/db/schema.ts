@@ -923,3 +923,5 @@ export const recModelChunks = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.modelId, t.version, t.seq] })],
 );
+
+// ---- automations (src/automations) ---------------------------------------------------------
