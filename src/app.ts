@@ -1,8 +1,10 @@
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { aiRoutes } from './ai/routes';
+import { aiWorkflowRoutes } from './ai-workflows/routes';
 import { analyticsRoutes, seedAnalyticsRoutes } from './analytics/routes';
 import { auditRoutes } from './audit/routes';
+import { automationRoutes } from './automations/routes';
 import { cacheRoutes } from './cache/routes';
 import { accountRoutes } from './auth/account-routes';
 import { mfaRoutes } from './auth/mfa-routes';
@@ -76,12 +78,14 @@ export const app = base
   .route('/api/v3/notifications', notificationChannelRoutes)
   .route('/api/v3/notifications', notificationSettingsRoutes)
   .route('/api/v3/workflows', workflowRoutes)
+  .route('/api/v3/automations', automationRoutes)
   .route('/api/v3/workflows', runRoutes)
   .route('/api/v3/workflows', runContinueRoutes)
   .route('/api/v3/documents', documentRoutes)
   .route('/api/v3/advanced', executeRoutes)
   .route('/api/v3/ai', aiRoutes('canonical'))
   .route('/api/v3/advanced/ai', aiRoutes('seeds'))
+  .route('/api/v3/ai-workflows', aiWorkflowRoutes)
   .route('/api/v3/ws', realtimeRoutes)
   .route('/api/v3/background', taskRoutes)
   .route('/api/v3/scheduler', schedulerRoutes)

@@ -6,6 +6,7 @@ import charts from './client/charts';
 import documents from './client/documents';
 import dom from './client/dom';
 import run from './client/run';
+import service from './client/service';
 import sse from './client/sse';
 import styles from './client/styles';
 import templates from './client/templates';
@@ -35,6 +36,7 @@ export const ASSETS: Record<string, Asset> = {
   'documents.js': js(documents),
   'charts.js': js(charts),
   'analytics.js': js(analytics),
+  'service.js': js(service),
   'app.css': { type: 'text/css', body: styles },
 };
 
@@ -55,6 +57,7 @@ export const CONSOLE_HTML = `<!doctype html>
   <nav id="nav" aria-label="Main" hidden>
     <a href="#/workflows">Workflows</a>
     <a href="#/documents">Documents</a>
+    <a href="#/analytics">Analytics</a>
     <span id="who" class="who"></span>
     <button id="sign-out" type="button" class="quiet">Sign out</button>
   </nav>

@@ -1,3 +1,4 @@
+import { emitTaskFailed } from '../automations/events';
 import { and, eq, isNotNull } from 'drizzle-orm';
 import { getDb, type DB } from '../db/client';
 import { tasks } from '../db/schema';
@@ -90,6 +91,7 @@ async function failed(env: Env, db: DB, task: TaskRow, err: unknown, deadline: n
   }
   if (!retryable) {
     await runBatch(db, finishStatements(db, task, now, { status: 'failed', error: message }));
+    await emitTaskFailed(env, db, task, message);
     return ack({ release: true, scheduleId: task.scheduleId });
   }
   if (task.attempts <= task.maxRetries) {

@@ -6,6 +6,7 @@ import { checkOutboundUrl } from '../lib/ssrf';
 import { getWorkflow } from '../workflows/queries';
 import { pendingDelivery } from '../notifications/pending';
 import { pendingTraining } from '../ml/store';
+import { pendingExecution, scheduledAutomation } from '../automations/pending';
 import { checkColumns, DataError, parseCsv, tableFromJson, type Table } from './aggregate';
 
 /** What each task type needs in `payload`. Unknown fields are refused, like everywhere else. */
@@ -68,6 +69,12 @@ export const NotificationDeliveryPayload = z.object({ delivery_id: z.number().in
 /** Made by POST /api/v3/ml/models/{model_id}/train for large trains (src/ml/jobs.ts). */
 export const MlTrainPayload = z.object({ model_id: z.number().int().positive(), version: z.number().int().positive(), activate: z.boolean().default(false) }).strict();
 
+/** Made by src/automations/execute.ts, one per automation execution. */
+export const AutomationRunPayload = z.object({ execution_id: z.number().int().positive() }).strict();
+
+/** Made by an automation's schedule (src/automations/schedule.ts): each fire starts one execution. */
+export const AutomationFirePayload = z.object({ automation_id: z.number().int().positive() }).strict();
+
 export const PAYLOAD_SCHEMAS = {
   workflow_run: WorkflowRunPayload,
   webhook_call: WebhookCallPayload,
@@ -75,6 +82,8 @@ export const PAYLOAD_SCHEMAS = {
   cleanup: CleanupPayload,
   notification_delivery: NotificationDeliveryPayload,
   ml_train: MlTrainPayload,
+  automation_run: AutomationRunPayload,
+  automation_fire: AutomationFirePayload,
 } satisfies Record<TaskType, z.ZodType>;
 
 export type Payloads = { [K in TaskType]: z.infer<(typeof PAYLOAD_SCHEMAS)[K]> };
@@ -135,6 +144,10 @@ export async function validatePayload<T extends TaskType>(env: Env, db: DB, owne
   } else if (type === 'ml_train') {
     const t = p as Payloads['ml_train'];
     if (!(await pendingTraining(db, ownerId, t.model_id, t.version))) throw invalid([...prefix, 'model_id'], 'not one of your model versions waiting to train; train through /api/v3/ml/models/{model_id}/train');
+  } else if (type === 'automation_run') {
+    if (!(await pendingExecution(db, ownerId, (p as Payloads['automation_run']).execution_id))) throw invalid([...prefix, 'execution_id'], 'not one of your automation executions waiting to run; fire automations through /api/v3/automations/{automation_id}/trigger');
+  } else if (type === 'automation_fire') {
+    if (!(await scheduledAutomation(db, ownerId, (p as Payloads['automation_fire']).automation_id))) throw invalid([...prefix, 'automation_id'], 'not one of your scheduled automations');
   }
   return p;
 }

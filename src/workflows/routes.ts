@@ -1,3 +1,4 @@
+import { emitWorkflowChanged } from '../automations/events';
 import { createRoute } from '@hono/zod-openapi';
 import { requestMeta } from '../audit/audit';
 import { ANY_ROLE, WRITERS } from '../auth/principal';
@@ -26,6 +27,7 @@ export const workflowRoutes = createRouter()
     ),
     async (c) => {
       const row = await createWorkflow(c.var.db, requestMeta(c), c.var.principal.userId, c.req.valid('json'));
+      c.executionCtx.waitUntil(emitWorkflowChanged(c.env, row));
       return c.json(publicWorkflow(row), 201);
     },
   )
@@ -84,6 +86,7 @@ export const workflowRoutes = createRouter()
         ...body,
         description: body.description ?? null,
       }));
+      c.executionCtx.waitUntil(emitWorkflowChanged(c.env, row));
       return c.json(publicWorkflow(row), 200);
     },
   )
@@ -107,6 +110,7 @@ export const workflowRoutes = createRouter()
         nodes: patch.nodes ?? current.nodes,
         settings: patch.settings ?? current.settings,
       }));
+      c.executionCtx.waitUntil(emitWorkflowChanged(c.env, row));
       return c.json(publicWorkflow(row), 200);
     },
   )

@@ -40,7 +40,7 @@ describe('authorisation matrix', () => {
     expect(ops.length).toBeGreaterThan(40);
     const undeclared = ops.filter((o) => !o.access).map((o) => `${o.method} ${o.path}`);
     // Only sign-up/sign-in, health, docs, the console shell and public counters are open.
-    for (const key of undeclared) expect(key).toMatch(/auth\/(register|login|refresh|mfa\/verify|password\/(forgot|reset))|\/health|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats/);
+    for (const key of undeclared) expect(key).toMatch(/auth\/(register|login|refresh|mfa\/verify|password\/(forgot|reset))|\/health|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats|automations\/\{automation_id\}\/webhook/);
   });
 
   it('admits exactly the declared roles with a session, and refuses the rest with 403', async () => {

@@ -70,6 +70,13 @@ beforeAll(async () => {
   const sub = await api('POST', '/api/v3/notifications/push/subscriptions', { token: owner.token, body: { endpoint: 'https://fcm.googleapis.com/fcm/send/at-rest', keys: { p256dh: vapid.publicKey, auth: pushAuth } } });
   expect(sub.status, JSON.stringify(sub.json)).toBe(201);
   secrets.set('push subscription auth secret', pushAuth);
+  const hookAutomation = await api('POST', '/api/v3/automations', {
+    token: owner.token,
+    body: { name: 'at rest', trigger: { type: 'webhook' }, actions: [{ type: 'send_notification', parameters: { channel: 'in_app', message: 'hi' } }] },
+  });
+  expect(hookAutomation.status, JSON.stringify(hookAutomation.json)).toBe(201);
+  secrets.set('automation webhook secret', hookAutomation.json.webhook_secret);
+  secrets.set('automation webhook secret key bytes', hookAutomation.json.webhook_secret.replace(/^whsec_/, ''));
 
   secrets.set('JWT_SECRET', env.JWT_SECRET);
   secrets.set('PASSWORD_PEPPER', env.PASSWORD_PEPPER);

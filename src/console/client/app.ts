@@ -10,6 +10,7 @@ import { authView } from './auth.js';
 import { documentsView, documentView } from './documents.js';
 import { h, showError } from './dom.js';
 import { runView } from './run.js';
+import { serviceView } from './service.js';
 import { workflowView } from './workflow.js';
 import { workflowsView } from './workflows.js';
 
@@ -20,6 +21,7 @@ const ROUTES = [
   [/^#\/workflows$/, (m, ctx) => workflowsView(ctx)],
   [/^#\/documents\/(\d+)(?:\/versions\/(\d+))?$/, (m, ctx) => documentView(ctx, Number(m[1]), m[2] ? Number(m[2]) : null)],
   [/^#\/documents(?:\?(.*))?$/, (m, ctx) => documentsView(ctx, new URLSearchParams(m[1] || ''))],
+  [/^#\/analytics(?:\?(.*))?$/, (m, ctx) => serviceView(ctx, new URLSearchParams(m[1] || ''))],
 ];
 
 const NOTICES = {

@@ -114,7 +114,7 @@ dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 dl.stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .5rem; margin: 0 0 1rem; }
 dl.stats div { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .5rem .75rem; }
-dl.stats dt { color: var(--muted); font-size: .85rem; }
+dl.stats dt { color: var(--muted); font-size: .85rem; overflow-wrap: anywhere; }
 dl.stats dd { margin: 0; font-size: 1.25rem; font-weight: 700; font-variant-numeric: tabular-nums; }
 
 .charts { display: grid; gap: 1rem; grid-template-columns: minmax(0, 1fr); }

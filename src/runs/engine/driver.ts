@@ -10,6 +10,7 @@ import { RunStore, type AttemptRow } from './store';
 import { render, type TemplateContext } from './template';
 import { DONE_NODE, NodeError, TERMINAL_RUN, type NodeRecord, type RunMeta } from './types';
 import { runStub } from '../launch';
+import { emitDocumentGenerated, emitRunFinished } from '../../automations/events';
 import { roomStub, workflowRoom } from '../../realtime/protocol';
 
 /**
@@ -295,6 +296,7 @@ export abstract class RunDriver extends DurableObject<Env> {
       await this.ctx.storage.deleteAlarm();
       this.events_.closeAll();
       if (meta.parent) this.ctx.waitUntil(this.notifyParent(meta));
+      this.ctx.waitUntil(emitRunFinished(this.env, meta));
       return;
     }
     const next = this.nextDue(meta);
@@ -347,6 +349,7 @@ export abstract class RunDriver extends DurableObject<Env> {
         rec.output.documentId = documentId;
         this.store.saveNode(rec);
         this.emit('document.created', nodeId, { document_id: documentId });
+        this.ctx.waitUntil(emitDocumentGenerated(this.env, meta, nodeId, documentId));
       }
       if (created.size) await flushProjection(this.env.DB, this.store, meta, this.nodes());
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { TaskType } from '../../db/schema';
 import type { Payloads } from '../payloads';
+import { automationFire, automationRun } from './automation-run';
 import { cleanup } from './cleanup';
 import { dataProcessing } from './data-processing';
 import { mlTrain } from './ml-train';
@@ -16,6 +17,8 @@ export const HANDLERS: { [K in TaskType]: (ctx: AttemptContext, payload: Payload
   cleanup,
   notification_delivery: notificationDelivery,
   ml_train: mlTrain,
+  automation_run: automationRun,
+  automation_fire: automationFire,
 };
 
 export { TaskError } from './types';
