@@ -7,6 +7,7 @@ import { randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError } from '../lib/errors';
 import { enforceLimit, limiter } from '../lib/limits';
 import { log } from '../lib/log';
+import { sendSystemEmail } from '../notifications/system-mail';
 import { recordSecurityEvent } from '../security/events';
 import { hashPassword, verifyPassword } from './passwords';
 import { revokeSessionsStatement } from './sessions';
@@ -81,17 +82,23 @@ export async function createPasswordResetToken(db: DB, meta: RequestMeta, userId
 }
 
 /**
- * Where a reset token leaves the system: the one place the notification layer will plug in.
- * Until it exists, development and test environments write the token to the log, and production
- * delivers nothing (the request is still recorded), because logging a live credential there
- * would hand it to anyone who can read the logs.
+ * Sends the reset token to the account's email address through the service-wide email
+ * configuration (see sendSystemEmail: not stored, one attempt). Outside production the token is
+ * also logged, so local development needs no mail setup; in production it never is, because
+ * logging a live credential would hand it to anyone who can read the logs.
  */
-export function deliverPasswordResetToken(env: Env, user: UserRow, token: string, expiresAt: number): void {
-  if (env.ENVIRONMENT === 'production') {
-    log(env.LOG_LEVEL, 'warn', 'password reset requested, but no delivery channel is configured', { user_id: user.id });
-    return;
+export async function deliverPasswordResetToken(env: Env, db: DB, user: UserRow, token: string, expiresAt: number): Promise<void> {
+  if (env.ENVIRONMENT !== 'production') {
+    log(env.LOG_LEVEL, 'info', 'password reset token (development delivery)', { user_id: user.id, token, expires_at: new Date(expiresAt).toISOString() });
   }
-  log(env.LOG_LEVEL, 'info', 'password reset token (development delivery)', { user_id: user.id, token, expires_at: new Date(expiresAt).toISOString() });
+  const minutes = Math.round((expiresAt - Date.now()) / 60_000);
+  await sendSystemEmail(
+    env,
+    db,
+    user.email,
+    'Reset your password',
+    `Someone asked to reset the password of ${user.username}. If it was you, use this token with POST /api/v3/auth/password/reset within ${minutes} minutes:\n\n${token}\n\nIf it was not you, ignore this message: your password stays as it is.`,
+  );
 }
 
 /**
@@ -109,7 +116,7 @@ export async function requestPasswordReset(env: Env, db: DB, meta: RequestMeta, 
     const user = await findUserByLogin(db, name);
     if (!user) return;
     const { token, expiresAt } = await createPasswordResetToken(db, meta, user.id);
-    deliverPasswordResetToken(env, user, token, expiresAt);
+    await deliverPasswordResetToken(env, db, user, token, expiresAt);
     await recordSecurityEvent(env, db, { type: 'password_reset_requested', severity: 'low', userId: user.id, ip: meta.ip });
   };
   defer(work().catch((err) => log(env.LOG_LEVEL, 'error', 'password reset request failed', { requestId: meta.requestId, error: String(err) })));

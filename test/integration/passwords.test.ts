@@ -4,6 +4,7 @@ import type { RequestMeta } from '../../src/audit/audit';
 import { createPasswordResetToken } from '../../src/auth/credentials';
 import { getDb } from '../../src/db/client';
 import { api, count, expectError, login, register, snapshot, STRONG_PASSWORD, unique } from '../helpers';
+import { providerLog, saveChannel } from './notif-helpers';
 
 const NEW_PASSWORD = 'amber-Quarry-whistle-58';
 const meta: RequestMeta = { requestId: 'test', ip: null, userAgent: null, actorUserId: null, actorApiKeyId: null };
@@ -70,6 +71,34 @@ describe('change password', () => {
 });
 
 describe('forgot password', () => {
+  it('emails the token through the service-wide email configuration, and stores no copy of it', async () => {
+    const admin = await register(unique('fgtadm'));
+    await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(admin.id).run();
+    const adminToken = (await login(admin.username)).access_token;
+    await saveChannel(adminToken, 'email', 'default', { settings: { provider: 'resend', from: 'Accounts <accounts@acme.example>' }, secrets: { api_key: 're_reset_0123456789abcdef' } }, 'global');
+    const user = await register(unique('fgtmail'));
+    const address = `${user.username}@example.com`;
+    expect((await api('POST', '/api/v3/auth/password/forgot', { body: { username: user.username } })).status).toBe(202);
+
+    const sent = await vi.waitFor(async () => {
+      const log = await providerLog('api.resend.com', address);
+      expect(log).toHaveLength(1);
+      return log[0]!;
+    });
+    expect(sent).toMatchObject({ method: 'POST', url: 'https://api.resend.com/emails' });
+    expect(sent.headers.authorization).toBe('Bearer re_reset_0123456789abcdef');
+    const mail = JSON.parse(sent.body) as { from: string; to: string[] | string; subject: string; text: string };
+    expect(mail.from).toBe('Accounts <accounts@acme.example>');
+    expect([mail.to].flat()).toEqual([address]);
+    const token = mail.text.split('\n\n')[1]!;
+    expect(token.length).toBeGreaterThan(20);
+    // Nothing in D1 holds the token: no delivery row, only its hash.
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM notification_deliveries WHERE body LIKE ?').bind(`%${token}%`).first('n')).toBe(0);
+
+    expect((await reset({ token, new_password: NEW_PASSWORD })).status).toBe(200);
+    await login(user.username, NEW_PASSWORD);
+  });
+
   it('answers identically whether or not the account exists, and creates a token only for a real one', async () => {
     const user = await register(unique('fgt'));
     const known = await api('POST', '/api/v3/auth/password/forgot', { body: { username: user.username } });

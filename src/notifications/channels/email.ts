@@ -34,7 +34,7 @@ type Mail = { from: string; replyTo: string | undefined; to: string; apiKey: str
 async function resend({ from, replyTo, to, apiKey, m }: Mail): Promise<SendResult> {
   const res = await callProvider('Resend', 'https://api.resend.com/emails', {
     method: 'POST',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'idempotency-key': `notification-${m.deliveryId}` },
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'idempotency-key': m.idempotencyKey ?? `notification-${m.deliveryId}` },
     body: JSON.stringify({ from, to: [to], subject: m.subject, text: m.body, ...(replyTo ? { reply_to: replyTo } : {}) }),
   });
   return { status: res.status, providerMessageId: jsonField(res.text, 'id') };

@@ -8,6 +8,8 @@ export type Priority = (typeof NOTIFICATION_PRIORITIES)[number];
 export type Message = {
   /** Stable per delivery and identical on every attempt: providers that dedupe get it as their key. */
   deliveryId: number;
+  /** Overrides the provider idempotency key derived from deliveryId (system mail has no delivery row). */
+  idempotencyKey?: string;
   subject: string;
   body: string;
   priority: Priority;
