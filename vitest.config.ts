@@ -39,6 +39,10 @@ export default defineConfig(async () => {
             include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
             setupFiles: ['./test/apply-migrations.ts'],
             testTimeout: 30_000,
+            // Each file gets a fresh workerd (isolated storage), and starting one and loading the
+            // worker's modules into it is most of a short file's time, partly spent waiting.
+            // Vitest's default on 2 cores is a single worker; two overlap that start-up.
+            maxWorkers: 2,
           },
         },
         {

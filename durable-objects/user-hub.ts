@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { handleFrame, sendFrame, type HubContext } from '../src/realtime/frames';
+import { handleFrame, sendFrame, sendText, type HubContext } from '../src/realtime/frames';
 import { Attachment, MAX_FRAME_BYTES, RATE_BURST, RATE_PER_SECOND, roomStub, statsStub, userChannel, type RoomEvent } from '../src/realtime/protocol';
 
 /**
@@ -18,6 +18,18 @@ import { Attachment, MAX_FRAME_BYTES, RATE_BURST, RATE_PER_SECOND, roomStub, sta
  * the seeds' `user_id` query parameter is never read.
  */
 const STATS_FLUSH_MS = 1000;
+const ATTACHMENT_SAVE_MS = 100;
+
+/**
+ * An event's frame is the same for every socket in the room, so it is serialised once per event
+ * object (a delivery hands the same objects to every socket), not once per socket.
+ */
+const frames = new WeakMap<RoomEvent, string>();
+function eventFrame(room: string, e: RoomEvent): string {
+  let text = frames.get(e);
+  if (text === undefined) frames.set(e, (text = JSON.stringify({ type: 'event', room, seq: e.seq, at: e.at, event: e.payload })));
+  return text;
+}
 
 export class UserHub extends DurableObject<Env> implements HubContext {
   /** Live events that arrive for a (socket, room) while that join is still replaying. */
@@ -25,6 +37,15 @@ export class UserHub extends DurableObject<Env> implements HubContext {
   private pendingIn = 0;
   private pendingOut = 0;
   private statsTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * Parsed attachments of this instance's sockets. The serialized attachment stays the truth (it
+   * is what survives hibernation); this only saves a deserialize and a zod parse per socket per
+   * delivery, which profiling showed as most of a fan-out's CPU. Every write goes through
+   * `saveAttachment`, which updates both.
+   */
+  private readonly attachments = new WeakMap<WebSocket, Attachment>();
+  private readonly unsaved = new Set<WebSocket>();
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
 
   override async fetch(request: Request): Promise<Response> {
     const userId = Number(request.headers.get('x-dwc-user-id'));
@@ -41,7 +62,7 @@ export class UserHub extends DurableObject<Env> implements HubContext {
       refilledAt: Date.now(),
     };
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment(attachment);
+    this.saveAttachment(server, attachment);
     sendFrame(this, server, { type: 'welcome', connection_id: attachment.connId, label: attachment.label, user_id: userId, rooms: Object.keys(attachment.rooms) });
     this.ctx.waitUntil(statsStub(this.env).add({ connections: 1 }));
     const protocol = request.headers.get('x-dwc-protocol');
@@ -59,11 +80,11 @@ export class UserHub extends DurableObject<Env> implements HubContext {
     att.tokens = Math.min(RATE_BURST, att.tokens + ((now - att.refilledAt) / 1000) * RATE_PER_SECOND);
     att.refilledAt = now;
     if (att.tokens < 1) {
-      ws.serializeAttachment(att);
+      this.saveAttachment(ws, att);
       return sendFrame(this, ws, { type: 'error', code: 'rate_limited', message: `at most ${RATE_PER_SECOND} messages per second` });
     }
     att.tokens -= 1;
-    ws.serializeAttachment(att);
+    this.saveAttachment(ws, att);
     await handleFrame(this, ws, typeof message === 'string' ? message : new TextDecoder().decode(message));
   }
 
@@ -111,8 +132,42 @@ export class UserHub extends DurableObject<Env> implements HubContext {
   // ---- HubContext (used by frame handling) -------------------------------------------------
 
   attachment(ws: WebSocket): Attachment | null {
+    const cached = this.attachments.get(ws);
+    if (cached) return cached;
     const parsed = Attachment.safeParse(ws.deserializeAttachment());
-    return parsed.success ? parsed.data : null;
+    if (!parsed.success) return null;
+    this.attachments.set(ws, parsed.data);
+    return parsed.data;
+  }
+
+  saveAttachment(ws: WebSocket, att: Attachment): void {
+    ws.serializeAttachment(att);
+    this.attachments.set(ws, att);
+    this.unsaved.delete(ws);
+  }
+
+  /**
+   * Persists a socket's new last-sent seq after a short delay, once for all the deliveries in
+   * between, instead of once per socket per delivery (a structured-clone write that profiling
+   * showed costing about as much as the send itself). Nothing is lost by waiting: an object with
+   * a pending setTimeout is not hibernated (Durable Objects lifecycle docs: hibernation needs "no
+   * setTimeout/setInterval scheduled callbacks"), and an eviction that does not wait for it (a
+   * crash or a deploy) closes the sockets too, so a stale attachment is never read back.
+   */
+  private saveLater(ws: WebSocket): void {
+    this.unsaved.add(ws);
+    this.saveTimer ??= setTimeout(() => {
+      this.saveTimer = null;
+      for (const socket of this.unsaved) {
+        const att = this.attachments.get(socket);
+        try {
+          if (att) socket.serializeAttachment(att);
+        } catch {
+          // closed meanwhile; its close handler cleans up
+        }
+      }
+      this.unsaved.clear();
+    }, ATTACHMENT_SAVE_MS);
   }
 
   get bindings(): Env {
@@ -132,13 +187,13 @@ export class UserHub extends DurableObject<Env> implements HubContext {
     }
     for (const e of events) {
       if (e.seq <= last) continue;
-      sendFrame(this, ws, { type: 'event', room, seq: e.seq, at: e.at, event: e.payload });
+      sendText(this, ws, eventFrame(room, e));
       last = e.seq;
     }
     const fresh = this.attachment(ws);
     if (fresh && fresh.rooms[room] !== undefined) {
       fresh.rooms[room] = last;
-      ws.serializeAttachment(fresh);
+      this.saveLater(ws);
     }
   }
 
@@ -158,7 +213,7 @@ export class UserHub extends DurableObject<Env> implements HubContext {
   private async disconnected(ws: WebSocket): Promise<void> {
     const att = this.attachment(ws);
     if (!att) return;
-    ws.serializeAttachment({ ...att, rooms: {} });
+    this.saveAttachment(ws, { ...att, rooms: {} });
     await statsStub(this.env).add({ connections: -1 });
     const stillWanted = new Set(this.ctx.getWebSockets().filter((s) => s !== ws).flatMap((s) => Object.keys(this.attachment(s)?.rooms ?? {})));
     for (const room of Object.keys(att.rooms)) {

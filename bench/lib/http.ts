@@ -6,7 +6,7 @@
  * reset just as a request is written to it (undici: "other side closed", ECONNRESET); this also
  * happens on the connection Miniflare uses for `getD1Database`. Requests marked safe to repeat
  * (GETs and read-only queries, run launches with an Idempotency-Key, publishes the peer
- * de-duplicates by seq) are sent once more. Retries are counted and reported with the results.
+ * de-duplicates by seq) are sent again. Retries are counted and reported with the results.
  */
 let retries = 0;
 export const transportRetries = () => retries;
@@ -19,14 +19,20 @@ function transient(err: unknown): boolean {
   return false;
 }
 
-/** Runs `fn`, and once more if it failed on a dropped connection. */
+/**
+ * Runs `fn`, and again (up to ATTEMPTS in all) while it fails on a dropped connection: after a
+ * burst of concurrent requests the pool holds many idle connections, and more than one of them
+ * may have been closed by workerd, so one retry can land on another dead one.
+ */
+const ATTEMPTS = 4;
 export async function retrying<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!transient(err)) throw err;
-    retries++;
-    return fn();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!transient(err) || attempt === ATTEMPTS) throw err;
+      retries++;
+    }
   }
 }
 

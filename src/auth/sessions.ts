@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, isNull, lt, ne, sql, type SQL } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
-import { rawAll, rawRun, type DB } from '../db/client';
+import { preparedOnce, rawAll, rawRun, type DB } from '../db/client';
 import { refreshTokens, sessions, users } from '../db/schema';
 import { randomToken, sha256Hex } from '../lib/crypto';
 import { toIso, toIsoOrNull } from '../lib/time';
@@ -105,14 +105,18 @@ export async function revokeSession(db: DB, meta: RequestMeta, userId: number, s
 }
 
 /** The user and session behind an access token, or undefined if either is gone or revoked. */
-export async function activeSessionUser(db: DB, userId: number, sessionId: string) {
-  const now = Date.now();
-  const row = await db
+const sessionUserQuery = preparedOnce((db) =>
+  db
     .select({ id: users.id, username: users.username, role: users.role, revokedAt: sessions.revokedAt, expiresAt: sessions.expiresAt })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
-    .get();
+    .where(and(eq(sessions.id, sql.placeholder('sessionId')), eq(sessions.userId, sql.placeholder('userId'))))
+    .prepare(),
+);
+
+export async function activeSessionUser(db: DB, userId: number, sessionId: string) {
+  const now = Date.now();
+  const row = await sessionUserQuery(db).get({ sessionId, userId });
   if (!row || row.revokedAt !== null || row.expiresAt <= now) return undefined;
   return row;
 }

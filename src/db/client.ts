@@ -21,6 +21,20 @@ export function getDb(d1: D1Database) {
   return db;
 }
 
+/**
+ * A statement built once per database instance (so once per isolate) instead of per call: for
+ * queries on every request's path, drizzle's SQL building showed up in profiles. Use it with
+ * `sql.placeholder(...)` for the parameters and call `.get/.all({...})` on the result.
+ */
+export function preparedOnce<T>(build: (db: DB) => T): (db: DB) => T {
+  const built = new WeakMap<DB, T>();
+  return (db) => {
+    let statement = built.get(db);
+    if (statement === undefined) built.set(db, (statement = build(db)));
+    return statement;
+  };
+}
+
 /*
  * drizzle-orm 0.45 builds D1 batch statements from each item's prepared `stmt`, which its raw
  * queries (`db.run(sql)`, `db.all(sql)`) lack when they have parameters, so they fail inside

@@ -7,6 +7,8 @@ export interface HubContext {
   readonly bindings: Env;
   readonly replaying: Map<string, RoomEvent[]>;
   attachment(ws: WebSocket): Attachment | null;
+  /** Persists a socket's attachment (it survives hibernation); the only way attachments change. */
+  saveAttachment(ws: WebSocket, att: Attachment): void;
   forward(ws: WebSocket, att: Attachment, room: string, events: RoomEvent[]): Promise<void>;
   count(direction: 'in' | 'out', n?: number): void;
 }
@@ -14,9 +16,14 @@ export interface HubContext {
 const REPLAY_PAGE = 500;
 
 export function sendFrame(hub: HubContext, ws: WebSocket, frame: Record<string, unknown>): void {
+  sendText(hub, ws, JSON.stringify(frame));
+}
+
+/** Sends an already serialised frame. */
+export function sendText(hub: HubContext, ws: WebSocket, text: string): void {
   try {
     // send() does not wait for the client: a slow reader delays nobody else.
-    ws.send(JSON.stringify(frame));
+    ws.send(text);
     hub.count('out');
   } catch {
     // The socket closed between the check and the send; its close handler cleans up.
@@ -77,13 +84,13 @@ async function join(hub: HubContext, ws: WebSocket, room: string, after: number 
   hub.replaying.set(key, []);
   try {
     att.rooms[room] = after ?? 0;
-    ws.serializeAttachment(att);
+    hub.saveAttachment(ws, att);
     const last = await stub.subscribe(userChannel(att.userId));
     let cursor = after ?? last;
     const fresh = hub.attachment(ws);
     if (!fresh || fresh.rooms[room] === undefined) return;
     fresh.rooms[room] = cursor;
-    ws.serializeAttachment(fresh);
+    hub.saveAttachment(ws, fresh);
     const first = after !== undefined ? await stub.firstSeq() : 0;
     sendFrame(hub, ws, { type: 'joined', room, last_seq: last, ...(after !== undefined && first > after + 1 ? { truncated_before: first } : {}) });
     while (after !== undefined) {
@@ -106,6 +113,6 @@ async function leave(hub: HubContext, ws: WebSocket, room: string): Promise<void
   const att = hub.attachment(ws)!;
   if (att.rooms[room] === undefined || room.startsWith('user:')) return sendFrame(hub, ws, { type: 'error', code: 'not_joined', message: `not in ${room}` });
   delete att.rooms[room];
-  ws.serializeAttachment(att);
+  hub.saveAttachment(ws, att);
   sendFrame(hub, ws, { type: 'left', room });
 }

@@ -1,6 +1,6 @@
-import { and, eq, inArray, isNotNull, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { rawRun, type DB } from '../db/client';
+import { preparedOnce, rawRun, type DB } from '../db/client';
 import { taskAttempts, taskEffects, tasks, type TaskStatus } from '../db/schema';
 
 /*
@@ -24,31 +24,38 @@ export const runBatch = (db: DB, items: Stmt[]) => db.batch(items as [Stmt, ...S
 
 const running = (t: TaskRow) => and(eq(tasks.id, t.id), eq(tasks.status, 'running'), eq(tasks.attempts, t.attempts));
 
-/** Takes the next attempt of a task, or returns null if this delivery must not run it. */
-export async function claimAttempt(db: DB, taskId: number, seq: number, now: number): Promise<TaskRow | null> {
-  const [row] = await db
+/** The claim below, built once per database instance: it runs for every task message. */
+const claimQuery = preparedOnce((db) => {
+  const now = sql.placeholder('now');
+  return db
     .update(tasks)
     .set({
       status: 'running',
       attempts: sql`${tasks.attempts} + 1`,
-      startedAt: now,
+      startedAt: sql`${now}`,
       firstStartedAt: sql`coalesce(${tasks.firstStartedAt}, ${now})`,
       deadlineAt: sql`coalesce(${tasks.deadlineAt}, ${now} + ${tasks.timeoutSeconds} * 1000)`,
       leaseUntil: sql`${now} + ${tasks.timeoutSeconds} * 1000 + ${LEASE_MARGIN_MS}`,
-      dispatchSeq: sql`coalesce(${tasks.dispatchSeq}, ${seq || null})`,
+      dispatchSeq: sql`coalesce(${tasks.dispatchSeq}, ${sql.placeholder('seq')})`,
       nextRetryAt: null,
-      updatedAt: now,
+      updatedAt: sql`${now}`,
     })
     .where(
       and(
-        eq(tasks.id, taskId),
+        eq(tasks.id, sql.placeholder('taskId')),
         isNull(tasks.runId),
         sql`${tasks.attempts} <= ${tasks.maxRetries}`,
         or(isNull(tasks.deadlineAt), sql`${tasks.deadlineAt} > ${now}`),
-        or(inArray(tasks.status, ['queued', 'retrying']), and(eq(tasks.status, 'running'), lt(tasks.leaseUntil, now))),
+        or(inArray(tasks.status, ['queued', 'retrying']), and(eq(tasks.status, 'running'), sql`${tasks.leaseUntil} < ${now}`)),
       ),
     )
-    .returning();
+    .returning()
+    .prepare();
+});
+
+/** Takes the next attempt of a task, or returns null if this delivery must not run it. */
+export async function claimAttempt(db: DB, taskId: number, seq: number, now: number): Promise<TaskRow | null> {
+  const [row] = await claimQuery(db).all({ taskId, seq: seq || null, now });
   return row ?? null;
 }
 

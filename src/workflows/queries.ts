@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
 import { cached, type CacheScope } from '../cache/cache';
-import { rawRun, type DB } from '../db/client';
+import { preparedOnce, rawRun, type DB } from '../db/client';
 import { workflows, workflowVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import type { WorkflowNode, WorkflowSettings } from './definition';
@@ -69,12 +69,16 @@ export async function createWorkflow(db: DB, meta: RequestMeta, ownerId: number,
   return inserted[0]!;
 }
 
-export async function getWorkflow(db: DB, ownerId: number, id: number): Promise<WorkflowRow | undefined> {
-  return db
+const workflowQuery = preparedOnce((db) =>
+  db
     .select()
     .from(workflows)
-    .where(and(eq(workflows.id, id), eq(workflows.ownerId, ownerId), isNull(workflows.deletedAt)))
-    .get();
+    .where(and(eq(workflows.id, sql.placeholder('id')), eq(workflows.ownerId, sql.placeholder('ownerId')), isNull(workflows.deletedAt)))
+    .prepare(),
+);
+
+export async function getWorkflow(db: DB, ownerId: number, id: number): Promise<WorkflowRow | undefined> {
+  return workflowQuery(db).get({ id, ownerId });
 }
 
 /** What a run needs of a workflow: the definition of one version. */

@@ -31,6 +31,7 @@ export abstract class RunDriver extends DurableObject<Env> {
   protected readonly events_: RunBroadcast;
   protected driving = false;
   protected roomPublishing: Promise<void> = Promise.resolve();
+  private roomPublishQueued = false;
   // Write-through caches of the stored state. One incarnation has exactly one meta object and one
   // record per node, so the driver loop, RPCs (cancel, pause) and completions all see each
   // other's changes; every change is also saved to storage at once.
@@ -310,7 +311,12 @@ export abstract class RunDriver extends DurableObject<Env> {
    * a failure or an eviction; a failed publish is retried by the next event or the next settle.
    */
   protected publishToRoom(): void {
+    // A pass publishes everything stored when it starts reading, so while one is still queued a
+    // burst of events needs no further pass: the queued one will see them.
+    if (this.roomPublishQueued) return;
+    this.roomPublishQueued = true;
     this.roomPublishing = this.roomPublishing.then(async () => {
+      this.roomPublishQueued = false;
       const meta = this.cachedMeta ?? this.store.meta();
       if (!meta) return;
       const room = workflowRoom(meta.workflowId);
