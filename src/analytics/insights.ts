@@ -6,6 +6,12 @@ import { MIN_DEVIATION, outliers, round, Z_THRESHOLD } from './stats';
 
 /** Days of history an anomaly is judged against, at least: fewer make the median meaningless. */
 export const MIN_BASELINE_DAYS = 14;
+/**
+ * Ended days of activity a scope needs before any anomaly is reported. Days before its first
+ * event are not a history of zeros: without this, a new account's first few events stood against
+ * a median of 0 and were all "anomalies".
+ */
+export const MIN_HISTORY_DAYS = 7;
 /** A workflow's failures are a spike at this many or more, with the failure rate up by at least this much. */
 export const SPIKE_MIN_FAILURES = 3;
 export const SPIKE_MIN_RATE_RISE = 0.2;
@@ -14,7 +20,8 @@ const TOP = 5;
 /**
  * Anomalies: the daily series (UTC days) of every event type and of all events together, over
  * the window's days or the last 14 days up to its end if the window is shorter. Each day's robust
- * z-score (median and MAD, see stats.ts) is computed against the whole series; days past the
+ * z-score (median and MAD, see stats.ts) is computed against the series from the scope's first
+ * event on (at least MIN_HISTORY_DAYS ended days of it, or nothing is reported); days past the
  * threshold that overlap the window are reported with the figures behind them.
  */
 async function anomalies(db: DB, scope: Scope, w: Window, now: number) {
@@ -32,11 +39,16 @@ async function anomalies(db: DB, scope: Scope, w: Window, now: number) {
   }
   // Days that have ended; the day in progress can only show a spike, never a drop.
   const complete = Math.max(0, Math.min(days, Math.floor((now - dayStart) / DAY)));
+  // The scope's history starts at its first event: the whole period if it had any before it.
+  const firstActive = perType.get('all')!.findIndex((n) => n > 0);
+  const earlier = firstActive > 0 ? await db.get<{ one: number } | undefined>(sql`SELECT 1 AS one FROM (${eventsSql(scope, 0, dayStart)}) LIMIT 1`) : undefined;
+  const from = earlier || firstActive < 0 ? 0 : firstActive;
+  if (complete - from < MIN_HISTORY_DAYS) return [];
   const period = { from: new Date(dayStart).toISOString(), to: new Date(dayEnd).toISOString(), days };
   const found = [];
   for (const [type, values] of [...perType].sort(([a], [b]) => a.localeCompare(b))) {
-    const { robust, outliers: out } = outliers(values, complete);
-    for (const o of out) {
+    const { robust, outliers: out } = outliers(values.slice(from), complete - from);
+    for (const o of out.map((x) => ({ ...x, index: x.index + from }))) {
       const day = dayStart + o.index * DAY;
       if (day + DAY <= w.start || day >= w.end) continue;
       found.push({

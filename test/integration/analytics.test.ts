@@ -90,6 +90,25 @@ describe('series and trends', () => {
 });
 
 describe('insights', () => {
+  it("reports no anomaly before a scope has a week of history, then judges days against it", async () => {
+    const fresh = await registerAndLogin(unique('anfresh'));
+    const DAY = 86_400_000;
+    const dayStart = Math.floor(Date.now() / DAY) * DAY;
+    const event = (at: number, n: number) =>
+      env.DB.prepare(`INSERT INTO analytics_events (type, user_id, at, dedupe_key) VALUES ('custom.burst', ?, ?, ?)`).bind(fresh.user.id, at, `fresh:${fresh.user.id}:${n}`);
+    // A new account's first day: 12 events against nothing before them.
+    await env.DB.batch(Array.from({ length: 12 }, (_, i) => event(dayStart + 1000 + i, i)));
+    const first = await get('/insights?time_range=week', fresh.token);
+    expect(first.status, JSON.stringify(first.json)).toBe(200);
+    expect(first.json.anomalies).toEqual([]);
+
+    // The same burst after ten quiet days with one event each is an anomaly.
+    await env.DB.batch(Array.from({ length: 10 }, (_, i) => event(dayStart - (i + 1) * DAY + 5000, 100 + i)));
+    const later = await get('/insights?time_range=week', fresh.token);
+    const burst = later.json.anomalies.find((a: { type: string }) => a.type === 'custom.burst');
+    expect(burst).toMatchObject({ day: new Date(dayStart).toISOString().slice(0, 10), direction: 'spike', value: 12, median: 1 });
+  });
+
   it('finds the day-20 anomaly with its median, MAD and z', async () => {
     const res = await get(`/insights?${MONTH}`, owner.token);
     expect(res.status, JSON.stringify(res.json)).toBe(200);
