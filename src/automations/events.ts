@@ -1,5 +1,5 @@
-import { and, eq } from 'drizzle-orm';
-import { getDb, type DB } from '../db/client';
+import { and, eq, sql } from 'drizzle-orm';
+import { getDb, preparedOnce, type DB } from '../db/client';
 import { automations } from '../db/schema';
 import { log } from '../lib/log';
 import type { RunMeta } from '../runs/engine/types';
@@ -18,9 +18,18 @@ import { Trigger, type AutomationEvent } from './schemas';
 
 export type InternalEvent = { type: AutomationEvent; id: string; ownerId: number; data: Record<string, unknown>; effectRef: string | null };
 
+/** Built once per isolate: it runs for every document and run a chain produces. */
+const candidatesQuery = preparedOnce((db) =>
+  db
+    .select()
+    .from(automations)
+    .where(and(eq(automations.ownerId, sql.placeholder('ownerId')), eq(automations.triggerType, 'event_based'), eq(automations.enabled, true)))
+    .prepare(),
+);
+
 /** Fires every enabled event_based automation of the owner that this event matches. */
 export async function emitEvent(env: Env, db: DB, e: InternalEvent): Promise<number> {
-  const candidates = await db.select().from(automations).where(and(eq(automations.ownerId, e.ownerId), eq(automations.triggerType, 'event_based'), eq(automations.enabled, true))).all();
+  const candidates = await candidatesQuery(db).all({ ownerId: e.ownerId });
   const triggerData = { event_type: e.type, ...e.data };
   const scope = { trigger: triggerData, context: {}, event: { id: e.id, type: e.type }, actions: [] };
   // Without `event`, an automation matches internal events only through conditions it states.
