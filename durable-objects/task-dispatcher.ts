@@ -130,19 +130,43 @@ export class TaskDispatcher extends DurableObject<Env> {
   /**
    * Fills free slots. The picks and their marking happen synchronously, before the one await
    * (the send), so a concurrent call cannot pick the same task or overfill a slot.
+   *
+   * One query per pump reads each owner's next ready tasks in that owner's order (at most as
+   * many as the per-user cap could start); the picks then compare only the owners' heads, with
+   * in-flight counts kept up to date in memory. That is the same choice as asking SQLite for the
+   * single best task before every pick, which sorted the whole backlog each time.
    */
   private async pump(): Promise<void> {
     const now = Date.now();
     const picked: TaskMessage[] = [];
     if (this.setting('paused') !== 1) {
       let inFlight = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM slots WHERE state = 'inflight'").one().n;
-      while (inFlight < GLOBAL_IN_FLIGHT) {
-        const next = this.ctx.storage.sql.exec<{ task_id: number }>(PICK, now, PER_USER_IN_FLIGHT, now, AGING_MS).toArray()[0];
-        if (!next) break;
-        const seq = this.nextSeq();
-        this.ctx.storage.sql.exec("UPDATE slots SET state = 'inflight', seq = ?, dispatched_at = ? WHERE task_id = ?", seq, now, next.task_id);
-        picked.push({ kind: 'run', task_id: next.task_id, seq });
-        inFlight++;
+      if (inFlight < GLOBAL_IN_FLIGHT) {
+        const running = new Map<number, number>();
+        for (const r of this.ctx.storage.sql.exec<{ owner_id: number; n: number }>("SELECT owner_id, count(*) AS n FROM slots WHERE state = 'inflight' GROUP BY owner_id")) {
+          running.set(r.owner_id, r.n);
+        }
+        const queues = new Map<number, Candidate[]>();
+        for (const c of this.ctx.storage.sql.exec<Candidate>(CANDIDATES, now, AGING_MS, now, AGING_MS, now, PER_USER_IN_FLIGHT)) {
+          const q = queues.get(c.owner_id);
+          if (q) q.push(c);
+          else queues.set(c.owner_id, [c]);
+        }
+        while (inFlight < GLOBAL_IN_FLIGHT) {
+          let best: Candidate | undefined;
+          for (const [owner, q] of queues) {
+            const head = q[0];
+            if (!head || (running.get(owner) ?? 0) >= PER_USER_IN_FLIGHT) continue;
+            if (!best || before(head, best, running)) best = head;
+          }
+          if (!best) break;
+          queues.get(best.owner_id)!.shift();
+          running.set(best.owner_id, (running.get(best.owner_id) ?? 0) + 1);
+          const seq = this.nextSeq();
+          this.ctx.storage.sql.exec("UPDATE slots SET state = 'inflight', seq = ?, dispatched_at = ? WHERE task_id = ?", seq, now, best.task_id);
+          picked.push({ kind: 'run', task_id: best.task_id, seq });
+          inFlight++;
+        }
       }
     }
     // Wake for the earliest delayed task; a task blocked only by a cap waits for a release.
@@ -178,11 +202,24 @@ export class TaskDispatcher extends DurableObject<Env> {
  */
 const EFFECTIVE_RANK = 'min(3, rank + CAST((? - eligible_at) / ? AS INTEGER))';
 
-/** The next task to start: eligible, its owner under the cap; by aged priority, then fairness, then age. */
-const PICK = `SELECT s.task_id FROM slots s
-  WHERE s.state = 'ready' AND s.eligible_at <= ?
-    AND (SELECT count(*) FROM slots f WHERE f.owner_id = s.owner_id AND f.state = 'inflight') < ?
-  ORDER BY min(3, s.rank + CAST((? - s.eligible_at) / ? AS INTEGER)) DESC,
-    (SELECT count(*) FROM slots f WHERE f.owner_id = s.owner_id AND f.state = 'inflight'),
-    s.eligible_at, s.task_id
-  LIMIT 1`;
+type Candidate = { task_id: number; owner_id: number; eligible_at: number; eff: number };
+
+/**
+ * Each owner's next ready tasks, in the order that owner's tasks start: aged priority, then age
+ * (parameters: now, aging, now, aging, now, how many per owner).
+ */
+const CANDIDATES = `SELECT task_id, owner_id, eligible_at, eff FROM (
+    SELECT task_id, owner_id, eligible_at, ${EFFECTIVE_RANK} AS eff,
+      row_number() OVER (PARTITION BY owner_id ORDER BY ${EFFECTIVE_RANK} DESC, eligible_at, task_id) AS pos
+    FROM slots WHERE state = 'ready' AND eligible_at <= ?)
+  WHERE pos <= ? ORDER BY owner_id, pos`;
+
+/** Whether `a` starts before `b`: by aged priority, then fairness (fewer in flight), then age. */
+function before(a: Candidate, b: Candidate, running: Map<number, number>): boolean {
+  if (a.eff !== b.eff) return a.eff > b.eff;
+  const ra = running.get(a.owner_id) ?? 0;
+  const rb = running.get(b.owner_id) ?? 0;
+  if (ra !== rb) return ra < rb;
+  if (a.eligible_at !== b.eligible_at) return a.eligible_at < b.eligible_at;
+  return a.task_id < b.task_id;
+}
