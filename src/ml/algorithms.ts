@@ -1,17 +1,29 @@
 import { z } from '@hono/zod-openapi';
-import { DecisionTreeClassifier, DecisionTreeRegression } from 'ml-cart';
 import { kmeans } from 'ml-kmeans';
 import KNN from 'ml-knn';
 import LogisticRegression from 'ml-logistic-regression';
 import { Matrix } from 'ml-matrix';
-import { RandomForestClassifier, RandomForestRegression } from 'ml-random-forest';
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import type { MlAlgorithm, MlModelType } from '../db/schema';
+import { treeData } from './cart';
+import { fitBudget } from './cost';
+import { fitTrees, isTreesModel, treesPredictor } from './forest';
+import { legacyTreesPredictor } from './legacy-trees';
 
 /*
- * The algorithms, each an mljs library behind one adapter: validated parameters in, the
- * library's own toJSON() out, and its load() back for prediction. Nothing here implements a
- * learning algorithm itself; the adapters only translate parameters and shapes.
+ * The algorithms behind one adapter: validated parameters in, plain JSON out, and a loader back
+ * for prediction. Most are mljs libraries (their own toJSON()/load()); the trees are not.
+ *
+ * `decision_tree` and `random_forest` are our own CART (cart.ts, forest.ts). They used ml-cart
+ * and ml-random-forest, but ml-cart scores every split point of every feature by re-scanning the
+ * node's rows, so a node costs rows² × features: one depth-10 tree took 0.46 s of CPU at 500
+ * rows, 1.6 s at 1,000, 4.4 s at 2,000 and 19 s at 4,000 (Node 20), and the benchmark's 50-tree
+ * forest on 8,000 rows ran past Workers' 30 s CPU limit. cart.ts sorts each feature once and
+ * sweeps each node's rows once per feature (rows × features × depth per tree): the same
+ * 50-tree depth-10 forest on 8,000 rows now takes 0.6–0.8 s, one depth-10 tree about 3 ms at
+ * 1,000 rows, 20 ms at 4,000 and 55 ms at 10,000 (figures in the README). Models stored in
+ * the old libraries' JSON still load and predict (legacy-trees.ts); new ones carry the
+ * `dwc-trees-1` format marker.
  */
 
 export const MAX_TREES = 200;
@@ -60,12 +72,14 @@ export type Predictor = {
   probabilities?: (x: number[][]) => number[][];
 };
 
-type FitInput = { x: number[][]; y: number[]; classes: number; seed: number };
+/** `cpuMs`: the CPU a tree fit may use (cost.ts) before it stops with BudgetExceeded. */
+type FitInput = { x: number[][]; y: number[]; classes: number; seed: number; cpuMs: number };
 
-const treeOptions = (p: { max_depth?: number | undefined; min_samples_split?: number | undefined }) => ({
-  ...(p.max_depth ? { maxDepth: p.max_depth } : {}),
-  ...(p.min_samples_split ? { minNumSamples: p.min_samples_split } : {}),
-});
+/**
+ * Defaults as documented: unlimited depth, and a node with fewer than min_samples_split (3) rows
+ * is a leaf. (ml-cart also left nodes of exactly that many rows unsplit.)
+ */
+const treeLimits = (p: { max_depth?: number | undefined; min_samples_split?: number | undefined }) => ({ maxDepth: p.max_depth ?? Infinity, minSamplesSplit: p.min_samples_split ?? 3 });
 
 /** A constant column, because ml-logistic-regression fits no intercept of its own. */
 const withBias = (x: number[][]) => new Matrix(x.map((r) => [...r, 1]));
@@ -75,22 +89,19 @@ const normalise = (row: number[]) => {
   return sum > 0 ? row.map((v) => v / sum) : row.map(() => 1 / row.length);
 };
 
-/** Trains and returns the library's serialised model (plain JSON). */
+/** Trains and returns the serialised model (plain JSON). */
 export function fit(type: MlModelType, algorithm: MlAlgorithm, params: Record<string, unknown>, d: FitInput): unknown {
   const classify = type === 'classification';
   switch (algorithm) {
     case 'random_forest': {
       const p = PARAMETER_SCHEMAS.random_forest.parse(params);
-      const options = { nEstimators: p.n_estimators, maxFeatures: p.max_features, seed: d.seed, treeOptions: treeOptions(p), noOOB: true };
-      const model = classify ? new RandomForestClassifier(options) : new RandomForestRegression(options);
-      model.train(d.x, d.y);
-      return model.toJSON();
+      const data = treeData(d.x, d.y, classify ? d.classes : 0);
+      return fitTrees(data, { trees: p.n_estimators, bootstrap: true, maxFeatures: p.max_features, seed: d.seed, ...treeLimits(p), budget: fitBudget(d.cpuMs) });
     }
     case 'decision_tree': {
       const p = PARAMETER_SCHEMAS.decision_tree.parse(params);
-      const model = classify ? new DecisionTreeClassifier(treeOptions(p)) : new DecisionTreeRegression(treeOptions(p));
-      model.train(d.x, d.y);
-      return model.toJSON();
+      const data = treeData(d.x, d.y, classify ? d.classes : 0);
+      return fitTrees(data, { trees: 1, bootstrap: false, maxFeatures: 1, seed: d.seed, ...treeLimits(p), budget: fitBudget(d.cpuMs) });
     }
     case 'logistic_regression': {
       const p = PARAMETER_SCHEMAS.logistic_regression.parse(params);
@@ -116,44 +127,13 @@ export function fit(type: MlModelType, algorithm: MlAlgorithm, params: Record<st
 
 const KMeansModel = z.object({ centroids: z.array(z.array(z.number())) });
 
-/** Loads a stored model with the library's own load(). */
+/** Loads a stored model (for the mljs ones, with the library's own load()). */
 export function load(type: MlModelType, algorithm: MlAlgorithm, json: unknown, classes: number): Predictor {
-  const classify = type === 'classification';
   switch (algorithm) {
-    case 'random_forest': {
-      const model = classify ? RandomForestClassifier.load(json) : RandomForestRegression.load(json);
-      return {
-        predict: (x) => model.predict(x),
-        // The share of trees voting for each class. (The library's predictProbability seeds its
-        // reduce with the first tree's label, which skews it; the per-tree votes are exact.)
-        ...(classify
-          ? {
-              probabilities: (x) =>
-                model
-                  .predictionValues(x)
-                  .to2DArray()
-                  .map((votes) => normalise(Array.from({ length: classes }, (_, c) => votes.filter((v) => v === c).length))),
-            }
-          : {}),
-      };
-    }
-    case 'decision_tree': {
-      if (!classify) {
-        const model = DecisionTreeRegression.load(json);
-        return { predict: (x) => model.predict(x) };
-      }
-      const model = DecisionTreeClassifier.load(json);
-      return {
-        predict: (x) => model.predict(x),
-        // The class distribution of the training rows in the leaf each row falls in.
-        probabilities: (x) =>
-          x.map((row) => {
-            const leaf = model.root.classify(row);
-            const dist = typeof leaf === 'number' ? [] : leaf.getRow(0);
-            return normalise(Array.from({ length: classes }, (_, c) => dist[c] ?? 0));
-          }),
-      };
-    }
+    case 'random_forest':
+    case 'decision_tree':
+      // Models stored before the format marker are ml-cart / ml-random-forest JSON.
+      return isTreesModel(json) ? treesPredictor(json) : legacyTreesPredictor(json, classes);
     case 'logistic_regression': {
       const model = LogisticRegression.load(json);
       // One-vs-rest: classifier c scores P(not c) (the library relabels class c as 0), so

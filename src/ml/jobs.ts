@@ -9,21 +9,22 @@ import { submitTasks } from '../tasks/queries';
 import { TaskError } from '../tasks/handlers/types';
 import { TrainingError, type Row } from './preprocess';
 import { blobStatements, dataStatements, failOrphanedTraining, getVersion, loadTrainingRows, nextVersion, storedRowCount, type ModelRow, type VersionRow } from './store';
-import { fitPrepared, prepare, trainRows, type TrainSpec, type Trained } from './train';
+import { BudgetExceeded } from './cart';
+import { BACKGROUND_CPU_MS, estimateCpuMs, INLINE_CPU_MS, INLINE_FIT_CPU_MS } from './cost';
+import { fitPrepared, prepare, trainRows, type Prepared, type TrainSpec, type Trained } from './train';
 
 /*
  * Where a train runs. Small trains fit inside the request; large ones are handed to the
  * background task layer (Queues), whose consumer invocation has its own CPU budget (30 s by
  * default on the paid plan, raisable to 5 min with `limits.cpu_ms`), so a slow fit neither
- * holds a client connection nor counts against a request's CPU.
+ * holds a client connection nor counts against a request's CPU. Trains estimated (cost.ts) above
+ * what a consumer invocation can spend are refused up front.
  */
 
 /** Rows a model may keep stored (appends included). */
 export const MAX_STORED_ROWS = 20_000;
-/** Trains with more rows than this run in the background. */
+/** Trains with more rows than this run in the background (whatever their estimated CPU). */
 export const INLINE_MAX_ROWS = 1_000;
-/** …and so do trains whose rough cost (rows × trees, or rows × steps / 100) exceeds this. */
-export const INLINE_MAX_COST = 100_000;
 
 export type TrainBody = {
   training_data?: Row[] | undefined;
@@ -38,11 +39,21 @@ export type TrainBody = {
 /** `activeVersion`: the model's active version after this request. */
 export type TrainOutcome = { kind: 'trained'; version: VersionRow; activeVersion: number | null } | { kind: 'queued'; version: VersionRow; taskId: number; activeVersion: number | null };
 
-export function trainingCost(spec: TrainSpec, rows: number): number {
-  const p = spec.parameters;
-  if (spec.algorithm === 'random_forest') return rows * (typeof p['n_estimators'] === 'number' ? p['n_estimators'] : 50);
-  if (spec.algorithm === 'logistic_regression') return (rows * (typeof p['num_steps'] === 'number' ? p['num_steps'] : 3000)) / 100;
-  return rows;
+/**
+ * Where a train of this shape runs: inline when small and estimated at most INLINE_CPU_MS,
+ * background when estimated at most BACKGROUND_CPU_MS; above that it is refused, because it
+ * would be killed at the Workers CPU limit after holding the training slot for nothing.
+ */
+export function placement(spec: TrainSpec, p: Prepared): 'inline' | 'background' {
+  const shape = { rows: p.xTrain.length, features: p.xTrain[0]?.length ?? 0, classes: p.encoding.classes?.length ?? 0 };
+  const cpuMs = estimateCpuMs(spec, shape);
+  if (cpuMs !== null && cpuMs > BACKGROUND_CPU_MS) {
+    throw new ApiError(
+      'bad_request',
+      `This train is estimated at ${Math.round(cpuMs / 1000)} s of CPU (${shape.rows} training rows, ${shape.features} encoded features); a train may use at most ${BACKGROUND_CPU_MS / 1000} s. Lower ${spec.algorithm === 'logistic_regression' ? 'num_steps' : spec.algorithm === 'random_forest' ? 'n_estimators, max_depth, max_features' : 'max_depth'} or the number of rows.`,
+    );
+  }
+  return p.xTrain.length + p.xTest.length <= INLINE_MAX_ROWS && (cpuMs ?? 0) <= INLINE_CPU_MS ? 'inline' : 'background';
 }
 
 const badInput = (err: unknown): never => {
@@ -84,20 +95,24 @@ export async function startTraining(env: Env, db: DB, meta: RequestMeta, who: Pr
   } catch (err) {
     return badInput(err);
   }
+  const where = placement(spec, prepared);
   const version = await nextVersion(db, model.id);
   const activate = body.activate ?? model.activeVersion === null;
   const data = incoming === undefined ? [] : await dataStatements(db, model.id, incoming, body.mode);
   const base = { modelId: model.id, version, parameters: spec.parameters, targetColumn: spec.targetColumn, testSize: spec.testSize, randomState: spec.randomState, dataRows: rows.length, createdBy: who.userId };
   const audit = auditInsert(db, meta, { action: 'ml.train', targetType: 'ml_model', targetId: model.id, details: { version, rows: rows.length, algorithm: model.algorithm } });
 
-  if (rows.length <= INLINE_MAX_ROWS && trainingCost(spec, rows.length) <= INLINE_MAX_COST) {
-    let trained: Trained;
+  // A tree fit on data far deeper than estimated stops at its inline budget and is queued instead.
+  let trained: Trained | null = null;
+  if (where === 'inline') {
     try {
-      trained = fitPrepared(spec, prepared);
+      trained = fitPrepared(spec, prepared, INLINE_FIT_CPU_MS);
     } catch (err) {
       // The libraries throw plain Errors on data they cannot fit (e.g. degenerate columns).
-      throw new ApiError('bad_request', `Training failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (!(err instanceof BudgetExceeded)) throw new ApiError('bad_request', `Training failed: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+  if (trained) {
     const now = Date.now();
     const insert = db
       .insert(mlModelVersions)

@@ -7,12 +7,23 @@ import { getVersion, loadModelJson, publicModelId, recordPrediction, type ModelR
 /*
  * A ready version never changes (its model JSON and encoding are written once), so a loaded
  * predictor may be kept per isolate keyed by (model, version). This is only a cache: another
- * isolate, or this one after eviction, loads the same thing from D1.
+ * isolate, or this one after eviction, loads the same thing from D1. The cache holds the load's
+ * promise, so concurrent requests to a cold isolate share one D1 read and one parse instead of
+ * each loading the same model; a failed load (version not ready, D1 error) is not kept.
  */
 const CACHE_SIZE = 8;
-const loaded = new Map<string, { predictor: Predictor; encoding: Encoding }>();
+type Entry = { predictor: Predictor; encoding: Encoding };
+const loaded = new Map<string, Promise<Entry>>();
 
-async function predictorFor(db: DB, model: ModelRow, version: number) {
+async function loadEntry(db: DB, model: ModelRow, version: number): Promise<Entry> {
+  const v = await getVersion(db, model.id, version);
+  if (!v) throw new ApiError('not_found', `Version ${version} of this model not found`);
+  if (v.status !== 'ready') throw new ApiError('conflict', `Version ${version} is ${v.status}, not ready`);
+  const encoding = v.encoding as Encoding;
+  return { predictor: load(model.modelType, model.algorithm, await loadModelJson(db, model.id, version), encoding.classes?.length ?? 0), encoding };
+}
+
+function predictorFor(db: DB, model: ModelRow, version: number): Promise<Entry> {
   const key = `${model.id}:${version}`;
   const hit = loaded.get(key);
   if (hit) {
@@ -20,13 +31,12 @@ async function predictorFor(db: DB, model: ModelRow, version: number) {
     loaded.set(key, hit);
     return hit;
   }
-  const v = await getVersion(db, model.id, version);
-  if (!v) throw new ApiError('not_found', `Version ${version} of this model not found`);
-  if (v.status !== 'ready') throw new ApiError('conflict', `Version ${version} is ${v.status}, not ready`);
-  const encoding = v.encoding as Encoding;
-  const entry = { predictor: load(model.modelType, model.algorithm, await loadModelJson(db, model.id, version), encoding.classes?.length ?? 0), encoding };
+  const entry = loadEntry(db, model, version);
   loaded.set(key, entry);
   if (loaded.size > CACHE_SIZE) loaded.delete(loaded.keys().next().value!);
+  entry.catch(() => {
+    if (loaded.get(key) === entry) loaded.delete(key);
+  });
   return entry;
 }
 

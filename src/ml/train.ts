@@ -1,4 +1,5 @@
 import { fit, load, NEEDS_SCALING, PARAMETER_SCHEMAS } from './algorithms';
+import { BACKGROUND_CPU_MS } from './cost';
 import { classificationMetrics, inertia, regressionMetrics } from './metrics';
 import { applyScale, classTargets, encodeRow, featureColumns, learnFeatures, learnScale, numericTargets, TrainingError, type Encoding, type Row } from './preprocess';
 import { trainTestSplit } from './split';
@@ -17,7 +18,7 @@ export type SplitInfo = { train_rows: number; test_rows: number; stratified: boo
 
 export type Prepared = { encoding: Encoding; split: SplitInfo; xTrain: number[][]; yTrain: number[]; xTest: number[][]; yTest: number[] };
 
-/** `modelText`: the library's toJSON(), serialised once (loading mutates the object it is given). */
+/** `modelText`: the model's JSON, serialised once (the mljs loaders mutate the object they are given). */
 export type Trained = { modelText: string; encoding: Encoding; split: SplitInfo; metrics: Record<string, unknown> | null };
 
 /**
@@ -71,12 +72,12 @@ export function prepare(spec: TrainSpec, rows: readonly Row[]): Prepared {
   };
 }
 
-/** Fits the prepared data with the library and measures the held-out part. */
-export function fitPrepared(spec: TrainSpec, p: Prepared): Trained {
+/** Fits the prepared data and measures the held-out part. `cpuMs` bounds a tree fit (cost.ts). */
+export function fitPrepared(spec: TrainSpec, p: Prepared, cpuMs = BACKGROUND_CPU_MS): Trained {
   const params = PARAMETER_SCHEMAS[spec.algorithm].parse(spec.parameters) as Record<string, unknown>;
   const classCount = p.encoding.classes?.length ?? 0;
-  const modelJson = fit(spec.modelType, spec.algorithm, params, { x: p.xTrain, y: p.yTrain, classes: classCount, seed: spec.randomState });
-  // Metrics come from the model as stored: serialised, then loaded back by the library.
+  const modelJson = fit(spec.modelType, spec.algorithm, params, { x: p.xTrain, y: p.yTrain, classes: classCount, seed: spec.randomState, cpuMs });
+  // Metrics come from the model as stored: serialised, then loaded back.
   const modelText = JSON.stringify(modelJson);
   const stored: unknown = JSON.parse(modelText);
   const predictor = load(spec.modelType, spec.algorithm, stored, classCount);

@@ -8,6 +8,8 @@ import { waitForTask } from './tasks-helpers';
 
 const iris = getDataset().map((r) => ({ sepal_length: r[0], sepal_width: r[1], petal_length: r[2], petal_width: r[3], species: r[4] }));
 
+const wide = Array.from({ length: 1200 }, (_, i) => ({ ...Object.fromEntries(Array.from({ length: 20 }, (_, j) => [`c${j}`, `v${(i * (j + 3)) % 50}`])), y: i % 3 }));
+
 let admin: { token: string; user: { id: number } };
 let editor: { token: string; user: { id: number } };
 
@@ -115,6 +117,9 @@ describe('bad training input: 400, nothing stored', () => {
     ['empty training set', 'classification', 'random_forest', { training_data: [], target_column: 'species' }, /empty/],
     ['too few rows for the split', 'classification', 'decision_tree', { training_data: [iris[0], iris[60]], target_column: 'species', test_size: 0.5 }, /too few rows/],
     ['too many trees', 'classification', 'random_forest', { training_data: iris, target_column: 'species', parameters: { n_estimators: 500 } }, /n_estimators/],
+    // 20 text columns of 50 values one-hot encode to 1,000 features: 200 deep trees on that are
+    // estimated far past what a background invocation may spend, so the train is refused.
+    ['a forest estimated past the CPU limit', 'classification', 'random_forest', { training_data: wide, target_column: 'y', parameters: { n_estimators: 200, max_depth: 50 } }, /estimated at \d+ s of CPU .*at most 25 s\. Lower n_estimators/],
   ] as const)('%s', async (_name, model_type, algorithm, body, message) => {
     const m = await createModel(editor.token, { name: 'bad', model_type, algorithm });
     const res = await api('POST', `/api/v3/ml/models/${m.id}/train`, { token: editor.token, body });
@@ -171,8 +176,6 @@ describe('versions, deploy, retrain', () => {
     const res = await api('POST', `/api/v3/ml/models/${m.id}/train`, { token: editor.token, body: { training_data: rows, target_column: 'y' } });
     expect(res.status, JSON.stringify(res.json)).toBe(202);
     expect(res.json).toMatchObject({ status: 'training', version: { version: 1, status: 'training', metrics: null } });
-    const conflict = await api('POST', `/api/v3/ml/models/${m.id}/train`, { token: editor.token, body: { target_column: 'y' } });
-    expectError(conflict, 409, 'conflict');
     const task = await waitForTask(editor.token, res.json.task_id);
     expect(task.status, JSON.stringify(task)).toBe('succeeded');
     const v = await api('GET', `/api/v3/ml/models/${m.id}/versions/1`, { token: editor.token });
@@ -185,6 +188,30 @@ describe('versions, deploy, retrain', () => {
     expect(again.statements).toEqual([]);
     expect(again.result).toMatchObject({ status: 'ready' });
     expect(await countRows('ml_model_blobs', m.id)).toBe(blobs);
+
+    // While a version is training, another train of the model is refused. (The fit above is
+    // over in milliseconds, so a training version is put in place directly, without a task.)
+    await env.DB.prepare(`INSERT INTO ml_model_versions (model_id, version, status, parameters, test_size, random_state, data_rows) VALUES (?, 2, 'training', '{}', 0.2, 42, 1200)`)
+      .bind(Number(m.id.slice('ml_model_'.length)))
+      .run();
+    expectError(await api('POST', `/api/v3/ml/models/${m.id}/train`, { token: editor.token, body: { target_column: 'y' } }), 409, 'conflict');
+    expect(await countRows('ml_model_versions', m.id)).toBe(2);
+  });
+});
+
+describe('trees deeper than estimated', () => {
+  it('an inline tree fit that runs out of its inline budget is trained in the background instead', async () => {
+    // 60 identical columns and labels alternating along them: CART peels one row per level, so
+    // the tree is hundreds of levels deep where the estimate assumes 2 × log2(rows).
+    const rows = Array.from({ length: 1000 }, (_, i) => ({ ...Object.fromEntries(Array.from({ length: 60 }, (_, j) => [`a${j}`, i])), y: i % 2 }));
+    const m = await createModel(editor.token, { name: 'peeling', model_type: 'classification', algorithm: 'decision_tree' });
+    // test_size 0 keeps every row in training, so the labels alternate perfectly.
+    const res = await api('POST', `/api/v3/ml/models/${m.id}/train`, { token: editor.token, body: { training_data: rows, target_column: 'y', test_size: 0 } });
+    expect(res.status, JSON.stringify(res.json)).toBe(202);
+    const task = await waitForTask(editor.token, res.json.task_id);
+    expect(task.status, JSON.stringify(task)).toBe('succeeded');
+    const v = await api('GET', `/api/v3/ml/models/${m.id}/versions/1`, { token: editor.token });
+    expect(v.json).toMatchObject({ status: 'ready', training_rows: 1000 });
   });
 });
 

