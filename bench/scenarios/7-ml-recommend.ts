@@ -41,9 +41,8 @@ const CPU_LIMIT_MS = 30_000;
 const FOREST_CPU_STOP_MS = CPU_LIMIT_MS * 1.1;
 const FOREST_WALL_MS = 70_000;
 type MlSpec = { label: string; algorithm: string; parameters: Record<string, unknown>; loading: Record<string, unknown> };
-// `loading`: parameters of the unmeasured trains that store the rows. A forest's cost grows with
-// the square of the rows per node (ml-cart tries every split point of every feature), so even a
-// one-level stump needs max_features 0.1 (one feature) to store 10k rows in seconds.
+// `loading`: parameters of the unmeasured trains that store the rows: the smallest model of each
+// algorithm, so that storing costs next to nothing and the measured train is the only real fit.
 const FOREST: MlSpec = { label: 'random forest', algorithm: 'random_forest', parameters: { n_estimators: 50, max_depth: 10 }, loading: { n_estimators: 1, max_depth: 1, max_features: 0.1 } };
 const LOGISTIC: MlSpec = { label: 'logistic regression', algorithm: 'logistic_regression', parameters: { num_steps: 3000, learning_rate: 0.001 }, loading: { num_steps: 1 } };
 const REC_ALGORITHM = 'item_based_cf';
@@ -69,8 +68,9 @@ async function measuredTrain(ours: Running, s: Session, modelId: string, paramet
 }
 
 /**
- * The forest on its own fresh worker: a fit that runs far past the CPU limit would otherwise go
- * on in the background and load every later measurement. The fit runs synchronously on the
+ * The forest on its own fresh worker, a safeguard kept from when forests were trained with
+ * ml-cart (quadratic in rows; this fit did not finish in 33 s of CPU): a fit that runs far past
+ * the CPU limit would otherwise go on in the background and load every later measurement. The fit runs synchronously on the
  * isolate's one thread, so while it runs even the bench's polls go unanswered: the wait is a race
  * between the version turning ready and a watcher of workerd's CPU time (from /proc), which ends
  * it once workerd has spent FOREST_CPU_STOP_MS on it or FOREST_WALL_MS have passed. In that case
