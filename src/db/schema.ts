@@ -887,7 +887,24 @@ export const recItems = sqliteTable(
     content: text('content').notNull().default(''),
     updatedAt: integer('updated_at').notNull().default(now),
   },
-  (t) => [primaryKey({ columns: [t.ownerId, t.itemKey] })],
+  // The updated_at index serves a content model's "items changed since training" read per request.
+  (t) => [primaryKey({ columns: [t.ownerId, t.itemKey] }), index('rec_items_updated_idx').on(t.ownerId, t.updatedAt)],
+);
+
+/**
+ * Live popularity: the sum and count of an owner's interaction weights per item. Maintained only
+ * by SQLite triggers on rec_interactions (migrations/0009_recommendation_popularity.sql), in the
+ * same transaction as the interaction write, so it is exact; the application only reads it.
+ */
+export const recItemPopularity = sqliteTable(
+  'rec_item_popularity',
+  {
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    itemKey: text('item_key').notNull(),
+    total: real('total').notNull().default(0),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.ownerId, t.itemKey] }), index('rec_item_popularity_rank_idx').on(t.ownerId, sql`${t.total} desc`, t.itemKey)],
 );
 
 /** A recommendation model; `version` counts trainings, 0 = never trained. */

@@ -90,6 +90,18 @@ function blend(a: HybridArtefact, ctx: UserContext): Scored[] {
   return [...totals].map(([item, t]) => ({ item, score: t.score, reason: t.reason, source: t.source }));
 }
 
+/**
+ * How many of the most popular items `recommend` can look at for this request, so the caller
+ * reads no more. Popularity only fills: the best `n` items that are not excluded, not already
+ * chosen (at most `n`, themselves counted among the popular ones when the model is popularity)
+ * and not in the profile — never deeper than n + |exclude| + |profile|. A hybrid with a
+ * popularity component is the exception: its blend adds every popular item's normalised score.
+ */
+export function popularityNeeded(a: Artefact, n: number, excluded: number, profiled: number): number {
+  if (a.kind === 'hybrid' && a.components.popularity) return Number.POSITIVE_INFINITY;
+  return n + excluded + profiled;
+}
+
 export type Strategy = 'model' | 'model+popularity' | 'popularity_fallback' | 'content_cold_start';
 
 /**

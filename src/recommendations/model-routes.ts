@@ -9,12 +9,12 @@ import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { trainContent } from './algorithms/content';
 import { profileOf } from './algorithms/matrix';
 import type { UserContext } from './algorithms/scored';
-import { needsDocs, recommend, train } from './engine';
+import { needsDocs, popularityNeeded, recommend, train } from './engine';
 import { evaluate } from './evaluate';
 import { createModel, listModels, loadArtefact, modelFor, modelView, publicModelId, saveVersion } from './models';
 import { read, tags, write } from './routes';
 import { EvaluateBody, EvaluationSchema, ModelBody, ModelParam, ModelSchema, RecommendationSchema, RecommendBody } from './schemas';
-import { itemDocs, popularity, trainingRows, userRows } from './store';
+import { itemDocs, MAX_POPULAR, popularity, trainingRows, userRowsAndPopularity } from './store';
 import { INTERACTION_WEIGHTS, PARAMETER_SCHEMAS, RECOMMENDATION_TYPES, type Algorithm } from './weights';
 
 function resolveModel(body: z.infer<typeof ModelBody>) {
@@ -32,6 +32,9 @@ function resolveModel(body: z.infer<typeof ModelBody>) {
   }
   return { name: body.name, algorithm, recommendationType: body.recommendation_type ?? algorithm, parameters: parsed.data as Record<string, unknown> };
 }
+
+/** Profile size (distinct items) the first popularity read allows for; larger ones read again. */
+const TYPICAL_PROFILE = 50;
 
 export const recommendationModelRoutes = createRouter()
   .openapi(
@@ -151,27 +154,34 @@ export const recommendationModelRoutes = createRouter()
       const model = await modelFor(db, c.var.principal, body.model_id);
       const artefact = await loadArtefact(db, model);
       const owner = model.ownerId;
-      // Read live at request time: a new interaction is excluded and counted at once.
-      const [mine, live, fresh] = await Promise.all([
-        body.user_id ? userRows(db, owner, body.user_id) : Promise.resolve([]),
-        popularity(db, owner),
+      const n = body.num_recommendations;
+      const liked = (body.liked_items ?? []).map((itemKey) => ({ itemKey, weight: INTERACTION_WEIGHTS.like }));
+      // Read live at request time: a new interaction is excluded and counted at once. Popularity
+      // is read alongside the user's rows, before the profile is known, deep enough for a profile
+      // of TYPICAL_PROFILE items beyond liked_items; a larger profile reads deeper below.
+      const assumed = liked.length + TYPICAL_PROFILE;
+      const guess = Math.min(MAX_POPULAR, popularityNeeded(artefact, n, body.exclude_interacted ? assumed : 0, assumed));
+      const [[mine, popular], fresh] = await Promise.all([
+        userRowsAndPopularity(db, owner, body.user_id, guess),
         needsDocs(model.algorithm, model.parameters) ? itemDocs(db, owner, model.trainedAt ?? 0) : Promise.resolve(new Map()),
       ]);
-      const liked = (body.liked_items ?? []).map((itemKey) => ({ itemKey, weight: INTERACTION_WEIGHTS.like }));
       const profile = profileOf([...mine, ...liked]);
+      const exclude: Set<string> = body.exclude_interacted ? new Set(profile.keys()) : new Set();
+      const needed = Math.min(MAX_POPULAR, popularityNeeded(artefact, n, exclude.size, profile.size));
       const ctx: UserContext = {
         userKey: body.user_id ?? null,
         profile,
-        exclude: body.exclude_interacted ? new Set(profile.keys()) : new Set(),
-        popularity: live,
+        exclude,
+        // Fewer rows than asked for means the first read already had every popular item.
+        popularity: needed > guess && popular.size === guess ? await popularity(db, owner, needed) : popular,
         freshItems: fresh,
         preferred: body.features ?? null,
       };
-      let result = recommend(artefact, model.parameters, ctx, body.num_recommendations);
+      let result = recommend(artefact, model.parameters, ctx, n);
       // Cold start: the model knew nothing of this user, but the request says what they like.
       if (result.strategy === 'popularity_fallback' && (liked.length > 0 || body.features) && artefact.kind !== 'content_based') {
         const docs = await itemDocs(db, owner);
-        if (docs.size > 0) result = recommend(artefact, model.parameters, ctx, body.num_recommendations, trainContent(docs, PARAMETER_SCHEMAS.content_based.parse({}).max_terms));
+        if (docs.size > 0) result = recommend(artefact, model.parameters, ctx, n, trainContent(docs, PARAMETER_SCHEMAS.content_based.parse({}).max_terms));
       }
       return c.json(
         {

@@ -9,6 +9,7 @@ import type { Principal } from '../auth/principal';
 import type { DB } from '../db/client';
 import { recModelChunks, recModels } from '../db/schema';
 import { ApiError } from '../lib/errors';
+import { cachedArtefact } from './artefact-cache';
 import type { Artefact } from './engine';
 import type { Algorithm } from './weights';
 
@@ -96,16 +97,29 @@ export async function saveVersion(db: DB, m: ModelRow, artefact: Artefact, train
   return updated[0];
 }
 
+/**
+ * The parsed artefact of the model's current version. Served from this isolate's cache when it
+ * holds that version (versions never change once saved, see artefact-cache.ts); otherwise its
+ * chunks are read in `seq` order and parsed once, however many requests ask at the same time.
+ */
 export async function loadArtefact(db: DB, m: ModelRow): Promise<Artefact> {
-  const rows = await db
-    .select({ data: recModelChunks.data })
-    .from(recModelChunks)
-    .where(and(eq(recModelChunks.modelId, m.id), eq(recModelChunks.version, m.version)))
-    .orderBy(recModelChunks.seq);
-  if (rows.length === 0) throw new ApiError('conflict', 'The model has not been trained yet; POST …/train first');
-  // Written only by saveVersion from a value of this type; not client input.
-  return JSON.parse(rows.map((r) => r.data).join('')) as Artefact;
+  if (m.version === 0) throw notTrained();
+  const expected = Number(m.trainingSummary?.artefact_chars ?? 0);
+  const key = { modelId: m.id, version: m.version, createdAt: m.createdAt, trainedAt: m.trainedAt };
+  return cachedArtefact(key, Number.isFinite(expected) ? expected : 0, async () => {
+    const rows = await db
+      .select({ data: recModelChunks.data })
+      .from(recModelChunks)
+      .where(and(eq(recModelChunks.modelId, m.id), eq(recModelChunks.version, m.version)))
+      .orderBy(recModelChunks.seq);
+    if (rows.length === 0) throw notTrained();
+    const json = rows.map((r) => r.data).join('');
+    // Written only by saveVersion from a value of this type; not client input.
+    return { artefact: JSON.parse(json) as Artefact, chars: json.length };
+  });
 }
+
+const notTrained = () => new ApiError('conflict', 'The model has not been trained yet; POST …/train first');
 
 export async function countModels(db: DB, ownerId: number | null) {
   const where = ownerId === null ? undefined : eq(recModels.ownerId, ownerId);

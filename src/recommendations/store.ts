@@ -70,21 +70,37 @@ export async function trainingRows(db: DB, ownerId: number): Promise<Interaction
   return db.select(rowColumns).from(recInteractions).where(eq(recInteractions.ownerId, ownerId)).orderBy(desc(recInteractions.id)).limit(MAX_TRAIN_INTERACTIONS);
 }
 
-export async function userRows(db: DB, ownerId: number, userKey: string): Promise<InteractionRow[]> {
-  return db.select(rowColumns).from(recInteractions).where(and(eq(recInteractions.ownerId, ownerId), eq(recInteractions.userKey, userKey))).limit(MAX_TRAIN_INTERACTIONS);
+/** A request never reads more popular items than this (what it can show plus what it must skip). */
+export const MAX_POPULAR = 1000;
+
+/*
+ * The two reads of every recommendation, as fixed SQL on the D1 binding: under load (bench
+ * scenario 7) drizzle building these two selects on each request was about a tenth of the
+ * isolate's CPU. The user's rows use the (owner_id, user_key) index; popularity reads
+ * rec_item_popularity, which triggers keep equal to `sum(weight) GROUP BY item_key` over
+ * rec_interactions, through its covering (owner_id, total desc, item_key) index, so its cost is
+ * `limit` index rows whatever the number of interactions.
+ */
+const USER_ROWS_SQL = 'SELECT user_key AS userKey, item_key AS itemKey, weight, type, rating FROM rec_interactions WHERE owner_id = ?1 AND user_key = ?2 LIMIT ?3';
+const POPULAR_SQL = 'SELECT item_key AS item, total FROM rec_item_popularity WHERE owner_id = ?1 ORDER BY total DESC, item_key LIMIT ?2';
+
+const popularStatement = (db: DB, ownerId: number, limit: number) => db.$client.prepare(POPULAR_SQL).bind(ownerId, Math.min(limit, MAX_POPULAR));
+const byItem = (rows: Array<{ item: string; total: number }>) => new Map(rows.map((r) => [r.item, r.total]));
+
+/** The `limit` heaviest items by total interaction weight, heaviest first (ties by item key) — live, so popularity never needs a retrain. */
+export async function popularity(db: DB, ownerId: number, limit = MAX_POPULAR): Promise<Map<string, number>> {
+  return byItem((await popularStatement(db, ownerId, limit).all<{ item: string; total: number }>()).results);
 }
 
-/** Total interaction weight per item, heaviest first — live, so popularity never needs a retrain. */
-export async function popularity(db: DB, ownerId: number, limit = 1000): Promise<Map<string, number>> {
-  const total = sql<number>`sum(${recInteractions.weight})`;
-  const rows = await db
-    .select({ item: recInteractions.itemKey, total })
-    .from(recInteractions)
-    .where(eq(recInteractions.ownerId, ownerId))
-    .groupBy(recInteractions.itemKey)
-    .orderBy(desc(total), recInteractions.itemKey)
-    .limit(limit);
-  return new Map(rows.map((r) => [r.item, r.total]));
+/** A user's rows and the popular items together: one D1 round trip (a batch) instead of two. */
+export async function userRowsAndPopularity(db: DB, ownerId: number, userKey: string | undefined, limit: number): Promise<[InteractionRow[], Map<string, number>]> {
+  if (userKey === undefined) return [[], await popularity(db, ownerId, limit)];
+  const [mine, top] = await db.$client.batch<InteractionRow | { item: string; total: number }>([
+    db.$client.prepare(USER_ROWS_SQL).bind(ownerId, userKey, MAX_TRAIN_INTERACTIONS),
+    popularStatement(db, ownerId, limit),
+  ]);
+  // Rows of our own tables, shaped by the column aliases above.
+  return [mine!.results as InteractionRow[], byItem(top!.results as Array<{ item: string; total: number }>)];
 }
 
 /** Item documents, optionally only those changed after `since` (ms). */

@@ -70,16 +70,30 @@ function cosine(a: Sparse, b: Sparse): number {
   return dot;
 }
 
+type Prepared = { idfOf: Map<string, number>; vectors: Map<string, Sparse> };
+const prepared = new WeakMap<ContentArtefact, Prepared>();
+
+/** The trained vectors as maps, built once per (cached, never changed) artefact; never mutated. */
+function prepare(a: ContentArtefact): Prepared {
+  let p = prepared.get(a);
+  if (!p) {
+    const vectors = new Map<string, Sparse>();
+    a.items.forEach((key, i) => {
+      const flat = a.vectors[i]!;
+      const v: Sparse = new Map();
+      for (let x = 0; x < flat.length; x += 2) v.set(a.terms[flat[x]!]!, flat[x + 1]!);
+      vectors.set(key, v);
+    });
+    prepared.set(a, (p = { idfOf: new Map(a.terms.map((t, i) => [t, a.idf[i]!])), vectors }));
+  }
+  return p;
+}
+
 export function scoreContent(a: ContentArtefact, ctx: UserContext): Scored[] {
-  const idfOf = new Map(a.terms.map((t, i) => [t, a.idf[i]!]));
+  const { idfOf, vectors: trained } = prepare(a);
   const unseenIdf = Math.log(1 + a.docCount) + 1;
-  const vectors = new Map<string, Sparse>();
-  a.items.forEach((key, i) => {
-    const flat = a.vectors[i]!;
-    const v: Sparse = new Map();
-    for (let x = 0; x < flat.length; x += 2) v.set(a.terms[flat[x]!]!, flat[x + 1]!);
-    vectors.set(key, v);
-  });
+  // Items changed since training replace their trained vector for this request only.
+  const vectors = ctx.freshItems.size === 0 ? trained : new Map(trained);
   for (const [key, doc] of ctx.freshItems) vectors.set(key, vectorise(tf(tokens(doc)), (t) => idfOf.get(t) ?? unseenIdf, a.maxTerms));
 
   const profile: Sparse = new Map();

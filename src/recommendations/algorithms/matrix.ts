@@ -76,6 +76,18 @@ export function shuffle<T>(items: T[], random: () => number): T[] {
   return items;
 }
 
+const positionsOf = new WeakMap<readonly string[], Map<string, number>>();
+
+/**
+ * key → its position in `keys`, built once per array: an artefact is cached parsed and never
+ * changed (src/recommendations/artefact-cache.ts), so its lookups are shared by every request.
+ */
+export function positions(keys: readonly string[]): Map<string, number> {
+  let index = positionsOf.get(keys);
+  if (!index) positionsOf.set(keys, (index = new Map(keys.map((k, i) => [k, i]))));
+  return index;
+}
+
 /** Rounds for storage: four significant decimals are plenty for ranking and halve the JSON. */
 export const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 

@@ -11,7 +11,7 @@
  * retrain (the item factors only change on retrain).
  */
 import { seededRandom } from '../../lib/random';
-import { round4, type Matrix } from './matrix';
+import { positions, round4, type Matrix } from './matrix';
 import type { Scored, UserContext } from './scored';
 
 export type MfParams = { factors: number; iterations: number; regularization: number; alpha: number; feedback: 'implicit' | 'explicit'; seed: number };
@@ -88,9 +88,23 @@ export function trainMf(m: Matrix, p: MfParams): MfArtefact {
 
 const REASONED = 500;
 
+type Prepared = { Y: Float64Array[]; YtY: Float64Array; norms: number[] };
+const prepared = new WeakMap<MfArtefact, Prepared>();
+
+/** The item factors as typed arrays, their Gram matrix and norms: per artefact, not per request. */
+function prepare(a: MfArtefact): Prepared {
+  let p = prepared.get(a);
+  if (!p) {
+    const Y = a.factors.map((y) => Float64Array.from(y));
+    const YtY = a.params.feedback === 'implicit' ? gram(Y, a.params.factors) : new Float64Array(0);
+    prepared.set(a, (p = { Y, YtY, norms: Y.map((y) => Math.hypot(...y) || 1) }));
+  }
+  return p;
+}
+
 export function scoreMf(a: MfArtefact, ctx: UserContext): Scored[] {
-  const index = new Map(a.items.map((k, i) => [k, i]));
-  const Y = a.factors.map((y) => Float64Array.from(y));
+  const index = positions(a.items);
+  const { Y, YtY, norms } = prepare(a);
   const entries: Array<[number, number]> = [];
   for (const [key, w] of ctx.profile) {
     const i = index.get(key);
@@ -98,7 +112,7 @@ export function scoreMf(a: MfArtefact, ctx: UserContext): Scored[] {
   }
   if (entries.length === 0) return [];
   const f = a.params.factors;
-  const x = solveRow(entries, Y, a.params.feedback === 'implicit' ? gram(Y, f) : new Float64Array(0), a.params);
+  const x = solveRow(entries, Y, YtY, a.params);
   const scores = Y.map((y) => {
     let s = 0;
     for (let q = 0; q < f; q++) s += x[q]! * y[q]!;
@@ -107,7 +121,6 @@ export function scoreMf(a: MfArtefact, ctx: UserContext): Scored[] {
   // Only the best few hundred can reach a response, so only they get a reason computed.
   const ranked = scores.map((_, j) => j).filter((j) => scores[j]! > 0 && !ctx.exclude.has(a.items[j]!));
   ranked.sort((p, q) => scores[q]! - scores[p]!);
-  const norms = Y.map((y) => Math.hypot(...y) || 1);
   return ranked.slice(0, REASONED).map((j) => {
     // The reason names the interacted item whose latent vector is closest to this one.
     let closest = entries[0]![0];

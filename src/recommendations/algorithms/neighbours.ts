@@ -7,7 +7,7 @@
  * time from the user's *current* interactions, so a new interaction changes them at once.
  * Both store sparse vectors as flat `[index, value, index, value, …]` arrays to keep JSON small.
  */
-import { round4, topK, type Matrix } from './matrix';
+import { positions, round4, topK, type Matrix } from './matrix';
 import type { Scored, UserContext } from './scored';
 
 export type ItemCfArtefact = { kind: 'item_based_cf'; items: string[]; neighbours: number[][] };
@@ -39,10 +39,13 @@ export function trainItemCf(m: Matrix, p: Neighbourhood): ItemCfArtefact {
 }
 
 export function scoreItemCf(a: ItemCfArtefact, ctx: UserContext): Scored[] {
-  const index = new Map(a.items.map((k, i) => [k, i]));
+  const index = positions(a.items);
   const scores = new Float64Array(a.items.length);
   const because = new Int32Array(a.items.length).fill(-1);
   const strongest = new Float64Array(a.items.length);
+  // Weights and similarities are never negative, so an item scores above 0 exactly when some
+  // contribution was positive: only those are visited below, not every item of the model.
+  const touched: number[] = [];
   for (const [key, w] of ctx.profile) {
     const i = index.get(key);
     if (i === undefined) continue;
@@ -52,15 +55,17 @@ export function scoreItemCf(a: ItemCfArtefact, ctx: UserContext): Scored[] {
       const contribution = w * list[x + 1]!;
       scores[j]! += contribution;
       if (contribution > strongest[j]!) {
+        if (because[j] === -1) touched.push(j);
         strongest[j] = contribution;
         because[j] = i;
       }
     }
   }
   const out: Scored[] = [];
-  scores.forEach((s, j) => {
+  for (const j of touched) {
+    const s = scores[j]!;
     if (s > 0) out.push({ item: a.items[j]!, score: s, reason: `users who liked ${a.items[because[j]!]} also liked ${a.items[j]}`, source: 'item_based_cf' });
-  });
+  }
   return out;
 }
 
@@ -70,7 +75,7 @@ export function trainUserCf(m: Matrix): UserCfArtefact {
 }
 
 export function scoreUserCf(a: UserCfArtefact, p: Neighbourhood, ctx: UserContext): Scored[] {
-  const index = new Map(a.items.map((k, i) => [k, i]));
+  const index = positions(a.items);
   const mine = new Float64Array(a.items.length);
   let myNorm = 0;
   for (const [key, w] of ctx.profile) {
