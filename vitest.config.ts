@@ -41,17 +41,20 @@ export default defineConfig(async () => {
             testTimeout: 30_000,
             // Each file gets a fresh workerd (isolated storage), and starting one and loading the
             // worker's modules into it is most of a short file's time, partly spent waiting.
-            // Vitest's default on 2 cores is a single worker; two overlap that start-up.
+            // Vitest's default on 2 cores is a single worker; two overlap that start-up. Projects
+            // with different worker counts must run as separate groups (sequence.groupOrder).
             maxWorkers: 2,
+            sequence: { groupOrder: 0 },
           },
         },
         {
-          test: { name: 'node', environment: 'node', include: ['test/node/**/*.test.ts'] },
+          test: { name: 'node', environment: 'node', include: ['test/node/**/*.test.ts'], sequence: { groupOrder: 1 } },
         },
         {
           test: {
             name: 'browser',
             environment: 'node',
+            sequence: { groupOrder: 2 },
             include: ['test/browser/**/*.test.ts'],
             globalSetup: ['./test/browser/global-setup.ts'],
             testTimeout: 60_000,
