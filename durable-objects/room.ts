@@ -35,10 +35,17 @@ export class Room extends DurableObject<Env> {
     const added: RoomEvent[] = [];
     let seq = this.lastSeq();
     for (const item of items) {
-      if (item.source && this.ctx.storage.sql.exec('SELECT 1 FROM events WHERE source = ?', item.source).toArray().length) continue;
-      seq += 1;
       const at = Date.now();
-      this.ctx.storage.sql.exec('INSERT INTO events (seq, at, source, payload) VALUES (?, ?, ?, ?)', seq, at, item.source ?? null, JSON.stringify(item.payload));
+      // A source already in the log inserts nothing (UNIQUE), which is how a repeat is skipped.
+      const cursor = this.ctx.storage.sql.exec(
+        'INSERT INTO events (seq, at, source, payload) VALUES (?, ?, ?, ?) ON CONFLICT(source) DO NOTHING',
+        seq + 1,
+        at,
+        item.source ?? null,
+        JSON.stringify(item.payload),
+      );
+      if (cursor.rowsWritten === 0) continue;
+      seq += 1;
       added.push({ seq, at, payload: item.payload });
     }
     if (added.length === 0) return seq;

@@ -215,9 +215,13 @@ export class UserHub extends DurableObject<Env> implements HubContext {
     if (!att) return;
     this.saveAttachment(ws, { ...att, rooms: {} });
     await statsStub(this.env).add({ connections: -1 });
-    const stillWanted = new Set(this.ctx.getWebSockets().filter((s) => s !== ws).flatMap((s) => Object.keys(this.attachment(s)?.rooms ?? {})));
-    for (const room of Object.keys(att.rooms)) {
-      if (!room.startsWith('user:') && !stillWanted.has(room)) await roomStub(this.env, room).unsubscribe(userChannel(att.userId));
+    const rooms = Object.keys(att.rooms).filter((room) => !room.startsWith('user:'));
+    if (rooms.length === 0) return;
+    // Per room, stop at the first other socket still in it: when many sockets share a room (the
+    // common case) that is one look, not a walk over every socket for every close.
+    const others = this.ctx.getWebSockets().filter((s) => s !== ws);
+    for (const room of rooms) {
+      if (!others.some((s) => this.attachment(s)?.rooms[room] !== undefined)) await roomStub(this.env, room).unsubscribe(userChannel(att.userId));
     }
   }
 }

@@ -2,6 +2,7 @@ import { env, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, expectError, registerAndLogin, unique } from '../helpers';
 import { connectWs } from '../ws-client';
+import { roomStub } from '../../src/realtime/protocol';
 import type { UserHub } from '../../src/index';
 
 // In its own file: storage (and so the counters) starts empty, and no other test's sockets race.
@@ -50,5 +51,21 @@ describe('hibernation', () => {
       .poll(() => runInDurableObject(stub, (_: UserHub, state) => state.getWebSockets().map((ws) => ws.deserializeAttachment() as unknown)))
       .toMatchObject([expected]);
     c.close();
+  });
+});
+
+describe('room log', () => {
+  it('appends a repeated source once, so a publisher may retry', async () => {
+    const room = `room:${unique('log')}`;
+    const stub = roomStub(env, room);
+    const first = await stub.publish(room, [{ source: 'run:1:1', payload: { n: 1 } }, { source: 'run:1:2', payload: { n: 2 } }]);
+    const again = await stub.publish(room, [{ source: 'run:1:2', payload: { n: 2 } }, { source: 'run:1:3', payload: { n: 3 } }, { payload: { n: 'no source' } }]);
+    expect([first, again]).toEqual([2, 4]);
+    expect((await stub.since(0, 10)).map((e) => [e.seq, e.payload])).toEqual([
+      [1, { n: 1 }],
+      [2, { n: 2 }],
+      [3, { n: 3 }],
+      [4, { n: 'no source' }],
+    ]);
   });
 });
