@@ -43,6 +43,11 @@ export class Lru {
     return slot.value;
   }
 
+  /** The value stored under `key`, without counting as a use (its place in LRU order stays). */
+  peek(key: string): unknown {
+    return this.slots.get(key)?.value;
+  }
+
   /** Stores the value unless it alone exceeds the byte bound; evicts from the cold end to fit. */
   set(key: string, value: unknown, entry: { ttlSeconds: number; size: number; tags?: readonly string[] }): boolean {
     const old = this.slots.get(key);
@@ -80,6 +85,30 @@ export class Lru {
     this.slots.delete(key);
     this.bytes -= slot.size;
   }
+}
+
+/**
+ * Loads a value at most once per key while it stays in `lru`, for immutable values (a model
+ * version, say) kept per isolate. The entry is the load's promise, so concurrent callers share
+ * one load; a failed load is removed, never kept. `size` counts against the byte bound from the
+ * start; `sizeOf`, when given, corrects it once the value is known, and an entry that turns out
+ * larger than the whole bound is then dropped. Entries do not expire; they are only evicted.
+ */
+export function loadOnce<T>(lru: Lru, key: string, size: number, load: () => Promise<T>, sizeOf?: (value: T) => number): Promise<T> {
+  const hit = lru.get(key) as Promise<T> | undefined;
+  if (hit) return hit;
+  const value = load();
+  if (!lru.set(key, value, { ttlSeconds: Number.POSITIVE_INFINITY, size })) return value;
+  value.then(
+    (v) => {
+      const actual = sizeOf?.(v);
+      if (actual !== undefined && actual !== size && lru.peek(key) === value) lru.set(key, value, { ttlSeconds: Number.POSITIVE_INFINITY, size: actual });
+    },
+    () => {
+      if (lru.peek(key) === value) lru.delete(key);
+    },
+  );
+  return value;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { loadOnce, Lru } from '../cache/memory';
 import type { DB } from '../db/client';
 import { ApiError } from '../lib/errors';
 import { load, type Predictor } from './algorithms';
@@ -11,9 +12,8 @@ import { getVersion, loadModelJson, publicModelId, recordPrediction, type ModelR
  * promise, so concurrent requests to a cold isolate share one D1 read and one parse instead of
  * each loading the same model; a failed load (version not ready, D1 error) is not kept.
  */
-const CACHE_SIZE = 8;
+const predictors = new Lru({ maxEntries: 8, maxBytes: Number.POSITIVE_INFINITY });
 type Entry = { predictor: Predictor; encoding: Encoding };
-const loaded = new Map<string, Promise<Entry>>();
 
 async function loadEntry(db: DB, model: ModelRow, version: number): Promise<Entry> {
   const v = await getVersion(db, model.id, version);
@@ -23,22 +23,7 @@ async function loadEntry(db: DB, model: ModelRow, version: number): Promise<Entr
   return { predictor: load(model.modelType, model.algorithm, await loadModelJson(db, model.id, version), encoding.classes?.length ?? 0), encoding };
 }
 
-function predictorFor(db: DB, model: ModelRow, version: number): Promise<Entry> {
-  const key = `${model.id}:${version}`;
-  const hit = loaded.get(key);
-  if (hit) {
-    loaded.delete(key);
-    loaded.set(key, hit);
-    return hit;
-  }
-  const entry = loadEntry(db, model, version);
-  loaded.set(key, entry);
-  if (loaded.size > CACHE_SIZE) loaded.delete(loaded.keys().next().value!);
-  entry.catch(() => {
-    if (loaded.get(key) === entry) loaded.delete(key);
-  });
-  return entry;
-}
+const predictorFor = (db: DB, model: ModelRow, version: number): Promise<Entry> => loadOnce(predictors, `${model.id}:${version}`, 0, () => loadEntry(db, model, version));
 
 /**
  * Predicts with a version (default: the active one). Input rows are encoded with the version's

@@ -13,6 +13,7 @@
  * separate copies); losing it costs one D1 read and one parse. Entries are promises, so concurrent
  * requests for one version share a single read and parse; a failed load is dropped, never cached.
  */
+import { loadOnce, Lru } from '../cache/memory';
 import type { Artefact } from './engine';
 
 /**
@@ -23,26 +24,10 @@ import type { Artefact } from './engine';
 export const MAX_CACHED_CHARS = 32_000_000;
 
 export type ArtefactKey = { modelId: number; version: number; createdAt: number; trainedAt: number | null };
-type Entry = { modelId: number; version: number; chars: number; value: Promise<Artefact> };
 
-// A Map iterates in insertion order; re-inserting on every hit makes the first key the least recently used.
-const entries = new Map<string, Entry>();
-let heldChars = 0;
+const artefacts = new Lru({ maxEntries: Number.POSITIVE_INFINITY, maxBytes: MAX_CACHED_CHARS });
 
 const keyOf = (k: ArtefactKey) => `${k.modelId}:${k.version}:${k.createdAt}:${k.trainedAt ?? 0}`;
-
-function drop(key: string, entry: Entry) {
-  if (entries.get(key) !== entry) return;
-  entries.delete(key);
-  heldChars -= entry.chars;
-}
-
-function evict(keep: string) {
-  for (const [key, entry] of entries) {
-    if (heldChars <= MAX_CACHED_CHARS) return;
-    if (key !== keep) drop(key, entry);
-  }
-}
 
 /**
  * The artefact for `key`, from this isolate's cache or from `load` (which returns the parsed value
@@ -51,41 +36,17 @@ function evict(keep: string) {
  */
 export function cachedArtefact(key: ArtefactKey, expectedChars: number, load: () => Promise<{ artefact: Artefact; chars: number }>): Promise<Artefact> {
   const k = keyOf(key);
-  const hit = entries.get(k);
-  if (hit) {
-    entries.delete(k);
-    entries.set(k, hit);
-    return hit.value;
+  if (artefacts.peek(k) === undefined) {
+    // Older versions of the same model are never asked for again by an up-to-date request.
+    artefacts.deleteWhere((other) => {
+      const [modelId, version] = other.split(':').map(Number);
+      return modelId === key.modelId && version! < key.version;
+    });
   }
-  if (expectedChars > MAX_CACHED_CHARS) return load().then((r) => r.artefact);
-
-  // Older versions of the same model are never asked for again by an up-to-date request.
-  for (const [other, entry] of entries) if (entry.modelId === key.modelId && entry.version < key.version) drop(other, entry);
-
-  // The handlers run after this function returns, so `entry` is defined by then.
-  const value = load().then(
-    ({ artefact, chars }) => {
-      if (entries.get(k) === entry) {
-        heldChars += chars - entry.chars;
-        entry.chars = chars;
-        if (chars > MAX_CACHED_CHARS) drop(k, entry);
-        else evict(k);
-      }
-      return artefact;
-    },
-    (err: unknown) => {
-      drop(k, entry);
-      throw err;
-    },
-  );
-  const entry: Entry = { modelId: key.modelId, version: key.version, chars: expectedChars, value };
-  entries.set(k, entry);
-  heldChars += entry.chars;
-  evict(k);
-  return entry.value;
+  return loadOnce(artefacts, k, expectedChars, load, (r) => r.chars).then((r) => r.artefact);
 }
 
 /** What this isolate holds (for tests and diagnostics). */
 export function artefactCacheSize() {
-  return { entries: entries.size, chars: heldChars };
+  return { entries: artefacts.size, chars: artefacts.totalBytes };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Lru } from '../../src/cache/memory';
+import { loadOnce, Lru } from '../../src/cache/memory';
 
 /** A clock the test moves by hand, so TTLs are checked without waiting. */
 function clock(start = 1_000_000) {
@@ -72,5 +72,25 @@ describe('Lru', () => {
     const lru = new Lru({ maxEntries: 10, maxBytes: 100 });
     expect(lru.set('a', 1, { ttlSeconds: 0, size: 1 })).toBe(false);
     expect(lru.get('a')).toBeUndefined();
+  });
+});
+
+describe('loadOnce', () => {
+  it('shares one load between concurrent callers, forgets a failed one, and corrects the size once loaded', async () => {
+    const lru = new Lru({ maxEntries: 10, maxBytes: 100 });
+    let calls = 0;
+    const load = async () => (calls++, 'v');
+    expect(await Promise.all([loadOnce(lru, 'a', 5, load), loadOnce(lru, 'a', 5, load)])).toEqual(['v', 'v']);
+    expect(calls).toBe(1);
+
+    const failing = () => Promise.reject(new Error('down'));
+    await expect(loadOnce(lru, 'b', 5, failing)).rejects.toThrow('down');
+    expect(lru.peek('b')).toBeUndefined();
+
+    await loadOnce(lru, 'c', 5, async () => 'ccc', (v) => v.length * 10);
+    expect(lru.totalBytes).toBe(5 + 30);
+    await loadOnce(lru, 'd', 5, async () => 'too big', () => 101);
+    expect(lru.peek('d')).toBeUndefined();
+    expect(lru.totalBytes).toBe(35);
   });
 });
