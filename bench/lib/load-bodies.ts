@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import type { LoadResult } from './load';
+import { nodeJson, type LoadResult } from './load';
 
 /**
  * autocannon with a request body picked at random, per request, from a list: for POST routes
@@ -40,22 +39,6 @@ export type BodiesLoadOptions = { url: string; connections: number; durationS: n
 
 /** POSTs to `o.url` for `o.durationS` seconds over `o.connections` connections, each body drawn at random from `o.bodies`. */
 export function autocannonBodies(root: string, o: BodiesLoadOptions): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    // cwd = the project, so `require('autocannon')` resolves to the project's own copy.
-    const child = spawn(process.execPath, ['-e', SCRIPT], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon (bodies) exited ${code}: ${err.slice(-500)}`));
-      try {
-        resolve(JSON.parse(out) as LoadResult);
-      } catch (e) {
-        reject(new Error(`autocannon (bodies) printed no JSON: ${out.slice(0, 300)} ${String(e)}`));
-      }
-    });
-    child.stdin.end(JSON.stringify({ ...o, headers: { 'content-type': 'application/json', ...o.headers } }));
-  });
+  // cwd = the project, so `require('autocannon')` resolves to the project's own copy.
+  return nodeJson<LoadResult>('autocannon (bodies)', ['-e', SCRIPT], { cwd: root, stdin: JSON.stringify({ ...o, headers: { 'content-type': 'application/json', ...o.headers } }) });
 }
