@@ -1,5 +1,6 @@
 import type { SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/d1';
+import { perObject } from '../lib/memo';
 import * as schema from './schema';
 
 export type DB = ReturnType<typeof createDb>;
@@ -11,29 +12,16 @@ function createDb(d1: D1Database) {
 /*
  * drizzle() walks the whole schema to build its relational config each time it is called, which
  * profiling showed as a large share of a simple request's CPU. The instance holds no request
- * state, so one per D1 binding (per isolate) is reused; a WeakMap lets it go with the binding.
+ * state, so one per D1 binding (per isolate) is reused, and goes with the binding.
  */
-const instances = new WeakMap<D1Database, ReturnType<typeof createDb>>();
-
-export function getDb(d1: D1Database) {
-  let db = instances.get(d1);
-  if (!db) instances.set(d1, (db = createDb(d1)));
-  return db;
-}
+export const getDb = perObject(createDb);
 
 /**
  * A statement built once per database instance (so once per isolate) instead of per call: for
  * queries on every request's path, drizzle's SQL building showed up in profiles. Use it with
  * `sql.placeholder(...)` for the parameters and call `.get/.all({...})` on the result.
  */
-export function preparedOnce<T>(build: (db: DB) => T): (db: DB) => T {
-  const built = new WeakMap<DB, T>();
-  return (db) => {
-    let statement = built.get(db);
-    if (statement === undefined) built.set(db, (statement = build(db)));
-    return statement;
-  };
-}
+export const preparedOnce = <T>(build: (db: DB) => T): ((db: DB) => T) => perObject(build);
 
 /*
  * drizzle-orm 0.45 builds D1 batch statements from each item's prepared `stmt`, which its raw

@@ -10,6 +10,7 @@
  * term found in no document), which is how a new item is recommendable without a retrain.
  */
 import { eng } from 'stopword';
+import { perObject } from '../../lib/memo';
 import { round4 } from './matrix';
 import type { ItemDoc, Scored, UserContext } from './scored';
 
@@ -70,24 +71,17 @@ function cosine(a: Sparse, b: Sparse): number {
   return dot;
 }
 
-type Prepared = { idfOf: Map<string, number>; vectors: Map<string, Sparse> };
-const prepared = new WeakMap<ContentArtefact, Prepared>();
-
 /** The trained vectors as maps, built once per (cached, never changed) artefact; never mutated. */
-function prepare(a: ContentArtefact): Prepared {
-  let p = prepared.get(a);
-  if (!p) {
-    const vectors = new Map<string, Sparse>();
-    a.items.forEach((key, i) => {
-      const flat = a.vectors[i]!;
-      const v: Sparse = new Map();
-      for (let x = 0; x < flat.length; x += 2) v.set(a.terms[flat[x]!]!, flat[x + 1]!);
-      vectors.set(key, v);
-    });
-    prepared.set(a, (p = { idfOf: new Map(a.terms.map((t, i) => [t, a.idf[i]!])), vectors }));
-  }
-  return p;
-}
+const prepare = perObject((a: ContentArtefact) => {
+  const vectors = new Map<string, Sparse>();
+  a.items.forEach((key, i) => {
+    const flat = a.vectors[i]!;
+    const v: Sparse = new Map();
+    for (let x = 0; x < flat.length; x += 2) v.set(a.terms[flat[x]!]!, flat[x + 1]!);
+    vectors.set(key, v);
+  });
+  return { idfOf: new Map(a.terms.map((t, i) => [t, a.idf[i]!])), vectors };
+});
 
 export function scoreContent(a: ContentArtefact, ctx: UserContext): Scored[] {
   const { idfOf, vectors: trained } = prepare(a);

@@ -3,6 +3,8 @@
  * interactions of one user with one item add up, then `log1p` dampens them, so a hundred views
  * do not outweigh a purchase by a hundred to one.
  */
+import { perObject } from '../../lib/memo';
+
 export type InteractionRow = { userKey: string; itemKey: string; weight: number; type: string; rating: number | null };
 
 export type Matrix = {
@@ -76,17 +78,11 @@ export function shuffle<T>(items: T[], random: () => number): T[] {
   return items;
 }
 
-const positionsOf = new WeakMap<readonly string[], Map<string, number>>();
-
 /**
  * key → its position in `keys`, built once per array: an artefact is cached parsed and never
  * changed (src/recommendations/artefact-cache.ts), so its lookups are shared by every request.
  */
-export function positions(keys: readonly string[]): Map<string, number> {
-  let index = positionsOf.get(keys);
-  if (!index) positionsOf.set(keys, (index = new Map(keys.map((k, i) => [k, i]))));
-  return index;
-}
+export const positions = perObject((keys: readonly string[]) => new Map(keys.map((k, i) => [k, i])));
 
 /** Rounds for storage: four significant decimals are plenty for ranking and halve the JSON. */
 export const round4 = (x: number) => Math.round(x * 1e4) / 1e4;

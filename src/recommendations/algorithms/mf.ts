@@ -10,6 +10,7 @@
  * solve from their current interactions, which is what lets new interactions count before a
  * retrain (the item factors only change on retrain).
  */
+import { perObject } from '../../lib/memo';
 import { seededRandom } from '../../lib/random';
 import { positions, round4, type Matrix } from './matrix';
 import type { Scored, UserContext } from './scored';
@@ -88,19 +89,12 @@ export function trainMf(m: Matrix, p: MfParams): MfArtefact {
 
 const REASONED = 500;
 
-type Prepared = { Y: Float64Array[]; YtY: Float64Array; norms: number[] };
-const prepared = new WeakMap<MfArtefact, Prepared>();
-
 /** The item factors as typed arrays, their Gram matrix and norms: per artefact, not per request. */
-function prepare(a: MfArtefact): Prepared {
-  let p = prepared.get(a);
-  if (!p) {
-    const Y = a.factors.map((y) => Float64Array.from(y));
-    const YtY = a.params.feedback === 'implicit' ? gram(Y, a.params.factors) : new Float64Array(0);
-    prepared.set(a, (p = { Y, YtY, norms: Y.map((y) => Math.hypot(...y) || 1) }));
-  }
-  return p;
-}
+const prepare = perObject((a: MfArtefact) => {
+  const Y = a.factors.map((y) => Float64Array.from(y));
+  const YtY = a.params.feedback === 'implicit' ? gram(Y, a.params.factors) : new Float64Array(0);
+  return { Y, YtY, norms: Y.map((y) => Math.hypot(...y) || 1) };
+});
 
 export function scoreMf(a: MfArtefact, ctx: UserContext): Scored[] {
   const index = positions(a.items);
