@@ -107,7 +107,7 @@ describe('durability', () => {
       settings,
       nodes: [
         llmNode('a', `slow-30-${tags[0]}`),
-        llmNode('b', `slow-400-${tags[1]}`, { depends_on: ['a'] }),
+        llmNode('b', `slow-1500-${tags[1]}`, { depends_on: ['a'] }),
         llmNode('c', `slow-30-${tags[2]}`, { depends_on: ['b'] }),
       ],
     });
@@ -140,7 +140,7 @@ describe('durability', () => {
 describe('control', () => {
   it('cancel stops further nodes', async () => {
     const tags = [unique('ca'), unique('cb')];
-    const wf = await createWorkflow(token, { name: 'cancel', settings, nodes: [llmNode('a', `slow-300-${tags[0]}`), llmNode('b', `slow-10-${tags[1]}`, { depends_on: ['a'] })] });
+    const wf = await createWorkflow(token, { name: 'cancel', settings, nodes: [llmNode('a', `slow-2000-${tags[0]}`), llmNode('b', `slow-10-${tags[1]}`, { depends_on: ['a'] })] });
     const started = await startRun(token, wf.id);
     await waitForRun(token, wf.id, started.id, (r) => r.nodes[0]!.status === 'running');
     const res = await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/cancel`, { token });
@@ -155,7 +155,7 @@ describe('control', () => {
 
   it('pause lets the running node finish and starts nothing new until resume', async () => {
     const tags = [unique('pa'), unique('pb')];
-    const wf = await createWorkflow(token, { name: 'pause', settings, nodes: [llmNode('a', `slow-200-${tags[0]}`), llmNode('b', `slow-10-${tags[1]}`, { depends_on: ['a'] })] });
+    const wf = await createWorkflow(token, { name: 'pause', settings, nodes: [llmNode('a', `slow-1000-${tags[0]}`), llmNode('b', `slow-10-${tags[1]}`, { depends_on: ['a'] })] });
     const started = await startRun(token, wf.id);
     await waitForRun(token, wf.id, started.id, (r) => r.nodes[0]!.status === 'running');
     expect((await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/pause`, { token })).json.status).toBe('paused');
