@@ -81,7 +81,8 @@ function environment() {
     ws: version('ws'),
     hono: version('hono'),
     'open files limit': fdLimit(),
-    'how workers run': 'Miniflare API, one workerd process per worker, requests to the worker’s own workerd socket on 127.0.0.1 (no wrangler dev proxy)',
+    'how workers run':
+      'Miniflare API, one workerd process per worker, requests to the worker’s own workerd socket on 127.0.0.1 (no wrangler dev proxy)',
   };
 }
 
@@ -102,7 +103,8 @@ async function probePaths(ctx: Ctx): Promise<Set<string> | null> {
 /** An error with its causes (undici's "fetch failed" hides the reason in `cause`). */
 function describe(err: unknown): string {
   const parts: string[] = [];
-  for (let e: unknown = err; e && parts.length < 4; e = e instanceof Error ? e.cause : undefined) parts.push(e instanceof Error ? e.message : String(e));
+  for (let e: unknown = err; e && parts.length < 4; e = e instanceof Error ? e.cause : undefined)
+    parts.push(e instanceof Error ? e.message : String(e));
   return parts.join(': ');
 }
 
@@ -126,7 +128,9 @@ async function main(): Promise<number> {
     try {
       const outcome = await Promise.race([
         sc.run(ctx),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`exceeded its budget of ${sc.budgetMs / 1000} s`)), sc.budgetMs))),
+        new Promise<never>(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`exceeded its budget of ${sc.budgetMs / 1000} s`)), sc.budgetMs)),
+        ),
       ]);
       results.push({ ...base, status: 'ok', durationMs: Date.now() - t0, ...outcome });
     } catch (err) {
@@ -140,9 +144,19 @@ async function main(): Promise<number> {
   }
   await disposeAll();
   // The bundles were only needed while workers ran.
-  for (const b of await Promise.allSettled(builds.values())) if (b.status === 'fulfilled') rmSync(b.value.outdir, { recursive: true, force: true });
+  for (const b of await Promise.allSettled(builds.values()))
+    if (b.status === 'fulfilled') rmSync(b.value.outdir, { recursive: true, force: true });
   const exitCode = results.some((r) => r.status === 'error' || (r.lost ?? 0) > 0) ? 1 : 0;
-  const report: Report = { startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, reps, quick: args.quick, environment: environment(), scenarios: results, notes: [`harness requests retried after workerd dropped a pooled connection: ${transportRetries()}`], exitCode };
+  const report: Report = {
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    reps,
+    quick: args.quick,
+    environment: environment(),
+    scenarios: results,
+    notes: [`harness requests retried after workerd dropped a pooled connection: ${transportRetries()}`],
+    exitCode,
+  };
   if (!args['no-write']) {
     mkdirSync(path.join(root, 'bench/results'), { recursive: true });
     if (only) {

@@ -37,5 +37,8 @@ await build({
   sourcemap: 'inline',
   logLevel: 'warning',
 });
-const r = spawnSync(process.execPath, ['--enable-source-maps', path.join(out, 'main.mjs'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: root });
+const r = spawnSync(process.execPath, ['--enable-source-maps', path.join(out, 'main.mjs'), ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  cwd: root,
+});
 process.exit(r.status ?? 1);

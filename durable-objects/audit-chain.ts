@@ -1,6 +1,17 @@
 import { DurableObject } from 'cloudflare:workers';
 import { auditInsert, type RequestMeta } from '../src/audit/audit';
-import { chainStart, computeSeals, hashOf, lastSealed, readEntries, verifyChain, writeSeals, type Anchor, type ChainLink, type VerifyResult } from '../src/audit/chain';
+import {
+  chainStart,
+  computeSeals,
+  hashOf,
+  lastSealed,
+  readEntries,
+  verifyChain,
+  writeSeals,
+  type Anchor,
+  type ChainLink,
+  type VerifyResult,
+} from '../src/audit/chain';
 import { moreToRemove, planRetention, retentionStatements, verifyRemovable, type RetentionResult } from '../src/audit/retention';
 import { getDb } from '../src/db/client';
 import { log } from '../src/lib/log';
@@ -13,7 +24,14 @@ export const SEAL_MAX_ROWS = 5_000;
 export type SealResult = { sealed: number; head: ChainLink; foreign_hash_at: number | null };
 export type RetainOutcome = { ok: true; result: RetentionResult } | { ok: false; first_invalid: { id: number; reason: string } };
 
-type HeadRow = { id: number; hash: string; pending_id: number | null; pending_hash: string | null; adopted_at: number | null; updated_at: number };
+type HeadRow = {
+  id: number;
+  hash: string;
+  pending_id: number | null;
+  pending_hash: string | null;
+  adopted_at: number | null;
+  updated_at: number;
+};
 
 /**
  * AuditChain — one object for the whole service (`idFromName("audit")`): the only writer of
@@ -42,7 +60,9 @@ export class AuditChain extends DurableObject<Env> {
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS head (
       k INTEGER PRIMARY KEY CHECK (k = 1), id INTEGER NOT NULL, hash TEXT NOT NULL,
       pending_id INTEGER, pending_hash TEXT, adopted_at INTEGER, updated_at INTEGER NOT NULL)`);
-    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS checkpoints (upto_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, committed INTEGER NOT NULL)');
+    ctx.storage.sql.exec(
+      'CREATE TABLE IF NOT EXISTS checkpoints (upto_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, committed INTEGER NOT NULL)',
+    );
   }
 
   /** Seals pending entries (at most `maxRows`) and returns the new head. */
@@ -82,13 +102,21 @@ export class AuditChain extends DurableObject<Env> {
       };
       if (!plan && !opts.auditNoop) return { ok: true, result };
       const db = getDb(d1);
-      const audit = auditInsert(db, meta, { action: 'audit.retention', targetType: 'audit_log', details: { reason: opts.reason, ...result } });
+      const audit = auditInsert(db, meta, {
+        action: 'audit.retention',
+        targetType: 'audit_log',
+        details: { reason: opts.reason, ...result },
+      });
       if (!plan) {
         await db.batch([audit]);
         return { ok: true, result };
       }
       // Recorded before the batch, confirmed after; head() settles it if the object dies in between.
-      this.ctx.storage.sql.exec('INSERT OR REPLACE INTO checkpoints (upto_id, hash, committed) VALUES (?, ?, 0)', plan.upto.id, plan.upto.hash);
+      this.ctx.storage.sql.exec(
+        'INSERT OR REPLACE INTO checkpoints (upto_id, hash, committed) VALUES (?, ?, 0)',
+        plan.upto.id,
+        plan.upto.hash,
+      );
       await db.batch([...retentionStatements(db, plan, opts.reason), audit]);
       this.ctx.storage.sql.exec('UPDATE checkpoints SET committed = 1 WHERE upto_id = ?', plan.upto.id);
       return { ok: true, result };
@@ -98,12 +126,24 @@ export class AuditChain extends DurableObject<Env> {
   /** The head as stored here (null before the first call that touched the chain). */
   anchor(): Anchor | null {
     const row = this.stored();
-    return row ? { id: row.id, hash: row.hash, updated_at: row.updated_at, adopted_at: row.adopted_at, checkpoint_upto_id: this.knownCheckpoint()?.id ?? null } : null;
+    return row
+      ? {
+          id: row.id,
+          hash: row.hash,
+          updated_at: row.updated_at,
+          adopted_at: row.adopted_at,
+          checkpoint_upto_id: this.knownCheckpoint()?.id ?? null,
+        }
+      : null;
   }
 
   /** The latest checkpoint this object's retention made: the only kind verification accepts. */
   private knownCheckpoint(): ChainLink | null {
-    return this.ctx.storage.sql.exec<ChainLink>('SELECT upto_id AS id, hash FROM checkpoints WHERE committed = 1 ORDER BY upto_id DESC LIMIT 1').toArray()[0] ?? null;
+    return (
+      this.ctx.storage.sql
+        .exec<ChainLink>('SELECT upto_id AS id, hash FROM checkpoints WHERE committed = 1 ORDER BY upto_id DESC LIMIT 1')
+        .toArray()[0] ?? null
+    );
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -113,7 +153,11 @@ export class AuditChain extends DurableObject<Env> {
   }
 
   private stored(): HeadRow | null {
-    return this.ctx.storage.sql.exec<HeadRow>('SELECT id, hash, pending_id, pending_hash, adopted_at, updated_at FROM head WHERE k = 1').toArray()[0] ?? null;
+    return (
+      this.ctx.storage.sql
+        .exec<HeadRow>('SELECT id, hash, pending_id, pending_hash, adopted_at, updated_at FROM head WHERE k = 1')
+        .toArray()[0] ?? null
+    );
   }
 
   private setHead(link: ChainLink, adoptedAt?: number | null) {
@@ -121,7 +165,10 @@ export class AuditChain extends DurableObject<Env> {
       `INSERT INTO head (k, id, hash, adopted_at, updated_at) VALUES (1, ?, ?, ?, ?)
        ON CONFLICT(k) DO UPDATE SET id = excluded.id, hash = excluded.hash, pending_id = NULL, pending_hash = NULL,
          adopted_at = coalesce(excluded.adopted_at, head.adopted_at), updated_at = excluded.updated_at`,
-      link.id, link.hash, adoptedAt ?? null, Date.now(),
+      link.id,
+      link.hash,
+      adoptedAt ?? null,
+      Date.now(),
     );
   }
 
@@ -137,12 +184,15 @@ export class AuditChain extends DurableObject<Env> {
       const [sealed, start] = await Promise.all([lastSealed(d1), chainStart(d1)]);
       const link = sealed && sealed.id > start.id ? sealed : start;
       if (link.id > 0) log(this.env.LOG_LEVEL, 'warn', 'audit chain anchor adopted from D1', link);
-      if (start.id > 0) this.ctx.storage.sql.exec('INSERT OR REPLACE INTO checkpoints (upto_id, hash, committed) VALUES (?, ?, 1)', start.id, start.hash);
+      if (start.id > 0)
+        this.ctx.storage.sql.exec('INSERT OR REPLACE INTO checkpoints (upto_id, hash, committed) VALUES (?, ?, 1)', start.id, start.hash);
       this.setHead(link, link.id > 0 ? Date.now() : null);
       row = this.stored()!;
     }
     for (const cp of this.ctx.storage.sql.exec<ChainLink>('SELECT upto_id AS id, hash FROM checkpoints WHERE committed = 0').toArray()) {
-      const landed = await this.env.DB.prepare('SELECT 1 AS ok FROM audit_checkpoints WHERE upto_id = ? AND hash = ?').bind(cp.id, cp.hash).first();
+      const landed = await this.env.DB.prepare('SELECT 1 AS ok FROM audit_checkpoints WHERE upto_id = ? AND hash = ?')
+        .bind(cp.id, cp.hash)
+        .first();
       if (landed) this.ctx.storage.sql.exec('UPDATE checkpoints SET committed = 1 WHERE upto_id = ?', cp.id);
       else this.ctx.storage.sql.exec('DELETE FROM checkpoints WHERE upto_id = ?', cp.id);
     }

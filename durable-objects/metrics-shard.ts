@@ -1,5 +1,18 @@
 import { DurableObject } from 'cloudflare:workers';
-import { HOUR_MS, HOUR_RETENTION_MS, labelKey, MAX_SERIES_PER_FAMILY, MINUTE_MS, MINUTE_RETENTION_MS, type Delta, type Family, type Labels, type RecordResult, type SeriesTotal, type SeriesWindow } from '../src/metrics/model';
+import {
+  HOUR_MS,
+  HOUR_RETENTION_MS,
+  labelKey,
+  MAX_SERIES_PER_FAMILY,
+  MINUTE_MS,
+  MINUTE_RETENTION_MS,
+  type Delta,
+  type Family,
+  type Labels,
+  type RecordResult,
+  type SeriesTotal,
+  type SeriesWindow,
+} from '../src/metrics/model';
 import { addCounts, DEFAULT_BUCKETS } from '../src/metrics/buckets';
 import { completeDelta, deltaPoint, mergePoints, type Point } from '../src/metrics/points';
 import type { Sketch } from '../src/metrics/sketch';
@@ -22,8 +35,29 @@ import type { Sketch } from '../src/metrics/sketch';
  * Worker's cron, and deleted after 30 days).
  */
 type FamilyRow = { name: string; given: string; type: string; help: string; unit: string | null; category: string; buckets: string | null };
-type SeriesRow = { id: number; family: string; labels: string; count: number; sum: number; value: number; counts: string | null; updated_at: number };
-type PointRow = { series_id: number; step: number; start: number; count: number; sum: number; min: number; max: number; last: number; last_at: number; counts: string | null; sketch: string | null };
+type SeriesRow = {
+  id: number;
+  family: string;
+  labels: string;
+  count: number;
+  sum: number;
+  value: number;
+  counts: string | null;
+  updated_at: number;
+};
+type PointRow = {
+  series_id: number;
+  step: number;
+  start: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  last: number;
+  last_at: number;
+  counts: string | null;
+  sketch: string | null;
+};
 
 const toFamily = (r: FamilyRow): Family => ({
   name: r.name,
@@ -48,7 +82,14 @@ class Refused extends Error {}
 
 const sameBuckets = (a: number[] | null, b: number[] | null) => JSON.stringify(a) === JSON.stringify(b);
 
-export type ShardStats = { families: number; series: number; minutePoints: number; hourPoints: number; storageBytes: number; lastCompactionAt: number | null };
+export type ShardStats = {
+  families: number;
+  series: number;
+  minutePoints: number;
+  hourPoints: number;
+  storageBytes: number;
+  lastCompactionAt: number | null;
+};
 export type CompactResult = { minutePointsMerged: number; hourPointsWritten: number; hourPointsDeleted: number; seriesDeleted: number };
 
 export class MetricsShard extends DurableObject<Env> {
@@ -67,7 +108,9 @@ export class MetricsShard extends DurableObject<Env> {
   }
 
   private family(name: string): Family | null {
-    const row = this.ctx.storage.sql.exec<FamilyRow>('SELECT name, given, type, help, unit, category, buckets FROM families WHERE name = ?', name).toArray()[0];
+    const row = this.ctx.storage.sql
+      .exec<FamilyRow>('SELECT name, given, type, help, unit, category, buckets FROM families WHERE name = ?', name)
+      .toArray()[0];
     return row ? toFamily(row) : null;
   }
 
@@ -93,26 +136,54 @@ export class MetricsShard extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const known = this.family(d.family.name);
     if (known && known.type !== d.family.type) throw new Refused(`${d.family.name} is a ${known.type}, not a ${d.family.type}`);
-    if (known && d.family.buckets && !sameBuckets(known.buckets, d.family.buckets)) throw new Refused(`${d.family.name} has other buckets: ${JSON.stringify(known.buckets)}`);
+    if (known && d.family.buckets && !sameBuckets(known.buckets, d.family.buckets))
+      throw new Refused(`${d.family.name} has other buckets: ${JSON.stringify(known.buckets)}`);
     // A new histogram or timer without buckets of its own gets the default ones, once and for all.
     const bucketed = d.family.type === 'histogram' || d.family.type === 'timer';
     const family = known ?? { ...d.family, buckets: bucketed ? (d.family.buckets ?? DEFAULT_BUCKETS) : null };
     if (!known) {
-      sql.exec('INSERT INTO families (name, given, type, help, unit, category, buckets, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        family.name, family.given, family.type, family.help, family.unit, family.category, family.buckets ? JSON.stringify(family.buckets) : null, at);
+      sql.exec(
+        'INSERT INTO families (name, given, type, help, unit, category, buckets, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        family.name,
+        family.given,
+        family.type,
+        family.help,
+        family.unit,
+        family.category,
+        family.buckets ? JSON.stringify(family.buckets) : null,
+        at,
+      );
     }
     const key = labelKey(d.labels);
     let series = sql.exec<SeriesRow>('SELECT * FROM series WHERE family = ? AND labels = ?', family.name, key).toArray()[0];
     if (!series) {
       const n = sql.exec<{ n: number }>('SELECT count(*) AS n FROM series WHERE family = ?', family.name).one().n;
       // Built-in (`dwc_`) families are bounded by the app's routes; only custom ones need the cap.
-      if (n >= MAX_SERIES_PER_FAMILY && !family.name.startsWith('dwc_')) throw new Refused(`${family.name} already has ${MAX_SERIES_PER_FAMILY} label combinations`);
-      series = sql.exec<SeriesRow>('INSERT INTO series (family, labels, count, sum, value, counts, updated_at) VALUES (?, ?, 0, 0, 0, NULL, ?) RETURNING *', family.name, key, at).one();
+      if (n >= MAX_SERIES_PER_FAMILY && !family.name.startsWith('dwc_'))
+        throw new Refused(`${family.name} already has ${MAX_SERIES_PER_FAMILY} label combinations`);
+      series = sql
+        .exec<SeriesRow>(
+          'INSERT INTO series (family, labels, count, sum, value, counts, updated_at) VALUES (?, ?, 0, 0, 0, NULL, ?) RETURNING *',
+          family.name,
+          key,
+          at,
+        )
+        .one();
     }
     const delta = completeDelta(d, family);
-    const counts = delta.counts ? JSON.stringify(addCounts(series.counts ? (JSON.parse(series.counts) as number[]) : [], delta.counts)) : series.counts;
+    const counts = delta.counts
+      ? JSON.stringify(addCounts(series.counts ? (JSON.parse(series.counts) as number[]) : [], delta.counts))
+      : series.counts;
     const value = delta.gauge === 'set' ? delta.last : delta.gauge === 'add' ? series.value + delta.sum : series.value;
-    sql.exec('UPDATE series SET count = count + ?, sum = sum + ?, value = ?, counts = ?, updated_at = ? WHERE id = ?', delta.count, delta.sum, value, counts, at, series.id);
+    sql.exec(
+      'UPDATE series SET count = count + ?, sum = sum + ?, value = ?, counts = ?, updated_at = ? WHERE id = ?',
+      delta.count,
+      delta.sum,
+      value,
+      counts,
+      at,
+      series.id,
+    );
     // A gauge's point records the values it took, so its min, max and last are values, not changes.
     const point = deltaPoint(delta.gauge === 'add' ? { ...delta, min: value, max: value, last: value } : delta, at);
     this.mergePoint(series.id, MINUTE_MS, Math.floor(at / MINUTE_MS) * MINUTE_MS, point);
@@ -120,14 +191,31 @@ export class MetricsShard extends DurableObject<Env> {
 
   private mergePoint(seriesId: number, step: number, start: number, point: Point) {
     const sql = this.ctx.storage.sql;
-    const old = sql.exec<PointRow>('SELECT * FROM points WHERE series_id = ? AND step = ? AND start = ?', seriesId, step, start).toArray()[0];
+    const old = sql
+      .exec<PointRow>('SELECT * FROM points WHERE series_id = ? AND step = ? AND start = ?', seriesId, step, start)
+      .toArray()[0];
     const p = old ? mergePoints(toPoint(old), point) : point;
-    sql.exec(`INSERT OR REPLACE INTO points (series_id, step, start, count, sum, min, max, last, last_at, counts, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      seriesId, step, start, p.count, p.sum, p.min, p.max, p.last, p.lastAt, p.counts ? JSON.stringify(p.counts) : null, p.sketch ? JSON.stringify(p.sketch) : null);
+    sql.exec(
+      `INSERT OR REPLACE INTO points (series_id, step, start, count, sum, min, max, last, last_at, counts, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      seriesId,
+      step,
+      start,
+      p.count,
+      p.sum,
+      p.min,
+      p.max,
+      p.last,
+      p.lastAt,
+      p.counts ? JSON.stringify(p.counts) : null,
+      p.sketch ? JSON.stringify(p.sketch) : null,
+    );
   }
 
   families(): Family[] {
-    return this.ctx.storage.sql.exec<FamilyRow>('SELECT name, given, type, help, unit, category, buckets FROM families ORDER BY name').toArray().map(toFamily);
+    return this.ctx.storage.sql
+      .exec<FamilyRow>('SELECT name, given, type, help, unit, category, buckets FROM families ORDER BY name')
+      .toArray()
+      .map(toFamily);
   }
 
   /** All-time state of every series (or of one family's), for exports. */
@@ -135,7 +223,15 @@ export class MetricsShard extends DurableObject<Env> {
     const rows = family
       ? this.ctx.storage.sql.exec<SeriesRow>('SELECT * FROM series WHERE family = ?', family).toArray()
       : this.ctx.storage.sql.exec<SeriesRow>('SELECT * FROM series').toArray();
-    return rows.map((r) => ({ family: r.family, labels: JSON.parse(r.labels) as Labels, count: r.count, sum: r.sum, value: r.value, counts: r.counts ? (JSON.parse(r.counts) as number[]) : null, updatedAt: r.updated_at }));
+    return rows.map((r) => ({
+      family: r.family,
+      labels: JSON.parse(r.labels) as Labels,
+      count: r.count,
+      sum: r.sum,
+      value: r.value,
+      counts: r.counts ? (JSON.parse(r.counts) as number[]) : null,
+      updatedAt: r.updated_at,
+    }));
   }
 
   /**
@@ -156,7 +252,16 @@ export class MetricsShard extends DurableObject<Env> {
       bySeries.set(r.series_id, { family: r.family, labels: r.labels, point: prev ? mergePoints(prev.point, toPoint(r)) : toPoint(r) });
     }
     return [...bySeries.values()].map(({ family, labels, point: p }) => ({
-      family, labels: JSON.parse(labels) as Labels, count: p.count, sum: p.sum, min: p.min, max: p.max, last: p.last, lastAt: p.lastAt, counts: p.counts, sketch: p.sketch,
+      family,
+      labels: JSON.parse(labels) as Labels,
+      count: p.count,
+      sum: p.sum,
+      min: p.min,
+      max: p.max,
+      last: p.last,
+      lastAt: p.lastAt,
+      counts: p.counts,
+      sketch: p.sketch,
     }));
   }
 
@@ -183,7 +288,10 @@ export class MetricsShard extends DurableObject<Env> {
       sql.exec(`DELETE FROM points WHERE step = ${MINUTE_MS} AND start < ?`, cutoff);
       const expired = now - HOUR_RETENTION_MS;
       const hourPointsDeleted = sql.exec(`DELETE FROM points WHERE step = ${HOUR_MS} AND start < ?`, expired).rowsWritten;
-      const seriesDeleted = sql.exec('DELETE FROM series WHERE updated_at < ? AND NOT EXISTS (SELECT 1 FROM points WHERE series_id = series.id)', expired).rowsWritten;
+      const seriesDeleted = sql.exec(
+        'DELETE FROM series WHERE updated_at < ? AND NOT EXISTS (SELECT 1 FROM points WHERE series_id = series.id)',
+        expired,
+      ).rowsWritten;
       sql.exec("INSERT INTO meta (key, value) VALUES ('last_compaction_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", now);
       return { minutePointsMerged: old.length, hourPointsWritten: hours.size, hourPointsDeleted, seriesDeleted };
     });

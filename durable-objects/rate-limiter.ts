@@ -51,7 +51,9 @@ export class RateLimiter extends DurableObject<Env> {
    */
   private get sql() {
     if (!this.ready) {
-      this.ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS windows (window_ms INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, count INTEGER NOT NULL)');
+      this.ctx.storage.sql.exec(
+        'CREATE TABLE IF NOT EXISTS windows (window_ms INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, count INTEGER NOT NULL)',
+      );
       this.ctx.storage.sql.exec(
         'CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, window_ms INTEGER NOT NULL, started_at INTEGER NOT NULL, count INTEGER NOT NULL, refused INTEGER NOT NULL)',
       );
@@ -117,7 +119,14 @@ export class RateLimiter extends DurableObject<Env> {
       }
       const resetAt = w.startedAt + w.windowMs;
       this.cleanUpAfter(resetAt);
-      out.push({ ...w.spec, count, remaining: Math.max(0, w.spec.limit - count), resetAt, firstRefusal: !allowed && w.full && w.refused === 0, full: w.full });
+      out.push({
+        ...w.spec,
+        count,
+        remaining: Math.max(0, w.spec.limit - count),
+        resetAt,
+        firstRefusal: !allowed && w.full && w.refused === 0,
+        full: w.full,
+      });
     }
     return { allowed, windows: out };
   }
@@ -131,7 +140,14 @@ export class RateLimiter extends DurableObject<Env> {
     return this.sql
       .exec<CounterRow>('SELECT * FROM counters WHERE started_at + window_ms > ? ORDER BY name', now)
       .toArray()
-      .map((r) => ({ name: r.name, windowSeconds: r.window_ms / 1000, count: r.count, refused: r.refused, startedAt: r.started_at, resetAt: r.started_at + r.window_ms }));
+      .map((r) => ({
+        name: r.name,
+        windowSeconds: r.window_ms / 1000,
+        count: r.count,
+        refused: r.refused,
+        startedAt: r.started_at,
+        resetAt: r.started_at + r.window_ms,
+      }));
   }
 
   /** Clears every window of this key (after a successful login, for instance). */
@@ -167,7 +183,9 @@ export class RateLimiter extends DurableObject<Env> {
     sql.exec('DELETE FROM windows WHERE started_at + window_ms <= ?', now);
     sql.exec('DELETE FROM counters WHERE started_at + window_ms <= ?', now);
     const next = sql
-      .exec<{ at: number | null }>('SELECT max(at) AS at FROM (SELECT started_at + window_ms AS at FROM windows UNION ALL SELECT started_at + window_ms AS at FROM counters)')
+      .exec<{ at: number | null }>(
+        'SELECT max(at) AS at FROM (SELECT started_at + window_ms AS at FROM windows UNION ALL SELECT started_at + window_ms AS at FROM counters)',
+      )
       .one().at;
     const probe = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'probe'").one().n;
     if (next !== null) this.cleanUpAfter(next);

@@ -79,7 +79,11 @@ export class Room extends DurableObject<Env> {
 
   since(after: number, limit: number): RoomEvent[] {
     return this.ctx.storage.sql
-      .exec<{ seq: number; at: number; payload: string }>('SELECT seq, at, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?', after, limit)
+      .exec<{ seq: number; at: number; payload: string }>(
+        'SELECT seq, at, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+        after,
+        limit,
+      )
       .toArray()
       .map((r) => ({ seq: r.seq, at: r.at, payload: JSON.parse(r.payload) as Record<string, unknown> }));
   }

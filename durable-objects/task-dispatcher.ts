@@ -1,5 +1,13 @@
 import { DurableObject } from 'cloudflare:workers';
-import { AGING_MS, GLOBAL_IN_FLIGHT, PER_USER_IN_FLIGHT, PRIORITY_RANK, type DispatchItem, type DispatcherStatus, type TaskMessage } from '../src/tasks/dispatch';
+import {
+  AGING_MS,
+  GLOBAL_IN_FLIGHT,
+  PER_USER_IN_FLIGHT,
+  PRIORITY_RANK,
+  type DispatchItem,
+  type DispatcherStatus,
+  type TaskMessage,
+} from '../src/tasks/dispatch';
 import { log } from '../src/lib/log';
 
 /**
@@ -37,7 +45,11 @@ export class TaskDispatcher extends DurableObject<Env> {
   }
 
   private setSetting(key: string, value: number): void {
-    this.ctx.storage.sql.exec('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', key, value);
+    this.ctx.storage.sql.exec(
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      key,
+      value,
+    );
   }
 
   /** Adds tasks to the backlog (known ones are ignored, so enqueueing is idempotent) and dispatches. */
@@ -73,7 +85,12 @@ export class TaskDispatcher extends DurableObject<Env> {
       this.ctx.storage.sql.exec(
         `INSERT INTO slots (task_id, owner_id, rank, eligible_at, state, seq, dispatched_at) VALUES (?, ?, ?, ?, 'inflight', ?, ?)
          ON CONFLICT(task_id) DO UPDATE SET state = 'inflight', seq = excluded.seq, dispatched_at = excluded.dispatched_at`,
-        it.taskId, it.ownerId, PRIORITY_RANK[it.priority], it.eligibleAt, seq, now,
+        it.taskId,
+        it.ownerId,
+        PRIORITY_RANK[it.priority],
+        it.eligibleAt,
+        seq,
+        now,
       );
       messages.push({ kind: 'run', task_id: it.taskId, seq });
     }
@@ -102,9 +119,16 @@ export class TaskDispatcher extends DurableObject<Env> {
   /** Counts from storage, and the next `limit` ready tasks in the order they would start (caps aside). */
   status(limit = 10): DispatcherStatus {
     const now = Date.now();
-    const count = (state: string) => this.ctx.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM slots WHERE state = ?', state).one().n;
+    const count = (state: string) =>
+      this.ctx.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM slots WHERE state = ?', state).one().n;
     const next = this.ctx.storage.sql
-      .exec<{ task_id: number }>(`SELECT task_id FROM slots WHERE state = 'ready' AND eligible_at <= ? ORDER BY ${EFFECTIVE_RANK} DESC, eligible_at, task_id LIMIT ?`, now, now, AGING_MS, limit)
+      .exec<{ task_id: number }>(
+        `SELECT task_id FROM slots WHERE state = 'ready' AND eligible_at <= ? ORDER BY ${EFFECTIVE_RANK} DESC, eligible_at, task_id LIMIT ?`,
+        now,
+        now,
+        AGING_MS,
+        limit,
+      )
       .toArray()
       .map((r) => r.task_id);
     return {
@@ -143,7 +167,9 @@ export class TaskDispatcher extends DurableObject<Env> {
       let inFlight = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM slots WHERE state = 'inflight'").one().n;
       if (inFlight < GLOBAL_IN_FLIGHT) {
         const running = new Map<number, number>();
-        for (const r of this.ctx.storage.sql.exec<{ owner_id: number; n: number }>("SELECT owner_id, count(*) AS n FROM slots WHERE state = 'inflight' GROUP BY owner_id")) {
+        for (const r of this.ctx.storage.sql.exec<{ owner_id: number; n: number }>(
+          "SELECT owner_id, count(*) AS n FROM slots WHERE state = 'inflight' GROUP BY owner_id",
+        )) {
           running.set(r.owner_id, r.n);
         }
         const queues = new Map<number, Candidate[]>();
@@ -163,14 +189,21 @@ export class TaskDispatcher extends DurableObject<Env> {
           queues.get(best.owner_id)!.shift();
           running.set(best.owner_id, (running.get(best.owner_id) ?? 0) + 1);
           const seq = this.nextSeq();
-          this.ctx.storage.sql.exec("UPDATE slots SET state = 'inflight', seq = ?, dispatched_at = ? WHERE task_id = ?", seq, now, best.task_id);
+          this.ctx.storage.sql.exec(
+            "UPDATE slots SET state = 'inflight', seq = ?, dispatched_at = ? WHERE task_id = ?",
+            seq,
+            now,
+            best.task_id,
+          );
           picked.push({ kind: 'run', task_id: best.task_id, seq });
           inFlight++;
         }
       }
     }
     // Wake for the earliest delayed task; a task blocked only by a cap waits for a release.
-    const wake = this.ctx.storage.sql.exec<{ at: number | null }>("SELECT min(eligible_at) AS at FROM slots WHERE state = 'ready' AND eligible_at > ?", now).one().at;
+    const wake = this.ctx.storage.sql
+      .exec<{ at: number | null }>("SELECT min(eligible_at) AS at FROM slots WHERE state = 'ready' AND eligible_at > ?", now)
+      .one().at;
     if (wake !== null) await this.wakeBy(wake);
     if (picked.length) await this.send(picked);
   }
@@ -188,9 +221,12 @@ export class TaskDispatcher extends DurableObject<Env> {
       }
     } catch (err) {
       // The queue refused: put the tasks back and try again shortly rather than lose them.
-      for (const m of messages) this.ctx.storage.sql.exec("UPDATE slots SET state = 'ready', seq = NULL WHERE task_id = ? AND seq = ?", m.task_id, m.seq);
+      for (const m of messages)
+        this.ctx.storage.sql.exec("UPDATE slots SET state = 'ready', seq = NULL WHERE task_id = ? AND seq = ?", m.task_id, m.seq);
       await this.wakeBy(Date.now() + 5000);
-      log(this.env.LOG_LEVEL, 'error', 'dispatcher could not send to the tasks queue', { error: err instanceof Error ? err.message : String(err) });
+      log(this.env.LOG_LEVEL, 'error', 'dispatcher could not send to the tasks queue', {
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 }

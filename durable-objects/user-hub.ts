@@ -1,6 +1,15 @@
 import { DurableObject } from 'cloudflare:workers';
 import { handleFrame, sendFrame, sendText, type HubContext } from '../src/realtime/frames';
-import { Attachment, MAX_FRAME_BYTES, RATE_BURST, RATE_PER_SECOND, roomStub, statsStub, userChannel, type RoomEvent } from '../src/realtime/protocol';
+import {
+  Attachment,
+  MAX_FRAME_BYTES,
+  RATE_BURST,
+  RATE_PER_SECOND,
+  roomStub,
+  statsStub,
+  userChannel,
+  type RoomEvent,
+} from '../src/realtime/protocol';
 
 /**
  * UserHub — one object per user (`idFromName("user:<id>")`), holding every WebSocket that user
@@ -63,7 +72,13 @@ export class UserHub extends DurableObject<Env> implements HubContext {
     };
     this.ctx.acceptWebSocket(server);
     this.saveAttachment(server, attachment);
-    sendFrame(this, server, { type: 'welcome', connection_id: attachment.connId, label: attachment.label, user_id: userId, rooms: Object.keys(attachment.rooms) });
+    sendFrame(this, server, {
+      type: 'welcome',
+      connection_id: attachment.connId,
+      label: attachment.label,
+      user_id: userId,
+      rooms: Object.keys(attachment.rooms),
+    });
     this.ctx.waitUntil(statsStub(this.env).add({ connections: 1 }));
     const protocol = request.headers.get('x-dwc-protocol');
     return new Response(null, { status: 101, webSocket: client, headers: protocol ? { 'sec-websocket-protocol': protocol } : {} });
@@ -74,7 +89,8 @@ export class UserHub extends DurableObject<Env> implements HubContext {
     if (!att) return ws.close(1011, 'lost connection state');
     this.count('in');
     const size = typeof message === 'string' ? new TextEncoder().encode(message).length : message.byteLength;
-    if (size > MAX_FRAME_BYTES) return sendFrame(this, ws, { type: 'error', code: 'too_large', message: `frames are limited to ${MAX_FRAME_BYTES} bytes` });
+    if (size > MAX_FRAME_BYTES)
+      return sendFrame(this, ws, { type: 'error', code: 'too_large', message: `frames are limited to ${MAX_FRAME_BYTES} bytes` });
     // Token bucket kept in the attachment, so the limit holds across hibernation.
     const now = Date.now();
     att.tokens = Math.min(RATE_BURST, att.tokens + ((now - att.refilledAt) / 1000) * RATE_PER_SECOND);
@@ -221,7 +237,8 @@ export class UserHub extends DurableObject<Env> implements HubContext {
     // common case) that is one look, not a walk over every socket for every close.
     const others = this.ctx.getWebSockets().filter((s) => s !== ws);
     for (const room of rooms) {
-      if (!others.some((s) => this.attachment(s)?.rooms[room] !== undefined)) await roomStub(this.env, room).unsubscribe(userChannel(att.userId));
+      if (!others.some((s) => this.attachment(s)?.rooms[room] !== undefined))
+        await roomStub(this.env, room).unsubscribe(userChannel(att.userId));
     }
   }
 }

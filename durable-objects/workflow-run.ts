@@ -92,7 +92,15 @@ export class WorkflowRun extends RunDriver {
     if (meta.status !== 'failed' && meta.status !== 'cancelled') return this.view();
     for (const rec of this.nodes().values()) {
       if (rec.status === 'failed' || rec.status === 'cancelled') {
-        Object.assign(rec, { status: 'pending', attempts: 0, error: null, nextAttemptAt: null, pendingDelayMs: 0, waitUntil: null, childRunId: null });
+        Object.assign(rec, {
+          status: 'pending',
+          attempts: 0,
+          error: null,
+          nextAttemptAt: null,
+          pendingDelayMs: 0,
+          waitUntil: null,
+          childRunId: null,
+        });
         this.store.saveNode(rec);
       }
     }
@@ -117,7 +125,10 @@ export class WorkflowRun extends RunDriver {
   }
 
   /** Called by a child run when it ends; the parent also polls, so a lost call is not fatal. */
-  async childFinished(nodeId: string, child: { runId: number; status: string; output: Record<string, unknown> | null; error: string | null }): Promise<void> {
+  async childFinished(
+    nodeId: string,
+    child: { runId: number; status: string; output: Record<string, unknown> | null; error: string | null },
+  ): Promise<void> {
     const rec = this.nodes().get(nodeId);
     if (!rec || rec.status !== 'waiting' || rec.childRunId !== child.runId) return;
     this.completeSubchain(rec, child);
@@ -155,7 +166,10 @@ export class WorkflowRun extends RunDriver {
     );
   }
 
-  protected completeSubchain(rec: NodeRecord, child: { runId: number; status: string; output: Record<string, unknown> | null; error: string | null }): void {
+  protected completeSubchain(
+    rec: NodeRecord,
+    child: { runId: number; status: string; output: Record<string, unknown> | null; error: string | null },
+  ): void {
     rec.attempts += 1;
     if (child.status === 'succeeded') {
       const texts = Object.values(child.output ?? {}).map((o) => (o && typeof o === 'object' && 'text' in o ? String(o.text) : ''));

@@ -48,7 +48,8 @@ base.use(
   async function defaultCsp(c, next) {
     await next();
     // JSON responses need no content sources at all; HTML routes (the docs) set their own.
-    if (!c.res.headers.has('content-security-policy')) c.res.headers.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    if (!c.res.headers.has('content-security-policy'))
+      c.res.headers.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
   },
   corsFromEnv(),
   limitBody(),

@@ -28,14 +28,21 @@ type Stat = { calls: number; prompts: string[] };
 const stats = new Map<string, Stat>();
 const healed = new Set<string>();
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 function answer(model: string, prompt: string, stream: boolean): Response {
   const firstLine = prompt.split('\n')[0] ?? '';
   const text = `Answer to: ${firstLine}\n\n${prompt.slice(firstLine.length).trim().slice(0, 400)}`;
   const usage = { prompt_tokens: Math.ceil(prompt.length / 4), completion_tokens: Math.ceil(text.length / 4) };
   if (!stream) {
-    return json({ id: 'cmpl-1', object: 'chat.completion', model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage });
+    return json({
+      id: 'cmpl-1',
+      object: 'chat.completion',
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+      usage,
+    });
   }
   const words = text.split(/(?<=\s)/);
   const chunks = words.map((w) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })}\n\n`);
@@ -55,7 +62,12 @@ async function hookReceiver(request: Request, url: URL): Promise<Response> {
   const [, tag = '', script = 'ok'] = url.pathname.split('/');
   const hook = hooks.get(tag) ?? { calls: 0, requests: [] };
   hook.calls++;
-  hook.requests.push({ method: request.method, path: url.pathname, headers: Object.fromEntries(request.headers), body: await request.text() });
+  hook.requests.push({
+    method: request.method,
+    path: url.pathname,
+    headers: Object.fromEntries(request.headers),
+    body: await request.text(),
+  });
   hooks.set(tag, hook);
   const [kind, arg] = script.split('-');
   if (kind === 'fail') return json({ error: 'receiver down' }, 503);
@@ -68,7 +80,8 @@ async function hookReceiver(request: Request, url: URL): Promise<Response> {
 // ---- notification providers -------------------------------------------------------------------
 
 /** Hosts answered as Resend, SendGrid, Postmark, Twilio, Slack, Discord, Teams and push services. */
-const PROVIDER_HOSTS = /^(api\.resend\.com|api\.sendgrid\.com|api\.postmarkapp\.com|api\.twilio\.com|hooks\.slack\.com|discord\.com|[a-z0-9-]+\.webhook\.office\.com|fcm\.googleapis\.com|updates\.push\.services\.mozilla\.com)$/;
+const PROVIDER_HOSTS =
+  /^(api\.resend\.com|api\.sendgrid\.com|api\.postmarkapp\.com|api\.twilio\.com|hooks\.slack\.com|discord\.com|[a-z0-9-]+\.webhook\.office\.com|fcm\.googleapis\.com|updates\.push\.services\.mozilla\.com)$/;
 type Recorded = { host: string; method: string; url: string; headers: Record<string, string>; body: string; body_b64: string };
 const providerLog: Recorded[] = [];
 /** Scripts keyed by a substring of the request's URL or body: `flaky-<n>` (503 n times), `status-<code>`, `throttle` (429 once). */
@@ -77,7 +90,8 @@ const providerScripts = new Map<string, { script: string; calls: number }>();
 function providerSuccess(host: string, n: number): Response {
   if (host === 'api.resend.com') return json({ id: `re_msg_${n}` });
   if (host === 'api.sendgrid.com') return new Response(null, { status: 202, headers: { 'x-message-id': `sg_${n}` } });
-  if (host === 'api.postmarkapp.com') return json({ To: 'x', SubmittedAt: new Date().toISOString(), MessageID: `pm-${n}`, ErrorCode: 0, Message: 'OK' });
+  if (host === 'api.postmarkapp.com')
+    return json({ To: 'x', SubmittedAt: new Date().toISOString(), MessageID: `pm-${n}`, ErrorCode: 0, Message: 'OK' });
   if (host === 'api.twilio.com') return json({ sid: `SM${String(n).padStart(32, '0')}`, status: 'queued' }, 201);
   if (host === 'hooks.slack.com') return new Response('ok', { status: 200, headers: { 'content-type': 'text/plain' } });
   if (host === 'discord.com') return json({ id: `10000000000000000${n}`, type: 0 });
@@ -94,7 +108,14 @@ function providerSuccess(host: string, n: number): Response {
 async function providerReceiver(request: Request, url: URL): Promise<Response> {
   const bytes = new Uint8Array(await request.arrayBuffer());
   const body = new TextDecoder().decode(bytes);
-  providerLog.push({ host: url.hostname, method: request.method, url: request.url, headers: Object.fromEntries(request.headers), body, body_b64: btoa(String.fromCharCode(...bytes)) });
+  providerLog.push({
+    host: url.hostname,
+    method: request.method,
+    url: request.url,
+    headers: Object.fromEntries(request.headers),
+    body,
+    body_b64: btoa(String.fromCharCode(...bytes)),
+  });
   for (const [match, s] of providerScripts) {
     if (!request.url.includes(match) && !body.includes(match)) continue;
     s.calls++;
@@ -119,7 +140,8 @@ async function providerControl(request: Request, url: URL): Promise<Response> {
 
 export async function fakeLlm(request: Request): Promise<Response> {
   const url = new URL(request.url);
-  if (url.hostname === 'hooks.test' && (url.pathname === '/provider-script' || url.pathname === '/provider-log')) return providerControl(request, url);
+  if (url.hostname === 'hooks.test' && (url.pathname === '/provider-script' || url.pathname === '/provider-log'))
+    return providerControl(request, url);
   if (url.hostname === 'hooks.test') return hookReceiver(request, url);
   if (PROVIDER_HOSTS.test(url.hostname)) return providerReceiver(request, url);
   if (url.hostname !== 'llm.test') {
@@ -135,7 +157,10 @@ export async function fakeLlm(request: Request): Promise<Response> {
   if (url.pathname !== '/v1/chat/completions' || request.method !== 'POST') return json({ error: { message: 'not found' } }, 404);
   if (request.headers.get('authorization') !== 'Bearer test-key') return json({ error: { message: 'bad key' } }, 401);
   const body = (await request.json()) as { model: string; stream?: boolean; messages: { role: string; content: string }[] };
-  const prompt = body.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
+  const prompt = body.messages
+    .filter((m) => m.role === 'user')
+    .map((m) => m.content)
+    .join('\n');
   const [kind, a, b] = body.model.split('-');
   const tag = (kind === 'flaky' || kind === 'slow' ? b : a) ?? body.model;
   const stat = stats.get(tag) ?? { calls: 0, prompts: [] };

@@ -102,8 +102,24 @@ export type RunJson = {
   error: string | null;
   workflow_version: number;
   output: Record<string, { text: string; document_id: number | null }> | null;
-  nodes: { id: string; status: string; attempts: number; error: string | null; output: { text: string; title: string | null; document_id: number | null; data: any } | null; child_run_id: number | null }[];
-  attempts: { node_id: string; attempt: number; status: string; delay_ms: number; error: string | null; provider: string | null; model: string | null; started_at: string }[];
+  nodes: {
+    id: string;
+    status: string;
+    attempts: number;
+    error: string | null;
+    output: { text: string; title: string | null; document_id: number | null; data: any } | null;
+    child_run_id: number | null;
+  }[];
+  attempts: {
+    node_id: string;
+    attempt: number;
+    status: string;
+    delay_ms: number;
+    error: string | null;
+    provider: string | null;
+    model: string | null;
+    started_at: string;
+  }[];
   last_event_seq: number;
 };
 
@@ -113,7 +129,12 @@ export async function createWorkflow(token: string, body: unknown): Promise<{ id
   return res.json;
 }
 
-export async function startRun(token: string, workflowId: number, input: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+export async function startRun(
+  token: string,
+  workflowId: number,
+  input: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) {
   const res = await api('POST', `/api/v3/workflows/${workflowId}/runs`, { token, body: { input }, headers });
   expect([200, 201], JSON.stringify(res.json)).toContain(res.status);
   return res.json as RunJson;
@@ -126,12 +147,21 @@ export async function getRun(token: string, workflowId: number, runId: number): 
 }
 
 /** Polls a run until `done` holds (default: a terminal status); alarms drive it in the background. */
-export async function waitForRun(token: string, workflowId: number, runId: number, done: (r: RunJson) => boolean = (r) => ['succeeded', 'failed', 'cancelled'].includes(r.status), timeoutMs = 15_000): Promise<RunJson> {
+export async function waitForRun(
+  token: string,
+  workflowId: number,
+  runId: number,
+  done: (r: RunJson) => boolean = (r) => ['succeeded', 'failed', 'cancelled'].includes(r.status),
+  timeoutMs = 15_000,
+): Promise<RunJson> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const run = await getRun(token, workflowId, runId);
     if (done(run)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not reach the expected state: ${JSON.stringify({ status: run.status, nodes: run.nodes.map((n) => [n.id, n.status, n.error]) })}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `run ${runId} did not reach the expected state: ${JSON.stringify({ status: run.status, nodes: run.nodes.map((n) => [n.id, n.status, n.error]) })}`,
+      );
     await new Promise((r) => setTimeout(r, 40));
   }
 }

@@ -10,17 +10,26 @@ export async function connectWs(opts: { token?: string; protocols?: string[]; pa
   if (opts.protocols) headers['sec-websocket-protocol'] = opts.protocols.join(', ');
   const res = await SELF.fetch(`${BASE}${opts.path ?? '/api/v3/ws'}${qs ? `?${qs}` : ''}`, { headers });
   const ws = res.webSocket;
-  if (!ws) return { res, ws: null as never, frames: [] as Frame[], send: () => undefined, waitFor: async () => ({}) as Frame, close: () => undefined };
+  if (!ws)
+    return {
+      res,
+      ws: null as never,
+      frames: [] as Frame[],
+      send: () => undefined,
+      waitFor: async () => ({}) as Frame,
+      close: () => undefined,
+    };
   ws.accept();
   const frames: Frame[] = [];
   const waiters: { pred: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
   ws.addEventListener('message', (e) => {
     const frame = JSON.parse(String(e.data)) as Frame;
     frames.push(frame);
-    for (const w of [...waiters]) if (w.pred(frame)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(frame);
-    }
+    for (const w of [...waiters])
+      if (w.pred(frame)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(frame);
+      }
   });
   const waitFor = (pred: (f: Frame) => boolean, timeoutMs = 8000) =>
     new Promise<Frame>((resolve, reject) => {

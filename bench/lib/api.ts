@@ -8,10 +8,21 @@ import { request } from './http';
  */
 export type Session = { base: string; token: string; userId: number; username: string };
 
-async function call<T>(base: string, method: string, path: string, body?: unknown, token?: string, headers: Record<string, string> = {}): Promise<T> {
+async function call<T>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const init = {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     retry: method === 'GET' || headers['idempotency-key'] !== undefined,
   };
@@ -44,8 +55,17 @@ export async function newSession(base: string, label: string): Promise<Session> 
  * limiting stays in the measured figures; only the 429s a load generator provokes are gone.
  */
 export async function liftUserRateLimits(s: Session): Promise<void> {
-  for (const [name, window_seconds] of [['user-minute', 60], ['user-hour', 3600]] as const) {
-    await call(s.base, 'PUT', `/api/v3/security/rate-limits/${name}`, { subject: 'user', route_class: 'all', limit: 10_000_000, window_seconds }, s.token);
+  for (const [name, window_seconds] of [
+    ['user-minute', 60],
+    ['user-hour', 3600],
+  ] as const) {
+    await call(
+      s.base,
+      'PUT',
+      `/api/v3/security/rate-limits/${name}`,
+      { subject: 'user', route_class: 'all', limit: 10_000_000, window_seconds },
+      s.token,
+    );
   }
 }
 
@@ -58,7 +78,9 @@ export async function createWorkflow(s: Session, name: string, nodes: NodeDef[],
 
 export async function startRun(s: Session, workflowId: number, input: Record<string, unknown>): Promise<number> {
   // The key makes the launch safe to repeat: the API answers a repeat with the same run.
-  const run = await call<{ id?: number; run_id?: number }>(s.base, 'POST', `/api/v3/workflows/${workflowId}/runs`, { input }, s.token, { 'idempotency-key': randomUUID() });
+  const run = await call<{ id?: number; run_id?: number }>(s.base, 'POST', `/api/v3/workflows/${workflowId}/runs`, { input }, s.token, {
+    'idempotency-key': randomUUID(),
+  });
   const id = run.id ?? run.run_id;
   if (typeof id !== 'number') throw new Error(`run launch answered without an id: ${JSON.stringify(run).slice(0, 200)}`);
   return id;

@@ -46,7 +46,9 @@ export async function buildWorker(root: string, name: string, configPath: string
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.stderr.on('data', (d: Buffer) => (text += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrangler deploy --dry-run failed for ${name} (exit ${code}):\n${errorLines(text)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`wrangler deploy --dry-run failed for ${name} (exit ${code}):\n${errorLines(text)}`)),
+    );
   });
   const buildMs = performance.now() - started;
   const sizes = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(output);

@@ -30,7 +30,10 @@ export class ClientGroup {
   private ask<T>(cmd: Cmd, timeoutMs: number): Promise<T> {
     if (this.exited) return Promise.reject(new Error(this.exited));
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${cmd.cmd}: no answer from the client process after ${timeoutMs / 1000} s`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${cmd.cmd}: no answer from the client process after ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
       this.waiting = (v) => {
         clearTimeout(timer);
         resolve(v as T);
@@ -40,7 +43,10 @@ export class ClientGroup {
   }
 
   connect(url: string, count: number, join: unknown, timeoutMs: number) {
-    return this.ask<{ connected: number; failures: number; firstError: string; ms: number }>({ cmd: 'connect', url, count, parallel: 50, join: JSON.stringify(join) }, timeoutMs);
+    return this.ask<{ connected: number; failures: number; firstError: string; ms: number }>(
+      { cmd: 'connect', url, count, parallel: 50, join: JSON.stringify(join) },
+      timeoutMs,
+    );
   }
 
   arm(runId: number | null) {

@@ -14,7 +14,8 @@ export const transportRetries = () => retries;
 function transient(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     const code = (e as { code?: string }).code;
-    if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE' || /other side closed|ECONNRESET/.test(e.message)) return true;
+    if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE' || /other side closed|ECONNRESET/.test(e.message))
+      return true;
   }
   return false;
 }

@@ -40,5 +40,8 @@ export type BodiesLoadOptions = { url: string; connections: number; durationS: n
 /** POSTs to `o.url` for `o.durationS` seconds over `o.connections` connections, each body drawn at random from `o.bodies`. */
 export function autocannonBodies(root: string, o: BodiesLoadOptions): Promise<LoadResult> {
   // cwd = the project, so `require('autocannon')` resolves to the project's own copy.
-  return nodeJson<LoadResult>('autocannon (bodies)', ['-e', SCRIPT], { cwd: root, stdin: JSON.stringify({ ...o, headers: { 'content-type': 'application/json', ...o.headers } }) });
+  return nodeJson<LoadResult>('autocannon (bodies)', ['-e', SCRIPT], {
+    cwd: root,
+    stdin: JSON.stringify({ ...o, headers: { 'content-type': 'application/json', ...o.headers } }),
+  });
 }

@@ -18,11 +18,19 @@ export async function send<T>(s: Session, method: string, path: string, body?: u
   return { status: res.status, json: (text ? JSON.parse(text) : null) as T };
 }
 
-export type MlVersion = { version: number; status: 'training' | 'ready' | 'failed'; error: string | null; finished_at: string | null; training_rows: number; metrics: { accuracy?: number } | null };
+export type MlVersion = {
+  version: number;
+  status: 'training' | 'ready' | 'failed';
+  error: string | null;
+  finished_at: string | null;
+  training_rows: number;
+  metrics: { accuracy?: number } | null;
+};
 type TrainAnswer = { status: 'ready' | 'training'; task_id: number | null; version: MlVersion };
 
 export async function createMlModel(s: Session, name: string, algorithm: string, parameters: Record<string, unknown>): Promise<string> {
-  return (await send<{ id: string }>(s, 'POST', '/api/v3/ml/models', { name, model_type: 'classification', algorithm, parameters })).json.id;
+  return (await send<{ id: string }>(s, 'POST', '/api/v3/ml/models', { name, model_type: 'classification', algorithm, parameters })).json
+    .id;
 }
 
 /**
@@ -44,7 +52,12 @@ export async function waitForVersion(s: Session, modelId: string, version: numbe
  * POSTs a train and waits for its version to be ready, inline (201) or in the background (202).
  * Returns whether it went to the background and the version as finally stored.
  */
-export async function trainAndWait(s: Session, modelId: string, body: Record<string, unknown>, timeoutMs: number): Promise<{ queued: boolean; version: MlVersion }> {
+export async function trainAndWait(
+  s: Session,
+  modelId: string,
+  body: Record<string, unknown>,
+  timeoutMs: number,
+): Promise<{ queued: boolean; version: MlVersion }> {
   const { status, json } = await send<TrainAnswer>(s, 'POST', `/api/v3/ml/models/${modelId}/train`, body);
   if (status === 201) return { queued: false, version: json.version };
   return { queued: true, version: await waitForVersion(s, modelId, json.version.version, timeoutMs) };

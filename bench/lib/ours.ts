@@ -31,7 +31,10 @@ export async function profileOurs<T>(ctx: Ctx, running: Running, fn: () => Promi
 }
 
 /** Measures what `fn` costs workerd: CPU time (user + system) and resident memory, from /proc. */
-export async function metered<T>(pid: number | null, fn: () => Promise<T>): Promise<{ result: T; cpuMs: number | null; peakMiB: number | null; lastMiB: number | null }> {
+export async function metered<T>(
+  pid: number | null,
+  fn: () => Promise<T>,
+): Promise<{ result: T; cpuMs: number | null; peakMiB: number | null; lastMiB: number | null }> {
   const cpu0 = cpuMs(pid);
   const rss = sampleRss(pid);
   try {

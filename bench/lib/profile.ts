@@ -60,7 +60,11 @@ class Cdp {
 }
 
 /** Profiles the named targets while `fn` runs. Targets are inspector ids (see /json). */
-export async function profileWhile<T>(port: number, targets: string[], fn: () => Promise<T>): Promise<{ result: T; profiles: Map<string, CpuProfile> }> {
+export async function profileWhile<T>(
+  port: number,
+  targets: string[],
+  fn: () => Promise<T>,
+): Promise<{ result: T; profiles: Map<string, CpuProfile> }> {
   const list = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { id: string; webSocketDebuggerUrl: string }[];
   const sessions: [string, Cdp][] = [];
   for (const t of targets) {
@@ -191,8 +195,14 @@ export function summarize(target: string, profile: CpuProfile, bundlePath?: stri
     samples: total,
     idlePct: total ? (idle / total) * 100 : 0,
     gcPct: pct(gc),
-    bySource: [...groups].map(([source, n]) => ({ source, pct: pct(n) })).sort((a, b) => b.pct - a.pct).slice(0, top),
-    topFunctions: [...fns.values()].map((f) => ({ fn: f.fn, source: f.source, pct: pct(f.n) })).sort((a, b) => b.pct - a.pct).slice(0, top),
+    bySource: [...groups]
+      .map(([source, n]) => ({ source, pct: pct(n) }))
+      .sort((a, b) => b.pct - a.pct)
+      .slice(0, top),
+    topFunctions: [...fns.values()]
+      .map((f) => ({ fn: f.fn, source: f.source, pct: pct(f.n) }))
+      .sort((a, b) => b.pct - a.pct)
+      .slice(0, top),
     // Functions of our own code and its libraries only (with a module), below the entry points
     // that are on nearly every stack.
     inclusive: [...incl.values()]

@@ -4,12 +4,30 @@ import { spreadPct, type Figure } from './stats';
 import type { ScenarioResult } from './types';
 
 export type Environment = Record<string, string | number>;
-export type Report = { startedAt: string; durationMs: number; reps: number; quick: boolean; environment: Environment; scenarios: ScenarioResult[]; notes: string[]; exitCode: number };
+export type Report = {
+  startedAt: string;
+  durationMs: number;
+  reps: number;
+  quick: boolean;
+  environment: Environment;
+  scenarios: ScenarioResult[];
+  notes: string[];
+  exitCode: number;
+};
 
 export const BEGIN = '<!-- bench:results:begin (written by `npm run bench`; edit outside these markers) -->';
 export const END = '<!-- bench:results:end -->';
 
-const num = (n: number) => (!Number.isFinite(n) ? String(n) : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toFixed(3));
+const num = (n: number) =>
+  !Number.isFinite(n)
+    ? String(n)
+    : Math.abs(n) >= 100
+      ? n.toFixed(0)
+      : Math.abs(n) >= 10
+        ? n.toFixed(1)
+        : Math.abs(n) >= 1
+          ? n.toFixed(2)
+          : n.toFixed(3);
 const unit = (u: string) => (u === '×' ? '×' : ` ${u}`);
 
 /** `median (min–max) unit`: the median over repetitions and its spread. */
@@ -48,14 +66,22 @@ function profileTable(p: ProfileSummary): string[] {
     '',
   ];
   if (p.inclusive?.length) {
-    lines.push('| inclusive | function (with what it calls) | module |', '|---:|---|---|', ...p.inclusive.slice(0, 12).map((f) => `| ${f.pct.toFixed(1)}% | \`${f.fn}\` | ${f.source} |`), '');
+    lines.push(
+      '| inclusive | function (with what it calls) | module |',
+      '|---:|---|---|',
+      ...p.inclusive.slice(0, 12).map((f) => `| ${f.pct.toFixed(1)}% | \`${f.fn}\` | ${f.source} |`),
+      '',
+    );
   }
   return lines;
 }
 
 export function markdown(r: Report): string {
   const out: string[] = [];
-  out.push(`Run of ${r.startedAt}: ${r.reps} repetitions${r.quick ? ' (quick mode: short loads, noisier)' : ''}, ${(r.durationMs / 1000).toFixed(0)} s in all, exit code ${r.exitCode}.`, '');
+  out.push(
+    `Run of ${r.startedAt}: ${r.reps} repetitions${r.quick ? ' (quick mode: short loads, noisier)' : ''}, ${(r.durationMs / 1000).toFixed(0)} s in all, exit code ${r.exitCode}.`,
+    '',
+  );
   out.push('| machine and versions | |', '|---|---|', ...Object.entries(r.environment).map(([k, v]) => `| ${k} | ${v} |`), '');
   for (const n of r.notes) out.push(`- ${n}`);
   if (r.notes.length) out.push('');
@@ -77,7 +103,8 @@ export function markdown(r: Report): string {
     }
     out.push(`Peer: ${s.peer}. ${(s.durationMs / 1000).toFixed(0)} s.`, '');
     out.push('| metric | ours | peer | ours ÷ peer |', '|---|---|---|---|');
-    for (const row of s.rows ?? []) out.push(`| ${row.metric}${row.note ? ` (${row.note})` : ''} | ${fmt(row.ours)} | ${fmt(row.peer)} | ${fmt(row.ratio)} |`);
+    for (const row of s.rows ?? [])
+      out.push(`| ${row.metric}${row.note ? ` (${row.note})` : ''} | ${fmt(row.ours)} | ${fmt(row.peer)} | ${fmt(row.ratio)} |`);
     out.push('');
     for (const t of s.targets ?? []) out.push(`- Target "${t.text}": ${verdict(t.met)} — ${t.detail}`);
     if (s.lost) out.push(`- **Lost or doubled: ${s.lost}**`);
@@ -86,7 +113,8 @@ export function markdown(r: Report): string {
     if (s.memory?.length) {
       out.push('| workerd RSS | idle | loaded | peak under load |', '|---|---:|---:|---:|');
       const mib = (v: number | null) => (v === null ? '—' : `${v.toFixed(0)} MiB`);
-      for (const m of s.memory) out.push(`| ${m.worker}${m.note ? ` (${m.note})` : ''} | ${mib(m.idleMiB)} | ${mib(m.loadedMiB)} | ${mib(m.peakMiB)} |`);
+      for (const m of s.memory)
+        out.push(`| ${m.worker}${m.note ? ` (${m.note})` : ''} | ${mib(m.idleMiB)} | ${mib(m.loadedMiB)} | ${mib(m.peakMiB)} |`);
       out.push('');
     }
     for (const p of s.profiles ?? []) out.push(...profileTable(p));
@@ -99,7 +127,10 @@ export function writeBenchmarksMd(path: string, generated: string): void {
   const current = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${BEGIN}\n${END}\n`;
   const a = current.indexOf(BEGIN);
   const b = current.indexOf(END);
-  const next = a >= 0 && b > a ? `${current.slice(0, a + BEGIN.length)}\n${generated}\n${current.slice(b)}` : `${current.trimEnd()}\n\n${BEGIN}\n${generated}\n${END}\n`;
+  const next =
+    a >= 0 && b > a
+      ? `${current.slice(0, a + BEGIN.length)}\n${generated}\n${current.slice(b)}`
+      : `${current.trimEnd()}\n\n${BEGIN}\n${generated}\n${END}\n`;
   writeFileSync(path, next);
 }
 

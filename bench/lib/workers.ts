@@ -96,7 +96,9 @@ export async function startWorker(build: Build, options: StartOptions = {}): Pro
 export async function applyMigrations(running: Running, root: string): Promise<number> {
   const db = await running.mf.getD1Database('DB');
   const dir = path.join(root, 'migrations');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
   for (const f of files) {
     // splitSqlQuery keeps CREATE TRIGGER … BEGIN … END together (0002 has triggers).
     const statements = unstable_splitSqlQuery(readFileSync(path.join(dir, f), 'utf8'));

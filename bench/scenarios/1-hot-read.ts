@@ -46,9 +46,12 @@ export const hotRead: Scenario = {
       };
       const idle = { ours: rssMiB(ours.pid), peer: rssMiB(peer.pid) };
       const measure = async (t: (typeof targets)[keyof typeof targets], seconds: number): Promise<Sample> => {
-        const m = await metered(t.pid, () => autocannon(ctx.root, { url: t.url, connections: CONNECTIONS, durationS: seconds, headers: t.headers }));
+        const m = await metered(t.pid, () =>
+          autocannon(ctx.root, { url: t.url, connections: CONNECTIONS, durationS: seconds, headers: t.headers }),
+        );
         const load = m.result;
-        if (load.errors || load.non2xx || load.timeouts) throw new Error(`${t.url}: ${load.errors} errors, ${load.non2xx} non-2xx, ${load.timeouts} timeouts`);
+        if (load.errors || load.non2xx || load.timeouts)
+          throw new Error(`${t.url}: ${load.errors} errors, ${load.non2xx} non-2xx, ${load.timeouts} timeouts`);
         return { load, cpuPerReq: m.cpuMs === null || load.total === 0 ? null : m.cpuMs / load.total, peakMiB: m.peakMiB };
       };
       ctx.log('  warming up both workers');
@@ -59,7 +62,9 @@ export const hotRead: Scenario = {
         for (const k of ['ours', 'peer', 'liveness'] as const) {
           samples[k].push(await measure(targets[k], k === 'liveness' ? Math.ceil(durationS / 2) : durationS));
         }
-        ctx.log(`  rep ${rep + 1}: ours ${samples.ours[rep]!.load.requestsPerSec.toFixed(0)} req/s, peer ${samples.peer[rep]!.load.requestsPerSec.toFixed(0)} req/s`);
+        ctx.log(
+          `  rep ${rep + 1}: ours ${samples.ours[rep]!.load.requestsPerSec.toFixed(0)} req/s, peer ${samples.peer[rep]!.load.requestsPerSec.toFixed(0)} req/s`,
+        );
       }
       const fig = (k: keyof typeof samples, f: (x: Sample) => number | null, unit: string): Figure | null => {
         const v = samples[k].map(f);
@@ -68,15 +73,28 @@ export const hotRead: Scenario = {
       const ratios = samples.ours.map((o, i) => o.load.requestsPerSec / samples.peer[i]!.load.requestsPerSec);
       const ratio = figure(ratios, '×');
       const rows: Row[] = [
-        { metric: 'requests/s', ours: fig('ours', (x) => x.load.requestsPerSec, 'req/s'), peer: fig('peer', (x) => x.load.requestsPerSec, 'req/s'), ratio },
+        {
+          metric: 'requests/s',
+          ours: fig('ours', (x) => x.load.requestsPerSec, 'req/s'),
+          peer: fig('peer', (x) => x.load.requestsPerSec, 'req/s'),
+          ratio,
+        },
         { metric: 'latency p50', ours: fig('ours', (x) => x.load.p50, 'ms'), peer: fig('peer', (x) => x.load.p50, 'ms'), ratio: null },
         { metric: 'latency p99', ours: fig('ours', (x) => x.load.p99, 'ms'), peer: fig('peer', (x) => x.load.p99, 'ms'), ratio: null },
-        { metric: 'workerd CPU per request', ours: fig('ours', (x) => x.cpuPerReq, 'ms'), peer: fig('peer', (x) => x.cpuPerReq, 'ms'), ratio: null },
+        {
+          metric: 'workerd CPU per request',
+          ours: fig('ours', (x) => x.cpuPerReq, 'ms'),
+          peer: fig('peer', (x) => x.cpuPerReq, 'ms'),
+          ratio: null,
+        },
         {
           metric: 'our GET /health (middleware only) req/s',
           ours: fig('liveness', (x) => x.load.requestsPerSec, 'req/s'),
           peer: null,
-          ratio: figure(samples.liveness.map((l, i) => l.load.requestsPerSec / samples.peer[i]!.load.requestsPerSec), '×'),
+          ratio: figure(
+            samples.liveness.map((l, i) => l.load.requestsPerSec / samples.peer[i]!.load.requestsPerSec),
+            '×',
+          ),
           note: 'ratio against the same peer',
         },
         { metric: 'our GET /health CPU per request', ours: fig('liveness', (x) => x.cpuPerReq, 'ms'), peer: null, ratio: null },
@@ -84,17 +102,33 @@ export const hotRead: Scenario = {
       const met = ratio.median >= 0.5;
       const outcome = {
         rows,
-        targets: [{ text: "requests/s ≥ 0.5 × peer's", met, detail: `median ratio ${ratio.median.toFixed(3)} over ${ctx.reps} repetitions` }],
+        targets: [
+          { text: "requests/s ≥ 0.5 × peer's", met, detail: `median ratio ${ratio.median.toFixed(3)} over ${ctx.reps} repetitions` },
+        ],
         memory: [
           { worker: 'ours', idleMiB: idle.ours, loadedMiB: null, peakMiB: Math.max(...samples.ours.map((x) => x.peakMiB ?? 0)) || null },
-          { worker: 'peer (hello)', idleMiB: idle.peer, loadedMiB: null, peakMiB: Math.max(...samples.peer.map((x) => x.peakMiB ?? 0)) || null },
+          {
+            worker: 'peer (hello)',
+            idleMiB: idle.peer,
+            loadedMiB: null,
+            peakMiB: Math.max(...samples.peer.map((x) => x.peakMiB ?? 0)) || null,
+          },
         ],
         lost: 0,
-        notes: [`${CONNECTIONS} connections, ${durationS} s per measurement, ${ctx.reps} alternating repetitions after an uncounted warm-up`],
+        notes: [
+          `${CONNECTIONS} connections, ${durationS} s per measurement, ${ctx.reps} alternating repetitions after an uncounted warm-up`,
+        ],
       };
       if (ctx.profile === 'always' || (ctx.profile === 'auto' && !met)) {
         ctx.log('  profiling our isolate and local D1 during one more run');
-        const p = await profileOurs(ctx, ours, () => autocannon(ctx.root, { url: targets.ours.url, connections: CONNECTIONS, durationS: Math.min(durationS, 5), headers: targets.ours.headers }));
+        const p = await profileOurs(ctx, ours, () =>
+          autocannon(ctx.root, {
+            url: targets.ours.url,
+            connections: CONNECTIONS,
+            durationS: Math.min(durationS, 5),
+            headers: targets.ours.headers,
+          }),
+        );
         return { ...outcome, profiles: p.profiles };
       }
       return outcome;

@@ -45,7 +45,9 @@ async function oursBatch(ours: Running, launch: () => Promise<number>): Promise<
     const done = await waitFor('our runs', 30_000, async () => {
       const r = await retrying(() =>
         db
-          .prepare(`SELECT count(*) AS n, coalesce(sum(status = 'succeeded'), 0) AS ok, max(finished_at) AS last FROM runs WHERE id IN (${ids.join(',')}) AND status IN ${TERMINAL}`)
+          .prepare(
+            `SELECT count(*) AS n, coalesce(sum(status = 'succeeded'), 0) AS ok, max(finished_at) AS last FROM runs WHERE id IN (${ids.join(',')}) AND status IN ${TERMINAL}`,
+          )
           .first<{ n: number; ok: number; last: number }>(),
       );
       return r && r.n === RUNS ? r : null;
@@ -90,7 +92,10 @@ export const chainOverhead: Scenario = {
     const peer = await startWorker(await ctx.build('workflows'));
     try {
       const s = await newSession(ours.url, 'chain');
-      const wf = { 1: await createWorkflow(s, 'chain of 1', transformChain(1)), [NODES]: await createWorkflow(s, `chain of ${NODES}`, transformChain(NODES)) };
+      const wf = {
+        1: await createWorkflow(s, 'chain of 1', transformChain(1)),
+        [NODES]: await createWorkflow(s, `chain of ${NODES}`, transformChain(NODES)),
+      };
       const launcher = (n: number) => () => startRun(s, wf[n]!, { text: '  Solar power for small farms.  ' });
       const idle = { ours: rssMiB(ours.pid), peer: rssMiB(peer.pid) };
       ctx.log('  warming up both sides (one small batch each, not counted)');
@@ -102,7 +107,9 @@ export const chainOverhead: Scenario = {
         res.oursN.push(await oursBatch(ours, launcher(NODES)));
         res.peer1.push(await peerBatch(peer, 1));
         res.peerN.push(await peerBatch(peer, NODES));
-        ctx.log(`  rep ${rep + 1}: ours ${res.ours1[rep]!.makespanMs}/${res.oursN[rep]!.makespanMs} ms, peer ${res.peer1[rep]!.makespanMs}/${res.peerN[rep]!.makespanMs} ms (1/${NODES} nodes)`);
+        ctx.log(
+          `  rep ${rep + 1}: ours ${res.ours1[rep]!.makespanMs}/${res.oursN[rep]!.makespanMs} ms, peer ${res.peer1[rep]!.makespanMs}/${res.peerN[rep]!.makespanMs} ms (1/${NODES} nodes)`,
+        );
       }
       const perNode = (one: Batch[], many: Batch[], f: (b: Batch) => number | null) =>
         one.map((b, i) => {
@@ -112,26 +119,60 @@ export const chainOverhead: Scenario = {
         });
       const oursNode = perNode(res.ours1, res.oursN, (b) => b.makespanMs);
       const peerNode = perNode(res.peer1, res.peerN, (b) => b.makespanMs);
-      const ratio = figure(oursNode.map((o, i) => o / peerNode[i]!), '×');
+      const ratio = figure(
+        oursNode.map((o, i) => o / peerNode[i]!),
+        '×',
+      );
       const oursCpu = perNode(res.ours1, res.oursN, (b) => b.cpuMs);
       const peerCpu = perNode(res.peer1, res.peerN, (b) => b.cpuMs);
       const ms = (v: number[]) => figure(v, 'ms');
       const rows: Row[] = [
         { metric: 'per-node overhead (wall, amortised)', ours: ms(oursNode), peer: ms(peerNode), ratio },
-        { metric: 'workerd CPU per node', ours: ms(oursCpu), peer: ms(peerCpu), ratio: figure(oursCpu.map((o, i) => o / peerCpu[i]!), '×') },
-        { metric: `makespan, ${RUNS} runs × 1 node`, ours: ms(res.ours1.map((b) => b.makespanMs)), peer: ms(res.peer1.map((b) => b.makespanMs)), ratio: null },
-        { metric: `makespan, ${RUNS} runs × ${NODES} nodes`, ours: ms(res.oursN.map((b) => b.makespanMs)), peer: ms(res.peerN.map((b) => b.makespanMs)), ratio: null },
+        {
+          metric: 'workerd CPU per node',
+          ours: ms(oursCpu),
+          peer: ms(peerCpu),
+          ratio: figure(
+            oursCpu.map((o, i) => o / peerCpu[i]!),
+            '×',
+          ),
+        },
+        {
+          metric: `makespan, ${RUNS} runs × 1 node`,
+          ours: ms(res.ours1.map((b) => b.makespanMs)),
+          peer: ms(res.peer1.map((b) => b.makespanMs)),
+          ratio: null,
+        },
+        {
+          metric: `makespan, ${RUNS} runs × ${NODES} nodes`,
+          ours: ms(res.oursN.map((b) => b.makespanMs)),
+          peer: ms(res.peerN.map((b) => b.makespanMs)),
+          ratio: null,
+        },
       ];
       const met = ratio.median <= 0.5;
       const outcome = {
         rows,
-        targets: [{ text: "per-node overhead ≤ 0.5 × peer's per-step", met, detail: `median ratio ${ratio.median.toFixed(2)} over ${ctx.reps} repetitions` }],
+        targets: [
+          {
+            text: "per-node overhead ≤ 0.5 × peer's per-step",
+            met,
+            detail: `median ratio ${ratio.median.toFixed(2)} over ${ctx.reps} repetitions`,
+          },
+        ],
         memory: [
           { worker: 'ours', idleMiB: idle.ours, loadedMiB: null, peakMiB: Math.max(...res.oursN.map((b) => b.peakMiB ?? 0)) || null },
-          { worker: 'peer (workflows)', idleMiB: idle.peer, loadedMiB: null, peakMiB: Math.max(...res.peerN.map((b) => b.peakMiB ?? 0)) || null },
+          {
+            worker: 'peer (workflows)',
+            idleMiB: idle.peer,
+            loadedMiB: null,
+            peakMiB: Math.max(...res.peerN.map((b) => b.peakMiB ?? 0)) || null,
+          },
         ],
         lost: 0,
-        notes: [`${RUNS} runs at once; chains of 1 and ${NODES} nodes; linear chains (node i depends on node i−1); every run checked to succeed`],
+        notes: [
+          `${RUNS} runs at once; chains of 1 and ${NODES} nodes; linear chains (node i depends on node i−1); every run checked to succeed`,
+        ],
       };
       if (ctx.profile === 'always' || (ctx.profile === 'auto' && !met)) {
         ctx.log(`  profiling our isolate and local D1 during one more batch of ${NODES}-node runs`);

@@ -75,7 +75,9 @@ async function side<T>(name: string, w: Running, fn: () => Promise<T>): Promise<
     return await fn();
   } catch (err) {
     const tail = w.stderrTail().trim().split('\n').slice(-5).join(' | ');
-    throw new Error(`${name}: ${err instanceof Error ? err.message : String(err)}${tail ? ` (workerd stderr: ${tail})` : ''}`, { cause: err instanceof Error ? err.cause : undefined });
+    throw new Error(`${name}: ${err instanceof Error ? err.message : String(err)}${tail ? ` (workerd stderr: ${tail})` : ''}`, {
+      cause: err instanceof Error ? err.cause : undefined,
+    });
   }
 }
 
@@ -88,9 +90,15 @@ async function fanout(ctx: Parameters<Scenario['run']>[0], size: number): Promis
     const wf = await createWorkflow(s, 'fan-out', transformChain(NODES));
     const idle = { ours: rssMiB(ours.pid), peer: rssMiB(peer.pid) };
     const connectBudget = 30_000 + size * 15;
-    const co = await groups.ours.connect(`${ours.url.replace('http', 'ws')}/api/v3/ws?token=${s.token}`, size, { type: 'join_workflow', workflow_id: wf }, connectBudget);
+    const co = await groups.ours.connect(
+      `${ours.url.replace('http', 'ws')}/api/v3/ws?token=${s.token}`,
+      size,
+      { type: 'join_workflow', workflow_id: wf },
+      connectBudget,
+    );
     const cp = await groups.peer.connect(`${peer.url.replace('http', 'ws')}/ws`, size, { type: 'join' }, connectBudget);
-    if (co.failures || cp.failures) throw new Error(`clients failed to join: ours ${co.failures} (${co.firstError}), peer ${cp.failures} (${cp.firstError})`);
+    if (co.failures || cp.failures)
+      throw new Error(`clients failed to join: ours ${co.failures} (${co.firstError}), peer ${cp.failures} (${cp.firstError})`);
     ctx.log(`  ${size} clients joined: ours in ${(co.ms / 1000).toFixed(1)} s, peer in ${(cp.ms / 1000).toFixed(1)} s`);
     const loaded = { ours: rssMiB(ours.pid), peer: rssMiB(peer.pid) };
     // One uncounted round each: the first delivery to fresh sockets pays for JIT and buffers.
@@ -103,29 +111,74 @@ async function fanout(ctx: Parameters<Scenario['run']>[0], size: number): Promis
       const p = await side('peer', peer, () => peerRound(peer, groups.peer, o.stats.expected, Math.round(o.stats.meanBytes)));
       rounds.ours.push(o);
       rounds.peer.push(p);
-      ctx.log(`  rep ${rep + 1}: ${o.stats.expected} events × ${size}: p99 ours ${o.stats.latency.p99.toFixed(0)} ms, peer ${p.stats.latency.p99.toFixed(0)} ms; lost ${lostIn(o)}/${lostIn(p)}`);
+      ctx.log(
+        `  rep ${rep + 1}: ${o.stats.expected} events × ${size}: p99 ours ${o.stats.latency.p99.toFixed(0)} ms, peer ${p.stats.latency.p99.toFixed(0)} ms; lost ${lostIn(o)}/${lostIn(p)}`,
+      );
     }
     const f = (side: 'ours' | 'peer', pick: (r: Round) => number | null | undefined, unit: string) => {
       const v = rounds[side].map(pick);
       return v.every((x): x is number => typeof x === 'number' && Number.isFinite(x)) ? figure(v, unit) : null;
     };
-    const ratio = figure(rounds.ours.map((o, i) => o.stats.latency.p99 / rounds.peer[i]!.stats.latency.p99), '×');
+    const ratio = figure(
+      rounds.ours.map((o, i) => o.stats.latency.p99 / rounds.peer[i]!.stats.latency.p99),
+      '×',
+    );
     const perMsg = (r: Round) => (r.cpuMs === null ? null : (r.cpuMs * 1000) / Math.max(1, r.stats.received));
     const rows: Row[] = [
-      { metric: `delivery p99, ${size} clients`, ours: f('ours', (r) => r.stats.latency.p99, 'ms'), peer: f('peer', (r) => r.stats.latency.p99, 'ms'), ratio },
-      { metric: `delivery p50, ${size} clients`, ours: f('ours', (r) => r.stats.latency.p50, 'ms'), peer: f('peer', (r) => r.stats.latency.p50, 'ms'), ratio: null },
-      { metric: `delivery max, ${size} clients`, ours: f('ours', (r) => r.stats.latency.max, 'ms'), peer: f('peer', (r) => r.stats.latency.max, 'ms'), ratio: null },
+      {
+        metric: `delivery p99, ${size} clients`,
+        ours: f('ours', (r) => r.stats.latency.p99, 'ms'),
+        peer: f('peer', (r) => r.stats.latency.p99, 'ms'),
+        ratio,
+      },
+      {
+        metric: `delivery p50, ${size} clients`,
+        ours: f('ours', (r) => r.stats.latency.p50, 'ms'),
+        peer: f('peer', (r) => r.stats.latency.p50, 'ms'),
+        ratio: null,
+      },
+      {
+        metric: `delivery max, ${size} clients`,
+        ours: f('ours', (r) => r.stats.latency.max, 'ms'),
+        peer: f('peer', (r) => r.stats.latency.max, 'ms'),
+        ratio: null,
+      },
       { metric: `ours: run → room p99`, ours: f('ours', (r) => r.stats.runToRoom?.p99, 'ms'), peer: null, ratio: null },
       { metric: `ours: room → client p99`, ours: f('ours', (r) => r.stats.roomToClient?.p99, 'ms'), peer: null, ratio: null },
-      { metric: `first publish → last receive`, ours: f('ours', (r) => r.stats.spanMs, 'ms'), peer: f('peer', (r) => r.stats.spanMs, 'ms'), ratio: null },
-      { metric: `frames delivered per round`, ours: f('ours', (r) => r.stats.received, 'frames'), peer: f('peer', (r) => r.stats.received, 'frames'), ratio: null },
+      {
+        metric: `first publish → last receive`,
+        ours: f('ours', (r) => r.stats.spanMs, 'ms'),
+        peer: f('peer', (r) => r.stats.spanMs, 'ms'),
+        ratio: null,
+      },
+      {
+        metric: `frames delivered per round`,
+        ours: f('ours', (r) => r.stats.received, 'frames'),
+        peer: f('peer', (r) => r.stats.received, 'frames'),
+        ratio: null,
+      },
       { metric: `workerd CPU per delivered frame`, ours: f('ours', perMsg, 'µs'), peer: f('peer', perMsg, 'µs'), ratio: null },
-      { metric: `time for ${size} clients to connect and join`, ours: figure([co.ms], 'ms'), peer: figure([cp.ms], 'ms'), ratio: figure([co.ms / cp.ms], '×') },
+      {
+        metric: `time for ${size} clients to connect and join`,
+        ours: figure([co.ms], 'ms'),
+        peer: figure([cp.ms], 'ms'),
+        ratio: figure([co.ms / cp.ms], '×'),
+      },
     ];
     lost += [...rounds.ours, ...rounds.peer].reduce((n, r) => n + lostIn(r), 0);
     const memory: Memory[] = [
-      { worker: `ours, ${size} clients`, idleMiB: idle.ours, loadedMiB: loaded.ours, peakMiB: Math.max(...rounds.ours.map((r) => r.peakMiB ?? 0)) || null },
-      { worker: `peer (broadcast), ${size} clients`, idleMiB: idle.peer, loadedMiB: loaded.peer, peakMiB: Math.max(...rounds.peer.map((r) => r.peakMiB ?? 0)) || null },
+      {
+        worker: `ours, ${size} clients`,
+        idleMiB: idle.ours,
+        loadedMiB: loaded.ours,
+        peakMiB: Math.max(...rounds.ours.map((r) => r.peakMiB ?? 0)) || null,
+      },
+      {
+        worker: `peer (broadcast), ${size} clients`,
+        idleMiB: idle.peer,
+        loadedMiB: loaded.peer,
+        peakMiB: Math.max(...rounds.peer.map((r) => r.peakMiB ?? 0)) || null,
+      },
     ];
     const met = ratio.median <= 1.25 && lost === 0;
     const out: ScenarioOutcome = {
@@ -139,7 +192,9 @@ async function fanout(ctx: Parameters<Scenario['run']>[0], size: number): Promis
           detail: `median p99 ratio ${ratio.median.toFixed(2)}; ${lost === 0 ? 'every client got every event once' : `${lost} frames missing or doubled`}`,
         },
       ],
-      notes: [`${size} clients: ${rounds.ours[0]?.stats.expected ?? '?'} events per run (${NODES}-node transform chain), ${ctx.reps} runs; the peer publishes the same number of frames of the same mean size`],
+      notes: [
+        `${size} clients: ${rounds.ours[0]?.stats.expected ?? '?'} events per run (${NODES}-node transform chain), ${ctx.reps} runs; the peer publishes the same number of frames of the same mean size`,
+      ],
     };
     if (ctx.profile === 'always' || (ctx.profile === 'auto' && !met)) {
       ctx.log(`  profiling our isolate during one more run to ${size} clients`);
@@ -172,7 +227,9 @@ export const wsFanout: Scenario = {
       targets: parts.flatMap((p) => p.targets),
       memory: parts.flatMap((p) => p.memory),
       lost: parts.reduce((n, p) => n + p.lost, 0),
-      profiles: parts.flatMap((p) => (p.profiles ?? []).map((x) => ({ ...x, target: `${x.target} (${p.rows[0]?.metric.replace(/^.*, /, '')})` }))),
+      profiles: parts.flatMap((p) =>
+        (p.profiles ?? []).map((x) => ({ ...x, target: `${x.target} (${p.rows[0]?.metric.replace(/^.*, /, '')})` })),
+      ),
       notes: parts.flatMap((p) => p.notes),
     };
   },

@@ -31,7 +31,11 @@ async function submit(s: Session, from: number, count: number): Promise<number[]
   const ids: number[] = [];
   for (let i = 0; i < count; i += 100) {
     const tasks = Array.from({ length: Math.min(100, count - i) }, (_, j) => task(from + i + j));
-    const res = await request(s.base + endpoint, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` }, body: JSON.stringify({ tasks }) });
+    const res = await request(s.base + endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` },
+      body: JSON.stringify({ tasks }),
+    });
     const body = await res.text();
     if (!res.ok) throw new Error(`bulk submit answered ${res.status}: ${body.slice(0, 300)}`);
     ids.push(...(JSON.parse(body) as { items: { id: number }[] }).items.map((t) => t.id));
@@ -76,7 +80,8 @@ async function peerBatch(peer: Running, timeoutMs: number): Promise<Tally> {
     for (;;) {
       const t = (await (await request(`${peer.url}/tally`, { retry: true })).json()) as { ids: number; doubled: number; last: number };
       const got = t.ids - before.ids;
-      if (got >= TASKS || Date.now() > until) return { makespanMs: got >= TASKS ? t.last - t0 : Number.NaN, lost: TASKS - got, doubled: t.doubled - before.doubled };
+      if (got >= TASKS || Date.now() > until)
+        return { makespanMs: got >= TASKS ? t.last - t0 : Number.NaN, lost: TASKS - got, doubled: t.doubled - before.doubled };
       await new Promise((r) => setTimeout(r, 200));
     }
   });
@@ -98,7 +103,10 @@ async function oneUserThroughput(ctx: Parameters<Scenario['run']>[0]): Promise<{
       await new Promise((r) => setTimeout(r, ONE_USER_WINDOW_S * 1000 - (Date.now() - t0)));
     });
     const r = await retrying(() =>
-      db.prepare(`SELECT count(*) AS n FROM tasks WHERE owner_id = ? AND status = 'succeeded' AND finished_at <= ?`).bind(s.userId, t0 + ONE_USER_WINDOW_S * 1000).first<{ n: number }>(),
+      db
+        .prepare(`SELECT count(*) AS n FROM tasks WHERE owner_id = ? AND status = 'succeeded' AND finished_at <= ?`)
+        .bind(s.userId, t0 + ONE_USER_WINDOW_S * 1000)
+        .first<{ n: number }>(),
     );
     return { perSec: (r?.n ?? 0) / ONE_USER_WINDOW_S, cpuPct: m.cpuMs === null ? null : (m.cpuMs / (ONE_USER_WINDOW_S * 1000)) * 100 };
   } finally {
@@ -113,7 +121,12 @@ export const backgroundTasks: Scenario = {
   peer: 'bare queue consumer that only acks',
   target: "≥ 0.5× the peer's throughput; no task lost or doubled",
   budgetMs: 100_000,
-  missing: (ctx) => (ctx.paths === null ? 'our worker did not build or start' : ctx.paths.has(endpoint) ? null : `${endpoint} is not declared in our OpenAPI document yet`),
+  missing: (ctx) =>
+    ctx.paths === null
+      ? 'our worker did not build or start'
+      : ctx.paths.has(endpoint)
+        ? null
+        : `${endpoint} is not declared in our OpenAPI document yet`,
   async run(ctx) {
     const ours = await startOurs(ctx);
     const peer = await startWorker(await ctx.build('queue-ack'));
@@ -126,7 +139,9 @@ export const backgroundTasks: Scenario = {
       for (let rep = 0; rep < ctx.reps; rep++) {
         res.ours.push(await oursBatch(ours, users, timeoutMs));
         res.peer.push(await peerBatch(peer, timeoutMs));
-        ctx.log(`  rep ${rep + 1}: ${TASKS} tasks in ${res.ours[rep]!.makespanMs} ms (lost ${res.ours[rep]!.lost}, doubled ${res.ours[rep]!.doubled}); peer ${res.peer[rep]!.makespanMs} ms`);
+        ctx.log(
+          `  rep ${rep + 1}: ${TASKS} tasks in ${res.ours[rep]!.makespanMs} ms (lost ${res.ours[rep]!.lost}, doubled ${res.ours[rep]!.doubled}); peer ${res.peer[rep]!.makespanMs} ms`,
+        );
       }
       const tput = (t: Tally) => (TASKS / t.makespanMs) * 1000;
       const ok = (v: number[]) => (v.every(Number.isFinite) ? figure(v, 'tasks/s') : null);
@@ -134,26 +149,74 @@ export const backgroundTasks: Scenario = {
       const lost = [...res.ours, ...res.peer].reduce((n, t) => n + t.lost + t.doubled, 0);
       const cpu = (t: Tally) => (t.cpuMs === null ? Number.NaN : t.cpuMs / TASKS);
       const rows: Row[] = [
-        { metric: `throughput, ${TASKS} tasks over ${USERS} users`, ours: ok(res.ours.map(tput)), peer: ok(res.peer.map(tput)), ratio: ratio && { ...ratio, unit: '×' } },
-        { metric: 'makespan', ours: ok(res.ours.map((t) => t.makespanMs)) && figure(res.ours.map((t) => t.makespanMs), 'ms'), peer: ok(res.peer.map((t) => t.makespanMs)) && figure(res.peer.map((t) => t.makespanMs), 'ms'), ratio: null },
+        {
+          metric: `throughput, ${TASKS} tasks over ${USERS} users`,
+          ours: ok(res.ours.map(tput)),
+          peer: ok(res.peer.map(tput)),
+          ratio: ratio && { ...ratio, unit: '×' },
+        },
+        {
+          metric: 'makespan',
+          ours:
+            ok(res.ours.map((t) => t.makespanMs)) &&
+            figure(
+              res.ours.map((t) => t.makespanMs),
+              'ms',
+            ),
+          peer:
+            ok(res.peer.map((t) => t.makespanMs)) &&
+            figure(
+              res.peer.map((t) => t.makespanMs),
+              'ms',
+            ),
+          ratio: null,
+        },
         { metric: 'workerd CPU per task', ours: figure(res.ours.map(cpu), 'ms'), peer: figure(res.peer.map(cpu), 'ms'), ratio: null },
       ];
       if (!ctx.quick) {
         ctx.log(`  one user, ${TASKS} tasks: counting completions over ${ONE_USER_WINDOW_S} s`);
         const one = await oneUserThroughput(ctx);
-        rows.push({ metric: `throughput, one user (first ${ONE_USER_WINDOW_S} s)`, ours: figure([one.perSec], 'tasks/s'), peer: null, ratio: null, note: 'one measurement' });
-        if (one.cpuPct !== null) rows.push({ metric: 'workerd CPU use meanwhile', ours: figure([one.cpuPct], '% of one core'), peer: null, ratio: null, note: 'one measurement' });
+        rows.push({
+          metric: `throughput, one user (first ${ONE_USER_WINDOW_S} s)`,
+          ours: figure([one.perSec], 'tasks/s'),
+          peer: null,
+          ratio: null,
+          note: 'one measurement',
+        });
+        if (one.cpuPct !== null)
+          rows.push({
+            metric: 'workerd CPU use meanwhile',
+            ours: figure([one.cpuPct], '% of one core'),
+            peer: null,
+            ratio: null,
+            note: 'one measurement',
+          });
       }
       const met = ratio !== null && ratio.median >= 0.5 && lost === 0;
       const outcome = {
         rows,
-        targets: [{ text: "throughput ≥ 0.5 × peer's, none lost or doubled", met, detail: ratio ? `median ratio ${ratio.median.toFixed(2)}; lost or doubled: ${lost}` : `a batch did not finish within ${timeoutMs / 1000} s` }],
+        targets: [
+          {
+            text: "throughput ≥ 0.5 × peer's, none lost or doubled",
+            met,
+            detail: ratio
+              ? `median ratio ${ratio.median.toFixed(2)}; lost or doubled: ${lost}`
+              : `a batch did not finish within ${timeoutMs / 1000} s`,
+          },
+        ],
         memory: [
           { worker: 'ours', idleMiB: idle.ours, loadedMiB: null, peakMiB: Math.max(...res.ours.map((t) => t.peakMiB ?? 0)) || null },
-          { worker: 'peer (queue-ack)', idleMiB: idle.peer, loadedMiB: null, peakMiB: Math.max(...res.peer.map((t) => t.peakMiB ?? 0)) || null },
+          {
+            worker: 'peer (queue-ack)',
+            idleMiB: idle.peer,
+            loadedMiB: null,
+            peakMiB: Math.max(...res.peer.map((t) => t.peakMiB ?? 0)) || null,
+          },
         ],
         lost,
-        notes: [`${USERS} users × ${TASKS / USERS} data_processing tasks, submitted 100 per request; ${ctx.reps} repetitions on one worker`],
+        notes: [
+          `${USERS} users × ${TASKS / USERS} data_processing tasks, submitted 100 per request; ${ctx.reps} repetitions on one worker`,
+        ],
       };
       if (ctx.profile === 'always' || (ctx.profile === 'auto' && !met)) {
         ctx.log('  profiling our isolate and local D1 during one more batch');

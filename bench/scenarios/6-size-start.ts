@@ -31,7 +31,9 @@ async function startupCpu(root: string, cwd: string): Promise<{ ms: number; prof
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`wrangler check startup failed in ${cwd}: ${err.slice(-500)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`wrangler check startup failed in ${cwd}: ${err.slice(-500)}`)),
+    );
   });
   const profile = JSON.parse(readFileSync(outfile, 'utf8')) as CpuProfile;
   rmSync(path.dirname(outfile), { recursive: true, force: true });
@@ -62,9 +64,15 @@ export const sizeStart: Scenario = {
       // The same wrangler and config produce the same bundle, so our build maps its lines.
       if (rep === 0) profile = summarize('startup of our worker (wrangler check startup)', o.profile, ours.modules[0]!.path);
     }
-    const timings = { ours: { ready: [] as number[], first: [] as number[], rss: [] as number[] }, peer: { ready: [] as number[], first: [] as number[], rss: [] as number[] } };
+    const timings = {
+      ours: { ready: [] as number[], first: [] as number[], rss: [] as number[] },
+      peer: { ready: [] as number[], first: [] as number[], rss: [] as number[] },
+    };
     for (let rep = 0; rep < ctx.reps; rep++) {
-      for (const [key, b, route] of [['ours', ours, '/health'], ['peer', peer, '/']] as const) {
+      for (const [key, b, route] of [
+        ['ours', ours, '/health'],
+        ['peer', peer, '/'],
+      ] as const) {
         const running = await startWorker(b);
         try {
           const t = performance.now();
@@ -82,15 +90,49 @@ export const sizeStart: Scenario = {
     }
     const kib = (bytes: number) => bytes / 1024;
     const one = (v: number | null, u: string) => (v === null ? null : figure([v], u));
-    const ratio = (a: number[], b: number[]) => figure(a.map((x, i) => x / b[i]!), '×');
+    const ratio = (a: number[], b: number[]) =>
+      figure(
+        a.map((x, i) => x / b[i]!),
+        '×',
+      );
     const gz = ours.wranglerGzipKiB;
     const rows: Row[] = [
-      { metric: 'gzipped upload (wrangler)', ours: one(gz, 'KiB'), peer: one(peer.wranglerGzipKiB, 'KiB'), ratio: gz && peer.wranglerGzipKiB ? figure([gz / peer.wranglerGzipKiB], '×') : null },
-      { metric: 'upload, uncompressed (wrangler)', ours: one(ours.wranglerUploadKiB, 'KiB'), peer: one(peer.wranglerUploadKiB, 'KiB'), ratio: null },
-      { metric: 'gzip -9 of the bundle (our count)', ours: figure([kib(ours.gzipBytes)], 'KiB'), peer: figure([kib(peer.gzipBytes)], 'KiB'), ratio: null },
-      { metric: 'startup CPU (global scope, wrangler check startup)', ours: figure(startup.ours, 'ms'), peer: figure(startup.peer, 'ms'), ratio: null },
-      { metric: 'workerd start until ready', ours: figure(timings.ours.ready, 'ms'), peer: figure(timings.peer.ready, 'ms'), ratio: ratio(timings.ours.ready, timings.peer.ready) },
-      { metric: 'first request after start', ours: figure(timings.ours.first, 'ms'), peer: figure(timings.peer.first, 'ms'), ratio: ratio(timings.ours.first, timings.peer.first) },
+      {
+        metric: 'gzipped upload (wrangler)',
+        ours: one(gz, 'KiB'),
+        peer: one(peer.wranglerGzipKiB, 'KiB'),
+        ratio: gz && peer.wranglerGzipKiB ? figure([gz / peer.wranglerGzipKiB], '×') : null,
+      },
+      {
+        metric: 'upload, uncompressed (wrangler)',
+        ours: one(ours.wranglerUploadKiB, 'KiB'),
+        peer: one(peer.wranglerUploadKiB, 'KiB'),
+        ratio: null,
+      },
+      {
+        metric: 'gzip -9 of the bundle (our count)',
+        ours: figure([kib(ours.gzipBytes)], 'KiB'),
+        peer: figure([kib(peer.gzipBytes)], 'KiB'),
+        ratio: null,
+      },
+      {
+        metric: 'startup CPU (global scope, wrangler check startup)',
+        ours: figure(startup.ours, 'ms'),
+        peer: figure(startup.peer, 'ms'),
+        ratio: null,
+      },
+      {
+        metric: 'workerd start until ready',
+        ours: figure(timings.ours.ready, 'ms'),
+        peer: figure(timings.peer.ready, 'ms'),
+        ratio: ratio(timings.ours.ready, timings.peer.ready),
+      },
+      {
+        metric: 'first request after start',
+        ours: figure(timings.ours.first, 'ms'),
+        peer: figure(timings.peer.first, 'ms'),
+        ratio: ratio(timings.ours.first, timings.peer.first),
+      },
       { metric: 'wrangler build time', ours: figure([ours.buildMs], 'ms'), peer: figure([peer.buildMs], 'ms'), ratio: null },
     ];
     const limitKiB = 1024;
@@ -100,12 +142,25 @@ export const sizeStart: Scenario = {
         {
           text: '≤ 1 MiB gzipped',
           met: gz === null ? null : gz <= limitKiB,
-          detail: gz === null ? 'wrangler printed no size' : `${gz.toFixed(1)} KiB of ${limitKiB} KiB (${((gz / limitKiB) * 100).toFixed(0)}%)`,
+          detail:
+            gz === null ? 'wrangler printed no size' : `${gz.toFixed(1)} KiB of ${limitKiB} KiB (${((gz / limitKiB) * 100).toFixed(0)}%)`,
         },
       ],
       memory: [
-        { worker: 'ours', idleMiB: timings.ours.rss.length ? figure(timings.ours.rss, 'MiB').median : null, loadedMiB: null, peakMiB: null, note: 'just started' },
-        { worker: 'peer (hello)', idleMiB: timings.peer.rss.length ? figure(timings.peer.rss, 'MiB').median : null, loadedMiB: null, peakMiB: null, note: 'just started' },
+        {
+          worker: 'ours',
+          idleMiB: timings.ours.rss.length ? figure(timings.ours.rss, 'MiB').median : null,
+          loadedMiB: null,
+          peakMiB: null,
+          note: 'just started',
+        },
+        {
+          worker: 'peer (hello)',
+          idleMiB: timings.peer.rss.length ? figure(timings.peer.rss, 'MiB').median : null,
+          loadedMiB: null,
+          peakMiB: null,
+          note: 'just started',
+        },
       ],
       lost: 0,
       notes: [

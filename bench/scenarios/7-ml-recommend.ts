@@ -43,8 +43,18 @@ const FOREST_WALL_MS = 70_000;
 type MlSpec = { label: string; algorithm: string; parameters: Record<string, unknown>; loading: Record<string, unknown> };
 // `loading`: parameters of the unmeasured trains that store the rows: the smallest model of each
 // algorithm, so that storing costs next to nothing and the measured train is the only real fit.
-const FOREST: MlSpec = { label: 'random forest', algorithm: 'random_forest', parameters: { n_estimators: 50, max_depth: 10 }, loading: { n_estimators: 1, max_depth: 1, max_features: 0.1 } };
-const LOGISTIC: MlSpec = { label: 'logistic regression', algorithm: 'logistic_regression', parameters: { num_steps: 3000, learning_rate: 0.001 }, loading: { num_steps: 1 } };
+const FOREST: MlSpec = {
+  label: 'random forest',
+  algorithm: 'random_forest',
+  parameters: { n_estimators: 50, max_depth: 10 },
+  loading: { n_estimators: 1, max_depth: 1, max_features: 0.1 },
+};
+const LOGISTIC: MlSpec = {
+  label: 'logistic regression',
+  algorithm: 'logistic_regression',
+  parameters: { num_steps: 3000, learning_rate: 0.001 },
+  loading: { num_steps: 1 },
+};
 const REC_ALGORITHM = 'item_based_cf';
 
 /** `finished` false: the wait was given up (CPU or wall cap) while the version was still training. */
@@ -54,7 +64,13 @@ type Load = { load: LoadResult; cpuPerReq: number | null; peakMiB: number | null
 /** Stores the 10,000 rows in ML_CHUNK-row requests with throwaway parameters (not measured). */
 async function storeRows(s: Session, modelId: string, loading: Record<string, unknown>, rows: Record<string, unknown>[]): Promise<void> {
   for (let i = 0; i < rows.length; i += ML_CHUNK) {
-    const body = { training_data: rows.slice(i, i + ML_CHUNK), target_column: 'label', mode: i === 0 ? 'replace' : 'append', parameters: loading, activate: false };
+    const body = {
+      training_data: rows.slice(i, i + ML_CHUNK),
+      target_column: 'label',
+      mode: i === 0 ? 'replace' : 'append',
+      parameters: loading,
+      activate: false,
+    };
     await trainAndWait(s, modelId, body, 60_000);
   }
 }
@@ -64,7 +80,14 @@ async function measuredTrain(ours: Running, s: Session, modelId: string, paramet
   const m = await metered(ours.pid, () => trainAndWait(s, modelId, { target_column: 'label', parameters, activate: true }, 60_000));
   const v: MlVersion = m.result.version;
   if (v.training_rows !== ML_ROWS) throw new Error(`${modelId} v${v.version} trains on ${v.training_rows} rows, not ${ML_ROWS}`);
-  return { ms: Date.parse(v.finished_at!) - t0, cpuMs: m.cpuMs, peakMiB: m.peakMiB, queued: m.result.queued, finished: true, accuracy: v.metrics?.accuracy ?? null };
+  return {
+    ms: Date.parse(v.finished_at!) - t0,
+    cpuMs: m.cpuMs,
+    peakMiB: m.peakMiB,
+    queued: m.result.queued,
+    finished: true,
+    accuracy: v.metrics?.accuracy ?? null,
+  };
 }
 
 /**
@@ -89,7 +112,8 @@ async function forest(ctx: Ctx, rows: Record<string, unknown>[]): Promise<{ trai
     const cpu0 = cpuMs(ours.pid);
     let watching = true;
     const watcher = (async () => {
-      while (watching && Date.now() - t0 < FOREST_WALL_MS && (cpu0 === null || (cpuMs(ours.pid) ?? 0) - cpu0 < FOREST_CPU_STOP_MS)) await new Promise((r) => setTimeout(r, 250));
+      while (watching && Date.now() - t0 < FOREST_WALL_MS && (cpu0 === null || (cpuMs(ours.pid) ?? 0) - cpu0 < FOREST_CPU_STOP_MS))
+        await new Promise((r) => setTimeout(r, 250));
       return null;
     })();
     const training = trainAndWait(s, id, { target_column: 'label', parameters: FOREST.parameters, activate: true }, FOREST_WALL_MS * 2);
@@ -100,7 +124,14 @@ async function forest(ctx: Ctx, rows: Record<string, unknown>[]): Promise<{ trai
     const v = m.result?.version ?? null;
     if (v && v.training_rows !== ML_ROWS) throw new Error(`${id} v${v.version} trained on ${v.training_rows} rows, not ${ML_ROWS}`);
     const finished = v?.status === 'ready';
-    const train: Train = { ms: finished ? Date.parse(v.finished_at!) - t0 : Date.now() - t0, cpuMs: m.cpuMs, peakMiB: m.peakMiB, queued: m.result?.queued ?? true, finished, accuracy: v?.metrics?.accuracy ?? null };
+    const train: Train = {
+      ms: finished ? Date.parse(v.finished_at!) - t0 : Date.now() - t0,
+      cpuMs: m.cpuMs,
+      peakMiB: m.peakMiB,
+      queued: m.result?.queued ?? true,
+      finished,
+      accuracy: v?.metrics?.accuracy ?? null,
+    };
     // Miniflare's dispose waits for workerd, which does not stop while the fit holds its thread:
     // the process (started by this scenario, found by its own pid) is killed first.
     if (!finished && ours.pid !== null) process.kill(ours.pid, 'SIGKILL');
@@ -124,7 +155,15 @@ async function loadInteractions(s: Session): Promise<number> {
 }
 
 async function load(ctx: Ctx, ours: Running, s: Session, path: string, bodies: string[], durationS: number): Promise<Load> {
-  const m = await metered(ours.pid, () => autocannonBodies(ctx.root, { url: ours.url + path, connections: CONNECTIONS, durationS, headers: { authorization: `Bearer ${s.token}` }, bodies }));
+  const m = await metered(ours.pid, () =>
+    autocannonBodies(ctx.root, {
+      url: ours.url + path,
+      connections: CONNECTIONS,
+      durationS,
+      headers: { authorization: `Bearer ${s.token}` },
+      bodies,
+    }),
+  );
   const r = m.result;
   if (r.errors || r.non2xx || r.timeouts) throw new Error(`${path}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.timeouts} timeouts`);
   return { load: r, cpuPerReq: m.cpuMs === null || r.total === 0 ? null : m.cpuMs / r.total, peakMiB: m.peakMiB };
@@ -145,7 +184,12 @@ export const mlRecommend: Scenario = {
   budgetMs: 180_000,
   missing: (ctx) => {
     if (ctx.paths === null) return 'our worker did not build or start';
-    const need = ['/api/v3/ml/models/{model_id}/train', '/api/v3/ml/models/{model_id}/predict', '/api/v3/recommendations/interactions/bulk', '/api/v3/recommendations/recommendations'];
+    const need = [
+      '/api/v3/ml/models/{model_id}/train',
+      '/api/v3/ml/models/{model_id}/predict',
+      '/api/v3/recommendations/interactions/bulk',
+      '/api/v3/recommendations/recommendations',
+    ];
     const absent = need.filter((p) => !ctx.paths!.has(p));
     return absent.length ? `not declared in our OpenAPI document: ${absent.join(', ')}` : null;
   },
@@ -169,7 +213,9 @@ export const mlRecommend: Scenario = {
       ctx.log(`  ${LOGISTIC.label}: ${ML_ROWS} rows stored; measured trains start`);
       const lr: Train[] = [];
       for (let rep = 0; rep < mlReps; rep++) lr.push(await measuredTrain(ours, s, lrId, LOGISTIC.parameters));
-      ctx.log(`  ${LOGISTIC.label}, ${ML_ROWS} rows: ${lr.map((t) => `${t.ms} ms to ready, CPU ${t.cpuMs} ms, accuracy ${t.accuracy}`).join('; ')}`);
+      ctx.log(
+        `  ${LOGISTIC.label}, ${ML_ROWS} rows: ${lr.map((t) => `${t.ms} ms to ready, CPU ${t.cpuMs} ms, accuracy ${t.accuracy}`).join('; ')}`,
+      );
       const predictBodies = classificationRows(500, 4242).map(({ label: _label, ...row }) => JSON.stringify({ input_data: [row] }));
       const predictPath = `/api/v3/ml/models/${lrId}/predict`;
 
@@ -178,19 +224,27 @@ export const mlRecommend: Scenario = {
       const posted = await loadInteractions(s);
       const loadMs = Date.now() - t0;
       ctx.log(`  ${posted} interactions posted in ${loadMs} ms`);
-      const recId = (await send<{ id: string }>(s, 'POST', '/api/v3/recommendations/models', { name: 'bench item cf', algorithm: REC_ALGORITHM })).json.id;
+      const recId = (
+        await send<{ id: string }>(s, 'POST', '/api/v3/recommendations/models', { name: 'bench item cf', algorithm: REC_ALGORITHM })
+      ).json.id;
       const recTrains: Train[] = [];
       for (let rep = 0; rep < trainReps; rep++) {
         const start = Date.now();
-        const m = await metered(ours.pid, () => send<{ training_summary: { interactions: number } }>(s, 'POST', `/api/v3/recommendations/models/${recId}/train`));
-        if (m.result.json.training_summary.interactions !== posted) throw new Error(`trained on ${m.result.json.training_summary.interactions} interactions, not ${posted}`);
+        const m = await metered(ours.pid, () =>
+          send<{ training_summary: { interactions: number } }>(s, 'POST', `/api/v3/recommendations/models/${recId}/train`),
+        );
+        if (m.result.json.training_summary.interactions !== posted)
+          throw new Error(`trained on ${m.result.json.training_summary.interactions} interactions, not ${posted}`);
         recTrains.push({ ms: Date.now() - start, cpuMs: m.cpuMs, peakMiB: m.peakMiB, queued: false, finished: true, accuracy: null });
       }
       ctx.log(`  ${REC_ALGORITHM}: ${recTrains.map((t) => `${t.ms} ms, CPU ${t.cpuMs} ms`).join('; ')}`);
-      const recBodies = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ user_id: `u${(i * 7919) % REC.users}`, model_id: recId, num_recommendations: 10 }));
+      const recBodies = Array.from({ length: 2000 }, (_, i) =>
+        JSON.stringify({ user_id: `u${(i * 7919) % REC.users}`, model_id: recId, num_recommendations: 10 }),
+      );
       const recPath = '/api/v3/recommendations/recommendations';
       const sample = await send<{ strategy: string; recommendations: unknown[] }>(s, 'POST', recPath, JSON.parse(recBodies[1]!));
-      if (sample.json.strategy !== 'model' || sample.json.recommendations.length !== 10) throw new Error(`a known user got strategy ${sample.json.strategy} with ${sample.json.recommendations.length} items`);
+      if (sample.json.strategy !== 'model' || sample.json.recommendations.length !== 10)
+        throw new Error(`a known user got strategy ${sample.json.strategy} with ${sample.json.recommendations.length} items`);
 
       // ---- Load: predict and recommend alternate, after an uncounted warm-up of each.
       const idle = rssMiB(ours.pid);
@@ -202,7 +256,9 @@ export const mlRecommend: Scenario = {
       for (let rep = 0; rep < ctx.reps; rep++) {
         predicts.push(await load(ctx, ours, s, predictPath, predictBodies, durationS));
         recs.push(await load(ctx, ours, s, recPath, recBodies, durationS));
-        ctx.log(`  rep ${rep + 1}: predict p99 ${predicts[rep]!.load.p99} ms (${predicts[rep]!.load.requestsPerSec.toFixed(0)} req/s); recommend p99 ${recs[rep]!.load.p99} ms (${recs[rep]!.load.requestsPerSec.toFixed(0)} req/s)`);
+        ctx.log(
+          `  rep ${rep + 1}: predict p99 ${predicts[rep]!.load.p99} ms (${predicts[rep]!.load.requestsPerSec.toFixed(0)} req/s); recommend p99 ${recs[rep]!.load.p99} ms (${recs[rep]!.load.requestsPerSec.toFixed(0)} req/s)`,
+        );
       }
 
       // Only the recommend load is profiled (when its target is missed): a train profiled under
@@ -211,34 +267,87 @@ export const mlRecommend: Scenario = {
       let profiles: ProfileSummary[] | undefined;
       if (ctx.profile === 'always' || (ctx.profile === 'auto' && recP99.median >= 50)) {
         ctx.log('  profiling our isolate and local D1 during one more recommend load');
-        profiles = (await profileOurs(ctx, ours, () => autocannonBodies(ctx.root, { url: ours.url + recPath, connections: CONNECTIONS, durationS: 4, headers: { authorization: `Bearer ${s.token}` }, bodies: recBodies }))).profiles;
+        profiles = (
+          await profileOurs(ctx, ours, () =>
+            autocannonBodies(ctx.root, {
+              url: ours.url + recPath,
+              connections: CONNECTIONS,
+              durationS: 4,
+              headers: { authorization: `Bearer ${s.token}` },
+              bodies: recBodies,
+            }),
+          )
+        ).profiles;
       }
 
       // ---- ML, random forest: one measured train on its own worker (see forest()), last, as
       // a fit that is given up on is ended by killing that workerd.
       const rf = await forest(ctx, rows);
-      ctx.log(`  ${FOREST.label}, ${ML_ROWS} rows: ${rf.train.finished ? 'ready' : 'still training, wait given up'} after ${rf.train.ms} ms, workerd CPU ${rf.train.cpuMs} ms`);
+      ctx.log(
+        `  ${FOREST.label}, ${ML_ROWS} rows: ${rf.train.finished ? 'ready' : 'still training, wait given up'} after ${rf.train.ms} ms, workerd CPU ${rf.train.cpuMs} ms`,
+      );
 
-      const rfNote = rf.train.finished ? 'one measurement' : 'one measurement, a lower bound: the wait was given up while the version was still training';
+      const rfNote = rf.train.finished
+        ? 'one measurement'
+        : 'one measurement, a lower bound: the wait was given up while the version was still training';
       const rowsOut: Row[] = [
-        { metric: `recommend p99, ${REC.users / 1000}k users × ${REC.items / 1000}k items (${REC_ALGORITHM})`, ours: fig(recs, (x) => x.load.p99, 'ms'), peer: null, ratio: null },
+        {
+          metric: `recommend p99, ${REC.users / 1000}k users × ${REC.items / 1000}k items (${REC_ALGORITHM})`,
+          ours: fig(recs, (x) => x.load.p99, 'ms'),
+          peer: null,
+          ratio: null,
+        },
         { metric: 'recommend p50', ours: fig(recs, (x) => x.load.p50, 'ms'), peer: null, ratio: null },
         { metric: 'recommend requests/s', ours: fig(recs, (x) => x.load.requestsPerSec, 'req/s'), peer: null, ratio: null },
         { metric: 'recommend workerd CPU per request', ours: fig(recs, (x) => x.cpuPerReq, 'ms'), peer: null, ratio: null },
-        { metric: `${REC_ALGORITHM} train (in the request), ${posted / 1000}k interactions`, ours: fig(recTrains, (t) => t.ms, 'ms'), peer: null, ratio: null },
+        {
+          metric: `${REC_ALGORITHM} train (in the request), ${posted / 1000}k interactions`,
+          ours: fig(recTrains, (t) => t.ms, 'ms'),
+          peer: null,
+          ratio: null,
+        },
         { metric: `${REC_ALGORITHM} train workerd CPU`, ours: fig(recTrains, (t) => t.cpuMs, 'ms'), peer: null, ratio: null },
-        { metric: `interactions posted (${REC.bulk} per bulk request, ${REC.parallel} at a time)`, ours: figure([loadMs], 'ms'), peer: null, ratio: null, note: 'one measurement' },
-        { metric: `${FOREST.label} (50 trees, depth ≤ 10) train, ${ML_ROWS / 1000}k rows: ${rf.train.finished ? 'time to ready' : 'waited'} (${rf.train.queued ? 'background task' : 'inline'})`, ours: figure([rf.train.ms], 'ms'), peer: null, ratio: null, note: rfNote },
+        {
+          metric: `interactions posted (${REC.bulk} per bulk request, ${REC.parallel} at a time)`,
+          ours: figure([loadMs], 'ms'),
+          peer: null,
+          ratio: null,
+          note: 'one measurement',
+        },
+        {
+          metric: `${FOREST.label} (50 trees, depth ≤ 10) train, ${ML_ROWS / 1000}k rows: ${rf.train.finished ? 'time to ready' : 'waited'} (${rf.train.queued ? 'background task' : 'inline'})`,
+          ours: figure([rf.train.ms], 'ms'),
+          peer: null,
+          ratio: null,
+          note: rfNote,
+        },
         { metric: `${FOREST.label} train workerd CPU`, ours: fig([rf.train], (x) => x.cpuMs, 'ms'), peer: null, ratio: null, note: rfNote },
-        { metric: `${LOGISTIC.label} train, ${ML_ROWS / 1000}k rows: time to ready (${lr.every((x) => x.queued) ? 'background task' : 'inline'})`, ours: fig(lr, (x) => x.ms, 'ms'), peer: null, ratio: null },
+        {
+          metric: `${LOGISTIC.label} train, ${ML_ROWS / 1000}k rows: time to ready (${lr.every((x) => x.queued) ? 'background task' : 'inline'})`,
+          ours: fig(lr, (x) => x.ms, 'ms'),
+          peer: null,
+          ratio: null,
+        },
         { metric: `${LOGISTIC.label} train workerd CPU`, ours: fig(lr, (x) => x.cpuMs, 'ms'), peer: null, ratio: null },
-        { metric: `${LOGISTIC.label} held-out accuracy (${ML_CLASSES.length} classes, 20% held out)`, ours: fig(lr, (x) => x.accuracy, ''), peer: null, ratio: null },
+        {
+          metric: `${LOGISTIC.label} held-out accuracy (${ML_CLASSES.length} classes, 20% held out)`,
+          ours: fig(lr, (x) => x.accuracy, ''),
+          peer: null,
+          ratio: null,
+        },
         { metric: `predict p99 (1 row, ${LOGISTIC.label})`, ours: fig(predicts, (x) => x.load.p99, 'ms'), peer: null, ratio: null },
         { metric: 'predict p50', ours: fig(predicts, (x) => x.load.p50, 'ms'), peer: null, ratio: null },
         { metric: 'predict requests/s', ours: fig(predicts, (x) => x.load.requestsPerSec, 'req/s'), peer: null, ratio: null },
         { metric: 'predict workerd CPU per request', ours: fig(predicts, (x) => x.cpuPerReq, 'ms'), peer: null, ratio: null },
       ];
-      if (rf.train.finished && rf.train.accuracy !== null) rowsOut.push({ metric: `${FOREST.label} held-out accuracy`, ours: figure([rf.train.accuracy], ''), peer: null, ratio: null, note: 'one measurement' });
+      if (rf.train.finished && rf.train.accuracy !== null)
+        rowsOut.push({
+          metric: `${FOREST.label} held-out accuracy`,
+          ours: figure([rf.train.accuracy], ''),
+          peer: null,
+          ratio: null,
+          note: 'one measurement',
+        });
 
       const trained = [
         [FOREST.label, [rf.train]],
@@ -248,14 +357,20 @@ export const mlRecommend: Scenario = {
       const cpuMax = (t: readonly Train[]) => Math.max(...t.map((x) => x.cpuMs ?? Number.NaN));
       const over = trained.filter(([, t]) => cpuMax(t) > CPU_LIMIT_MS);
       // An unfinished train still under the limit when the wait ended cannot be judged.
-      const undecided = trained.some(([, t]) => !Number.isFinite(cpuMax(t)) || t.some((x) => !x.finished && (x.cpuMs ?? 0) <= CPU_LIMIT_MS));
+      const undecided = trained.some(
+        ([, t]) => !Number.isFinite(cpuMax(t)) || t.some((x) => !x.finished && (x.cpuMs ?? 0) <= CPU_LIMIT_MS),
+      );
       const targets: Target[] = [
         {
           text: `each train ≤ ${CPU_LIMIT_MS / 1000} s of CPU (Workers default limit)`,
           met: over.length > 0 ? false : undecided ? null : true,
           detail: `highest workerd CPU per train: ${trained.map(([l, t]) => `${l} ${cpuMax(t).toFixed(0)} ms${t.some((x) => !x.finished) ? ' (or more: stopped while still training)' : ''}`).join(', ')}`,
         },
-        { text: 'recommend p99 < 50 ms', met: recP99.median < 50, detail: `median p99 ${recP99.median} ms over ${ctx.reps} repetitions of ${durationS} s` },
+        {
+          text: 'recommend p99 < 50 ms',
+          met: recP99.median < 50,
+          detail: `median p99 ${recP99.median} ms over ${ctx.reps} repetitions of ${durationS} s`,
+        },
       ];
       const outcome = {
         rows: rowsOut,

@@ -49,12 +49,24 @@ export function buildNodes(t: Template, input: Record<string, unknown>): Workflo
 export function resolveTemplate(body: z.infer<typeof AiWorkflowCreateBody>): { template: Template; input: Record<string, unknown> } {
   const name = body.template_name ?? body.workflow_type!;
   const template = findTemplate(name);
-  if (!template) throw invalid([{ path: ['workflow_type'], message: `no template named "${name}"; expected one of ${TEMPLATE_NAMES.join(', ')}` }]);
+  if (!template)
+    throw invalid([{ path: ['workflow_type'], message: `no template named "${name}"; expected one of ${TEMPLATE_NAMES.join(', ')}` }]);
   if (body.workflow_type !== undefined && body.workflow_type !== template.workflow_type && body.workflow_type !== template.name) {
-    throw invalid([{ path: ['workflow_type'], message: `template "${template.name}" is of type "${template.workflow_type}", not "${body.workflow_type}"` }]);
+    throw invalid([
+      {
+        path: ['workflow_type'],
+        message: `template "${template.name}" is of type "${template.workflow_type}", not "${body.workflow_type}"`,
+      },
+    ]);
   }
   const params = paramsSchema(template).safeParse(body.input_data);
-  if (!params.success) throw invalid(params.error.issues.map((i) => ({ path: ['input_data', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: i.message })));
+  if (!params.success)
+    throw invalid(
+      params.error.issues.map((i) => ({
+        path: ['input_data', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
+        message: i.message,
+      })),
+    );
   return { template, input: params.data };
 }
 
@@ -63,7 +75,13 @@ export function resolveTemplate(body: z.infer<typeof AiWorkflowCreateBody>): { t
  * an AI workflow. D1 offers no transaction spanning both calls, so if the second write fails the
  * workflow is deleted again rather than left behind half-made.
  */
-export async function createAiWorkflow(env: Env, db: DB, meta: RequestMeta, ownerId: number, body: z.infer<typeof AiWorkflowCreateBody>): Promise<Row> {
+export async function createAiWorkflow(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  ownerId: number,
+  body: z.infer<typeof AiWorkflowCreateBody>,
+): Promise<Row> {
   const { template, input } = resolveTemplate(body);
   const provider = body.ai_provider ?? z.enum(PROVIDERS).catch('local').parse(env.AI_PROVIDER);
   const nodes = buildNodes(template, input);
@@ -72,7 +90,15 @@ export async function createAiWorkflow(env: Env, db: DB, meta: RequestMeta, owne
   try {
     const ai = await db
       .insert(aiWorkflows)
-      .values({ ownerId, workflowId: wf.id, template: template.name, workflowType: template.workflow_type, provider, model: body.model ?? null, inputData: input })
+      .values({
+        ownerId,
+        workflowId: wf.id,
+        template: template.name,
+        workflowType: template.workflow_type,
+        provider,
+        model: body.model ?? null,
+        inputData: input,
+      })
       .returning()
       .get();
     return { ai, wf };
@@ -150,7 +176,9 @@ export async function aiWorkflowStats(db: DB, ownerId: number) {
   const empty = () => ({ ai_workflows: 0, runs: 0, runs_by_status: zeroStatuses(), tokens: { in: 0, out: 0 } });
   const totals = empty();
   const byTemplate = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, empty()]));
-  const byProvider: Record<string, { ai_workflows: number; runs: number }> = Object.fromEntries(PROVIDERS.map((p) => [p, { ai_workflows: 0, runs: 0 }]));
+  const byProvider: Record<string, { ai_workflows: number; runs: number }> = Object.fromEntries(
+    PROVIDERS.map((p) => [p, { ai_workflows: 0, runs: 0 }]),
+  );
   for (const d of defs) {
     totals.ai_workflows += d.n;
     (byTemplate[d.template] ??= empty()).ai_workflows += d.n;

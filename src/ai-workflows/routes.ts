@@ -9,8 +9,25 @@ import { IdempotencyHeader } from '../runs/schemas';
 import { publicRun } from '../runs/views';
 import type { WorkflowNode } from '../workflows/definition';
 import { workflowForRun } from '../workflows/queries';
-import { aiWorkflowStats, buildNodes, createAiWorkflow, getAiWorkflow, listAiWorkflows, publicAiWorkflow, publicId, runCounts } from './queries';
-import { AiExecutionSchema, AiWorkflowCreateBody, AiWorkflowDetailSchema, AiWorkflowParam, AiWorkflowSchema, StatsSchema, TemplateSchema } from './schemas';
+import {
+  aiWorkflowStats,
+  buildNodes,
+  createAiWorkflow,
+  getAiWorkflow,
+  listAiWorkflows,
+  publicAiWorkflow,
+  publicId,
+  runCounts,
+} from './queries';
+import {
+  AiExecutionSchema,
+  AiWorkflowCreateBody,
+  AiWorkflowDetailSchema,
+  AiWorkflowParam,
+  AiWorkflowSchema,
+  StatsSchema,
+  TemplateSchema,
+} from './schemas';
 import { paramsSchema, TEMPLATES } from './templates';
 
 // The same access as the workflows they are: an AI workflow is one.
@@ -85,7 +102,10 @@ export const aiWorkflowRoutes = createRouter()
         tags,
         summary: 'Your AI workflows, newest first',
         request: { query: PageQuery },
-        responses: { 200: jsonResponse(pageOf(AiWorkflowSchema, 'AiWorkflowPage'), 'A page'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(AiWorkflowSchema, 'AiWorkflowPage'), 'A page'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {
@@ -122,7 +142,8 @@ export const aiWorkflowRoutes = createRouter()
         operationId: 'executeAiWorkflow',
         tags,
         summary: 'Start a run with the stored input_data (no body)',
-        description: 'The run is an ordinary run: follow it at `/api/v3/workflows/{workflow_id}/runs/{id}`, approve its approval nodes there.',
+        description:
+          'The run is an ordinary run: follow it at `/api/v3/workflows/{workflow_id}/runs/{id}`, approve its approval nodes there.',
         request: { params: AiWorkflowParam, headers: IdempotencyHeader },
         responses: {
           201: jsonResponse(AiExecutionSchema, 'Run started'),
@@ -150,4 +171,3 @@ export const aiWorkflowRoutes = createRouter()
       return created ? c.json(run, 201) : c.json(run, 200);
     },
   );
-

@@ -9,19 +9,36 @@ const InputValue = z.union([z.string().max(20_000), z.number(), z.boolean()]);
 const InputData = z
   .record(z.string().max(64), InputValue)
   .refine((o) => Object.keys(o).length <= 20, { message: 'at most 20 parameters' })
-  .openapi({ description: "The template's parameters; stored and used as the input of every run", maxProperties: 20, example: { topic: 'AI Automation' } });
+  .openapi({
+    description: "The template's parameters; stored and used as the input of every run",
+    maxProperties: 20,
+    example: { topic: 'AI Automation' },
+  });
 
 export const AiWorkflowCreateBody = z
   .strictObject({
     name: z.string().min(1).max(200).openapi({ example: 'Content Generation Workflow' }),
     description: z.string().max(2000).optional(),
-    template_name: z.enum(TEMPLATE_NAMES).optional().openapi({ description: 'Which built-in template; defaults to `workflow_type`', example: 'content_generation' }),
-    workflow_type: z.string().max(64).optional().openapi({ description: `One of ${WORKFLOW_TYPES.join(', ')}; must match the template's`, example: 'content_generation' }),
+    template_name: z
+      .enum(TEMPLATE_NAMES)
+      .optional()
+      .openapi({ description: 'Which built-in template; defaults to `workflow_type`', example: 'content_generation' }),
+    workflow_type: z
+      .string()
+      .max(64)
+      .optional()
+      .openapi({ description: `One of ${WORKFLOW_TYPES.join(', ')}; must match the template's`, example: 'content_generation' }),
     input_data: InputData.default({}),
-    ai_provider: z.enum(PROVIDERS).optional().openapi({ description: 'Provider for every AI node; defaults to the deployment\'s AI_PROVIDER', example: 'openai' }),
+    ai_provider: z
+      .enum(PROVIDERS)
+      .optional()
+      .openapi({ description: "Provider for every AI node; defaults to the deployment's AI_PROVIDER", example: 'openai' }),
     model: z.string().min(1).max(100).optional(),
   })
-  .refine((b) => b.template_name !== undefined || b.workflow_type !== undefined, { message: 'template_name or workflow_type is required', path: ['template_name'] })
+  .refine((b) => b.template_name !== undefined || b.workflow_type !== undefined, {
+    message: 'template_name or workflow_type is required',
+    path: ['template_name'],
+  })
   .openapi('AiWorkflowCreateRequest');
 
 export const AiWorkflowParam = z.object({

@@ -44,7 +44,15 @@ const str = (name: string, description: string, required: boolean, dflt?: string
   max,
   ...(dflt !== undefined ? { default: dflt } : {}),
 });
-const int = (name: string, description: string, min: number, max: number, dflt: number): Param => ({ name, type: 'integer', required: false, description, min, max, default: dflt });
+const int = (name: string, description: string, min: number, max: number, dflt: number): Param => ({
+  name,
+  type: 'integer',
+  required: false,
+  description,
+  min,
+  max,
+  default: dflt,
+});
 
 const gen = (id: string, prompt: string, depends_on: string[] = [], name?: string): NodeInput => ({
   id,
@@ -76,7 +84,10 @@ const blogSeries: Template = {
   name: 'blog_series',
   workflow_type: 'content_generation',
   description: 'A series of blog posts as a continuing chain: every post is written from the one before it, then the series is summarised.',
-  parameters: [str('topic', 'What the series is about', true, undefined, 500), int('posts', 'How many posts (fixed when the workflow is created)', 2, 10, 3)],
+  parameters: [
+    str('topic', 'What the series is about', true, undefined, 500),
+    int('posts', 'How many posts (fixed when the workflow is created)', 2, 10, 3),
+  ],
   example: { topic: 'Home composting', posts: 3 },
   build: (input) => {
     const count = input.posts as number;
@@ -84,9 +95,17 @@ const blogSeries: Template = {
       const n = i + 1;
       return i === 0
         ? gen('post_1', `Write post 1 of ${count} of a blog series about {{input.topic}}.`, [], 'Post 1')
-        : gen(`post_${n}`, `Write post ${n} of ${count} of a blog series about {{input.topic}}, continuing from the previous post:\n{{nodes.post_${i}.output}}`, [`post_${i}`], `Post ${n}`);
+        : gen(
+            `post_${n}`,
+            `Write post ${n} of ${count} of a blog series about {{input.topic}}, continuing from the previous post:\n{{nodes.post_${i}.output}}`,
+            [`post_${i}`],
+            `Post ${n}`,
+          );
     });
-    return [...posts, { id: 'series_summary', type: 'summarize', depends_on: posts.map((p) => p.id), max_words: 200, name: 'Series summary' }];
+    return [
+      ...posts,
+      { id: 'series_summary', type: 'summarize', depends_on: posts.map((p) => p.id), max_words: 200, name: 'Series summary' },
+    ];
   },
 };
 
@@ -94,7 +113,10 @@ const summarization: Template = {
   name: 'summarization',
   workflow_type: 'summarization',
   description: 'A summary of a text, its keywords, and a title for the summary.',
-  parameters: [str('text', 'The text to summarise', true, undefined, TEXT_MAX), int('max_words', 'Summary length in words (fixed at creation)', 10, 2000, 150)],
+  parameters: [
+    str('text', 'The text to summarise', true, undefined, TEXT_MAX),
+    int('max_words', 'Summary length in words (fixed at creation)', 10, 2000, 150),
+  ],
   example: { text: 'Solar panels convert sunlight into electricity. Small farms use them to cut costs and sell power back to the grid.' },
   build: (input) => [
     { id: 'summary', type: 'summarize', source: '{{input.text}}', max_words: input.max_words as number, depends_on: [], name: 'Summary' },
@@ -128,10 +150,20 @@ const seoAnalysis: Template = {
   name: 'seo_analysis',
   workflow_type: 'analysis',
   description: 'Measure keywords, readability and quality of a text, then write SEO advice, a meta title and a meta description.',
-  parameters: [str('text', 'The page content', true, undefined, TEXT_MAX), str('keywords', 'Target keywords, comma separated', false, '', 500)],
+  parameters: [
+    str('text', 'The page content', true, undefined, TEXT_MAX),
+    str('keywords', 'Target keywords, comma separated', false, '', 500),
+  ],
   example: { text: 'Our bakery in Lyon bakes sourdough bread every morning with organic flour.', keywords: 'sourdough, Lyon bakery' },
   build: () => [
-    { id: 'metrics', type: 'analyze', source: '{{input.text}}', analyses: ['keywords', 'readability', 'quality'], depends_on: [], name: 'Metrics' },
+    {
+      id: 'metrics',
+      type: 'analyze',
+      source: '{{input.text}}',
+      analyses: ['keywords', 'readability', 'quality'],
+      depends_on: [],
+      name: 'Metrics',
+    },
     gen(
       'advice',
       'Give concrete SEO recommendations for this content. Target keywords: {{input.keywords}}. Readability: {{nodes.metrics.output.readability}}. Quality: {{nodes.metrics.output.quality}}. Keywords found: {{nodes.metrics.output.keywords}}.\n\nContent:\n{{input.text}}',
@@ -153,7 +185,14 @@ const documentReview: Template = {
   ],
   example: { text: 'Quarterly report: revenue grew 12% and costs fell 3%. We propose hiring two engineers.' },
   build: (input) => [
-    { id: 'analysis', type: 'analyze', source: '{{input.text}}', analyses: ['quality', 'readability', 'sentiment'], depends_on: [], name: 'Analysis' },
+    {
+      id: 'analysis',
+      type: 'analyze',
+      source: '{{input.text}}',
+      analyses: ['quality', 'readability', 'sentiment'],
+      depends_on: [],
+      name: 'Analysis',
+    },
     { id: 'summary', type: 'summarize', source: '{{input.text}}', max_words: 100, depends_on: [], name: 'Summary' },
     {
       id: 'review',
@@ -164,7 +203,14 @@ const documentReview: Template = {
       on_timeout: 'reject',
       name: 'Approval',
     },
-    { id: 'publish', type: 'transform', source: '{{input.text}}', operations: [{ op: 'trim' }], depends_on: ['review'], name: 'Approved document' },
+    {
+      id: 'publish',
+      type: 'transform',
+      source: '{{input.text}}',
+      operations: [{ op: 'trim' }],
+      depends_on: ['review'],
+      name: 'Approved document',
+    },
   ],
 };
 
@@ -180,8 +226,15 @@ export function paramsSchema(t: Template) {
   for (const p of t.parameters) {
     let s: z.ZodType =
       p.type === 'string'
-        ? z.string().min(p.required ? 1 : 0).max(p.max ?? 2000)
-        : z.number().int().min(p.min ?? 0).max(p.max ?? 1_000_000);
+        ? z
+            .string()
+            .min(p.required ? 1 : 0)
+            .max(p.max ?? 2000)
+        : z
+            .number()
+            .int()
+            .min(p.min ?? 0)
+            .max(p.max ?? 1_000_000);
     if (p.default !== undefined) s = s.default(p.default as never);
     shape[p.name] = s;
   }

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { errorForStatus, estimateTokens, type AIProvider, type Fetcher, type GenerateOptions, type GenerateRequest, type GenerateResult } from './types';
+import {
+  errorForStatus,
+  estimateTokens,
+  type AIProvider,
+  type Fetcher,
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateResult,
+} from './types';
 import { parseJson, postJson, providerSse, readJson, requireKey, truncatedStream, validate } from './sse';
 
 /*
@@ -144,7 +152,11 @@ async function readStream(res: Response, { signal, onToken }: GenerateOptions): 
         done = true;
         break;
       case 'error':
-        throw errorForStatus('anthropic', ERROR_STATUS[event.error.type] ?? 500, `${event.error.type}: ${event.error.message.slice(0, 200)}`);
+        throw errorForStatus(
+          'anthropic',
+          ERROR_STATUS[event.error.type] ?? 500,
+          `${event.error.type}: ${event.error.message.slice(0, 200)}`,
+        );
     }
     if (done) break;
   }

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { ProviderError, estimateTokens, type AIProvider, type ChatMessage, type Fetcher, type GenerateOptions, type GenerateRequest, type GenerateResult } from './types';
+import {
+  ProviderError,
+  estimateTokens,
+  type AIProvider,
+  type ChatMessage,
+  type Fetcher,
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateResult,
+} from './types';
 import { parseJson, postJson, providerSse, readJson, requireKey, truncatedStream } from './sse';
 
 /*
@@ -18,9 +27,7 @@ export type GoogleConfig = {
 
 const Candidate = z.object({
   // `content` is missing when the candidate was stopped for safety before producing any text.
-  content: z
-    .object({ parts: z.array(z.object({ text: z.string().optional(), thought: z.boolean().optional() })).optional() })
-    .optional(),
+  content: z.object({ parts: z.array(z.object({ text: z.string().optional(), thought: z.boolean().optional() })).optional() }).optional(),
   finishReason: z.string().optional(),
 });
 
@@ -72,7 +79,9 @@ export class GoogleProvider implements AIProvider {
     // The key goes in a header rather than `?key=`, so it never lands in a logged URL.
     const headers = { 'x-goog-api-key': apiKey, 'content-type': 'application/json' };
     const res = await postJson('google', this.#fetch, url, headers, requestBody(request), options.signal);
-    const reply = stream ? await readStream(res, options) : fromResponse(await readJson('google', res, GenerateContentResponse, options.signal), true);
+    const reply = stream
+      ? await readStream(res, options)
+      : fromResponse(await readJson('google', res, GenerateContentResponse, options.signal), true);
     return {
       text: reply.text,
       provider: 'google',

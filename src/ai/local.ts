@@ -71,12 +71,18 @@ export class LocalProvider implements AIProvider {
     let text: string;
     let truncated = false;
     if (task === 'generate' || task === 'continue') {
-      const draft = draftFromPrompt(user, { maxTokens: request.maxTokens, ...(task === 'continue' ? { intent: 'continue' as const } : {}) });
+      const draft = draftFromPrompt(user, {
+        maxTokens: request.maxTokens,
+        ...(task === 'continue' ? { intent: 'continue' as const } : {}),
+      });
       ({ text, truncated } = draft);
     } else {
       const { instruction, material } = splitInstruction(user);
       const source = material || user;
-      text = task === 'summarize' ? summarize(source, summaryBudget(instruction)) : makeTitle(source, inferTitleStyle(`${instruction}\n${system}`));
+      text =
+        task === 'summarize'
+          ? summarize(source, summaryBudget(instruction))
+          : makeTitle(source, inferTitleStyle(`${instruction}\n${system}`));
       if (request.maxTokens !== undefined && estimateTokens(text) > request.maxTokens) {
         text = truncateAtBoundary(text, Math.max(0, request.maxTokens * 4));
         truncated = true;

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { ProviderError, estimateTokens, type AIProvider, type Fetcher, type GenerateOptions, type GenerateRequest, type GenerateResult } from './types';
+import {
+  ProviderError,
+  estimateTokens,
+  type AIProvider,
+  type Fetcher,
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateResult,
+} from './types';
 import { parseJson, postJson, providerSse, readJson, requireKey, truncatedStream } from './sse';
 
 /*
@@ -35,9 +43,7 @@ const Completion = z.object({
 // A streamed chunk. With `stream_options.include_usage`, every chunk carries `usage: null` except
 // a last one that has the usage and `choices: []`. A failure after the 200 arrives as `{ error }`.
 const Chunk = z.object({
-  choices: z
-    .array(z.object({ delta: z.object({ content: z.string().nullish() }), finish_reason: z.string().nullish() }))
-    .default([]),
+  choices: z.array(z.object({ delta: z.object({ content: z.string().nullish() }), finish_reason: z.string().nullish() })).default([]),
   usage: Usage.nullish(),
   error: z.object({ message: z.string() }).optional(),
 });

@@ -6,7 +6,16 @@ import { AnthropicProvider } from './anthropic';
 import { GoogleProvider } from './google';
 import { LocalProvider } from './local';
 import { OpenAIProvider } from './openai';
-import { PROVIDERS, ProviderError, type AIProvider, type Fetcher, type GenerateOptions, type GenerateRequest, type GenerateResult, type ProviderName } from './types';
+import {
+  PROVIDERS,
+  ProviderError,
+  type AIProvider,
+  type Fetcher,
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateResult,
+  type ProviderName,
+} from './types';
 import { WorkersAIProvider, type WorkersAiBinding } from './workers-ai';
 
 /**
@@ -37,13 +46,23 @@ export function createProvider(name: ProviderName, env: AiEnv, fetcher: Fetcher 
       return new WorkersAIProvider(env.AI, { ...(opt(env.WORKERS_AI_MODEL) ? { defaultModel: opt(env.WORKERS_AI_MODEL)! } : {}) });
     case 'openai':
       return new OpenAIProvider(
-        { apiKey: env.OPENAI_API_KEY ?? '', ...(opt(env.OPENAI_BASE_URL) ? { baseUrl: opt(env.OPENAI_BASE_URL)! } : {}), ...(opt(env.OPENAI_MODEL) ? { defaultModel: opt(env.OPENAI_MODEL)! } : {}) },
+        {
+          apiKey: env.OPENAI_API_KEY ?? '',
+          ...(opt(env.OPENAI_BASE_URL) ? { baseUrl: opt(env.OPENAI_BASE_URL)! } : {}),
+          ...(opt(env.OPENAI_MODEL) ? { defaultModel: opt(env.OPENAI_MODEL)! } : {}),
+        },
         fetcher,
       );
     case 'anthropic':
-      return new AnthropicProvider({ apiKey: env.ANTHROPIC_API_KEY ?? '', ...(opt(env.ANTHROPIC_MODEL) ? { defaultModel: opt(env.ANTHROPIC_MODEL)! } : {}) }, fetcher);
+      return new AnthropicProvider(
+        { apiKey: env.ANTHROPIC_API_KEY ?? '', ...(opt(env.ANTHROPIC_MODEL) ? { defaultModel: opt(env.ANTHROPIC_MODEL)! } : {}) },
+        fetcher,
+      );
     case 'google':
-      return new GoogleProvider({ apiKey: env.GOOGLE_API_KEY ?? '', ...(opt(env.GOOGLE_MODEL) ? { defaultModel: opt(env.GOOGLE_MODEL)! } : {}) }, fetcher);
+      return new GoogleProvider(
+        { apiKey: env.GOOGLE_API_KEY ?? '', ...(opt(env.GOOGLE_MODEL) ? { defaultModel: opt(env.GOOGLE_MODEL)! } : {}) },
+        fetcher,
+      );
   }
 }
 
@@ -55,7 +74,10 @@ export function defaultProvider(env: AiEnv): ProviderName {
 
 /** The providers to try, in order: the requested one, then the fallbacks, without repeats. */
 export function providerChain(env: AiEnv, requested?: ProviderName, fallback?: readonly ProviderName[]): ProviderName[] {
-  const configured = (env.AI_FALLBACK_PROVIDERS ?? '').split(',').map((s) => s.trim()).filter(isProvider);
+  const configured = (env.AI_FALLBACK_PROVIDERS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(isProvider);
   return [...new Set([requested ?? defaultProvider(env), ...(fallback ?? configured)])];
 }
 
@@ -125,11 +147,18 @@ export async function generateWithChain(
     } catch (err) {
       if (!(err instanceof ProviderError) || err.code === 'aborted') throw err;
       failures.push(err);
-      if (err.code !== 'not_configured') log(env.LOG_LEVEL, 'warn', 'provider failed', { provider: name, code: err.code, error: err.message });
+      if (err.code !== 'not_configured')
+        log(env.LOG_LEVEL, 'warn', 'provider failed', { provider: name, code: err.code, error: err.message });
     }
   }
   const last = failures.at(-1);
   const retryable = failures.some((f) => f.retryable);
   const summary = failures.map((f) => f.message).join('; ');
-  throw new ProviderError(last?.provider ?? 'local', last?.code ?? 'not_configured', summary || 'no provider configured', retryable, last?.status);
+  throw new ProviderError(
+    last?.provider ?? 'local',
+    last?.code ?? 'not_configured',
+    summary || 'no provider configured',
+    retryable,
+    last?.status,
+  );
 }

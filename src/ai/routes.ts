@@ -11,7 +11,11 @@ const GenerateBody = z
     prompt: z.string().min(1).max(100_000).openapi({ example: 'Generate a workflow description' }),
     system: z.string().max(20_000).optional(),
     provider: z.enum(PROVIDERS).optional().openapi({ description: 'Tried first; the fallbacks follow', example: 'openai' }),
-    fallback_providers: z.array(z.enum(PROVIDERS)).max(PROVIDERS.length).optional().openapi({ description: 'Tried in order after `provider`; defaults to AI_FALLBACK_PROVIDERS' }),
+    fallback_providers: z
+      .array(z.enum(PROVIDERS))
+      .max(PROVIDERS.length)
+      .optional()
+      .openapi({ description: 'Tried in order after `provider`; defaults to AI_FALLBACK_PROVIDERS' }),
     model: z.string().min(1).max(100).optional(),
     max_tokens: z.number().int().min(1).max(8192).optional(),
     temperature: z.number().min(0).max(2).optional(),
@@ -80,28 +84,54 @@ const analyzeRoute = (path: string, operationId: string, summary: string) =>
 export function aiRoutes(prefix: 'canonical' | 'seeds') {
   const id = (name: string) => (prefix === 'canonical' ? name : `${name}Advanced`);
   return createRouter()
-    .openapi(generateRoute('/generate', id('generateText'), 'Generate text with the AI layer (provider fallback, KV cache for deterministic calls)'), async (c) => {
-      const body = c.req.valid('json');
-      const env: AiEnv = c.env;
-      try {
-        const r = await generateWithChain(env, providerChain(env, body.provider, body.fallback_providers), {
-          task: body.task,
-          messages: [...(body.system ? [{ role: 'system' as const, content: body.system }] : []), { role: 'user' as const, content: body.prompt }],
-          model: body.model,
-          maxTokens: body.max_tokens,
-          temperature: body.temperature,
-        }, { waitUntil: (p) => c.executionCtx.waitUntil(p) });
-        return c.json(
-          { text: r.text, provider: r.provider, model: r.model, tokens_in: r.tokensIn, tokens_out: r.tokensOut, finish_reason: r.finishReason, cached: r.cached ?? false, fallback_from: r.fallbackFrom },
-          200,
-        );
-      } catch (err) {
-        if (err instanceof ProviderError) {
-          throw new ApiError('service_unavailable', `No AI provider could answer: ${err.message}`, { details: { provider: err.provider, code: err.code, retryable: err.retryable } });
+    .openapi(
+      generateRoute(
+        '/generate',
+        id('generateText'),
+        'Generate text with the AI layer (provider fallback, KV cache for deterministic calls)',
+      ),
+      async (c) => {
+        const body = c.req.valid('json');
+        const env: AiEnv = c.env;
+        try {
+          const r = await generateWithChain(
+            env,
+            providerChain(env, body.provider, body.fallback_providers),
+            {
+              task: body.task,
+              messages: [
+                ...(body.system ? [{ role: 'system' as const, content: body.system }] : []),
+                { role: 'user' as const, content: body.prompt },
+              ],
+              model: body.model,
+              maxTokens: body.max_tokens,
+              temperature: body.temperature,
+            },
+            { waitUntil: (p) => c.executionCtx.waitUntil(p) },
+          );
+          return c.json(
+            {
+              text: r.text,
+              provider: r.provider,
+              model: r.model,
+              tokens_in: r.tokensIn,
+              tokens_out: r.tokensOut,
+              finish_reason: r.finishReason,
+              cached: r.cached ?? false,
+              fallback_from: r.fallbackFrom,
+            },
+            200,
+          );
+        } catch (err) {
+          if (err instanceof ProviderError) {
+            throw new ApiError('service_unavailable', `No AI provider could answer: ${err.message}`, {
+              details: { provider: err.provider, code: err.code, retryable: err.retryable },
+            });
+          }
+          throw err;
         }
-        throw err;
-      }
-    })
+      },
+    )
     .openapi(analyzeRoute('/analyze', id('analyzeText'), 'Analyze text: sentiment, keywords, readability, language, quality'), (c) => {
       const body = c.req.valid('json');
       return c.json(analyzeText(body.text, body.analyses), 200);

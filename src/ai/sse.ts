@@ -160,7 +160,12 @@ export function parseJson<T>(provider: ProviderName, text: string, schema: z.Zod
   return validate(provider, jsonOrUndefined(text), schema);
 }
 
-export async function readJson<T>(provider: ProviderName, res: Response, schema: z.ZodType<T>, signal: AbortSignal | undefined): Promise<T> {
+export async function readJson<T>(
+  provider: ProviderName,
+  res: Response,
+  schema: z.ZodType<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
   let text: string;
   try {
     text = await res.text();

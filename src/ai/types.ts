@@ -79,10 +79,12 @@ export class ProviderError extends Error {
 
 /** Classifies an HTTP status from a provider: 408, 409, 429 and 5xx are worth retrying. */
 export function errorForStatus(provider: ProviderName, status: number, detail: string): ProviderError {
-  if (status === 401 || status === 403) return new ProviderError(provider, 'auth', `${provider}: authentication failed (${status}): ${detail}`, false, status);
+  if (status === 401 || status === 403)
+    return new ProviderError(provider, 'auth', `${provider}: authentication failed (${status}): ${detail}`, false, status);
   if (status === 429) return new ProviderError(provider, 'rate_limited', `${provider}: rate limited: ${detail}`, true, status);
   if (status === 408) return new ProviderError(provider, 'timeout', `${provider}: request timeout: ${detail}`, true, status);
-  if (status === 409 || status >= 500) return new ProviderError(provider, 'server_error', `${provider}: server error (${status}): ${detail}`, true, status);
+  if (status === 409 || status >= 500)
+    return new ProviderError(provider, 'server_error', `${provider}: server error (${status}): ${detail}`, true, status);
   return new ProviderError(provider, 'bad_request', `${provider}: request rejected (${status}): ${detail}`, false, status);
 }
 

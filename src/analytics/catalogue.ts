@@ -41,7 +41,8 @@ const MAX_COMPOUND = 5;
 function unionAll(branches: SQL[]): SQL {
   if (branches.length <= MAX_COMPOUND) return sql.join(branches, sql` UNION ALL `);
   const groups: SQL[] = [];
-  for (let i = 0; i < branches.length; i += MAX_COMPOUND) groups.push(sql`SELECT * FROM (${sql.join(branches.slice(i, i + MAX_COMPOUND), sql` UNION ALL `)})`);
+  for (let i = 0; i < branches.length; i += MAX_COMPOUND)
+    groups.push(sql`SELECT * FROM (${sql.join(branches.slice(i, i + MAX_COMPOUND), sql` UNION ALL `)})`);
   return unionAll(groups);
 }
 

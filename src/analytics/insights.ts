@@ -28,7 +28,11 @@ async function anomalies(db: DB, scope: Scope, w: Window, now: number) {
   const dayEnd = bucketCeil(w.end, DAY);
   const days = Math.max(MIN_BASELINE_DAYS, Math.ceil((dayEnd - w.start) / DAY));
   const dayStart = dayEnd - days * DAY;
-  const rows = await db.all<{ type: string; d: number; n: number }>(sql`SELECT type, CAST((at - ${dayStart}) / ${DAY} AS INTEGER) AS d, count(*) AS n
+  const rows = await db.all<{
+    type: string;
+    d: number;
+    n: number;
+  }>(sql`SELECT type, CAST((at - ${dayStart}) / ${DAY} AS INTEGER) AS d, count(*) AS n
     FROM (${eventsSql(scope, dayStart, dayEnd)}) GROUP BY type, d`);
   const perType = new Map<string, number[]>([['all', new Array<number>(days).fill(0)]]);
   for (const r of rows) {
@@ -41,7 +45,10 @@ async function anomalies(db: DB, scope: Scope, w: Window, now: number) {
   const complete = Math.max(0, Math.min(days, Math.floor((now - dayStart) / DAY)));
   // The scope's history starts at its first event: the whole period if it had any before it.
   const firstActive = perType.get('all')!.findIndex((n) => n > 0);
-  const earlier = firstActive > 0 ? await db.get<{ one: number } | undefined>(sql`SELECT 1 AS one FROM (${eventsSql(scope, 0, dayStart)}) LIMIT 1`) : undefined;
+  const earlier =
+    firstActive > 0
+      ? await db.get<{ one: number } | undefined>(sql`SELECT 1 AS one FROM (${eventsSql(scope, 0, dayStart)}) LIMIT 1`)
+      : undefined;
   const from = earlier || firstActive < 0 ? 0 : firstActive;
   if (complete - from < MIN_HISTORY_DAYS) return [];
   const period = { from: new Date(dayStart).toISOString(), to: new Date(dayEnd).toISOString(), days };
@@ -76,7 +83,14 @@ async function anomalies(db: DB, scope: Scope, w: Window, now: number) {
 /** Workflows whose run failures rose against the previous period of the same length. */
 async function failureSpikes(db: DB, scope: Scope, w: Window) {
   const mine = scope.userId === null ? sql`1 = 1` : sql`r.owner_id = ${scope.userId}`;
-  const rows = await db.all<{ workflow_id: number; name: string | null; failed: number; finished: number; prev_failed: number; prev_finished: number }>(sql`SELECT r.workflow_id, w.name,
+  const rows = await db.all<{
+    workflow_id: number;
+    name: string | null;
+    failed: number;
+    finished: number;
+    prev_failed: number;
+    prev_finished: number;
+  }>(sql`SELECT r.workflow_id, w.name,
       count(*) FILTER (WHERE r.finished_at >= ${w.start} AND r.status = 'failed') AS failed,
       count(*) FILTER (WHERE r.finished_at >= ${w.start}) AS finished,
       count(*) FILTER (WHERE r.finished_at < ${w.start} AND r.status = 'failed') AS prev_failed,
@@ -105,7 +119,14 @@ async function failureSpikes(db: DB, scope: Scope, w: Window) {
 /** Nodes with the longest mean duration among those that succeeded in the window. */
 async function slowestNodes(db: DB, scope: Scope, w: Window) {
   const mine = scope.userId === null ? sql`1 = 1` : sql`r.owner_id = ${scope.userId}`;
-  const rows = await db.all<{ workflow_id: number; node_id: string; type: string; n: number; mean: number; max: number }>(sql`SELECT r.workflow_id, n.node_id, n.type,
+  const rows = await db.all<{
+    workflow_id: number;
+    node_id: string;
+    type: string;
+    n: number;
+    mean: number;
+    max: number;
+  }>(sql`SELECT r.workflow_id, n.node_id, n.type,
       count(*) AS n, round(avg(n.duration_ms)) AS mean, max(n.duration_ms) AS max
     FROM run_nodes n JOIN runs r ON r.id = n.run_id
     WHERE n.status = 'succeeded' AND n.duration_ms IS NOT NULL AND n.finished_at >= ${w.start} AND n.finished_at < ${w.end} AND ${mine}
@@ -126,7 +147,14 @@ async function slowestNodes(db: DB, scope: Scope, w: Window) {
 /** Workflows that used the most tokens in runs that finished in the window. */
 async function expensiveWorkflows(db: DB, scope: Scope, w: Window) {
   const mine = scope.userId === null ? sql`1 = 1` : sql`r.owner_id = ${scope.userId}`;
-  const rows = await db.all<{ workflow_id: number; name: string | null; runs: number; tin: number; tout: number; total_all: number }>(sql`SELECT r.workflow_id, w.name, count(*) AS runs,
+  const rows = await db.all<{
+    workflow_id: number;
+    name: string | null;
+    runs: number;
+    tin: number;
+    tout: number;
+    total_all: number;
+  }>(sql`SELECT r.workflow_id, w.name, count(*) AS runs,
       sum(r.tokens_in) AS tin, sum(r.tokens_out) AS tout, sum(sum(r.tokens_in + r.tokens_out)) OVER () AS total_all
     FROM runs r LEFT JOIN workflows w ON w.id = r.workflow_id
     WHERE r.finished_at >= ${w.start} AND r.finished_at < ${w.end} AND ${mine}
@@ -147,7 +175,12 @@ async function expensiveWorkflows(db: DB, scope: Scope, w: Window) {
 
 /** `GET /analytics/insights`: every insight names the figures it was computed from. */
 export async function insights(db: DB, scope: Scope, w: Window, now = Date.now()) {
-  const [a, f, s, e] = await Promise.all([anomalies(db, scope, w, now), failureSpikes(db, scope, w), slowestNodes(db, scope, w), expensiveWorkflows(db, scope, w)]);
+  const [a, f, s, e] = await Promise.all([
+    anomalies(db, scope, w, now),
+    failureSpikes(db, scope, w),
+    slowestNodes(db, scope, w),
+    expensiveWorkflows(db, scope, w),
+  ]);
   return {
     scope: scope.userId === null ? ('all' as const) : ('mine' as const),
     ...windowView(w),

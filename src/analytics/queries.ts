@@ -24,7 +24,11 @@ export async function countsByType(db: DB, scope: Scope, w: Window) {
 
 /** Per-bucket counts per type over the window, as Map<type, Map<bucket index, count>>. */
 async function bucketCounts(db: DB, scope: Scope, w: Window, type?: string) {
-  const rows = await db.all<{ type: string; b: number; n: number }>(sql`SELECT type, CAST((at - ${w.start}) / ${w.bucketMs} AS INTEGER) AS b, count(*) AS n
+  const rows = await db.all<{
+    type: string;
+    b: number;
+    n: number;
+  }>(sql`SELECT type, CAST((at - ${w.start}) / ${w.bucketMs} AS INTEGER) AS b, count(*) AS n
     FROM (${eventsSql(scope, w.start, w.end)}) ${type === undefined ? sql`` : sql`WHERE type = ${type}`} GROUP BY type, b`);
   const out = new Map<string, Map<number, number>>();
   for (const r of rows) {
@@ -73,7 +77,12 @@ export async function series(db: DB, scope: Scope, w: Window, type?: string) {
 
 /** Per-user activity in the window, most active first. A non-admin's scope holds only themselves. */
 export async function userActivity(db: DB, scope: Scope, w: Window, limit: number) {
-  const rows = await db.all<{ user_id: number; username: string | null; type: string; n: number }>(sql`SELECT e.user_id, u.username, e.type, count(*) AS n
+  const rows = await db.all<{
+    user_id: number;
+    username: string | null;
+    type: string;
+    n: number;
+  }>(sql`SELECT e.user_id, u.username, e.type, count(*) AS n
     FROM (${eventsSql(scope, w.start, w.end)}) e LEFT JOIN users u ON u.id = e.user_id
     WHERE e.user_id IS NOT NULL GROUP BY e.user_id, e.type`);
   const users = new Map<number, { user_id: number; username: string | null; total: number; by_type: Record<string, number> }>();
@@ -107,23 +116,51 @@ export type WorkflowActivity = {
  * that finished in the window (a run's totals are final when it ends). Durations and per-node
  * figures are not repeated here: `analytics_url` points at the workflow's run analytics.
  */
-export async function workflowActivity(db: DB, scope: Scope, w: Window, limit: number, order: 'runs_started' | 'runs_failed' | 'tokens' = 'runs_started'): Promise<WorkflowActivity[]> {
+export async function workflowActivity(
+  db: DB,
+  scope: Scope,
+  w: Window,
+  limit: number,
+  order: 'runs_started' | 'runs_failed' | 'tokens' = 'runs_started',
+): Promise<WorkflowActivity[]> {
   const mine = scope.userId === null ? sql`1 = 1` : sql`owner_id = ${scope.userId}`;
   const rows = await db.all<{ workflow_id: number; type: string; n: number }>(sql`SELECT workflow_id, type, count(*) AS n
     FROM (${eventsSql(scope, w.start, w.end)}) WHERE workflow_id IS NOT NULL AND type IN ('run.started', 'run.completed', 'run.failed', 'document.generated', 'document.edited')
     GROUP BY workflow_id, type`);
-  const tokens = await db.all<{ workflow_id: number; tin: number; tout: number }>(sql`SELECT workflow_id, sum(tokens_in) AS tin, sum(tokens_out) AS tout
+  const tokens = await db.all<{
+    workflow_id: number;
+    tin: number;
+    tout: number;
+  }>(sql`SELECT workflow_id, sum(tokens_in) AS tin, sum(tokens_out) AS tout
     FROM runs WHERE finished_at >= ${w.start} AND finished_at < ${w.end} AND ${mine} GROUP BY workflow_id`);
   const byId = new Map<number, WorkflowActivity>();
   const get = (id: number) => {
     let a = byId.get(id);
     if (!a) {
-      a = { workflow_id: id, name: null, runs_started: 0, runs_completed: 0, runs_failed: 0, failure_rate: null, documents_generated: 0, documents_edited: 0, tokens_in: 0, tokens_out: 0, analytics_url: `/api/v3/workflows/${id}/analytics` };
+      a = {
+        workflow_id: id,
+        name: null,
+        runs_started: 0,
+        runs_completed: 0,
+        runs_failed: 0,
+        failure_rate: null,
+        documents_generated: 0,
+        documents_edited: 0,
+        tokens_in: 0,
+        tokens_out: 0,
+        analytics_url: `/api/v3/workflows/${id}/analytics`,
+      };
       byId.set(id, a);
     }
     return a;
   };
-  const field = { 'run.started': 'runs_started', 'run.completed': 'runs_completed', 'run.failed': 'runs_failed', 'document.generated': 'documents_generated', 'document.edited': 'documents_edited' } as const;
+  const field = {
+    'run.started': 'runs_started',
+    'run.completed': 'runs_completed',
+    'run.failed': 'runs_failed',
+    'document.generated': 'documents_generated',
+    'document.edited': 'documents_edited',
+  } as const;
   for (const r of rows) get(r.workflow_id)[field[r.type as keyof typeof field]] = r.n;
   for (const t of tokens) Object.assign(get(t.workflow_id), { tokens_in: t.tin, tokens_out: t.tout });
   for (const a of byId.values()) {
@@ -133,10 +170,12 @@ export async function workflowActivity(db: DB, scope: Scope, w: Window, limit: n
   const key = (a: WorkflowActivity) => (order === 'tokens' ? a.tokens_in + a.tokens_out : a[order]);
   const top = [...byId.values()].sort((a, b) => key(b) - key(a) || a.workflow_id - b.workflow_id).slice(0, limit);
   if (top.length) {
-    const names = await db.all<{ id: number; name: string }>(sql`SELECT id, name FROM workflows WHERE id IN (${sql.join(
-      top.map((a) => sql`${a.workflow_id}`),
-      sql`, `,
-    )})`);
+    const names = await db.all<{ id: number; name: string }>(
+      sql`SELECT id, name FROM workflows WHERE id IN (${sql.join(
+        top.map((a) => sql`${a.workflow_id}`),
+        sql`, `,
+      )})`,
+    );
     for (const n of names) byId.get(n.id)!.name = n.name;
   }
   return top;
@@ -153,9 +192,18 @@ export async function topLists(db: DB, scope: Scope, w: Window, limit: number) {
     scope: scopeView(scope),
     ...windowView(w),
     most_active_users: users.items.map((u) => ({ user_id: u.user_id, username: u.username, events: u.total })),
-    most_run_workflows: byRuns.filter((a) => a.runs_started > 0).map((a) => ({ workflow_id: a.workflow_id, name: a.name, runs_started: a.runs_started, analytics_url: a.analytics_url })),
+    most_run_workflows: byRuns
+      .filter((a) => a.runs_started > 0)
+      .map((a) => ({ workflow_id: a.workflow_id, name: a.name, runs_started: a.runs_started, analytics_url: a.analytics_url })),
     most_failing_workflows: byFailures
       .filter((a) => a.runs_failed > 0)
-      .map((a) => ({ workflow_id: a.workflow_id, name: a.name, runs_failed: a.runs_failed, runs_completed: a.runs_completed, failure_rate: a.failure_rate, analytics_url: a.analytics_url })),
+      .map((a) => ({
+        workflow_id: a.workflow_id,
+        name: a.name,
+        runs_failed: a.runs_failed,
+        runs_completed: a.runs_completed,
+        failure_rate: a.failure_rate,
+        analytics_url: a.analytics_url,
+      })),
   };
 }

@@ -63,7 +63,12 @@ export function bucketForSpan(spanMs: number): number {
  * @example resolveWindow({ range: 'day', now: Date.parse('2026-03-10T10:37:00Z') })
  *   // start 2026-03-09T11:00Z, end 2026-03-10T11:00Z, hourly buckets
  */
-export function resolveWindow(q: { range?: TimeRange | undefined; from?: number | undefined; to?: number | undefined; now: number }): Window {
+export function resolveWindow(q: {
+  range?: TimeRange | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  now: number;
+}): Window {
   if (q.from !== undefined) {
     const to = q.to ?? q.now;
     if (q.from >= to) throw new ApiError('bad_request', '`from` must be before `to`');

@@ -37,8 +37,11 @@ function scopeFor(p: Principal, asked: 'mine' | 'all' | undefined): Scope {
   return { userId: scope === 'all' ? null : p.userId };
 }
 
-const windowOf = (q: { time_range?: 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year' | undefined; from?: number | undefined; to?: number | undefined }) =>
-  resolveWindow({ range: q.time_range, from: q.from, to: q.to, now: Date.now() });
+const windowOf = (q: {
+  time_range?: 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year' | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+}) => resolveWindow({ range: q.time_range, from: q.from, to: q.to, now: Date.now() });
 
 const failures = errorResponses('validation_error', 'bad_request');
 
@@ -58,10 +61,13 @@ function summaryRoute(operationId: string, summaryText: string) {
 }
 
 /** The seeds' path, `GET /api/v3/advanced/analytics/summary?time_range=day`: the same summary. */
-export const seedAnalyticsRoutes = createRouter().openapi(summaryRoute('analyticsSummarySeedPath', 'Analytics summary (the original API\'s path)'), async (c) => {
-  const q = c.req.valid('query');
-  return c.json(await summary(c.var.db, scopeFor(c.var.principal, q.scope), windowOf(q)), 200);
-});
+export const seedAnalyticsRoutes = createRouter().openapi(
+  summaryRoute('analyticsSummarySeedPath', "Analytics summary (the original API's path)"),
+  async (c) => {
+    const q = c.req.valid('query');
+    return c.json(await summary(c.var.db, scopeFor(c.var.principal, q.scope), windowOf(q)), 200);
+  },
+);
 
 export const analyticsRoutes = createRouter()
   .openapi(summaryRoute('analyticsSummary', 'Event counts, trends and series for a time range'), async (c) => {
@@ -121,7 +127,14 @@ export const analyticsRoutes = createRouter()
       const q = c.req.valid('query');
       const w = windowOf(q);
       const scope = scopeFor(c.var.principal, q.scope);
-      return c.json({ scope: scope.userId === null ? ('all' as const) : ('mine' as const), ...windowView(w), items: await workflowActivity(c.var.db, scope, w, q.limit) }, 200);
+      return c.json(
+        {
+          scope: scope.userId === null ? ('all' as const) : ('mine' as const),
+          ...windowView(w),
+          items: await workflowActivity(c.var.db, scope, w, q.limit),
+        },
+        200,
+      );
     },
   )
   .openapi(
@@ -171,7 +184,17 @@ export const analyticsRoutes = createRouter()
         description: `One table (\`dataset\`: summary, series, users or workflows) as JSON or CSV (RFC 4180; text cells starting with = + - @ are prefixed with an apostrophe so no spreadsheet evaluates them). ${ACCESS_NOTE}`,
         request: { query: ReportQuery },
         responses: {
-          200: { description: 'The report', content: { 'application/json': { schema: z.object({ columns: z.array(z.string()), rows: z.array(z.record(z.string(), z.unknown())) }).openapi('AnalyticsReport') }, 'text/csv': { schema: z.string() } } },
+          200: {
+            description: 'The report',
+            content: {
+              'application/json': {
+                schema: z
+                  .object({ columns: z.array(z.string()), rows: z.array(z.record(z.string(), z.unknown())) })
+                  .openapi('AnalyticsReport'),
+              },
+              'text/csv': { schema: z.string() },
+            },
+          },
           ...failures,
         },
       }),
@@ -181,7 +204,14 @@ export const analyticsRoutes = createRouter()
       const report = await buildReport(c.var.db, scopeFor(c.var.principal, q.scope), windowOf(q), q.dataset, q.format);
       if (typeof report === 'string') {
         const name = `analytics-${q.dataset}-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`;
-        return new Response(report, { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${name}"`, 'cache-control': 'no-store' } });
+        return new Response(report, {
+          status: 200,
+          headers: {
+            'content-type': 'text/csv; charset=utf-8',
+            'content-disposition': `attachment; filename="${name}"`,
+            'cache-control': 'no-store',
+          },
+        });
       }
       return c.json(report, 200);
     },
@@ -207,9 +237,13 @@ export const analyticsRoutes = createRouter()
         operationId: 'trackAnalyticsEvents',
         tags,
         summary: 'Track custom events (up to 50 per request)',
-        description: 'Stored as `custom.<name>` for the caller. `event_id` makes a retry safe (a second post of the same id is a `duplicate`). At most 10,000 custom events per user per 24 hours (429 beyond); events may be dated up to 7 days back.',
+        description:
+          'Stored as `custom.<name>` for the caller. `event_id` makes a retry safe (a second post of the same id is a `duplicate`). At most 10,000 custom events per user per 24 hours (429 beyond); events may be dated up to 7 days back.',
         request: { body: jsonBody(CustomEventsBody) },
-        responses: { 201: jsonResponse(EventsAcceptedSchema, 'What happened to each event'), ...errorResponses('validation_error', 'bad_request', 'not_found', 'rate_limited') },
+        responses: {
+          201: jsonResponse(EventsAcceptedSchema, 'What happened to each event'),
+          ...errorResponses('validation_error', 'bad_request', 'not_found', 'rate_limited'),
+        },
       }),
     ),
     async (c) => {

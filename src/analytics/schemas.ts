@@ -3,39 +3,66 @@ import { instantQuery } from '../lib/openapi';
 import { REPORT_DATASETS } from './report';
 import { TIME_RANGE_NAMES } from './ranges';
 
-
 export const WindowQuery = z.object({
   time_range: z
     .enum(TIME_RANGE_NAMES)
     .optional()
     .openapi({
       param: { name: 'time_range', in: 'query' },
-      description: 'hour (5-minute buckets), day (1 h), week (6 h), month (1 d, 30 days), quarter (1 d, 90 days), year (1 week, 52 weeks). Default: day',
+      description:
+        'hour (5-minute buckets), day (1 h), week (6 h), month (1 d, 30 days), quarter (1 d, 90 days), year (1 week, 52 weeks). Default: day',
       example: 'day',
     }),
   from: instantQuery('from', 'Start of a custom window (ISO 8601 or epoch ms); takes precedence over `time_range`'),
   to: instantQuery('to', 'End of the window (default: now)'),
-  scope: z.enum(['mine', 'all']).optional().openapi({ param: { name: 'scope', in: 'query' }, description: 'all: the whole service (admins only, and their default); mine: your own events' }),
+  scope: z
+    .enum(['mine', 'all'])
+    .optional()
+    .openapi({
+      param: { name: 'scope', in: 'query' },
+      description: 'all: the whole service (admins only, and their default); mine: your own events',
+    }),
 });
 
-const limit = z.coerce.number().int().min(1).max(50).default(10).openapi({ param: { name: 'limit', in: 'query' }, description: 'Rows per list, 1–50', example: 10 });
+const limit = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(50)
+  .default(10)
+  .openapi({ param: { name: 'limit', in: 'query' }, description: 'Rows per list, 1–50', example: 10 });
 
 export const ListQuery = WindowQuery.extend({ limit });
 
 /** Event types are dotted lower-case words: built-in ones (`run.failed`) and `custom.<name>`. */
 const TYPE = /^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)+$/;
 export const SeriesQuery = WindowQuery.extend({
-  type: z.string().max(80).regex(TYPE, 'an event type such as run.failed or custom.signup').optional().openapi({ param: { name: 'type', in: 'query' }, example: 'run.failed' }),
+  type: z
+    .string()
+    .max(80)
+    .regex(TYPE, 'an event type such as run.failed or custom.signup')
+    .optional()
+    .openapi({ param: { name: 'type', in: 'query' }, example: 'run.failed' }),
 });
 
 export const ReportQuery = WindowQuery.extend({
-  dataset: z.enum(REPORT_DATASETS).default('summary').openapi({ param: { name: 'dataset', in: 'query' } }),
-  format: z.enum(['json', 'csv']).default('json').openapi({ param: { name: 'format', in: 'query' } }),
+  dataset: z
+    .enum(REPORT_DATASETS)
+    .default('summary')
+    .openapi({ param: { name: 'dataset', in: 'query' } }),
+  format: z
+    .enum(['json', 'csv'])
+    .default('json')
+    .openapi({ param: { name: 'format', in: 'query' } }),
 });
 
 const NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
 const CustomEventSchema = z.strictObject({
-  name: z.string().max(64).regex(NAME, 'lower-case letters, digits, _ . -, starting with a letter').openapi({ example: 'report.downloaded' }),
+  name: z
+    .string()
+    .max(64)
+    .regex(NAME, 'lower-case letters, digits, _ . -, starting with a letter')
+    .openapi({ example: 'report.downloaded' }),
   occurred_at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'When it happened (default: now); at most 7 days ago' }),
   workflow_id: z.number().int().positive().optional(),
   properties: z
@@ -53,7 +80,9 @@ const CustomEventSchema = z.strictObject({
 
 export const CustomEventsBody = z.strictObject({ events: z.array(CustomEventSchema).min(1).max(50) }).openapi('AnalyticsEventsRequest');
 
-const Trend = z.object({ count: z.number().int(), previous: z.number().int(), change: z.number().int(), change_pct: z.number().nullable() }).openapi('AnalyticsTrend');
+const Trend = z
+  .object({ count: z.number().int(), previous: z.number().int(), change: z.number().int(), change_pct: z.number().nullable() })
+  .openapi('AnalyticsTrend');
 const Point = z.object({ start: z.string(), count: z.number().int() }).openapi('AnalyticsPoint');
 const WindowFields = {
   scope: z.enum(['mine', 'all']),
@@ -65,10 +94,24 @@ const WindowFields = {
   previous: z.object({ from: z.string(), to: z.string() }),
 };
 
-export const SummarySchema = z.object({ ...WindowFields, totals: Trend, by_type: z.record(z.string(), Trend), series: z.array(Point) }).openapi('AnalyticsSummary');
-export const SeriesSchema = z.object({ ...WindowFields, total: z.array(Point), by_type: z.record(z.string(), z.array(Point)) }).openapi('AnalyticsSeries');
+export const SummarySchema = z
+  .object({ ...WindowFields, totals: Trend, by_type: z.record(z.string(), Trend), series: z.array(Point) })
+  .openapi('AnalyticsSummary');
+export const SeriesSchema = z
+  .object({ ...WindowFields, total: z.array(Point), by_type: z.record(z.string(), z.array(Point)) })
+  .openapi('AnalyticsSeries');
 export const UsersSchema = z
-  .object({ ...WindowFields, items: z.array(z.object({ user_id: z.number().int(), username: z.string().nullable(), total: z.number().int(), by_type: z.record(z.string(), z.number().int()) })) })
+  .object({
+    ...WindowFields,
+    items: z.array(
+      z.object({
+        user_id: z.number().int(),
+        username: z.string().nullable(),
+        total: z.number().int(),
+        by_type: z.record(z.string(), z.number().int()),
+      }),
+    ),
+  })
   .openapi('AnalyticsUsers');
 
 const WorkflowActivitySchema = z
@@ -92,20 +135,41 @@ export const TopSchema = z
   .object({
     ...WindowFields,
     most_active_users: z.array(z.object({ user_id: z.number().int(), username: z.string().nullable(), events: z.number().int() })),
-    most_run_workflows: z.array(z.object({ workflow_id: z.number().int(), name: z.string().nullable(), runs_started: z.number().int(), analytics_url: z.string() })),
+    most_run_workflows: z.array(
+      z.object({ workflow_id: z.number().int(), name: z.string().nullable(), runs_started: z.number().int(), analytics_url: z.string() }),
+    ),
     most_failing_workflows: z.array(
-      z.object({ workflow_id: z.number().int(), name: z.string().nullable(), runs_failed: z.number().int(), runs_completed: z.number().int(), failure_rate: z.number().nullable(), analytics_url: z.string() }),
+      z.object({
+        workflow_id: z.number().int(),
+        name: z.string().nullable(),
+        runs_failed: z.number().int(),
+        runs_completed: z.number().int(),
+        failure_rate: z.number().nullable(),
+        analytics_url: z.string(),
+      }),
     ),
   })
   .openapi('AnalyticsTop');
 
 const Insight = z.object({ kind: z.string(), message: z.string() }).catchall(z.unknown());
 export const InsightsSchema = z
-  .object({ ...WindowFields, anomalies: z.array(Insight), failure_spikes: z.array(Insight), slowest_nodes: z.array(Insight), expensive_workflows: z.array(Insight) })
+  .object({
+    ...WindowFields,
+    anomalies: z.array(Insight),
+    failure_spikes: z.array(Insight),
+    slowest_nodes: z.array(Insight),
+    expensive_workflows: z.array(Insight),
+  })
   .openapi('AnalyticsInsights');
 
 export const EventsAcceptedSchema = z
-  .object({ results: z.array(z.object({ name: z.string(), event_id: z.string().nullable(), outcome: z.enum(['stored', 'duplicate', 'over_quota']) })) })
+  .object({
+    results: z.array(
+      z.object({ name: z.string(), event_id: z.string().nullable(), outcome: z.enum(['stored', 'duplicate', 'over_quota']) }),
+    ),
+  })
   .openapi('AnalyticsEventsAccepted');
 
-export const EventTypesSchema = z.object({ items: z.array(z.object({ type: z.string(), source: z.string() })) }).openapi('AnalyticsEventTypes');
+export const EventTypesSchema = z
+  .object({ items: z.array(z.object({ type: z.string(), source: z.string() })) })
+  .openapi('AnalyticsEventTypes');

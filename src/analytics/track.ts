@@ -22,7 +22,14 @@ export type TrackedEvent = {
 export function track(db: DB, e: TrackedEvent) {
   return db
     .insert(analyticsEvents)
-    .values({ type: e.type, userId: e.userId, workflowId: e.workflowId ?? null, at: e.at ?? Date.now(), properties: e.properties ?? null, dedupeKey: e.dedupeKey })
+    .values({
+      type: e.type,
+      userId: e.userId,
+      workflowId: e.workflowId ?? null,
+      at: e.at ?? Date.now(),
+      properties: e.properties ?? null,
+      dedupeKey: e.dedupeKey,
+    })
     .onConflictDoNothing();
 }
 
@@ -45,7 +52,13 @@ export const CUSTOM_EVENTS_PER_DAY = 10_000;
 export const MAX_BACKDATE_MS = 7 * 86_400_000;
 export const MAX_FUTURE_MS = 5 * 60_000;
 
-export type CustomEvent = { name: string; occurred_at?: string | undefined; workflow_id?: number | undefined; properties?: Record<string, unknown> | undefined; event_id?: string | undefined };
+export type CustomEvent = {
+  name: string;
+  occurred_at?: string | undefined;
+  workflow_id?: number | undefined;
+  properties?: Record<string, unknown> | undefined;
+  event_id?: string | undefined;
+};
 export type CustomOutcome = { name: string; event_id: string | null; outcome: 'stored' | 'duplicate' | 'over_quota' };
 
 /**
@@ -55,10 +68,16 @@ export type CustomOutcome = { name: string; event_id: string | null; outcome: 's
  * counts. The cap is re-checked inside each insert, so concurrent posts cannot pass it together;
  * an event refused by that re-check is reported as `over_quota`.
  */
-export async function storeCustomEvents(db: DB, user: { id: number; admin: boolean }, events: CustomEvent[], now = Date.now()): Promise<CustomOutcome[]> {
+export async function storeCustomEvents(
+  db: DB,
+  user: { id: number; admin: boolean },
+  events: CustomEvent[],
+  now = Date.now(),
+): Promise<CustomOutcome[]> {
   const at = events.map((e) => (e.occurred_at === undefined ? now : Date.parse(e.occurred_at)));
   at.forEach((t, i) => {
-    if (t < now - MAX_BACKDATE_MS || t > now + MAX_FUTURE_MS) throw new ApiError('bad_request', `events[${i}].occurred_at must be within the last 7 days`);
+    if (t < now - MAX_BACKDATE_MS || t > now + MAX_FUTURE_MS)
+      throw new ApiError('bad_request', `events[${i}].occurred_at must be within the last 7 days`);
   });
   const wanted = [...new Set(events.flatMap((e) => (e.workflow_id === undefined ? [] : [e.workflow_id])))];
   if (wanted.length) {
@@ -71,24 +90,45 @@ export async function storeCustomEvents(db: DB, user: { id: number; admin: boole
   }
   const since = now - 86_400_000;
   const ownCustom = and(eq(analyticsEvents.userId, user.id), like(analyticsEvents.type, 'custom.%'), gte(analyticsEvents.createdAt, since));
-  const used = await db.select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(created_at)` }).from(analyticsEvents).where(ownCustom).get();
+  const used = await db
+    .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(created_at)` })
+    .from(analyticsEvents)
+    .where(ownCustom)
+    .get();
   if ((used?.n ?? 0) + events.length > CUSTOM_EVENTS_PER_DAY) {
     const retryAfter = Math.max(1, Math.ceil(((used?.oldest ?? now) + 86_400_000 - now) / 1000));
-    throw new ApiError('rate_limited', `At most ${CUSTOM_EVENTS_PER_DAY} custom events per 24 hours`, { headers: { 'Retry-After': String(retryAfter) } });
+    throw new ApiError('rate_limited', `At most ${CUSTOM_EVENTS_PER_DAY} custom events per 24 hours`, {
+      headers: { 'Retry-After': String(retryAfter) },
+    });
   }
-  const keys = events.map((e) => (e.event_id === undefined ? `custom:${user.id}:${crypto.randomUUID()}` : `custom:${user.id}:${e.event_id}`));
+  const keys = events.map((e) =>
+    e.event_id === undefined ? `custom:${user.id}:${crypto.randomUUID()}` : `custom:${user.id}:${e.event_id}`,
+  );
   const inserts = events.map((e, i) =>
-    rawAll<{ id: number }>(db, sql`INSERT INTO analytics_events (type, user_id, workflow_id, at, properties, dedupe_key)
+    rawAll<{ id: number }>(
+      db,
+      sql`INSERT INTO analytics_events (type, user_id, workflow_id, at, properties, dedupe_key)
       SELECT ${`custom.${e.name}`}, ${user.id}, ${e.workflow_id ?? null}, ${at[i]!}, ${e.properties ? JSON.stringify(e.properties) : null}, ${keys[i]!}
       WHERE (SELECT count(*) FROM analytics_events WHERE user_id = ${user.id} AND type LIKE 'custom.%' AND created_at >= ${since}) < ${CUSTOM_EVENTS_PER_DAY}
-      ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`),
+      ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+    ),
   );
   const results = await db.batch(inserts as [(typeof inserts)[number], ...(typeof inserts)[number][]]);
   const notStored = keys.filter((_, i) => results[i]!.length === 0);
-  const existing = notStored.length ? new Set((await db.select({ k: analyticsEvents.dedupeKey }).from(analyticsEvents).where(inArray(analyticsEvents.dedupeKey, notStored)).all()).map((r) => r.k)) : new Set<string>();
+  const existing = notStored.length
+    ? new Set(
+        (
+          await db.select({ k: analyticsEvents.dedupeKey }).from(analyticsEvents).where(inArray(analyticsEvents.dedupeKey, notStored)).all()
+        ).map((r) => r.k),
+      )
+    : new Set<string>();
   return events.map((e, i) => {
     if (results[i]!.length > 0) return { name: e.name, event_id: e.event_id ?? null, outcome: 'stored' as const };
     // Not stored and not already there: a concurrent request used up the quota after the check above.
-    return { name: e.name, event_id: e.event_id ?? null, outcome: existing.has(keys[i]!) ? ('duplicate' as const) : ('over_quota' as const) };
+    return {
+      name: e.name,
+      event_id: e.event_id ?? null,
+      outcome: existing.has(keys[i]!) ? ('duplicate' as const) : ('over_quota' as const),
+    };
   });
 }

@@ -61,9 +61,12 @@ export function auditInsert(db: DB, meta: RequestMeta, e: AuditEvent) {
 export function auditIfChanged(db: DB, meta: RequestMeta, e: AuditEvent) {
   const actor = e.actorUserId !== undefined ? e.actorUserId : meta.actorUserId;
   const target = e.targetId === undefined ? null : typeof e.targetId === 'object' ? e.targetId : String(e.targetId);
-  return rawRun(db, sql`INSERT INTO audit_log
+  return rawRun(
+    db,
+    sql`INSERT INTO audit_log
       (action, outcome, target_type, target_id, actor_user_id, actor_api_key_id, request_id, ip, user_agent, details)
     SELECT ${e.action}, ${e.outcome ?? 'success'}, ${e.targetType ?? null}, ${target}, ${actor}, ${meta.actorApiKeyId},
       ${meta.requestId}, ${meta.ip}, ${meta.userAgent}, ${e.details ? JSON.stringify(e.details) : null}
-    WHERE changes() > 0`);
+    WHERE changes() > 0`,
+  );
 }

@@ -34,14 +34,28 @@ export type ChainRow = {
   hash: string | null;
 };
 
-const COLUMNS = 'id, at, actor_user_id, actor_api_key_id, action, outcome, target_type, target_id, request_id, ip, user_agent, details, prev_hash, hash';
+const COLUMNS =
+  'id, at, actor_user_id, actor_api_key_id, action, outcome, target_type, target_id, request_id, ip, user_agent, details, prev_hash, hash';
 
 /**
  * The canonical form hashed for an entry: a JSON array of every recorded field in a fixed order.
  * JSON.stringify of strings, integers and null is deterministic, so seal and verify agree.
  */
 export function canonicalEntry(row: ChainRow): string {
-  return JSON.stringify([row.id, row.at, row.actor_user_id, row.actor_api_key_id, row.action, row.outcome, row.target_type, row.target_id, row.request_id, row.ip, row.user_agent, row.details]);
+  return JSON.stringify([
+    row.id,
+    row.at,
+    row.actor_user_id,
+    row.actor_api_key_id,
+    row.action,
+    row.outcome,
+    row.target_type,
+    row.target_id,
+    row.request_id,
+    row.ip,
+    row.user_agent,
+    row.details,
+  ]);
 }
 
 const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -103,7 +117,9 @@ export type Checkpoint = { id: number; upto_id: number; hash: string; removed: n
 
 /** The latest retention checkpoint: verification starts there. */
 export async function latestCheckpoint(d1: D1Database): Promise<Checkpoint | null> {
-  return d1.prepare('SELECT id, upto_id, hash, removed, reason, created_at FROM audit_checkpoints ORDER BY upto_id DESC, id DESC LIMIT 1').first<Checkpoint>();
+  return d1
+    .prepare('SELECT id, upto_id, hash, removed, reason, created_at FROM audit_checkpoints ORDER BY upto_id DESC, id DESC LIMIT 1')
+    .first<Checkpoint>();
 }
 
 /** Where the chain starts: the latest checkpoint, or genesis. */
@@ -134,14 +150,24 @@ export const VERIFY_PAGE = 500;
  * follows the previous one, it is sealed, its prev_hash is the previous entry's hash, and its
  * hash matches its contents. Returns the last entry reached and the number checked.
  */
-export async function walkChain(d1: D1Database, start: ChainLink, end: number, findings: Findings, pageSize = VERIFY_PAGE): Promise<{ last: ChainLink; checked: number }> {
+export async function walkChain(
+  d1: D1Database,
+  start: ChainLink,
+  end: number,
+  findings: Findings,
+  pageSize = VERIFY_PAGE,
+): Promise<{ last: ChainLink; checked: number }> {
   let prev = start;
   let checked = 0;
   for (;;) {
     const rows = await readEntries(d1, prev.id, end, pageSize);
     for (const row of rows) {
       checked++;
-      if (row.id !== prev.id + 1) findings.add(prev.id + 1, row.id === prev.id + 2 ? `entry ${prev.id + 1} is missing` : `entries ${prev.id + 1}-${row.id - 1} are missing`);
+      if (row.id !== prev.id + 1)
+        findings.add(
+          prev.id + 1,
+          row.id === prev.id + 2 ? `entry ${prev.id + 1} is missing` : `entries ${prev.id + 1}-${row.id - 1} are missing`,
+        );
       if (row.hash === null) {
         findings.add(row.id, 'entry is not sealed, yet lies inside the sealed chain');
       } else {
@@ -175,12 +201,19 @@ export type VerifyResult = {
  * a chain that ends before the anchored head (tail removed) or whose last hash differs from it
  * (rewritten), and hashes on entries after the anchor (written by something other than the sealer).
  */
-export async function verifyChain(d1: D1Database, anchor: Anchor, knownCheckpoint: ChainLink | null, pageSize = VERIFY_PAGE): Promise<VerifyResult> {
+export async function verifyChain(
+  d1: D1Database,
+  anchor: Anchor,
+  knownCheckpoint: ChainLink | null,
+  pageSize = VERIFY_PAGE,
+): Promise<VerifyResult> {
   const findings = new Findings();
   const cp = await latestCheckpoint(d1);
   const start = cp ? { id: cp.upto_id, hash: cp.hash } : GENESIS;
-  if (knownCheckpoint && start.id < knownCheckpoint.id) findings.add(start.id + 1, `the retention checkpoint up to entry ${knownCheckpoint.id} is missing`);
-  else if (cp && (start.id !== knownCheckpoint?.id || start.hash !== knownCheckpoint.hash)) findings.add(start.id, 'the retention checkpoint was not made by the sealer');
+  if (knownCheckpoint && start.id < knownCheckpoint.id)
+    findings.add(start.id + 1, `the retention checkpoint up to entry ${knownCheckpoint.id} is missing`);
+  else if (cp && (start.id !== knownCheckpoint?.id || start.hash !== knownCheckpoint.hash))
+    findings.add(start.id, 'the retention checkpoint was not made by the sealer');
   const below = await d1.prepare('SELECT min(id) AS id FROM audit_log WHERE id <= ?').bind(start.id).first<{ id: number | null }>();
   if (below?.id != null) findings.add(below.id, 'entry lies at or below the retention checkpoint');
   if (anchor.id < start.id) findings.add(anchor.id + 1, 'the retention checkpoint lies beyond the anchored head');
@@ -191,9 +224,15 @@ export async function verifyChain(d1: D1Database, anchor: Anchor, knownCheckpoin
   } else if (last.hash !== anchor.hash) {
     findings.add(anchor.id, 'the last entry differs from the anchored head');
   }
-  const outside = await d1.prepare('SELECT min(id) AS id FROM audit_log WHERE id > ? AND hash IS NOT NULL').bind(anchor.id).first<{ id: number | null }>();
+  const outside = await d1
+    .prepare('SELECT min(id) AS id FROM audit_log WHERE id > ? AND hash IS NOT NULL')
+    .bind(anchor.id)
+    .first<{ id: number | null }>();
   if (outside?.id != null) findings.add(outside.id, 'entry has a hash the sealer did not write (after the anchored head)');
-  const unsealed = await d1.prepare('SELECT count(*) AS n FROM audit_log WHERE id > ? AND hash IS NULL').bind(anchor.id).first<{ n: number }>();
+  const unsealed = await d1
+    .prepare('SELECT count(*) AS n FROM audit_log WHERE id > ? AND hash IS NULL')
+    .bind(anchor.id)
+    .first<{ n: number }>();
 
   return {
     valid: findings.count === 0,

@@ -13,7 +13,10 @@ const RetentionDays = z.coerce.number().int().min(0).max(36_500);
 export async function auditCron(env: Env, now = Date.now()): Promise<void> {
   const chain = auditChain(env);
   const parsed = RetentionDays.safeParse(env.AUDIT_RETENTION_DAYS ?? '0');
-  if (!parsed.success) log(env.LOG_LEVEL, 'error', 'AUDIT_RETENTION_DAYS is not a whole number of days; retention skipped', { value: env.AUDIT_RETENTION_DAYS });
+  if (!parsed.success)
+    log(env.LOG_LEVEL, 'error', 'AUDIT_RETENTION_DAYS is not a whole number of days; retention skipped', {
+      value: env.AUDIT_RETENTION_DAYS,
+    });
   const days = parsed.success ? parsed.data : 0;
   if (days === 0) {
     await chain.seal();

@@ -19,7 +19,23 @@ export function csvField(value: unknown): string {
 
 export const csvLine = (fields: unknown[]) => `${fields.map(csvField).join(',')}\r\n`;
 
-export const CSV_COLUMNS = ['id', 'at', 'actor_user_id', 'actor_api_key_id', 'action', 'outcome', 'target_type', 'target_id', 'request_id', 'ip', 'user_agent', 'details', 'prev_hash', 'hash', 'sealed'] as const satisfies readonly (keyof EntryView)[];
+export const CSV_COLUMNS = [
+  'id',
+  'at',
+  'actor_user_id',
+  'actor_api_key_id',
+  'action',
+  'outcome',
+  'target_type',
+  'target_id',
+  'request_id',
+  'ip',
+  'user_agent',
+  'details',
+  'prev_hash',
+  'hash',
+  'sealed',
+] as const satisfies readonly (keyof EntryView)[];
 
 const csvRow = (e: EntryView) => csvLine(CSV_COLUMNS.map((k) => e[k]));
 

@@ -102,7 +102,13 @@ export type EntryView = ReturnType<typeof entryView>;
 export function listEntries(db: DB, f: AuditFilter, limit: number, before?: number): Promise<EntryRow[]> {
   const where = filterConditions(f);
   if (before !== undefined) where.push(lt(auditLog.id, before));
-  return db.select(columns).from(auditLog).where(and(...where)).orderBy(desc(auditLog.id)).limit(limit + 1).all();
+  return db
+    .select(columns)
+    .from(auditLog)
+    .where(and(...where))
+    .orderBy(desc(auditLog.id))
+    .limit(limit + 1)
+    .all();
 }
 
 /** Entries matching the filter with id in (after, upto], oldest first: the export's pages. */
@@ -117,5 +123,12 @@ export function entriesAfter(db: DB, f: AuditFilter, after: number, upto: number
 }
 
 export async function maxEntryId(db: DB): Promise<number> {
-  return (await db.select({ id: sql<number | null>`max(${auditLog.id})` }).from(auditLog).get())?.id ?? 0;
+  return (
+    (
+      await db
+        .select({ id: sql<number | null>`max(${auditLog.id})` })
+        .from(auditLog)
+        .get()
+    )?.id ?? 0
+  );
 }

@@ -53,7 +53,10 @@ export async function complianceReport(db: DB, from: number, to: number, chain: 
           FROM audit_log WHERE target_type IS NOT NULL AND at BETWEEN ${from} AND ${to}
           GROUP BY target_type, target_id, actor_user_id ORDER BY count DESC, target_type, target_id, actor_user_id LIMIT ${limit}`,
     ),
-    rawAll<{ n: number }>(db, sql`SELECT count(*) AS n FROM audit_log WHERE action = 'auth.login' AND outcome = 'failure' AND at BETWEEN ${from} AND ${to}`),
+    rawAll<{ n: number }>(
+      db,
+      sql`SELECT count(*) AS n FROM audit_log WHERE action = 'auth.login' AND outcome = 'failure' AND at BETWEEN ${from} AND ${to}`,
+    ),
     rawAll<{ login: string | null; ip: string | null; count: number; first_at: number; last_at: number }>(
       db,
       sql`SELECT ${loginName} AS login, ip, count(*) AS count, min(at) AS first_at, max(at) AS last_at
@@ -77,14 +80,34 @@ export async function complianceReport(db: DB, from: number, to: number, chain: 
     resource_access: { by_type: byType, by_resource: cap(byResource) },
     failed_logins: {
       total: failedTotal[0]?.n ?? 0,
-      by_login_and_ip: cap(failed.map((r) => ({ login: r.login === null ? null : String(r.login), ip: r.ip, count: r.count, first_at: toIso(r.first_at), last_at: toIso(r.last_at) }))),
+      by_login_and_ip: cap(
+        failed.map((r) => ({
+          login: r.login === null ? null : String(r.login),
+          ip: r.ip,
+          count: r.count,
+          first_at: toIso(r.first_at),
+          last_at: toIso(r.last_at),
+        })),
+      ),
     },
     security_events: { total: eventsTotal[0]?.n ?? 0, by_type_and_severity: events },
     chain,
   };
 }
 
-const REPORT_CSV_COLUMNS = ['section', 'actor_user_id', 'username', 'action', 'target_type', 'target_id', 'login', 'ip', 'event_type', 'severity', 'count'] as const;
+const REPORT_CSV_COLUMNS = [
+  'section',
+  'actor_user_id',
+  'username',
+  'action',
+  'target_type',
+  'target_id',
+  'login',
+  'ip',
+  'event_type',
+  'severity',
+  'count',
+] as const;
 type CsvRow = Partial<Record<(typeof REPORT_CSV_COLUMNS)[number], unknown>>;
 
 /** The report as one CSV table: a row per counted group, `section` naming the table it belongs to. */
@@ -93,12 +116,33 @@ export function reportCsv(r: Report): string {
     { section: 'entries', action: '*', count: r.entries.total },
     { section: 'entries', action: 'success', count: r.entries.success },
     { section: 'entries', action: 'failure', count: r.entries.failure },
-    ...r.admin_actions.rows.map((a) => ({ section: 'admin_actions', actor_user_id: a.actor_user_id, username: a.username, action: a.action, count: a.count })),
+    ...r.admin_actions.rows.map((a) => ({
+      section: 'admin_actions',
+      actor_user_id: a.actor_user_id,
+      username: a.username,
+      action: a.action,
+      count: a.count,
+    })),
     ...r.resource_access.by_type.map((a) => ({ section: 'resource_access_by_type', target_type: a.target_type, count: a.count })),
-    ...r.resource_access.by_resource.rows.map((a) => ({ section: 'resource_access', target_type: a.target_type, target_id: a.target_id, actor_user_id: a.actor_user_id, count: a.count })),
+    ...r.resource_access.by_resource.rows.map((a) => ({
+      section: 'resource_access',
+      target_type: a.target_type,
+      target_id: a.target_id,
+      actor_user_id: a.actor_user_id,
+      count: a.count,
+    })),
     ...r.failed_logins.by_login_and_ip.rows.map((a) => ({ section: 'failed_logins', login: a.login, ip: a.ip, count: a.count })),
-    ...r.security_events.by_type_and_severity.map((a) => ({ section: 'security_events', event_type: a.type, severity: a.severity, count: a.count })),
-    { section: 'chain', action: r.chain.valid ? 'valid' : `invalid at ${r.chain.first_invalid?.id}: ${r.chain.first_invalid?.reason}`, count: r.chain.checked },
+    ...r.security_events.by_type_and_severity.map((a) => ({
+      section: 'security_events',
+      event_type: a.type,
+      severity: a.severity,
+      count: a.count,
+    })),
+    {
+      section: 'chain',
+      action: r.chain.valid ? 'valid' : `invalid at ${r.chain.first_invalid?.id}: ${r.chain.first_invalid?.reason}`,
+      count: r.chain.checked,
+    },
   ];
   return csvLine([...REPORT_CSV_COLUMNS]) + rows.map((row) => csvLine(REPORT_CSV_COLUMNS.map((c) => row[c]))).join('');
 }

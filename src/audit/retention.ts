@@ -29,15 +29,26 @@ export const dailyCutoff = (now: number, days: number) => Math.floor((now - days
  * including) the first entry at or after the cutoff, and never past the sealed head. Removing
  * only a prefix means the chain never gets a hole, even if a clock step made `at` go backwards.
  */
-export async function planRetention(d1: D1Database, head: ChainLink, cutoffMs: number, maxRows = RETENTION_MAX_ROWS): Promise<RetentionPlan | null> {
+export async function planRetention(
+  d1: D1Database,
+  head: ChainLink,
+  cutoffMs: number,
+  maxRows = RETENTION_MAX_ROWS,
+): Promise<RetentionPlan | null> {
   const start = await chainStart(d1);
   const limit = Math.min(head.id, start.id + maxRows);
   if (limit <= start.id) return null;
   // ORDER BY id LIMIT 1 walks the primary key from the start, which stops at the first recent entry.
-  const keep = await d1.prepare('SELECT id FROM audit_log WHERE id > ? AND id <= ? AND at >= ? ORDER BY id LIMIT 1').bind(start.id, limit, cutoffMs).first<{ id: number }>();
+  const keep = await d1
+    .prepare('SELECT id FROM audit_log WHERE id > ? AND id <= ? AND at >= ? ORDER BY id LIMIT 1')
+    .bind(start.id, limit, cutoffMs)
+    .first<{ id: number }>();
   const upto = keep ? keep.id - 1 : limit;
   if (upto <= start.id) return null;
-  const last = await d1.prepare('SELECT id, hash FROM audit_log WHERE id > ? AND id <= ? ORDER BY id DESC LIMIT 1').bind(start.id, upto).first<{ id: number; hash: string | null }>();
+  const last = await d1
+    .prepare('SELECT id, hash FROM audit_log WHERE id > ? AND id <= ? ORDER BY id DESC LIMIT 1')
+    .bind(start.id, upto)
+    .first<{ id: number; hash: string | null }>();
   if (!last || last.hash === null) return null;
   const n = await d1.prepare('SELECT count(*) AS n FROM audit_log WHERE id > ? AND id <= ?').bind(start.id, last.id).first<{ n: number }>();
   return { start, upto: { id: last.id, hash: last.hash }, removed: n?.n ?? 0 };

@@ -9,7 +9,16 @@ import { exportStream } from './export';
 import { entryView, filterOf, listEntries } from './queries';
 import { complianceReport, reportCsv } from './report';
 import { DAY_MS } from './retention';
-import { AuditEntrySchema, ExportQuery, LogsQuery, ReportQuery, ReportSchema, RetentionBody, RetentionResultSchema, VerifySchema } from './schemas';
+import {
+  AuditEntrySchema,
+  ExportQuery,
+  LogsQuery,
+  ReportQuery,
+  ReportSchema,
+  RetentionBody,
+  RetentionResultSchema,
+  VerifySchema,
+} from './schemas';
 
 const read = { roles: ADMINS, scope: 'security:read' } as const;
 const admin = { roles: ADMINS, scope: 'security:admin' } as const;
@@ -21,7 +30,9 @@ function period(from: number | undefined, to: number | undefined, defaultDays: n
   const end = to ?? (defaultDays === null ? undefined : Date.now());
   const start = from ?? (defaultDays === null || end === undefined ? undefined : end - defaultDays * DAY_MS);
   if (start !== undefined && end !== undefined && start > end) {
-    throw new ApiError('validation_error', 'Request validation failed', { details: [{ path: ['from'], code: 'custom', message: '`from` is after `to`' }] });
+    throw new ApiError('validation_error', 'Request validation failed', {
+      details: [{ path: ['from'], code: 'custom', message: '`from` is after `to`' }],
+    });
   }
   return { from: start, to: end };
 }
@@ -40,10 +51,13 @@ export const auditRoutes = createRouter()
         path: '/logs',
         operationId: 'listAuditLogs',
         tags,
-        summary: 'Audit entries, newest first (admin; the seeds\' path)',
+        summary: "Audit entries, newest first (admin; the seeds' path)",
         description: `Filters: acting user, action (exact, or a family such as \`auth.*\`), target type and id, outcome, time range. Each entry carries its chain hashes and whether it is sealed yet. ${SEALS_FIRST}`,
         request: { query: LogsQuery },
-        responses: { 200: jsonResponse(pageOf(AuditEntrySchema, 'AuditEntryPage'), 'A page of entries'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(AuditEntrySchema, 'AuditEntryPage'), 'A page of entries'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {
@@ -79,7 +93,10 @@ export const auditRoutes = createRouter()
         description: `The same filters as /logs, oldest first, streamed as an attachment. CSV follows RFC 4180; cells that a spreadsheet would run as a formula get a leading apostrophe. The export itself is audited. ${SEALS_FIRST}`,
         request: { query: ExportQuery },
         responses: {
-          200: { description: 'A JSON array or a CSV file of entries', content: { 'application/json': { schema: z.array(AuditEntrySchema) }, 'text/csv': { schema: z.string() } } },
+          200: {
+            description: 'A JSON array or a CSV file of entries',
+            content: { 'application/json': { schema: z.array(AuditEntrySchema) }, 'text/csv': { schema: z.string() } },
+          },
           ...errorResponses('validation_error'),
         },
       }),
@@ -90,7 +107,11 @@ export const auditRoutes = createRouter()
       const db = c.var.db;
       await auditChain(c.env).seal();
       const given = Object.fromEntries(Object.entries(q).filter(([k, v]) => k !== 'format' && v !== undefined));
-      await auditInsert(db, requestMeta(c), { action: 'audit.export', targetType: 'audit_log', details: { format: q.format, filter: given } }).run();
+      await auditInsert(db, requestMeta(c), {
+        action: 'audit.export',
+        targetType: 'audit_log',
+        details: { format: q.format, filter: given },
+      }).run();
       return new Response(await exportStream(db, filter, q.format), { status: 200, headers: attachment('audit', q.format) });
     },
   )
@@ -135,8 +156,14 @@ export const auditRoutes = createRouter()
     ),
     async (c) => {
       const days = c.req.valid('json').older_than_days;
-      const outcome = await auditChain(c.env).retain(Date.now() - days * DAY_MS, requestMeta(c), { reason: `admin request: older than ${days} days`, auditNoop: true });
-      if (!outcome.ok) throw new ApiError('conflict', 'The audit entries to remove do not verify; nothing was removed', { details: { first_invalid: outcome.first_invalid } });
+      const outcome = await auditChain(c.env).retain(Date.now() - days * DAY_MS, requestMeta(c), {
+        reason: `admin request: older than ${days} days`,
+        auditNoop: true,
+      });
+      if (!outcome.ok)
+        throw new ApiError('conflict', 'The audit entries to remove do not verify; nothing was removed', {
+          details: { first_invalid: outcome.first_invalid },
+        });
       return c.json(outcome.result, 200);
     },
   );

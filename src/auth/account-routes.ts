@@ -33,7 +33,10 @@ export const accountRoutes = createRouter()
         tags: ['sessions'],
         summary: 'Your active sessions (signed-in devices), newest first',
         request: { query: PageQuery },
-        responses: { 200: jsonResponse(pageOf(SessionSchema, 'SessionPage'), 'Active sessions'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(SessionSchema, 'SessionPage'), 'Active sessions'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {
@@ -83,7 +86,10 @@ export const accountRoutes = createRouter()
         tags: ['passwords'],
         summary: 'Change your password (current one required); ends your other sessions',
         request: { body: jsonBody(PasswordChangeBody) },
-        responses: { 200: jsonResponse(SessionsRevoked, 'Password changed'), ...errorResponses('validation_error', 'conflict', 'rate_limited') },
+        responses: {
+          200: jsonResponse(SessionsRevoked, 'Password changed'),
+          ...errorResponses('validation_error', 'conflict', 'rate_limited'),
+        },
       }),
     ),
     async (c) => {

@@ -96,13 +96,22 @@ export async function resolveApiKey(db: DB, key: string, cache?: CacheScope) {
   const hash = await sha256Hex(key);
   const lookup = () =>
     db
-      .select({ keyId: apiKeys.id, scopes: apiKeys.scopes, lastUsedAt: apiKeys.lastUsedAt, userId: users.id, username: users.username, role: users.role })
+      .select({
+        keyId: apiKeys.id,
+        scopes: apiKeys.scopes,
+        lastUsedAt: apiKeys.lastUsedAt,
+        userId: users.id,
+        username: users.username,
+        role: users.role,
+      })
       .from(apiKeys)
       .innerJoin(users, eq(users.id, apiKeys.userId))
       .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, Date.now()))))
       .get()
       .then((row) => (row ? { ...row, scopes: row.scopes.filter(isScope) } : INVALID));
-  const found = cache ? await cached(cache, 'apikey', hash, lookup, { schema: z.literal(INVALID), store: (v) => v === INVALID }) : await lookup();
+  const found = cache
+    ? await cached(cache, 'apikey', hash, lookup, { schema: z.literal(INVALID), store: (v) => v === INVALID })
+    : await lookup();
   return found === INVALID ? undefined : found;
 }
 

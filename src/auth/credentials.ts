@@ -34,7 +34,9 @@ export async function confirmPassword(env: Env, db: DB, meta: RequestMeta, user:
   const { pepper } = secrets(env);
   if (!(await verifyPassword(password, user.passwordHash, pepper)).ok) {
     await auditInsert(db, meta, { action: 'auth.password_check', outcome: 'failure', targetType: 'user', targetId: user.id });
-    throw new ApiError('validation_error', 'The password is not correct', { details: [{ path: [field], code: 'incorrect_password', message: 'not correct' }] });
+    throw new ApiError('validation_error', 'The password is not correct', {
+      details: [{ path: [field], code: 'incorrect_password', message: 'not correct' }],
+    });
   }
   await limiter(env, key).reset();
 }
@@ -44,12 +46,21 @@ export async function confirmPassword(env: Env, db: DB, meta: RequestMeta, user:
  * included) and every outstanding reset token; the session making the change stays. The UPDATE is conditional on the hash that
  * was verified, so of two concurrent changes only one applies.
  */
-export async function changePassword(env: Env, db: DB, meta: RequestMeta, userId: number, currentSessionId: string, input: { current_password: string; new_password: string }) {
+export async function changePassword(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  userId: number,
+  currentSessionId: string,
+  input: { current_password: string; new_password: string },
+) {
   const user = await getUser(db, userId);
   if (!user) throw new ApiError('unauthorized', 'User no longer exists');
   await confirmPassword(env, db, meta, user, input.current_password, 'current_password');
   if (input.new_password === input.current_password) {
-    throw new ApiError('validation_error', 'The new password must differ from the current one', { details: [{ path: ['new_password'], code: 'unchanged', message: 'same as the current password' }] });
+    throw new ApiError('validation_error', 'The new password must differ from the current one', {
+      details: [{ path: ['new_password'], code: 'unchanged', message: 'same as the current password' }],
+    });
   }
   assertStrongPassword(input.new_password, user, 'new_password');
   const newHash = await hashPassword(input.new_password, secrets(env).pepper);
@@ -63,10 +74,19 @@ export async function changePassword(env: Env, db: DB, meta: RequestMeta, userId
     auditIfChanged(db, meta, { action: 'auth.password_change', targetType: 'user', targetId: userId }),
     revokeSessionsStatement(db, userId, 'password_changed', { except: currentSessionId, when: hasHash(userId, newHash) }),
     // A reset token requested before the change must not undo it.
-    rawRun(db, sql`UPDATE password_reset_tokens SET used_at = ${now} WHERE user_id = ${userId} AND used_at IS NULL AND ${hasHash(userId, newHash)}`),
+    rawRun(
+      db,
+      sql`UPDATE password_reset_tokens SET used_at = ${now} WHERE user_id = ${userId} AND used_at IS NULL AND ${hasHash(userId, newHash)}`,
+    ),
   ]);
   if (updated.length === 0) throw new ApiError('conflict', 'The password was changed by another request; sign in again');
-  await recordSecurityEvent(env, db, { type: 'password_changed', severity: 'low', userId, ip: meta.ip, details: { via: 'change', sessions_revoked: revoked.length } });
+  await recordSecurityEvent(env, db, {
+    type: 'password_changed',
+    severity: 'low',
+    userId,
+    ip: meta.ip,
+    details: { via: 'change', sessions_revoked: revoked.length },
+  });
   return { sessions_revoked: revoked.length };
 }
 
@@ -89,7 +109,11 @@ export async function createPasswordResetToken(db: DB, meta: RequestMeta, userId
  */
 export async function deliverPasswordResetToken(env: Env, db: DB, user: UserRow, token: string, expiresAt: number): Promise<void> {
   if (env.ENVIRONMENT !== 'production') {
-    log(env.LOG_LEVEL, 'info', 'password reset token (development delivery)', { user_id: user.id, token, expires_at: new Date(expiresAt).toISOString() });
+    log(env.LOG_LEVEL, 'info', 'password reset token (development delivery)', {
+      user_id: user.id,
+      token,
+      expires_at: new Date(expiresAt).toISOString(),
+    });
   }
   const minutes = Math.round((expiresAt - Date.now()) / 60_000);
   await sendSystemEmail(
@@ -119,11 +143,15 @@ export async function requestPasswordReset(env: Env, db: DB, meta: RequestMeta, 
     await deliverPasswordResetToken(env, db, user, token, expiresAt);
     await recordSecurityEvent(env, db, { type: 'password_reset_requested', severity: 'low', userId: user.id, ip: meta.ip });
   };
-  defer(work().catch((err) => log(env.LOG_LEVEL, 'error', 'password reset request failed', { requestId: meta.requestId, error: String(err) })));
+  defer(
+    work().catch((err) => log(env.LOG_LEVEL, 'error', 'password reset request failed', { requestId: meta.requestId, error: String(err) })),
+  );
 }
 
 const invalidResetToken = () =>
-  new ApiError('validation_error', 'Invalid, expired or already used reset token', { details: [{ path: ['token'], code: 'invalid_token', message: 'invalid, expired or used' }] });
+  new ApiError('validation_error', 'Invalid, expired or already used reset token', {
+    details: [{ path: ['token'], code: 'invalid_token', message: 'invalid, expired or used' }],
+  });
 
 /**
  * Sets a new password with a reset token. The first statement of the batch both checks the token
@@ -142,13 +170,22 @@ export async function resetPassword(env: Env, db: DB, meta: RequestMeta, input: 
   const newHash = await hashPassword(input.new_password, secrets(env).pepper);
   const won = hasHash(user.id, newHash);
   const [updated, , , revoked] = await db.batch([
-    rawAll<{ id: number }>(db, sql`UPDATE users SET password_hash = ${newHash}, password_changed_at = ${now}, updated_at = ${now}
-      WHERE id = ${user.id} AND id = (${live}) RETURNING id`),
+    rawAll<{ id: number }>(
+      db,
+      sql`UPDATE users SET password_hash = ${newHash}, password_changed_at = ${now}, updated_at = ${now}
+      WHERE id = ${user.id} AND id = (${live}) RETURNING id`,
+    ),
     auditIfChanged(db, meta, { action: 'auth.password_reset', actorUserId: user.id, targetType: 'user', targetId: user.id }),
     rawRun(db, sql`UPDATE password_reset_tokens SET used_at = ${now} WHERE user_id = ${user.id} AND used_at IS NULL AND ${won}`),
     revokeSessionsStatement(db, user.id, 'password_reset', { when: won }),
   ]);
   if (updated.length === 0) throw invalidResetToken();
-  await recordSecurityEvent(env, db, { type: 'password_changed', severity: 'low', userId: user.id, ip: meta.ip, details: { via: 'reset', sessions_revoked: revoked.length } });
+  await recordSecurityEvent(env, db, {
+    type: 'password_changed',
+    severity: 'low',
+    userId: user.id,
+    ip: meta.ip,
+    details: { via: 'reset', sessions_revoked: revoked.length },
+  });
   return { sessions_revoked: revoked.length };
 }

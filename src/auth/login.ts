@@ -74,7 +74,13 @@ async function noteLoginFailure(env: Env, db: DB, meta: RequestMeta, loginName: 
  * Without MFA it answers tokens; with MFA confirmed it answers a short-lived challenge that
  * `completeMfaSignIn` exchanges, with a code, for the tokens.
  */
-export async function passwordSignIn(env: Env, db: DB, meta: RequestMeta, body: { username?: string | undefined; email?: string | undefined; password: string }, defer: Defer) {
+export async function passwordSignIn(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  body: { username?: string | undefined; email?: string | undefined; password: string },
+  defer: Defer,
+) {
   const { pepper } = secrets(env);
   const loginName = normalizeLogin(body.username ?? body.email ?? '');
   const accountKey = `login:account:${loginName}`;
@@ -85,7 +91,8 @@ export async function passwordSignIn(env: Env, db: DB, meta: RequestMeta, body: 
       meta.ip ? enforceLimit(env, `login:ip:${meta.ip}`, LOGIN_IP_POLICY) : undefined,
     ]);
   } catch (err) {
-    if (err instanceof ApiError) await auditInsert(db, meta, { action: 'auth.login', outcome: 'failure', details: { login: loginName, reason: 'rate_limited' } });
+    if (err instanceof ApiError)
+      await auditInsert(db, meta, { action: 'auth.login', outcome: 'failure', details: { login: loginName, reason: 'rate_limited' } });
     throw err;
   }
 
@@ -93,7 +100,12 @@ export async function passwordSignIn(env: Env, db: DB, meta: RequestMeta, body: 
   // Unknown users are checked against a dummy hash so both failures cost the same PBKDF2 work.
   const verdict = await verifyPassword(body.password, user?.passwordHash ?? (await dummyPasswordHash(pepper)), pepper);
   if (!user || !verdict.ok) {
-    await auditInsert(db, meta, { action: 'auth.login', outcome: 'failure', actorUserId: user?.id ?? null, details: { login: loginName, reason: 'invalid_credentials' } });
+    await auditInsert(db, meta, {
+      action: 'auth.login',
+      outcome: 'failure',
+      actorUserId: user?.id ?? null,
+      details: { login: loginName, reason: 'invalid_credentials' },
+    });
     await noteLoginFailure(env, db, meta, loginName, user?.id ?? null);
     throw invalidCredentials();
   }
@@ -132,7 +144,9 @@ export async function completeMfaSignIn(env: Env, db: DB, meta: RequestMeta, bod
   const method = await useSecondFactor(env, db, { ...meta, actorUserId: userId }, userId, body);
   if (!method) throw new ApiError('unauthorized', 'Invalid or already used code');
 
-  const consumed = await db.all<{ id: number }>(sql`UPDATE login_challenges SET used_at = ${Date.now()} WHERE id = ${challenge.id} AND used_at IS NULL RETURNING id`);
+  const consumed = await db.all<{ id: number }>(
+    sql`UPDATE login_challenges SET used_at = ${Date.now()} WHERE id = ${challenge.id} AND used_at IS NULL RETURNING id`,
+  );
   const user = await getUser(db, userId);
   if (consumed.length === 0 || !user) throw invalidChallenge();
   return issueTokens(env, user, await startSession(env, db, meta, userId));

@@ -4,7 +4,16 @@ import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { confirmPassword } from './credentials';
 import { completeMfaSignIn } from './login';
-import { confirmEnrollment, disableMfa, invalidCode, mfaEnabled, mfaStatus, regenerateRecoveryCodes, startEnrollment, useSecondFactor } from './mfa';
+import {
+  confirmEnrollment,
+  disableMfa,
+  invalidCode,
+  mfaEnabled,
+  mfaStatus,
+  regenerateRecoveryCodes,
+  startEnrollment,
+  useSecondFactor,
+} from './mfa';
 import { ANY_ROLE } from './principal';
 import { MfaCodeBody, MfaDisableBody, MfaEnrollment, MfaStatus, MfaVerifyBody, RecoveryCodes, TokenResponse } from './schemas';
 import { getUser } from './users';
@@ -74,7 +83,10 @@ export const mfaRoutes = createRouter()
         tags: ['mfa'],
         summary: 'Disable MFA: needs the password and a current code or a recovery code',
         request: { body: jsonBody(MfaDisableBody) },
-        responses: { 204: { description: 'MFA disabled; recovery codes deleted' }, ...errorResponses('validation_error', 'conflict', 'rate_limited') },
+        responses: {
+          204: { description: 'MFA disabled; recovery codes deleted' },
+          ...errorResponses('validation_error', 'conflict', 'rate_limited'),
+        },
       }),
     ),
     async (c) => {
@@ -99,7 +111,10 @@ export const mfaRoutes = createRouter()
         tags: ['mfa'],
         summary: 'Replace all recovery codes (needs a current code); answers the new ones once',
         request: { body: jsonBody(MfaCodeBody) },
-        responses: { 200: jsonResponse(RecoveryCodes, 'New recovery codes'), ...errorResponses('validation_error', 'conflict', 'rate_limited') },
+        responses: {
+          200: jsonResponse(RecoveryCodes, 'New recovery codes'),
+          ...errorResponses('validation_error', 'conflict', 'rate_limited'),
+        },
       }),
     ),
     async (c) => {

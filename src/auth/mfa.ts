@@ -32,7 +32,9 @@ export type SecondFactor = { code?: string | undefined; recovery_code?: string |
 
 /** A wrong TOTP or recovery code from a signed-in user: a field error, not a lost session. */
 export const invalidCode = () =>
-  new ApiError('validation_error', 'Invalid or already used code', { details: [{ path: ['code'], code: 'invalid_code', message: 'invalid or already used code' }] });
+  new ApiError('validation_error', 'Invalid or already used code', {
+    details: [{ path: ['code'], code: 'invalid_code', message: 'invalid or already used code' }],
+  });
 
 export async function mfaStatus(db: DB, userId: number) {
   const row = await db.select().from(userMfa).where(eq(userMfa.userId, userId)).get();
@@ -50,7 +52,11 @@ export async function mfaStatus(db: DB, userId: number) {
 }
 
 export async function mfaEnabled(db: DB, userId: number): Promise<boolean> {
-  const row = await db.select({ userId: userMfa.userId }).from(userMfa).where(and(eq(userMfa.userId, userId), isNotNull(userMfa.confirmedAt))).get();
+  const row = await db
+    .select({ userId: userMfa.userId })
+    .from(userMfa)
+    .where(and(eq(userMfa.userId, userId), isNotNull(userMfa.confirmedAt)))
+    .get();
   return row !== undefined;
 }
 
@@ -73,7 +79,11 @@ export async function startEnrollment(env: Env, db: DB, meta: RequestMeta, user:
     db
       .insert(userMfa)
       .values({ userId: user.id, secretEnc })
-      .onConflictDoUpdate({ target: userMfa.userId, set: { secretEnc, lastStep: null, createdAt: Date.now() }, setWhere: isNull(userMfa.confirmedAt) })
+      .onConflictDoUpdate({
+        target: userMfa.userId,
+        set: { secretEnc, lastStep: null, createdAt: Date.now() },
+        setWhere: isNull(userMfa.confirmedAt),
+      })
       .returning({ userId: userMfa.userId }),
     auditIfChanged(db, meta, { action: 'mfa.enroll', targetType: 'user', targetId: user.id }),
   ]);
@@ -85,7 +95,9 @@ export async function startEnrollment(env: Env, db: DB, meta: RequestMeta, user:
 /** Ten codes of 50 random bits each, shown as `xxxxx-xxxxx`. */
 function newRecoveryCodes(): string[] {
   return Array.from({ length: RECOVERY_CODE_COUNT }, () => {
-    const raw = base32Encode(crypto.getRandomValues(new Uint8Array(7))).slice(0, 10).toLowerCase();
+    const raw = base32Encode(crypto.getRandomValues(new Uint8Array(7)))
+      .slice(0, 10)
+      .toLowerCase();
     return `${raw.slice(0, 5)}-${raw.slice(5)}`;
   });
 }
@@ -111,7 +123,14 @@ async function enforceMfaLimits(env: Env, meta: RequestMeta, userId: number) {
 
 /** A wrong code: audited, and counted toward a burst that becomes one `mfa_failure` event. */
 async function noteFailure(env: Env, db: DB, meta: RequestMeta, userId: number, action: string) {
-  await auditInsert(db, meta, { action, outcome: 'failure', actorUserId: userId, targetType: 'user', targetId: userId, details: { reason: 'invalid_code' } });
+  await auditInsert(db, meta, {
+    action,
+    outcome: 'failure',
+    actorUserId: userId,
+    targetType: 'user',
+    targetId: userId,
+    details: { reason: 'invalid_code' },
+  });
   const burst = await reachesBurst(env, `mfa-failure:user:${userId}`, MFA_FAILURE_BURST.threshold, MFA_FAILURE_BURST.windowSeconds);
   if (burst.reached) {
     await recordSecurityEvent(env, db, {
@@ -162,18 +181,37 @@ export async function confirmEnrollment(env: Env, db: DB, meta: RequestMeta, use
  * recorded, a recovery code is marked used. Limited per account and per IP; wrong codes are
  * audited and counted. Returns which factor passed, or null.
  */
-export async function useSecondFactor(env: Env, db: DB, meta: RequestMeta, userId: number, factor: SecondFactor): Promise<'totp' | 'recovery_code' | null> {
+export async function useSecondFactor(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  userId: number,
+  factor: SecondFactor,
+): Promise<'totp' | 'recovery_code' | null> {
   await enforceMfaLimits(env, meta, userId);
-  const row = await db.select().from(userMfa).where(and(eq(userMfa.userId, userId), isNotNull(userMfa.confirmedAt))).get();
+  const row = await db
+    .select()
+    .from(userMfa)
+    .where(and(eq(userMfa.userId, userId), isNotNull(userMfa.confirmedAt)))
+    .get();
   let method: 'totp' | 'recovery_code' | null = null;
   if (row && factor.code !== undefined) {
     const secret = await openFor(env, 'user_mfa', userId, 'secret', row.secretEnc);
     const step = await verifyTotp(secret, factor.code, { lastCounter: row.lastStep });
     if (step !== null) {
       const [accepted] = await db.batch([
-        rawAll(db, sql`UPDATE user_mfa SET last_step = ${step}
-          WHERE user_id = ${userId} AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < ${step}) RETURNING user_id`),
-        auditIfChanged(db, meta, { action: 'mfa.verify', actorUserId: userId, targetType: 'user', targetId: userId, details: { method: 'totp' } }),
+        rawAll(
+          db,
+          sql`UPDATE user_mfa SET last_step = ${step}
+          WHERE user_id = ${userId} AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < ${step}) RETURNING user_id`,
+        ),
+        auditIfChanged(db, meta, {
+          action: 'mfa.verify',
+          actorUserId: userId,
+          targetType: 'user',
+          targetId: userId,
+          details: { method: 'totp' },
+        }),
       ]);
       if (accepted.length > 0) method = 'totp';
     }
@@ -182,14 +220,32 @@ export async function useSecondFactor(env: Env, db: DB, meta: RequestMeta, userI
       db
         .update(mfaRecoveryCodes)
         .set({ usedAt: Date.now() })
-        .where(and(eq(mfaRecoveryCodes.userId, userId), eq(mfaRecoveryCodes.codeHash, await hashRecoveryCode(factor.recovery_code)), isNull(mfaRecoveryCodes.usedAt)))
+        .where(
+          and(
+            eq(mfaRecoveryCodes.userId, userId),
+            eq(mfaRecoveryCodes.codeHash, await hashRecoveryCode(factor.recovery_code)),
+            isNull(mfaRecoveryCodes.usedAt),
+          ),
+        )
         .returning({ id: mfaRecoveryCodes.id }),
-      auditIfChanged(db, meta, { action: 'mfa.verify', actorUserId: userId, targetType: 'user', targetId: userId, details: { method: 'recovery_code' } }),
+      auditIfChanged(db, meta, {
+        action: 'mfa.verify',
+        actorUserId: userId,
+        targetType: 'user',
+        targetId: userId,
+        details: { method: 'recovery_code' },
+      }),
     ]);
     if (used.length > 0) {
       method = 'recovery_code';
       const left = (await mfaStatus(db, userId)).recovery_codes_remaining;
-      await recordSecurityEvent(env, db, { type: 'recovery_code_used', severity: 'medium', userId, ip: meta.ip, details: { remaining: left } });
+      await recordSecurityEvent(env, db, {
+        type: 'recovery_code_used',
+        severity: 'medium',
+        userId,
+        ip: meta.ip,
+        details: { remaining: left },
+      });
     }
   }
   if (method === null) {

@@ -77,8 +77,13 @@ export function guard(access: Access): MiddlewareHandler<AppEnv> {
       counting.push(p);
     };
     if (ip) count(ipSubject(ip));
-    const principal = await resolvePrincipal(env, db, c.req.header('authorization'), c.req.header('x-api-key'), (p) => c.executionCtx.waitUntil(p), (userId) =>
-      count({ kind: 'user', id: String(userId) }),
+    const principal = await resolvePrincipal(
+      env,
+      db,
+      c.req.header('authorization'),
+      c.req.header('x-api-key'),
+      (p) => c.executionCtx.waitUntil(p),
+      (userId) => count({ kind: 'user', id: String(userId) }),
     );
     c.set('principal', principal);
     if (principal.kind === 'api_key') {

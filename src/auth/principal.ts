@@ -4,7 +4,34 @@ import type { Role } from '../db/schema';
  * API-key scopes. A key can only do what both its scopes and its owner's role allow. Later
  * domains add their scopes here, so the whole set is visible in one place.
  */
-export const SCOPES = ['profile:read', 'workflows:read', 'workflows:write', 'documents:read', 'documents:write', 'ai:use', 'users:admin', 'tasks:read', 'tasks:write', 'schedules:read', 'schedules:write', 'security:read', 'security:admin', 'notifications:read', 'notifications:write', 'metrics:read', 'metrics:write', 'analytics:read', 'analytics:write', 'cache:admin', 'ml:read', 'ml:write', 'recommendations:read', 'recommendations:write', 'automations:read', 'automations:write'] as const;
+export const SCOPES = [
+  'profile:read',
+  'workflows:read',
+  'workflows:write',
+  'documents:read',
+  'documents:write',
+  'ai:use',
+  'users:admin',
+  'tasks:read',
+  'tasks:write',
+  'schedules:read',
+  'schedules:write',
+  'security:read',
+  'security:admin',
+  'notifications:read',
+  'notifications:write',
+  'metrics:read',
+  'metrics:write',
+  'analytics:read',
+  'analytics:write',
+  'cache:admin',
+  'ml:read',
+  'ml:write',
+  'recommendations:read',
+  'recommendations:write',
+  'automations:read',
+  'automations:write',
+] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Who is making the request, as established by `authenticate()`. */

@@ -10,7 +10,18 @@ import { recordSecurityEvent } from '../security/events';
 import { createApiKey, listApiKeys, publicApiKey, revokeApiKey } from './apikeys';
 import { issueTokens, passwordSignIn } from './login';
 import { ADMINS, ANY_ROLE } from './principal';
-import { ApiKeyCreateBody, ApiKeyCreated, ApiKeySchema, LoginBody, LoginResponse, RefreshBody, RegisterBody, RoleBody, TokenResponse, UserSchema } from './schemas';
+import {
+  ApiKeyCreateBody,
+  ApiKeyCreated,
+  ApiKeySchema,
+  LoginBody,
+  LoginResponse,
+  RefreshBody,
+  RegisterBody,
+  RoleBody,
+  TokenResponse,
+  UserSchema,
+} from './schemas';
 import { revokeSession, rotateRefreshToken } from './sessions';
 import { getUser, listUsers, publicUser, registerUser, setUserRole } from './users';
 
@@ -23,7 +34,10 @@ const loginRoute = (path: string, extra: { operationId: string; summary: string;
     ...extra,
     request: { body: jsonBody(LoginBody) },
     responses: {
-      200: jsonResponse(LoginResponse, 'Signed in (`TokenResponse`), or, when MFA is enabled, a challenge for the second factor (`MfaChallenge`: finish with `POST /api/v3/auth/mfa/verify`)'),
+      200: jsonResponse(
+        LoginResponse,
+        'Signed in (`TokenResponse`), or, when MFA is enabled, a challenge for the second factor (`MfaChallenge`: finish with `POST /api/v3/auth/mfa/verify`)',
+      ),
       ...errorResponses('validation_error', 'unauthorized', 'rate_limited'),
     },
   });
@@ -59,7 +73,9 @@ export const authRoutes = createRouter()
       return c.json(publicUser(user), 201);
     },
   )
-  .openapi(loginRoute('/login', { operationId: 'login', summary: 'Sign in with username or email' }), async (c) => c.json(await login(c, c.req.valid('json')), 200))
+  .openapi(loginRoute('/login', { operationId: 'login', summary: 'Sign in with username or email' }), async (c) =>
+    c.json(await login(c, c.req.valid('json')), 200),
+  )
   .openapi(
     createRoute({
       method: 'post',
@@ -118,7 +134,14 @@ export const authRoutes = createRouter()
     createRoute(
       withAccess(
         { roles: ANY_ROLE, scope: 'profile:read' },
-        { method: 'get', path: '/me', operationId: 'getMe', tags: ['auth'], summary: 'The signed-in user', responses: { 200: jsonResponse(UserSchema, 'Current user') } },
+        {
+          method: 'get',
+          path: '/me',
+          operationId: 'getMe',
+          tags: ['auth'],
+          summary: 'The signed-in user',
+          responses: { 200: jsonResponse(UserSchema, 'Current user') },
+        },
       ),
     ),
     async (c) => {
@@ -158,7 +181,10 @@ export const authRoutes = createRouter()
           tags: ['api keys'],
           summary: 'List your API keys',
           request: { query: PageQuery },
-          responses: { 200: jsonResponse(pageOf(ApiKeySchema, 'ApiKeyPage'), 'API keys, newest first'), ...errorResponses('validation_error', 'bad_request') },
+          responses: {
+            200: jsonResponse(pageOf(ApiKeySchema, 'ApiKeyPage'), 'API keys, newest first'),
+            ...errorResponses('validation_error', 'bad_request'),
+          },
         },
       ),
     ),
@@ -199,7 +225,10 @@ export const authRoutes = createRouter()
           tags: ['users'],
           summary: 'List users (admin)',
           request: { query: PageQuery },
-          responses: { 200: jsonResponse(pageOf(UserSchema, 'UserPage'), 'Users, newest first'), ...errorResponses('validation_error', 'bad_request') },
+          responses: {
+            200: jsonResponse(pageOf(UserSchema, 'UserPage'), 'Users, newest first'),
+            ...errorResponses('validation_error', 'bad_request'),
+          },
         },
       ),
     ),

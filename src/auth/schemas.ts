@@ -70,13 +70,16 @@ export const ApiKeyCreated = ApiKeySchema.extend({
 export const ApiKeyCreateBody = z
   .strictObject({
     name: z.string().min(1).max(100).openapi({ example: 'ci pipeline' }),
-    scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length).openapi({ example: ['workflows:read'] }),
+    scopes: z
+      .array(z.enum(SCOPES))
+      .min(1)
+      .max(SCOPES.length)
+      .openapi({ example: ['workflows:read'] }),
     expires_in_days: z.number().int().min(1).max(3650).optional(),
   })
   .openapi('ApiKeyCreateRequest');
 
 export const RoleBody = z.strictObject({ role: z.enum(ROLES) }).openapi('RoleChangeRequest');
-
 
 // ---- second factor, sessions and passwords ------------------------------------------------
 
@@ -96,13 +99,15 @@ const TotpCode = z
   .length(6)
   .regex(/^\d{6}$/, 'six digits')
   .openapi({ example: '492039', description: 'The current six-digit code from the authenticator app' });
-const RecoveryCode = z.string().min(8).max(32).openapi({ example: 'k7fq2-m9xta', description: 'One of the recovery codes shown when MFA was enabled' });
+const RecoveryCode = z
+  .string()
+  .min(8)
+  .max(32)
+  .openapi({ example: 'k7fq2-m9xta', description: 'One of the recovery codes shown when MFA was enabled' });
 
 /** Exactly one of `code` and `recovery_code`. */
-const oneFactor: [(b: { code?: string | undefined; recovery_code?: string | undefined }) => boolean, { message: string; path: string[] }] = [
-  (b) => (b.code === undefined) !== (b.recovery_code === undefined),
-  { message: 'give either code or recovery_code', path: ['code'] },
-];
+const oneFactor: [(b: { code?: string | undefined; recovery_code?: string | undefined }) => boolean, { message: string; path: string[] }] =
+  [(b) => (b.code === undefined) !== (b.recovery_code === undefined), { message: 'give either code or recovery_code', path: ['code'] }];
 
 export const MfaVerifyBody = z
   .strictObject({ challenge_token: z.string().min(1).max(100), code: TotpCode.optional(), recovery_code: RecoveryCode.optional() })
@@ -151,7 +156,11 @@ export const SessionSchema = z
   .openapi('Session');
 
 export const SessionIdParam = z.object({
-  id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' }, example: '0b7c2b1e-2f59-4d4f-9a55-0d6f8a1c2e3b' }),
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' }, example: '0b7c2b1e-2f59-4d4f-9a55-0d6f8a1c2e3b' }),
 });
 
 const NewPassword = z.string().min(1).max(MAX_PASSWORD_LENGTH).openapi({ example: 'amber-Quarry-whistle-58' });

@@ -20,7 +20,9 @@ export async function createSession(db: DB, meta: RequestMeta, userId: number, t
   const refreshToken = REFRESH_PREFIX + randomToken(32);
   const refreshExpiresAt = Date.now() + ttlSeconds * 1000;
   await db.batch([
-    db.insert(sessions).values({ id: sessionId, userId, expiresAt: refreshExpiresAt, lastUsedAt: Date.now(), ip: meta.ip, userAgent: meta.userAgent }),
+    db
+      .insert(sessions)
+      .values({ id: sessionId, userId, expiresAt: refreshExpiresAt, lastUsedAt: Date.now(), ip: meta.ip, userAgent: meta.userAgent }),
     db.insert(refreshTokens).values({ sessionId, tokenHash: await sha256Hex(refreshToken), expiresAt: refreshExpiresAt }),
     auditInsert(db, meta, { action: 'auth.login', actorUserId: userId, targetType: 'session', targetId: sessionId }),
   ]);
@@ -42,21 +44,33 @@ export async function rotateRefreshToken(db: DB, meta: RequestMeta, presented: s
   // and its session alive; the old one is then marked used. Two concurrent exchanges of the same
   // token serialise in D1: the second finds it used and is treated as reuse.
   const [inserted] = await db.batch([
-    rawAll<{ session_id: string; expires_at: number }>(db, sql`
+    rawAll<{ session_id: string; expires_at: number }>(
+      db,
+      sql`
       INSERT INTO refresh_tokens (session_id, token_hash, expires_at)
       SELECT rt.session_id, ${newHash}, s.expires_at
       FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
       WHERE rt.token_hash = ${oldHash} AND rt.used_at IS NULL AND rt.expires_at > ${now}
         AND s.revoked_at IS NULL AND s.expires_at > ${now}
-      RETURNING session_id, expires_at`),
-    rawRun(db, sql`UPDATE refresh_tokens SET used_at = ${now}
+      RETURNING session_id, expires_at`,
+    ),
+    rawRun(
+      db,
+      sql`UPDATE refresh_tokens SET used_at = ${now}
       WHERE token_hash = ${oldHash} AND used_at IS NULL
-        AND EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ${newHash})`),
-    rawRun(db, sql`UPDATE sessions SET last_used_at = ${now}
-      WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = ${newHash})`),
-    rawRun(db, sql`INSERT INTO audit_log (action, outcome, target_type, target_id, actor_user_id, request_id, ip, user_agent)
+        AND EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ${newHash})`,
+    ),
+    rawRun(
+      db,
+      sql`UPDATE sessions SET last_used_at = ${now}
+      WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = ${newHash})`,
+    ),
+    rawRun(
+      db,
+      sql`INSERT INTO audit_log (action, outcome, target_type, target_id, actor_user_id, request_id, ip, user_agent)
       SELECT 'auth.refresh', 'success', 'session', s.id, s.user_id, ${meta.requestId}, ${meta.ip}, ${meta.userAgent}
-      FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = ${newHash}`),
+      FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = ${newHash}`,
+    ),
   ]);
   const row = inserted[0];
   if (row) {
@@ -87,7 +101,12 @@ export async function rotateRefreshToken(db: DB, meta: RequestMeta, presented: s
     ]);
     return { ok: false, reason: 'reused', userId: old.userId, sessionId: old.sessionId };
   }
-  await auditInsert(db, meta, { action: 'auth.refresh', outcome: 'failure', actorUserId: old?.userId ?? null, details: { reason: 'invalid' } });
+  await auditInsert(db, meta, {
+    action: 'auth.refresh',
+    outcome: 'failure',
+    actorUserId: old?.userId ?? null,
+    details: { reason: 'invalid' },
+  });
   return { ok: false, reason: 'invalid' };
 }
 
@@ -128,9 +147,24 @@ export async function activeSessionUser(db: DB, userId: number, sessionId: strin
 export async function listActiveSessions(db: DB, userId: number, limit: number, beforeRowid?: number) {
   const rowid = sql<number>`${sessions}.rowid`;
   return db
-    .select({ id: rowid, sessionId: sessions.id, createdAt: sessions.createdAt, lastUsedAt: sessions.lastUsedAt, expiresAt: sessions.expiresAt, ip: sessions.ip, userAgent: sessions.userAgent })
+    .select({
+      id: rowid,
+      sessionId: sessions.id,
+      createdAt: sessions.createdAt,
+      lastUsedAt: sessions.lastUsedAt,
+      expiresAt: sessions.expiresAt,
+      ip: sessions.ip,
+      userAgent: sessions.userAgent,
+    })
     .from(sessions)
-    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, Date.now()), beforeRowid ? lt(rowid, beforeRowid) : undefined))
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, Date.now()),
+        beforeRowid ? lt(rowid, beforeRowid) : undefined,
+      ),
+    )
     .orderBy(desc(rowid))
     .limit(limit + 1)
     .all();

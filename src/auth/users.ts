@@ -35,7 +35,9 @@ export function assertStrongPassword(password: string, user: { username: string;
   const strength = checkPasswordStrength(password, [user.username, user.email, user.email.split('@')[0] ?? '']);
   if (!strength.ok) {
     throw new ApiError('validation_error', 'Password is too weak', {
-      details: [{ path: [field], code: 'weak_password', message: strength.reasons.join(' '), reasons: strength.reasons, score: strength.score }],
+      details: [
+        { path: [field], code: 'weak_password', message: strength.reasons.join(' '), reasons: strength.reasons, score: strength.score },
+      ],
     });
   }
 }
@@ -55,7 +57,10 @@ export async function registerUser(
   const role = sql`(CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'editor' ELSE 'admin' END)`;
   try {
     const [inserted] = await db.batch([
-      db.insert(users).values({ username, email, fullName: input.full_name ?? null, passwordHash, role }).returning(),
+      db
+        .insert(users)
+        .values({ username, email, fullName: input.full_name ?? null, passwordHash, role })
+        .returning(),
       auditInsert(db, meta, {
         action: 'auth.register',
         targetType: 'user',
@@ -67,14 +72,21 @@ export async function registerUser(
     return inserted[0]!;
   } catch (err) {
     const field = uniqueViolation(err);
-    if (field) throw new ApiError('conflict', `That ${field} is already registered`, { details: [{ path: [field], message: 'already registered' }] });
+    if (field)
+      throw new ApiError('conflict', `That ${field} is already registered`, {
+        details: [{ path: [field], message: 'already registered' }],
+      });
     throw err;
   }
 }
 
 export async function findUserByLogin(db: DB, login: string): Promise<UserRow | undefined> {
   const l = normalizeLogin(login);
-  return db.select().from(users).where(or(eq(users.username, l), eq(users.email, l))).get();
+  return db
+    .select()
+    .from(users)
+    .where(or(eq(users.username, l), eq(users.email, l)))
+    .get();
 }
 
 export async function getUser(db: DB, id: number): Promise<UserRow | undefined> {
@@ -99,7 +111,11 @@ export async function setUserRole(db: DB, meta: RequestMeta, id: number, role: R
   const existing = await getUser(db, id);
   if (!existing) throw new ApiError('not_found', 'User not found');
   const [updated] = await db.batch([
-    db.update(users).set({ role, updatedAt: Date.now() }).where(and(eq(users.id, id))).returning(),
+    db
+      .update(users)
+      .set({ role, updatedAt: Date.now() })
+      .where(and(eq(users.id, id)))
+      .returning(),
     auditInsert(db, meta, { action: 'user.role_change', targetType: 'user', targetId: id, details: { from: existing.role, to: role } }),
   ]);
   return updated[0]!;

@@ -6,7 +6,12 @@ import type { ConditionExpr } from './schemas';
  */
 
 /** What conditions and templates see: the trigger data, the caller's context, the event, earlier action outputs. */
-export type Scope = { trigger: Record<string, unknown>; context: Record<string, unknown>; event: Record<string, unknown>; actions: { output: unknown }[] };
+export type Scope = {
+  trigger: Record<string, unknown>;
+  context: Record<string, unknown>;
+  event: Record<string, unknown>;
+  actions: { output: unknown }[];
+};
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -22,7 +27,8 @@ export function lookup(root: unknown, path: string): unknown {
 }
 
 const isExpr = (c: unknown): c is ConditionExpr =>
-  isObject(c) && ((Array.isArray(c.all) || Array.isArray(c.any)) || isObject(c.not) || (typeof c.path === 'string' && typeof c.op === 'string'));
+  isObject(c) &&
+  (Array.isArray(c.all) || Array.isArray(c.any) || isObject(c.not) || (typeof c.path === 'string' && typeof c.op === 'string'));
 
 function compare(op: string, actual: unknown, expected: unknown): boolean {
   switch (op) {
@@ -39,7 +45,8 @@ function compare(op: string, actual: unknown, expected: unknown): boolean {
       return Array.isArray(actual) && actual.includes(expected);
     default: {
       // Ordering only between two numbers or two strings; anything else is simply false.
-      if (!((typeof actual === 'number' && typeof expected === 'number') || (typeof actual === 'string' && typeof expected === 'string'))) return false;
+      if (!((typeof actual === 'number' && typeof expected === 'number') || (typeof actual === 'string' && typeof expected === 'string')))
+        return false;
       if (op === 'gt') return actual > expected;
       if (op === 'gte') return actual >= expected;
       if (op === 'lt') return actual < expected;
@@ -70,7 +77,8 @@ export class TemplateError extends Error {
   override name = 'TemplateError';
 }
 
-const asText = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+const asText = (v: unknown) =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
 
 /**
  * Fills a string: `{{path}}` looks a path up in the scope (`{{actions.0.output.text}}`,
@@ -80,10 +88,13 @@ const asText = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number
 export function renderText(text: string, scope: Scope): string {
   const doubled = text.replace(/\{\{\s*([A-Za-z0-9_.]+)\s*\}\}/g, (_, path: string) => {
     const v = lookup(scope, path);
-    if (v === undefined) throw new TemplateError(`{{${path}}} names nothing: no such trigger field, context field or earlier action output`);
+    if (v === undefined)
+      throw new TemplateError(`{{${path}}} names nothing: no such trigger field, context field or earlier action output`);
     return asText(v);
   });
-  return doubled.replace(/(?<!\{)\{([A-Za-z0-9_]+)\}(?!\})/g, (whole, name: string) => (Object.hasOwn(scope.trigger, name) ? asText(scope.trigger[name]) : whole));
+  return doubled.replace(/(?<!\{)\{([A-Za-z0-9_]+)\}(?!\})/g, (whole, name: string) =>
+    Object.hasOwn(scope.trigger, name) ? asText(scope.trigger[name]) : whole,
+  );
 }
 
 /** Renders every string inside a parameters object (keys are left alone). */

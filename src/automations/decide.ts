@@ -66,7 +66,11 @@ export function orderByScore(actions: Action[], score: number[]): number[] {
 
 /** Per action index: successes and failures recorded for this automation. */
 export async function actionOutcomes(db: DB, automationId: number, n: number) {
-  const rows = await db.all<{ i: number; s: number; f: number }>(sql`SELECT r.action_index AS i, sum(r.status = 'succeeded') AS s, sum(r.status = 'failed') AS f
+  const rows = await db.all<{
+    i: number;
+    s: number;
+    f: number;
+  }>(sql`SELECT r.action_index AS i, sum(r.status = 'succeeded') AS s, sum(r.status = 'failed') AS f
     FROM automation_action_results r JOIN automation_executions e ON e.id = r.execution_id WHERE e.automation_id = ${automationId} GROUP BY r.action_index`);
   const out = Array.from({ length: n }, () => ({ s: 0, f: 0 }));
   for (const r of rows) if (r.i < n) out[r.i] = { s: r.s, f: r.f };
@@ -78,20 +82,41 @@ const AiChoice = z.object({ order: z.array(z.number().int().min(0)).min(1).max(1
 function validChoice(actions: Action[], order: number[]): string | null {
   if (new Set(order).size !== order.length) return 'an action is listed twice';
   if (order.some((i) => i >= actions.length)) return 'names an action that does not exist';
-  for (const [pos, i] of order.entries()) if (dependencies(actions[i]!, i).some((d) => !order.slice(0, pos).includes(d))) return `action ${i} runs before an action it reads`;
+  for (const [pos, i] of order.entries())
+    if (dependencies(actions[i]!, i).some((d) => !order.slice(0, pos).includes(d))) return `action ${i} runs before an action it reads`;
   return null;
 }
 
-async function aiChoice(env: AiEnv, automation: AutomationRow, actions: Action[], base: number[], rates: { s: number; f: number }[], trigger: unknown): Promise<Decision> {
+async function aiChoice(
+  env: AiEnv,
+  automation: AutomationRow,
+  actions: Action[],
+  base: number[],
+  rates: { s: number; f: number }[],
+  trigger: unknown,
+): Promise<Decision> {
   const gen = actions.find((a): a is Extract<Action, { type: 'ai_generation' }> => a.type === 'ai_generation')?.parameters;
-  const listing = actions.map((a, i) => `${i}: ${a.type}${automation.learningEnabled ? ` (succeeded ${rates[i]!.s}, failed ${rates[i]!.f})` : ''}`).join('\n');
+  const listing = actions
+    .map((a, i) => `${i}: ${a.type}${automation.learningEnabled ? ` (succeeded ${rates[i]!.s}, failed ${rates[i]!.f})` : ''}`)
+    .join('\n');
   // Only the provider the automation names (no fallback chain): its answer is the decision asked for.
   const prompt = `Choose which actions of the automation "${automation.name}" to run for this trigger, in order. Answer only JSON {"order": [indices]}.\nActions:\n${listing}\nTrigger data: ${JSON.stringify(trigger).slice(0, 2000)}`;
   let text: string;
   try {
-    text = (await generateWithChain(env, providerChain(env, gen?.provider, gen?.provider ? [] : undefined), { messages: [{ role: 'user', content: prompt }], model: gen?.model, temperature: 0, maxTokens: 200 })).text;
+    text = (
+      await generateWithChain(env, providerChain(env, gen?.provider, gen?.provider ? [] : undefined), {
+        messages: [{ role: 'user', content: prompt }],
+        model: gen?.model,
+        temperature: 0,
+        maxTokens: 200,
+      })
+    ).text;
   } catch (err) {
-    return { source: 'fallback', order: base, reason: `the AI step failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500) };
+    return {
+      source: 'fallback',
+      order: base,
+      reason: `the AI step failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500),
+    };
   }
   let json: unknown;
   try {
@@ -107,13 +132,26 @@ async function aiChoice(env: AiEnv, automation: AutomationRow, actions: Action[]
 }
 
 /** Decides once per execution; a redelivered task reuses the stored decision. */
-export async function actionOrder(env: Env, db: DB, automation: AutomationRow, actions: Action[], execution: ExecutionRow): Promise<number[]> {
+export async function actionOrder(
+  env: Env,
+  db: DB,
+  automation: AutomationRow,
+  actions: Action[],
+  execution: ExecutionRow,
+): Promise<number[]> {
   if (execution.decision) return execution.decision.order;
   let decision: Decision = { source: 'declared', order: actions.map((_, i) => i), reason: null };
   const rates = automation.learningEnabled || automation.aiDecisionMaking ? await actionOutcomes(db, automation.id, actions.length) : [];
   if (automation.learningEnabled) {
     const rand = seededRandom(execution.id);
-    decision = { source: 'learned', order: orderByScore(actions, rates.map((r) => betaSample(r.s, r.f, rand))), reason: null };
+    decision = {
+      source: 'learned',
+      order: orderByScore(
+        actions,
+        rates.map((r) => betaSample(r.s, r.f, rand)),
+      ),
+      reason: null,
+    };
   }
   if (automation.aiDecisionMaking) decision = await aiChoice(env, automation, actions, decision.order, rates, execution.triggerData);
   await db.update(automationExecutions).set({ decision }).where(eq(automationExecutions.id, execution.id));

@@ -23,7 +23,9 @@ const candidatesQuery = preparedOnce((db) =>
   db
     .select()
     .from(automations)
-    .where(and(eq(automations.ownerId, sql.placeholder('ownerId')), eq(automations.triggerType, 'event_based'), eq(automations.enabled, true)))
+    .where(
+      and(eq(automations.ownerId, sql.placeholder('ownerId')), eq(automations.triggerType, 'event_based'), eq(automations.enabled, true)),
+    )
     .prepare(),
 );
 

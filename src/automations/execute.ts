@@ -27,7 +27,12 @@ export type Firing = {
 
 const TERMINAL: ExecutionStatus[] = ['succeeded', 'failed', 'skipped', 'refused'];
 
-export const scopeOf = (e: Pick<ExecutionRow, 'triggerData' | 'context' | 'eventId'>): Scope => ({ trigger: e.triggerData, context: e.context, event: { id: e.eventId }, actions: [] });
+export const scopeOf = (e: Pick<ExecutionRow, 'triggerData' | 'context' | 'eventId'>): Scope => ({
+  trigger: e.triggerData,
+  context: e.context,
+  event: { id: e.eventId },
+  actions: [],
+});
 
 /**
  * Records a firing and, when it should run, hands it to the background task layer (one
@@ -51,20 +56,58 @@ export async function fire(env: Env, db: DB, automation: AutomationRow, f: Firin
   const now = Date.now();
   const [inserted] = await db
     .insert(automationExecutions)
-    .values({ automationId: automation.id, ownerId: automation.ownerId, eventId: f.eventId, status, triggerData: f.triggerData, context: f.context, depth: f.depth, originAutomationId: f.originAutomationId, error, createdAt: now, finishedAt: status === 'queued' ? null : now })
+    .values({
+      automationId: automation.id,
+      ownerId: automation.ownerId,
+      eventId: f.eventId,
+      status,
+      triggerData: f.triggerData,
+      context: f.context,
+      depth: f.depth,
+      originAutomationId: f.originAutomationId,
+      error,
+      createdAt: now,
+      finishedAt: status === 'queued' ? null : now,
+    })
     .onConflictDoNothing()
     .returning();
-  const execution = inserted ?? (await db.select().from(automationExecutions).where(and(eq(automationExecutions.automationId, automation.id), eq(automationExecutions.eventId, f.eventId))).get());
+  const execution =
+    inserted ??
+    (await db
+      .select()
+      .from(automationExecutions)
+      .where(and(eq(automationExecutions.automationId, automation.id), eq(automationExecutions.eventId, f.eventId)))
+      .get());
   if (!execution) throw new Error('automation execution vanished');
   if (execution.status !== 'queued' || execution.taskId !== null) return execution;
   try {
     const [s] = await submitTasks(env, db, f.meta, automation.ownerId, [
-      { name: `automation ${automation.id} execution ${execution.id}`, task_type: 'automation_run', priority: 'normal', payload: { execution_id: execution.id }, delay_seconds: 0, timeout_seconds: 900, max_retries: 3, idempotency_key: `automation-execution:${execution.id}` },
+      {
+        name: `automation ${automation.id} execution ${execution.id}`,
+        task_type: 'automation_run',
+        priority: 'normal',
+        payload: { execution_id: execution.id },
+        delay_seconds: 0,
+        timeout_seconds: 900,
+        max_retries: 3,
+        idempotency_key: `automation-execution:${execution.id}`,
+      },
     ]);
-    const [updated] = await db.update(automationExecutions).set({ taskId: s!.task.id }).where(eq(automationExecutions.id, execution.id)).returning();
+    const [updated] = await db
+      .update(automationExecutions)
+      .set({ taskId: s!.task.id })
+      .where(eq(automationExecutions.id, execution.id))
+      .returning();
     return updated ?? execution;
   } catch (err) {
-    await db.update(automationExecutions).set({ status: 'failed', error: `could not queue the execution: ${err instanceof Error ? err.message : String(err)}`, finishedAt: Date.now() }).where(eq(automationExecutions.id, execution.id));
+    await db
+      .update(automationExecutions)
+      .set({
+        status: 'failed',
+        error: `could not queue the execution: ${err instanceof Error ? err.message : String(err)}`,
+        finishedAt: Date.now(),
+      })
+      .where(eq(automationExecutions.id, execution.id));
     throw err;
   }
 }
@@ -80,8 +123,17 @@ const finish = (db: DB, id: number, status: ExecutionStatus, error: string | nul
  * carry `automation:<execution>:<index>`) or has none (AI generation); a notification that may
  * have been sent is marked failed instead of being sent twice.
  */
-export async function runExecution(env: Env, db: DB, executionId: number, ownerId: number): Promise<{ status: ExecutionStatus; error: string | null }> {
-  const execution = await db.select().from(automationExecutions).where(and(eq(automationExecutions.id, executionId), eq(automationExecutions.ownerId, ownerId))).get();
+export async function runExecution(
+  env: Env,
+  db: DB,
+  executionId: number,
+  ownerId: number,
+): Promise<{ status: ExecutionStatus; error: string | null }> {
+  const execution = await db
+    .select()
+    .from(automationExecutions)
+    .where(and(eq(automationExecutions.id, executionId), eq(automationExecutions.ownerId, ownerId)))
+    .get();
   if (!execution) return { status: 'failed', error: 'execution not found' };
   if (TERMINAL.includes(execution.status)) return { status: execution.status, error: execution.error };
   const automation = await db.select().from(automations).where(eq(automations.id, execution.automationId)).get();
@@ -89,7 +141,12 @@ export async function runExecution(env: Env, db: DB, executionId: number, ownerI
   await db.update(automationExecutions).set({ status: 'running' }).where(eq(automationExecutions.id, execution.id));
 
   const actions = automation.actions.map((a) => Action.parse(a));
-  const prior = new Map((await db.select().from(automationActionResults).where(eq(automationActionResults.executionId, execution.id)).all()).map((r) => [r.actionIndex, r]));
+  const prior = new Map(
+    (await db.select().from(automationActionResults).where(eq(automationActionResults.executionId, execution.id)).all()).map((r) => [
+      r.actionIndex,
+      r,
+    ]),
+  );
   const scope = scopeOf(execution);
   const order = await actionOrder(env, db, automation, actions, execution);
   for (const index of order) {
@@ -102,7 +159,10 @@ export async function runExecution(env: Env, db: DB, executionId: number, ownerI
     if (before?.status === 'failed') return finishFailed(db, execution.id, `action ${index} (${action.type}) failed: ${before.error}`);
     if (before?.status === 'started' && action.type === 'send_notification') {
       const error = 'interrupted after it may have been sent; not repeated so nobody gets it twice';
-      await db.update(automationActionResults).set({ status: 'failed', error }).where(and(eq(automationActionResults.executionId, execution.id), eq(automationActionResults.actionIndex, index)));
+      await db
+        .update(automationActionResults)
+        .set({ status: 'failed', error })
+        .where(and(eq(automationActionResults.executionId, execution.id), eq(automationActionResults.actionIndex, index)));
       return finishFailed(db, execution.id, `action ${index} (${action.type}) ${error}`);
     }
     const startedAt = Date.now();
@@ -114,10 +174,16 @@ export async function runExecution(env: Env, db: DB, executionId: number, ownerI
     try {
       const out = await runAction({ env, db, automation, execution, index, scope }, action);
       scope.actions[index] = { output: out.output };
-      await db.update(automationActionResults).set({ status: 'succeeded', output: out.output, effectRef: out.effectRef, durationMs: Date.now() - startedAt }).where(where);
+      await db
+        .update(automationActionResults)
+        .set({ status: 'succeeded', output: out.output, effectRef: out.effectRef, durationMs: Date.now() - startedAt })
+        .where(where);
     } catch (err) {
       if (!(err instanceof ActionError)) throw err;
-      await db.update(automationActionResults).set({ status: 'failed', error: err.message, durationMs: Date.now() - startedAt }).where(where);
+      await db
+        .update(automationActionResults)
+        .set({ status: 'failed', error: err.message, durationMs: Date.now() - startedAt })
+        .where(where);
       return finishFailed(db, execution.id, `action ${index} (${action.type}) failed: ${err.message}`);
     }
   }
@@ -132,6 +198,10 @@ async function finishFailed(db: DB, id: number, error: string) {
 
 /** The execution (depth, origin) whose action made this effect (`run:12`), if an automation made it. */
 export async function executionOfEffect(db: DB, effectRef: string) {
-  return db.get<{ depth: number; origin: number | null; automation_id: number }>(sql`SELECT e.depth, coalesce(e.origin_automation_id, e.automation_id) AS origin, e.automation_id
+  return db.get<{
+    depth: number;
+    origin: number | null;
+    automation_id: number;
+  }>(sql`SELECT e.depth, coalesce(e.origin_automation_id, e.automation_id) AS origin, e.automation_id
     FROM automation_action_results r JOIN automation_executions e ON e.id = r.execution_id WHERE r.effect_ref = ${effectRef} LIMIT 1`);
 }

@@ -22,16 +22,24 @@ export async function syncSchedule(env: Env, db: DB, meta: RequestMeta, row: Aut
   const common = {
     name: `automation_${row.id}: ${row.name}`.slice(0, 200),
     timezone: t.type === 'scheduled' ? t.timezone : 'UTC',
-    target: { type: 'task' as const, task_type: 'automation_fire' as const, payload: { automation_id: row.id }, priority: 'normal' as const, timeout_seconds: 300 },
+    target: {
+      type: 'task' as const,
+      task_type: 'automation_fire' as const,
+      payload: { automation_id: row.id },
+      priority: 'normal' as const,
+      timeout_seconds: 300,
+    },
     overlap: 'skip' as const,
     jitter_seconds: 0,
     catch_up_seconds: 600,
     max_retries: 3,
   };
   let s;
-  if (t.type === 'scheduled') s = await createSchedule(env, db, meta, row.ownerId, 'cron', { ...common, cron_expression: t.cron_expression });
+  if (t.type === 'scheduled')
+    s = await createSchedule(env, db, meta, row.ownerId, 'cron', { ...common, cron_expression: t.cron_expression });
   // A threshold is checked by an interval schedule; each check is an automation_fire task.
-  else if (t.type === 'threshold') s = await createSchedule(env, db, meta, row.ownerId, 'interval', { ...common, every_seconds: t.check_every_seconds });
+  else if (t.type === 'threshold')
+    s = await createSchedule(env, db, meta, row.ownerId, 'interval', { ...common, every_seconds: t.check_every_seconds });
   else return;
   await db.update(automations).set({ scheduleId: s.id }).where(eq(automations.id, row.id));
 }

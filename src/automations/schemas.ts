@@ -6,11 +6,22 @@ import { PROVIDERS } from '../ai/types';
 /** What a threshold trigger can count. */
 export const THRESHOLD_METRICS = ['failed_runs', 'failed_tasks', 'succeeded_runs'] as const;
 
-export const AUTOMATION_EVENTS = ['workflow.completed', 'workflow.failed', 'document.generated', 'task.failed', 'workflow.created', 'workflow.updated'] as const;
+export const AUTOMATION_EVENTS = [
+  'workflow.completed',
+  'workflow.failed',
+  'document.generated',
+  'task.failed',
+  'workflow.created',
+  'workflow.updated',
+] as const;
 export type AutomationEvent = (typeof AUTOMATION_EVENTS)[number];
 
 const Scalar = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
-const Path = z.string().min(1).max(200).regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'a dotted path such as trigger.priority');
+const Path = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'a dotted path such as trigger.priority');
 export const CONDITION_OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'exists'] as const;
 
 export type ConditionExpr =
@@ -21,7 +32,12 @@ export type ConditionExpr =
 
 const Leaf = z.strictObject({ path: Path, op: z.enum(CONDITION_OPS), value: z.union([Scalar, z.array(Scalar).max(50)]).optional() });
 const level = (inner: z.ZodType) =>
-  z.union([Leaf, z.strictObject({ all: z.array(inner).min(1).max(20) }), z.strictObject({ any: z.array(inner).min(1).max(20) }), z.strictObject({ not: inner })]);
+  z.union([
+    Leaf,
+    z.strictObject({ all: z.array(inner).min(1).max(20) }),
+    z.strictObject({ any: z.array(inner).min(1).max(20) }),
+    z.strictObject({ not: inner }),
+  ]);
 
 /**
  * A JSON condition tree, evaluated by src/automations/conditions.ts (no eval, no code). Built
@@ -32,7 +48,8 @@ export const ConditionExpr = level(level(level(level(Leaf)))) as unknown as z.Zo
 /** The seed's form: `{event_type: "content_request", priority: "high"}` — equality on trigger data. */
 export const EqualityConditions = z.record(Path, Scalar).refine((r) => Object.keys(r).length <= 20, 'at most 20 conditions');
 export const Conditions = z.union([ConditionExpr, EqualityConditions]).openapi('AutomationConditions', {
-  description: 'Either a map of trigger-data fields to required values (equality), or an expression {all|any: [...]}, {not: ...}, {path, op, value} over {trigger, context, event}',
+  description:
+    'Either a map of trigger-data fields to required values (equality), or an expression {all|any: [...]}, {not: ...}, {path, op, value} over {trigger, context, event}',
 });
 
 export const Trigger = z
@@ -40,7 +57,12 @@ export const Trigger = z
     z.strictObject({ type: z.literal('api_call'), conditions: Conditions.optional() }),
     z.strictObject({
       type: z.literal('scheduled'),
-      cron_expression: z.string().trim().min(1).max(120).openapi({ example: '0 9 * * 1', description: 'Fires through the scheduler (a cron schedule is made for the automation)' }),
+      cron_expression: z
+        .string()
+        .trim()
+        .min(1)
+        .max(120)
+        .openapi({ example: '0 9 * * 1', description: 'Fires through the scheduler (a cron schedule is made for the automation)' }),
       timezone: z.string().min(1).max(64).default('UTC'),
       conditions: Conditions.optional(),
     }),
@@ -50,13 +72,26 @@ export const Trigger = z
       window_minutes: z.number().int().min(1).max(1440).default(60),
       op: z.enum(['gt', 'gte', 'lt', 'lte']).default('gte'),
       value: z.number().min(0).max(1_000_000),
-      check_every_seconds: z.number().int().min(60).max(86_400).default(60).openapi({ description: 'How often the scheduler checks (an interval schedule)' }),
+      check_every_seconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(86_400)
+        .default(60)
+        .openapi({ description: 'How often the scheduler checks (an interval schedule)' }),
       conditions: Conditions.optional(),
     }),
-    z.strictObject({ type: z.literal('webhook'), conditions: Conditions.optional() }).openapi({ description: 'Fired by POST /api/v3/automations/{automation_id}/webhook signed with the secret returned at creation' }),
+    z
+      .strictObject({ type: z.literal('webhook'), conditions: Conditions.optional() })
+      .openapi({ description: 'Fired by POST /api/v3/automations/{automation_id}/webhook signed with the secret returned at creation' }),
     z.strictObject({
       type: z.literal('event_based'),
-      event: z.enum(AUTOMATION_EVENTS).optional().openapi({ description: 'An internal event; without it the automation fires on POST .../trigger and on internal events its conditions match' }),
+      event: z
+        .enum(AUTOMATION_EVENTS)
+        .optional()
+        .openapi({
+          description: 'An internal event; without it the automation fires on POST .../trigger and on internal events its conditions match',
+        }),
       conditions: Conditions.optional(),
     }),
   ])
@@ -64,7 +99,9 @@ export const Trigger = z
 export type Trigger = z.infer<typeof Trigger>;
 
 const Text = (max: number) => z.string().max(max);
-const Headers = z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), z.string().max(1024)).refine((h) => Object.keys(h).length <= 20, 'at most 20 headers');
+const Headers = z
+  .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), z.string().max(1024))
+  .refine((h) => Object.keys(h).length <= 20, 'at most 20 headers');
 
 export const Action = z
   .discriminatedUnion('type', [
@@ -83,15 +120,24 @@ export const Action = z
       type: z.literal('send_notification'),
       parameters: z.strictObject({
         channel: z.enum(NOTIFICATION_CHANNELS),
-        template: Text(100).min(1).optional().openapi({ description: 'Name of one of your notification templates; without one by that name a built-in message is sent' }),
-        recipient: Text(320).min(1).optional().openapi({ description: 'Default: you (your user id for in_app/push, your email for email)' }),
+        template: Text(100)
+          .min(1)
+          .optional()
+          .openapi({ description: 'Name of one of your notification templates; without one by that name a built-in message is sent' }),
+        recipient: Text(320)
+          .min(1)
+          .optional()
+          .openapi({ description: 'Default: you (your user id for in_app/push, your email for email)' }),
         subject: Text(200).optional(),
         message: Text(8000).optional(),
       }),
     }),
     z.strictObject({
       type: z.literal('run_workflow'),
-      parameters: z.strictObject({ workflow_id: z.number().int().positive(), input: z.record(z.string().max(100), z.unknown()).default({}) }),
+      parameters: z.strictObject({
+        workflow_id: z.number().int().positive(),
+        input: z.record(z.string().max(100), z.unknown()).default({}),
+      }),
     }),
     z.strictObject({
       type: z.literal('submit_task'),
@@ -103,7 +149,12 @@ export const Action = z
     }),
     z.strictObject({
       type: z.literal('call_webhook'),
-      parameters: z.strictObject({ url: Text(2048).min(1), method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'), headers: Headers.default({}), body: z.unknown().optional() }),
+      parameters: z.strictObject({
+        url: Text(2048).min(1),
+        method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
+        headers: Headers.default({}),
+        body: z.unknown().optional(),
+      }),
     }),
   ])
   .openapi('AutomationAction');
@@ -124,8 +175,14 @@ export type AutomationBody = z.infer<typeof AutomationBody>;
 
 export const TriggerBody = z
   .strictObject({
-    trigger_data: z.record(z.string().max(100), z.unknown()).default({}).refine((r) => JSON.stringify(r).length <= 32_000, 'at most 32 000 characters of JSON'),
-    context: z.record(z.string().max(100), z.unknown()).default({}).refine((r) => JSON.stringify(r).length <= 8_000, 'at most 8 000 characters of JSON'),
+    trigger_data: z
+      .record(z.string().max(100), z.unknown())
+      .default({})
+      .refine((r) => JSON.stringify(r).length <= 32_000, 'at most 32 000 characters of JSON'),
+    context: z
+      .record(z.string().max(100), z.unknown())
+      .default({})
+      .refine((r) => JSON.stringify(r).length <= 8_000, 'at most 8 000 characters of JSON'),
   })
   .openapi('AutomationTriggerRequest');
 
@@ -150,7 +207,13 @@ export const AutomationSchema = z
     ai_decision_making: z.boolean(),
     learning_enabled: z.boolean(),
     enabled: z.boolean(),
-    webhook_secret: z.string().optional().openapi({ description: 'Only in the response that created the webhook secret: sign webhook calls with it (it is stored encrypted and never shown again)' }),
+    webhook_secret: z
+      .string()
+      .optional()
+      .openapi({
+        description:
+          'Only in the response that created the webhook secret: sign webhook calls with it (it is stored encrypted and never shown again)',
+      }),
     created_at: iso,
     updated_at: iso,
   })

@@ -42,7 +42,14 @@ export function executionView(e: ExecutionRow, actions: Action[], results: Actio
     error: e.error,
     actions: actions.map((a, index) => {
       const r = byIndex.get(index);
-      return { index, type: a.type, status: r?.status ?? ('not_run' as const), output: r?.output ?? null, error: r?.error ?? null, duration_ms: r?.durationMs ?? null };
+      return {
+        index,
+        type: a.type,
+        status: r?.status ?? ('not_run' as const),
+        output: r?.output ?? null,
+        error: r?.error ?? null,
+        duration_ms: r?.durationMs ?? null,
+      };
     }),
     created_at: iso(e.createdAt),
     finished_at: e.finishedAt === null ? null : iso(e.finishedAt),
@@ -51,7 +58,11 @@ export function executionView(e: ExecutionRow, actions: Action[], results: Actio
 
 /** The owner's automation; anyone else's is "not found", exactly like a missing one. */
 export async function findAutomation(db: DB, ownerId: number, id: number): Promise<AutomationRow> {
-  const row = await db.select().from(automations).where(and(eq(automations.id, id), eq(automations.ownerId, ownerId))).get();
+  const row = await db
+    .select()
+    .from(automations)
+    .where(and(eq(automations.id, id), eq(automations.ownerId, ownerId)))
+    .get();
   if (!row) throw new ApiError('not_found', 'Automation not found');
   return row;
 }
@@ -85,12 +96,27 @@ export async function listExecutions(db: DB, automation: AutomationRow, limit: n
     .orderBy(desc(automationExecutions.id))
     .limit(limit + 1)
     .all();
-  const results = rows.length ? await db.select().from(automationActionResults).where(inArray(automationActionResults.executionId, rows.map((r) => r.id))).all() : [];
+  const results = rows.length
+    ? await db
+        .select()
+        .from(automationActionResults)
+        .where(
+          inArray(
+            automationActionResults.executionId,
+            rows.map((r) => r.id),
+          ),
+        )
+        .all()
+    : [];
   return { rows, results };
 }
 
 export async function getExecution(db: DB, ownerId: number, id: number) {
-  const e = await db.select().from(automationExecutions).where(and(eq(automationExecutions.id, id), eq(automationExecutions.ownerId, ownerId))).get();
+  const e = await db
+    .select()
+    .from(automationExecutions)
+    .where(and(eq(automationExecutions.id, id), eq(automationExecutions.ownerId, ownerId)))
+    .get();
   if (!e) return null;
   const results = await db.select().from(automationActionResults).where(eq(automationActionResults.executionId, id)).all();
   return { execution: e, results };
@@ -99,19 +125,35 @@ export async function getExecution(db: DB, ownerId: number, id: number) {
 /** Every figure counted from stored rows: automations, executions by status, actions by type and outcome. */
 export async function automationStats(db: DB, ownerId: number) {
   const [autos, execs, acts, learned] = await db.batch([
-    rawAll<{ trigger_type: string; n: number; enabled: number }>(db, sql`SELECT trigger_type, count(*) AS n, sum(enabled) AS enabled FROM automations WHERE owner_id = ${ownerId} GROUP BY trigger_type`),
-    rawAll<{ status: string; n: number }>(db, sql`SELECT status, count(*) AS n FROM automation_executions WHERE owner_id = ${ownerId} GROUP BY status`),
-    rawAll<{ action_type: string; status: string; n: number; avg_ms: number | null }>(db, sql`SELECT r.action_type, r.status, count(*) AS n, avg(r.duration_ms) AS avg_ms
-      FROM automation_action_results r JOIN automation_executions e ON e.id = r.execution_id WHERE e.owner_id = ${ownerId} GROUP BY r.action_type, r.status`),
-    rawAll<{ automation_id: number; i: number; s: number; f: number }>(db, sql`SELECT e.automation_id, r.action_index AS i, sum(r.status = 'succeeded') AS s, sum(r.status = 'failed') AS f
+    rawAll<{ trigger_type: string; n: number; enabled: number }>(
+      db,
+      sql`SELECT trigger_type, count(*) AS n, sum(enabled) AS enabled FROM automations WHERE owner_id = ${ownerId} GROUP BY trigger_type`,
+    ),
+    rawAll<{ status: string; n: number }>(
+      db,
+      sql`SELECT status, count(*) AS n FROM automation_executions WHERE owner_id = ${ownerId} GROUP BY status`,
+    ),
+    rawAll<{ action_type: string; status: string; n: number; avg_ms: number | null }>(
+      db,
+      sql`SELECT r.action_type, r.status, count(*) AS n, avg(r.duration_ms) AS avg_ms
+      FROM automation_action_results r JOIN automation_executions e ON e.id = r.execution_id WHERE e.owner_id = ${ownerId} GROUP BY r.action_type, r.status`,
+    ),
+    rawAll<{ automation_id: number; i: number; s: number; f: number }>(
+      db,
+      sql`SELECT e.automation_id, r.action_index AS i, sum(r.status = 'succeeded') AS s, sum(r.status = 'failed') AS f
       FROM automation_action_results r JOIN automation_executions e ON e.id = r.execution_id JOIN automations a ON a.id = e.automation_id
-      WHERE e.owner_id = ${ownerId} AND a.learning_enabled = 1 GROUP BY e.automation_id, r.action_index ORDER BY e.automation_id, r.action_index`),
+      WHERE e.owner_id = ${ownerId} AND a.learning_enabled = 1 GROUP BY e.automation_id, r.action_index ORDER BY e.automation_id, r.action_index`,
+    ),
   ]);
   // What the learning sampler sees: per automation and action, the recorded outcomes.
   const learning = new Map<number, { index: number; succeeded: number; failed: number }[]>();
-  for (const r of learned) learning.set(r.automation_id, [...(learning.get(r.automation_id) ?? []), { index: r.i, succeeded: r.s, failed: r.f }]);
+  for (const r of learned)
+    learning.set(r.automation_id, [...(learning.get(r.automation_id) ?? []), { index: r.i, succeeded: r.s, failed: r.f }]);
   const byStatus = Object.fromEntries(execs.map((r) => [r.status, r.n]));
-  const actions: Record<string, { succeeded: number; failed: number; started: number; success_rate: number | null; avg_duration_ms: number | null }> = {};
+  const actions: Record<
+    string,
+    { succeeded: number; failed: number; started: number; success_rate: number | null; avg_duration_ms: number | null }
+  > = {};
   for (const r of acts) {
     const a = (actions[r.action_type] ??= { succeeded: 0, failed: 0, started: 0, success_rate: null, avg_duration_ms: null });
     a[r.status as 'succeeded' | 'failed' | 'started'] = r.n;
@@ -120,8 +162,16 @@ export async function automationStats(db: DB, ownerId: number) {
   for (const a of Object.values(actions)) a.success_rate = a.succeeded + a.failed ? a.succeeded / (a.succeeded + a.failed) : null;
   const finished = (byStatus.succeeded ?? 0) + (byStatus.failed ?? 0);
   return {
-    automations: { total: autos.reduce((s, r) => s + r.n, 0), enabled: autos.reduce((s, r) => s + (r.enabled ?? 0), 0), by_trigger: Object.fromEntries(autos.map((r) => [r.trigger_type, r.n])) },
-    executions: { total: execs.reduce((s, r) => s + r.n, 0), by_status: byStatus, success_rate: finished ? (byStatus.succeeded ?? 0) / finished : null },
+    automations: {
+      total: autos.reduce((s, r) => s + r.n, 0),
+      enabled: autos.reduce((s, r) => s + (r.enabled ?? 0), 0),
+      by_trigger: Object.fromEntries(autos.map((r) => [r.trigger_type, r.n])),
+    },
+    executions: {
+      total: execs.reduce((s, r) => s + r.n, 0),
+      by_status: byStatus,
+      success_rate: finished ? (byStatus.succeeded ?? 0) / finished : null,
+    },
     actions,
     learning: [...learning].map(([id, actions]) => ({ automation_id: publicAutomationId(id), actions })),
   };

@@ -1,7 +1,12 @@
 import type { AutomationBody } from './schemas';
 
 /** Built-in automation templates: each `automation` is a body ready for POST /api/v3/automations. */
-export const AUTOMATION_TEMPLATES: { id: string; name: string; description: string; automation: Omit<AutomationBody, 'enabled'> & { enabled?: boolean } }[] = [
+export const AUTOMATION_TEMPLATES: {
+  id: string;
+  name: string;
+  description: string;
+  automation: Omit<AutomationBody, 'enabled'> & { enabled?: boolean };
+}[] = [
   {
     id: 'content_generation',
     name: 'Content generation',
@@ -27,7 +32,10 @@ export const AUTOMATION_TEMPLATES: { id: string; name: string; description: stri
       trigger: { type: 'event_based', event: 'workflow.failed' },
       actions: [
         { type: 'ai_generation', parameters: { prompt_template: 'Explain this workflow failure briefly: {{trigger.error}}' } },
-        { type: 'send_notification', parameters: { channel: 'in_app', subject: 'Run {{trigger.run_id}} failed', message: '{{actions.0.output.text}}' } },
+        {
+          type: 'send_notification',
+          parameters: { channel: 'in_app', subject: 'Run {{trigger.run_id}} failed', message: '{{actions.0.output.text}}' },
+        },
       ],
       ai_decision_making: false,
       learning_enabled: false,
@@ -39,7 +47,11 @@ export const AUTOMATION_TEMPLATES: { id: string; name: string; description: stri
     description: 'When one workflow completes, start another with the finished run id as input (set workflow ids first)',
     automation: {
       name: 'Follow-up workflow',
-      trigger: { type: 'event_based', event: 'workflow.completed', conditions: { all: [{ path: 'trigger.workflow_id', op: 'eq', value: 1 }] } },
+      trigger: {
+        type: 'event_based',
+        event: 'workflow.completed',
+        conditions: { all: [{ path: 'trigger.workflow_id', op: 'eq', value: 1 }] },
+      },
       actions: [{ type: 'run_workflow', parameters: { workflow_id: 2, input: { previous_run: '{{trigger.run_id}}' } } }],
       ai_decision_making: false,
       learning_enabled: false,

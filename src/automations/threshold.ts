@@ -16,7 +16,8 @@ export async function measure(db: DB, ownerId: number, t: Threshold, now: number
   return (await db.get<{ n: number }>(q))?.n ?? 0;
 }
 
-export const crosses = (t: Threshold, v: number) => (t.op === 'gt' ? v > t.value : t.op === 'gte' ? v >= t.value : t.op === 'lt' ? v < t.value : v <= t.value);
+export const crosses = (t: Threshold, v: number) =>
+  t.op === 'gt' ? v > t.value : t.op === 'gte' ? v >= t.value : t.op === 'lt' ? v < t.value : v <= t.value;
 
 /**
  * Whether this automation already fired within the window: a threshold that stays crossed fires

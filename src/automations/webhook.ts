@@ -27,7 +27,10 @@ export async function webhookSignature(secret: string, timestamp: string, body: 
 /** Makes and seals a new secret for the automation; returns the plaintext to show once. */
 export async function issueWebhookSecret(env: Env, db: DB, automationId: number): Promise<string> {
   const secret = `whsec_${randomToken(32)}`;
-  await db.update(automations).set({ webhookSecret: await sealFor(env, 'automations', automationId, 'webhook_secret', secret) }).where(eq(automations.id, automationId));
+  await db
+    .update(automations)
+    .set({ webhookSecret: await sealFor(env, 'automations', automationId, 'webhook_secret', secret) })
+    .where(eq(automations.id, automationId));
   return secret;
 }
 
@@ -44,7 +47,11 @@ export function verifyWebhook(): MiddlewareHandler<AppEnv> {
     const sig = c.req.header('x-automation-signature') ?? '';
     if (!m || !/^\d{1,12}$/.test(ts) || !/^sha256=[0-9a-f]{64}$/.test(sig)) throw refused();
     if (Math.abs(Date.now() / 1000 - Number(ts)) > WEBHOOK_SKEW_S) throw refused();
-    const row: AutomationRow | undefined = await c.var.db.select().from(automations).where(and(eq(automations.id, Number(m[1])), eq(automations.triggerType, 'webhook'))).get();
+    const row: AutomationRow | undefined = await c.var.db
+      .select()
+      .from(automations)
+      .where(and(eq(automations.id, Number(m[1])), eq(automations.triggerType, 'webhook')))
+      .get();
     if (!row?.webhookSecret) throw refused();
     const secret = await openFor(c.env, 'automations', row.id, 'webhook_secret', row.webhookSecret);
     const body = await c.req.raw.clone().text();

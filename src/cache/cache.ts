@@ -76,7 +76,8 @@ export async function cached<T>(scope: CacheScope, ns: Namespace, key: string, l
         return undefined;
       });
       // The memory tier holds only what this isolate stored; the others are checked.
-      const parsed = raw === undefined ? undefined : tier.name === 'memory' ? { success: true as const, data: raw as T } : opts.schema.safeParse(raw);
+      const parsed =
+        raw === undefined ? undefined : tier.name === 'memory' ? { success: true as const, data: raw as T } : opts.schema.safeParse(raw);
       if (parsed?.success) {
         count(tier.name, true);
         count('all', true);

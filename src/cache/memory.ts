@@ -102,7 +102,8 @@ export function loadOnce<T>(lru: Lru, key: string, size: number, load: () => Pro
   value.then(
     (v) => {
       const actual = sizeOf?.(v);
-      if (actual !== undefined && actual !== size && lru.peek(key) === value) lru.set(key, value, { ttlSeconds: Number.POSITIVE_INFINITY, size: actual });
+      if (actual !== undefined && actual !== size && lru.peek(key) === value)
+        lru.set(key, value, { ttlSeconds: Number.POSITIVE_INFINITY, size: actual });
     },
     () => {
       if (lru.peek(key) === value) lru.delete(key);

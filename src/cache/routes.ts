@@ -37,7 +37,13 @@ const ClearBody = z
     z.strictObject({ scope: z.literal('namespace'), namespace: Namespace }),
     z.strictObject({ scope: z.literal('prefix'), namespace: Namespace, prefix: z.string().min(1).max(200) }),
     z.strictObject({ scope: z.literal('key'), namespace: Namespace, key: z.string().min(1).max(300) }),
-    z.strictObject({ scope: z.literal('tag'), tag: z.string().regex(/^[a-z0-9_.:-]{1,100}$/, 'lowercase letters, digits, "_", ".", ":" and "-", at most 100').max(100) }),
+    z.strictObject({
+      scope: z.literal('tag'),
+      tag: z
+        .string()
+        .regex(/^[a-z0-9_.:-]{1,100}$/, 'lowercase letters, digits, "_", ".", ":" and "-", at most 100')
+        .max(100),
+    }),
   ])
   .openapi('CacheClearRequest', { example: { scope: 'tag', tag: 'workflow:42' } });
 
@@ -45,7 +51,8 @@ const Count = z.number().int().nullable();
 const ClearedSchema = z
   .object({
     cleared: z.object({ memory: Count, kv: Count, edge: Count }).openapi({
-      description: 'Entries removed per tier. memory: this isolate only. edge: null when the Cache API cannot be enumerated (prefix, tag, namespace clears).',
+      description:
+        'Entries removed per tier. memory: this isolate only. edge: null when the Cache API cannot be enumerated (prefix, tag, namespace clears).',
     }),
   })
   .openapi('CacheCleared');
@@ -62,7 +69,8 @@ export function cacheRoutes(prefix: 'canonical' | 'seeds') {
           operationId: id('cacheStats'),
           tags,
           summary: 'Cache hits and misses per namespace and tier (admin)',
-          description: 'Counted in Durable Objects across every isolate. A lookup is counted after its response is sent, so a count may trail a request that has just returned.',
+          description:
+            'Counted in Durable Objects across every isolate. A lookup is counted after its response is sent, so a count may trail a request that has just returned.',
           responses: { 200: jsonResponse(StatsSchema, 'Counts since the counters were created') },
         }),
       ),
@@ -83,7 +91,12 @@ export function cacheRoutes(prefix: 'canonical' | 'seeds') {
       async (c) => {
         const target = c.req.valid('json');
         const cleared = await clearCache(c.env, target);
-        await auditInsert(c.var.db, requestMeta(c), { action: 'cache.clear', targetType: 'cache', targetId: target.scope, details: { ...target, cleared } });
+        await auditInsert(c.var.db, requestMeta(c), {
+          action: 'cache.clear',
+          targetType: 'cache',
+          targetId: target.scope,
+          details: { ...target, cleared },
+        });
         return c.json({ cleared }, 200);
       },
     );

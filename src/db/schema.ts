@@ -36,7 +36,9 @@ export const sessions = sqliteTable(
   'sessions',
   {
     id: text('id').primaryKey(),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     createdAt: integer('created_at').notNull().default(now),
     expiresAt: integer('expires_at').notNull(),
     lastUsedAt: integer('last_used_at'),
@@ -52,7 +54,9 @@ export const refreshTokens = sqliteTable(
   'refresh_tokens',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    sessionId: text('session_id').notNull().references(() => sessions.id, { onDelete: 'cascade' }),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
     /** SHA-256 of the opaque token; the token itself is never stored. */
     tokenHash: text('token_hash').notNull(),
     createdAt: integer('created_at').notNull().default(now),
@@ -67,7 +71,9 @@ export const apiKeys = sqliteTable(
   'api_keys',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     /** The first characters of the key, shown in listings so a user can tell keys apart. */
     prefix: text('prefix').notNull(),
@@ -85,7 +91,9 @@ export const workflows = sqliteTable(
   'workflows',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     description: text('description'),
     /** Current version; the full history is in workflow_versions. */
@@ -103,7 +111,9 @@ export const workflows = sqliteTable(
 export const workflowVersions = sqliteTable(
   'workflow_versions',
   {
-    workflowId: integer('workflow_id').notNull().references(() => workflows.id, { onDelete: 'cascade' }),
+    workflowId: integer('workflow_id')
+      .notNull()
+      .references(() => workflows.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
     name: text('name').notNull(),
     description: text('description'),
@@ -164,7 +174,9 @@ export const auditCheckpoints = sqliteTable('audit_checkpoints', {
 
 /** TOTP second factor: one per user. The secret is stored encrypted (src/security/encryption.ts). */
 export const userMfa = sqliteTable('user_mfa', {
-  userId: integer('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  userId: integer('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
   secretEnc: text('secret_enc').notNull(),
   /** Null while enrolment awaits its first code; MFA is enforced only once confirmed. */
   confirmedAt: integer('confirmed_at'),
@@ -178,7 +190,9 @@ export const mfaRecoveryCodes = sqliteTable(
   'mfa_recovery_codes',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     codeHash: text('code_hash').notNull(),
     usedAt: integer('used_at'),
     createdAt: integer('created_at').notNull().default(now),
@@ -192,7 +206,9 @@ export const loginChallenges = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     tokenHash: text('token_hash').notNull(),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     expiresAt: integer('expires_at').notNull(),
     usedAt: integer('used_at'),
     attempts: integer('attempts').notNull().default(0),
@@ -207,7 +223,9 @@ export const passwordResetTokens = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     tokenHash: text('token_hash').notNull(),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     expiresAt: integer('expires_at').notNull(),
     usedAt: integer('used_at'),
     ip: text('ip'),
@@ -247,7 +265,11 @@ export const securityEvents = sqliteTable(
     dedupeKey: text('dedupe_key'),
     details: text('details', { mode: 'json' }).$type<Record<string, unknown>>(),
   },
-  (t) => [index('security_events_at_idx').on(t.at), index('security_events_type_idx').on(t.type, t.id), uniqueIndex('security_events_dedupe_unique').on(t.dedupeKey)],
+  (t) => [
+    index('security_events_at_idx').on(t.at),
+    index('security_events_type_idx').on(t.type, t.id),
+    uniqueIndex('security_events_dedupe_unique').on(t.dedupeKey),
+  ],
 );
 
 export const LIMIT_SUBJECTS = ['user', 'api_key', 'ip'] as const;
@@ -297,9 +319,13 @@ export const runs = sqliteTable(
   'runs',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    workflowId: integer('workflow_id').notNull().references(() => workflows.id),
+    workflowId: integer('workflow_id')
+      .notNull()
+      .references(() => workflows.id),
     workflowVersion: integer('workflow_version').notNull(),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     status: text('status', { enum: RUN_STATUSES }).notNull(),
     input: text('input', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
     output: text('output', { mode: 'json' }).$type<Record<string, unknown>>(),
@@ -325,7 +351,9 @@ export const runs = sqliteTable(
 export const runNodes = sqliteTable(
   'run_nodes',
   {
-    runId: integer('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    runId: integer('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
     nodeId: text('node_id').notNull(),
     type: text('type').notNull(),
     status: text('status').notNull(),
@@ -348,7 +376,9 @@ export const runNodes = sqliteTable(
 export const nodeAttempts = sqliteTable(
   'node_attempts',
   {
-    runId: integer('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    runId: integer('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
     nodeId: text('node_id').notNull(),
     attempt: integer('attempt').notNull(),
     status: text('status', { enum: ['succeeded', 'failed', 'interrupted', 'cancelled'] }).notNull(),
@@ -374,7 +404,9 @@ export const documents = sqliteTable(
   'documents',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     workflowId: integer('workflow_id'),
     runId: integer('run_id'),
     nodeId: text('node_id'),
@@ -398,7 +430,9 @@ export const documents = sqliteTable(
 export const documentVersions = sqliteTable(
   'document_versions',
   {
-    documentId: integer('document_id').notNull().references(() => documents.id, { onDelete: 'cascade' }),
+    documentId: integer('document_id')
+      .notNull()
+      .references(() => documents.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
     title: text('title').notNull(),
     content: text('content').notNull(),
@@ -410,7 +444,16 @@ export const documentVersions = sqliteTable(
 
 // ---- background tasks (src/tasks) ---------------------------------------------------------
 
-export const TASK_TYPES = ['workflow_run', 'webhook_call', 'data_processing', 'cleanup', 'notification_delivery', 'ml_train', 'automation_run', 'automation_fire'] as const;
+export const TASK_TYPES = [
+  'workflow_run',
+  'webhook_call',
+  'data_processing',
+  'cleanup',
+  'notification_delivery',
+  'ml_train',
+  'automation_run',
+  'automation_fire',
+] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 export const TASK_PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
 export type TaskPriority = (typeof TASK_PRIORITIES)[number];
@@ -426,7 +469,9 @@ export const tasks = sqliteTable(
   'tasks',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     taskType: text('task_type', { enum: TASK_TYPES }).notNull(),
     priority: text('priority', { enum: TASK_PRIORITIES }).notNull(),
@@ -472,7 +517,9 @@ export const tasks = sqliteTable(
 export const taskAttempts = sqliteTable(
   'task_attempts',
   {
-    taskId: integer('task_id').notNull().references(() => tasks.id, { onDelete: 'cascade' }),
+    taskId: integer('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
     attempt: integer('attempt').notNull(),
     status: text('status', { enum: ['succeeded', 'failed', 'timed_out', 'cancelled'] }).notNull(),
     startedAt: integer('started_at').notNull(),
@@ -491,7 +538,9 @@ export const taskAttempts = sqliteTable(
 export const taskEffects = sqliteTable(
   'task_effects',
   {
-    taskId: integer('task_id').notNull().references(() => tasks.id, { onDelete: 'cascade' }),
+    taskId: integer('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
     effect: text('effect').notNull(),
     at: integer('at').notNull().default(now),
     detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>(),
@@ -501,7 +550,9 @@ export const taskEffects = sqliteTable(
 
 /** Per-user HMAC key for webhook_call signatures (Standard Webhooks `whsec_…`). */
 export const webhookSecrets = sqliteTable('webhook_secrets', {
-  userId: integer('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  userId: integer('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
   secret: text('secret').notNull(),
   createdAt: integer('created_at').notNull().default(now),
 });
@@ -516,7 +567,9 @@ export const schedules = sqliteTable(
   'schedules',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     description: text('description'),
     kind: text('kind', { enum: SCHEDULE_KINDS }).notNull(),
@@ -557,7 +610,9 @@ export const scheduleFires = sqliteTable(
   'schedule_fires',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    scheduleId: integer('schedule_id').notNull().references(() => schedules.id, { onDelete: 'cascade' }),
+    scheduleId: integer('schedule_id')
+      .notNull()
+      .references(() => schedules.id, { onDelete: 'cascade' }),
     ownerId: integer('owner_id').notNull(),
     manual: integer('manual', { mode: 'boolean' }).notNull().default(false),
     fireAt: integer('fire_at').notNull(),
@@ -568,7 +623,11 @@ export const scheduleFires = sqliteTable(
     outcome: text('outcome', { enum: FIRE_OUTCOMES }).notNull(),
     detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>(),
   },
-  (t) => [uniqueIndex('schedule_fires_unique').on(t.scheduleId, t.manual, t.fireAt), index('schedule_fires_schedule_idx').on(t.scheduleId, t.id), index('schedule_fires_owner_idx').on(t.ownerId, t.firedAt)],
+  (t) => [
+    uniqueIndex('schedule_fires_unique').on(t.scheduleId, t.manual, t.fireAt),
+    index('schedule_fires_schedule_idx').on(t.scheduleId, t.id),
+    index('schedule_fires_owner_idx').on(t.ownerId, t.firedAt),
+  ],
 );
 
 // ---- notifications (src/notifications) -----------------------------------------------------
@@ -580,7 +639,9 @@ export const notifications = sqliteTable(
   'notifications',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     category: text('category').notNull(),
     title: text('title').notNull(),
     body: text('body').notNull(),
@@ -628,7 +689,9 @@ export const notificationTemplates = sqliteTable(
   'notification_templates',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     channel: text('channel', { enum: NOTIFICATION_CHANNELS }).notNull(),
     subject: text('subject').notNull(),
@@ -644,7 +707,9 @@ export const notificationTemplates = sqliteTable(
 export const notificationPreferences = sqliteTable(
   'notification_preferences',
   {
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     channel: text('channel', { enum: NOTIFICATION_CHANNELS }).notNull(),
     optedOut: integer('opted_out', { mode: 'boolean' }).notNull(),
     updatedAt: integer('updated_at').notNull().default(now),
@@ -657,7 +722,9 @@ export const pushSubscriptions = sqliteTable(
   'push_subscriptions',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     endpoint: text('endpoint').notNull(),
     p256dh: text('p256dh').notNull(),
     auth: text('auth').notNull(),
@@ -675,7 +742,9 @@ export const notificationDeliveries = sqliteTable(
   'notification_deliveries',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     batchId: text('batch_id').notNull(),
     channel: text('channel', { enum: NOTIFICATION_CHANNELS }).notNull(),
     configName: text('config_name').notNull(),
@@ -709,7 +778,9 @@ export const notificationDeliveries = sqliteTable(
 export const notificationAttempts = sqliteTable(
   'notification_attempts',
   {
-    deliveryId: integer('delivery_id').notNull().references(() => notificationDeliveries.id, { onDelete: 'cascade' }),
+    deliveryId: integer('delivery_id')
+      .notNull()
+      .references(() => notificationDeliveries.id, { onDelete: 'cascade' }),
     attempt: integer('attempt').notNull(),
     status: text('status', { enum: ['sent', 'failed', 'skipped'] }).notNull(),
     retryable: integer('retryable', { mode: 'boolean' }).notNull().default(false),
@@ -743,7 +814,11 @@ export const analyticsEvents = sqliteTable(
     dedupeKey: text('dedupe_key').notNull(),
     createdAt: integer('created_at').notNull().default(now),
   },
-  (t) => [uniqueIndex('analytics_events_dedupe_unique').on(t.dedupeKey), index('analytics_events_at_idx').on(t.at), index('analytics_events_user_idx').on(t.userId, t.at)],
+  (t) => [
+    uniqueIndex('analytics_events_dedupe_unique').on(t.dedupeKey),
+    index('analytics_events_at_idx').on(t.at),
+    index('analytics_events_user_idx').on(t.userId, t.at),
+  ],
 );
 
 // ---- cache (src/cache) ---------------------------------------------------------------------
@@ -761,7 +836,9 @@ export const mlModels = sqliteTable(
   'ml_models',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     description: text('description'),
     modelType: text('model_type', { enum: ML_MODEL_TYPES }).notNull(),
@@ -784,7 +861,9 @@ export const mlModelVersions = sqliteTable(
   'ml_model_versions',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    modelId: integer('model_id').notNull().references(() => mlModels.id, { onDelete: 'cascade' }),
+    modelId: integer('model_id')
+      .notNull()
+      .references(() => mlModels.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
     status: text('status', { enum: ML_VERSION_STATUSES }).notNull(),
     parameters: text('parameters', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
@@ -812,7 +891,9 @@ export const mlModelVersions = sqliteTable(
 export const mlModelBlobs = sqliteTable(
   'ml_model_blobs',
   {
-    modelId: integer('model_id').notNull().references(() => mlModels.id, { onDelete: 'cascade' }),
+    modelId: integer('model_id')
+      .notNull()
+      .references(() => mlModels.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
     part: integer('part').notNull(),
     data: text('data').notNull(),
@@ -824,7 +905,9 @@ export const mlModelBlobs = sqliteTable(
 export const mlTrainingChunks = sqliteTable(
   'ml_training_chunks',
   {
-    modelId: integer('model_id').notNull().references(() => mlModels.id, { onDelete: 'cascade' }),
+    modelId: integer('model_id')
+      .notNull()
+      .references(() => mlModels.id, { onDelete: 'cascade' }),
     seq: integer('seq').notNull(),
     rowCount: integer('row_count').notNull(),
     rows: text('rows', { mode: 'json' }).$type<unknown[]>().notNull(),
@@ -837,7 +920,9 @@ export const mlPredictions = sqliteTable(
   'ml_predictions',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    modelId: integer('model_id').notNull().references(() => mlModels.id, { onDelete: 'cascade' }),
+    modelId: integer('model_id')
+      .notNull()
+      .references(() => mlModels.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
     userId: integer('user_id'),
     rowCount: integer('row_count').notNull(),
@@ -861,7 +946,9 @@ export const recInteractions = sqliteTable(
   'rec_interactions',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     userKey: text('user_key').notNull(),
     itemKey: text('item_key').notNull(),
     type: text('type', { enum: REC_INTERACTION_TYPES }).notNull(),
@@ -881,7 +968,9 @@ export const recInteractions = sqliteTable(
 export const recItems = sqliteTable(
   'rec_items',
   {
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     itemKey: text('item_key').notNull(),
     features: text('features', { mode: 'json' }).$type<Record<string, string | number | boolean>>().notNull(),
     content: text('content').notNull().default(''),
@@ -899,12 +988,17 @@ export const recItems = sqliteTable(
 export const recItemPopularity = sqliteTable(
   'rec_item_popularity',
   {
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     itemKey: text('item_key').notNull(),
     total: real('total').notNull().default(0),
     count: integer('count').notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.ownerId, t.itemKey] }), index('rec_item_popularity_rank_idx').on(t.ownerId, sql`${t.total} desc`, t.itemKey)],
+  (t) => [
+    primaryKey({ columns: [t.ownerId, t.itemKey] }),
+    index('rec_item_popularity_rank_idx').on(t.ownerId, sql`${t.total} desc`, t.itemKey),
+  ],
 );
 
 /** A recommendation model; `version` counts trainings, 0 = never trained. */
@@ -912,7 +1006,9 @@ export const recModels = sqliteTable(
   'rec_models',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     algorithm: text('algorithm', { enum: REC_ALGORITHMS }).notNull(),
     recommendationType: text('recommendation_type').notNull(),
@@ -933,7 +1029,9 @@ export const recModels = sqliteTable(
 export const recModelChunks = sqliteTable(
   'rec_model_chunks',
   {
-    modelId: integer('model_id').notNull().references(() => recModels.id, { onDelete: 'cascade' }),
+    modelId: integer('model_id')
+      .notNull()
+      .references(() => recModels.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
     seq: integer('seq').notNull(),
     data: text('data').notNull(),
@@ -953,7 +1051,9 @@ export const automations = sqliteTable(
   'automations',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     description: text('description'),
     triggerType: text('trigger_type', { enum: AUTOMATION_TRIGGERS }).notNull(),
@@ -980,7 +1080,9 @@ export const automationExecutions = sqliteTable(
   'automation_executions',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    automationId: integer('automation_id').notNull().references(() => automations.id, { onDelete: 'cascade' }),
+    automationId: integer('automation_id')
+      .notNull()
+      .references(() => automations.id, { onDelete: 'cascade' }),
     ownerId: integer('owner_id').notNull(),
     eventId: text('event_id').notNull(),
     status: text('status', { enum: EXECUTION_STATUSES }).notNull(),
@@ -995,7 +1097,10 @@ export const automationExecutions = sqliteTable(
     createdAt: integer('created_at').notNull().default(now),
     finishedAt: integer('finished_at'),
   },
-  (t) => [uniqueIndex('automation_executions_event_unique').on(t.automationId, t.eventId), index('automation_executions_owner_idx').on(t.ownerId, t.id)],
+  (t) => [
+    uniqueIndex('automation_executions_event_unique').on(t.automationId, t.eventId),
+    index('automation_executions_owner_idx').on(t.ownerId, t.id),
+  ],
 );
 
 /**
@@ -1006,7 +1111,9 @@ export const automationExecutions = sqliteTable(
 export const automationActionResults = sqliteTable(
   'automation_action_results',
   {
-    executionId: integer('execution_id').notNull().references(() => automationExecutions.id, { onDelete: 'cascade' }),
+    executionId: integer('execution_id')
+      .notNull()
+      .references(() => automationExecutions.id, { onDelete: 'cascade' }),
     actionIndex: integer('action_index').notNull(),
     actionType: text('action_type').notNull(),
     status: text('status', { enum: ['started', 'succeeded', 'failed'] }).notNull(),
@@ -1030,8 +1137,12 @@ export const aiWorkflows = sqliteTable(
   'ai_workflows',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    workflowId: integer('workflow_id').notNull().references(() => workflows.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    workflowId: integer('workflow_id')
+      .notNull()
+      .references(() => workflows.id, { onDelete: 'cascade' }),
     template: text('template').notNull(),
     workflowType: text('workflow_type').notNull(),
     provider: text('provider').notNull(),

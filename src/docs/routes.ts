@@ -46,7 +46,10 @@ export const OPENAPI_CONFIG = {
     { name: 'runs', description: 'Durable runs of workflows: control, events, streams, analytics' },
     { name: 'documents', description: 'Generated documents, their versions, search and continuation' },
     { name: 'realtime', description: 'WebSocket rooms and their counters' },
-    { name: 'background tasks', description: 'Tasks on Cloudflare Queues: priorities, per-user fairness, retries with backoff, dead letters' },
+    {
+      name: 'background tasks',
+      description: 'Tasks on Cloudflare Queues: priorities, per-user fairness, retries with backoff, dead letters',
+    },
     { name: 'schedules', description: 'Cron, interval, daily, weekly and monthly schedules fired by Durable Object alarms' },
     { name: 'ai', description: 'The AI layer: generation with provider fallback, text analysis' },
     { name: 'cache', description: 'The cache: hit and miss statistics, invalidation' },
@@ -90,7 +93,9 @@ export function mountDocs(app: OpenAPIHono<AppEnv>) {
       tags: ['docs'],
       security: [],
       summary: 'This OpenAPI 3.1 document',
-      responses: { 200: { description: 'OpenAPI document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+      responses: {
+        200: { description: 'OpenAPI document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+      },
     }),
     // Built from every route's schemas, which takes a while: kept per isolate and per data centre
     // (namespace `public`, src/cache), keyed by the release, as it only changes with a deploy.

@@ -15,7 +15,9 @@ const CONTEXT_CHARS = 6000;
  */
 export function continuationPrompt(previous: DocumentRow, instruction?: string): string {
   const tail = previous.content.length > CONTEXT_CHARS ? `…${previous.content.slice(-CONTEXT_CHARS)}` : previous.content;
-  const ask = instruction ?? `Continue "${previous.title}" with its next section. Keep the same voice and build on the last points made; do not repeat earlier sections.`;
+  const ask =
+    instruction ??
+    `Continue "${previous.title}" with its next section. Keep the same voice and build on the last points made; do not repeat earlier sections.`;
   return `${ask}\n\nPrevious document:\n${tail}`;
 }
 
@@ -42,10 +44,20 @@ export async function continueDocument(
       parentId: previous.id,
       title: titleOf(r.text),
       content: r.text,
-      metadata: { provider: r.provider, model: r.model, tokens_in: r.tokensIn, tokens_out: r.tokensOut, prompt_tokens_estimate: estimateTokens(prompt), automatic_prompt: opts.prompt === undefined },
+      metadata: {
+        provider: r.provider,
+        model: r.model,
+        tokens_in: r.tokensIn,
+        tokens_out: r.tokensOut,
+        prompt_tokens_estimate: estimateTokens(prompt),
+        automatic_prompt: opts.prompt === undefined,
+      },
     });
   } catch (err) {
-    if (err instanceof ProviderError) throw new ApiError('service_unavailable', `No AI provider could continue the document: ${err.message}`, { details: { retryable: err.retryable } });
+    if (err instanceof ProviderError)
+      throw new ApiError('service_unavailable', `No AI provider could continue the document: ${err.message}`, {
+        details: { retryable: err.retryable },
+      });
     throw err;
   }
 }

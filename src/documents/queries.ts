@@ -7,7 +7,6 @@ import { toIso } from '../lib/time';
 
 export type DocumentRow = typeof documents.$inferSelect;
 
-
 export function publicDocument(d: DocumentRow) {
   const { excerpt, ...rest } = documentSummary(d);
   void excerpt;
@@ -32,10 +31,19 @@ export function documentSummary(d: DocumentRow) {
 }
 
 export async function getDocument(db: DB, ownerId: number, id: number): Promise<DocumentRow | undefined> {
-  return db.select().from(documents).where(and(eq(documents.id, id), eq(documents.ownerId, ownerId))).get();
+  return db
+    .select()
+    .from(documents)
+    .where(and(eq(documents.id, id), eq(documents.ownerId, ownerId)))
+    .get();
 }
 
-export type DocumentFilter = { q?: string | undefined; run_id?: number | undefined; workflow_id?: number | undefined; parent_id?: number | undefined };
+export type DocumentFilter = {
+  q?: string | undefined;
+  run_id?: number | undefined;
+  workflow_id?: number | undefined;
+  parent_id?: number | undefined;
+};
 
 /** FTS5 query from free text: each word becomes a quoted prefix term, so user input is never syntax. */
 export function ftsQuery(q: string): string | null {
@@ -56,15 +64,31 @@ export async function listDocuments(db: DB, ownerId: number, f: DocumentFilter, 
     if (!match) return [];
     conditions.push(sql`${documents.id} IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ${match})`);
   }
-  return db.select().from(documents).where(and(...conditions)).orderBy(desc(documents.id)).limit(limit + 1).all();
+  return db
+    .select()
+    .from(documents)
+    .where(and(...conditions))
+    .orderBy(desc(documents.id))
+    .limit(limit + 1)
+    .all();
 }
 
 export async function listVersions(db: DB, documentId: number) {
-  return db.select().from(documentVersions).where(eq(documentVersions.documentId, documentId)).orderBy(desc(documentVersions.version)).all();
+  return db
+    .select()
+    .from(documentVersions)
+    .where(eq(documentVersions.documentId, documentId))
+    .orderBy(desc(documentVersions.version))
+    .all();
 }
 
 /** Edits create a new version; the previous ones stay readable. Conditional on the version read. */
-export async function editDocument(db: DB, meta: RequestMeta, current: DocumentRow, change: { title?: string | undefined; content?: string | undefined }) {
+export async function editDocument(
+  db: DB,
+  meta: RequestMeta,
+  current: DocumentRow,
+  change: { title?: string | undefined; content?: string | undefined },
+) {
   const version = current.version + 1;
   const title = change.title ?? current.title;
   const content = change.content ?? current.content;
@@ -74,8 +98,11 @@ export async function editDocument(db: DB, meta: RequestMeta, current: DocumentR
       .set({ title, content, version, updatedAt: Date.now() })
       .where(and(eq(documents.id, current.id), eq(documents.version, current.version)))
       .returning(),
-    rawRun(db, sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
-      SELECT ${current.id}, ${version}, ${title}, ${content}, ${meta.actorUserId} WHERE changes() > 0`),
+    rawRun(
+      db,
+      sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
+      SELECT ${current.id}, ${version}, ${title}, ${content}, ${meta.actorUserId} WHERE changes() > 0`,
+    ),
     auditInsert(db, meta, { action: 'document.update', targetType: 'document', targetId: current.id, details: { version } }),
   ]);
   if (!updated[0]) throw new ApiError('conflict', 'The document was changed concurrently; fetch it and retry');
@@ -86,17 +113,43 @@ export async function editDocument(db: DB, meta: RequestMeta, current: DocumentR
 export async function insertDocument(
   db: DB,
   meta: RequestMeta,
-  d: { ownerId: number; workflowId: number | null; runId: number | null; parentId: number; title: string; content: string; metadata: Record<string, unknown> },
+  d: {
+    ownerId: number;
+    workflowId: number | null;
+    runId: number | null;
+    parentId: number;
+    title: string;
+    content: string;
+    metadata: Record<string, unknown>;
+  },
 ): Promise<DocumentRow> {
   const newId = sql`(SELECT max(id) FROM documents)`;
   const [inserted] = await db.batch([
     db
       .insert(documents)
-      .values({ ownerId: d.ownerId, workflowId: d.workflowId, runId: d.runId, nodeId: null, parentId: d.parentId, kind: 'continuation', title: d.title, content: d.content, metadata: d.metadata })
+      .values({
+        ownerId: d.ownerId,
+        workflowId: d.workflowId,
+        runId: d.runId,
+        nodeId: null,
+        parentId: d.parentId,
+        kind: 'continuation',
+        title: d.title,
+        content: d.content,
+        metadata: d.metadata,
+      })
       .returning(),
-    rawAll(db, sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
-      SELECT id, 1, title, content, ${d.ownerId} FROM documents WHERE id = ${newId}`),
-    auditInsert(db, meta, { action: 'document.continue', targetType: 'document', targetId: sql`CAST(${newId} AS TEXT)`, details: { parent_id: d.parentId } }),
+    rawAll(
+      db,
+      sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
+      SELECT id, 1, title, content, ${d.ownerId} FROM documents WHERE id = ${newId}`,
+    ),
+    auditInsert(db, meta, {
+      action: 'document.continue',
+      targetType: 'document',
+      targetId: sql`CAST(${newId} AS TEXT)`,
+      details: { parent_id: d.parentId },
+    }),
   ]);
   return inserted[0]!;
 }

@@ -35,19 +35,50 @@ const DocumentSchema = z
   .openapi('Document');
 const DocumentSummary = DocumentSchema.omit({ content: true }).extend({ excerpt: z.string() }).openapi('DocumentSummary');
 const VersionSchema = z
-  .object({ version: z.number().int(), title: z.string(), content: z.string(), created_by: z.number().int().nullable(), created_at: z.string() })
+  .object({
+    version: z.number().int(),
+    title: z.string(),
+    content: z.string(),
+    created_by: z.number().int().nullable(),
+    created_at: z.string(),
+  })
   .openapi('DocumentVersion');
 
 const ListQuery = PageQuery.extend({
-  q: z.string().min(1).max(200).optional().openapi({ param: { name: 'q', in: 'query' }, description: 'Full-text search over title and content' }),
-  run_id: z.coerce.number().int().positive().optional().openapi({ param: { name: 'run_id', in: 'query' } }),
-  workflow_id: z.coerce.number().int().positive().optional().openapi({ param: { name: 'workflow_id', in: 'query' } }),
-  parent_id: z.coerce.number().int().positive().optional().openapi({ param: { name: 'parent_id', in: 'query' }, description: 'Children of a document' }),
+  q: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ param: { name: 'q', in: 'query' }, description: 'Full-text search over title and content' }),
+  run_id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .openapi({ param: { name: 'run_id', in: 'query' } }),
+  workflow_id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .openapi({ param: { name: 'workflow_id', in: 'query' } }),
+  parent_id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .openapi({ param: { name: 'parent_id', in: 'query' }, description: 'Children of a document' }),
 });
 
 const ContinueBody = z
   .strictObject({
-    prompt: z.string().min(1).max(20_000).optional().openapi({ description: 'Instruction for the next document; written automatically when omitted' }),
+    prompt: z
+      .string()
+      .min(1)
+      .max(20_000)
+      .optional()
+      .openapi({ description: 'Instruction for the next document; written automatically when omitted' }),
     provider: z.enum(PROVIDERS).optional(),
     model: z.string().min(1).max(100).optional(),
     max_tokens: z.number().int().min(1).max(8192).optional(),
@@ -59,7 +90,14 @@ const EditBody = z
   .refine((b) => b.title !== undefined || b.content !== undefined, { message: 'title or content is required' })
   .openapi('DocumentEditRequest');
 
-const docParam = z.object({ id: IdParam.shape.id, version: z.coerce.number().int().positive().openapi({ param: { name: 'version', in: 'path' } }) });
+const docParam = z.object({
+  id: IdParam.shape.id,
+  version: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: 'version', in: 'path' } }),
+});
 
 export const documentRoutes = createRouter()
   .openapi(
@@ -71,7 +109,10 @@ export const documentRoutes = createRouter()
         tags,
         summary: 'List or search your documents, newest first',
         request: { query: ListQuery },
-        responses: { 200: jsonResponse(pageOf(DocumentSummary, 'DocumentPage'), 'A page of documents'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(DocumentSummary, 'DocumentPage'), 'A page of documents'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {
@@ -126,13 +167,22 @@ export const documentRoutes = createRouter()
         tags,
         summary: "A document's versions, newest first",
         request: { params: IdParam },
-        responses: { 200: jsonResponse(z.object({ items: z.array(VersionSchema) }), 'Versions'), ...errorResponses('validation_error', 'not_found') },
+        responses: {
+          200: jsonResponse(z.object({ items: z.array(VersionSchema) }), 'Versions'),
+          ...errorResponses('validation_error', 'not_found'),
+        },
       }),
     ),
     async (c) => {
       const doc = await getDocument(c.var.db, c.var.principal.userId, c.req.valid('param').id);
       if (!doc) throw new ApiError('not_found', 'Document not found');
-      const items = (await listVersions(c.var.db, doc.id)).map((v) => ({ version: v.version, title: v.title, content: v.content, created_by: v.createdBy, created_at: toIso(v.createdAt) }));
+      const items = (await listVersions(c.var.db, doc.id)).map((v) => ({
+        version: v.version,
+        title: v.title,
+        content: v.content,
+        created_by: v.createdBy,
+        created_at: toIso(v.createdAt),
+      }));
       return c.json({ items }, 200);
     },
   )
@@ -153,7 +203,10 @@ export const documentRoutes = createRouter()
       const doc = await getDocument(c.var.db, c.var.principal.userId, p.id);
       const v = doc ? (await listVersions(c.var.db, doc.id)).find((x) => x.version === p.version) : undefined;
       if (!v) throw new ApiError('not_found', 'Document version not found');
-      return c.json({ version: v.version, title: v.title, content: v.content, created_by: v.createdBy, created_at: toIso(v.createdAt) }, 200);
+      return c.json(
+        { version: v.version, title: v.title, content: v.content, created_by: v.createdBy, created_at: toIso(v.createdAt) },
+        200,
+      );
     },
   )
   .openapi(
@@ -165,7 +218,10 @@ export const documentRoutes = createRouter()
         tags,
         summary: 'Generate the next document of the chain from this one',
         request: { params: IdParam, body: jsonBody(ContinueBody) },
-        responses: { 201: jsonResponse(DocumentSchema, 'The new document, a child of this one'), ...errorResponses('validation_error', 'not_found', 'service_unavailable') },
+        responses: {
+          201: jsonResponse(DocumentSchema, 'The new document, a child of this one'),
+          ...errorResponses('validation_error', 'not_found', 'service_unavailable'),
+        },
       }),
     ),
     async (c) => {
@@ -186,7 +242,10 @@ export const runContinueRoutes = createRouter().openapi(
       tags: ['runs'],
       summary: "Continue a run's chain: generate the next document from its latest one",
       request: { params: RunParams, body: jsonBody(ContinueBody) },
-      responses: { 201: jsonResponse(DocumentSchema, 'The new document'), ...errorResponses('validation_error', 'not_found', 'conflict', 'service_unavailable') },
+      responses: {
+        201: jsonResponse(DocumentSchema, 'The new document'),
+        ...errorResponses('validation_error', 'not_found', 'conflict', 'service_unavailable'),
+      },
     }),
   ),
   async (c) => {

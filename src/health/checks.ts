@@ -12,7 +12,11 @@ async function timed(fn: () => Promise<string | void>): Promise<CheckResult> {
     const detail = await fn();
     return { status: 'pass', latency_ms: Math.round((performance.now() - started) * 100) / 100, ...(detail ? { detail } : {}) };
   } catch (err) {
-    return { status: 'fail', latency_ms: Math.round((performance.now() - started) * 100) / 100, detail: err instanceof Error ? err.message : String(err) };
+    return {
+      status: 'fail',
+      latency_ms: Math.round((performance.now() - started) * 100) / 100,
+      detail: err instanceof Error ? err.message : String(err),
+    };
   }
 }
 

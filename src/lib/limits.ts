@@ -11,7 +11,11 @@ export function limiter(env: Env, key: string) {
  * `RateLimit: "name";r=<remaining>;t=<seconds until the window resets>`. Policy names are
  * restricted to `[a-z0-9._-]`, so they need no escaping inside the quoted string.
  */
-export function rateLimitHeaders(policy: { name: string; limit: number; windowSeconds: number }, remaining: number, resetSeconds: number): Record<string, string> {
+export function rateLimitHeaders(
+  policy: { name: string; limit: number; windowSeconds: number },
+  remaining: number,
+  resetSeconds: number,
+): Record<string, string> {
   return {
     'RateLimit-Policy': `"${policy.name}";q=${policy.limit};w=${policy.windowSeconds}`,
     RateLimit: `"${policy.name}";r=${remaining};t=${resetSeconds}`,
@@ -22,7 +26,11 @@ export function rateLimitHeaders(policy: { name: string; limit: number; windowSe
 export const secondsUntil = (resetAt: number, now = Date.now()) => Math.max(1, Math.ceil((resetAt - now) / 1000));
 
 /** Counts one event for `key`; throws 429 with Retry-After and the IETF RateLimit headers when over. */
-export async function enforceLimit(env: Env, key: string, policy: { limit: number; windowSeconds: number; name: string }): Promise<LimitResult> {
+export async function enforceLimit(
+  env: Env,
+  key: string,
+  policy: { limit: number; windowSeconds: number; name: string },
+): Promise<LimitResult> {
   const result = await limiter(env, key).hit(policy.limit, policy.windowSeconds * 1000);
   if (!result.allowed) {
     const retryAfter = secondsUntil(result.resetAt);

@@ -36,7 +36,13 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
 export function corsFromEnv(): MiddlewareHandler<AppEnv> {
   return async function corsFromEnv(c, next) {
     const configured = (c.env.CORS_ORIGINS ?? '').trim();
-    const allowed = configured === '*' ? '*' : configured.split(',').map((s) => s.trim()).filter(Boolean);
+    const allowed =
+      configured === '*'
+        ? '*'
+        : configured
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
     return cors({
       origin: allowed === '*' ? '*' : (origin) => (allowed.includes(origin) ? origin : null),
       allowHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'Idempotency-Key', 'X-Request-Id'],

@@ -67,7 +67,11 @@ export function withAccess<R extends { responses: object; middleware?: unknown }
 
 /** `{id}` path parameter: a positive integer id. */
 export const IdParam = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
+  id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
 });
 
 /** A query parameter holding an instant, ISO 8601 or epoch milliseconds, parsed to epoch ms. */

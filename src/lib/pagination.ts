@@ -16,7 +16,7 @@ export const PageQuery = z.object({
     .string()
     .max(128)
     .optional()
-    .openapi({ param: { name: 'cursor', in: 'query' }, description: 'Opaque cursor from a previous page\'s `next_cursor`' }),
+    .openapi({ param: { name: 'cursor', in: 'query' }, description: "Opaque cursor from a previous page's `next_cursor`" }),
 });
 
 export const pageOf = <T extends z.ZodType>(item: T, name: string) =>

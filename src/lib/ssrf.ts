@@ -93,7 +93,8 @@ function v6Problem(g: number[]): string | null {
   if (g.every((x) => x === 0)) return 'unspecified';
   if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return 'loopback';
   // ::ffff:a.b.c.d (IPv4-mapped) and ::a.b.c.d (IPv4-compatible): judged by the IPv4 address.
-  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || g[5] === 0)) return embedded(g[6]!, g[7]!) ?? (g[5] === 0 ? 'IPv4-compatible' : null);
+  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || g[5] === 0))
+    return embedded(g[6]!, g[7]!) ?? (g[5] === 0 ? 'IPv4-compatible' : null);
   if (g[0] === 0x64 && g[1] === 0xff9b) return embedded(g[6]!, g[7]!) ?? null;
   if (g[0] === 0x2002) return embedded(g[1]!, g[2]!) ?? null;
   if (g[0] === 0x2001 && g[1] === 0) return 'Teredo';
@@ -138,7 +139,8 @@ export function checkOutboundUrl(raw: string, policy: OutboundPolicy): OutboundC
   if (literal) return { ok: false, reason: `the address is not public (${literal})` };
   const isLiteral = host.startsWith('[') || v4ToInt(host) !== null;
   if (!isLiteral) {
-    if (BLOCKED_NAMES.has(host) || BLOCKED_SUFFIXES.some((s) => host.endsWith(s))) return { ok: false, reason: 'the host is a local or metadata name' };
+    if (BLOCKED_NAMES.has(host) || BLOCKED_SUFFIXES.some((s) => host.endsWith(s)))
+      return { ok: false, reason: 'the host is a local or metadata name' };
     if (!host.includes('.')) return { ok: false, reason: 'single-label host names are not allowed' };
     if (testHost && !policy.allowHttpTestHosts) return { ok: false, reason: 'the .test domain is reserved for tests' };
   }

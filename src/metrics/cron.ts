@@ -10,5 +10,9 @@ import { compactAll } from './store';
 export async function metricsCron(env: Env, now = Date.now()): Promise<void> {
   const results = await compactAll(env, now);
   const merged = results.reduce((a, r) => a + r.minutePointsMerged, 0);
-  if (merged > 0) log(env.LOG_LEVEL, 'info', 'metrics downsampled', { minutePointsMerged: merged, hourPointsWritten: results.reduce((a, r) => a + r.hourPointsWritten, 0) });
+  if (merged > 0)
+    log(env.LOG_LEVEL, 'info', 'metrics downsampled', {
+      minutePointsMerged: merged,
+      hourPointsWritten: results.reduce((a, r) => a + r.hourPointsWritten, 0),
+    });
 }

@@ -16,7 +16,13 @@ const LATENESS_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300];
 const TOP_MODELS = 50;
 
 const family = (name: string, type: MetricType, help: string, unit: string | null = null, buckets: number[] | null = null): Family => ({
-  name, given: name, type, help, unit, category: 'derived', buckets,
+  name,
+  given: name,
+  type,
+  help,
+  unit,
+  category: 'derived',
+  buckets,
 });
 
 export const DERIVED_FAMILIES = {
@@ -24,19 +30,35 @@ export const DERIVED_FAMILIES = {
   nodeAttempts: family('dwc_workflow_node_attempts_total', 'counter', 'Node attempts recorded, by outcome.'),
   nodeRetries: family('dwc_workflow_node_retries_total', 'counter', 'Node attempts after the first (retries).'),
   nodeLatency: family('dwc_workflow_node_attempt_duration_seconds', 'histogram', 'Duration of node attempts.', 'seconds', DEFAULT_BUCKETS),
-  tokens: family('dwc_ai_tokens_total', 'counter', `AI tokens used by node attempts, by provider, model and direction (the ${TOP_MODELS} busiest models).`),
+  tokens: family(
+    'dwc_ai_tokens_total',
+    'counter',
+    `AI tokens used by node attempts, by provider, model and direction (the ${TOP_MODELS} busiest models).`,
+  ),
   tasks: family('dwc_tasks', 'gauge', 'Background tasks stored in D1, by type and status.'),
   taskAttempts: family('dwc_task_attempts_total', 'counter', 'Finished task attempts, by outcome.'),
   schedules: family('dwc_schedules', 'gauge', 'Schedules, by state.'),
   fires: family('dwc_schedule_fires_total', 'counter', 'Schedule fires recorded in the fire ledger, by outcome.'),
-  lateness: family('dwc_schedule_fire_lateness_seconds', 'histogram', 'How late fires started after they were due (fired_at − due_at).', 'seconds', LATENESS_BUCKETS),
+  lateness: family(
+    'dwc_schedule_fire_lateness_seconds',
+    'histogram',
+    'How late fires started after they were due (fired_at − due_at).',
+    'seconds',
+    LATENESS_BUCKETS,
+  ),
   users: family('dwc_users', 'gauge', 'Registered users.'),
-  d1Size: family('dwc_d1_database_size_bytes', 'gauge', 'Size of the D1 database, as D1 reports it after a query (meta.size_after).', 'bytes'),
+  d1Size: family(
+    'dwc_d1_database_size_bytes',
+    'gauge',
+    'Size of the D1 database, as D1 reports it after a query (meta.size_after).',
+    'bytes',
+  ),
   d1RowsRead: family('dwc_metrics_derive_d1_rows_read', 'gauge', 'Rows D1 read to derive these metrics, in the latest derivation.'),
 };
 
 /** `sum(col <= b)` for each bound: cumulative counts, turned into per-bucket counts below. */
-const cumulativeColumns = (col: string, boundsInColUnits: number[]) => boundsInColUnits.map((b, i) => `sum(CASE WHEN ${col} <= ${b} THEN 1 ELSE 0 END) AS b${i}`).join(', ');
+const cumulativeColumns = (col: string, boundsInColUnits: number[]) =>
+  boundsInColUnits.map((b, i) => `sum(CASE WHEN ${col} <= ${b} THEN 1 ELSE 0 END) AS b${i}`).join(', ');
 
 type HistRow = Record<string, number | null> & { n: number; s: number | null };
 
@@ -54,8 +76,24 @@ function histogramTotal(f: Family, row: HistRow | undefined, scale: number, now:
   return { family: f.name, labels: {}, count: n, sum: (row?.s ?? 0) / scale, value: 0, counts, updatedAt: now };
 }
 
-const gauge = (f: Family, labels: Labels, v: number, now: number): SeriesTotal => ({ family: f.name, labels, count: 1, sum: v, value: v, counts: null, updatedAt: now });
-const counter = (f: Family, labels: Labels, v: number, now: number): SeriesTotal => ({ family: f.name, labels, count: v, sum: v, value: v, counts: null, updatedAt: now });
+const gauge = (f: Family, labels: Labels, v: number, now: number): SeriesTotal => ({
+  family: f.name,
+  labels,
+  count: 1,
+  sum: v,
+  value: v,
+  counts: null,
+  updatedAt: now,
+});
+const counter = (f: Family, labels: Labels, v: number, now: number): SeriesTotal => ({
+  family: f.name,
+  labels,
+  count: v,
+  sum: v,
+  value: v,
+  counts: null,
+  updatedAt: now,
+});
 
 export async function deriveMetrics(db: D1Database, now = Date.now()): Promise<Derived> {
   const F = DERIVED_FAMILIES;
@@ -71,7 +109,9 @@ export async function deriveMetrics(db: D1Database, now = Date.now()): Promise<D
     db.prepare('SELECT status, count(*) AS n FROM task_attempts GROUP BY status'),
     db.prepare('SELECT state, count(*) AS n FROM schedules GROUP BY state'),
     db.prepare('SELECT outcome, count(*) AS n FROM schedule_fires GROUP BY outcome'),
-    db.prepare(`SELECT count(*) AS n, sum(fired_at - due_at) AS s, ${cumulativeColumns('fired_at - due_at', latenessMs)} FROM schedule_fires`),
+    db.prepare(
+      `SELECT count(*) AS n, sum(fired_at - due_at) AS s, ${cumulativeColumns('fired_at - due_at', latenessMs)} FROM schedule_fires`,
+    ),
     db.prepare('SELECT count(*) AS n FROM users'),
   ]);
   const rows = <T>(i: number) => (results[i]!.results ?? []) as T[];
@@ -88,7 +128,8 @@ export async function deriveMetrics(db: D1Database, now = Date.now()): Promise<D
     totals.push(counter(F.tokens, { provider: r.provider, model: r.model, direction: 'in' }, r.tin, now));
     totals.push(counter(F.tokens, { provider: r.provider, model: r.model, direction: 'out' }, r.tout, now));
   }
-  for (const r of rows<{ task_type: string; status: string; n: number }>(4)) totals.push(gauge(F.tasks, { type: r.task_type, status: r.status }, r.n, now));
+  for (const r of rows<{ task_type: string; status: string; n: number }>(4))
+    totals.push(gauge(F.tasks, { type: r.task_type, status: r.status }, r.n, now));
   for (const r of rows<{ status: string; n: number }>(5)) totals.push(counter(F.taskAttempts, { status: r.status }, r.n, now));
   for (const r of rows<{ state: string; n: number }>(6)) totals.push(gauge(F.schedules, { state: r.state }, r.n, now));
   for (const r of rows<{ outcome: string; n: number }>(7)) totals.push(counter(F.fires, { outcome: r.outcome }, r.n, now));

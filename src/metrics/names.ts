@@ -22,9 +22,14 @@ export type NameCheck = { ok: true; name: string } | { ok: false; message: strin
 
 export function exposedName(given: string, type: MetricType): NameCheck {
   const base = given.replace(/\./g, '_');
-  if (!PROMETHEUS_NAME.test(base) || base.length > MAX_NAME_LENGTH) return { ok: false, message: `"${given}" is not a valid metric name once dots become underscores ([a-zA-Z_][a-zA-Z0-9_]*, at most ${MAX_NAME_LENGTH} characters)` };
+  if (!PROMETHEUS_NAME.test(base) || base.length > MAX_NAME_LENGTH)
+    return {
+      ok: false,
+      message: `"${given}" is not a valid metric name once dots become underscores ([a-zA-Z_][a-zA-Z0-9_]*, at most ${MAX_NAME_LENGTH} characters)`,
+    };
   if (base.startsWith('__') || base.startsWith('dwc_')) return { ok: false, message: 'Metric names starting "__" or "dwc_" are reserved' };
-  if (/_(bucket|sum|count)$/.test(base)) return { ok: false, message: 'Metric names ending "_bucket", "_sum" or "_count" are reserved for histogram and summary samples' };
+  if (/_(bucket|sum|count)$/.test(base))
+    return { ok: false, message: 'Metric names ending "_bucket", "_sum" or "_count" are reserved for histogram and summary samples' };
   if (type === 'counter' && !base.endsWith('_total')) return { ok: true, name: `${base}_total` };
   if (type === 'timer' && !base.endsWith('_seconds')) return { ok: true, name: `${base}_seconds` };
   return { ok: true, name: base };

@@ -8,14 +8,22 @@ import { percentiles } from './views';
 
 /** What a Worker cannot report about its host, said once, where a reader looks for host figures. */
 export const PLATFORM_LIMITS = {
-  host_metrics: 'Not available: a Worker runs in an isolate on shared Cloudflare machines and has no access to host CPU, memory, disk or network figures.',
-  cpu_time: 'Not measurable inside a Worker: the clock only advances across I/O (a Spectre mitigation), so request durations here are wall time across I/O. CPU time per invocation is in the Cloudflare dashboard and Workers Logs.',
+  host_metrics:
+    'Not available: a Worker runs in an isolate on shared Cloudflare machines and has no access to host CPU, memory, disk or network figures.',
+  cpu_time:
+    'Not measurable inside a Worker: the clock only advances across I/O (a Spectre mitigation), so request durations here are wall time across I/O. CPU time per invocation is in the Cloudflare dashboard and Workers Logs.',
   memory: 'Not reported: the isolate heap size is not exposed to Worker code.',
 };
 
 const sumWindows = (list: SeriesWindow[]) =>
   list.reduce(
-    (acc, w) => ({ count: acc.count + w.count, sum: acc.sum + w.sum, counts: w.counts ? addCounts(acc.counts ?? [], w.counts) : acc.counts, min: acc.min === null ? w.min : w.min === null ? acc.min : Math.min(acc.min, w.min), max: acc.max === null ? w.max : w.max === null ? acc.max : Math.max(acc.max, w.max) }),
+    (acc, w) => ({
+      count: acc.count + w.count,
+      sum: acc.sum + w.sum,
+      counts: w.counts ? addCounts(acc.counts ?? [], w.counts) : acc.counts,
+      min: acc.min === null ? w.min : w.min === null ? acc.min : Math.min(acc.min, w.min),
+      max: acc.max === null ? w.max : w.max === null ? acc.max : Math.max(acc.max, w.max),
+    }),
     { count: 0, sum: 0, counts: null as number[] | null, min: null as number | null, max: null as number | null },
   );
 
@@ -39,7 +47,8 @@ export async function systemOverview(env: Env, windowMinutes: number, now = Date
   const withStatus = (test: (s: number) => boolean) => requests.filter((w) => test(Number(w.labels.status))).reduce((a, w) => a + w.sum, 0);
   const errors = withStatus((s) => s >= 500);
   const routes = new Map<string, SeriesWindow[]>();
-  for (const w of durations) routes.set(`${w.labels.method} ${w.labels.route}`, [...(routes.get(`${w.labels.method} ${w.labels.route}`) ?? []), w]);
+  for (const w of durations)
+    routes.set(`${w.labels.method} ${w.labels.route}`, [...(routes.get(`${w.labels.method} ${w.labels.route}`) ?? []), w]);
   const topRoutes = [...routes.entries()]
     .map(([key, list]) => ({ key, agg: sumWindows(list) }))
     .sort((a, b) => b.agg.count - a.agg.count)
@@ -66,16 +75,28 @@ export async function systemOverview(env: Env, windowMinutes: number, now = Date
       runs_by_status: byLabel(t, F.runs.name, 'status'),
       node_attempts_by_status: Object.fromEntries(t.filter((x) => x.family === F.nodeAttempts.name).map((x) => [x.labels.status, x.sum])),
       node_retries: t.find((x) => x.family === F.nodeRetries.name)?.sum ?? 0,
-      node_attempt_seconds: { count: latency.count, ...percentiles(F.nodeLatency, { counts: latency.counts, sketch: null, min: null, max: null }) },
-      tokens: t.filter((x) => x.family === F.tokens.name).map((x) => ({ provider: x.labels.provider, model: x.labels.model, direction: x.labels.direction, tokens: x.sum })),
+      node_attempt_seconds: {
+        count: latency.count,
+        ...percentiles(F.nodeLatency, { counts: latency.counts, sketch: null, min: null, max: null }),
+      },
+      tokens: t
+        .filter((x) => x.family === F.tokens.name)
+        .map((x) => ({ provider: x.labels.provider, model: x.labels.model, direction: x.labels.direction, tokens: x.sum })),
     },
-    tasks: { by_type_and_status: t.filter((x) => x.family === F.tasks.name).map((x) => ({ type: x.labels.type, status: x.labels.status, count: x.value })) },
-    schedules: { by_state: byLabel(t, F.schedules.name, 'state'), fires_by_outcome: Object.fromEntries(t.filter((x) => x.family === F.fires.name).map((x) => [x.labels.outcome, x.sum])) },
+    tasks: {
+      by_type_and_status: t
+        .filter((x) => x.family === F.tasks.name)
+        .map((x) => ({ type: x.labels.type, status: x.labels.status, count: x.value })),
+    },
+    schedules: {
+      by_state: byLabel(t, F.schedules.name, 'state'),
+      fires_by_outcome: Object.fromEntries(t.filter((x) => x.family === F.fires.name).map((x) => [x.labels.outcome, x.sum])),
+    },
     storage: {
       d1_size_bytes: derived.d1.sizeBytes,
       d1_rows_read_for_this_overview: derived.d1.rowsRead,
       metrics_shards_bytes: shards.map((s) => s.storageBytes),
-      other_durable_objects: 'Not reported: an object knows only its own storage size; ask Cloudflare\'s GraphQL analytics for the rest.',
+      other_durable_objects: "Not reported: an object knows only its own storage size; ask Cloudflare's GraphQL analytics for the rest.",
     },
   };
 }
@@ -87,7 +108,10 @@ export async function serviceStats(env: Env) {
   const last = shards.map((s) => s.lastCompactionAt).filter((v): v is number => v !== null);
   return {
     shards: SHARDS,
-    families: { total: families.length, by_type: Object.fromEntries(METRIC_TYPES.map((type) => [type, families.filter((f) => f.type === type).length])) },
+    families: {
+      total: families.length,
+      by_type: Object.fromEntries(METRIC_TYPES.map((type) => [type, families.filter((f) => f.type === type).length])),
+    },
     derived_families: Object.keys(DERIVED_FAMILIES).length,
     series: sum('series'),
     points: { minute: sum('minutePoints'), hour: sum('hourPoints') },

@@ -32,7 +32,16 @@ export function completeDelta(delta: Delta, family: Family): Delta {
 }
 
 export function deltaPoint(d: Delta, at: number): Point {
-  return { count: d.count, sum: d.sum, min: d.min, max: d.max, last: d.last, lastAt: at, counts: d.counts ?? null, sketch: d.sketch ?? null };
+  return {
+    count: d.count,
+    sum: d.sum,
+    min: d.min,
+    max: d.max,
+    last: d.last,
+    lastAt: at,
+    counts: d.counts ?? null,
+    sketch: d.sketch ?? null,
+  };
 }
 
 /** `b` merged into a copy of `a`; the later `last` wins. */

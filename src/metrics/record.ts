@@ -14,7 +14,8 @@ export type RecordInput = {
   mode?: 'set' | 'add' | undefined;
 };
 
-const invalid = (path: string, message: string) => new ApiError('validation_error', message, { details: [{ path: [path], code: 'custom', message }] });
+const invalid = (path: string, message: string) =>
+  new ApiError('validation_error', message, { details: [{ path: [path], code: 'custom', message }] });
 
 /**
  * Turns one request into the delta a shard stores, or refuses it (400) before anything is sent:
@@ -23,7 +24,8 @@ const invalid = (path: string, message: string) => new ApiError('validation_erro
  * expects; the rest are stored as given.
  */
 export function toDelta(type: MetricType, input: RecordInput): Delta {
-  if (input.metric_type && input.metric_type !== type) throw invalid('metric_type', `metric_type "${input.metric_type}" does not match the path's "${type}"`);
+  if (input.metric_type && input.metric_type !== type)
+    throw invalid('metric_type', `metric_type "${input.metric_type}" does not match the path's "${type}"`);
   const name = exposedName(input.name, type);
   if (!name.ok) throw invalid('name', name.message);
   const labels = input.labels ?? {};

@@ -9,18 +9,50 @@ export const TypeParam = z.object({
 
 export const RecordBody = z
   .strictObject({
-    name: z.string().min(1).max(MAX_NAME_LENGTH).regex(GIVEN_NAME).openapi({ example: 'custom.metric', description: 'Dots become underscores; the result must be a Prometheus metric name' }),
-    value: z.number().optional().openapi({ example: 1, description: 'Counter: the increase (default 1, not negative). Gauge: the new value (or the change, with mode "add"). Histogram, summary: the observation. Timer: a duration in milliseconds.' }),
+    name: z
+      .string()
+      .min(1)
+      .max(MAX_NAME_LENGTH)
+      .regex(GIVEN_NAME)
+      .openapi({ example: 'custom.metric', description: 'Dots become underscores; the result must be a Prometheus metric name' }),
+    value: z
+      .number()
+      .optional()
+      .openapi({
+        example: 1,
+        description:
+          'Counter: the increase (default 1, not negative). Gauge: the new value (or the change, with mode "add"). Histogram, summary: the observation. Timer: a duration in milliseconds.',
+      }),
     labels: z
       .record(z.string().max(MAX_LABEL_NAME_LENGTH).regex(LABEL_NAME), z.string().max(MAX_LABEL_VALUE_LENGTH))
       .refine((l) => Object.keys(l).length <= MAX_LABELS, { message: `At most ${MAX_LABELS} labels` })
       .optional()
-      .openapi({ example: { region: 'eu' }, description: `At most ${MAX_LABELS} labels; \`le\`, \`quantile\` and names starting \`__\` are reserved` }),
-    metric_type: z.enum(METRIC_TYPES).optional().openapi({ description: 'The original API sent the type in the body too; it must match the path' }),
-    category: z.string().max(50).regex(/^[a-zA-Z0-9_.-]+$/).optional().openapi({ example: 'application' }),
+      .openapi({
+        example: { region: 'eu' },
+        description: `At most ${MAX_LABELS} labels; \`le\`, \`quantile\` and names starting \`__\` are reserved`,
+      }),
+    metric_type: z
+      .enum(METRIC_TYPES)
+      .optional()
+      .openapi({ description: 'The original API sent the type in the body too; it must match the path' }),
+    category: z
+      .string()
+      .max(50)
+      .regex(/^[a-zA-Z0-9_.-]+$/)
+      .optional()
+      .openapi({ example: 'application' }),
     help: z.string().max(200).optional().openapi({ description: 'HELP text, kept from the first record of the metric' }),
-    unit: z.string().max(30).regex(/^[a-zA-Z0-9_/%.-]+$/).optional(),
-    buckets: z.array(z.number()).min(1).max(MAX_BUCKETS).optional().openapi({ description: 'Histogram or timer upper bounds (timers: in seconds), strictly increasing; fixed by the first record' }),
+    unit: z
+      .string()
+      .max(30)
+      .regex(/^[a-zA-Z0-9_/%.-]+$/)
+      .optional(),
+    buckets: z
+      .array(z.number())
+      .min(1)
+      .max(MAX_BUCKETS)
+      .optional()
+      .openapi({ description: 'Histogram or timer upper bounds (timers: in seconds), strictly increasing; fixed by the first record' }),
     mode: z.enum(['set', 'add']).optional().openapi({ description: 'Gauges: set the value (default) or add to it' }),
   })
   .openapi('MetricRecord');
@@ -50,11 +82,24 @@ export const FamilySchema = z
   .openapi('MetricFamily');
 
 export const FamilyQuery = z.object({
-  window_minutes: z.coerce.number().int().min(1).max(43_200).default(60).openapi({ param: { name: 'window_minutes', in: 'query' }, description: 'Window ending now, in minutes (at most 30 days)' }),
+  window_minutes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(43_200)
+    .default(60)
+    .openapi({ param: { name: 'window_minutes', in: 'query' }, description: 'Window ending now, in minutes (at most 30 days)' }),
 });
 
 export const FamilyNameParam = z.object({
-  name: z.string().max(MAX_NAME_LENGTH + 10).openapi({ param: { name: 'name', in: 'path' }, example: 'custom_metric_total', description: 'The exposed name, or the name as given' }),
+  name: z
+    .string()
+    .max(MAX_NAME_LENGTH + 10)
+    .openapi({
+      param: { name: 'name', in: 'path' },
+      example: 'custom_metric_total',
+      description: 'The exposed name, or the name as given',
+    }),
 });
 
 const nullableNumber = z.number().nullable();
@@ -74,15 +119,33 @@ export const WindowSeriesSchema = z
   })
   .openapi('MetricWindowSeries');
 
-export const FamilyDetailSchema = FamilySchema.extend({ window_minutes: z.number().int(), series: z.array(WindowSeriesSchema) }).openapi('MetricFamilyDetail');
+export const FamilyDetailSchema = FamilySchema.extend({ window_minutes: z.number().int(), series: z.array(WindowSeriesSchema) }).openapi(
+  'MetricFamilyDetail',
+);
 
 export const FamilyPageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(50).openapi({ param: { name: 'limit', in: 'query' } }),
-  cursor: z.string().max(200).optional().openapi({ param: { name: 'cursor', in: 'query' }, description: "Opaque cursor from a previous page's `next_cursor`" }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(50)
+    .openapi({ param: { name: 'limit', in: 'query' } }),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({ param: { name: 'cursor', in: 'query' }, description: "Opaque cursor from a previous page's `next_cursor`" }),
 });
 
 export const OverviewQuery = z.object({
-  window_minutes: z.coerce.number().int().min(1).max(1440).default(60).openapi({ param: { name: 'window_minutes', in: 'query' }, description: 'HTTP traffic window ending now (at most 24 hours)' }),
+  window_minutes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1440)
+    .default(60)
+    .openapi({ param: { name: 'window_minutes', in: 'query' }, description: 'HTTP traffic window ending now (at most 24 hours)' }),
 });
 
 const loose = z.record(z.string(), z.unknown());

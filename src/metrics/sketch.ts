@@ -57,8 +57,12 @@ export function sketchQuantile(s: Sketch, q: number): number | null {
   if (total === 0) return null;
   const rank = Math.floor(q * (total - 1));
   // Ascending: the most negative values (largest magnitude in `n`) first, then zeros, then `p`.
-  const neg = Object.entries(s.n).map(([k, c]) => [Number(k), c] as const).sort((a, b) => b[0] - a[0]);
-  const pos = Object.entries(s.p).map(([k, c]) => [Number(k), c] as const).sort((a, b) => a[0] - b[0]);
+  const neg = Object.entries(s.n)
+    .map(([k, c]) => [Number(k), c] as const)
+    .sort((a, b) => b[0] - a[0]);
+  const pos = Object.entries(s.p)
+    .map(([k, c]) => [Number(k), c] as const)
+    .sort((a, b) => a[0] - b[0]);
   let seen = 0;
   for (const [k, c] of neg) {
     seen += c;

@@ -20,10 +20,12 @@ export function shardFor(name: string): number {
   return (h >>> 0) % SHARDS;
 }
 
-const everyShard = <T>(env: Env, f: (s: ReturnType<typeof shard>) => Promise<T>) => Promise.all(Array.from({ length: SHARDS }, (_, i) => f(shard(env, i))));
+const everyShard = <T>(env: Env, f: (s: ReturnType<typeof shard>) => Promise<T>) =>
+  Promise.all(Array.from({ length: SHARDS }, (_, i) => f(shard(env, i))));
 
 /** Records one custom observation in its family's shard; resolves once it is stored. */
-export const recordCustom = (env: Env, delta: Delta, at: number): Promise<RecordResult> => shard(env, shardFor(delta.family.name)).record([delta], at);
+export const recordCustom = (env: Env, delta: Delta, at: number): Promise<RecordResult> =>
+  shard(env, shardFor(delta.family.name)).record([delta], at);
 
 export async function allFamilies(env: Env): Promise<Family[]> {
   const byName = new Map<string, Family>();

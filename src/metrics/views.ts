@@ -58,7 +58,12 @@ export function totalView(f: Family, t: SeriesTotal, recent?: Sketch) {
  * SUMMARY_WINDOW_MS). Reads the four shards and D1 at once.
  */
 export async function snapshot(env: Env, now = Date.now()) {
-  const [families, totals, windows, derived] = await Promise.all([allFamilies(env), allTotals(env), allWindows(env, now - SUMMARY_WINDOW_MS, now + 1), deriveMetrics(env.DB, now)]);
+  const [families, totals, windows, derived] = await Promise.all([
+    allFamilies(env),
+    allTotals(env),
+    allWindows(env, now - SUMMARY_WINDOW_MS, now + 1),
+    deriveMetrics(env.DB, now),
+  ]);
   const summaries = new Set(families.filter((f) => f.type === 'summary').map((f) => f.name));
   const recent = new Map<string, Sketch>();
   for (const w of windows) if (summaries.has(w.family) && w.sketch) recent.set(`${w.family}\n${labelKey(w.labels)}`, w.sketch);

@@ -29,7 +29,13 @@ import { legacyTreesPredictor } from './legacy-trees';
 export const MAX_TREES = 200;
 
 const depth = z.number().int().min(1).max(50).optional().openapi({ description: 'Maximum tree depth (default: unlimited)' });
-const minSamples = z.number().int().min(1).max(1000).optional().openapi({ description: 'Fewest rows a node needs to be split (default 3)' });
+const minSamples = z
+  .number()
+  .int()
+  .min(1)
+  .max(1000)
+  .optional()
+  .openapi({ description: 'Fewest rows a node needs to be split (default 3)' });
 
 export const PARAMETER_SCHEMAS = {
   random_forest: z.strictObject({
@@ -79,7 +85,10 @@ type FitInput = { x: number[][]; y: number[]; classes: number; seed: number; cpu
  * Defaults as documented: unlimited depth, and a node with fewer than min_samples_split (3) rows
  * is a leaf. (ml-cart also left nodes of exactly that many rows unsplit.)
  */
-const treeLimits = (p: { max_depth?: number | undefined; min_samples_split?: number | undefined }) => ({ maxDepth: p.max_depth ?? Infinity, minSamplesSplit: p.min_samples_split ?? 3 });
+const treeLimits = (p: { max_depth?: number | undefined; min_samples_split?: number | undefined }) => ({
+  maxDepth: p.max_depth ?? Infinity,
+  minSamplesSplit: p.min_samples_split ?? 3,
+});
 
 /** A constant column, because ml-logistic-regression fits no intercept of its own. */
 const withBias = (x: number[][]) => new Matrix(x.map((r) => [...r, 1]));
@@ -96,7 +105,14 @@ export function fit(type: MlModelType, algorithm: MlAlgorithm, params: Record<st
     case 'random_forest': {
       const p = PARAMETER_SCHEMAS.random_forest.parse(params);
       const data = treeData(d.x, d.y, classify ? d.classes : 0);
-      return fitTrees(data, { trees: p.n_estimators, bootstrap: true, maxFeatures: p.max_features, seed: d.seed, ...treeLimits(p), budget: fitBudget(d.cpuMs) });
+      return fitTrees(data, {
+        trees: p.n_estimators,
+        bootstrap: true,
+        maxFeatures: p.max_features,
+        seed: d.seed,
+        ...treeLimits(p),
+        budget: fitBudget(d.cpuMs),
+      });
     }
     case 'decision_tree': {
       const p = PARAMETER_SCHEMAS.decision_tree.parse(params);
@@ -111,7 +127,11 @@ export function fit(type: MlModelType, algorithm: MlAlgorithm, params: Record<st
     }
     case 'linear_regression': {
       const p = PARAMETER_SCHEMAS.linear_regression.parse(params);
-      return new MultivariateLinearRegression(d.x, d.y.map((v) => [v]), { intercept: p.fit_intercept, statistics: false }).toJSON();
+      return new MultivariateLinearRegression(
+        d.x,
+        d.y.map((v) => [v]),
+        { intercept: p.fit_intercept, statistics: false },
+      ).toJSON();
     }
     case 'knn': {
       const p = PARAMETER_SCHEMAS.knn.parse(params);

@@ -60,7 +60,9 @@ export type WorkBudget = { left: number };
 /** A fit that used up its work budget; inline trains move to the background on it. */
 export class BudgetExceeded extends TrainingError {
   constructor() {
-    super('the fit ran out of its CPU budget (see the README, "Background training and CPU limits"); lower n_estimators, max_depth or the number of rows');
+    super(
+      'the fit ran out of its CPU budget (see the README, "Background training and CPU limits"); lower n_estimators, max_depth or the number of rows',
+    );
   }
 }
 
@@ -75,7 +77,7 @@ export type GrowOptions = {
   budget: WorkBudget;
 };
 
-export type Split = { feature: number; threshold: number; decrease: number; /** Rows (segment entries) going left. */ leftRows: number };
+export type Split = { feature: number; threshold: number; decrease: number /** Rows (segment entries) going left. */; leftRows: number };
 
 /**
  * Node statistics: total weight, and class weights (classification) or [sum] (regression).

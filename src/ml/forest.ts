@@ -16,7 +16,13 @@ import { argmax, growTree, leafOf, type FlatTree, type LeafKind, type TreeData, 
 /** Marks models stored by this implementation; models without it are ml-cart / ml-random-forest JSON. */
 export const TREES_FORMAT = 'dwc-trees-1';
 
-export type TreesModel = { format: typeof TREES_FORMAT; task: 'classification' | 'regression'; classes: number; leaf: LeafKind; trees: FlatTree[] };
+export type TreesModel = {
+  format: typeof TREES_FORMAT;
+  task: 'classification' | 'regression';
+  classes: number;
+  leaf: LeafKind;
+  trees: FlatTree[];
+};
 
 export type TreesOptions = {
   trees: number;
@@ -59,9 +65,16 @@ function sampleFeatures(p: number, k: number, rand: () => number): number[] {
 }
 
 const Flat = z.object({ f: z.array(z.number().int()), t: z.array(z.number()), r: z.array(z.number().int()), v: z.array(z.number()) });
-const Stored = z.object({ format: z.literal(TREES_FORMAT), task: z.enum(['classification', 'regression']), classes: z.number().int().min(0), leaf: z.enum(['distribution', 'class', 'mean']), trees: z.array(Flat).min(1) });
+const Stored = z.object({
+  format: z.literal(TREES_FORMAT),
+  task: z.enum(['classification', 'regression']),
+  classes: z.number().int().min(0),
+  leaf: z.enum(['distribution', 'class', 'mean']),
+  trees: z.array(Flat).min(1),
+});
 
-export const isTreesModel = (json: unknown) => typeof json === 'object' && json !== null && (json as { format?: unknown }).format === TREES_FORMAT;
+export const isTreesModel = (json: unknown) =>
+  typeof json === 'object' && json !== null && (json as { format?: unknown }).format === TREES_FORMAT;
 
 /** Predictions from a stored model: class indices or values, and class probabilities for classifiers. */
 export function treesPredictor(json: unknown) {

@@ -8,7 +8,17 @@ import { runBatch, type Stmt } from '../tasks/lifecycle';
 import { submitTasks } from '../tasks/queries';
 import { TaskError } from '../tasks/handlers/types';
 import { TrainingError, type Row } from './preprocess';
-import { blobStatements, dataStatements, failOrphanedTraining, getVersion, loadTrainingRows, nextVersion, storedRowCount, type ModelRow, type VersionRow } from './store';
+import {
+  blobStatements,
+  dataStatements,
+  failOrphanedTraining,
+  getVersion,
+  loadTrainingRows,
+  nextVersion,
+  storedRowCount,
+  type ModelRow,
+  type VersionRow,
+} from './store';
 import { BudgetExceeded } from './cart';
 import { BACKGROUND_CPU_MS, estimateCpuMs, INLINE_CPU_MS, INLINE_FIT_CPU_MS } from './cost';
 import { fitPrepared, prepare, trainRows, type Prepared, type TrainSpec, type Trained } from './train';
@@ -37,7 +47,9 @@ export type TrainBody = {
 };
 
 /** `activeVersion`: the model's active version after this request. */
-export type TrainOutcome = { kind: 'trained'; version: VersionRow; activeVersion: number | null } | { kind: 'queued'; version: VersionRow; taskId: number; activeVersion: number | null };
+export type TrainOutcome =
+  | { kind: 'trained'; version: VersionRow; activeVersion: number | null }
+  | { kind: 'queued'; version: VersionRow; taskId: number; activeVersion: number | null };
 
 /**
  * Where a train of this shape runs: inline when small and estimated at most INLINE_CPU_MS,
@@ -66,9 +78,20 @@ const badInput = (err: unknown): never => {
  * before anything is written; an inline train writes its data, version, model JSON and the
  * model's active version in one D1 batch, so a failure leaves nothing half-stored.
  */
-export async function startTraining(env: Env, db: DB, meta: RequestMeta, who: Principal, model: ModelRow, body: TrainBody): Promise<TrainOutcome> {
+export async function startTraining(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  who: Principal,
+  model: ModelRow,
+  body: TrainBody,
+): Promise<TrainOutcome> {
   await failOrphanedTraining(db, model.id);
-  const busy = await db.select({ v: mlModelVersions.version }).from(mlModelVersions).where(and(eq(mlModelVersions.modelId, model.id), eq(mlModelVersions.status, 'training'))).get();
+  const busy = await db
+    .select({ v: mlModelVersions.version })
+    .from(mlModelVersions)
+    .where(and(eq(mlModelVersions.modelId, model.id), eq(mlModelVersions.status, 'training')))
+    .get();
   if (busy) throw new ApiError('conflict', `Version ${busy.v} of this model is still training; wait for it to finish`);
 
   let rows: Row[];
@@ -77,7 +100,8 @@ export async function startTraining(env: Env, db: DB, meta: RequestMeta, who: Pr
     rows = await loadTrainingRows(db, model.id);
     if (rows.length === 0) throw new ApiError('bad_request', 'No training_data given and none stored for this model');
   } else if (body.mode === 'append') {
-    if ((await storedRowCount(db, model.id)) + incoming.length > MAX_STORED_ROWS) throw new ApiError('bad_request', `A model keeps at most ${MAX_STORED_ROWS} training rows; appending would exceed it`);
+    if ((await storedRowCount(db, model.id)) + incoming.length > MAX_STORED_ROWS)
+      throw new ApiError('bad_request', `A model keeps at most ${MAX_STORED_ROWS} training rows; appending would exceed it`);
     rows = [...(await loadTrainingRows(db, model.id)), ...incoming];
   } else rows = incoming;
 
@@ -99,8 +123,22 @@ export async function startTraining(env: Env, db: DB, meta: RequestMeta, who: Pr
   const version = await nextVersion(db, model.id);
   const activate = body.activate ?? model.activeVersion === null;
   const data = incoming === undefined ? [] : await dataStatements(db, model.id, incoming, body.mode);
-  const base = { modelId: model.id, version, parameters: spec.parameters, targetColumn: spec.targetColumn, testSize: spec.testSize, randomState: spec.randomState, dataRows: rows.length, createdBy: who.userId };
-  const audit = auditInsert(db, meta, { action: 'ml.train', targetType: 'ml_model', targetId: model.id, details: { version, rows: rows.length, algorithm: model.algorithm } });
+  const base = {
+    modelId: model.id,
+    version,
+    parameters: spec.parameters,
+    targetColumn: spec.targetColumn,
+    testSize: spec.testSize,
+    randomState: spec.randomState,
+    dataRows: rows.length,
+    createdBy: who.userId,
+  };
+  const audit = auditInsert(db, meta, {
+    action: 'ml.train',
+    targetType: 'ml_model',
+    targetId: model.id,
+    details: { version, rows: rows.length, algorithm: model.algorithm },
+  });
 
   // A tree fit on data far deeper than estimated stops at its inline budget and is queued instead.
   let trained: Trained | null = null;
@@ -109,31 +147,65 @@ export async function startTraining(env: Env, db: DB, meta: RequestMeta, who: Pr
       trained = fitPrepared(spec, prepared, INLINE_FIT_CPU_MS);
     } catch (err) {
       // The libraries throw plain Errors on data they cannot fit (e.g. degenerate columns).
-      if (!(err instanceof BudgetExceeded)) throw new ApiError('bad_request', `Training failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (!(err instanceof BudgetExceeded))
+        throw new ApiError('bad_request', `Training failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   if (trained) {
     const now = Date.now();
     const insert = db
       .insert(mlModelVersions)
-      .values({ ...base, status: 'ready', encoding: trained.encoding, metrics: trained.metrics, split: trained.split, finishedAt: now, createdAt: now })
+      .values({
+        ...base,
+        status: 'ready',
+        encoding: trained.encoding,
+        metrics: trained.metrics,
+        split: trained.split,
+        finishedAt: now,
+        createdAt: now,
+      })
       .returning();
-    const results = await batchOrConflict(db, [...data, insert, ...blobStatements(db, model.id, version, trained.modelText), activation(db, model.id, activate ? version : null), audit]);
-    return { kind: 'trained', version: (results[data.length] as VersionRow[])[0]!, activeVersion: activate ? version : model.activeVersion };
+    const results = await batchOrConflict(db, [
+      ...data,
+      insert,
+      ...blobStatements(db, model.id, version, trained.modelText),
+      activation(db, model.id, activate ? version : null),
+      audit,
+    ]);
+    return {
+      kind: 'trained',
+      version: (results[data.length] as VersionRow[])[0]!,
+      activeVersion: activate ? version : model.activeVersion,
+    };
   }
 
-  const insert = db.insert(mlModelVersions).values({ ...base, status: 'training', split: prepared.split }).returning();
+  const insert = db
+    .insert(mlModelVersions)
+    .values({ ...base, status: 'training', split: prepared.split })
+    .returning();
   const results = await batchOrConflict(db, [...data, insert, activation(db, model.id, null), audit]);
   const row = (results[data.length] as VersionRow[])[0]!;
   try {
     const [task] = await submitTasks(env, db, meta, who.userId, [
-      { name: `Train ${model.name} v${version}`.slice(0, 200), task_type: 'ml_train', priority: 'normal', payload: { model_id: model.id, version, activate }, delay_seconds: 0, timeout_seconds: 900, max_retries: 2, idempotency_key: `ml-train-${model.id}-v${version}` },
+      {
+        name: `Train ${model.name} v${version}`.slice(0, 200),
+        task_type: 'ml_train',
+        priority: 'normal',
+        payload: { model_id: model.id, version, activate },
+        delay_seconds: 0,
+        timeout_seconds: 900,
+        max_retries: 2,
+        idempotency_key: `ml-train-${model.id}-v${version}`,
+      },
     ]);
     const taskId = task!.task.id;
     await db.update(mlModelVersions).set({ taskId }).where(eq(mlModelVersions.id, row.id));
     return { kind: 'queued', version: { ...row, taskId }, taskId, activeVersion: model.activeVersion };
   } catch (err) {
-    await db.update(mlModelVersions).set({ status: 'failed', error: 'could not queue the training task', finishedAt: Date.now() }).where(eq(mlModelVersions.id, row.id));
+    await db
+      .update(mlModelVersions)
+      .set({ status: 'failed', error: 'could not queue the training task', finishedAt: Date.now() })
+      .where(eq(mlModelVersions.id, row.id));
     throw err;
   }
 }
@@ -167,12 +239,23 @@ export type MlTrainPayload = { model_id: number; version: number; activate: bool
  * redelivered message after success changes nothing.
  */
 export async function finishTraining(db: DB, ownerId: number, p: MlTrainPayload): Promise<{ result: unknown; statements: Stmt[] }> {
-  const model = await db.select().from(mlModels).where(and(eq(mlModels.id, p.model_id), eq(mlModels.ownerId, ownerId))).get();
+  const model = await db
+    .select()
+    .from(mlModels)
+    .where(and(eq(mlModels.id, p.model_id), eq(mlModels.ownerId, ownerId)))
+    .get();
   if (!model) throw new TaskError('model not found', false);
   const v = await getVersion(db, model.id, p.version);
   if (!v) throw new TaskError('model version not found', false);
   if (v.status !== 'training') return { result: { model_id: p.model_id, version: p.version, status: v.status }, statements: [] };
-  const spec: TrainSpec = { modelType: model.modelType, algorithm: model.algorithm, parameters: v.parameters, targetColumn: v.targetColumn, testSize: v.testSize, randomState: v.randomState };
+  const spec: TrainSpec = {
+    modelType: model.modelType,
+    algorithm: model.algorithm,
+    parameters: v.parameters,
+    targetColumn: v.targetColumn,
+    testSize: v.testSize,
+    randomState: v.randomState,
+  };
   // A failed read is thrown as is: the consumer retries it. A failed fit is final.
   const rows = await loadTrainingRows(db, model.id, v.dataRows);
   let trained: Trained;
@@ -180,7 +263,10 @@ export async function finishTraining(db: DB, ownerId: number, p: MlTrainPayload)
     trained = trainRows(spec, rows);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    await db.update(mlModelVersions).set({ status: 'failed', error: message, finishedAt: Date.now() }).where(and(eq(mlModelVersions.id, v.id), eq(mlModelVersions.status, 'training')));
+    await db
+      .update(mlModelVersions)
+      .set({ status: 'failed', error: message, finishedAt: Date.now() })
+      .where(and(eq(mlModelVersions.id, v.id), eq(mlModelVersions.status, 'training')));
     throw new TaskError(`training failed: ${message}`, false);
   }
   const statements: Stmt[] = [

@@ -77,7 +77,13 @@ export function legacyTreesPredictor(json: unknown, classes: number) {
   }
   const forest = Forest.parse(json);
   const { indexes, estimators } = forest.baseModel;
-  const votes = (row: readonly number[]) => estimators.map((e, i) => leaf(e.root, indexes[i]!.map((c) => row[c]!)));
+  const votes = (row: readonly number[]) =>
+    estimators.map((e, i) =>
+      leaf(
+        e.root,
+        indexes[i]!.map((c) => row[c]!),
+      ),
+    );
   if (forest.name === 'RFRegression') {
     const pick = forest.selectionMethod === 'median' ? median : (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
     return { predict: (x: number[][]) => x.map((row) => pick(votes(row) as number[])) };

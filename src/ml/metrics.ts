@@ -16,7 +16,11 @@ export type ClassificationMetrics = {
   test_rows: number;
 };
 
-export function classificationMetrics(actual: readonly number[], predicted: readonly number[], classes: readonly (string | number | boolean)[]): ClassificationMetrics {
+export function classificationMetrics(
+  actual: readonly number[],
+  predicted: readonly number[],
+  classes: readonly (string | number | boolean)[],
+): ClassificationMetrics {
   const k = classes.length;
   const matrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   actual.forEach((a, i) => matrix[a]![predicted[i]!]!++);

@@ -20,10 +20,14 @@ async function loadEntry(db: DB, model: ModelRow, version: number): Promise<Entr
   if (!v) throw new ApiError('not_found', `Version ${version} of this model not found`);
   if (v.status !== 'ready') throw new ApiError('conflict', `Version ${version} is ${v.status}, not ready`);
   const encoding = v.encoding as Encoding;
-  return { predictor: load(model.modelType, model.algorithm, await loadModelJson(db, model.id, version), encoding.classes?.length ?? 0), encoding };
+  return {
+    predictor: load(model.modelType, model.algorithm, await loadModelJson(db, model.id, version), encoding.classes?.length ?? 0),
+    encoding,
+  };
 }
 
-const predictorFor = (db: DB, model: ModelRow, version: number): Promise<Entry> => loadOnce(predictors, `${model.id}:${version}`, 0, () => loadEntry(db, model, version));
+const predictorFor = (db: DB, model: ModelRow, version: number): Promise<Entry> =>
+  loadOnce(predictors, `${model.id}:${version}`, 0, () => loadEntry(db, model, version));
 
 /**
  * Predicts with a version (default: the active one). Input rows are encoded with the version's
@@ -40,7 +44,9 @@ export async function predict(db: DB, model: ModelRow, userId: number, input: Ro
   const predictions = classes ? raw.map((c) => classes[c] ?? null) : raw;
   let probabilities: Record<string, number>[] | null = null;
   if (withProbabilities && classes && predictor.probabilities) {
-    probabilities = predictor.probabilities(x).map((row) => Object.fromEntries(classes.map((c, i) => [String(c), Math.round(row[i]! * 1e6) / 1e6])));
+    probabilities = predictor
+      .probabilities(x)
+      .map((row) => Object.fromEntries(classes.map((c, i) => [String(c), Math.round(row[i]! * 1e6) / 1e6])));
   }
   await recordPrediction(db, model.id, version, userId, input.length);
   return { model_id: publicModelId(model.id), version, predictions, probabilities };

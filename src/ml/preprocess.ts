@@ -29,7 +29,8 @@ export type Encoding = {
   classes: (string | number | boolean)[] | null;
 };
 
-const isMissing = (v: Cell | undefined): v is null | undefined => v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
+const isMissing = (v: Cell | undefined): v is null | undefined =>
+  v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
 
 function asNumber(v: Cell): number | null {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
@@ -47,7 +48,8 @@ export function featureColumns(rows: readonly Row[], target: string | null): str
   for (const r of rows) for (const k of Object.keys(r)) if (k !== target) seen.add(k);
   const cols = [...seen];
   if (cols.length === 0) throw new TrainingError('training_data has no feature columns besides the target');
-  if (cols.length > MAX_FEATURES) throw new TrainingError(`training_data has ${cols.length} feature columns; at most ${MAX_FEATURES} are allowed`);
+  if (cols.length > MAX_FEATURES)
+    throw new TrainingError(`training_data has ${cols.length} feature columns; at most ${MAX_FEATURES} are allowed`);
   return cols;
 }
 
@@ -67,7 +69,10 @@ export function learnFeatures(rows: readonly Row[], trainIdx: readonly number[],
     }
     const counts = new Map<string, number>();
     for (const v of present) counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);
-    if (counts.size > MAX_CATEGORIES) throw new TrainingError(`column "${name}" has ${counts.size} distinct text values; one-hot encoding allows at most ${MAX_CATEGORIES}`);
+    if (counts.size > MAX_CATEGORIES)
+      throw new TrainingError(
+        `column "${name}" has ${counts.size} distinct text values; one-hot encoding allows at most ${MAX_CATEGORIES}`,
+      );
     const categories = [...counts.keys()].sort();
     let fill = categories[0] ?? '';
     for (const c of categories) if ((counts.get(c) ?? 0) > (counts.get(fill) ?? 0)) fill = c;
@@ -99,10 +104,15 @@ export function learnScale(x: readonly number[][]): { mean: number[]; std: numbe
   return { mean, std };
 }
 
-export const applyScale = (x: number[][], scale: Encoding['scale']) => (scale ? x.map((r) => r.map((v, j) => (v - scale.mean[j]!) / scale.std[j]!)) : x);
+export const applyScale = (x: number[][], scale: Encoding['scale']) =>
+  scale ? x.map((r) => r.map((v, j) => (v - scale.mean[j]!) / scale.std[j]!)) : x;
 
 /** Encodes input rows for prediction with a version's stored encoding. */
-export const encodeRows = (rows: readonly Row[], enc: Encoding) => applyScale(rows.map((r) => encodeRow(r, enc.features)), enc.scale);
+export const encodeRows = (rows: readonly Row[], enc: Encoding) =>
+  applyScale(
+    rows.map((r) => encodeRow(r, enc.features)),
+    enc.scale,
+  );
 
 /** Class labels for classification: each distinct target value, ordered for stable indices. */
 export function classTargets(rows: readonly Row[], target: string): { labels: number[]; classes: (string | number | boolean)[] } {
@@ -114,7 +124,8 @@ export function classTargets(rows: readonly Row[], target: string): { labels: nu
     byKey.set(key, v);
     return key;
   });
-  if (byKey.size > MAX_CLASSES) throw new TrainingError(`target column "${target}" has ${byKey.size} classes; at most ${MAX_CLASSES} are allowed`);
+  if (byKey.size > MAX_CLASSES)
+    throw new TrainingError(`target column "${target}" has ${byKey.size} classes; at most ${MAX_CLASSES} are allowed`);
   const ordered = [...byKey.keys()].sort();
   const index = new Map(ordered.map((k, i) => [k, i]));
   return { labels: keys.map((k) => index.get(k)!), classes: ordered.map((k) => byKey.get(k)!) };
@@ -125,7 +136,8 @@ export function numericTargets(rows: readonly Row[], target: string): number[] {
   return rows.map((r, i) => {
     const v = r[target];
     if (isMissing(v)) throw new TrainingError(`row ${i} has no value for target column "${target}"`);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TrainingError(`regression needs a numeric target: row ${i} has ${JSON.stringify(v)} in "${target}"`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new TrainingError(`regression needs a numeric target: row ${i} has ${JSON.stringify(v)} in "${target}"`);
     return v;
   });
 }

@@ -10,7 +10,18 @@ import { runBatch } from '../tasks/lifecycle';
 import { ALGORITHM_TYPES, PARAMETER_SCHEMAS } from './algorithms';
 import { startTraining } from './jobs';
 import { predict } from './predict';
-import { CreateModelBody, ModelIdParam, ModelSchema, PredictBody, PredictResponse, StatsSchema, TrainBody, TrainResponse, VersionParam, VersionSchema } from './schemas';
+import {
+  CreateModelBody,
+  ModelIdParam,
+  ModelSchema,
+  PredictBody,
+  PredictResponse,
+  StatsSchema,
+  TrainBody,
+  TrainResponse,
+  VersionParam,
+  VersionSchema,
+} from './schemas';
 import { failOrphanedTraining, findModel, getVersion, listModels, listVersions, storedRowCount } from './store';
 import { mlStats, modelView, versionView } from './views';
 
@@ -38,14 +49,31 @@ export const mlRoutes = createRouter()
       }
       const params = PARAMETER_SCHEMAS[b.algorithm].safeParse(b.parameters);
       if (!params.success) {
-        throw new ApiError('validation_error', 'Request validation failed', { details: params.error.issues.map((i) => ({ path: ['parameters', ...i.path], code: i.code, message: i.message })) });
+        throw new ApiError('validation_error', 'Request validation failed', {
+          details: params.error.issues.map((i) => ({ path: ['parameters', ...i.path], code: i.code, message: i.message })),
+        });
       }
       const db = c.var.db;
       const [rows] = await runBatch(db, [
-        db.insert(mlModels).values({ ownerId: c.var.principal.userId, name: b.name, description: b.description ?? null, modelType: b.model_type, algorithm: b.algorithm, parameters: params.data as Record<string, unknown> }).returning(),
+        db
+          .insert(mlModels)
+          .values({
+            ownerId: c.var.principal.userId,
+            name: b.name,
+            description: b.description ?? null,
+            modelType: b.model_type,
+            algorithm: b.algorithm,
+            parameters: params.data as Record<string, unknown>,
+          })
+          .returning(),
       ]);
       const model = (rows as (typeof mlModels.$inferSelect)[])[0]!;
-      await auditInsert(db, requestMeta(c), { action: 'ml.model.create', targetType: 'ml_model', targetId: model.id, details: { algorithm: model.algorithm } });
+      await auditInsert(db, requestMeta(c), {
+        action: 'ml.model.create',
+        targetType: 'ml_model',
+        targetId: model.id,
+        details: { algorithm: model.algorithm },
+      });
       return c.json(modelView(model, 0), 201);
     },
   )
@@ -58,13 +86,19 @@ export const mlRoutes = createRouter()
         tags,
         summary: 'Your models, newest first (admins: every model)',
         request: { query: PageQuery },
-        responses: { 200: jsonResponse(pageOf(ModelSchema, 'MlModelPage'), 'Models'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(ModelSchema, 'MlModelPage'), 'Models'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {
       const q = c.req.valid('query');
       const rows = await listModels(c.var.db, c.var.principal, q.limit, decodeCursor(q.cursor));
-      return c.json(toPage(rows, q.limit, (m) => modelView(m)), 200);
+      return c.json(
+        toPage(rows, q.limit, (m) => modelView(m)),
+        200,
+      );
     },
   )
   .openapi(
@@ -99,7 +133,10 @@ export const mlRoutes = createRouter()
     async (c) => {
       const db = c.var.db;
       const model = await findModel(db, c.var.principal, c.req.valid('param').model_id, true);
-      await runBatch(db, [db.delete(mlModels).where(and(eq(mlModels.id, model.id), eq(mlModels.ownerId, model.ownerId))), auditInsert(db, requestMeta(c), { action: 'ml.model.delete', targetType: 'ml_model', targetId: model.id })]);
+      await runBatch(db, [
+        db.delete(mlModels).where(and(eq(mlModels.id, model.id), eq(mlModels.ownerId, model.ownerId))),
+        auditInsert(db, requestMeta(c), { action: 'ml.model.delete', targetType: 'ml_model', targetId: model.id }),
+      ]);
       return c.newResponse(null, 204);
     },
   )
@@ -122,7 +159,11 @@ export const mlRoutes = createRouter()
     async (c) => {
       const model = await findModel(c.var.db, c.var.principal, c.req.valid('param').model_id, true);
       const out = await startTraining(c.env, c.var.db, requestMeta(c), c.var.principal, model, c.req.valid('json'));
-      const body = { status: out.kind === 'trained' ? ('ready' as const) : ('training' as const), task_id: out.kind === 'queued' ? out.taskId : null, version: versionView(out.version, out.activeVersion) };
+      const body = {
+        status: out.kind === 'trained' ? ('ready' as const) : ('training' as const),
+        task_id: out.kind === 'queued' ? out.taskId : null,
+        version: versionView(out.version, out.activeVersion),
+      };
       return out.kind === 'trained' ? c.json(body, 201) : c.json(body, 202);
     },
   )
@@ -135,7 +176,10 @@ export const mlRoutes = createRouter()
         tags,
         summary: "A model's versions, newest first",
         request: { params: ModelIdParam, query: PageQuery },
-        responses: { 200: jsonResponse(pageOf(VersionSchema, 'MlModelVersionPage'), 'Versions'), ...errorResponses('validation_error', 'bad_request', 'not_found') },
+        responses: {
+          200: jsonResponse(pageOf(VersionSchema, 'MlModelVersionPage'), 'Versions'),
+          ...errorResponses('validation_error', 'bad_request', 'not_found'),
+        },
       }),
     ),
     async (c) => {
@@ -143,7 +187,10 @@ export const mlRoutes = createRouter()
       await failOrphanedTraining(c.var.db, model.id);
       const q = c.req.valid('query');
       const rows = await listVersions(c.var.db, model.id, q.limit, decodeCursor(q.cursor));
-      return c.json(toPage(rows, q.limit, (v) => versionView(v, model.activeVersion)), 200);
+      return c.json(
+        toPage(rows, q.limit, (v) => versionView(v, model.activeVersion)),
+        200,
+      );
     },
   )
   .openapi(
@@ -176,7 +223,10 @@ export const mlRoutes = createRouter()
         tags,
         summary: 'Make a ready version the one predictions use',
         request: { params: VersionParam },
-        responses: { 200: jsonResponse(ModelSchema, 'The model, with its new active version'), ...errorResponses('validation_error', 'not_found', 'conflict') },
+        responses: {
+          200: jsonResponse(ModelSchema, 'The model, with its new active version'),
+          ...errorResponses('validation_error', 'not_found', 'conflict'),
+        },
       }),
     ),
     async (c) => {
@@ -188,7 +238,12 @@ export const mlRoutes = createRouter()
       if (v.status !== 'ready') throw new ApiError('conflict', `Version ${v.version} is ${v.status}; only a ready version can be deployed`);
       const [rows] = await runBatch(db, [
         db.update(mlModels).set({ activeVersion: v.version, updatedAt: Date.now() }).where(eq(mlModels.id, model.id)).returning(),
-        auditInsert(db, requestMeta(c), { action: 'ml.model.deploy', targetType: 'ml_model', targetId: model.id, details: { version: v.version, previous: model.activeVersion } }),
+        auditInsert(db, requestMeta(c), {
+          action: 'ml.model.deploy',
+          targetType: 'ml_model',
+          targetId: model.id,
+          details: { version: v.version, previous: model.activeVersion },
+        }),
       ]);
       return c.json(modelView((rows as (typeof mlModels.$inferSelect)[])[0]!), 200);
     },
@@ -202,7 +257,10 @@ export const mlRoutes = createRouter()
         tags,
         summary: 'Predict with the active (or a given) version; probabilities for classifiers that have them',
         request: { params: ModelIdParam, body: jsonBody(PredictBody) },
-        responses: { 200: jsonResponse(PredictResponse, 'Predictions, one per input row'), ...errorResponses('validation_error', 'not_found', 'conflict') },
+        responses: {
+          200: jsonResponse(PredictResponse, 'Predictions, one per input row'),
+          ...errorResponses('validation_error', 'not_found', 'conflict'),
+        },
       }),
     ),
     async (c) => {

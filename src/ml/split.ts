@@ -38,7 +38,10 @@ export function trainTestSplit(n: number, testSize: number, seed: number, groups
       test.push(...rows.slice(0, Math.round(rows.length * testSize)));
     }
   } else {
-    const rows = shuffled(Array.from({ length: n }, (_, i) => i), random);
+    const rows = shuffled(
+      Array.from({ length: n }, (_, i) => i),
+      random,
+    );
     test.push(...rows.slice(0, Math.round(n * testSize)));
   }
   const inTest = new Set(test);

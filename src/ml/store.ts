@@ -52,7 +52,12 @@ export async function storedRowCount(db: DB, modelId: number): Promise<number> {
 
 /** The first `limit` stored training rows in insertion order (all of them without a limit). */
 export async function loadTrainingRows(db: DB, modelId: number, limit?: number): Promise<Row[]> {
-  const chunks = await db.select({ rows: mlTrainingChunks.rows }).from(mlTrainingChunks).where(eq(mlTrainingChunks.modelId, modelId)).orderBy(asc(mlTrainingChunks.seq)).all();
+  const chunks = await db
+    .select({ rows: mlTrainingChunks.rows })
+    .from(mlTrainingChunks)
+    .where(eq(mlTrainingChunks.modelId, modelId))
+    .orderBy(asc(mlTrainingChunks.seq))
+    .all();
   const rows = chunks.flatMap((c) => c.rows as Row[]);
   return limit === undefined ? rows : rows.slice(0, limit);
 }
@@ -82,7 +87,12 @@ export function blobStatements(db: DB, modelId: number, version: number, text: s
 }
 
 export async function loadModelJson(db: DB, modelId: number, version: number): Promise<unknown> {
-  const parts = await db.select({ data: mlModelBlobs.data }).from(mlModelBlobs).where(and(eq(mlModelBlobs.modelId, modelId), eq(mlModelBlobs.version, version))).orderBy(asc(mlModelBlobs.part)).all();
+  const parts = await db
+    .select({ data: mlModelBlobs.data })
+    .from(mlModelBlobs)
+    .where(and(eq(mlModelBlobs.modelId, modelId), eq(mlModelBlobs.version, version)))
+    .orderBy(asc(mlModelBlobs.part))
+    .all();
   if (parts.length === 0) throw new Error(`model ${modelId} version ${version} has no stored model`);
   return JSON.parse(parts.map((p) => p.data).join(''));
 }
@@ -93,7 +103,11 @@ export async function nextVersion(db: DB, modelId: number): Promise<number> {
 }
 
 export const getVersion = (db: DB, modelId: number, version: number) =>
-  db.select().from(mlModelVersions).where(and(eq(mlModelVersions.modelId, modelId), eq(mlModelVersions.version, version))).get();
+  db
+    .select()
+    .from(mlModelVersions)
+    .where(and(eq(mlModelVersions.modelId, modelId), eq(mlModelVersions.version, version)))
+    .get();
 
 export function listVersions(db: DB, modelId: number, limit: number, before: number | undefined) {
   return db
@@ -105,7 +119,8 @@ export function listVersions(db: DB, modelId: number, limit: number, before: num
     .all();
 }
 
-export const recordPrediction = (db: DB, modelId: number, version: number, userId: number, rowCount: number) => db.insert(mlPredictions).values({ modelId, version, userId, rowCount });
+export const recordPrediction = (db: DB, modelId: number, version: number, userId: number, rowCount: number) =>
+  db.insert(mlPredictions).values({ modelId, version, userId, rowCount });
 
 /** A model's `training` version whose background task has ended without finishing it. */
 export async function failOrphanedTraining(db: DB, modelId: number): Promise<void> {

@@ -1,7 +1,18 @@
 import { fit, load, NEEDS_SCALING, PARAMETER_SCHEMAS } from './algorithms';
 import { BACKGROUND_CPU_MS } from './cost';
 import { classificationMetrics, inertia, regressionMetrics } from './metrics';
-import { applyScale, classTargets, encodeRow, featureColumns, learnFeatures, learnScale, numericTargets, TrainingError, type Encoding, type Row } from './preprocess';
+import {
+  applyScale,
+  classTargets,
+  encodeRow,
+  featureColumns,
+  learnFeatures,
+  learnScale,
+  numericTargets,
+  TrainingError,
+  type Encoding,
+  type Row,
+} from './preprocess';
 import { trainTestSplit } from './split';
 import type { MlAlgorithm, MlModelType } from '../db/schema';
 
@@ -29,7 +40,10 @@ export type Trained = { modelText: string; encoding: Encoding; split: SplitInfo;
 export function prepare(spec: TrainSpec, rows: readonly Row[]): Prepared {
   if (rows.length === 0) throw new TrainingError('training_data is empty');
   const params = PARAMETER_SCHEMAS[spec.algorithm].safeParse(spec.parameters);
-  if (!params.success) throw new TrainingError(`invalid parameters for ${spec.algorithm}: ${params.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!params.success)
+    throw new TrainingError(
+      `invalid parameters for ${spec.algorithm}: ${params.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   const target = spec.targetColumn;
   if (spec.modelType !== 'clustering') {
     if (!target) throw new TrainingError(`target_column is required for ${spec.modelType}`);
@@ -48,8 +62,12 @@ export function prepare(spec: TrainSpec, rows: readonly Row[]): Prepared {
 
   const stratified = spec.modelType === 'classification';
   const { train, test } = trainTestSplit(rows.length, spec.testSize, spec.randomState, stratified ? y : undefined);
-  if (train.length < 2) throw new TrainingError(`too few rows for test_size ${spec.testSize}: ${rows.length} rows leave ${train.length} for training (at least 2 needed)`);
-  if (classes && new Set(train.map((i) => y[i])).size < 2) throw new TrainingError('too few rows: the training part of the split holds a single class');
+  if (train.length < 2)
+    throw new TrainingError(
+      `too few rows for test_size ${spec.testSize}: ${rows.length} rows leave ${train.length} for training (at least 2 needed)`,
+    );
+  if (classes && new Set(train.map((i) => y[i])).size < 2)
+    throw new TrainingError('too few rows: the training part of the split holds a single class');
   if (spec.algorithm === 'kmeans') {
     const k = (params.data as { n_clusters: number }).n_clusters;
     if (train.length < k) throw new TrainingError(`too few rows: n_clusters is ${k} but the training part holds ${train.length} rows`);
@@ -76,7 +94,13 @@ export function prepare(spec: TrainSpec, rows: readonly Row[]): Prepared {
 export function fitPrepared(spec: TrainSpec, p: Prepared, cpuMs = BACKGROUND_CPU_MS): Trained {
   const params = PARAMETER_SCHEMAS[spec.algorithm].parse(spec.parameters) as Record<string, unknown>;
   const classCount = p.encoding.classes?.length ?? 0;
-  const modelJson = fit(spec.modelType, spec.algorithm, params, { x: p.xTrain, y: p.yTrain, classes: classCount, seed: spec.randomState, cpuMs });
+  const modelJson = fit(spec.modelType, spec.algorithm, params, {
+    x: p.xTrain,
+    y: p.yTrain,
+    classes: classCount,
+    seed: spec.randomState,
+    cpuMs,
+  });
   // Metrics come from the model as stored: serialised, then loaded back.
   const modelText = JSON.stringify(modelJson);
   const stored: unknown = JSON.parse(modelText);
@@ -94,7 +118,10 @@ export function fitPrepared(spec: TrainSpec, p: Prepared, cpuMs = BACKGROUND_CPU
     };
   } else if (p.xTest.length > 0) {
     const predicted = predictor.predict(p.xTest);
-    metrics = spec.modelType === 'classification' ? classificationMetrics(p.yTest, predicted, p.encoding.classes!) : regressionMetrics(p.yTest, predicted);
+    metrics =
+      spec.modelType === 'classification'
+        ? classificationMetrics(p.yTest, predicted, p.encoding.classes!)
+        : regressionMetrics(p.yTest, predicted);
   }
   return { modelText, encoding: p.encoding, split: p.split, metrics };
 }

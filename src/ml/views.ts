@@ -52,9 +52,15 @@ export async function mlStats(db: DB, who: Principal) {
   const since = Date.now() - 86_400_000;
   // Four reads; a train landing between them can skew one count by that train, no more.
   const [models, versions, rows, preds] = await Promise.all([
-    db.all<{ model_type: string; algorithm: string; n: number; active: number }>(sql`SELECT model_type, algorithm, count(*) AS n, sum(active_version IS NOT NULL) AS active FROM ml_models m WHERE ${mine} GROUP BY model_type, algorithm`),
-    db.all<{ status: string; n: number }>(sql`SELECT v.status, count(*) AS n FROM ml_model_versions v JOIN ml_models m ON m.id = v.model_id WHERE ${mine} GROUP BY v.status`),
-    db.get<{ n: number | null }>(sql`SELECT sum(c.row_count) AS n FROM ml_training_chunks c JOIN ml_models m ON m.id = c.model_id WHERE ${mine}`),
+    db.all<{ model_type: string; algorithm: string; n: number; active: number }>(
+      sql`SELECT model_type, algorithm, count(*) AS n, sum(active_version IS NOT NULL) AS active FROM ml_models m WHERE ${mine} GROUP BY model_type, algorithm`,
+    ),
+    db.all<{ status: string; n: number }>(
+      sql`SELECT v.status, count(*) AS n FROM ml_model_versions v JOIN ml_models m ON m.id = v.model_id WHERE ${mine} GROUP BY v.status`,
+    ),
+    db.get<{ n: number | null }>(
+      sql`SELECT sum(c.row_count) AS n FROM ml_training_chunks c JOIN ml_models m ON m.id = c.model_id WHERE ${mine}`,
+    ),
     db.get<{ requests: number; rows: number | null; recent: number | null }>(
       sql`SELECT count(*) AS requests, sum(p.row_count) AS rows, sum(p.created_at >= ${since}) AS recent FROM ml_predictions p JOIN ml_models m ON m.id = p.model_id WHERE ${mine}`,
     ),

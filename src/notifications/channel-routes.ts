@@ -29,7 +29,10 @@ export const notificationChannelRoutes = createRouter()
         tags,
         summary: 'Your channel configurations (secrets as hints only); ?scope=global for the service-wide ones',
         request: { query: ScopeQuery },
-        responses: { 200: jsonResponse(z.object({ items: z.array(ConfigSchema) }).openapi('NotificationChannelConfigList'), 'Configurations'), ...errorResponses('validation_error') },
+        responses: {
+          200: jsonResponse(z.object({ items: z.array(ConfigSchema) }).openapi('NotificationChannelConfigList'), 'Configurations'),
+          ...errorResponses('validation_error'),
+        },
       }),
     ),
     async (c) => c.json({ items: await listConfigs(c.env, c.var.db, scopeOf(c.var.principal, c.req.valid('query').scope)) }, 200),
@@ -44,14 +47,25 @@ export const notificationChannelRoutes = createRouter()
         summary: 'Create or replace a channel configuration; generated secrets (webhook signing secret) are shown once here',
         request: { params: ChannelParams, query: ScopeQuery, body: jsonBody(ConfigBody) },
         responses: {
-          200: jsonResponse(ConfigSchema.extend({ revealed: z.record(z.string(), z.string()).nullable() }).openapi('NotificationChannelConfigSaved'), 'Saved'),
+          200: jsonResponse(
+            ConfigSchema.extend({ revealed: z.record(z.string(), z.string()).nullable() }).openapi('NotificationChannelConfigSaved'),
+            'Saved',
+          ),
           ...errorResponses('validation_error'),
         },
       }),
     ),
     async (c) => {
       const { channel, name } = c.req.valid('param');
-      const out = await saveConfig(c.env, c.var.db, requestMeta(c), scopeOf(c.var.principal, c.req.valid('query').scope), channel, name, c.req.valid('json'));
+      const out = await saveConfig(
+        c.env,
+        c.var.db,
+        requestMeta(c),
+        scopeOf(c.var.principal, c.req.valid('query').scope),
+        channel,
+        name,
+        c.req.valid('json'),
+      );
       return c.json({ ...out.view, revealed: out.reveal }, 200);
     },
   )
@@ -83,13 +97,24 @@ export const notificationChannelRoutes = createRouter()
         summary: 'New signing secret for a webhook configuration; the previous one also signs for 24 hours',
         request: { params: WebhookName, query: ScopeQuery },
         responses: {
-          200: jsonResponse(z.object({ signing_secret: z.string(), previous_valid_until: z.string(), config: ConfigSchema }).openapi('NotificationWebhookSecretRotated'), 'The new secret, shown once'),
+          200: jsonResponse(
+            z
+              .object({ signing_secret: z.string(), previous_valid_until: z.string(), config: ConfigSchema })
+              .openapi('NotificationWebhookSecretRotated'),
+            'The new secret, shown once',
+          ),
           ...errorResponses('validation_error', 'not_found'),
         },
       }),
     ),
     async (c) => {
-      const out = await rotateWebhookSecret(c.env, c.var.db, requestMeta(c), scopeOf(c.var.principal, c.req.valid('query').scope), c.req.valid('param').name);
+      const out = await rotateWebhookSecret(
+        c.env,
+        c.var.db,
+        requestMeta(c),
+        scopeOf(c.var.principal, c.req.valid('query').scope),
+        c.req.valid('param').name,
+      );
       return c.json({ signing_secret: out.signing_secret, previous_valid_until: out.previous_valid_until, config: out.view }, 200);
     },
   );

@@ -7,7 +7,9 @@ import { resolveConfig } from './config';
 import { optedOut } from './preferences';
 
 type Delivery = typeof notificationDeliveries.$inferSelect;
-export type AttemptVerdict = { kind: 'done'; result: Record<string, unknown>; statements: Stmt[] } | { kind: 'failed'; message: string; retryable: boolean };
+export type AttemptVerdict =
+  | { kind: 'done'; result: Record<string, unknown>; statements: Stmt[] }
+  | { kind: 'failed'; message: string; retryable: boolean };
 
 const FINISHED = ['sent', 'skipped', 'failed'] as const;
 const open = (d: Delivery) => and(eq(notificationDeliveries.id, d.id), notInArray(notificationDeliveries.status, [...FINISHED]));
@@ -25,9 +27,12 @@ const open = (d: Delivery) => and(eq(notificationDeliveries.id, d.id), notInArra
 export async function attemptDelivery(env: Env, db: DB, task: TaskRow, deliveryId: number, now: number): Promise<AttemptVerdict> {
   const d = await db.select().from(notificationDeliveries).where(eq(notificationDeliveries.id, deliveryId)).get();
   // Only the delivery's own task may send it (a hand-made task naming it is refused).
-  if (!d || d.ownerId !== task.ownerId || task.idempotencyKey !== `notification:${d.id}`) return { kind: 'failed', message: 'this task does not belong to that notification', retryable: false };
-  if (d.status === 'sent' || d.status === 'skipped') return { kind: 'done', result: { delivery_id: d.id, status: d.status }, statements: [] };
-  if (d.status === 'failed' || d.status === 'cancelled') return { kind: 'failed', message: d.error ?? `the notification was ${d.status}`, retryable: false };
+  if (!d || d.ownerId !== task.ownerId || task.idempotencyKey !== `notification:${d.id}`)
+    return { kind: 'failed', message: 'this task does not belong to that notification', retryable: false };
+  if (d.status === 'sent' || d.status === 'skipped')
+    return { kind: 'done', result: { delivery_id: d.id, status: d.status }, statements: [] };
+  if (d.status === 'failed' || d.status === 'cancelled')
+    return { kind: 'failed', message: d.error ?? `the notification was ${d.status}`, retryable: false };
 
   const attempt = task.attempts;
   // Preferences are read again at send time: a scheduled send respects a later opt-out.
@@ -36,8 +41,14 @@ export async function attemptDelivery(env: Env, db: DB, task: TaskRow, deliveryI
       kind: 'done',
       result: { delivery_id: d.id, status: 'skipped', reason: 'opted_out' },
       statements: [
-        db.insert(notificationAttempts).values({ deliveryId: d.id, attempt, status: 'skipped', error: 'the recipient opted out of this channel', at: now }).onConflictDoNothing(),
-        db.update(notificationDeliveries).set({ status: 'skipped', skipReason: 'opted_out', attempts: attempt, finishedAt: now }).where(open(d)),
+        db
+          .insert(notificationAttempts)
+          .values({ deliveryId: d.id, attempt, status: 'skipped', error: 'the recipient opted out of this channel', at: now })
+          .onConflictDoNothing(),
+        db
+          .update(notificationDeliveries)
+          .set({ status: 'skipped', skipReason: 'opted_out', attempts: attempt, finishedAt: now })
+          .where(open(d)),
       ],
     };
   }
@@ -46,21 +57,38 @@ export async function attemptDelivery(env: Env, db: DB, task: TaskRow, deliveryI
   const started = Date.now();
   try {
     const config = channel.needsConfig ? await resolveConfig(env, db, d.ownerId, d.channel, d.configName) : null;
-    if (channel.needsConfig && !config) throw new ChannelError(`the ${d.channel} configuration "${d.configName}" was removed or disabled`, false);
+    if (channel.needsConfig && !config)
+      throw new ChannelError(`the ${d.channel} configuration "${d.configName}" was removed or disabled`, false);
     const sent = await channel.send(
       { env, db, config, target: { recipient: d.recipient, recipientUserId: d.recipientUserId, subscriptionId: d.subscriptionId }, now },
       { deliveryId: d.id, subject: d.subject, body: d.body, priority: d.priority, data: d.data ?? {} },
     );
     const latencyMs = Date.now() - started;
-    const detail = { delivery_id: d.id, status: 'sent', provider_status: sent.status, provider_message_id: sent.providerMessageId, latency_ms: latencyMs };
+    const detail = {
+      delivery_id: d.id,
+      status: 'sent',
+      provider_status: sent.status,
+      provider_message_id: sent.providerMessageId,
+      latency_ms: latencyMs,
+    };
     return {
       kind: 'done',
       result: detail,
       statements: [
-        db.insert(notificationAttempts).values({ deliveryId: d.id, attempt, status: 'sent', responseCode: sent.status, latencyMs, at: now }).onConflictDoNothing(),
+        db
+          .insert(notificationAttempts)
+          .values({ deliveryId: d.id, attempt, status: 'sent', responseCode: sent.status, latencyMs, at: now })
+          .onConflictDoNothing(),
         db
           .update(notificationDeliveries)
-          .set({ status: 'sent', error: null, providerStatus: sent.status, providerMessageId: sent.providerMessageId, attempts: attempt, finishedAt: Date.now() })
+          .set({
+            status: 'sent',
+            error: null,
+            providerStatus: sent.status,
+            providerMessageId: sent.providerMessageId,
+            attempts: attempt,
+            finishedAt: Date.now(),
+          })
           .where(open(d)),
         effectInsert(db, task.id, { effect: 'notification_sent', detail }),
       ],
@@ -71,10 +99,28 @@ export async function attemptDelivery(env: Env, db: DB, task: TaskRow, deliveryI
     const e = err instanceof ChannelError ? err : new ChannelError(err instanceof Error ? err.message : String(err), true);
     const final = !e.retryable || attempt > task.maxRetries;
     await db.batch([
-      db.insert(notificationAttempts).values({ deliveryId: d.id, attempt, status: 'failed', retryable: e.retryable, responseCode: e.status, latencyMs, error: e.message.slice(0, 1000), at: now }).onConflictDoNothing(),
+      db
+        .insert(notificationAttempts)
+        .values({
+          deliveryId: d.id,
+          attempt,
+          status: 'failed',
+          retryable: e.retryable,
+          responseCode: e.status,
+          latencyMs,
+          error: e.message.slice(0, 1000),
+          at: now,
+        })
+        .onConflictDoNothing(),
       db
         .update(notificationDeliveries)
-        .set({ status: final ? 'failed' : 'retrying', error: e.message.slice(0, 1000), providerStatus: e.status, attempts: attempt, finishedAt: final ? Date.now() : null })
+        .set({
+          status: final ? 'failed' : 'retrying',
+          error: e.message.slice(0, 1000),
+          providerStatus: e.status,
+          attempts: attempt,
+          finishedAt: final ? Date.now() : null,
+        })
         .where(open(d)),
     ]);
     return { kind: 'failed', message: e.message, retryable: e.retryable };

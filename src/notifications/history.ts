@@ -16,7 +16,8 @@ type TaskStatus = (typeof tasks.$inferSelect)['status'];
  */
 function statusOf(d: Delivery, task: TaskStatus | undefined) {
   if ((d.status === 'queued' || d.status === 'retrying') && task === 'cancelled') return 'cancelled' as const;
-  if ((d.status === 'queued' || d.status === 'retrying') && task && ['failed', 'dead', 'timed_out'].includes(task)) return 'failed' as const;
+  if ((d.status === 'queued' || d.status === 'retrying') && task && ['failed', 'dead', 'timed_out'].includes(task))
+    return 'failed' as const;
   return d.status;
 }
 
@@ -73,14 +74,28 @@ export async function deliveryViews(db: DB, rows: Delivery[]) {
 }
 
 export async function getDelivery(db: DB, ownerId: number, id: number) {
-  const d = await db.select().from(notificationDeliveries).where(and(eq(notificationDeliveries.id, id), eq(notificationDeliveries.ownerId, ownerId))).get();
+  const d = await db
+    .select()
+    .from(notificationDeliveries)
+    .where(and(eq(notificationDeliveries.id, id), eq(notificationDeliveries.ownerId, ownerId)))
+    .get();
   if (!d) throw new ApiError('not_found', 'Notification not found');
-  const attempts = await db.select().from(notificationAttempts).where(eq(notificationAttempts.deliveryId, id)).orderBy(asc(notificationAttempts.attempt)).all();
+  const attempts = await db
+    .select()
+    .from(notificationAttempts)
+    .where(eq(notificationAttempts.deliveryId, id))
+    .orderBy(asc(notificationAttempts.attempt))
+    .all();
   const status = await taskStatuses(db, [d]);
   return deliveryView(d, d.taskId === null ? undefined : status.get(d.taskId), attempts);
 }
 
-export type DeliveryFilter = { recipient?: string | undefined; channel?: NotificationChannel | undefined; status?: Delivery['status'] | undefined; batch_id?: string | undefined };
+export type DeliveryFilter = {
+  recipient?: string | undefined;
+  channel?: NotificationChannel | undefined;
+  status?: Delivery['status'] | undefined;
+  batch_id?: string | undefined;
+};
 
 export function listDeliveries(db: DB, ownerId: number, f: DeliveryFilter, limit: number, before?: number) {
   return db
@@ -106,9 +121,14 @@ export function listDeliveries(db: DB, ownerId: number, f: DeliveryFilter, limit
  * task. An attempt already under way is not interrupted: if it sends, the delivery reads `sent`.
  */
 export async function cancelDelivery(env: Env, db: DB, meta: RequestMeta, ownerId: number, id: number) {
-  const d = await db.select().from(notificationDeliveries).where(and(eq(notificationDeliveries.id, id), eq(notificationDeliveries.ownerId, ownerId))).get();
+  const d = await db
+    .select()
+    .from(notificationDeliveries)
+    .where(and(eq(notificationDeliveries.id, id), eq(notificationDeliveries.ownerId, ownerId)))
+    .get();
   if (!d) throw new ApiError('not_found', 'Notification not found');
-  if (d.taskId === null || (d.status !== 'queued' && d.status !== 'retrying')) throw new ApiError('conflict', `The notification is ${d.status}; only one waiting to be sent can be cancelled`);
+  if (d.taskId === null || (d.status !== 'queued' && d.status !== 'retrying'))
+    throw new ApiError('conflict', `The notification is ${d.status}; only one waiting to be sent can be cancelled`);
   const [outcome] = await cancelTasks(env, db, meta, ownerId, [d.taskId], `notification ${d.id} was cancelled`);
   if (outcome?.outcome !== 'cancelled') throw new ApiError('conflict', 'The notification is already being sent or has finished');
   await db

@@ -37,7 +37,15 @@ export const notificationView = (n: Row) => ({
 export async function deliverInApp(env: Env, db: DB, userId: number, m: InAppMessage): Promise<ReturnType<typeof notificationView> | null> {
   const row = await db
     .insert(notifications)
-    .values({ userId, category: m.category, title: m.title, body: m.body, data: m.data ?? null, priority: m.priority ?? 'normal', dedupeKey: m.dedupeKey ?? null })
+    .values({
+      userId,
+      category: m.category,
+      title: m.title,
+      body: m.body,
+      data: m.data ?? null,
+      priority: m.priority ?? 'normal',
+      dedupeKey: m.dedupeKey ?? null,
+    })
     .onConflictDoNothing()
     .returning()
     .get();
@@ -55,11 +63,21 @@ export function listInbox(db: DB, userId: number, unreadOnly: boolean, limit: nu
   const where = [eq(notifications.userId, userId)];
   if (unreadOnly) where.push(isNull(notifications.readAt));
   if (before !== undefined) where.push(lt(notifications.id, before));
-  return db.select().from(notifications).where(and(...where)).orderBy(desc(notifications.id)).limit(limit + 1).all();
+  return db
+    .select()
+    .from(notifications)
+    .where(and(...where))
+    .orderBy(desc(notifications.id))
+    .limit(limit + 1)
+    .all();
 }
 
 export async function unreadCount(db: DB, userId: number): Promise<number> {
-  const row = await db.select({ n: count() }).from(notifications).where(and(eq(notifications.userId, userId), isNull(notifications.readAt))).get();
+  const row = await db
+    .select({ n: count() })
+    .from(notifications)
+    .where(and(eq(notifications.userId, userId), isNull(notifications.readAt)))
+    .get();
   return row?.n ?? 0;
 }
 
@@ -75,11 +93,18 @@ export async function markRead(db: DB, userId: number, id: number): Promise<Row 
 }
 
 export async function markAllRead(db: DB, userId: number): Promise<number> {
-  const res = await db.update(notifications).set({ readAt: Date.now() }).where(and(eq(notifications.userId, userId), isNull(notifications.readAt))).run();
+  const res = await db
+    .update(notifications)
+    .set({ readAt: Date.now() })
+    .where(and(eq(notifications.userId, userId), isNull(notifications.readAt)))
+    .run();
   return res.meta.changes ?? 0;
 }
 
 export async function deleteNotification(db: DB, userId: number, id: number): Promise<boolean> {
-  const res = await db.delete(notifications).where(and(eq(notifications.id, id), eq(notifications.userId, userId))).run();
+  const res = await db
+    .delete(notifications)
+    .where(and(eq(notifications.id, id), eq(notifications.userId, userId)))
+    .run();
   return (res.meta.changes ?? 0) > 0;
 }

@@ -8,7 +8,14 @@ export async function pendingDelivery(db: DB, ownerId: number, id: number): Prom
   const row = await db
     .select({ id: notificationDeliveries.id })
     .from(notificationDeliveries)
-    .where(and(eq(notificationDeliveries.id, id), eq(notificationDeliveries.ownerId, ownerId), eq(notificationDeliveries.status, 'queued'), isNull(notificationDeliveries.taskId)))
+    .where(
+      and(
+        eq(notificationDeliveries.id, id),
+        eq(notificationDeliveries.ownerId, ownerId),
+        eq(notificationDeliveries.status, 'queued'),
+        isNull(notificationDeliveries.taskId),
+      ),
+    )
     .get();
   return row !== undefined;
 }

@@ -17,13 +17,20 @@ export async function setPreferences(db: DB, userId: number, channels: Partial<R
     db
       .insert(notificationPreferences)
       .values({ userId, channel: channel as NotificationChannel, optedOut: !receive, updatedAt: now })
-      .onConflictDoUpdate({ target: [notificationPreferences.userId, notificationPreferences.channel], set: { optedOut: !receive, updatedAt: now } }),
+      .onConflictDoUpdate({
+        target: [notificationPreferences.userId, notificationPreferences.channel],
+        set: { optedOut: !receive, updatedAt: now },
+      }),
   );
   if (statements.length) await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
   return getPreferences(db, userId);
 }
 
 export async function optedOut(db: DB, userId: number, channel: NotificationChannel): Promise<boolean> {
-  const row = await db.select().from(notificationPreferences).where(and(eq(notificationPreferences.userId, userId), eq(notificationPreferences.channel, channel))).get();
+  const row = await db
+    .select()
+    .from(notificationPreferences)
+    .where(and(eq(notificationPreferences.userId, userId), eq(notificationPreferences.channel, channel)))
+    .get();
   return row?.optedOut ?? false;
 }

@@ -24,7 +24,10 @@ const NotificationSchema = z
   .openapi('Notification');
 
 const InboxQuery = PageQuery.extend({
-  unread: z.enum(['true', 'false']).optional().openapi({ param: { name: 'unread', in: 'query' }, description: '`true` lists unread notifications only' }),
+  unread: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ param: { name: 'unread', in: 'query' }, description: '`true` lists unread notifications only' }),
 });
 
 const notFound = () => new ApiError('not_found', 'Notification not found');
@@ -39,7 +42,10 @@ export const notificationRoutes = createRouter()
         tags,
         summary: 'Your in-app notifications, newest first',
         request: { query: InboxQuery },
-        responses: { 200: jsonResponse(pageOf(NotificationSchema, 'NotificationPage'), 'Inbox page'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(NotificationSchema, 'NotificationPage'), 'Inbox page'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {

@@ -22,7 +22,12 @@ const content = {
   priority: z.enum(NOTIFICATION_PRIORITIES).default('normal'),
   send_at: z.string().max(40).optional().openapi({ description: 'ISO 8601; when to send (up to 7 days ahead). Default: now' }),
   data: Data.optional(),
-  config: z.string().max(64).regex(/^[A-Za-z0-9_.-]{1,64}$/).optional().openapi({ description: 'Email, SMS and push: the configuration name to use (default "default")' }),
+  config: z
+    .string()
+    .max(64)
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional()
+    .openapi({ description: 'Email, SMS and push: the configuration name to use (default "default")' }),
 };
 
 export const SendBody = z
@@ -30,7 +35,8 @@ export const SendBody = z
     channel: Channel.openapi({ example: 'email' }),
     recipient: Recipient.openapi({
       example: 'user@example.com',
-      description: 'email: address; sms: E.164 number; push and in_app: username, email or user id; webhook, slack, teams, discord: the name of a saved configuration',
+      description:
+        'email: address; sms: E.164 number; push and in_app: username, email or user id; webhook, slack, teams, discord: the name of a saved configuration',
     }),
     ...content,
   })
@@ -88,21 +94,38 @@ export const DeliverySchema = z
 export const SendResultSchema = z.object({ batch_id: z.string(), deliveries: z.array(DeliverySchema) }).openapi('NotificationSendResult');
 
 export const DeliveryQuery = PageQuery.extend({
-  recipient: z.string().max(320).optional().openapi({ param: { name: 'recipient', in: 'query' } }),
+  recipient: z
+    .string()
+    .max(320)
+    .optional()
+    .openapi({ param: { name: 'recipient', in: 'query' } }),
   channel: Channel.optional().openapi({ param: { name: 'channel', in: 'query' } }),
-  status: z.enum(DELIVERY_STATUSES).optional().openapi({ param: { name: 'status', in: 'query' } }),
-  batch_id: z.string().max(64).optional().openapi({ param: { name: 'batch_id', in: 'query' } }),
+  status: z
+    .enum(DELIVERY_STATUSES)
+    .optional()
+    .openapi({ param: { name: 'status', in: 'query' } }),
+  batch_id: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ param: { name: 'batch_id', in: 'query' } }),
 });
 
 // ---- channel configurations -------------------------------------------------------------------
 
 export const ScopeQuery = z.object({
-  scope: z.enum(['mine', 'global']).default('mine').openapi({ param: { name: 'scope', in: 'query' }, description: '`global`: the service-wide configurations (admins only)' }),
+  scope: z
+    .enum(['mine', 'global'])
+    .default('mine')
+    .openapi({ param: { name: 'scope', in: 'query' }, description: '`global`: the service-wide configurations (admins only)' }),
 });
 
 export const ChannelParams = z.object({
   channel: Channel.openapi({ param: { name: 'channel', in: 'path' } }),
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).openapi({ param: { name: 'name', in: 'path' }, example: 'default' }),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'default' }),
 });
 
 export const ConfigBody = z
@@ -112,7 +135,10 @@ export const ConfigBody = z
       .record(z.string().max(64), z.string().max(2048))
       .default({})
       .refine((s) => Object.keys(s).length <= 10, 'at most 10 secrets')
-      .openapi({ description: 'API keys, tokens, secret webhook URLs; stored encrypted, shown back only as hints. Fields left out keep their stored value' }),
+      .openapi({
+        description:
+          'API keys, tokens, secret webhook URLs; stored encrypted, shown back only as hints. Fields left out keep their stored value',
+      }),
     enabled: z.boolean().default(true),
   })
   .openapi('NotificationChannelConfigInput');
@@ -159,11 +185,21 @@ export const TemplateSchema = z
   })
   .openapi('NotificationTemplate');
 
-const channelFlags = Object.fromEntries(NOTIFICATION_CHANNELS.map((c) => [c, z.boolean()])) as Record<(typeof NOTIFICATION_CHANNELS)[number], z.ZodBoolean>;
+const channelFlags = Object.fromEntries(NOTIFICATION_CHANNELS.map((c) => [c, z.boolean()])) as Record<
+  (typeof NOTIFICATION_CHANNELS)[number],
+  z.ZodBoolean
+>;
 export const PreferencesSchema = z.object(channelFlags).openapi('NotificationPreferences');
 export const PreferencesBody = z
-  .strictObject(Object.fromEntries(NOTIFICATION_CHANNELS.map((c) => [c, z.boolean().optional()])) as Record<(typeof NOTIFICATION_CHANNELS)[number], z.ZodOptional<z.ZodBoolean>>)
-  .openapi('NotificationPreferencesInput', { description: 'true: receive this channel; false: opt out. Channels left out keep their setting' });
+  .strictObject(
+    Object.fromEntries(NOTIFICATION_CHANNELS.map((c) => [c, z.boolean().optional()])) as Record<
+      (typeof NOTIFICATION_CHANNELS)[number],
+      z.ZodOptional<z.ZodBoolean>
+    >,
+  )
+  .openapi('NotificationPreferencesInput', {
+    description: 'true: receive this channel; false: opt out. Channels left out keep their setting',
+  });
 
 const B64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 export const SubscriptionBody = z

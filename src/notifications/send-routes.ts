@@ -30,7 +30,14 @@ export function notificationSendRoutes(prefix: 'canonical' | 'seeds') {
   const router = createRouter().openapi(sendRoute(prefix === 'canonical' ? 'sendNotification' : 'sendNotificationAdvanced'), async (c) => {
     const { recipient, ...rest } = c.req.valid('json');
     const p = c.var.principal;
-    const out = await sendNotifications(c.env, c.var.db, requestMeta(c), { userId: p.userId, role: p.role }, { ...rest, recipients: [{ recipient }] }, () => ['recipient']);
+    const out = await sendNotifications(
+      c.env,
+      c.var.db,
+      requestMeta(c),
+      { userId: p.userId, role: p.role },
+      { ...rest, recipients: [{ recipient }] },
+      () => ['recipient'],
+    );
     return c.json({ batch_id: out.batchId, deliveries: await deliveryViews(c.var.db, out.rows) }, 202);
   });
   if (prefix === 'seeds') return router;
@@ -51,7 +58,14 @@ export function notificationSendRoutes(prefix: 'canonical' | 'seeds') {
         const { recipients, ...rest } = c.req.valid('json');
         const p = c.var.principal;
         const list = recipients.map((r) => (typeof r === 'string' ? { recipient: r } : r));
-        const out = await sendNotifications(c.env, c.var.db, requestMeta(c), { userId: p.userId, role: p.role }, { ...rest, recipients: list }, (i) => ['recipients', i]);
+        const out = await sendNotifications(
+          c.env,
+          c.var.db,
+          requestMeta(c),
+          { userId: p.userId, role: p.role },
+          { ...rest, recipients: list },
+          (i) => ['recipients', i],
+        );
         return c.json({ batch_id: out.batchId, deliveries: await deliveryViews(c.var.db, out.rows) }, 202);
       },
     )
@@ -64,7 +78,10 @@ export function notificationSendRoutes(prefix: 'canonical' | 'seeds') {
           tags,
           summary: 'History of the notifications you sent, newest first; filter by recipient, channel, status or batch',
           request: { query: DeliveryQuery },
-          responses: { 200: jsonResponse(pageOf(DeliverySchema, 'NotificationDeliveryPage'), 'Page'), ...errorResponses('validation_error', 'bad_request') },
+          responses: {
+            200: jsonResponse(pageOf(DeliverySchema, 'NotificationDeliveryPage'), 'Page'),
+            ...errorResponses('validation_error', 'bad_request'),
+          },
         }),
       ),
       async (c) => {
@@ -98,10 +115,12 @@ export function notificationSendRoutes(prefix: 'canonical' | 'seeds') {
           tags,
           summary: 'Cancel a notification not sent yet (e.g. scheduled); 409 once it is being sent or has finished',
           request: { params: IdParam },
-          responses: { 200: jsonResponse(DeliverySchema, 'The cancelled delivery'), ...errorResponses('validation_error', 'not_found', 'conflict') },
+          responses: {
+            200: jsonResponse(DeliverySchema, 'The cancelled delivery'),
+            ...errorResponses('validation_error', 'not_found', 'conflict'),
+          },
         }),
       ),
       async (c) => c.json(await cancelDelivery(c.env, c.var.db, requestMeta(c), c.var.principal.userId, c.req.valid('param').id), 200),
     );
 }
-

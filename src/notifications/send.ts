@@ -61,10 +61,14 @@ async function plan(env: Env, db: DB, sender: Sender, input: SendInput, path: (i
   const issues: Issue[] = [];
   const template = input.template_id !== undefined ? await getTemplate(db, sender.userId, input.template_id).catch(() => null) : null;
   if (input.template_id !== undefined && !template) issues.push({ path: ['template_id'], message: 'no such template' });
-  if (template && template.channel !== input.channel) issues.push({ path: ['template_id'], message: `the template is for ${template.channel}, not ${input.channel}` });
-  if (!template && input.template_id === undefined && input.message === undefined) issues.push({ path: ['message'], message: 'give a message or a template_id' });
-  if (template && (input.message !== undefined || input.subject !== undefined)) issues.push({ path: ['message'], message: 'give either a template_id or subject/message, not both' });
-  if (!template && input.template_id === undefined && input.variables) issues.push({ path: ['variables'], message: 'variables need a template_id' });
+  if (template && template.channel !== input.channel)
+    issues.push({ path: ['template_id'], message: `the template is for ${template.channel}, not ${input.channel}` });
+  if (!template && input.template_id === undefined && input.message === undefined)
+    issues.push({ path: ['message'], message: 'give a message or a template_id' });
+  if (template && (input.message !== undefined || input.subject !== undefined))
+    issues.push({ path: ['message'], message: 'give either a template_id or subject/message, not both' });
+  if (!template && input.template_id === undefined && input.variables)
+    issues.push({ path: ['variables'], message: 'variables need a template_id' });
   if (input.channel === 'email' && !template && !input.subject) issues.push({ path: ['subject'], message: 'an email needs a subject' });
   if (issues.length) throw invalid(issues);
 
@@ -84,7 +88,11 @@ async function plan(env: Env, db: DB, sender: Sender, input: SendInput, path: (i
 
     let content = { subject: input.subject ?? '', body: input.message ?? '' };
     if (template) {
-      const rendered = renderTemplate(template, { ...input.variables, ...r.variables }, at[0] === 'recipients' ? [...at, 'variables'] : ['variables']);
+      const rendered = renderTemplate(
+        template,
+        { ...input.variables, ...r.variables },
+        at[0] === 'recipients' ? [...at, 'variables'] : ['variables'],
+      );
       if ('issues' in rendered) {
         issues.push(...rendered.issues);
         continue;
@@ -100,7 +108,8 @@ async function plan(env: Env, db: DB, sender: Sender, input: SendInput, path: (i
         continue;
       }
       // Only admins reach other users' inboxes and devices; anyone may notify themselves.
-      if (user.id !== sender.userId && sender.role !== 'admin') throw new ApiError('forbidden', 'Only admins may send in-app and push notifications to other users');
+      if (user.id !== sender.userId && sender.role !== 'admin')
+        throw new ApiError('forbidden', 'Only admins may send in-app and push notifications to other users');
       recipientUserId = user.id;
     } else if (input.channel === 'email') {
       // A registered user's address: their opt-out applies. Other addresses have no preferences.
@@ -108,9 +117,13 @@ async function plan(env: Env, db: DB, sender: Sender, input: SendInput, path: (i
     }
 
     const configName = channel.recipientIsConfig ? r.recipient : (input.config ?? 'default');
-    if (channel.needsConfig && !configured.has(configName)) configured.set(configName, (await resolveConfig(env, db, sender.userId, input.channel, configName)) !== null);
+    if (channel.needsConfig && !configured.has(configName))
+      configured.set(configName, (await resolveConfig(env, db, sender.userId, input.channel, configName)) !== null);
     if (channel.needsConfig && !configured.get(configName)) {
-      issues.push({ path: channel.recipientIsConfig ? at : ['config'], message: `no enabled ${input.channel} configuration named "${configName}" (yours or global)` });
+      issues.push({
+        path: channel.recipientIsConfig ? at : ['config'],
+        message: `no enabled ${input.channel} configuration named "${configName}" (yours or global)`,
+      });
       continue;
     }
     const skipReason = recipientUserId !== null && (await optedOut(db, recipientUserId, input.channel)) ? 'opted_out' : null;
@@ -140,7 +153,14 @@ function sendAtOf(raw: string | undefined, now: number): number {
  * send_at). Opted-out recipients are stored as `skipped` and get no task. If the task layer
  * refuses (its per-user backlog is full), the deliveries are removed again and the error stands.
  */
-export async function sendNotifications(env: Env, db: DB, meta: RequestMeta, sender: Sender, input: SendInput, path: (i: number) => (string | number)[]) {
+export async function sendNotifications(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  sender: Sender,
+  input: SendInput,
+  path: (i: number) => (string | number)[],
+) {
   const now = Date.now();
   const sendAt = sendAtOf(input.send_at, now);
   const planned = await plan(env, db, sender, input, path);
@@ -191,12 +211,20 @@ export async function sendNotifications(env: Env, db: DB, meta: RequestMeta, sen
         })),
       );
     } catch (err) {
-      await db.delete(notificationDeliveries).where(inArray(notificationDeliveries.id, rows.map((r) => r.id)));
+      await db.delete(notificationDeliveries).where(
+        inArray(
+          notificationDeliveries.id,
+          rows.map((r) => r.id),
+        ),
+      );
       throw err;
     }
     const taskOf = new Map(submitted.map((s, i) => [toSend[i]!.id, s.task.id]));
     for (const r of toSend) r.taskId = taskOf.get(r.id) ?? null;
-    await runBatch(db, toSend.map((r) => db.update(notificationDeliveries).set({ taskId: r.taskId }).where(eq(notificationDeliveries.id, r.id))));
+    await runBatch(
+      db,
+      toSend.map((r) => db.update(notificationDeliveries).set({ taskId: r.taskId }).where(eq(notificationDeliveries.id, r.id))),
+    );
   }
   return { batchId, rows };
 }

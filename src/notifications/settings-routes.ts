@@ -40,12 +40,18 @@ export const notificationSettingsRoutes = createRouter()
         tags,
         summary: 'Your templates, newest first',
         request: { query: PageQuery },
-        responses: { 200: jsonResponse(pageOf(TemplateSchema, 'NotificationTemplatePage'), 'Page'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(TemplateSchema, 'NotificationTemplatePage'), 'Page'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {
       const q = c.req.valid('query');
-      return c.json(toPage(await listTemplates(c.var.db, c.var.principal.userId, q.limit, decodeCursor(q.cursor)), q.limit, templateView), 200);
+      return c.json(
+        toPage(await listTemplates(c.var.db, c.var.principal.userId, q.limit, decodeCursor(q.cursor)), q.limit, templateView),
+        200,
+      );
     },
   )
   .openapi(
@@ -74,7 +80,8 @@ export const notificationSettingsRoutes = createRouter()
         responses: { 200: jsonResponse(TemplateSchema, 'The template'), ...errorResponses('validation_error', 'not_found', 'conflict') },
       }),
     ),
-    async (c) => c.json(templateView(await replaceTemplate(c.var.db, c.var.principal.userId, c.req.valid('param').id, c.req.valid('json'))), 200),
+    async (c) =>
+      c.json(templateView(await replaceTemplate(c.var.db, c.var.principal.userId, c.req.valid('param').id, c.req.valid('json'))), 200),
   )
   .openapi(
     createRoute(
@@ -113,7 +120,8 @@ export const notificationSettingsRoutes = createRouter()
         path: '/preferences',
         operationId: 'setNotificationPreferences',
         tags,
-        summary: 'Opt out of (false) or back into (true) channels; notifications to you on an opted-out channel are skipped and recorded as such',
+        summary:
+          'Opt out of (false) or back into (true) channels; notifications to you on an opted-out channel are skipped and recorded as such',
         request: { body: jsonBody(PreferencesBody) },
         responses: { 200: jsonResponse(PreferencesSchema, 'Per channel'), ...errorResponses('validation_error') },
       }),
@@ -128,12 +136,19 @@ export const notificationSettingsRoutes = createRouter()
         operationId: 'getVapidPublicKey',
         tags,
         summary: "The application server key for PushManager.subscribe(): the global push configuration's VAPID public key",
-        responses: { 200: jsonResponse(z.object({ public_key: z.string() }).openapi('VapidPublicKey'), 'base64url, uncompressed P-256'), ...errorResponses('not_found') },
+        responses: {
+          200: jsonResponse(z.object({ public_key: z.string() }).openapi('VapidPublicKey'), 'base64url, uncompressed P-256'),
+          ...errorResponses('not_found'),
+        },
       }),
     ),
     async (c) => {
       const key = await globalVapidKey(c.var.db);
-      if (!key) throw new ApiError('not_found', 'No global push configuration: an admin saves one with PUT /api/v3/notifications/channels/push/default?scope=global');
+      if (!key)
+        throw new ApiError(
+          'not_found',
+          'No global push configuration: an admin saves one with PUT /api/v3/notifications/channels/push/default?scope=global',
+        );
       return c.json({ public_key: key }, 200);
     },
   )
@@ -177,7 +192,8 @@ export const notificationSettingsRoutes = createRouter()
       }),
     ),
     async (c) => {
-      if (!(await deleteSubscription(c.var.db, c.var.principal.userId, c.req.valid('param').id))) throw new ApiError('not_found', 'Push subscription not found');
+      if (!(await deleteSubscription(c.var.db, c.var.principal.userId, c.req.valid('param').id)))
+        throw new ApiError('not_found', 'Push subscription not found');
       return c.newResponse(null, 204);
     },
   );

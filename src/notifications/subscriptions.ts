@@ -22,11 +22,19 @@ export const subscriptionView = (s: Row) => ({
 });
 
 /** Stores a browser's PushSubscription (its `toJSON()`); the same endpoint again replaces the keys. */
-export async function saveSubscription(env: Env, db: DB, userId: number, sub: { endpoint: string; keys: { p256dh: string; auth: string } }) {
+export async function saveSubscription(
+  env: Env,
+  db: DB,
+  userId: number,
+  sub: { endpoint: string; keys: { p256dh: string; auth: string } },
+) {
   try {
     guardUrl(env, sub.endpoint);
   } catch (err) {
-    if (err instanceof ChannelError) throw new ApiError('validation_error', 'Request validation failed', { details: [{ path: ['endpoint'], code: 'custom', message: err.message }] });
+    if (err instanceof ChannelError)
+      throw new ApiError('validation_error', 'Request validation failed', {
+        details: [{ path: ['endpoint'], code: 'custom', message: err.message }],
+      });
     throw err;
   }
   let keyOk = false;
@@ -37,7 +45,12 @@ export async function saveSubscription(env: Env, db: DB, userId: number, sub: { 
   } catch {
     keyOk = false;
   }
-  if (!keyOk) throw new ApiError('validation_error', 'Request validation failed', { details: [{ path: ['keys'], code: 'custom', message: 'p256dh must be an uncompressed P-256 point and auth 16 bytes, both base64url' }] });
+  if (!keyOk)
+    throw new ApiError('validation_error', 'Request validation failed', {
+      details: [
+        { path: ['keys'], code: 'custom', message: 'p256dh must be an uncompressed P-256 point and auth 16 bytes, both base64url' },
+      ],
+    });
   const auth = await sealFor(env, 'push_subscriptions', aad(userId, sub.endpoint), 'auth', sub.keys.auth);
   const row = await db
     .insert(pushSubscriptions)
@@ -48,10 +61,14 @@ export async function saveSubscription(env: Env, db: DB, userId: number, sub: { 
   return row;
 }
 
-export const listSubscriptions = (db: DB, userId: number) => db.select().from(pushSubscriptions).where(eq(pushSubscriptions.userId, userId)).orderBy(desc(pushSubscriptions.id)).all();
+export const listSubscriptions = (db: DB, userId: number) =>
+  db.select().from(pushSubscriptions).where(eq(pushSubscriptions.userId, userId)).orderBy(desc(pushSubscriptions.id)).all();
 
 export async function deleteSubscription(db: DB, userId: number, id: number): Promise<boolean> {
-  const res = await db.delete(pushSubscriptions).where(and(eq(pushSubscriptions.id, id), eq(pushSubscriptions.userId, userId))).run();
+  const res = await db
+    .delete(pushSubscriptions)
+    .where(and(eq(pushSubscriptions.id, id), eq(pushSubscriptions.userId, userId)))
+    .run();
   return (res.meta.changes ?? 0) > 0;
 }
 
@@ -59,7 +76,11 @@ export async function deleteSubscription(db: DB, userId: number, id: number): Pr
 export async function openSubscription(env: Env, db: DB, id: number): Promise<{ endpoint: string; p256dh: string; auth: string } | null> {
   const row = await db.select().from(pushSubscriptions).where(eq(pushSubscriptions.id, id)).get();
   if (!row) return null;
-  return { endpoint: row.endpoint, p256dh: row.p256dh, auth: await openFor(env, 'push_subscriptions', aad(row.userId, row.endpoint), 'auth', row.auth) };
+  return {
+    endpoint: row.endpoint,
+    p256dh: row.p256dh,
+    auth: await openFor(env, 'push_subscriptions', aad(row.userId, row.endpoint), 'auth', row.auth),
+  };
 }
 
 /** RFC 8030 §7.3: a 404 or 410 means the subscription is gone for good; stop using it. */

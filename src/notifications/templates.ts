@@ -24,7 +24,8 @@ export function placeholders(text: string, field: string): { names: string[]; is
   const issues: Issue[] = [];
   for (const m of text.matchAll(TOKEN)) {
     const name = m[1]!;
-    if (!NAME.test(name)) issues.push({ path: [field], message: `{{${name}}} is not a variable name (letters, digits and _, not starting with a digit)` });
+    if (!NAME.test(name))
+      issues.push({ path: [field], message: `{{${name}}} is not a variable name (letters, digits and _, not starting with a digit)` });
     else names.push(name);
   }
   // Braces left after removing every well-formed placeholder are unbalanced ones.
@@ -39,29 +40,42 @@ export function templateIssues(subject: string, body: string, variables: Templat
   variables.forEach((v, i) => {
     if (declared.has(v.name)) issues.push({ path: ['variables', i, 'name'], message: `${v.name} is declared twice` });
     declared.add(v.name);
-    if (v.required && v.default !== undefined) issues.push({ path: ['variables', i], message: `${v.name} has a default, so it cannot be required` });
+    if (v.required && v.default !== undefined)
+      issues.push({ path: ['variables', i], message: `${v.name} has a default, so it cannot be required` });
   });
-  for (const [field, text] of [['subject', subject], ['body', body]] as const) {
+  for (const [field, text] of [
+    ['subject', subject],
+    ['body', body],
+  ] as const) {
     const p = placeholders(text, field);
     issues.push(...p.issues);
-    for (const n of new Set(p.names)) if (!declared.has(n)) issues.push({ path: [field], message: `{{${n}}} is not declared in variables` });
+    for (const n of new Set(p.names))
+      if (!declared.has(n)) issues.push({ path: [field], message: `{{${n}}} is not declared in variables` });
   }
   return issues;
 }
 
 /** Fills a template; unknown or missing required values are problems, reported all at once. */
-export function renderTemplate(t: { subject: string; body: string; variables: TemplateVariable[] }, values: Record<string, string>, prefix: (string | number)[] = ['variables']): { subject: string; body: string } | { issues: Issue[] } {
+export function renderTemplate(
+  t: { subject: string; body: string; variables: TemplateVariable[] },
+  values: Record<string, string>,
+  prefix: (string | number)[] = ['variables'],
+): { subject: string; body: string } | { issues: Issue[] } {
   const issues: Issue[] = [];
   const byName = new Map(t.variables.map((v) => [v.name, v]));
-  for (const k of Object.keys(values)) if (!byName.has(k)) issues.push({ path: [...prefix, k], message: `the template has no variable ${k}` });
-  for (const v of t.variables) if (v.required && values[v.name] === undefined) issues.push({ path: [...prefix, v.name], message: `${v.name} is required` });
+  for (const k of Object.keys(values))
+    if (!byName.has(k)) issues.push({ path: [...prefix, k], message: `the template has no variable ${k}` });
+  for (const v of t.variables)
+    if (v.required && values[v.name] === undefined) issues.push({ path: [...prefix, v.name], message: `${v.name} is required` });
   if (issues.length) return { issues };
   const fill = (text: string) => text.replace(TOKEN, (_, name: string) => values[name] ?? byName.get(name)?.default ?? '');
   return { subject: fill(t.subject), body: fill(t.body) };
 }
 
 export const invalid = (issues: Issue[]) =>
-  new ApiError('validation_error', 'Request validation failed', { details: issues.map((i) => ({ path: i.path, code: 'custom', message: i.message })) });
+  new ApiError('validation_error', 'Request validation failed', {
+    details: issues.map((i) => ({ path: i.path, code: 'custom', message: i.message })),
+  });
 
 export const templateView = (t: Row) => ({
   id: t.id,
@@ -81,7 +95,12 @@ const nameTaken = (name: string) => new ApiError('conflict', `You already have a
 export async function createTemplate(db: DB, ownerId: number, t: TemplateInput): Promise<Row> {
   const issues = templateIssues(t.subject, t.body, t.variables);
   if (issues.length) throw invalid(issues);
-  const row = await db.insert(notificationTemplates).values({ ownerId, ...t }).onConflictDoNothing().returning().get();
+  const row = await db
+    .insert(notificationTemplates)
+    .values({ ownerId, ...t })
+    .onConflictDoNothing()
+    .returning()
+    .get();
   if (!row) throw nameTaken(t.name);
   return row;
 }
@@ -89,7 +108,11 @@ export async function createTemplate(db: DB, ownerId: number, t: TemplateInput):
 export async function replaceTemplate(db: DB, ownerId: number, id: number, t: TemplateInput): Promise<Row> {
   const issues = templateIssues(t.subject, t.body, t.variables);
   if (issues.length) throw invalid(issues);
-  const clash = await db.select({ id: notificationTemplates.id }).from(notificationTemplates).where(and(eq(notificationTemplates.ownerId, ownerId), eq(notificationTemplates.name, t.name))).get();
+  const clash = await db
+    .select({ id: notificationTemplates.id })
+    .from(notificationTemplates)
+    .where(and(eq(notificationTemplates.ownerId, ownerId), eq(notificationTemplates.name, t.name)))
+    .get();
   if (clash && clash.id !== id) throw nameTaken(t.name);
   const row = await db
     .update(notificationTemplates)
@@ -102,7 +125,11 @@ export async function replaceTemplate(db: DB, ownerId: number, id: number, t: Te
 }
 
 export async function getTemplate(db: DB, ownerId: number, id: number): Promise<Row> {
-  const row = await db.select().from(notificationTemplates).where(and(eq(notificationTemplates.id, id), eq(notificationTemplates.ownerId, ownerId))).get();
+  const row = await db
+    .select()
+    .from(notificationTemplates)
+    .where(and(eq(notificationTemplates.id, id), eq(notificationTemplates.ownerId, ownerId)))
+    .get();
   if (!row) throw new ApiError('not_found', 'Template not found');
   return row;
 }
@@ -117,6 +144,9 @@ export const listTemplates = (db: DB, ownerId: number, limit: number, before?: n
     .all();
 
 export async function deleteTemplate(db: DB, ownerId: number, id: number): Promise<void> {
-  const res = await db.delete(notificationTemplates).where(and(eq(notificationTemplates.id, id), eq(notificationTemplates.ownerId, ownerId))).run();
+  const res = await db
+    .delete(notificationTemplates)
+    .where(and(eq(notificationTemplates.id, id), eq(notificationTemplates.ownerId, ownerId)))
+    .run();
   if (!(res.meta.changes ?? 0)) throw new ApiError('not_found', 'Template not found');
 }

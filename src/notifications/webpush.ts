@@ -61,7 +61,13 @@ export async function vapidKeysMatch(keys: VapidKeys): Promise<boolean> {
 export async function vapidAuthorization(endpoint: URL, subject: string, keys: VapidKeys, nowSeconds: number): Promise<string> {
   const header = b64url(enc.encode(JSON.stringify({ typ: 'JWT', alg: 'ES256' })));
   const claims = b64url(enc.encode(JSON.stringify({ aud: endpoint.origin, exp: nowSeconds + 12 * 3600, sub: subject })));
-  const key = await crypto.subtle.importKey('jwk', jwkOf(fromB64url(keys.publicKey), keys.privateKey), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  const key = await crypto.subtle.importKey(
+    'jwk',
+    jwkOf(fromB64url(keys.publicKey), keys.privateKey),
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    false,
+    ['sign'],
+  );
   const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, enc.encode(`${header}.${claims}`));
   return `vapid t=${header}.${claims}.${b64url(sig)}, k=${keys.publicKey}`;
 }

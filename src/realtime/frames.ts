@@ -43,7 +43,13 @@ export async function handleFrame(hub: HubContext, ws: WebSocket, text: string):
   }
   const parsed = ClientFrame.safeParse(json);
   if (!parsed.success) {
-    return error(hub, ws, 'bad_frame', 'unrecognised frame', parsed.error.issues.map((i) => ({ path: i.path, message: i.message })));
+    return error(
+      hub,
+      ws,
+      'bad_frame',
+      'unrecognised frame',
+      parsed.error.issues.map((i) => ({ path: i.path, message: i.message })),
+    );
   }
   const frame = parsed.data;
   const att = hub.attachment(ws);
@@ -66,7 +72,9 @@ export async function handleFrame(hub: HubContext, ws: WebSocket, text: string):
     case 'publish': {
       const room = namedRoom(frame.room);
       if (att.rooms[room] === undefined) return error(hub, ws, 'forbidden', `join ${frame.room} before publishing to it`);
-      const seq = await roomStub(hub.bindings, room).publish(room, [{ payload: { type: 'message', from_user_id: att.userId, data: frame.data } }]);
+      const seq = await roomStub(hub.bindings, room).publish(room, [
+        { payload: { type: 'message', from_user_id: att.userId, data: frame.data } },
+      ]);
       return sendFrame(hub, ws, { type: 'published', room, seq });
     }
   }
@@ -92,7 +100,12 @@ async function join(hub: HubContext, ws: WebSocket, room: string, after: number 
     fresh.rooms[room] = cursor;
     hub.saveAttachment(ws, fresh);
     const first = after !== undefined ? await stub.firstSeq() : 0;
-    sendFrame(hub, ws, { type: 'joined', room, last_seq: last, ...(after !== undefined && first > after + 1 ? { truncated_before: first } : {}) });
+    sendFrame(hub, ws, {
+      type: 'joined',
+      room,
+      last_seq: last,
+      ...(after !== undefined && first > after + 1 ? { truncated_before: first } : {}),
+    });
     while (after !== undefined) {
       const page = await stub.since(cursor, REPLAY_PAGE);
       if (page.length === 0) break;
@@ -111,7 +124,8 @@ async function join(hub: HubContext, ws: WebSocket, room: string, after: number 
 
 async function leave(hub: HubContext, ws: WebSocket, room: string): Promise<void> {
   const att = hub.attachment(ws)!;
-  if (att.rooms[room] === undefined || room.startsWith('user:')) return sendFrame(hub, ws, { type: 'error', code: 'not_joined', message: `not in ${room}` });
+  if (att.rooms[room] === undefined || room.startsWith('user:'))
+    return sendFrame(hub, ws, { type: 'error', code: 'not_joined', message: `not in ${room}` });
   delete att.rooms[room];
   hub.saveAttachment(ws, att);
   sendFrame(hub, ws, { type: 'left', room });

@@ -11,9 +11,27 @@ import { hubStub, statsStub, userChannel } from './protocol';
 export const PROTOCOL = 'dwc.v1';
 
 const ConnectQuery = z.object({
-  token: z.string().max(2048).optional().openapi({ param: { name: 'token', in: 'query' }, description: 'Access token or API key (or send it as the subprotocol `bearer.<token>`)' }),
-  connection_id: z.string().max(64).optional().openapi({ param: { name: 'connection_id', in: 'query' }, description: 'A label of your choosing, echoed in the welcome frame' }),
-  user_id: z.string().max(64).optional().openapi({ param: { name: 'user_id', in: 'query' }, description: 'Accepted for compatibility with the original API and ignored: identity comes from the token' }),
+  token: z
+    .string()
+    .max(2048)
+    .optional()
+    .openapi({
+      param: { name: 'token', in: 'query' },
+      description: 'Access token or API key (or send it as the subprotocol `bearer.<token>`)',
+    }),
+  connection_id: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ param: { name: 'connection_id', in: 'query' }, description: 'A label of your choosing, echoed in the welcome frame' }),
+  user_id: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({
+      param: { name: 'user_id', in: 'query' },
+      description: 'Accepted for compatibility with the original API and ignored: identity comes from the token',
+    }),
 });
 
 const connectRoute = (path: string, operationId: string) =>
@@ -41,9 +59,14 @@ const connectRoute = (path: string, operationId: string) =>
  */
 async function connect(c: Context<AppEnv>, query: z.infer<typeof ConnectQuery>): Promise<Response> {
   if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError('bad_request', 'Expected a WebSocket upgrade request');
-  const offered = (c.req.header('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const offered = (c.req.header('sec-websocket-protocol') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const token = query.token ?? offered.find((p) => p.startsWith('bearer.'))?.slice('bearer.'.length);
-  const principal = await resolvePrincipal(c.env, c.var.db, token ? `Bearer ${token}` : undefined, undefined, (p) => c.executionCtx.waitUntil(p));
+  const principal = await resolvePrincipal(c.env, c.var.db, token ? `Bearer ${token}` : undefined, undefined, (p) =>
+    c.executionCtx.waitUntil(p),
+  );
   if (principal.kind === 'api_key' && !principal.scopes.includes('workflows:read')) {
     throw new ApiError('forbidden', 'This API key lacks the scope workflows:read');
   }

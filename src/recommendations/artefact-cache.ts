@@ -34,7 +34,11 @@ const keyOf = (k: ArtefactKey) => `${k.modelId}:${k.version}:${k.createdAt}:${k.
  * and the length of its JSON). `expectedChars` (the training summary's `artefact_chars`) sizes the
  * entry before the load finishes; an artefact larger than the whole budget is loaded but not kept.
  */
-export function cachedArtefact(key: ArtefactKey, expectedChars: number, load: () => Promise<{ artefact: Artefact; chars: number }>): Promise<Artefact> {
+export function cachedArtefact(
+  key: ArtefactKey,
+  expectedChars: number,
+  load: () => Promise<{ artefact: Artefact; chars: number }>,
+): Promise<Artefact> {
   const k = keyOf(key);
   if (artefacts.peek(k) === undefined) {
     // Older versions of the same model are never asked for again by an up-to-date request.

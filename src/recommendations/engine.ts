@@ -11,7 +11,11 @@ import { HYBRID_COMPONENTS, PARAMETER_SCHEMAS, type Algorithm, type HybridCompon
 
 /** Popularity needs no training: it ranks by the live totals in `UserContext.popularity`. */
 export type PopularityArtefact = { kind: 'popularity' };
-export type HybridArtefact = { kind: 'hybrid'; weights: Partial<Record<HybridComponent, number>>; components: Partial<Record<HybridComponent, Artefact>> };
+export type HybridArtefact = {
+  kind: 'hybrid';
+  weights: Partial<Record<HybridComponent, number>>;
+  components: Partial<Record<HybridComponent, Artefact>>;
+};
 export type Artefact = PopularityArtefact | ItemCfArtefact | UserCfArtefact | MfArtefact | ContentArtefact | HybridArtefact;
 
 export type TrainData = { rows: readonly InteractionRow[]; docs: Map<string, ItemDoc> };
@@ -47,7 +51,12 @@ export function train(algorithm: Algorithm, params: Record<string, unknown>, dat
 }
 
 function popular(ctx: UserContext): Scored[] {
-  return [...ctx.popularity].map(([item, w]) => ({ item, score: w, reason: `popular with other users (interaction weight ${Math.round(w * 10) / 10})`, source: 'popularity' as const }));
+  return [...ctx.popularity].map(([item, w]) => ({
+    item,
+    score: w,
+    reason: `popular with other users (interaction weight ${Math.round(w * 10) / 10})`,
+    source: 'popularity' as const,
+  }));
 }
 
 function score(a: Artefact, params: Record<string, unknown>, ctx: UserContext): Scored[] {
@@ -109,7 +118,13 @@ export type Strategy = 'model' | 'model+popularity' | 'popularity_fallback' | 'c
  * items the model never saw) the request's own signals are tried through `coldContent`, and
  * whatever is still missing is filled from popularity, each item saying which source chose it.
  */
-export function recommend(a: Artefact, params: Record<string, unknown>, ctx: UserContext, n: number, coldContent?: ContentArtefact): { items: Scored[]; strategy: Strategy } {
+export function recommend(
+  a: Artefact,
+  params: Record<string, unknown>,
+  ctx: UserContext,
+  n: number,
+  coldContent?: ContentArtefact,
+): { items: Scored[]; strategy: Strategy } {
   let items = best(score(a, params, ctx), n, ctx.exclude);
   let strategy: Strategy = 'model';
   if (items.length === 0 && coldContent) {

@@ -66,7 +66,13 @@ const mean = (xs: Metrics[]): Metrics => {
   return { precision_at_k: sum('precision_at_k'), recall_at_k: sum('recall_at_k'), ndcg_at_k: sum('ndcg_at_k') };
 };
 
-export function evaluate(algorithm: Algorithm, params: Record<string, unknown>, rows: readonly InteractionRow[], docs: Map<string, ItemDoc>, o: EvalOptions) {
+export function evaluate(
+  algorithm: Algorithm,
+  params: Record<string, unknown>,
+  rows: readonly InteractionRow[],
+  docs: Map<string, ItemDoc>,
+  o: EvalOptions,
+) {
   const { trainRows, heldOut } = split(rows, o);
   const popularity = popularityOf(trainRows);
   const model = train(algorithm, params, { rows: trainRows, docs });
@@ -77,8 +83,20 @@ export function evaluate(algorithm: Algorithm, params: Record<string, unknown>, 
   for (const [user, relevant] of heldOut) {
     const profile = profileOf(byUser.get(user) ?? []);
     const ctx = { userKey: user, profile, exclude: new Set(profile.keys()), popularity, freshItems: new Map(), preferred: null };
-    modelScores.push(metricsFor(recommend(model, params, ctx, o.k).items.map((s) => s.item), relevant, o.k));
-    baselineScores.push(metricsFor(recommend(baseline, {}, ctx, o.k).items.map((s) => s.item), relevant, o.k));
+    modelScores.push(
+      metricsFor(
+        recommend(model, params, ctx, o.k).items.map((s) => s.item),
+        relevant,
+        o.k,
+      ),
+    );
+    baselineScores.push(
+      metricsFor(
+        recommend(baseline, {}, ctx, o.k).items.map((s) => s.item),
+        relevant,
+        o.k,
+      ),
+    );
   }
   return {
     k: o.k,

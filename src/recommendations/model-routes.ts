@@ -20,9 +20,14 @@ import { INTERACTION_WEIGHTS, PARAMETER_SCHEMAS, RECOMMENDATION_TYPES, type Algo
 function resolveModel(body: z.infer<typeof ModelBody>) {
   const family = body.recommendation_type ? RECOMMENDATION_TYPES[body.recommendation_type]! : undefined;
   const algorithm: Algorithm | undefined = body.algorithm ?? family?.default;
-  if (!algorithm) throw new ApiError('validation_error', 'Give `algorithm` or `recommendation_type`', { details: [{ path: ['algorithm'], message: 'required' }] });
+  if (!algorithm)
+    throw new ApiError('validation_error', 'Give `algorithm` or `recommendation_type`', {
+      details: [{ path: ['algorithm'], message: 'required' }],
+    });
   if (family && !family.family.includes(algorithm)) {
-    throw new ApiError('validation_error', `algorithm ${algorithm} is not a kind of ${body.recommendation_type}`, { details: [{ path: ['algorithm'], message: `one of ${family.family.join(', ')}` }] });
+    throw new ApiError('validation_error', `algorithm ${algorithm} is not a kind of ${body.recommendation_type}`, {
+      details: [{ path: ['algorithm'], message: `one of ${family.family.join(', ')}` }],
+    });
   }
   const parsed = PARAMETER_SCHEMAS[algorithm].safeParse(body.parameters ?? {});
   if (!parsed.success) {
@@ -30,7 +35,12 @@ function resolveModel(body: z.infer<typeof ModelBody>) {
       details: parsed.error.issues.map((i) => ({ path: ['parameters', ...i.path], code: i.code, message: i.message })),
     });
   }
-  return { name: body.name, algorithm, recommendationType: body.recommendation_type ?? algorithm, parameters: parsed.data as Record<string, unknown> };
+  return {
+    name: body.name,
+    algorithm,
+    recommendationType: body.recommendation_type ?? algorithm,
+    parameters: parsed.data as Record<string, unknown>,
+  };
 }
 
 /** Profile size (distinct items) the first popularity read allows for; larger ones read again. */
@@ -102,7 +112,8 @@ export const recommendationModelRoutes = createRouter()
       const withDocs = needsDocs(model.algorithm, model.parameters);
       const [rows, docs] = await Promise.all([trainingRows(db, model.ownerId), withDocs ? itemDocs(db, model.ownerId) : new Map()]);
       if (withDocs && docs.size === 0) throw new ApiError('conflict', 'No item features or content stored yet; POST /items/features first');
-      if (model.algorithm !== 'content_based' && rows.length === 0) throw new ApiError('conflict', 'No interactions stored yet; POST /interactions first');
+      if (model.algorithm !== 'content_based' && rows.length === 0)
+        throw new ApiError('conflict', 'No interactions stored yet; POST /interactions first');
       const artefact = train(model.algorithm, model.parameters, { rows, docs });
       const summary = {
         interactions: rows.length,
@@ -132,7 +143,8 @@ export const recommendationModelRoutes = createRouter()
       const withDocs = needsDocs(model.algorithm, model.parameters);
       const [rows, docs] = await Promise.all([trainingRows(db, model.ownerId), withDocs ? itemDocs(db, model.ownerId) : new Map()]);
       const result = evaluate(model.algorithm, model.parameters, rows, docs, options);
-      if (result.users_evaluated === 0) throw new ApiError('conflict', `No user has ${options.min_user_items} or more distinct items to hold some out`);
+      if (result.users_evaluated === 0)
+        throw new ApiError('conflict', `No user has ${options.min_user_items} or more distinct items to hold some out`);
       return c.json({ model_id: publicModelId(model.id), algorithm: model.algorithm, ...result }, 200);
     },
   )
@@ -145,7 +157,10 @@ export const recommendationModelRoutes = createRouter()
         tags,
         summary: 'Top-n items for a user, each with a score and a reason',
         request: { body: jsonBody(RecommendBody) },
-        responses: { 200: jsonResponse(RecommendationSchema, 'Recommendations'), ...errorResponses('validation_error', 'not_found', 'conflict') },
+        responses: {
+          200: jsonResponse(RecommendationSchema, 'Recommendations'),
+          ...errorResponses('validation_error', 'not_found', 'conflict'),
+        },
       }),
     ),
     async (c) => {
@@ -181,7 +196,8 @@ export const recommendationModelRoutes = createRouter()
       // Cold start: the model knew nothing of this user, but the request says what they like.
       if (result.strategy === 'popularity_fallback' && (liked.length > 0 || body.features) && artefact.kind !== 'content_based') {
         const docs = await itemDocs(db, owner);
-        if (docs.size > 0) result = recommend(artefact, model.parameters, ctx, n, trainContent(docs, PARAMETER_SCHEMAS.content_based.parse({}).max_terms));
+        if (docs.size > 0)
+          result = recommend(artefact, model.parameters, ctx, n, trainContent(docs, PARAMETER_SCHEMAS.content_based.parse({}).max_terms));
       }
       return c.json(
         {
@@ -189,7 +205,12 @@ export const recommendationModelRoutes = createRouter()
           model_id: publicModelId(model.id),
           model_version: model.version,
           strategy: result.strategy,
-          recommendations: result.items.map((s) => ({ item_id: s.item, score: Math.round(s.score * 1e4) / 1e4, reason: s.reason, source: s.source })),
+          recommendations: result.items.map((s) => ({
+            item_id: s.item,
+            score: Math.round(s.score * 1e4) / 1e4,
+            reason: s.reason,
+            source: s.source,
+          })),
         },
         200,
       );

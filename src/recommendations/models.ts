@@ -37,8 +37,15 @@ export function modelView(m: ModelRow) {
   };
 }
 
-export async function createModel(db: DB, ownerId: number, m: { name: string; algorithm: Algorithm; recommendationType: string; parameters: Record<string, unknown> }) {
-  const [row] = await db.insert(recModels).values({ ownerId, ...m }).returning();
+export async function createModel(
+  db: DB,
+  ownerId: number,
+  m: { name: string; algorithm: Algorithm; recommendationType: string; parameters: Record<string, unknown> },
+) {
+  const [row] = await db
+    .insert(recModels)
+    .values({ ownerId, ...m })
+    .returning();
   return row!;
 }
 
@@ -72,7 +79,14 @@ export function splitChunks(json: string, size = CHUNK_CHARS): string[] {
   return out;
 }
 
-export async function saveVersion(db: DB, m: ModelRow, artefact: Artefact, trainedAt: number, summary: Record<string, unknown>, chunkChars = CHUNK_CHARS): Promise<ModelRow> {
+export async function saveVersion(
+  db: DB,
+  m: ModelRow,
+  artefact: Artefact,
+  trainedAt: number,
+  summary: Record<string, unknown>,
+  chunkChars = CHUNK_CHARS,
+): Promise<ModelRow> {
   const json = JSON.stringify(artefact);
   const version = m.version + 1;
   const inserts = splitChunks(json, chunkChars).map((data, seq) => db.insert(recModelChunks).values({ modelId: m.id, version, seq, data }));
@@ -89,7 +103,8 @@ export async function saveVersion(db: DB, m: ModelRow, artefact: Artefact, train
       ...inserts,
     ]);
   } catch (err) {
-    if (String(err).includes('UNIQUE') || String(err).includes('PRIMARY KEY')) throw new ApiError('conflict', 'The model is being trained by another request; try again');
+    if (String(err).includes('UNIQUE') || String(err).includes('PRIMARY KEY'))
+      throw new ApiError('conflict', 'The model is being trained by another request; try again');
     throw err;
   }
   const updated = results[0];

@@ -75,7 +75,10 @@ export const recommendationDataRoutes = createRouter()
         summary: 'Record up to 1000 interactions at once (all or none)',
         request: { body: jsonBody(BulkInteractionsBody) },
         responses: {
-          201: jsonResponse(z.object({ received: z.number().int(), inserted: z.number().int(), duplicates: z.number().int() }).openapi('RecBulkResult'), 'Stored'),
+          201: jsonResponse(
+            z.object({ received: z.number().int(), inserted: z.number().int(), duplicates: z.number().int() }).openapi('RecBulkResult'),
+            'Stored',
+          ),
           ...errorResponses('validation_error'),
         },
       }),
@@ -112,7 +115,10 @@ export const recommendationDataRoutes = createRouter()
         tags,
         summary: 'Set up to 500 items at once (all or none)',
         request: { body: jsonBody(BulkItemsBody) },
-        responses: { 200: jsonResponse(z.object({ stored: z.number().int() }).openapi('RecItemBulkResult'), 'Stored'), ...errorResponses('validation_error') },
+        responses: {
+          200: jsonResponse(z.object({ stored: z.number().int() }).openapi('RecItemBulkResult'), 'Stored'),
+          ...errorResponses('validation_error'),
+        },
       }),
     ),
     async (c) => {
@@ -128,7 +134,7 @@ export const recommendationDataRoutes = createRouter()
         path: '/stats',
         operationId: 'recommendationStats',
         tags,
-        summary: 'Counts of stored interactions, items and models (yours; everyone\'s for an admin)',
+        summary: "Counts of stored interactions, items and models (yours; everyone's for an admin)",
         responses: { 200: jsonResponse(StatsSchema, 'Counts') },
       }),
     ),

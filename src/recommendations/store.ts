@@ -15,7 +15,13 @@ export const MAX_TRAIN_INTERACTIONS = 100_000;
 /** Content models and cold-start profiles read at most this many item documents. */
 export const MAX_ITEM_DOCS = 20_000;
 
-export type InteractionInput = { user_id: string; item_id: string; interaction_type: InteractionType; rating?: number | undefined; event_id?: string | undefined };
+export type InteractionInput = {
+  user_id: string;
+  item_id: string;
+  interaction_type: InteractionType;
+  rating?: number | undefined;
+  event_id?: string | undefined;
+};
 export type ItemInput = { item_id: string; features?: Record<string, string | number | boolean> | undefined; content?: string | undefined };
 
 // D1 binds at most 100 parameters per statement: 7 columns × 14 rows and 4 × 20 stay under it.
@@ -42,7 +48,9 @@ export async function insertInteractions(db: DB, ownerId: number, inputs: readon
     weight: interactionWeight(i.interaction_type, i.rating),
     eventId: i.event_id ?? null,
   }));
-  const statements = chunks(values, INTERACTIONS_PER_STATEMENT).map((c) => db.insert(recInteractions).values(c).onConflictDoNothing().returning());
+  const statements = chunks(values, INTERACTIONS_PER_STATEMENT).map((c) =>
+    db.insert(recInteractions).values(c).onConflictDoNothing().returning(),
+  );
   const [first, ...rest] = statements;
   if (!first) return [];
   const results = await db.batch([first, ...rest]);
@@ -50,12 +58,21 @@ export async function insertInteractions(db: DB, ownerId: number, inputs: readon
 }
 
 export async function upsertItems(db: DB, ownerId: number, inputs: readonly ItemInput[]) {
-  const values = inputs.map((i) => ({ ownerId, itemKey: i.item_id, features: i.features ?? {}, content: i.content ?? '', updatedAt: Date.now() }));
+  const values = inputs.map((i) => ({
+    ownerId,
+    itemKey: i.item_id,
+    features: i.features ?? {},
+    content: i.content ?? '',
+    updatedAt: Date.now(),
+  }));
   const statements = chunks(values, ITEMS_PER_STATEMENT).map((c) =>
     db
       .insert(recItems)
       .values(c)
-      .onConflictDoUpdate({ target: [recItems.ownerId, recItems.itemKey], set: { features: sql`excluded.features`, content: sql`excluded.content`, updatedAt: sql`excluded.updated_at` } })
+      .onConflictDoUpdate({
+        target: [recItems.ownerId, recItems.itemKey],
+        set: { features: sql`excluded.features`, content: sql`excluded.content`, updatedAt: sql`excluded.updated_at` },
+      })
       .returning(),
   );
   const [first, ...rest] = statements;
@@ -63,11 +80,22 @@ export async function upsertItems(db: DB, ownerId: number, inputs: readonly Item
   return (await db.batch([first, ...rest])).flat();
 }
 
-const rowColumns = { userKey: recInteractions.userKey, itemKey: recInteractions.itemKey, weight: recInteractions.weight, type: recInteractions.type, rating: recInteractions.rating };
+const rowColumns = {
+  userKey: recInteractions.userKey,
+  itemKey: recInteractions.itemKey,
+  weight: recInteractions.weight,
+  type: recInteractions.type,
+  rating: recInteractions.rating,
+};
 
 /** The owner's newest interactions, up to the training cap. */
 export async function trainingRows(db: DB, ownerId: number): Promise<InteractionRow[]> {
-  return db.select(rowColumns).from(recInteractions).where(eq(recInteractions.ownerId, ownerId)).orderBy(desc(recInteractions.id)).limit(MAX_TRAIN_INTERACTIONS);
+  return db
+    .select(rowColumns)
+    .from(recInteractions)
+    .where(eq(recInteractions.ownerId, ownerId))
+    .orderBy(desc(recInteractions.id))
+    .limit(MAX_TRAIN_INTERACTIONS);
 }
 
 /** A request never reads more popular items than this (what it can show plus what it must skip). */
@@ -81,10 +109,12 @@ export const MAX_POPULAR = 1000;
  * rec_interactions, through its covering (owner_id, total desc, item_key) index, so its cost is
  * `limit` index rows whatever the number of interactions.
  */
-const USER_ROWS_SQL = 'SELECT user_key AS userKey, item_key AS itemKey, weight, type, rating FROM rec_interactions WHERE owner_id = ?1 AND user_key = ?2 LIMIT ?3';
+const USER_ROWS_SQL =
+  'SELECT user_key AS userKey, item_key AS itemKey, weight, type, rating FROM rec_interactions WHERE owner_id = ?1 AND user_key = ?2 LIMIT ?3';
 const POPULAR_SQL = 'SELECT item_key AS item, total FROM rec_item_popularity WHERE owner_id = ?1 ORDER BY total DESC, item_key LIMIT ?2';
 
-const popularStatement = (db: DB, ownerId: number, limit: number) => db.$client.prepare(POPULAR_SQL).bind(ownerId, Math.min(limit, MAX_POPULAR));
+const popularStatement = (db: DB, ownerId: number, limit: number) =>
+  db.$client.prepare(POPULAR_SQL).bind(ownerId, Math.min(limit, MAX_POPULAR));
 const byItem = (rows: Array<{ item: string; total: number }>) => new Map(rows.map((r) => [r.item, r.total]));
 
 /** The `limit` heaviest items by total interaction weight, heaviest first (ties by item key) — live, so popularity never needs a retrain. */
@@ -93,7 +123,12 @@ export async function popularity(db: DB, ownerId: number, limit = MAX_POPULAR): 
 }
 
 /** A user's rows and the popular items together: one D1 round trip (a batch) instead of two. */
-export async function userRowsAndPopularity(db: DB, ownerId: number, userKey: string | undefined, limit: number): Promise<[InteractionRow[], Map<string, number>]> {
+export async function userRowsAndPopularity(
+  db: DB,
+  ownerId: number,
+  userKey: string | undefined,
+  limit: number,
+): Promise<[InteractionRow[], Map<string, number>]> {
   if (userKey === undefined) return [[], await popularity(db, ownerId, limit)];
   const [mine, top] = await db.$client.batch<InteractionRow | { item: string; total: number }>([
     db.$client.prepare(USER_ROWS_SQL).bind(ownerId, userKey, MAX_TRAIN_INTERACTIONS),

@@ -49,7 +49,12 @@ export const PARAMETER_SCHEMAS = {
     regularization: z.number().min(0).max(100).default(0.1),
     alpha: z.number().min(0).max(1000).default(10),
     feedback: z.enum(['implicit', 'explicit']).default('implicit'),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42),
   }),
   content_based: z.strictObject({ max_terms: z.number().int().min(1).max(200).default(50) }),
   hybrid: z.strictObject({

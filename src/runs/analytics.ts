@@ -15,7 +15,16 @@ export function percentile(sorted: number[], p: number): number | null {
 export async function workflowAnalytics(db: DB, workflowId: number, days: number) {
   const since = Date.now() - days * 86_400_000;
   const rows = await db
-    .select({ id: runs.id, status: runs.status, createdAt: runs.createdAt, startedAt: runs.startedAt, finishedAt: runs.finishedAt, tokensIn: runs.tokensIn, tokensOut: runs.tokensOut, retries: runs.retries })
+    .select({
+      id: runs.id,
+      status: runs.status,
+      createdAt: runs.createdAt,
+      startedAt: runs.startedAt,
+      finishedAt: runs.finishedAt,
+      tokensIn: runs.tokensIn,
+      tokensOut: runs.tokensOut,
+      retries: runs.retries,
+    })
     .from(runs)
     .where(and(eq(runs.workflowId, workflowId), gte(runs.createdAt, since)))
     .all();

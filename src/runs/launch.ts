@@ -42,10 +42,13 @@ type Launch = {
  */
 export async function launchRun(env: Env, db: DB, meta: RequestMeta, p: Launch): Promise<{ runId: number; created: boolean }> {
   const [inserted] = await db.batch([
-    rawAll<{ id: number }>(db, sql`INSERT INTO runs (workflow_id, workflow_version, owner_id, status, input, idempotency_key, parent_run_id, parent_node_id)
+    rawAll<{ id: number }>(
+      db,
+      sql`INSERT INTO runs (workflow_id, workflow_version, owner_id, status, input, idempotency_key, parent_run_id, parent_node_id)
       VALUES (${p.workflow.id}, ${p.workflow.version}, ${p.ownerId}, 'queued', ${JSON.stringify(p.input)}, ${p.idempotencyKey ?? null},
         ${p.parent?.runId ?? null}, ${p.parent?.nodeId ?? null})
-      ON CONFLICT (owner_id, workflow_id, idempotency_key) DO NOTHING RETURNING id`),
+      ON CONFLICT (owner_id, workflow_id, idempotency_key) DO NOTHING RETURNING id`,
+    ),
     auditIfChanged(db, meta, {
       action: 'run.start',
       targetType: 'run',
@@ -68,7 +71,10 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, p: Launch):
       throw new ApiError('conflict', 'This Idempotency-Key was already used with a different input');
     }
     runId = existing.id;
-    version = { version: existing.workflowVersion, ...(await workflowVersion({ env, waitUntil: p.waitUntil }, db, p.workflow.id, existing.workflowVersion)) };
+    version = {
+      version: existing.workflowVersion,
+      ...(await workflowVersion({ env, waitUntil: p.waitUntil }, db, p.workflow.id, existing.workflowVersion)),
+    };
   }
   const init: RunInit = {
     runId: runId!,
@@ -87,11 +93,24 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, p: Launch):
 }
 
 /** Starts a subchain's child run; the idempotency key makes a repeated launch find the same child. */
-export async function launchChildRun(env: Env, parent: RunMeta, nodeId: string, attempt: number, workflowId: number, input: Record<string, unknown>): Promise<number> {
+export async function launchChildRun(
+  env: Env,
+  parent: RunMeta,
+  nodeId: string,
+  attempt: number,
+  workflowId: number,
+  input: Record<string, unknown>,
+): Promise<number> {
   const db = getDb(env.DB);
   const workflow = await workflowForRun({ env }, db, parent.ownerId, workflowId);
   if (!workflow) throw new NodeError(`subchain workflow ${workflowId} no longer exists`, false);
-  const meta: RequestMeta = { requestId: `run:${parent.runId}`, ip: null, userAgent: null, actorUserId: parent.ownerId, actorApiKeyId: null };
+  const meta: RequestMeta = {
+    requestId: `run:${parent.runId}`,
+    ip: null,
+    userAgent: null,
+    actorUserId: parent.ownerId,
+    actorApiKeyId: null,
+  };
   const { runId } = await launchRun(env, db, meta, {
     workflow,
     ownerId: parent.ownerId,
@@ -107,7 +126,12 @@ export async function pollChild(env: Env, childRunId: number) {
   const view = await runStub(env, childRunId).view();
   if (!TERMINAL_RUN.includes(view.meta.status)) return null;
   const nodes = new Map(view.nodes.map((n) => [n.id, n]));
-  return { runId: childRunId, status: view.meta.status, output: view.meta.status === 'succeeded' ? runOutput(view.meta, nodes) : null, error: view.meta.error };
+  return {
+    runId: childRunId,
+    status: view.meta.status,
+    output: view.meta.status === 'succeeded' ? runOutput(view.meta, nodes) : null,
+    error: view.meta.error,
+  };
 }
 
 export async function ownedRun(db: DB, ownerId: number, workflowId: number, runId: number) {

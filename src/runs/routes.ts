@@ -35,7 +35,13 @@ async function start(c: Context<AppEnv>, workflowId: number, input: Record<strin
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   const workflow = await workflowForRun({ env: c.env, waitUntil }, db, c.var.principal.userId, workflowId);
   if (!workflow) throw new ApiError('not_found', 'Workflow not found');
-  const { runId, created } = await launchRun(c.env, db, requestMeta(c), { workflow, ownerId: c.var.principal.userId, input, idempotencyKey, waitUntil });
+  const { runId, created } = await launchRun(c.env, db, requestMeta(c), {
+    workflow,
+    ownerId: c.var.principal.userId,
+    input,
+    idempotencyKey,
+    waitUntil,
+  });
   const run = await publicRun(db, await runStub(c.env, runId).view());
   return { run, created };
 }
@@ -94,7 +100,10 @@ export const runRoutes = createRouter()
         tags,
         summary: "A workflow's runs, newest first",
         request: { params: IdParam, query: PageQuery },
-        responses: { 200: jsonResponse(pageOf(RunSummarySchema, 'RunPage'), 'A page of runs'), ...errorResponses('validation_error', 'bad_request', 'not_found') },
+        responses: {
+          200: jsonResponse(pageOf(RunSummarySchema, 'RunPage'), 'A page of runs'),
+          ...errorResponses('validation_error', 'bad_request', 'not_found'),
+        },
       }),
     ),
     async (c) => {
@@ -140,7 +149,10 @@ export const runRoutes = createRouter()
         summary: "A run's events in order (every state change, with a per-run sequence number)",
         request: { params: RunParams, query: EventsQuery },
         responses: {
-          200: jsonResponse(z.object({ items: z.array(EventSchema), last_seq: z.number().int() }).openapi('RunEventPage'), 'Events after `after`'),
+          200: jsonResponse(
+            z.object({ items: z.array(EventSchema), last_seq: z.number().int() }).openapi('RunEventPage'),
+            'Events after `after`',
+          ),
           ...errorResponses('validation_error', 'not_found'),
         },
       }),
@@ -163,7 +175,10 @@ export const runRoutes = createRouter()
         summary: 'Server-Sent Events: stored events after `after` (or Last-Event-ID), then live ones until the run ends',
         request: { params: RunParams, query: StreamQuery },
         responses: {
-          200: { description: 'text/event-stream; each event has `id: <seq>`, `event: <type>`, `data: <event JSON>`', content: { 'text/event-stream': { schema: z.string() } } },
+          200: {
+            description: 'text/event-stream; each event has `id: <seq>`, `event: <type>`, `data: <event JSON>`',
+            content: { 'text/event-stream': { schema: z.string() } },
+          },
           ...errorResponses('validation_error', 'not_found'),
         },
       }),
@@ -180,12 +195,15 @@ export const runRoutes = createRouter()
       });
     },
   )
-  .openapi(control('pause', 'Pause: running attempts finish, no new node starts'), async (c) => controlHandler(c, c.req.valid('param'), 'pause'))
+  .openapi(control('pause', 'Pause: running attempts finish, no new node starts'), async (c) =>
+    controlHandler(c, c.req.valid('param'), 'pause'),
+  )
   .openapi(control('resume', 'Resume a paused run'), async (c) => controlHandler(c, c.req.valid('param'), 'resume'))
-  .openapi(control('cancel', 'Cancel: in-flight attempts are aborted and no further node runs'), async (c) => controlHandler(c, c.req.valid('param'), 'cancel'))
-  .openapi(
-    control('retry', 'Re-run a failed or cancelled run from its failed nodes, reusing every completed output'),
-    async (c) => controlHandler(c, c.req.valid('param'), 'retry'),
+  .openapi(control('cancel', 'Cancel: in-flight attempts are aborted and no further node runs'), async (c) =>
+    controlHandler(c, c.req.valid('param'), 'cancel'),
+  )
+  .openapi(control('retry', 'Re-run a failed or cancelled run from its failed nodes, reusing every completed output'), async (c) =>
+    controlHandler(c, c.req.valid('param'), 'retry'),
   )
   .openapi(
     createRoute(
@@ -196,7 +214,10 @@ export const runRoutes = createRouter()
         tags,
         summary: 'Send an external event to a run (an approval decision)',
         request: { params: RunParams, body: jsonBody(SignalBody) },
-        responses: { 200: jsonResponse(RunSchema, 'The run after the event'), ...errorResponses('validation_error', 'not_found', 'conflict') },
+        responses: {
+          200: jsonResponse(RunSchema, 'The run after the event'),
+          ...errorResponses('validation_error', 'not_found', 'conflict'),
+        },
       }),
     ),
     async (c) => {
@@ -219,7 +240,15 @@ export const runRoutes = createRouter()
         summary: "A workflow's run analytics: statuses, success rate, durations, tokens, retries",
         request: {
           params: IdParam,
-          query: z.object({ days: z.coerce.number().int().min(1).max(365).default(30).openapi({ param: { name: 'days', in: 'query' } }) }),
+          query: z.object({
+            days: z.coerce
+              .number()
+              .int()
+              .min(1)
+              .max(365)
+              .default(30)
+              .openapi({ param: { name: 'days', in: 'query' } }),
+          }),
         },
         responses: { 200: jsonResponse(AnalyticsSchema, 'Analytics'), ...errorResponses('validation_error', 'not_found') },
       }),

@@ -4,7 +4,9 @@ import { RUN_STATUSES } from '../db/schema';
 const Json = z.record(z.string(), z.unknown());
 
 export const StartRunBody = z
-  .strictObject({ input: Json.default({}).openapi({ description: 'Run input, read by templates as {{input.*}}', example: { topic: 'solar power' } }) })
+  .strictObject({
+    input: Json.default({}).openapi({ description: 'Run input, read by templates as {{input.*}}', example: { topic: 'solar power' } }),
+  })
   .openapi('StartRunRequest');
 
 /** The seeds' `POST /api/v3/advanced/workflows/execute` body. */
@@ -21,12 +23,23 @@ export const IdempotencyHeader = z.object({
     .min(1)
     .max(255)
     .optional()
-    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'Same key (per workflow) returns the same run instead of starting another' }),
+    .openapi({
+      param: { name: 'idempotency-key', in: 'header' },
+      description: 'Same key (per workflow) returns the same run instead of starting another',
+    }),
 });
 
 export const RunParams = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
-  runId: z.coerce.number().int().positive().openapi({ param: { name: 'runId', in: 'path' }, example: 1 }),
+  id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
+  runId: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: 'runId', in: 'path' }, example: 1 }),
 });
 
 const NodeView = z
@@ -110,12 +123,28 @@ export const EventSchema = z
   .openapi('RunEvent');
 
 export const EventsQuery = z.object({
-  after: z.coerce.number().int().min(0).default(0).openapi({ param: { name: 'after', in: 'query' }, description: 'Return events with seq greater than this' }),
-  limit: z.coerce.number().int().min(1).max(1000).default(200).openapi({ param: { name: 'limit', in: 'query' } }),
+  after: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .openapi({ param: { name: 'after', in: 'query' }, description: 'Return events with seq greater than this' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(200)
+    .openapi({ param: { name: 'limit', in: 'query' } }),
 });
 
 export const StreamQuery = z.object({
-  after: z.coerce.number().int().min(0).optional().openapi({ param: { name: 'after', in: 'query' }, description: 'Resume after this seq (or send Last-Event-ID)' }),
+  after: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .openapi({ param: { name: 'after', in: 'query' }, description: 'Resume after this seq (or send Last-Event-ID)' }),
 });
 
 export const SignalBody = z

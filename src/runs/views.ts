@@ -5,11 +5,15 @@ import { runOutput } from './engine/projection';
 import type { RunView } from './protocol';
 import { toIso, toIsoOrNull } from '../lib/time';
 
-
 /** A run as the API shows it: the object's live state plus the attempt history from D1. */
 export async function publicRun(db: DB, view: RunView) {
   const { meta } = view;
-  const attempts = await db.select().from(nodeAttempts).where(eq(nodeAttempts.runId, meta.runId)).orderBy(asc(nodeAttempts.startedAt), asc(nodeAttempts.attempt)).all();
+  const attempts = await db
+    .select()
+    .from(nodeAttempts)
+    .where(eq(nodeAttempts.runId, meta.runId))
+    .orderBy(asc(nodeAttempts.startedAt), asc(nodeAttempts.attempt))
+    .all();
   const nodes = new Map(view.nodes.map((n) => [n.id, n]));
   return {
     id: meta.runId,
@@ -36,7 +40,9 @@ export async function publicRun(db: DB, view: RunView) {
         next_attempt_at: n.status === 'retry_wait' ? toIsoOrNull(n.nextAttemptAt) : null,
         waiting_until: n.status === 'waiting' ? toIsoOrNull(n.waitUntil) : null,
         error: n.error,
-        output: n.output ? { text: n.output.text, title: n.output.title ?? null, data: n.output.data ?? null, document_id: n.output.documentId ?? null } : null,
+        output: n.output
+          ? { text: n.output.text, title: n.output.title ?? null, data: n.output.data ?? null, document_id: n.output.documentId ?? null }
+          : null,
         provider: n.provider,
         model: n.model,
         tokens_in: n.tokensIn,

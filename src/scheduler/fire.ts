@@ -17,7 +17,13 @@ const MAX_FIRES_PER_TICK = 25;
 /** Fire times examined per tick when catching up after a long outage. */
 const MAX_SCAN = 10_000;
 
-export const timingOf = (s: ScheduleRow): Timing => ({ kind: s.kind, cronExpression: s.cronExpression, everySeconds: s.everySeconds, anchorAt: s.anchorAt, timezone: s.timezone });
+export const timingOf = (s: ScheduleRow): Timing => ({
+  kind: s.kind,
+  cronExpression: s.cronExpression,
+  everySeconds: s.everySeconds,
+  anchorAt: s.anchorAt,
+  timezone: s.timezone,
+});
 export const dueAt = (s: ScheduleRow, fireAt: number) => fireAt + jitterMs(s.id, fireAt, s.jitterSeconds);
 
 /** The task a fire starts, from the schedule's stored target (validated again: it is stored JSON). */
@@ -25,7 +31,13 @@ export function taskFor(s: ScheduleRow): NewTask | null {
   const parsed = ScheduleTarget.safeParse(s.target);
   if (!parsed.success) return null;
   const t = parsed.data;
-  const common = { name: s.name, priority: t.priority, delaySeconds: 0, timeoutSeconds: t.timeout_seconds ?? 300, maxRetries: s.maxRetries };
+  const common = {
+    name: s.name,
+    priority: t.priority,
+    delaySeconds: 0,
+    timeoutSeconds: t.timeout_seconds ?? 300,
+    maxRetries: s.maxRetries,
+  };
   return t.type === 'workflow'
     ? { ...common, taskType: 'workflow_run', payload: { workflow_id: t.workflow_id, input: t.input } }
     : { ...common, taskType: t.task_type, payload: t.payload };
@@ -43,10 +55,17 @@ function insertTaskIfClaimed(db: DB, s: ScheduleRow, task: NewTask, fireId: Retu
 }
 
 const activeTasks = (db: DB, scheduleId: number) =>
-  db.select({ id: tasks.id }).from(tasks).where(and(eq(tasks.scheduleId, scheduleId), notInArray(tasks.status, TERMINAL))).all();
+  db
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(and(eq(tasks.scheduleId, scheduleId), notInArray(tasks.status, TERMINAL)))
+    .all();
 
 async function enqueueInserted(env: Env, rows: { id: number; owner_id: number; priority: NewTask['priority']; run_after: number }[]) {
-  await enqueueTasks(env, rows.map((r) => ({ id: r.id, ownerId: r.owner_id, priority: r.priority, runAfter: r.run_after })));
+  await enqueueTasks(
+    env,
+    rows.map((r) => ({ id: r.id, ownerId: r.owner_id, priority: r.priority, runAfter: r.run_after })),
+  );
 }
 
 /**
@@ -55,7 +74,14 @@ async function enqueueInserted(env: Env, rows: { id: number; owner_id: number; p
  * (schedule, manual, fire_at) key means whichever of the alarm and the cron reconcile comes
  * second inserts nothing. Returns the fire row, or null if this fire had already happened.
  */
-export async function fireOnce(env: Env, db: DB, s: ScheduleRow, fireAt: number, opts: { manual: boolean; source: FireRow['source']; now: number }, extra: Stmt[] = []): Promise<FireRow | null> {
+export async function fireOnce(
+  env: Env,
+  db: DB,
+  s: ScheduleRow,
+  fireAt: number,
+  opts: { manual: boolean; source: FireRow['source']; now: number },
+  extra: Stmt[] = [],
+): Promise<FireRow | null> {
   const task = s.target ? taskFor(s) : null;
   let outcome: FireRow['outcome'] = task ? 'launched' : 'recorded';
   let detail: Record<string, unknown> | null = s.target && !task ? { error: 'the stored target is invalid' } : null;
@@ -64,7 +90,11 @@ export async function fireOnce(env: Env, db: DB, s: ScheduleRow, fireAt: number,
     outcome = 'skipped';
     detail = { reason: 'the previous fire is still running', task_ids: active.map((a) => a.id) };
   } else if (task && active.length && s.overlap === 'buffer_one') {
-    const buffered = await db.select({ id: scheduleFires.id }).from(scheduleFires).where(and(eq(scheduleFires.scheduleId, s.id), eq(scheduleFires.outcome, 'buffered'))).get();
+    const buffered = await db
+      .select({ id: scheduleFires.id })
+      .from(scheduleFires)
+      .where(and(eq(scheduleFires.scheduleId, s.id), eq(scheduleFires.outcome, 'buffered')))
+      .get();
     outcome = buffered ? 'skipped' : 'buffered';
     detail = buffered ? { reason: 'a fire is already buffered', buffered_fire_id: buffered.id } : { waiting_for: active.map((a) => a.id) };
   }
@@ -72,7 +102,17 @@ export async function fireOnce(env: Env, db: DB, s: ScheduleRow, fireAt: number,
   const results = await runBatch(db, [
     db
       .insert(scheduleFires)
-      .values({ scheduleId: s.id, ownerId: s.ownerId, manual: opts.manual, fireAt, dueAt: opts.manual ? fireAt : dueAt(s, fireAt), firedAt: opts.now, source: opts.source, outcome, detail })
+      .values({
+        scheduleId: s.id,
+        ownerId: s.ownerId,
+        manual: opts.manual,
+        fireAt,
+        dueAt: opts.manual ? fireAt : dueAt(s, fireAt),
+        firedAt: opts.now,
+        source: opts.source,
+        outcome,
+        detail,
+      })
       .onConflictDoNothing()
       .returning(),
     ...(task && outcome === 'launched' ? [insertTaskIfClaimed(db, s, task, fireId, opts.now)] : []),
@@ -85,7 +125,15 @@ export async function fireOnce(env: Env, db: DB, s: ScheduleRow, fireAt: number,
     if (active.length && s.overlap === 'cancel_previous') {
       const meta: RequestMeta = { requestId: `schedule:${s.id}`, ip: null, userAgent: null, actorUserId: s.ownerId, actorApiKeyId: null };
       // No schedule tick from here: this runs inside the schedule's own timer object.
-      await cancelTasks(env, db, meta, s.ownerId, active.map((a) => a.id), `cancelled by a newer fire of schedule ${s.id} (overlap: cancel_previous)`, false);
+      await cancelTasks(
+        env,
+        db,
+        meta,
+        s.ownerId,
+        active.map((a) => a.id),
+        `cancelled by a newer fire of schedule ${s.id} (overlap: cancel_previous)`,
+        false,
+      );
     }
     await enqueueInserted(env, inserted);
   }
@@ -96,7 +144,12 @@ export async function fireOnce(env: Env, db: DB, s: ScheduleRow, fireAt: number,
 async function launchBuffered(env: Env, db: DB, s: ScheduleRow, now: number): Promise<void> {
   const task = taskFor(s);
   if (!task) return;
-  const buffered = await db.select().from(scheduleFires).where(and(eq(scheduleFires.scheduleId, s.id), eq(scheduleFires.outcome, 'buffered'))).orderBy(asc(scheduleFires.id)).get();
+  const buffered = await db
+    .select()
+    .from(scheduleFires)
+    .where(and(eq(scheduleFires.scheduleId, s.id), eq(scheduleFires.outcome, 'buffered')))
+    .orderBy(asc(scheduleFires.id))
+    .get();
   if (!buffered || (await activeTasks(db, s.id)).length) return;
   const [, inserted] = await runBatch(db, [
     db
@@ -144,7 +197,11 @@ export async function tickSchedule(env: Env, scheduleId: number, source: 'alarm'
         firedAt: now,
         source,
         outcome: 'missed',
-        detail: { count: missed, last_missed_at: new Date(lastMissed!).toISOString(), reason: `older than the catch-up window (${s.catchUpSeconds}s) when the schedule could fire again` },
+        detail: {
+          count: missed,
+          last_missed_at: new Date(lastMissed!).toISOString(),
+          reason: `older than the catch-up window (${s.catchUpSeconds}s) when the schedule could fire again`,
+        },
       })
       .onConflictDoNothing();
   }
@@ -155,7 +212,13 @@ export async function tickSchedule(env: Env, scheduleId: number, source: 'alarm'
     await db
       .update(schedules)
       .set({ nextFireAt: t, nextRunAt: t === null ? null : dueAt(s, t), lastFireAt: last, updatedAt: now })
-      .where(and(eq(schedules.id, s.id), eq(schedules.version, s.version), s.nextFireAt === null ? isNull(schedules.nextFireAt) : eq(schedules.nextFireAt, s.nextFireAt)));
+      .where(
+        and(
+          eq(schedules.id, s.id),
+          eq(schedules.version, s.version),
+          s.nextFireAt === null ? isNull(schedules.nextFireAt) : eq(schedules.nextFireAt, s.nextFireAt),
+        ),
+      );
   }
   const behind = t !== null && dueAt(s, t) <= now;
   return { wakeAt: t === null ? null : behind ? now : dueAt(s, t), fired, missed };

@@ -14,7 +14,12 @@ import type { z } from '@hono/zod-openapi';
 import { toIso, toIsoOrNull } from '../lib/time';
 
 export type Kind = ScheduleRow['kind'];
-type CreateBody = z.infer<typeof CronBody> | z.infer<typeof IntervalBody> | z.infer<typeof DailyBody> | z.infer<typeof WeeklyBody> | z.infer<typeof MonthlyBody>;
+type CreateBody =
+  | z.infer<typeof CronBody>
+  | z.infer<typeof IntervalBody>
+  | z.infer<typeof DailyBody>
+  | z.infer<typeof WeeklyBody>
+  | z.infer<typeof MonthlyBody>;
 type Spec = { time?: string; weekdays?: Weekday[]; day_of_month?: number | 'last' };
 
 /**
@@ -26,11 +31,15 @@ async function arm(env: Env, id: number, at: number | null): Promise<void> {
   try {
     await scheduleTimer(env, id).arm(id, at);
   } catch (err) {
-    log(env.LOG_LEVEL, 'warn', 'could not arm a schedule timer; the cron reconcile will', { schedule_id: id, error: err instanceof Error ? err.message : String(err) });
+    log(env.LOG_LEVEL, 'warn', 'could not arm a schedule timer; the cron reconcile will', {
+      schedule_id: id,
+      error: err instanceof Error ? err.message : String(err),
+    });
   }
 }
 
-const invalid = (path: string[], message: string) => new ApiError('validation_error', 'Request validation failed', { details: [{ path, code: 'custom', message }] });
+const invalid = (path: string[], message: string) =>
+  new ApiError('validation_error', 'Request validation failed', { details: [{ path, code: 'custom', message }] });
 
 export function scheduleView(s: ScheduleRow) {
   const spec = s.spec as Spec;
@@ -79,15 +88,30 @@ export function fireView(f: FireRow, task: { id: number; status: string; error: 
 }
 
 /** Timing and spec of a schedule from its kind's fields, checked: 400 when unusable. */
-function timingFor(kind: Kind, fields: Spec & { cron_expression?: string; every_seconds?: number; anchorAt?: number }, timezone: string, now: number) {
+function timingFor(
+  kind: Kind,
+  fields: Spec & { cron_expression?: string; every_seconds?: number; anchorAt?: number },
+  timezone: string,
+  now: number,
+) {
   let cronExpression: string | null = null;
   let spec: Spec = {};
   if (kind === 'cron') cronExpression = fields.cron_expression!;
   else if (kind !== 'interval') {
-    spec = { time: fields.time!, ...(kind === 'weekly' ? { weekdays: fields.weekdays! } : {}), ...(kind === 'monthly' ? { day_of_month: fields.day_of_month! } : {}) };
+    spec = {
+      time: fields.time!,
+      ...(kind === 'weekly' ? { weekdays: fields.weekdays! } : {}),
+      ...(kind === 'monthly' ? { day_of_month: fields.day_of_month! } : {}),
+    };
     cronExpression = derivedCron(kind, spec.time!, { weekdays: spec.weekdays, dayOfMonth: spec.day_of_month });
   }
-  const timing: Timing = { kind, cronExpression, everySeconds: kind === 'interval' ? fields.every_seconds! : null, anchorAt: kind === 'interval' ? fields.anchorAt! : null, timezone };
+  const timing: Timing = {
+    kind,
+    cronExpression,
+    everySeconds: kind === 'interval' ? fields.every_seconds! : null,
+    anchorAt: kind === 'interval' ? fields.anchorAt! : null,
+    timezone,
+  };
   const field = kind === 'cron' ? 'cron_expression' : kind === 'interval' ? 'every_seconds' : 'time';
   if (cronExpression) {
     const problem = cronProblem(cronExpression, timezone);
@@ -104,14 +128,26 @@ async function checkTarget(env: Env, db: DB, ownerId: number, target: ScheduleTa
     if (!(await getWorkflow(db, ownerId, target.workflow_id))) throw new ApiError('not_found', 'Workflow not found');
     return target;
   }
-  const payload = (await validatePayload(env, db, ownerId, target.task_type, target.payload, ['target', 'payload'])) as Record<string, unknown>;
+  const payload = (await validatePayload(env, db, ownerId, target.task_type, target.payload, ['target', 'payload'])) as Record<
+    string,
+    unknown
+  >;
   return { ...target, payload };
 }
 
-export async function createSchedule(env: Env, db: DB, meta: RequestMeta, ownerId: number, kind: Kind, body: CreateBody): Promise<ScheduleRow> {
+export async function createSchedule(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  ownerId: number,
+  kind: Kind,
+  body: CreateBody,
+): Promise<ScheduleRow> {
   const now = Date.now();
   const b = body as CreateBody & Spec & { cron_expression?: string; every_seconds?: number; start_at?: string; weekday?: Weekday };
-  const anchorAt = b.start_at ? Math.ceil(Date.parse(b.start_at) / 1000) * 1000 : Math.ceil(now / 1000) * 1000 + (b.every_seconds ?? 0) * 1000;
+  const anchorAt = b.start_at
+    ? Math.ceil(Date.parse(b.start_at) / 1000) * 1000
+    : Math.ceil(now / 1000) * 1000 + (b.every_seconds ?? 0) * 1000;
   const weekdays = b.weekdays ?? (b.weekday ? [b.weekday] : undefined);
   const { timing, spec } = timingFor(kind, { ...b, weekdays, anchorAt }, b.timezone, now);
   const target = b.target ? await checkTarget(env, db, ownerId, b.target) : null;
@@ -146,13 +182,24 @@ export async function createSchedule(env: Env, db: DB, meta: RequestMeta, ownerI
   ]);
   let row = inserted[0]!;
   // Jitter hashes the schedule id, known only now.
-  if (next !== null && row.jitterSeconds > 0) row = (await db.update(schedules).set({ nextRunAt: dueAt(row, next) }).where(eq(schedules.id, row.id)).returning())[0]!;
+  if (next !== null && row.jitterSeconds > 0)
+    row = (
+      await db
+        .update(schedules)
+        .set({ nextRunAt: dueAt(row, next) })
+        .where(eq(schedules.id, row.id))
+        .returning()
+    )[0]!;
   await arm(env, row.id, row.nextRunAt);
   return row;
 }
 
 export async function ownedSchedule(db: DB, ownerId: number, id: number): Promise<ScheduleRow> {
-  const row = await db.select().from(schedules).where(and(eq(schedules.id, id), eq(schedules.ownerId, ownerId))).get();
+  const row = await db
+    .select()
+    .from(schedules)
+    .where(and(eq(schedules.id, id), eq(schedules.ownerId, ownerId)))
+    .get();
   // Another user's schedule is "not found", exactly like a missing one.
   if (!row) throw new ApiError('not_found', 'Schedule not found');
   return row;
@@ -166,16 +213,37 @@ const TIMING_FIELDS: Record<Kind, string[]> = {
   monthly: ['time', 'day_of_month'],
 };
 
-export async function updateSchedule(env: Env, db: DB, meta: RequestMeta, ownerId: number, id: number, patch: PatchBody): Promise<ScheduleRow> {
+export async function updateSchedule(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  ownerId: number,
+  id: number,
+  patch: PatchBody,
+): Promise<ScheduleRow> {
   const s = await ownedSchedule(db, ownerId, id);
-  const timingKeys = ['cron_expression', 'every_seconds', 'time', 'weekdays', 'day_of_month'].filter((k) => patch[k as keyof PatchBody] !== undefined);
+  const timingKeys = ['cron_expression', 'every_seconds', 'time', 'weekdays', 'day_of_month'].filter(
+    (k) => patch[k as keyof PatchBody] !== undefined,
+  );
   for (const k of timingKeys) if (!TIMING_FIELDS[s.kind].includes(k)) throw invalid([k], `${k} does not apply to a ${s.kind} schedule`);
   const now = Date.now();
   const spec = s.spec as Spec;
   const timezone = patch.timezone ?? s.timezone;
   const retime = timingKeys.length > 0 || timezone !== s.timezone;
   const { timing, spec: newSpec } = retime
-    ? timingFor(s.kind, { cron_expression: patch.cron_expression ?? s.cronExpression ?? undefined, every_seconds: patch.every_seconds ?? s.everySeconds ?? undefined, anchorAt: s.anchorAt ?? undefined, time: patch.time ?? spec.time, weekdays: patch.weekdays ?? spec.weekdays, day_of_month: patch.day_of_month ?? spec.day_of_month }, timezone, now)
+    ? timingFor(
+        s.kind,
+        {
+          cron_expression: patch.cron_expression ?? s.cronExpression ?? undefined,
+          every_seconds: patch.every_seconds ?? s.everySeconds ?? undefined,
+          anchorAt: s.anchorAt ?? undefined,
+          time: patch.time ?? spec.time,
+          weekdays: patch.weekdays ?? spec.weekdays,
+          day_of_month: patch.day_of_month ?? spec.day_of_month,
+        },
+        timezone,
+        now,
+      )
     : { timing: timingOf(s), spec };
   const target = patch.target === undefined ? s.target : patch.target === null ? null : await checkTarget(env, db, ownerId, patch.target);
   const next = s.state === 'active' ? (retime ? nextFireAfter(timing, now) : s.nextFireAt) : null;
@@ -212,7 +280,14 @@ export async function updateSchedule(env: Env, db: DB, meta: RequestMeta, ownerI
 }
 
 /** Pause keeps the schedule but fires nothing; resume starts from the next fire after now (no backfill of the pause). */
-export async function setScheduleState(env: Env, db: DB, meta: RequestMeta, ownerId: number, id: number, state: 'active' | 'paused'): Promise<ScheduleRow> {
+export async function setScheduleState(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  ownerId: number,
+  id: number,
+  state: 'active' | 'paused',
+): Promise<ScheduleRow> {
   const s = await ownedSchedule(db, ownerId, id);
   if (s.state === state) return s;
   const now = Date.now();
@@ -247,7 +322,9 @@ export async function deleteSchedule(env: Env, db: DB, meta: RequestMeta, ownerI
     auditIfChanged(db, meta, { action: 'schedule.delete', targetType: 'schedule', targetId: id }),
   ]);
   // If this fails, the timer's next alarm finds the schedule gone and forgets it then.
-  await scheduleTimer(env, id).disarm().catch((err: unknown) => log(env.LOG_LEVEL, 'warn', 'could not disarm a schedule timer', { schedule_id: id, error: String(err) }));
+  await scheduleTimer(env, id)
+    .disarm()
+    .catch((err: unknown) => log(env.LOG_LEVEL, 'warn', 'could not disarm a schedule timer', { schedule_id: id, error: String(err) }));
 }
 
 export async function listSchedules(db: DB, ownerId: number, limit: number, before: number | undefined) {
@@ -270,5 +347,8 @@ export async function listFires(db: DB, scheduleId: number, limit: number, befor
     .orderBy(desc(scheduleFires.id))
     .limit(limit + 1)
     .all();
-  return rows.map((r) => ({ id: r.fire.id, view: fireView(r.fire, r.taskId === null ? null : { id: r.taskId, status: r.taskStatus!, error: r.taskError }) }));
+  return rows.map((r) => ({
+    id: r.fire.id,
+    view: fireView(r.fire, r.taskId === null ? null : { id: r.taskId, status: r.taskStatus!, error: r.taskError }),
+  }));
 }

@@ -9,9 +9,11 @@ const CONCURRENCY = 10;
 
 async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>) {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(size, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 /**
@@ -29,7 +31,12 @@ export async function reconcileSchedules(env: Env, now = Date.now()) {
     .orderBy(asc(schedules.nextRunAt))
     .limit(500)
     .all();
-  const buffered = await db.selectDistinct({ id: scheduleFires.scheduleId }).from(scheduleFires).where(eq(scheduleFires.outcome, 'buffered')).limit(100).all();
+  const buffered = await db
+    .selectDistinct({ id: scheduleFires.scheduleId })
+    .from(scheduleFires)
+    .where(eq(scheduleFires.outcome, 'buffered'))
+    .limit(100)
+    .all();
   let fired = 0;
   let rearmed = 0;
   await pool(soon, CONCURRENCY, async (s) => {
@@ -38,8 +45,12 @@ export async function reconcileSchedules(env: Env, now = Date.now()) {
     else if (await timer.ensureArmed(s.id, s.nextRunAt!)) rearmed++;
   });
   const seen = new Set(soon.map((s) => s.id));
-  await pool(buffered.filter((b) => !seen.has(b.id)), CONCURRENCY, async (b) => {
-    fired += (await scheduleTimer(env, b.id).tick(b.id, 'cron')).fired;
-  });
+  await pool(
+    buffered.filter((b) => !seen.has(b.id)),
+    CONCURRENCY,
+    async (b) => {
+      fired += (await scheduleTimer(env, b.id).tick(b.id, 'cron')).fired;
+    },
+  );
   return { checked: soon.length, fired, rearmed };
 }

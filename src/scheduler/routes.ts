@@ -6,8 +6,31 @@ import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { StatsQuery } from '../tasks/schemas';
 import { fireOnce, timingOf } from './fire';
-import { createSchedule, deleteSchedule, listFires, listSchedules, ownedSchedule, scheduleView, setScheduleState, updateSchedule, type Kind } from './queries';
-import { CronBody, DailyBody, FireSchema, IntervalBody, MonthlyBody, PatchBody, PreviewBody, PreviewQuery, PreviewSchema, ScheduleIdParam, ScheduleSchema, WeeklyBody } from './schemas';
+import {
+  createSchedule,
+  deleteSchedule,
+  listFires,
+  listSchedules,
+  ownedSchedule,
+  scheduleView,
+  setScheduleState,
+  updateSchedule,
+  type Kind,
+} from './queries';
+import {
+  CronBody,
+  DailyBody,
+  FireSchema,
+  IntervalBody,
+  MonthlyBody,
+  PatchBody,
+  PreviewBody,
+  PreviewQuery,
+  PreviewSchema,
+  ScheduleIdParam,
+  ScheduleSchema,
+  WeeklyBody,
+} from './schemas';
 import { scheduleStats } from './stats';
 import { cronProblem, preview } from './timing';
 
@@ -18,7 +41,17 @@ const tags = ['schedules'];
 /** A fire time as UTC and as wall-clock time in the schedule's zone, with its offset. */
 function localTime(ms: number, timeZone: string): string {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'longOffset' })
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      timeZoneName: 'longOffset',
+    })
       .formatToParts(new Date(ms))
       .map((p) => [p.type, p.value]),
   );
@@ -31,9 +64,20 @@ const StatsSchema = z
   .object({
     scope: z.enum(['mine', 'all']),
     window_hours: z.number().int(),
-    schedules: z.object({ total: z.number().int(), by_state: z.record(z.string(), z.number().int()), by_kind: z.record(z.string(), z.number().int()), auto_paused: z.number().int(), failing: z.number().int() }),
+    schedules: z.object({
+      total: z.number().int(),
+      by_state: z.record(z.string(), z.number().int()),
+      by_kind: z.record(z.string(), z.number().int()),
+      auto_paused: z.number().int(),
+      failing: z.number().int(),
+    }),
     fires: z.object({ total: z.number().int(), by_outcome: z.record(z.string(), z.number().int()) }),
-    lateness_ms: z.object({ samples: z.number().int(), mean: z.number().nullable(), p50: z.number().nullable(), p99: z.number().nullable() }),
+    lateness_ms: z.object({
+      samples: z.number().int(),
+      mean: z.number().nullable(),
+      p50: z.number().nullable(),
+      p99: z.number().nullable(),
+    }),
     failures: z.object({ fires_failed: z.number().int(), schedules_failing: z.number().int(), schedules_auto_paused: z.number().int() }),
   })
   .openapi('ScheduleStats');
@@ -71,7 +115,10 @@ export const schedulerRoutes = createRouter()
     c.json(scheduleView(await createSchedule(c.env, c.var.db, requestMeta(c), c.var.principal.userId, 'cron', c.req.valid('json'))), 201),
   )
   .openapi(create('interval', IntervalBody, 'Create a schedule that fires every N seconds'), async (c) =>
-    c.json(scheduleView(await createSchedule(c.env, c.var.db, requestMeta(c), c.var.principal.userId, 'interval', c.req.valid('json'))), 201),
+    c.json(
+      scheduleView(await createSchedule(c.env, c.var.db, requestMeta(c), c.var.principal.userId, 'interval', c.req.valid('json'))),
+      201,
+    ),
   )
   .openapi(create('daily', DailyBody, 'Create a schedule that fires every day at a time of day'), async (c) =>
     c.json(scheduleView(await createSchedule(c.env, c.var.db, requestMeta(c), c.var.principal.userId, 'daily', c.req.valid('json'))), 201),
@@ -80,7 +127,10 @@ export const schedulerRoutes = createRouter()
     c.json(scheduleView(await createSchedule(c.env, c.var.db, requestMeta(c), c.var.principal.userId, 'weekly', c.req.valid('json'))), 201),
   )
   .openapi(create('monthly', MonthlyBody, 'Create a schedule that fires on a day of the month at a time of day'), async (c) =>
-    c.json(scheduleView(await createSchedule(c.env, c.var.db, requestMeta(c), c.var.principal.userId, 'monthly', c.req.valid('json'))), 201),
+    c.json(
+      scheduleView(await createSchedule(c.env, c.var.db, requestMeta(c), c.var.principal.userId, 'monthly', c.req.valid('json'))),
+      201,
+    ),
   )
   .openapi(
     createRoute(
@@ -97,9 +147,19 @@ export const schedulerRoutes = createRouter()
     async (c) => {
       const b = c.req.valid('json');
       const problem = cronProblem(b.cron_expression, b.timezone);
-      if (problem) throw new ApiError('validation_error', 'Request validation failed', { details: [{ path: ['cron_expression'], code: 'custom', message: `invalid cron expression: ${problem}` }] });
+      if (problem)
+        throw new ApiError('validation_error', 'Request validation failed', {
+          details: [{ path: ['cron_expression'], code: 'custom', message: `invalid cron expression: ${problem}` }],
+        });
       const timing = { kind: 'cron', cronExpression: b.cron_expression, everySeconds: null, anchorAt: null, timezone: b.timezone };
-      return c.json({ timezone: b.timezone, cron_expression: b.cron_expression, fires: fires(preview(timing, b.from ? Date.parse(b.from) : Date.now(), b.count), b.timezone) }, 200);
+      return c.json(
+        {
+          timezone: b.timezone,
+          cron_expression: b.cron_expression,
+          fires: fires(preview(timing, b.from ? Date.parse(b.from) : Date.now(), b.count), b.timezone),
+        },
+        200,
+      );
     },
   )
   .openapi(
@@ -111,7 +171,10 @@ export const schedulerRoutes = createRouter()
         tags,
         summary: 'Your schedules, newest first',
         request: { query: PageQuery },
-        responses: { 200: jsonResponse(pageOf(ScheduleSchema, 'SchedulePage'), 'A page of schedules'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(ScheduleSchema, 'SchedulePage'), 'A page of schedules'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {
@@ -145,7 +208,13 @@ export const schedulerRoutes = createRouter()
         responses: { 200: jsonResponse(ScheduleSchema, 'Updated'), ...errorResponses('validation_error', 'not_found') },
       }),
     ),
-    async (c) => c.json(scheduleView(await updateSchedule(c.env, c.var.db, requestMeta(c), c.var.principal.userId, c.req.valid('param').id, c.req.valid('json'))), 200),
+    async (c) =>
+      c.json(
+        scheduleView(
+          await updateSchedule(c.env, c.var.db, requestMeta(c), c.var.principal.userId, c.req.valid('param').id, c.req.valid('json')),
+        ),
+        200,
+      ),
   )
   .openapi(
     createRoute(
@@ -165,10 +234,16 @@ export const schedulerRoutes = createRouter()
     },
   )
   .openapi(stateRoute('pause', 'Pause a schedule'), async (c) =>
-    c.json(scheduleView(await setScheduleState(c.env, c.var.db, requestMeta(c), c.var.principal.userId, c.req.valid('param').id, 'paused')), 200),
+    c.json(
+      scheduleView(await setScheduleState(c.env, c.var.db, requestMeta(c), c.var.principal.userId, c.req.valid('param').id, 'paused')),
+      200,
+    ),
   )
   .openapi(stateRoute('resume', 'Resume a schedule from its next fire after now'), async (c) =>
-    c.json(scheduleView(await setScheduleState(c.env, c.var.db, requestMeta(c), c.var.principal.userId, c.req.valid('param').id, 'active')), 200),
+    c.json(
+      scheduleView(await setScheduleState(c.env, c.var.db, requestMeta(c), c.var.principal.userId, c.req.valid('param').id, 'active')),
+      200,
+    ),
   )
   .openapi(
     createRoute(
@@ -208,7 +283,14 @@ export const schedulerRoutes = createRouter()
     async (c) => {
       const s = await ownedSchedule(c.var.db, c.var.principal.userId, c.req.valid('param').id);
       const q = c.req.valid('query');
-      return c.json({ timezone: s.timezone, cron_expression: s.cronExpression, fires: fires(preview(timingOf(s), q.from ? Date.parse(q.from) : Date.now(), q.count), s.timezone) }, 200);
+      return c.json(
+        {
+          timezone: s.timezone,
+          cron_expression: s.cronExpression,
+          fires: fires(preview(timingOf(s), q.from ? Date.parse(q.from) : Date.now(), q.count), s.timezone),
+        },
+        200,
+      );
     },
   )
   .openapi(
@@ -218,15 +300,21 @@ export const schedulerRoutes = createRouter()
         path: '/schedules/{id}/fires',
         operationId: 'listScheduleFires',
         tags,
-        summary: 'Fire history, newest first, with each fire\'s outcome and task',
+        summary: "Fire history, newest first, with each fire's outcome and task",
         request: { params: ScheduleIdParam, query: PageQuery },
-        responses: { 200: jsonResponse(pageOf(FireSchema, 'ScheduleFirePage'), 'A page of fires'), ...errorResponses('validation_error', 'bad_request', 'not_found') },
+        responses: {
+          200: jsonResponse(pageOf(FireSchema, 'ScheduleFirePage'), 'A page of fires'),
+          ...errorResponses('validation_error', 'bad_request', 'not_found'),
+        },
       }),
     ),
     async (c) => {
       const s = await ownedSchedule(c.var.db, c.var.principal.userId, c.req.valid('param').id);
       const { limit, cursor } = c.req.valid('query');
-      return c.json(toPage(await listFires(c.var.db, s.id, limit, decodeCursor(cursor)), limit, (r) => r.view), 200);
+      return c.json(
+        toPage(await listFires(c.var.db, s.id, limit, decodeCursor(cursor)), limit, (r) => r.view),
+        200,
+      );
     },
   )
   .openapi(

@@ -23,7 +23,9 @@ export async function scheduleStats(db: DB, ownerId: number | null, windowHours:
     autoPaused += r.auto;
     failing += r.failing;
   }
-  const outcomes = await db.all<{ outcome: string; n: number }>(sql`SELECT outcome, count(*) AS n FROM schedule_fires WHERE ${scope} AND fired_at >= ${since} GROUP BY outcome`);
+  const outcomes = await db.all<{ outcome: string; n: number }>(
+    sql`SELECT outcome, count(*) AS n FROM schedule_fires WHERE ${scope} AND fired_at >= ${since} GROUP BY outcome`,
+  );
   const byOutcome = zeroes(FIRE_OUTCOMES);
   for (const o of outcomes) byOutcome[o.outcome as keyof typeof byOutcome] += o.n;
   const fireScope = ownerId === null ? sql`1 = 1` : sql`f.owner_id = ${ownerId}`;
@@ -34,7 +36,12 @@ export async function scheduleStats(db: DB, ownerId: number | null, windowHours:
     window_hours: windowHours,
     schedules: { total: rows.reduce((a, r) => a + r.n, 0), by_state: byState, by_kind: byKind, auto_paused: autoPaused, failing },
     fires: { total: outcomes.reduce((a, o) => a + o.n, 0), by_outcome: byOutcome },
-    lateness_ms: await percentiles(db, sql`fired_at - due_at`, sql`FROM schedule_fires WHERE ${scope} AND fired_at >= ${since} AND manual = 0 AND outcome != 'missed'`, [50, 99]),
+    lateness_ms: await percentiles(
+      db,
+      sql`fired_at - due_at`,
+      sql`FROM schedule_fires WHERE ${scope} AND fired_at >= ${since} AND manual = 0 AND outcome != 'missed'`,
+      [50, 99],
+    ),
     failures: { fires_failed: failed?.n ?? 0, schedules_failing: failing, schedules_auto_paused: autoPaused },
   };
 }

@@ -9,7 +9,13 @@ import { Cron } from 'croner';
  * wildcards or steps in the time fields run on both occurrences of the repeated hour.
  * Interval schedules ignore zones: they fire at anchor + k × every_seconds.
  */
-export type Timing = { kind: string; cronExpression: string | null; everySeconds: number | null; anchorAt: number | null; timezone: string };
+export type Timing = {
+  kind: string;
+  cronExpression: string | null;
+  everySeconds: number | null;
+  anchorAt: number | null;
+  timezone: string;
+};
 
 /** Fires closer together than this are refused: each fire is a D1 write and a queue message. */
 export const MIN_SPACING_SECONDS = 10;
@@ -42,12 +48,16 @@ export function cronProblem(expression: string, timezone: string): string | null
 }
 
 /** The pattern for a daily/weekly/monthly schedule: `s m h dom * dow` (six fields, seconds first). */
-export function derivedCron(kind: 'daily' | 'weekly' | 'monthly', time: string, opts: { weekdays?: Weekday[]; dayOfMonth?: number | 'last' } = {}): string {
+export function derivedCron(
+  kind: 'daily' | 'weekly' | 'monthly',
+  time: string,
+  opts: { weekdays?: Weekday[]; dayOfMonth?: number | 'last' } = {},
+): string {
   const [h, m, s = '0'] = time.split(':');
   const hms = `${Number(s)} ${Number(m)} ${Number(h)}`;
   if (kind === 'daily') return `${hms} * * *`;
   if (kind === 'weekly') return `${hms} * * ${(opts.weekdays ?? ['mon']).map((d) => WEEKDAYS.indexOf(d)).join(',')}`;
-  return `${hms} ${opts.dayOfMonth === 'last' ? 'L' : opts.dayOfMonth ?? 1} * *`;
+  return `${hms} ${opts.dayOfMonth === 'last' ? 'L' : (opts.dayOfMonth ?? 1)} * *`;
 }
 
 /** The first fire strictly after `after` (ms), or null if there is none. */

@@ -19,7 +19,10 @@ export class DecryptionError extends Error {
 }
 
 export async function loadKeyring(spec: string): Promise<Keyring> {
-  const entries = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (entries.length === 0) throw new Error('ENCRYPTION_KEYS is empty');
   const keys = new Map<string, CryptoKey>();
   for (const entry of entries) {
@@ -41,7 +44,11 @@ const encoder = new TextEncoder();
 
 export async function encryptSecret(ring: Keyring, plaintext: string, context: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(context) }, ring.keys.get(ring.current)!, encoder.encode(plaintext));
+  const sealed = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv, additionalData: encoder.encode(context) },
+    ring.keys.get(ring.current)!,
+    encoder.encode(plaintext),
+  );
   return `enc:${ring.current}:${base64url(iv)}:${base64url(sealed)}`;
 }
 
@@ -50,7 +57,11 @@ export async function decryptSecret(ring: Keyring, stored: string, context: stri
   const key = keyId ? ring.keys.get(keyId) : undefined;
   if (tag !== 'enc' || !key || !iv || !data) throw new DecryptionError('not an encrypted value, or its key is not configured');
   try {
-    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromBase64url(iv), additionalData: encoder.encode(context) }, key, fromBase64url(data));
+    const plain = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: fromBase64url(iv), additionalData: encoder.encode(context) },
+      key,
+      fromBase64url(data),
+    );
     return new TextDecoder().decode(plain);
   } catch {
     // GCM authentication failed: wrong record, wrong field, or a tampered value.

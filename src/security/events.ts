@@ -28,7 +28,14 @@ export async function recordSecurityEvent(env: Env, db: DB, e: SecurityEventInpu
   try {
     const row = await db
       .insert(securityEvents)
-      .values({ type: e.type, severity: e.severity, userId: e.userId ?? null, ip: e.ip ?? null, dedupeKey: e.dedupeKey ?? null, details: e.details ?? null })
+      .values({
+        type: e.type,
+        severity: e.severity,
+        userId: e.userId ?? null,
+        ip: e.ip ?? null,
+        dedupeKey: e.dedupeKey ?? null,
+        details: e.details ?? null,
+      })
       .onConflictDoNothing()
       .returning({ id: securityEvents.id, at: securityEvents.at })
       .get();
@@ -43,13 +50,30 @@ export async function recordSecurityEvent(env: Env, db: DB, e: SecurityEventInpu
 
 async function alertAdmins(env: Env, db: DB, event: SecurityEventInput & { id: number; at: number }) {
   const admins = await db.select({ id: users.id }).from(users).where(eq(users.role, 'admin')).all();
-  const view = { id: event.id, at: toIso(event.at), type: event.type, severity: event.severity, user_id: event.userId ?? null, ip: event.ip ?? null, details: event.details ?? {} };
+  const view = {
+    id: event.id,
+    at: toIso(event.at),
+    type: event.type,
+    severity: event.severity,
+    user_id: event.userId ?? null,
+    ip: event.ip ?? null,
+    details: event.details ?? {},
+  };
   log(env.LOG_LEVEL, 'warn', 'security alert', view);
   const title = `Security: ${event.type.replace(/_/g, ' ')} (${event.severity})`;
-  const body = [event.userId ? `user ${event.userId}` : null, event.ip ? `from ${event.ip}` : null].filter(Boolean).join(' ') || 'see the event details';
+  const body =
+    [event.userId ? `user ${event.userId}` : null, event.ip ? `from ${event.ip}` : null].filter(Boolean).join(' ') ||
+    'see the event details';
   await Promise.allSettled(
     admins.map((a) =>
-      deliverInApp(env, db, a.id, { category: 'security', title, body, data: { event: view }, priority: event.severity === 'critical' ? 'urgent' : 'high', dedupeKey: `security_event:${event.id}` }),
+      deliverInApp(env, db, a.id, {
+        category: 'security',
+        title,
+        body,
+        data: { event: view },
+        priority: event.severity === 'critical' ? 'urgent' : 'high',
+        dedupeKey: `security_event:${event.id}`,
+      }),
     ),
   );
 }
@@ -59,7 +83,12 @@ async function alertAdmins(env: Env, db: DB, event: SecurityEventInput & { id: n
  * true exactly once per window, on the occurrence that reaches the threshold. The window start
  * is returned so callers can make a dedupe key of it.
  */
-export async function reachesBurst(env: Env, key: string, threshold: number, windowSeconds: number): Promise<{ reached: boolean; windowStart: number }> {
+export async function reachesBurst(
+  env: Env,
+  key: string,
+  threshold: number,
+  windowSeconds: number,
+): Promise<{ reached: boolean; windowStart: number }> {
   const r = await limiter(env, `burst:${key}`).hit(threshold, windowSeconds * 1000);
   return { reached: r.allowed && r.remaining === 0, windowStart: r.resetAt - windowSeconds * 1000 };
 }
@@ -72,7 +101,12 @@ export const DENIED_SPIKE = { threshold: 20, windowSeconds: 60 };
  * client IP; anonymous local requests without an IP are not counted) and records one high
  * severity event when the threshold is reached. Runs after the answer, through waitUntil.
  */
-export async function noteAccessDenied(env: Env, db: DB, who: { userId: number | null; ip: string | null }, what: { code: string; method: string; path: string }): Promise<void> {
+export async function noteAccessDenied(
+  env: Env,
+  db: DB,
+  who: { userId: number | null; ip: string | null },
+  what: { code: string; method: string; path: string },
+): Promise<void> {
   const subject = who.userId !== null ? `user:${who.userId}` : who.ip ? `ip:${who.ip}` : null;
   if (!subject) return;
   const { reached, windowStart } = await reachesBurst(env, `denied:${subject}`, DENIED_SPIKE.threshold, DENIED_SPIKE.windowSeconds);

@@ -57,7 +57,15 @@ export function invalidateIpRuleCache() {
 /** Dedupe keys already stored by this isolate: repeats skip the D1 insert the unique key would refuse. */
 const recorded = new Set<string>();
 
-async function blocked(env: Env, db: DB, ip: string, scope: string, userId: number | null, verdict: string, message: string): Promise<never> {
+async function blocked(
+  env: Env,
+  db: DB,
+  ip: string,
+  scope: string,
+  userId: number | null,
+  verdict: string,
+  message: string,
+): Promise<never> {
   const dedupeKey = `ip_blocked:${scope}:${ip}:${Math.floor(Date.now() / EVENT_WINDOW_MS) * EVENT_WINDOW_MS}`;
   if (!recorded.has(dedupeKey)) {
     if (recorded.size > 1000) recorded.clear();
@@ -80,7 +88,15 @@ export async function enforceIpRules(env: Env, db: DB, ip: string | null, key: {
   const verdict = admits(applicable, parseAddress(ip));
   if (verdict === 'admitted') return;
   if (key) await blocked(env, db, ip, `api_key:${key.apiKeyId}`, key.userId, verdict, `This API key may not be used from ${ip}`);
-  await blocked(env, db, ip, 'global', null, verdict, `Requests from ${ip} are ${verdict === 'denied' ? 'blocked' : 'not on the allow list'}`);
+  await blocked(
+    env,
+    db,
+    ip,
+    'global',
+    null,
+    verdict,
+    `Requests from ${ip} are ${verdict === 'denied' ? 'blocked' : 'not on the allow list'}`,
+  );
 }
 
 // ---- administration ------------------------------------------------------------------------
@@ -98,26 +114,49 @@ export async function findKey(db: DB, keyId: number, ownerId?: number) {
   return key;
 }
 
-export async function listIpRules(db: DB, filter: { scope: 'all' | 'global' | 'key'; apiKeyId?: number }, limit: number, beforeId?: number) {
+export async function listIpRules(
+  db: DB,
+  filter: { scope: 'all' | 'global' | 'key'; apiKeyId?: number },
+  limit: number,
+  beforeId?: number,
+) {
   const where: (SQL | undefined)[] = [beforeId ? lt(ipRules.id, beforeId) : undefined];
   if (filter.apiKeyId !== undefined) where.push(eq(ipRules.apiKeyId, filter.apiKeyId));
   else if (filter.scope === 'global') where.push(isNull(ipRules.apiKeyId));
   else if (filter.scope === 'key') where.push(isNotNull(ipRules.apiKeyId));
-  return db.select().from(ipRules).where(and(...where)).orderBy(desc(ipRules.id)).limit(limit + 1).all();
+  return db
+    .select()
+    .from(ipRules)
+    .where(and(...where))
+    .orderBy(desc(ipRules.id))
+    .limit(limit + 1)
+    .all();
 }
 
 /**
  * Refuses a change to the global rules that would lock out the admin making it: the client
  * address of this very request must still be admitted by the rules as they would be.
  */
-async function guardLockout(db: DB, ip: string | null, change: (rows: Pick<IpRuleRow, 'id' | 'action' | 'cidr'>[]) => Pick<IpRuleRow, 'id' | 'action' | 'cidr'>[]) {
+async function guardLockout(
+  db: DB,
+  ip: string | null,
+  change: (rows: Pick<IpRuleRow, 'id' | 'action' | 'cidr'>[]) => Pick<IpRuleRow, 'id' | 'action' | 'cidr'>[],
+) {
   if (!ip) return;
-  const current = await db.select({ id: ipRules.id, action: ipRules.action, cidr: ipRules.cidr }).from(ipRules).where(isNull(ipRules.apiKeyId)).all();
+  const current = await db
+    .select({ id: ipRules.id, action: ipRules.action, cidr: ipRules.cidr })
+    .from(ipRules)
+    .where(isNull(ipRules.apiKeyId))
+    .all();
   const verdict = admits(compile(change(current)), parseAddress(ip));
   if (verdict !== 'admitted') {
-    throw new ApiError('conflict', `This change would block your own address ${ip} (${verdict === 'denied' ? 'a deny rule matches it' : 'the allow list would not include it'}); allow it first`, {
-      details: { ip, verdict },
-    });
+    throw new ApiError(
+      'conflict',
+      `This change would block your own address ${ip} (${verdict === 'denied' ? 'a deny rule matches it' : 'the allow list would not include it'}); allow it first`,
+      {
+        details: { ip, verdict },
+      },
+    );
   }
 }
 
@@ -125,11 +164,20 @@ export async function createIpRule(db: DB, meta: RequestMeta, input: IpRuleInput
   const scope = input.apiKeyId === null ? isNull(ipRules.apiKeyId) : eq(ipRules.apiKeyId, input.apiKeyId);
   const cap = input.apiKeyId === null ? MAX_GLOBAL_RULES : MAX_RULES_PER_KEY;
   const existing = await db.select({ n: count() }).from(ipRules).where(scope).get();
-  if ((existing?.n ?? 0) >= cap) throw new ApiError('conflict', `At most ${cap} rules ${input.apiKeyId === null ? 'globally' : 'per API key'}; delete one first`);
+  if ((existing?.n ?? 0) >= cap)
+    throw new ApiError('conflict', `At most ${cap} rules ${input.apiKeyId === null ? 'globally' : 'per API key'}; delete one first`);
   if (input.apiKeyId === null) await guardLockout(db, meta.ip, (rows) => [...rows, { id: 0, action: input.action, cidr: input.cidr }]);
   const [rows] = await db.batch([
-    db.insert(ipRules).values({ action: input.action, cidr: input.cidr, apiKeyId: input.apiKeyId, note: input.note, createdBy: meta.actorUserId }).returning(),
-    auditInsert(db, meta, { action: 'ip_rule.create', targetType: 'ip_rule', targetId: sql`(SELECT CAST(max(id) AS TEXT) FROM ip_rules)`, details: { action: input.action, cidr: input.cidr, api_key_id: input.apiKeyId } }),
+    db
+      .insert(ipRules)
+      .values({ action: input.action, cidr: input.cidr, apiKeyId: input.apiKeyId, note: input.note, createdBy: meta.actorUserId })
+      .returning(),
+    auditInsert(db, meta, {
+      action: 'ip_rule.create',
+      targetType: 'ip_rule',
+      targetId: sql`(SELECT CAST(max(id) AS TEXT) FROM ip_rules)`,
+      details: { action: input.action, cidr: input.cidr, api_key_id: input.apiKeyId },
+    }),
   ]);
   invalidateIpRuleCache();
   return rows[0]!;
@@ -146,7 +194,12 @@ export async function deleteIpRule(db: DB, meta: RequestMeta, id: number, apiKey
   if (rule.apiKeyId === null) await guardLockout(db, meta.ip, (rows) => rows.filter((r) => r.id !== id));
   const [deleted] = await db.batch([
     db.delete(ipRules).where(eq(ipRules.id, id)).returning({ id: ipRules.id }),
-    auditIfChanged(db, meta, { action: 'ip_rule.delete', targetType: 'ip_rule', targetId: id, details: { action: rule.action, cidr: rule.cidr, api_key_id: rule.apiKeyId } }),
+    auditIfChanged(db, meta, {
+      action: 'ip_rule.delete',
+      targetType: 'ip_rule',
+      targetId: id,
+      details: { action: rule.action, cidr: rule.cidr, api_key_id: rule.apiKeyId },
+    }),
   ]);
   if (deleted.length === 0) throw notFound('IP rule');
   invalidateIpRuleCache();

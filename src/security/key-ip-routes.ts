@@ -14,7 +14,11 @@ const owner = { roles: ANY_ROLE } as const;
 const tags = ['api keys'];
 
 const KeyRuleParams = IdParam.extend({
-  ruleId: z.coerce.number().int().positive().openapi({ param: { name: 'ruleId', in: 'path' }, example: 1 }),
+  ruleId: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: 'ruleId', in: 'path' }, example: 1 }),
 });
 
 export const keyIpRuleRoutes = createRouter()
@@ -25,9 +29,12 @@ export const keyIpRuleRoutes = createRouter()
         path: '/api-keys/{id}/ip-rules',
         operationId: 'listApiKeyIpRules',
         tags,
-        summary: "IP rules of one of your API keys",
+        summary: 'IP rules of one of your API keys',
         request: { params: IdParam, query: PageQuery },
-        responses: { 200: jsonResponse(pageOf(IpRuleSchema, 'ApiKeyIpRulePage'), 'Rules, newest first'), ...errorResponses('validation_error', 'bad_request', 'not_found') },
+        responses: {
+          200: jsonResponse(pageOf(IpRuleSchema, 'ApiKeyIpRulePage'), 'Rules, newest first'),
+          ...errorResponses('validation_error', 'bad_request', 'not_found'),
+        },
       }),
     ),
     async (c) => {
@@ -46,7 +53,8 @@ export const keyIpRuleRoutes = createRouter()
         operationId: 'createApiKeyIpRule',
         tags,
         summary: 'Restrict one of your API keys to (allow) or away from (deny) addresses',
-        description: 'Applies after the global rules: deny beats allow, and once the key has an allow rule it works only from matching addresses.',
+        description:
+          'Applies after the global rules: deny beats allow, and once the key has an allow rule it works only from matching addresses.',
         request: { params: IdParam, body: jsonBody(IpRuleBody) },
         responses: { 201: jsonResponse(IpRuleSchema, 'Created'), ...errorResponses('validation_error', 'not_found', 'conflict') },
       }),

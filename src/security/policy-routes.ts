@@ -21,7 +21,9 @@ const PolicySchema = z
     limit: z.number().int(),
     window_seconds: z.number().int(),
     enabled: z.boolean(),
-    source: z.enum(['default', 'override']).openapi({ description: '`default`: built in; `override`: stored, replacing or adding to the defaults' }),
+    source: z
+      .enum(['default', 'override'])
+      .openapi({ description: '`default`: built in; `override`: stored, replacing or adding to the defaults' }),
     updated_at: z.string().nullable(),
     updated_by: z.number().int().nullable(),
   })
@@ -49,12 +51,25 @@ const NameParam = z.object({
 const PolicyBody = z
   .strictObject({
     subject: z.enum(LIMIT_SUBJECTS),
-    route_class: z.enum(ROUTE_CLASSES).openapi({ description: '`read`: GET/HEAD; `write`: other methods; `ai`: /api/v3/ai and /api/v3/advanced/ai; `auth`: sign-in family, per IP; `all`: every authenticated request' }),
+    route_class: z
+      .enum(ROUTE_CLASSES)
+      .openapi({
+        description:
+          '`read`: GET/HEAD; `write`: other methods; `ai`: /api/v3/ai and /api/v3/advanced/ai; `auth`: sign-in family, per IP; `all`: every authenticated request',
+      }),
     limit: z.number().int().min(1).max(10_000_000),
-    window_seconds: z.number().int().min(1).max(86_400).openapi({ description: 'Usually 60, 3600 or 86400; any length up to a day is counted exactly' }),
+    window_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .openapi({ description: 'Usually 60, 3600 or 86400; any length up to a day is counted exactly' }),
     enabled: z.boolean().default(true),
   })
-  .refine((b) => b.route_class !== 'auth' || b.subject === 'ip', { path: ['route_class'], message: 'the auth class is reachable without credentials, so it is counted per IP only (subject: ip)' })
+  .refine((b) => b.route_class !== 'auth' || b.subject === 'ip', {
+    path: ['route_class'],
+    message: 'the auth class is reachable without credentials, so it is counted per IP only (subject: ip)',
+  })
   .openapi('RateLimitPolicyRequest');
 
 const UsageQuery = z.object({
@@ -85,12 +100,26 @@ const UsageSchema = z
   .openapi('RateLimitUsage');
 
 const IpRuleQuery = PageQuery.extend({
-  scope: z.enum(['all', 'global', 'key']).default('all').openapi({ param: { name: 'scope', in: 'query' }, description: '`global` rules, per-`key` rules, or `all`' }),
-  api_key_id: z.coerce.number().int().positive().optional().openapi({ param: { name: 'api_key_id', in: 'query' }, description: 'Only this key\'s rules' }),
+  scope: z
+    .enum(['all', 'global', 'key'])
+    .default('all')
+    .openapi({ param: { name: 'scope', in: 'query' }, description: '`global` rules, per-`key` rules, or `all`' }),
+  api_key_id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .openapi({ param: { name: 'api_key_id', in: 'query' }, description: "Only this key's rules" }),
 });
 
 const AdminIpRuleBody = IpRuleBody.extend({
-  api_key_id: z.number().int().positive().nullable().default(null).openapi({ description: 'Restrict one API key (any user\'s); null or absent: a global rule' }),
+  api_key_id: z
+    .number()
+    .int()
+    .positive()
+    .nullable()
+    .default(null)
+    .openapi({ description: "Restrict one API key (any user's); null or absent: a global rule" }),
 }).openapi('AdminIpRuleRequest');
 
 export const policyRoutes = createRouter()
@@ -102,8 +131,11 @@ export const policyRoutes = createRouter()
         operationId: 'listRateLimitPolicies',
         tags,
         summary: 'Effective rate-limit policies (admin)',
-        description: 'The built-in defaults merged with stored overrides (same name replaces). Changes apply at once in the isolate that made them and within `cache_ttl_seconds` everywhere else.',
-        responses: { 200: jsonResponse(z.object({ items: z.array(PolicySchema), cache_ttl_seconds: z.number().int() }), 'Policies by name') },
+        description:
+          'The built-in defaults merged with stored overrides (same name replaces). Changes apply at once in the isolate that made them and within `cache_ttl_seconds` everywhere else.',
+        responses: {
+          200: jsonResponse(z.object({ items: z.array(PolicySchema), cache_ttl_seconds: z.number().int() }), 'Policies by name'),
+        },
       }),
     ),
     async (c) => c.json({ items: (await readPolicies(c.var.db)).map(policyView), cache_ttl_seconds: POLICY_CACHE_TTL_MS / 1000 }, 200),
@@ -117,7 +149,10 @@ export const policyRoutes = createRouter()
         tags,
         summary: "A subject's current counts in every window (admin)",
         request: { query: UsageQuery },
-        responses: { 200: jsonResponse(UsageSchema, 'Counts, read from the subject\'s limiter object'), ...errorResponses('validation_error') },
+        responses: {
+          200: jsonResponse(UsageSchema, "Counts, read from the subject's limiter object"),
+          ...errorResponses('validation_error'),
+        },
       }),
     ),
     async (c) => {
@@ -126,7 +161,13 @@ export const policyRoutes = createRouter()
       return c.json(
         {
           subject: `${subject.kind}:${subject.id}`,
-          windows: usage.map((u) => ({ ...policyView(u.policy), count: u.count, refused: u.refused, remaining: Math.max(0, u.policy.limit - u.count), reset_at: toIsoOrNull(u.resetAt) })),
+          windows: usage.map((u) => ({
+            ...policyView(u.policy),
+            count: u.count,
+            refused: u.refused,
+            remaining: Math.max(0, u.policy.limit - u.count),
+            reset_at: toIsoOrNull(u.resetAt),
+          })),
         },
         200,
       );
@@ -168,7 +209,10 @@ export const policyRoutes = createRouter()
         summary: 'Delete a stored policy (admin): its default, if any, applies again',
         request: { params: NameParam },
         responses: {
-          200: jsonResponse(z.object({ deleted: z.string(), effective: PolicySchema.nullable() }), 'Deleted; `effective` is the default now in force, or null'),
+          200: jsonResponse(
+            z.object({ deleted: z.string(), effective: PolicySchema.nullable() }),
+            'Deleted; `effective` is the default now in force, or null',
+          ),
           ...errorResponses('validation_error', 'not_found'),
         },
       }),
@@ -188,7 +232,10 @@ export const policyRoutes = createRouter()
         tags,
         summary: 'IP allow/deny rules, global and per API key (admin)',
         request: { query: IpRuleQuery },
-        responses: { 200: jsonResponse(pageOf(IpRuleSchema, 'IpRulePage'), 'Rules, newest first'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(IpRuleSchema, 'IpRulePage'), 'Rules, newest first'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {
@@ -206,7 +253,7 @@ export const policyRoutes = createRouter()
         tags,
         summary: 'Add an IP allow or deny rule (admin)',
         description:
-          'Deny beats allow; once any global allow rule exists only matching addresses are admitted. A change that would refuse the calling admin\'s own address is refused with 409. The block is normalised to its network address.',
+          "Deny beats allow; once any global allow rule exists only matching addresses are admitted. A change that would refuse the calling admin's own address is refused with 409. The block is normalised to its network address.",
         request: { body: jsonBody(AdminIpRuleBody) },
         responses: { 201: jsonResponse(IpRuleSchema, 'Created'), ...errorResponses('validation_error', 'not_found', 'conflict') },
       }),
@@ -214,7 +261,12 @@ export const policyRoutes = createRouter()
     async (c) => {
       const b = c.req.valid('json');
       if (b.api_key_id !== null) await findKey(c.var.db, b.api_key_id);
-      const rule = await createIpRule(c.var.db, requestMeta(c), { action: b.action, cidr: b.cidr, apiKeyId: b.api_key_id, note: b.note ?? null });
+      const rule = await createIpRule(c.var.db, requestMeta(c), {
+        action: b.action,
+        cidr: b.cidr,
+        apiKeyId: b.api_key_id,
+        note: b.note ?? null,
+      });
       return c.json(ipRuleView(rule), 201);
     },
   )

@@ -10,7 +10,14 @@ import { recordSecurityEvent } from './events';
 
 export type LimitSubject = (typeof LIMIT_SUBJECTS)[number];
 export type RouteClass = (typeof ROUTE_CLASSES)[number];
-export type PolicySpec = { name: string; subject: LimitSubject; routeClass: RouteClass; limit: number; windowSeconds: number; enabled: boolean };
+export type PolicySpec = {
+  name: string;
+  subject: LimitSubject;
+  routeClass: RouteClass;
+  limit: number;
+  windowSeconds: number;
+  enabled: boolean;
+};
 export type Policy = PolicySpec & { source: 'default' | 'override'; updatedAt: number | null; updatedBy: number | null };
 
 /**
@@ -40,7 +47,9 @@ export const POLICY_CACHE_TTL_MS = 10_000;
 type PolicyRow = typeof rateLimitPolicies.$inferSelect;
 
 export function mergePolicies(rows: PolicyRow[]): Policy[] {
-  const byName = new Map<string, Policy>(DEFAULT_POLICIES.map((p) => [p.name, { ...p, source: 'default', updatedAt: null, updatedBy: null }]));
+  const byName = new Map<string, Policy>(
+    DEFAULT_POLICIES.map((p) => [p.name, { ...p, source: 'default', updatedAt: null, updatedBy: null }]),
+  );
   for (const r of rows) {
     byName.set(r.name, {
       name: r.name,
@@ -140,7 +149,12 @@ export async function countSubject(env: Env, db: DB, subject: Subject, classes: 
  * Across subjects counting is not atomic: when the IP's window is full but the user's is not,
  * the user's counters have still counted the refused request.
  */
-export async function settleLimits(env: Env, db: DB, counts: (Counted | null)[], req: LimitContext): Promise<Record<string, string> | null> {
+export async function settleLimits(
+  env: Env,
+  db: DB,
+  counts: (Counted | null)[],
+  req: LimitContext,
+): Promise<Record<string, string> | null> {
   const counted = counts.filter((c): c is Counted => c !== null);
   if (counted.length === 0) return null;
   const now = Date.now();
@@ -159,17 +173,27 @@ export async function settleLimits(env: Env, db: DB, counts: (Counted | null)[],
           userId: req.userId,
           ip: req.ip,
           dedupeKey: `rate_limit:${subjectKey(subject)}:${w.name}:${w.resetAt - w.windowSeconds * 1000}`,
-          details: { subject: `${subject.kind}:${subject.id}`, policy: w.name, limit: w.limit, window_seconds: w.windowSeconds, route_classes: req.classes },
+          details: {
+            subject: `${subject.kind}:${subject.id}`,
+            policy: w.name,
+            limit: w.limit,
+            window_seconds: w.windowSeconds,
+            route_classes: req.classes,
+          },
         }),
       ),
   );
   // The request can pass again only once every full window has reset: report the latest.
   const { w, subject } = full.reduce((a, b) => (b.w.resetAt > a.w.resetAt ? b : a));
   const retryAfter = secondsUntil(w.resetAt, now);
-  throw new ApiError('rate_limited', `Rate limit exceeded: policy ${w.name} allows ${w.limit} requests per ${w.windowSeconds} s per ${subject.kind}`, {
-    details: { policy: w.name, subject: subject.kind, limit: w.limit, window_seconds: w.windowSeconds, retry_after_seconds: retryAfter },
-    headers: { 'Retry-After': String(retryAfter), ...rateLimitHeaders(w, 0, retryAfter) },
-  });
+  throw new ApiError(
+    'rate_limited',
+    `Rate limit exceeded: policy ${w.name} allows ${w.limit} requests per ${w.windowSeconds} s per ${subject.kind}`,
+    {
+      details: { policy: w.name, subject: subject.kind, limit: w.limit, window_seconds: w.windowSeconds, retry_after_seconds: retryAfter },
+      headers: { 'Retry-After': String(retryAfter), ...rateLimitHeaders(w, 0, retryAfter) },
+    },
+  );
 }
 
 // ---- administration ------------------------------------------------------------------------
@@ -182,13 +206,28 @@ export async function putPolicy(db: DB, meta: RequestMeta, spec: PolicySpec): Pr
   const existing = await db.select().from(rateLimitPolicies).where(eq(rateLimitPolicies.name, spec.name)).get();
   if (!existing) {
     const stored = await db.select({ n: count() }).from(rateLimitPolicies).get();
-    if ((stored?.n ?? 0) >= MAX_STORED_POLICIES) throw new ApiError('conflict', `At most ${MAX_STORED_POLICIES} stored policies; delete one first`);
+    if ((stored?.n ?? 0) >= MAX_STORED_POLICIES)
+      throw new ApiError('conflict', `At most ${MAX_STORED_POLICIES} stored policies; delete one first`);
   }
-  const before = existing ? mergePolicies([existing]).find((p) => p.name === spec.name) : DEFAULT_POLICIES.find((p) => p.name === spec.name);
+  const before = existing
+    ? mergePolicies([existing]).find((p) => p.name === spec.name)
+    : DEFAULT_POLICIES.find((p) => p.name === spec.name);
   const now = Date.now();
-  const values = { subject: spec.subject, routeClass: spec.routeClass, limit: spec.limit, windowSeconds: spec.windowSeconds, enabled: spec.enabled, updatedBy: meta.actorUserId, updatedAt: now };
+  const values = {
+    subject: spec.subject,
+    routeClass: spec.routeClass,
+    limit: spec.limit,
+    windowSeconds: spec.windowSeconds,
+    enabled: spec.enabled,
+    updatedBy: meta.actorUserId,
+    updatedAt: now,
+  };
   const [rows] = await db.batch([
-    db.insert(rateLimitPolicies).values({ name: spec.name, ...values }).onConflictDoUpdate({ target: rateLimitPolicies.name, set: values }).returning(),
+    db
+      .insert(rateLimitPolicies)
+      .values({ name: spec.name, ...values })
+      .onConflictDoUpdate({ target: rateLimitPolicies.name, set: values })
+      .returning(),
     auditInsert(db, meta, {
       action: 'rate_limit_policy.put',
       targetType: 'rate_limit_policy',
@@ -200,7 +239,14 @@ export async function putPolicy(db: DB, meta: RequestMeta, spec: PolicySpec): Pr
   return mergePolicies(rows).find((p) => p.name === spec.name)!;
 }
 
-const specOf = (p: PolicySpec): PolicySpec => ({ name: p.name, subject: p.subject, routeClass: p.routeClass, limit: p.limit, windowSeconds: p.windowSeconds, enabled: p.enabled });
+const specOf = (p: PolicySpec): PolicySpec => ({
+  name: p.name,
+  subject: p.subject,
+  routeClass: p.routeClass,
+  limit: p.limit,
+  windowSeconds: p.windowSeconds,
+  enabled: p.enabled,
+});
 
 /** Deletes a stored policy; the default of that name, if any, applies again. */
 export async function deletePolicy(db: DB, meta: RequestMeta, name: string): Promise<Policy | null> {
@@ -208,7 +254,8 @@ export async function deletePolicy(db: DB, meta: RequestMeta, name: string): Pro
     db.delete(rateLimitPolicies).where(eq(rateLimitPolicies.name, name)).returning(),
     auditIfChanged(db, meta, { action: 'rate_limit_policy.delete', targetType: 'rate_limit_policy', targetId: name }),
   ]);
-  if (deleted.length === 0) throw new ApiError('not_found', `No stored policy named ${name} (built-in defaults are changed with PUT, e.g. enabled: false)`);
+  if (deleted.length === 0)
+    throw new ApiError('not_found', `No stored policy named ${name} (built-in defaults are changed with PUT, e.g. enabled: false)`);
   invalidatePolicyCache();
   return mergePolicies([]).find((p) => p.name === name) ?? null;
 }

@@ -9,12 +9,26 @@ import { listSecurityEvents, securityStats } from './stats';
 const read = { roles: ADMINS, scope: 'security:read' } as const;
 const tags = ['security'];
 
-
 const EventQuery = PageQuery.extend({
-  type: z.enum(SECURITY_EVENT_TYPES).optional().openapi({ param: { name: 'type', in: 'query' } }),
-  severity: z.enum(SEVERITIES).optional().openapi({ param: { name: 'severity', in: 'query' }, description: 'Minimum severity: `high` lists high and critical' }),
-  user_id: z.coerce.number().int().positive().optional().openapi({ param: { name: 'user_id', in: 'query' } }),
-  ip: z.string().max(64).optional().openapi({ param: { name: 'ip', in: 'query' } }),
+  type: z
+    .enum(SECURITY_EVENT_TYPES)
+    .optional()
+    .openapi({ param: { name: 'type', in: 'query' } }),
+  severity: z
+    .enum(SEVERITIES)
+    .optional()
+    .openapi({ param: { name: 'severity', in: 'query' }, description: 'Minimum severity: `high` lists high and critical' }),
+  user_id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .openapi({ param: { name: 'user_id', in: 'query' } }),
+  ip: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ param: { name: 'ip', in: 'query' } }),
   from: instantQuery('from', 'Events at or after this instant (ISO 8601 or epoch ms)'),
   to: instantQuery('to', 'Events at or before this instant'),
 });
@@ -46,7 +60,12 @@ const StatsSchema = z
   .object({
     window_hours: count,
     generated_at: z.string(),
-    events: z.object({ total: count, by_type: z.record(z.string(), count), by_severity: z.record(z.string(), count), recent_alerts: z.array(EventSchema) }),
+    events: z.object({
+      total: count,
+      by_type: z.record(z.string(), count),
+      by_severity: z.record(z.string(), count),
+      recent_alerts: z.array(EventSchema),
+    }),
     logins: z.object({ succeeded: count, failed: count }),
     sessions: z.object({ active: count, users_signed_in: count }),
     users: z.object({ total: count, admins: count, mfa_enabled: count, mfa_adoption: z.number() }),
@@ -66,14 +85,22 @@ export const securityRoutes = createRouter()
         tags,
         summary: 'Security events (admin)',
         description:
-          'Failed-login bursts, refresh-token reuse, rate-limit breaches, MFA failures, access-denied spikes, blocked IPs and account changes, newest first. High and critical events are also pushed live to every admin\'s WebSocket connections as `notification` frames.',
+          "Failed-login bursts, refresh-token reuse, rate-limit breaches, MFA failures, access-denied spikes, blocked IPs and account changes, newest first. High and critical events are also pushed live to every admin's WebSocket connections as `notification` frames.",
         request: { query: EventQuery },
-        responses: { 200: jsonResponse(pageOf(EventSchema, 'SecurityEventPage'), 'Events, newest first'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(EventSchema, 'SecurityEventPage'), 'Events, newest first'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {
       const q = c.req.valid('query');
-      const rows = await listSecurityEvents(c.var.db, { type: q.type, severity: q.severity, userId: q.user_id, ip: q.ip, from: q.from, to: q.to }, q.limit, decodeCursor(q.cursor));
+      const rows = await listSecurityEvents(
+        c.var.db,
+        { type: q.type, severity: q.severity, userId: q.user_id, ip: q.ip, from: q.from, to: q.to },
+        q.limit,
+        decodeCursor(q.cursor),
+      );
       return c.json(toPage(rows, q.limit, eventView), 200);
     },
   )
@@ -84,9 +111,20 @@ export const securityRoutes = createRouter()
         path: '/stats',
         operationId: 'securityStats',
         tags,
-        summary: 'Security statistics (admin; the seeds\' path)',
-        description: 'Every figure is counted from stored rows over the window (default 24 hours): events by type and severity, sign-ins, sessions, MFA adoption, API keys, configured rules, audit chain state.',
-        request: { query: z.object({ window_hours: z.coerce.number().int().min(1).max(24 * 90).default(24).openapi({ param: { name: 'window_hours', in: 'query' } }) }) },
+        summary: "Security statistics (admin; the seeds' path)",
+        description:
+          'Every figure is counted from stored rows over the window (default 24 hours): events by type and severity, sign-ins, sessions, MFA adoption, API keys, configured rules, audit chain state.',
+        request: {
+          query: z.object({
+            window_hours: z.coerce
+              .number()
+              .int()
+              .min(1)
+              .max(24 * 90)
+              .default(24)
+              .openapi({ param: { name: 'window_hours', in: 'query' } }),
+          }),
+        },
         responses: { 200: jsonResponse(StatsSchema, 'Statistics'), ...errorResponses('validation_error') },
       }),
     ),

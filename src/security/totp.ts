@@ -69,7 +69,11 @@ export async function totp(key: Uint8Array, unixSeconds: number, opts: TotpOptio
  * every candidate without an early exit. Returns the matching counter, so the caller can store
  * it and refuse that code (and older ones) next time: a code is accepted once only.
  */
-export async function verifyTotp(secret: string, code: string, opts: TotpOptions & { now?: number; lastCounter?: number | null } = {}): Promise<number | null> {
+export async function verifyTotp(
+  secret: string,
+  code: string,
+  opts: TotpOptions & { now?: number; lastCounter?: number | null } = {},
+): Promise<number | null> {
   if (!/^\d{6,8}$/.test(code)) return null;
   const key = base32Decode(secret);
   const now = Math.floor((opts.now ?? Date.now()) / 1000);

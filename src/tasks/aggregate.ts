@@ -108,7 +108,9 @@ export function aggregate(table: Table, groupBy: string[], fields?: string[]) {
       groups.set(id, group);
     }
   }
-  const sorted = [...groups.values()].sort((a, b) => b.rows.length - a.rows.length || JSON.stringify(a.key).localeCompare(JSON.stringify(b.key)));
+  const sorted = [...groups.values()].sort(
+    (a, b) => b.rows.length - a.rows.length || JSON.stringify(a.key).localeCompare(JSON.stringify(b.key)),
+  );
   return {
     rows: table.rows.length,
     columns: table.columns,

@@ -10,7 +10,19 @@ import { scheduleTimer } from '../scheduler/timer';
 import { retryDelaySeconds } from './backoff';
 import { dispatcher, TaskMessage, TASKS_DLQ_NAME } from './dispatch';
 import { HANDLERS, TaskError, type Outcome } from './handlers';
-import { claimAttempt, deadLetterStatements, effectInsert, expireStatement, finishStatements, markDead, retryStatements, runBatch, scheduleOutcome, TERMINAL, type TaskRow } from './lifecycle';
+import {
+  claimAttempt,
+  deadLetterStatements,
+  effectInsert,
+  expireStatement,
+  finishStatements,
+  markDead,
+  retryStatements,
+  runBatch,
+  scheduleOutcome,
+  TERMINAL,
+  type TaskRow,
+} from './lifecycle';
 import { PAYLOAD_SCHEMAS } from './payloads';
 
 /** What to do with one message, and what to tell others once the batch is done. */
@@ -39,7 +51,11 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
         else msg.ack();
       } catch (err) {
         // Infrastructure trouble (D1, the queue, an object): redeliver this message later.
-        log(env.LOG_LEVEL, 'error', 'task message failed', { queue: batch.queue, task_id: body.data.task_id, error: err instanceof Error ? err.message : String(err) });
+        log(env.LOG_LEVEL, 'error', 'task message failed', {
+          queue: batch.queue,
+          task_id: body.data.task_id,
+          error: err instanceof Error ? err.message : String(err),
+        });
         msg.retry({ delaySeconds: 10 });
       }
     }),
@@ -49,7 +65,9 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     if (release.length) await dispatcher(env).release(release);
     for (const id of ticks) await scheduleTimer(env, id).tick(id, 'task');
   } catch (err) {
-    log(env.LOG_LEVEL, 'warn', 'could not notify the dispatcher or a schedule', { error: err instanceof Error ? err.message : String(err) });
+    log(env.LOG_LEVEL, 'warn', 'could not notify the dispatcher or a schedule', {
+      error: err instanceof Error ? err.message : String(err),
+    });
   }
 }
 
@@ -69,7 +87,10 @@ export async function processTaskMessage(env: Env, db: DB, m: TaskMessage, now =
   if (outcome.kind === 'handed_off') {
     await runBatch(db, [
       effectInsert(db, task.id, { effect: 'run_started', detail: { run_id: outcome.runId } }),
-      db.update(tasks).set({ runId: outcome.runId, watchSeq: 0, leaseUntil: Date.now() + 61_000, updatedAt: Date.now() }).where(and(eq(tasks.id, task.id), eq(tasks.status, 'running'), eq(tasks.attempts, task.attempts))),
+      db
+        .update(tasks)
+        .set({ runId: outcome.runId, watchSeq: 0, leaseUntil: Date.now() + 61_000, updatedAt: Date.now() })
+        .where(and(eq(tasks.id, task.id), eq(tasks.status, 'running'), eq(tasks.attempts, task.attempts))),
     ]);
     await env.TASKS_QUEUE.send({ kind: 'watch', task_id: task.id, seq: 0 } satisfies TaskMessage, { delaySeconds: 1 });
     return ack({ release: true });
@@ -86,7 +107,13 @@ async function failed(env: Env, db: DB, task: TaskRow, err: unknown, deadline: n
   if (!(err instanceof TaskError)) log(env.LOG_LEVEL, 'error', 'task attempt threw', { task_id: task.id, error: message });
   const delay = retryDelaySeconds(task.attempts);
   if (retryable && now + delay * 1000 >= deadline) {
-    await runBatch(db, finishStatements(db, task, now, { status: 'timed_out', error: `${message} (no time left for another attempt within timeout_seconds)` }));
+    await runBatch(
+      db,
+      finishStatements(db, task, now, {
+        status: 'timed_out',
+        error: `${message} (no time left for another attempt within timeout_seconds)`,
+      }),
+    );
     return ack({ release: true, scheduleId: task.scheduleId });
   }
   if (!retryable) {
@@ -104,7 +131,12 @@ async function failed(env: Env, db: DB, task: TaskRow, err: unknown, deadline: n
 /** Out of retries: hand the task to the dead-letter queue, whose consumer marks it dead. */
 async function deadLetter(env: Env, db: DB, task: TaskRow, reason: string): Promise<Decision> {
   await runBatch(db, deadLetterStatements(db, task, Date.now(), reason.slice(0, 2000)));
-  await env.TASKS_DLQ.send({ kind: 'run', task_id: task.id, seq: task.dispatchSeq ?? 0, reason: reason.slice(0, 2000) } satisfies TaskMessage);
+  await env.TASKS_DLQ.send({
+    kind: 'run',
+    task_id: task.id,
+    seq: task.dispatchSeq ?? 0,
+    reason: reason.slice(0, 2000),
+  } satisfies TaskMessage);
   return ack();
 }
 
@@ -118,7 +150,12 @@ async function lostClaim(env: Env, db: DB, m: TaskMessage, now: number): Promise
   }
   const live = row.status === 'running' && (row.leaseUntil ?? 0) >= now;
   if (row.attempts > row.maxRetries && !live) {
-    return deadLetter(env, db, row, row.error ? `failed ${row.attempts} attempt(s); last error: ${row.error}` : `failed ${row.attempts} attempt(s)`);
+    return deadLetter(
+      env,
+      db,
+      row,
+      row.error ? `failed ${row.attempts} attempt(s); last error: ${row.error}` : `failed ${row.attempts} attempt(s)`,
+    );
   }
   // Another delivery of this message holds a live lease: this one is the duplicate.
   return ack();
@@ -149,7 +186,14 @@ async function watchRun(env: Env, db: DB, m: TaskMessage, now: number): Promise<
   }
   if (task.deadlineAt !== null && now >= task.deadlineAt) {
     await stub.cancel(`task ${task.id} ran out of its time budget`);
-    await runBatch(db, finishStatements(db, task, now, { status: 'timed_out', result: { run_id: task.runId, status: 'cancelled' }, error: `run ${task.runId} did not finish within timeout_seconds; it was cancelled` }));
+    await runBatch(
+      db,
+      finishStatements(db, task, now, {
+        status: 'timed_out',
+        result: { run_id: task.runId, status: 'cancelled' },
+        error: `run ${task.runId} did not finish within timeout_seconds; it was cancelled`,
+      }),
+    );
     return ack({ scheduleId: task.scheduleId });
   }
   // Compare-and-set on the watch step, so a duplicated watch message cannot fork the chain.
@@ -159,13 +203,16 @@ async function watchRun(env: Env, db: DB, m: TaskMessage, now: number): Promise<
     .set({ watchSeq: m.seq + 1, leaseUntil: now + (delay + 60) * 1000, updatedAt: now })
     .where(and(eq(tasks.id, task.id), eq(tasks.watchSeq, m.seq), eq(tasks.status, 'running')))
     .returning({ id: tasks.id });
-  if (advanced) await env.TASKS_QUEUE.send({ kind: 'watch', task_id: task.id, seq: m.seq + 1 } satisfies TaskMessage, { delaySeconds: delay });
+  if (advanced)
+    await env.TASKS_QUEUE.send({ kind: 'watch', task_id: task.id, seq: m.seq + 1 } satisfies TaskMessage, { delaySeconds: delay });
   return ack();
 }
 
 /** One message from the dead-letter queue: the task is dead, and why. */
 export async function processDeadLetter(db: DB, m: TaskMessage, deliveries: number): Promise<Decision> {
-  const reason = m.reason ?? `its queue message kept failing to be processed and was dead-lettered by the queue (delivery ${deliveries} on the dead-letter queue)`;
+  const reason =
+    m.reason ??
+    `its queue message kept failing to be processed and was dead-lettered by the queue (delivery ${deliveries} on the dead-letter queue)`;
   const dead = await markDead(db, m.task_id, reason, Date.now());
   return dead ? ack({ release: true, scheduleId: dead.scheduleId }) : ack();
 }

@@ -63,8 +63,21 @@ export async function claimAttempt(db: DB, taskId: number, seq: number, now: num
 export function expireStatement(db: DB, taskId: number, now: number) {
   return db
     .update(tasks)
-    .set({ status: 'timed_out', error: 'the task ran out of its time budget (timeout_seconds) before another attempt', finishedAt: now, leaseUntil: null, updatedAt: now })
-    .where(and(eq(tasks.id, taskId), inArray(tasks.status, ['queued', 'retrying']), isNotNull(tasks.deadlineAt), sql`${tasks.deadlineAt} <= ${now}`))
+    .set({
+      status: 'timed_out',
+      error: 'the task ran out of its time budget (timeout_seconds) before another attempt',
+      finishedAt: now,
+      leaseUntil: null,
+      updatedAt: now,
+    })
+    .where(
+      and(
+        eq(tasks.id, taskId),
+        inArray(tasks.status, ['queued', 'retrying']),
+        isNotNull(tasks.deadlineAt),
+        sql`${tasks.deadlineAt} <= ${now}`,
+      ),
+    )
     .returning();
 }
 
@@ -90,7 +103,14 @@ export function scheduleOutcome(db: DB, scheduleId: number | null, ok: boolean, 
   ];
 }
 
-function attemptRow(db: DB, t: TaskRow, now: number, status: 'succeeded' | 'failed' | 'timed_out' | 'cancelled', error: string | null, retryDelaySeconds: number | null = null) {
+function attemptRow(
+  db: DB,
+  t: TaskRow,
+  now: number,
+  status: 'succeeded' | 'failed' | 'timed_out' | 'cancelled',
+  error: string | null,
+  retryDelaySeconds: number | null = null,
+) {
   return db
     .insert(taskAttempts)
     .values({ taskId: t.id, attempt: t.attempts, status, startedAt: t.startedAt ?? now, finishedAt: now, error, retryDelaySeconds })
@@ -100,7 +120,10 @@ function attemptRow(db: DB, t: TaskRow, now: number, status: 'succeeded' | 'fail
 export type Effect = { effect: string; detail: Record<string, unknown> | SQL | null };
 
 export function effectInsert(db: DB, taskId: number, e: Effect) {
-  return db.insert(taskEffects).values({ taskId, effect: e.effect, detail: e.detail as Record<string, unknown> | null }).onConflictDoNothing();
+  return db
+    .insert(taskEffects)
+    .values({ taskId, effect: e.effect, detail: e.detail as Record<string, unknown> | null })
+    .onConflictDoNothing();
 }
 
 /** Statements ending the current attempt with a final status, to run in one batch. */
@@ -116,7 +139,15 @@ export function finishStatements(
     ...before,
     db
       .update(tasks)
-      .set({ status: end.status, result: end.result ?? null, error: end.error ?? null, finishedAt: now, leaseUntil: null, nextRetryAt: null, updatedAt: now })
+      .set({
+        status: end.status,
+        result: end.result ?? null,
+        error: end.error ?? null,
+        finishedAt: now,
+        leaseUntil: null,
+        nextRetryAt: null,
+        updatedAt: now,
+      })
       .where(running(t)),
     ...(end.status === 'cancelled' ? [] : scheduleOutcome(db, t.scheduleId, ok, now)),
     attemptRow(db, t, now, end.status, end.error ?? null),
@@ -129,7 +160,13 @@ export function retryStatements(db: DB, t: TaskRow, now: number, error: string, 
   return [
     db
       .update(tasks)
-      .set({ status: 'retrying', error, nextRetryAt: nextAt, leaseUntil: nextAt + t.timeoutSeconds * 1000 + LEASE_MARGIN_MS, updatedAt: now })
+      .set({
+        status: 'retrying',
+        error,
+        nextRetryAt: nextAt,
+        leaseUntil: nextAt + t.timeoutSeconds * 1000 + LEASE_MARGIN_MS,
+        updatedAt: now,
+      })
       .where(running(t)),
     attemptRow(db, t, now, 'failed', error, delaySeconds),
   ];
@@ -138,7 +175,10 @@ export function retryStatements(db: DB, t: TaskRow, now: number, error: string, 
 /** The last attempt failed: the task waits (still running) for the dead-letter consumer. */
 export function deadLetterStatements(db: DB, t: TaskRow, now: number, error: string): Stmt[] {
   return [
-    db.update(tasks).set({ error, leaseUntil: now + DEAD_LETTER_GRACE_MS, updatedAt: now }).where(running(t)),
+    db
+      .update(tasks)
+      .set({ error, leaseUntil: now + DEAD_LETTER_GRACE_MS, updatedAt: now })
+      .where(running(t)),
     attemptRow(db, t, now, 'failed', error),
   ];
 }

@@ -19,7 +19,8 @@ export const WorkflowRunPayload = z
 
 const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/;
 /** Headers a caller may not set: the transport's own, and the signature's. */
-const RESERVED_HEADERS = /^(host|content-length|transfer-encoding|connection|upgrade|te|trailer|keep-alive|proxy-.*|webhook-.*|cf-.*|x-forwarded-.*)$/i;
+const RESERVED_HEADERS =
+  /^(host|content-length|transfer-encoding|connection|upgrade|te|trailer|keep-alive|proxy-.*|webhook-.*|cf-.*|x-forwarded-.*)$/i;
 
 export const WebhookCallPayload = z
   .object({
@@ -29,7 +30,10 @@ export const WebhookCallPayload = z
       .record(z.string().regex(HEADER_NAME, 'header names are letters, digits and hyphens'), z.string().max(1024))
       .default({})
       .refine((h) => Object.keys(h).length <= 20, 'at most 20 headers')
-      .refine((h) => !Object.keys(h).some((k) => RESERVED_HEADERS.test(k)), 'host, length, hop-by-hop, proxy, cf-* and webhook-* headers are set by the service'),
+      .refine(
+        (h) => !Object.keys(h).some((k) => RESERVED_HEADERS.test(k)),
+        'host, length, hop-by-hop, proxy, cf-* and webhook-* headers are set by the service',
+      ),
     body: z.unknown().default({}),
   })
   .strict();
@@ -47,7 +51,12 @@ export const DataProcessingPayload = z
     format: z.enum(['csv', 'json']).optional().openapi({ description: 'Defaults to csv for text, json for an array' }),
     delimiter: z.enum([',', ';', '\t', '|']).default(','),
     group_by: z.array(z.string().min(1).max(100)).max(5).default([]),
-    fields: z.array(z.string().min(1).max(100)).min(1).max(50).optional().openapi({ description: 'Numeric fields to aggregate; default: every numeric column' }),
+    fields: z
+      .array(z.string().min(1).max(100))
+      .min(1)
+      .max(50)
+      .optional()
+      .openapi({ description: 'Numeric fields to aggregate; default: every numeric column' }),
   })
   .strict();
 
@@ -67,7 +76,9 @@ export const CleanupPayload = z
 export const NotificationDeliveryPayload = z.object({ delivery_id: z.number().int().positive() }).strict();
 
 /** Made by POST /api/v3/ml/models/{model_id}/train for large trains (src/ml/jobs.ts). */
-export const MlTrainPayload = z.object({ model_id: z.number().int().positive(), version: z.number().int().positive(), activate: z.boolean().default(false) }).strict();
+export const MlTrainPayload = z
+  .object({ model_id: z.number().int().positive(), version: z.number().int().positive(), activate: z.boolean().default(false) })
+  .strict();
 
 /** Made by src/automations/execute.ts, one per automation execution. */
 export const AutomationRunPayload = z.object({ execution_id: z.number().int().positive() }).strict();
@@ -118,7 +129,14 @@ const invalid = (path: (string | number)[], message: string) =>
  * may be called, that the data parses and names real columns, that the workflow is the
  * owner's. `prefix` locates the payload in the request body for error details.
  */
-export async function validatePayload<T extends TaskType>(env: Env, db: DB, ownerId: number, type: T, payload: unknown, prefix: (string | number)[]): Promise<Payloads[T]> {
+export async function validatePayload<T extends TaskType>(
+  env: Env,
+  db: DB,
+  ownerId: number,
+  type: T,
+  payload: unknown,
+  prefix: (string | number)[],
+): Promise<Payloads[T]> {
   const parsed = PAYLOAD_SCHEMAS[type].safeParse(payload);
   if (!parsed.success) {
     throw new ApiError('validation_error', 'Request validation failed', {
@@ -138,16 +156,30 @@ export async function validatePayload<T extends TaskType>(env: Env, db: DB, owne
       throw err;
     }
   } else if (type === 'workflow_run') {
-    if (!(await getWorkflow(db, ownerId, (p as Payloads['workflow_run']).workflow_id))) throw new ApiError('not_found', 'Workflow not found');
+    if (!(await getWorkflow(db, ownerId, (p as Payloads['workflow_run']).workflow_id)))
+      throw new ApiError('not_found', 'Workflow not found');
   } else if (type === 'notification_delivery') {
-    if (!(await pendingDelivery(db, ownerId, (p as Payloads['notification_delivery']).delivery_id))) throw invalid([...prefix, 'delivery_id'], 'not one of your notifications waiting to be sent; send notifications through /api/v3/notifications/send');
+    if (!(await pendingDelivery(db, ownerId, (p as Payloads['notification_delivery']).delivery_id)))
+      throw invalid(
+        [...prefix, 'delivery_id'],
+        'not one of your notifications waiting to be sent; send notifications through /api/v3/notifications/send',
+      );
   } else if (type === 'ml_train') {
     const t = p as Payloads['ml_train'];
-    if (!(await pendingTraining(db, ownerId, t.model_id, t.version))) throw invalid([...prefix, 'model_id'], 'not one of your model versions waiting to train; train through /api/v3/ml/models/{model_id}/train');
+    if (!(await pendingTraining(db, ownerId, t.model_id, t.version)))
+      throw invalid(
+        [...prefix, 'model_id'],
+        'not one of your model versions waiting to train; train through /api/v3/ml/models/{model_id}/train',
+      );
   } else if (type === 'automation_run') {
-    if (!(await pendingExecution(db, ownerId, (p as Payloads['automation_run']).execution_id))) throw invalid([...prefix, 'execution_id'], 'not one of your automation executions waiting to run; fire automations through /api/v3/automations/{automation_id}/trigger');
+    if (!(await pendingExecution(db, ownerId, (p as Payloads['automation_run']).execution_id)))
+      throw invalid(
+        [...prefix, 'execution_id'],
+        'not one of your automation executions waiting to run; fire automations through /api/v3/automations/{automation_id}/trigger',
+      );
   } else if (type === 'automation_fire') {
-    if (!(await scheduledAutomation(db, ownerId, (p as Payloads['automation_fire']).automation_id))) throw invalid([...prefix, 'automation_id'], 'not one of your scheduled automations');
+    if (!(await scheduledAutomation(db, ownerId, (p as Payloads['automation_fire']).automation_id)))
+      throw invalid([...prefix, 'automation_id'], 'not one of your scheduled automations');
   }
   return p;
 }

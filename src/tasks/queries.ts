@@ -12,7 +12,6 @@ import { validatePayload } from './payloads';
 import type { SubmitBody } from './schemas';
 import { toIso, toIsoOrNull } from '../lib/time';
 
-
 export function taskView(t: TaskRow, attempts?: (typeof taskAttempts.$inferSelect)[]) {
   return {
     id: t.id,
@@ -51,14 +50,29 @@ export function taskView(t: TaskRow, attempts?: (typeof taskAttempts.$inferSelec
 }
 
 /** What a new task row holds, for a submission or a schedule's fire. */
-export type NewTask = { name: string; taskType: TaskType; priority: TaskPriority; payload: Record<string, unknown>; delaySeconds: number; timeoutSeconds: number; maxRetries: number };
+export type NewTask = {
+  name: string;
+  taskType: TaskType;
+  priority: TaskPriority;
+  payload: Record<string, unknown>;
+  delaySeconds: number;
+  timeoutSeconds: number;
+  maxRetries: number;
+};
 
 const same = (a: TaskRow, b: NewTask) =>
-  a.name === b.name && a.taskType === b.taskType && a.priority === b.priority && a.delaySeconds === b.delaySeconds && a.timeoutSeconds === b.timeoutSeconds && a.maxRetries === b.maxRetries && JSON.stringify(a.payload) === JSON.stringify(b.payload);
+  a.name === b.name &&
+  a.taskType === b.taskType &&
+  a.priority === b.priority &&
+  a.delaySeconds === b.delaySeconds &&
+  a.timeoutSeconds === b.timeoutSeconds &&
+  a.maxRetries === b.maxRetries &&
+  JSON.stringify(a.payload) === JSON.stringify(b.payload);
 
 /** Hands new tasks to the dispatcher (idempotent: it ignores tasks it knows). */
 export async function enqueueTasks(env: Env, rows: Pick<TaskRow, 'id' | 'ownerId' | 'priority' | 'runAfter'>[]): Promise<void> {
-  if (rows.length) await dispatcher(env).enqueue(rows.map((r) => ({ taskId: r.id, ownerId: r.ownerId, priority: r.priority, eligibleAt: r.runAfter })));
+  if (rows.length)
+    await dispatcher(env).enqueue(rows.map((r) => ({ taskId: r.id, ownerId: r.ownerId, priority: r.priority, eligibleAt: r.runAfter })));
 }
 
 /**
@@ -66,42 +80,88 @@ export async function enqueueTasks(env: Env, rows: Pick<TaskRow, 'id' | 'ownerId
  * task refuses the whole request before anything is written. A task whose idempotency key was
  * used before returns the earlier task (409 if the submission differs).
  */
-export async function submitTasks(env: Env, db: DB, meta: RequestMeta, ownerId: number, bodies: SubmitBody[]): Promise<{ task: TaskRow; created: boolean }[]> {
+export async function submitTasks(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  ownerId: number,
+  bodies: SubmitBody[],
+): Promise<{ task: TaskRow; created: boolean }[]> {
   const prepared: (NewTask & { key: string | null })[] = [];
   for (const [i, b] of bodies.entries()) {
     const prefix = bodies.length > 1 ? ['tasks', i, 'payload'] : ['payload'];
     const payload = (await validatePayload(env, db, ownerId, b.task_type, b.payload, prefix)) as Record<string, unknown>;
-    prepared.push({ name: b.name, taskType: b.task_type, priority: b.priority, payload, delaySeconds: b.delay_seconds, timeoutSeconds: b.timeout_seconds, maxRetries: b.max_retries, key: b.idempotency_key ?? null });
+    prepared.push({
+      name: b.name,
+      taskType: b.task_type,
+      priority: b.priority,
+      payload,
+      delaySeconds: b.delay_seconds,
+      timeoutSeconds: b.timeout_seconds,
+      maxRetries: b.max_retries,
+      key: b.idempotency_key ?? null,
+    });
   }
   const keys = prepared.map((p) => p.key).filter((k): k is string => k !== null);
-  if (new Set(keys).size !== keys.length) throw new ApiError('validation_error', 'Request validation failed', { details: [{ path: ['tasks'], code: 'custom', message: 'idempotency keys must be unique within one request' }] });
-  const existing = keys.length ? await db.select().from(tasks).where(and(eq(tasks.ownerId, ownerId), inArray(tasks.idempotencyKey, keys))).all() : [];
+  if (new Set(keys).size !== keys.length)
+    throw new ApiError('validation_error', 'Request validation failed', {
+      details: [{ path: ['tasks'], code: 'custom', message: 'idempotency keys must be unique within one request' }],
+    });
+  const existing = keys.length
+    ? await db
+        .select()
+        .from(tasks)
+        .where(and(eq(tasks.ownerId, ownerId), inArray(tasks.idempotencyKey, keys)))
+        .all()
+    : [];
   const byKey = new Map(existing.map((t) => [t.idempotencyKey!, t]));
   for (const p of prepared) {
     const prior = p.key ? byKey.get(p.key) : undefined;
     if (prior && !same(prior, p)) throw new ApiError('conflict', `The idempotency key "${p.key}" was already used with a different task`);
   }
   const fresh = prepared.filter((p) => !(p.key && byKey.has(p.key)));
-  const backlog = await db.get<{ n: number }>(sql`SELECT count(*) AS n FROM tasks WHERE owner_id = ${ownerId} AND status IN ('queued', 'retrying')`);
+  const backlog = await db.get<{ n: number }>(
+    sql`SELECT count(*) AS n FROM tasks WHERE owner_id = ${ownerId} AND status IN ('queued', 'retrying')`,
+  );
   if ((backlog?.n ?? 0) + fresh.length > MAX_BACKLOG_PER_USER) {
-    throw new ApiError('rate_limited', `At most ${MAX_BACKLOG_PER_USER} tasks may wait at once; let some finish first`, { headers: { 'Retry-After': '60' } });
+    throw new ApiError('rate_limited', `At most ${MAX_BACKLOG_PER_USER} tasks may wait at once; let some finish first`, {
+      headers: { 'Retry-After': '60' },
+    });
   }
   const now = Date.now();
   const statements: Stmt[] = fresh.flatMap((p) => [
     db
       .insert(tasks)
-      .values({ ownerId, status: 'queued', idempotencyKey: p.key, runAfter: now + p.delaySeconds * 1000, createdAt: now, updatedAt: now, ...withoutKey(p) })
+      .values({
+        ownerId,
+        status: 'queued',
+        idempotencyKey: p.key,
+        runAfter: now + p.delaySeconds * 1000,
+        createdAt: now,
+        updatedAt: now,
+        ...withoutKey(p),
+      })
       .onConflictDoNothing()
       .returning(),
-    auditIfChanged(db, meta, { action: 'task.submit', targetType: 'task', targetId: sql`(SELECT CAST(max(id) AS TEXT) FROM tasks)`, details: { task_type: p.taskType, priority: p.priority } }),
+    auditIfChanged(db, meta, {
+      action: 'task.submit',
+      targetType: 'task',
+      targetId: sql`(SELECT CAST(max(id) AS TEXT) FROM tasks)`,
+      details: { task_type: p.taskType, priority: p.priority },
+    }),
   ]);
   const results = statements.length ? await runBatch(db, statements) : [];
   const inserted = results.filter((_, i) => i % 2 === 0).map((r) => (r as TaskRow[])[0]);
   try {
-    await enqueueTasks(env, inserted.filter((t): t is TaskRow => t !== undefined));
+    await enqueueTasks(
+      env,
+      inserted.filter((t): t is TaskRow => t !== undefined),
+    );
   } catch (err) {
     // The tasks are stored; the minute-by-minute reconcile hands them to the dispatcher.
-    log(env.LOG_LEVEL, 'warn', 'could not reach the task dispatcher; the cron reconcile will enqueue', { error: err instanceof Error ? err.message : String(err) });
+    log(env.LOG_LEVEL, 'warn', 'could not reach the task dispatcher; the cron reconcile will enqueue', {
+      error: err instanceof Error ? err.message : String(err),
+    });
   }
 
   let n = 0;
@@ -112,7 +172,13 @@ export async function submitTasks(env: Env, db: DB, meta: RequestMeta, ownerId: 
     else {
       const row = inserted[n++];
       // A concurrent request with the same key won the insert: answer with its task.
-      const task = row ?? (await db.select().from(tasks).where(and(eq(tasks.ownerId, ownerId), eq(tasks.idempotencyKey, p.key!))).get());
+      const task =
+        row ??
+        (await db
+          .select()
+          .from(tasks)
+          .where(and(eq(tasks.ownerId, ownerId), eq(tasks.idempotencyKey, p.key!)))
+          .get());
       if (!task) throw new Error('submitted task vanished');
       out.push({ task, created: row !== undefined });
     }
@@ -123,14 +189,24 @@ export async function submitTasks(env: Env, db: DB, meta: RequestMeta, ownerId: 
 const withoutKey = ({ key: _key, ...rest }: NewTask & { key: string | null }): NewTask => rest;
 
 export async function getTask(db: DB, ownerId: number, id: number) {
-  const row = await db.select().from(tasks).where(and(eq(tasks.id, id), eq(tasks.ownerId, ownerId))).get();
+  const row = await db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.id, id), eq(tasks.ownerId, ownerId)))
+    .get();
   // Another user's task is "not found", exactly like a missing one.
   if (!row) throw new ApiError('not_found', 'Task not found');
   const attempts = await db.select().from(taskAttempts).where(eq(taskAttempts.taskId, id)).orderBy(asc(taskAttempts.attempt)).all();
   return taskView(row, attempts);
 }
 
-export async function listTasks(db: DB, ownerId: number, q: { status?: TaskStatus | undefined; task_type?: TaskType | undefined; priority?: TaskPriority | undefined }, limit: number, before: number | undefined) {
+export async function listTasks(
+  db: DB,
+  ownerId: number,
+  q: { status?: TaskStatus | undefined; task_type?: TaskType | undefined; priority?: TaskPriority | undefined },
+  limit: number,
+  before: number | undefined,
+) {
   return db
     .select()
     .from(tasks)
@@ -155,7 +231,15 @@ export type CancelOutcome = { id: number; outcome: 'cancelled' | 'already_finish
  * its result is discarded (its finishing write no longer matches); a workflow_run task's run is
  * cancelled too. Tasks of other users are reported not_found.
  */
-export async function cancelTasks(env: Env, db: DB, meta: RequestMeta, ownerId: number, ids: number[], reason = 'cancelled by request', tickSchedules = true): Promise<CancelOutcome[]> {
+export async function cancelTasks(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  ownerId: number,
+  ids: number[],
+  reason = 'cancelled by request',
+  tickSchedules = true,
+): Promise<CancelOutcome[]> {
   const now = Date.now();
   const [cancelled] = await db.batch([
     db
@@ -163,7 +247,12 @@ export async function cancelTasks(env: Env, db: DB, meta: RequestMeta, ownerId: 
       .set({ status: 'cancelled', error: reason, finishedAt: now, leaseUntil: null, nextRetryAt: null, updatedAt: now })
       .where(and(inArray(tasks.id, ids), eq(tasks.ownerId, ownerId), notInArray(tasks.status, TERMINAL)))
       .returning(),
-    auditIfChanged(db, meta, { action: 'task.cancel', targetType: 'task', targetId: ids.length === 1 ? ids[0]! : undefined, details: { task_ids: ids } }),
+    auditIfChanged(db, meta, {
+      action: 'task.cancel',
+      targetType: 'task',
+      targetId: ids.length === 1 ? ids[0]! : undefined,
+      details: { task_ids: ids },
+    }),
   ]);
   const done = new Set(cancelled.map((t) => t.id));
   if (cancelled.length) {
@@ -172,9 +261,15 @@ export async function cancelTasks(env: Env, db: DB, meta: RequestMeta, ownerId: 
       if (t.runId !== null) await runStub(env, t.runId).cancel(`task ${t.id} was cancelled`);
     }
     // A buffered fire of the task's schedule may start now.
-    if (tickSchedules) for (const sid of new Set(cancelled.map((t) => t.scheduleId).filter((s): s is number => s !== null))) await scheduleTimer(env, sid).tick(sid, 'task');
+    if (tickSchedules)
+      for (const sid of new Set(cancelled.map((t) => t.scheduleId).filter((s): s is number => s !== null)))
+        await scheduleTimer(env, sid).tick(sid, 'task');
   }
-  const others = await db.select({ id: tasks.id, status: tasks.status }).from(tasks).where(and(inArray(tasks.id, ids), eq(tasks.ownerId, ownerId))).all();
+  const others = await db
+    .select({ id: tasks.id, status: tasks.status })
+    .from(tasks)
+    .where(and(inArray(tasks.id, ids), eq(tasks.ownerId, ownerId)))
+    .all();
   const status = new Map(others.map((o) => [o.id, o.status]));
   return ids.map((id) => ({
     id,

@@ -25,7 +25,8 @@ export async function reconcileTasks(env: Env, now = Date.now()) {
     .where(and(eq(tasks.status, 'queued'), isNull(tasks.dispatchSeq), lt(tasks.createdAt, now - 60_000)))
     .limit(500)
     .all();
-  if (queued.length) await d.enqueue(queued.map((t) => ({ taskId: t.id, ownerId: t.ownerId, priority: t.priority, eligibleAt: t.runAfter })));
+  if (queued.length)
+    await d.enqueue(queued.map((t) => ({ taskId: t.id, ownerId: t.ownerId, priority: t.priority, eligibleAt: t.runAfter })));
 
   // 2. Slots held by tasks that ended or handed over to a run (a release was lost), or whose
   //    first message never arrived.
@@ -34,12 +35,22 @@ export async function reconcileTasks(env: Env, now = Date.now()) {
   const resend: { taskId: number; ownerId: number; priority: (typeof tasks.$inferSelect)['priority']; eligibleAt: number }[] = [];
   for (let i = 0; i < inFlight.length; i += 100) {
     const chunk = inFlight.slice(i, i + 100);
-    const rows = await db.select().from(tasks).where(inArray(tasks.id, chunk.map((c) => c.taskId))).all();
+    const rows = await db
+      .select()
+      .from(tasks)
+      .where(
+        inArray(
+          tasks.id,
+          chunk.map((c) => c.taskId),
+        ),
+      )
+      .all();
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const c of chunk) {
       const row = byId.get(c.taskId);
       if (!row || TERMINAL.includes(row.status) || row.runId !== null) release.push(c.taskId);
-      else if (row.status === 'queued' && c.dispatchedAt < now - UNCLAIMED_MS) resend.push({ taskId: row.id, ownerId: row.ownerId, priority: row.priority, eligibleAt: row.runAfter });
+      else if (row.status === 'queued' && c.dispatchedAt < now - UNCLAIMED_MS)
+        resend.push({ taskId: row.id, ownerId: row.ownerId, priority: row.priority, eligibleAt: row.runAfter });
     }
   }
   if (release.length) await d.release(release);

@@ -6,7 +6,17 @@ import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAcce
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { dispatcher } from './dispatch';
 import { cancelTasks, getTask, listTasks, submitTasks, taskView } from './queries';
-import { BulkCancelBody, BulkCancelResult, BulkSubmitBody, BulkSubmitResult, SigningSecretSchema, StatsQuery, SubmitBody, TaskListQuery, TaskSchema } from './schemas';
+import {
+  BulkCancelBody,
+  BulkCancelResult,
+  BulkSubmitBody,
+  BulkSubmitResult,
+  SigningSecretSchema,
+  StatsQuery,
+  SubmitBody,
+  TaskListQuery,
+  TaskSchema,
+} from './schemas';
 import { rotateSigningSecret, signingSecret } from './signing';
 import { taskStats } from './stats';
 
@@ -16,10 +26,18 @@ const admin = { roles: ADMINS, scope: 'users:admin' } as const;
 const tags = ['background tasks'];
 
 const DispatcherSchema = z
-  .object({ paused: z.boolean(), ready: z.number().int(), in_flight: z.number().int(), global_cap: z.number().int(), per_user_cap: z.number().int(), next_up: z.array(z.number().int()) })
+  .object({
+    paused: z.boolean(),
+    ready: z.number().int(),
+    in_flight: z.number().int(),
+    global_cap: z.number().int(),
+    per_user_cap: z.number().int(),
+    next_up: z.array(z.number().int()),
+  })
   .openapi('TaskDispatcherStatus');
 
-const Percentiles = (ps: string[]) => z.object({ samples: z.number().int(), mean: z.number().nullable(), ...Object.fromEntries(ps.map((p) => [p, z.number().nullable()])) });
+const Percentiles = (ps: string[]) =>
+  z.object({ samples: z.number().int(), mean: z.number().nullable(), ...Object.fromEntries(ps.map((p) => [p, z.number().nullable()])) });
 
 const TaskStatsSchema = z
   .object({
@@ -29,7 +47,14 @@ const TaskStatsSchema = z
     by_status: z.record(z.string(), z.number().int()),
     by_type: z.record(z.string(), z.number().int()),
     by_priority: z.record(z.string(), z.number().int()),
-    throughput: z.object({ submitted: z.number().int(), finished: z.number().int(), succeeded: z.number().int(), failed: z.number().int(), dead: z.number().int(), per_minute: z.number() }),
+    throughput: z.object({
+      submitted: z.number().int(),
+      finished: z.number().int(),
+      succeeded: z.number().int(),
+      failed: z.number().int(),
+      dead: z.number().int(),
+      per_minute: z.number(),
+    }),
     wait_ms: Percentiles(['p50', 'p95']),
     run_ms: Percentiles(['p50', 'p95']),
     dead_letter: z.object({ total: z.number().int(), in_window: z.number().int() }),
@@ -70,7 +95,10 @@ export const taskRoutes = createRouter()
         tags,
         summary: 'Submit up to 100 tasks at once (all valid, or none stored)',
         request: { body: jsonBody(BulkSubmitBody) },
-        responses: { 201: jsonResponse(BulkSubmitResult, 'Queued'), ...errorResponses('validation_error', 'not_found', 'conflict', 'rate_limited') },
+        responses: {
+          201: jsonResponse(BulkSubmitResult, 'Queued'),
+          ...errorResponses('validation_error', 'not_found', 'conflict', 'rate_limited'),
+        },
       }),
     ),
     async (c) => {
@@ -104,13 +132,19 @@ export const taskRoutes = createRouter()
         tags,
         summary: 'Your tasks, newest first, optionally filtered',
         request: { query: PageQuery.extend(TaskListQuery.shape) },
-        responses: { 200: jsonResponse(pageOf(TaskSchema, 'TaskPage'), 'A page of tasks'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(TaskSchema, 'TaskPage'), 'A page of tasks'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {
       const q = c.req.valid('query');
       const rows = await listTasks(c.var.db, c.var.principal.userId, q, q.limit, decodeCursor(q.cursor));
-      return c.json(toPage(rows, q.limit, (t) => taskView(t)), 200);
+      return c.json(
+        toPage(rows, q.limit, (t) => taskView(t)),
+        200,
+      );
     },
   )
   .openapi(

@@ -6,15 +6,23 @@ export const SubmitBody = z
     name: z.string().trim().min(1).max(200).openapi({ example: 'Test Task' }),
     task_type: z.enum(TASK_TYPES),
     priority: z.enum(TASK_PRIORITIES).default('normal'),
-    payload: z
-      .record(z.string(), z.unknown())
-      .default({})
-      .openapi({
-        description:
-          'By type — workflow_run: {workflow_id, input}; webhook_call: {url, method?, headers?, body?}; data_processing: {data (CSV text or array of objects), format?, delimiter?, group_by?, fields?}; cleanup: {older_than_days?, include?}',
-      }),
-    delay_seconds: z.number().int().min(0).max(7 * 86_400).default(0),
-    timeout_seconds: z.number().int().min(1).max(86_400).default(300).openapi({ description: 'Time budget from the first start, retries included' }),
+    payload: z.record(z.string(), z.unknown()).default({}).openapi({
+      description:
+        'By type — workflow_run: {workflow_id, input}; webhook_call: {url, method?, headers?, body?}; data_processing: {data (CSV text or array of objects), format?, delimiter?, group_by?, fields?}; cleanup: {older_than_days?, include?}',
+    }),
+    delay_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .default(0),
+    timeout_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .default(300)
+      .openapi({ description: 'Time budget from the first start, retries included' }),
     max_retries: z.number().int().min(0).max(10).default(3),
     idempotency_key: z
       .string()
@@ -28,8 +36,14 @@ export const SubmitBody = z
   .openapi('TaskSubmit');
 export type SubmitBody = z.infer<typeof SubmitBody>;
 
-export const BulkSubmitBody = z.object({ tasks: z.array(SubmitBody).min(1).max(100) }).strict().openapi('TaskBulkSubmit');
-export const BulkCancelBody = z.object({ task_ids: z.array(z.number().int().positive()).min(1).max(100) }).strict().openapi('TaskBulkCancel');
+export const BulkSubmitBody = z
+  .object({ tasks: z.array(SubmitBody).min(1).max(100) })
+  .strict()
+  .openapi('TaskBulkSubmit');
+export const BulkCancelBody = z
+  .object({ task_ids: z.array(z.number().int().positive()).min(1).max(100) })
+  .strict()
+  .openapi('TaskBulkCancel');
 
 const iso = z.string().openapi({ format: 'date-time' });
 
@@ -69,13 +83,25 @@ export const TaskSchema = z
   .openapi('Task');
 
 export const TaskListQuery = z.object({
-  status: z.enum(TASK_STATUSES).optional().openapi({ param: { name: 'status', in: 'query' } }),
-  task_type: z.enum(TASK_TYPES).optional().openapi({ param: { name: 'task_type', in: 'query' } }),
-  priority: z.enum(TASK_PRIORITIES).optional().openapi({ param: { name: 'priority', in: 'query' } }),
+  status: z
+    .enum(TASK_STATUSES)
+    .optional()
+    .openapi({ param: { name: 'status', in: 'query' } }),
+  task_type: z
+    .enum(TASK_TYPES)
+    .optional()
+    .openapi({ param: { name: 'task_type', in: 'query' } }),
+  priority: z
+    .enum(TASK_PRIORITIES)
+    .optional()
+    .openapi({ param: { name: 'priority', in: 'query' } }),
 });
 
 export const BulkSubmitResult = z
-  .object({ items: z.array(TaskSchema), created: z.number().int().openapi({ description: 'How many were new (the rest matched an idempotency key)' }) })
+  .object({
+    items: z.array(TaskSchema),
+    created: z.number().int().openapi({ description: 'How many were new (the rest matched an idempotency key)' }),
+  })
   .openapi('TaskBulkSubmitResult');
 
 export const BulkCancelResult = z
@@ -99,6 +125,15 @@ export const SigningSecretSchema = z
   .openapi('WebhookSigningSecret');
 
 export const StatsQuery = z.object({
-  scope: z.enum(['mine', 'all']).default('mine').openapi({ param: { name: 'scope', in: 'query' }, description: '`all` (the whole service) is for admins' }),
-  window_hours: z.coerce.number().int().min(1).max(24 * 30).default(24).openapi({ param: { name: 'window_hours', in: 'query' }, description: 'Window for throughput and percentiles' }),
+  scope: z
+    .enum(['mine', 'all'])
+    .default('mine')
+    .openapi({ param: { name: 'scope', in: 'query' }, description: '`all` (the whole service) is for admins' }),
+  window_hours: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(24)
+    .openapi({ param: { name: 'window_hours', in: 'query' }, description: 'Window for throughput and percentiles' }),
 });

@@ -21,19 +21,30 @@ const seal = (env: Env, userId: number, secret: string) => sealFor(env, 'webhook
 
 /** The user's signing secret, created on first use. */
 export async function signingSecret(env: Env, db: DB, userId: number): Promise<{ secret: string; createdAt: number }> {
-  await db.insert(webhookSecrets).values({ userId, secret: await seal(env, userId, newSecret()) }).onConflictDoNothing();
+  await db
+    .insert(webhookSecrets)
+    .values({ userId, secret: await seal(env, userId, newSecret()) })
+    .onConflictDoNothing();
   const row = await db.select().from(webhookSecrets).where(eq(webhookSecrets.userId, userId)).get();
   if (!row) throw new Error('webhook secret vanished');
   return { secret: await openFor(env, 'webhook_secrets', userId, 'secret', row.secret), createdAt: row.createdAt };
 }
 
 /** Replaces the user's secret; deliveries signed after this use the new one. */
-export async function rotateSigningSecret(env: Env, db: DB, meta: RequestMeta, userId: number): Promise<{ secret: string; createdAt: number }> {
+export async function rotateSigningSecret(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  userId: number,
+): Promise<{ secret: string; createdAt: number }> {
   const secret = newSecret();
   const stored = await seal(env, userId, secret);
   const now = Date.now();
   await db.batch([
-    db.insert(webhookSecrets).values({ userId, secret: stored, createdAt: now }).onConflictDoUpdate({ target: webhookSecrets.userId, set: { secret: stored, createdAt: now } }),
+    db
+      .insert(webhookSecrets)
+      .values({ userId, secret: stored, createdAt: now })
+      .onConflictDoUpdate({ target: webhookSecrets.userId, set: { secret: stored, createdAt: now } }),
     auditInsert(db, meta, { action: 'webhook_secret.rotate', targetType: 'user', targetId: userId }),
   ]);
   return { secret, createdAt: now };

@@ -7,12 +7,21 @@ import { dispatcher } from './dispatch';
  * Nearest-rank percentiles of `value` over `from … where`, computed by D1 (window functions),
  * so every figure is counted from stored rows. Null when there are no samples.
  */
-export async function percentiles<P extends number>(db: DB, value: SQL, from: SQL, ps: P[]): Promise<{ samples: number; mean: number | null } & Record<`p${P}`, number | null>> {
+export async function percentiles<P extends number>(
+  db: DB,
+  value: SQL,
+  from: SQL,
+  ps: P[],
+): Promise<{ samples: number; mean: number | null } & Record<`p${P}`, number | null>> {
   const cols = ps.map((p) => sql`(SELECT v FROM ranked WHERE rn * 100 >= n * ${p} ORDER BY rn LIMIT 1) AS ${sql.identifier(`p${p}`)}`);
   const row = await db.get<Record<string, number | null>>(sql`WITH vals AS (SELECT ${value} AS v ${from}),
     ranked AS (SELECT v, row_number() OVER (ORDER BY v) AS rn, count(*) OVER () AS n FROM vals)
     SELECT (SELECT count(*) FROM vals) AS samples, (SELECT round(avg(v)) FROM vals) AS mean, ${sql.join(cols, sql`, `)}`);
-  return { samples: row?.samples ?? 0, mean: row?.mean ?? null, ...Object.fromEntries(ps.map((p) => [`p${p}`, row?.[`p${p}`] ?? null])) } as { samples: number; mean: number | null } & Record<`p${P}`, number | null>;
+  return {
+    samples: row?.samples ?? 0,
+    mean: row?.mean ?? null,
+    ...Object.fromEntries(ps.map((p) => [`p${p}`, row?.[`p${p}`] ?? null])),
+  } as { samples: number; mean: number | null } & Record<`p${P}`, number | null>;
 }
 
 const zeroes = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
@@ -55,8 +64,18 @@ export async function taskStats(env: Env, db: DB, ownerId: number | null, window
       dead: window?.dead ?? 0,
       per_minute: Math.round((finished / (windowHours * 60)) * 1000) / 1000,
     },
-    wait_ms: await percentiles(db, sql`first_started_at - run_after`, sql`FROM tasks WHERE ${scope} AND first_started_at >= ${since}`, [50, 95]),
-    run_ms: await percentiles(db, sql`finished_at - first_started_at`, sql`FROM tasks WHERE ${scope} AND finished_at >= ${since} AND first_started_at IS NOT NULL`, [50, 95]),
+    wait_ms: await percentiles(
+      db,
+      sql`first_started_at - run_after`,
+      sql`FROM tasks WHERE ${scope} AND first_started_at >= ${since}`,
+      [50, 95],
+    ),
+    run_ms: await percentiles(
+      db,
+      sql`finished_at - first_started_at`,
+      sql`FROM tasks WHERE ${scope} AND finished_at >= ${since} AND first_started_at IS NOT NULL`,
+      [50, 95],
+    ),
     dead_letter: { total: byStatus.dead, in_window: window?.dead ?? 0 },
     ...(ownerId === null ? { dispatcher: await dispatcher(env).status() } : {}),
   };

@@ -10,7 +10,18 @@ import { PROVIDERS } from '../ai/types';
  * branch.
  */
 export const MAX_NODES = 100;
-export const NODE_TYPES = ['generate', 'summarize', 'analyze', 'title', 'transform', 'branch', 'approval', 'notify', 'task', 'subchain'] as const;
+export const NODE_TYPES = [
+  'generate',
+  'summarize',
+  'analyze',
+  'title',
+  'transform',
+  'branch',
+  'approval',
+  'notify',
+  'task',
+  'subchain',
+] as const;
 export const NOTIFY_CHANNELS = ['email', 'sms', 'push', 'webhook', 'slack', 'teams', 'discord', 'in_app'] as const;
 export const ANALYSES = ['sentiment', 'keywords', 'readability', 'language', 'quality'] as const;
 const TEMPLATE_ROOTS = new Set(['input', 'nodes', 'run', 'workflow']);
@@ -51,7 +62,12 @@ const TransformOp = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('lowercase') }),
   z.strictObject({ op: z.literal('trim') }),
   z.strictObject({ op: z.literal('strip_markdown') }),
-  z.strictObject({ op: z.literal('replace'), find: z.string().min(1).max(1000), replace: z.string().max(10_000), all: z.boolean().default(true) }),
+  z.strictObject({
+    op: z.literal('replace'),
+    find: z.string().min(1).max(1000),
+    replace: z.string().max(10_000),
+    all: z.boolean().default(true),
+  }),
   z.strictObject({ op: z.literal('truncate'), max_chars: z.number().int().min(1).max(1_000_000) }),
   z.strictObject({ op: z.literal('prepend'), text: Template }),
   z.strictObject({ op: z.literal('append'), text: Template }),
@@ -69,8 +85,23 @@ export const NodeSchema = z
       temperature: z.number().min(0).max(2).optional(),
     }),
     z.strictObject({ ...base, ...ai, type: z.literal('summarize'), source, max_words: z.number().int().min(10).max(2000).optional() }),
-    z.strictObject({ ...base, type: z.literal('analyze'), source, analyses: z.array(z.enum(ANALYSES)).min(1).max(ANALYSES.length).default([...ANALYSES]) }),
-    z.strictObject({ ...base, ...ai, type: z.literal('title'), source, style: z.enum(['blog', 'news', 'academic', 'catchy']).default('blog') }),
+    z.strictObject({
+      ...base,
+      type: z.literal('analyze'),
+      source,
+      analyses: z
+        .array(z.enum(ANALYSES))
+        .min(1)
+        .max(ANALYSES.length)
+        .default([...ANALYSES]),
+    }),
+    z.strictObject({
+      ...base,
+      ...ai,
+      type: z.literal('title'),
+      source,
+      style: z.enum(['blog', 'news', 'academic', 'catchy']).default('blog'),
+    }),
     z.strictObject({ ...base, type: z.literal('transform'), source, operations: z.array(TransformOp).min(1).max(20) }),
     z.strictObject({
       ...base,
@@ -87,7 +118,12 @@ export const NodeSchema = z
       ...base,
       type: z.literal('approval'),
       message: Template.optional(),
-      approval_timeout_seconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
+      approval_timeout_seconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(30 * 86_400)
+        .default(86_400),
       on_timeout: z.enum(['reject', 'approve']).default('reject'),
     }),
     z.strictObject({
@@ -98,7 +134,12 @@ export const NodeSchema = z
       subject: Template.optional(),
       message: Template.min(1),
     }),
-    z.strictObject({ ...base, type: z.literal('task'), task_type: z.string().min(1).max(64), payload: z.record(z.string(), z.unknown()).default({}) }),
+    z.strictObject({
+      ...base,
+      type: z.literal('task'),
+      task_type: z.string().min(1).max(64),
+      payload: z.record(z.string(), z.unknown()).default({}),
+    }),
     z.strictObject({
       ...base,
       type: z.literal('subchain'),
@@ -113,12 +154,23 @@ export type WorkflowNode = z.infer<typeof NodeSchema>;
 export const SettingsSchema = z
   .strictObject({
     concurrency: z.number().int().min(1).max(16).default(4).openapi({ description: 'Nodes of one run executing at once' }),
-    timeout_seconds: z.number().int().min(1).max(7 * 86_400).default(3600).openapi({ description: 'Whole-run deadline' }),
+    timeout_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400)
+      .default(3600)
+      .openapi({ description: 'Whole-run deadline' }),
     provider: z.enum(PROVIDERS).optional().openapi({ description: 'AI provider for nodes that name none; defaults to AI_PROVIDER' }),
-    fallback_providers: z.array(z.enum(PROVIDERS)).max(PROVIDERS.length).optional().openapi({ description: 'Tried in order when the provider fails' }),
+    fallback_providers: z
+      .array(z.enum(PROVIDERS))
+      .max(PROVIDERS.length)
+      .optional()
+      .openapi({ description: 'Tried in order when the provider fails' }),
     default_model: z.string().min(1).max(100).optional(),
     context_budget_tokens: z.number().int().min(256).max(2_000_000).optional().openapi({
-      description: "Prompt budget; larger upstream documents are replaced by summaries. Defaults to the model's context window minus max_tokens",
+      description:
+        "Prompt budget; larger upstream documents are replaced by summaries. Defaults to the model's context window minus max_tokens",
     }),
   })
   .openapi('WorkflowSettings');
@@ -223,7 +275,10 @@ export function graphIssues(nodes: WorkflowNode[]): Issue[] {
         const path = ['nodes', i, ...field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p))];
         const [root, target] = ref;
         if (!root || !TEMPLATE_ROOTS.has(root)) {
-          issues.push({ path, message: `unknown template variable "{{${ref.join('.')}}}"; use input.*, nodes.<id>.*, run.* or workflow.*` });
+          issues.push({
+            path,
+            message: `unknown template variable "{{${ref.join('.')}}}"; use input.*, nodes.<id>.*, run.* or workflow.*`,
+          });
         } else if (root === 'nodes') {
           if (!target || !index.has(target)) issues.push({ path, message: `template refers to unknown node "${target ?? ''}"` });
           else if (!ancestorsOf(n.id).has(target)) {

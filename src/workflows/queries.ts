@@ -11,7 +11,6 @@ import { toIso } from '../lib/time';
 export type WorkflowRow = typeof workflows.$inferSelect;
 export type WorkflowInput = { name: string; description?: string | null | undefined; nodes: WorkflowNode[]; settings: WorkflowSettings };
 
-
 export function publicWorkflow(w: WorkflowRow) {
   return {
     id: w.id,
@@ -64,7 +63,12 @@ export async function createWorkflow(db: DB, meta: RequestMeta, ownerId: number,
       settings: input.settings,
       createdBy: ownerId,
     }),
-    auditInsert(db, meta, { action: 'workflow.create', targetType: 'workflow', targetId: sql`CAST(${newId} AS TEXT)`, details: { version: 1 } }),
+    auditInsert(db, meta, {
+      action: 'workflow.create',
+      targetType: 'workflow',
+      targetId: sql`CAST(${newId} AS TEXT)`,
+      details: { version: 1 },
+    }),
   ]);
   return inserted[0]!;
 }
@@ -152,14 +156,24 @@ export async function updateWorkflow(
   const [updated] = await db.batch([
     db
       .update(workflows)
-      .set({ name: next.name, description: next.description ?? null, nodes: next.nodes, settings: next.settings, version, updatedAt: Date.now() })
+      .set({
+        name: next.name,
+        description: next.description ?? null,
+        nodes: next.nodes,
+        settings: next.settings,
+        version,
+        updatedAt: Date.now(),
+      })
       .where(and(eq(workflows.id, id), eq(workflows.version, current.version), isNull(workflows.deletedAt)))
       .returning(),
     // Only if the conditional update above matched: otherwise the batch writes nothing at all.
-    rawRun(db, sql`INSERT INTO workflow_versions (workflow_id, version, name, description, nodes, settings, created_by)
+    rawRun(
+      db,
+      sql`INSERT INTO workflow_versions (workflow_id, version, name, description, nodes, settings, created_by)
       SELECT ${id}, ${version}, ${next.name}, ${next.description ?? null}, ${JSON.stringify(next.nodes)},
         ${JSON.stringify(next.settings)}, ${meta.actorUserId ?? ownerId}
-      WHERE changes() > 0`),
+      WHERE changes() > 0`,
+    ),
     auditIfChanged(db, meta, { action: 'workflow.update', targetType: 'workflow', targetId: id, details: { version } }),
   ]);
   if (!updated[0]) throw new ApiError('conflict', 'The workflow was changed concurrently; fetch it and retry');

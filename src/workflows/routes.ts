@@ -40,7 +40,10 @@ export const workflowRoutes = createRouter()
         tags,
         summary: 'List your workflows, newest first',
         request: { query: PageQuery },
-        responses: { 200: jsonResponse(pageOf(WorkflowSummarySchema, 'WorkflowPage'), 'A page of workflows'), ...errorResponses('validation_error', 'bad_request') },
+        responses: {
+          200: jsonResponse(pageOf(WorkflowSummarySchema, 'WorkflowPage'), 'A page of workflows'),
+          ...errorResponses('validation_error', 'bad_request'),
+        },
       }),
     ),
     async (c) => {

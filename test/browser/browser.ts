@@ -22,7 +22,16 @@ mkdirSync(SCREENSHOTS, { recursive: true });
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+      '--disable-quic',
+    ],
   });
 }
 
@@ -38,7 +47,10 @@ export type ConsolePage = { page: Page; problems: string[]; close(): Promise<voi
 export async function openConsole(browser: Browser, viewport = DESKTOP): Promise<ConsolePage> {
   const context = await browser.newContext({ viewport, baseURL: ORIGIN, locale: 'en-US', timezoneId: 'UTC' });
   // Belt and braces: any request to another origin fails the test instead of leaving the machine.
-  await context.route((url) => url.origin !== ORIGIN, (route) => route.abort('blockedbyclient'));
+  await context.route(
+    (url) => url.origin !== ORIGIN,
+    (route) => route.abort('blockedbyclient'),
+  );
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
@@ -53,7 +65,12 @@ export async function openConsole(browser: Browser, viewport = DESKTOP): Promise
     page,
     problems,
     async close() {
-      last = `${page.url()}\n${(await page.locator('main').innerText({ timeout: 1000 }).catch((err: Error) => err.message)).slice(0, 4000)}`;
+      last = `${page.url()}\n${(
+        await page
+          .locator('main')
+          .innerText({ timeout: 1000 })
+          .catch((err: Error) => err.message)
+      ).slice(0, 4000)}`;
       await context.close();
     },
   };
@@ -88,7 +105,11 @@ export async function apiGet<T = any>(token: string, pathname: string): Promise<
 }
 
 export async function apiSend<T = any>(token: string, method: string, pathname: string, body: unknown): Promise<T> {
-  const res = await fetch(`${ORIGIN}${pathname}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${ORIGIN}${pathname}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.ok, `${method} ${pathname}: ${res.status}`).toBe(true);
   return (await res.json()) as T;
 }

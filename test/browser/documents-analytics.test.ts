@@ -87,9 +87,13 @@ describe('console: documents and analytics (phone)', () => {
       const perDay = page.locator('svg[data-chart="runs-per-day"]');
       for (const d of api.runs_per_day) {
         expect(await perDay.locator(`g[data-key="${d.day}"]`).getAttribute('data-total')).toBe(String(d.runs));
-        expect(await perDay.locator(`g[data-key="${d.day}"] rect[data-segment="succeeded"]`).getAttribute('data-value')).toBe(String(d.succeeded));
+        expect(await perDay.locator(`g[data-key="${d.day}"] rect[data-segment="succeeded"]`).getAttribute('data-value')).toBe(
+          String(d.succeeded),
+        );
       }
-      const drawnRuns = await perDay.locator('g[data-key]').evaluateAll((gs) => gs.reduce((sum, g) => sum + Number(g.getAttribute('data-total')), 0));
+      const drawnRuns = await perDay
+        .locator('g[data-key]')
+        .evaluateAll((gs) => gs.reduce((sum, g) => sum + Number(g.getAttribute('data-total')), 0));
       expect(drawnRuns).toBe(api.runs.total);
 
       const rate = page.locator('svg[data-chart="success-rate"] g[data-key="success-rate"]');
@@ -97,7 +101,8 @@ describe('console: documents and analytics (phone)', () => {
       expect(await rate.locator('text').textContent()).toBe(`${Math.round(api.success_rate * 1000) / 10}%`);
 
       const duration = page.locator('svg[data-chart="run-duration"]');
-      for (const p of ['p50', 'p95']) expect(Number(await duration.locator(`g[data-key="${p}"]`).getAttribute('data-value'))).toBe(api.run_duration_ms[p]);
+      for (const p of ['p50', 'p95'])
+        expect(Number(await duration.locator(`g[data-key="${p}"]`).getAttribute('data-value'))).toBe(api.run_duration_ms[p]);
 
       const nodes = page.locator('svg[data-chart="node-duration"]');
       expect(await nodes.locator('g[data-key]').count()).toBe(Object.keys(api.node_duration_ms).length * 2);

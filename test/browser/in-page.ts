@@ -36,7 +36,10 @@ export function focused(): { id: string; text: string } {
 export function unlabelledControls(): string[] {
   return [...document.querySelectorAll('input, select, textarea, button, a[href], [tabindex]')]
     .filter((el: any) => el.getClientRects().length > 0 && el.tagName !== 'H1')
-    .filter((el: any) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') && !el.textContent.trim())
+    .filter(
+      (el: any) =>
+        !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') && !el.textContent.trim(),
+    )
     .map((el: any) => String(el.outerHTML).slice(0, 120));
 }
 
@@ -55,13 +58,20 @@ export function recordNodeChanges() {
   new MutationObserver((records: any[]) => {
     for (const r of records) {
       const target = r.target;
-      if (r.type === 'attributes' && target.classList.contains('node')) log.push({ kind: 'status', node: target.dataset.node, old: r.oldValue });
+      if (r.type === 'attributes' && target.classList.contains('node'))
+        log.push({ kind: 'status', node: target.dataset.node, old: r.oldValue });
       if (r.type === 'childList' && target.classList?.contains('output')) {
         const added = [...r.addedNodes].map((n: any) => n.textContent).join('');
         if (added) log.push({ kind: 'text', node: target.closest('.node').dataset.node, added });
       }
     }
-  }).observe(document.getElementById('main'), { subtree: true, childList: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-status'] });
+  }).observe(document.getElementById('main'), {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    attributeOldValue: true,
+    attributeFilter: ['data-status'],
+  });
 }
 
 export function recordedNodeChanges(): NodeChange[] {

@@ -1,6 +1,16 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiGet, expectLabelledControls, expectNoHorizontalScroll, launchBrowser, openConsole, PHONE, registerThroughUi, screenshot, sessionToken } from './browser.js';
+import {
+  apiGet,
+  expectLabelledControls,
+  expectNoHorizontalScroll,
+  launchBrowser,
+  openConsole,
+  PHONE,
+  registerThroughUi,
+  screenshot,
+  sessionToken,
+} from './browser.js';
 import { isMarkedDocument, markDocument, recordedNodeChanges, recordNodeChanges } from './in-page.js';
 
 let browser: Browser;
@@ -176,13 +186,19 @@ describe('console: runs', () => {
     try {
       await registerThroughUi(page);
       const workflowId = await createFromTemplate(page, 'Summarize and analyze');
-      await page.getByLabel('Input: text').fill('Solar panels cut energy bills for small farms. Farmers love the savings. Installation takes a week and the panels last twenty years.');
+      await page
+        .getByLabel('Input: text')
+        .fill(
+          'Solar panels cut energy bills for small farms. Farmers love the savings. Installation takes a week and the panels last twenty years.',
+        );
       await page.getByRole('button', { name: 'Start run' }).click();
       await expect.poll(() => runStatus(page), { timeout: 20_000 }).toBe('succeeded');
       const runId = Number(page.url().match(/runs\/(\d+)$/)![1]);
       const run = await apiGet(await sessionToken(page), `/api/v3/workflows/${workflowId}/runs/${runId}`);
       const analysis = run.nodes.find((n: { id: string }) => n.id === 'analysis');
-      await expect.poll(() => page.locator('.node[data-node="analysis"] .output').textContent()).toBe(JSON.stringify(analysis.output.data, null, 2));
+      await expect
+        .poll(() => page.locator('.node[data-node="analysis"] .output').textContent())
+        .toBe(JSON.stringify(analysis.output.data, null, 2));
       await screenshot(page, 'run-analyze-desktop');
       expect(problems).toEqual([]);
     } finally {

@@ -35,7 +35,9 @@ async function workflowWithRun(token: string) {
     nodes: [{ id: 'outline', type: 'generate', prompt: 'Outline an article about {{input.topic}}' }],
   });
   const run = await apiSend(token, 'POST', `/api/v3/workflows/${wf.id}/runs`, { input: { topic: 'tidal energy' } });
-  await expect.poll(async () => (await apiGet(token, `/api/v3/workflows/${wf.id}/runs/${run.id}`)).status, { timeout: 20_000 }).toBe('succeeded');
+  await expect
+    .poll(async () => (await apiGet(token, `/api/v3/workflows/${wf.id}/runs/${run.id}`)).status, { timeout: 20_000 })
+    .toBe('succeeded');
   return wf.id as number;
 }
 
@@ -77,7 +79,9 @@ async function expectApiFigures(page: Page, token: string, range: string) {
   // Top lists and insights: as many entries as the API returned, with its figures.
   expect(await page.locator('[data-list="run"] li').count()).toBe(top.most_run_workflows.length);
   for (const [i, w] of top.most_run_workflows.entries()) {
-    expect(await page.locator('[data-list="run"] li').nth(i).textContent()).toContain(`${w.runs_started.toLocaleString('en-US')} runs started`);
+    expect(await page.locator('[data-list="run"] li').nth(i).textContent()).toContain(
+      `${w.runs_started.toLocaleString('en-US')} runs started`,
+    );
   }
   expect(await page.locator('[data-list="users"] li').count()).toBe(top.most_active_users.length);
   expect(await page.locator('[data-list="failing"] li').count()).toBe(top.most_failing_workflows.length);
@@ -108,7 +112,12 @@ describe('console: service analytics', () => {
 
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Analytics', exact: true }).click();
       await page.getByRole('heading', { level: 1, name: 'Service analytics' }).waitFor();
-      expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Analytics', exact: true }).getAttribute('aria-current')).toBe('page');
+      expect(
+        await page
+          .getByRole('navigation', { name: 'Main' })
+          .getByRole('link', { name: 'Analytics', exact: true })
+          .getAttribute('aria-current'),
+      ).toBe('page');
       const day = await expectApiFigures(page, token, 'day');
       expect(day.summary.scope).toBe('mine');
       expect(day.top.most_run_workflows.map((w: { workflow_id: number }) => w.workflow_id)).toContain(workflowId);

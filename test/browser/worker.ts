@@ -14,7 +14,12 @@ const WRANGLER = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
  * that is wanted in tests, which must never leave 127.0.0.1. The worker runs in this process,
  * so these are set here as well as for the migration command.
  */
-const OFFLINE_ENV = { CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true', WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG: 'warn' };
+const OFFLINE_ENV = {
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+  WRANGLER_SEND_METRICS: 'false',
+  WRANGLER_LOG: 'warn',
+};
 
 export type LocalWorker = { url: string; stop(): Promise<void> };
 
@@ -50,7 +55,8 @@ export async function startLocalWorker(): Promise<LocalWorker> {
     const url = (await worker.url).origin;
     // A failed build still leaves a server that never answers; fail here, with a reason.
     const health = await fetch(`${url}/health`, { signal: AbortSignal.timeout(20_000) }).catch((err: Error) => err);
-    if (health instanceof Error || !health.ok) throw new Error(`the local Worker did not answer /health: ${health instanceof Error ? health.message : health.status}`);
+    if (health instanceof Error || !health.ok)
+      throw new Error(`the local Worker did not answer /health: ${health instanceof Error ? health.message : health.status}`);
     return {
       url,
       async stop() {

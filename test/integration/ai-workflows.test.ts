@@ -19,14 +19,24 @@ const seedBody = {
 };
 
 const docsOf = async (runId: number) =>
-  (await env.DB.prepare('SELECT id, node_id FROM documents WHERE run_id = ? ORDER BY id').bind(runId).all<{ id: number; node_id: string }>()).results;
+  (
+    await env.DB.prepare('SELECT id, node_id FROM documents WHERE run_id = ? ORDER BY id')
+      .bind(runId)
+      .all<{ id: number; node_id: string }>()
+  ).results;
 
 describe('AI workflows from templates', () => {
   it('runs the seed examples: create, execute, the run completes with a document per node', async () => {
     const created = await api('POST', '/api/v3/ai-workflows', { token, body: seedBody });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
     // Per-file storage: the first AI workflow of this file is number 1, as in the seed.
-    expect(created.json).toMatchObject({ id: 'ai_workflow_1', template_name: 'content_generation', workflow_type: 'content_generation', ai_provider: 'openai', node_count: 4 });
+    expect(created.json).toMatchObject({
+      id: 'ai_workflow_1',
+      template_name: 'content_generation',
+      workflow_type: 'content_generation',
+      ai_provider: 'openai',
+      node_count: 4,
+    });
     expect(created.json.input_data).toEqual({ ...seedBody.input_data, audience: 'a general audience' });
 
     // It is an ordinary workflow, visible and runnable through /workflows.
@@ -37,7 +47,11 @@ describe('AI workflows from templates', () => {
 
     const exec = await api('POST', '/api/v3/ai-workflows/ai_workflow_1/execute', { token });
     expect(exec.status, JSON.stringify(exec.json)).toBe(201);
-    expect(exec.json).toMatchObject({ ai_workflow_id: 'ai_workflow_1', workflow_id: created.json.workflow_id, input: created.json.input_data });
+    expect(exec.json).toMatchObject({
+      ai_workflow_id: 'ai_workflow_1',
+      workflow_id: created.json.workflow_id,
+      input: created.json.input_data,
+    });
 
     const run = await waitForRun(token, created.json.workflow_id, exec.json.id);
     expect(run.status, JSON.stringify(run.nodes)).toBe('succeeded');
@@ -75,9 +89,17 @@ describe('AI workflows from templates', () => {
     const exec = await api('POST', `/api/v3/ai-workflows/${created.json.id}/execute`, { token });
     expect(exec.status).toBe(201);
     const waiting = await waitForRun(token, wfId, exec.json.id, (r) => r.status === 'waiting');
-    expect(waiting.nodes.map((n) => [n.id, n.status])).toEqual([['analysis', 'succeeded'], ['summary', 'succeeded'], ['review', 'waiting'], ['publish', 'pending']]);
+    expect(waiting.nodes.map((n) => [n.id, n.status])).toEqual([
+      ['analysis', 'succeeded'],
+      ['summary', 'succeeded'],
+      ['review', 'waiting'],
+      ['publish', 'pending'],
+    ]);
 
-    const ok = await api('POST', `/api/v3/workflows/${wfId}/runs/${exec.json.id}/events`, { token, body: { type: 'approval', node_id: 'review', approved: true } });
+    const ok = await api('POST', `/api/v3/workflows/${wfId}/runs/${exec.json.id}/events`, {
+      token,
+      body: { type: 'approval', node_id: 'review', approved: true },
+    });
     expect(ok.status).toBe(200);
     const done = await waitForRun(token, wfId, exec.json.id);
     expect(done.status).toBe('succeeded');
@@ -85,18 +107,34 @@ describe('AI workflows from templates', () => {
   });
 
   it('runs a blog series as a chain and a translation with its target language', async () => {
-    const series = await api('POST', '/api/v3/ai-workflows', { token, body: { name: 'Series', template_name: 'blog_series', input_data: { topic: 'bees', posts: 2 } } });
+    const series = await api('POST', '/api/v3/ai-workflows', {
+      token,
+      body: { name: 'Series', template_name: 'blog_series', input_data: { topic: 'bees', posts: 2 } },
+    });
     expect(series.status).toBe(201);
-    const run = await waitForRun(token, series.json.workflow_id, (await api('POST', `/api/v3/ai-workflows/${series.json.id}/execute`, { token })).json.id);
+    const run = await waitForRun(
+      token,
+      series.json.workflow_id,
+      (await api('POST', `/api/v3/ai-workflows/${series.json.id}/execute`, { token })).json.id,
+    );
     expect(run.status).toBe('succeeded');
     expect((await docsOf(run.id)).map((d) => d.node_id)).toEqual(['post_1', 'post_2', 'series_summary']);
 
     const tr = await api('POST', '/api/v3/ai-workflows', {
       token,
-      body: { name: 'T', workflow_type: 'translation', ai_provider: 'openai', input_data: { text: 'Good morning', target_language: 'Spanish' } },
+      body: {
+        name: 'T',
+        workflow_type: 'translation',
+        ai_provider: 'openai',
+        input_data: { text: 'Good morning', target_language: 'Spanish' },
+      },
     });
     expect(tr.status, JSON.stringify(tr.json)).toBe(201);
-    const trRun: RunJson = await waitForRun(token, tr.json.workflow_id, (await api('POST', `/api/v3/ai-workflows/${tr.json.id}/execute`, { token })).json.id);
+    const trRun: RunJson = await waitForRun(
+      token,
+      tr.json.workflow_id,
+      (await api('POST', `/api/v3/ai-workflows/${tr.json.id}/execute`, { token })).json.id,
+    );
     expect(trRun.status).toBe('succeeded');
     expect(trRun.nodes[0]!.output!.text).toContain('into Spanish');
   });
@@ -129,12 +167,25 @@ describe('AI workflows from templates', () => {
 
   it('runs the summarisation and SEO templates to completion offline', async () => {
     for (const [template_name, input_data] of [
-      ['summarization', { text: 'Solar panels convert sunlight into electricity. Farms use them to cut costs. Surplus power is sold to the grid.', max_words: 20 }],
+      [
+        'summarization',
+        {
+          text: 'Solar panels convert sunlight into electricity. Farms use them to cut costs. Surplus power is sold to the grid.',
+          max_words: 20,
+        },
+      ],
       ['seo_analysis', { text: 'Our bakery in Lyon bakes sourdough bread every morning with organic flour.', keywords: 'sourdough' }],
     ] as const) {
-      const created = await api('POST', '/api/v3/ai-workflows', { token, body: { name: template_name, template_name, ai_provider: 'local', input_data } });
+      const created = await api('POST', '/api/v3/ai-workflows', {
+        token,
+        body: { name: template_name, template_name, ai_provider: 'local', input_data },
+      });
       expect(created.status, JSON.stringify(created.json)).toBe(201);
-      const run = await waitForRun(token, created.json.workflow_id, (await api('POST', `/api/v3/ai-workflows/${created.json.id}/execute`, { token })).json.id);
+      const run = await waitForRun(
+        token,
+        created.json.workflow_id,
+        (await api('POST', `/api/v3/ai-workflows/${created.json.id}/execute`, { token })).json.id,
+      );
       expect(run.status, JSON.stringify(run.nodes)).toBe('succeeded');
       expect(run.nodes.every((n) => n.status === 'succeeded' && n.output !== null)).toBe(true);
     }

@@ -9,7 +9,10 @@ beforeAll(async () => {
 describe('AI layer endpoints', () => {
   it("the seeds' /api/v3/advanced/ai/generate works with a configured provider", async () => {
     const tag = unique('gen');
-    const res = await api('POST', '/api/v3/advanced/ai/generate', { token, body: { prompt: 'Generate a workflow description', provider: 'openai', model: `slow-1-${tag}` } });
+    const res = await api('POST', '/api/v3/advanced/ai/generate', {
+      token,
+      body: { prompt: 'Generate a workflow description', provider: 'openai', model: `slow-1-${tag}` },
+    });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
     expect(res.json).toMatchObject({ provider: 'openai', model: `slow-1-${tag}`, cached: false, fallback_from: [] });
     expect(res.json.text).toContain('Generate a workflow description');
@@ -17,7 +20,10 @@ describe('AI layer endpoints', () => {
   });
 
   it('falls back to local when the requested provider is not configured, and says so', async () => {
-    const res = await api('POST', '/api/v3/ai/generate', { token, body: { prompt: 'Outline an article about rivers', provider: 'anthropic' } });
+    const res = await api('POST', '/api/v3/ai/generate', {
+      token,
+      body: { prompt: 'Outline an article about rivers', provider: 'anthropic' },
+    });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ provider: 'local', fallback_from: ['anthropic'] });
   });
@@ -41,7 +47,10 @@ describe('AI layer endpoints', () => {
     const tag = unique('down');
     const rescued = await api('POST', '/api/v3/ai/generate', { token, body: { prompt: 'x', provider: 'openai', model: `reject-${tag}` } });
     expect(rescued.json).toMatchObject({ provider: 'local', fallback_from: ['openai'] });
-    const down = await api('POST', '/api/v3/ai/generate', { token, body: { prompt: 'x', provider: 'openai', model: `fail-${tag}`, fallback_providers: [] } });
+    const down = await api('POST', '/api/v3/ai/generate', {
+      token,
+      body: { prompt: 'x', provider: 'openai', model: `fail-${tag}`, fallback_providers: [] },
+    });
     expectError(down, 503, 'service_unavailable');
     expect(down.json.error.details).toMatchObject({ provider: 'openai', code: 'server_error', retryable: true });
     expectError(await api('POST', '/api/v3/ai/generate', { token, body: { prompt: '' } }), 400, 'validation_error');
@@ -51,7 +60,9 @@ describe('AI layer endpoints', () => {
   it('analyzes text: sentiment, keywords, readability, language, quality', async () => {
     const res = await api('POST', '/api/v3/advanced/ai/analyze', {
       token,
-      body: { text: 'Solar panels are wonderful. Solar panels cut energy bills and make homes quieter and cleaner. Everyone loves cheaper solar energy.' },
+      body: {
+        text: 'Solar panels are wonderful. Solar panels cut energy bills and make homes quieter and cleaner. Everyone loves cheaper solar energy.',
+      },
     });
     expect(res.status).toBe(200);
     expect(res.json.sentiment.label).toBe('positive');
@@ -71,7 +82,16 @@ describe('workflow analytics', () => {
     const wf = await createWorkflow(token, {
       name: 'analytics',
       settings: { fallback_providers: [] },
-      nodes: [{ id: 'a', type: 'generate', provider: 'openai', model: `flaky-1-${tag}`, prompt: 'hi {{input.n}}', retry: { max_attempts: 3, initial_delay_ms: 10 } }],
+      nodes: [
+        {
+          id: 'a',
+          type: 'generate',
+          provider: 'openai',
+          model: `flaky-1-${tag}`,
+          prompt: 'hi {{input.n}}',
+          retry: { max_attempts: 3, initial_delay_ms: 10 },
+        },
+      ],
     });
     for (let n = 0; n < 3; n++) await waitForRun(token, wf.id, (await startRun(token, wf.id, { n })).id);
     const broken = await createWorkflow(token, { name: 'x', nodes: [{ id: 'n', type: 'task', task_type: 'cleanup' }] });

@@ -29,7 +29,14 @@ describe('series and trends', () => {
   it('counts every bucket of the month exactly, empty buckets as 0', async () => {
     const res = await get(`/series?${MONTH}&type=run.started`, owner.token);
     expect(res.status, JSON.stringify(res.json)).toBe(200);
-    expect(res.json).toMatchObject({ scope: 'mine', time_range: 'month', from: '2026-01-30T00:00:00.000Z', to: '2026-03-01T00:00:00.000Z', bucket: '1d', buckets: 30 });
+    expect(res.json).toMatchObject({
+      scope: 'mine',
+      time_range: 'month',
+      from: '2026-01-30T00:00:00.000Z',
+      to: '2026-03-01T00:00:00.000Z',
+      bucket: '1d',
+      buckets: 30,
+    });
     expect(res.json.by_type['run.started'].map((p: { count: number }) => p.count)).toEqual(RUNS_PER_DAY);
     expect(res.json.by_type['run.started'][20]).toEqual({ start: '2026-02-19T00:00:00.000Z', count: 22 });
 
@@ -61,7 +68,9 @@ describe('series and trends', () => {
   it('buckets a day by the hour and an hour by 5 minutes', async () => {
     const day = await get('/series?time_range=day&to=2026-02-19T12:00:00Z&type=run.started', owner.token);
     expect(day.json).toMatchObject({ bucket: '1h', buckets: 24, from: '2026-02-18T12:00:00.000Z' });
-    expect(day.json.by_type['run.started'].map((p: { count: number }) => p.count)).toEqual(Array.from({ length: 24 }, (_, i) => (i === 22 ? 22 : 0)));
+    expect(day.json.by_type['run.started'].map((p: { count: number }) => p.count)).toEqual(
+      Array.from({ length: 24 }, (_, i) => (i === 22 ? 22 : 0)),
+    );
     const daySummary = await get('/summary?time_range=day&to=2026-02-19T12:00:00Z', owner.token);
     expect(daySummary.json.by_type['run.started']).toEqual({ count: 22, previous: 1, change: 21, change_pct: 2100 });
 
@@ -72,7 +81,14 @@ describe('series and trends', () => {
   });
 
   it('serves all six ranges ending now, each with its bucket size', async () => {
-    const expected: Record<string, [string, number]> = { hour: ['5m', 12], day: ['1h', 24], week: ['6h', 28], month: ['1d', 30], quarter: ['1d', 90], year: ['1w', 52] };
+    const expected: Record<string, [string, number]> = {
+      hour: ['5m', 12],
+      day: ['1h', 24],
+      week: ['6h', 28],
+      month: ['1d', 30],
+      quarter: ['1d', 90],
+      year: ['1w', 52],
+    };
     for (const [range, [bucket, buckets]] of Object.entries(expected)) {
       const res = await get(`/summary?time_range=${range}`, owner.token);
       expect(res.status, range).toBe(200);
@@ -90,12 +106,16 @@ describe('series and trends', () => {
 });
 
 describe('insights', () => {
-  it("reports no anomaly before a scope has a week of history, then judges days against it", async () => {
+  it('reports no anomaly before a scope has a week of history, then judges days against it', async () => {
     const fresh = await registerAndLogin(unique('anfresh'));
     const DAY = 86_400_000;
     const dayStart = Math.floor(Date.now() / DAY) * DAY;
     const event = (at: number, n: number) =>
-      env.DB.prepare(`INSERT INTO analytics_events (type, user_id, at, dedupe_key) VALUES ('custom.burst', ?, ?, ?)`).bind(fresh.user.id, at, `fresh:${fresh.user.id}:${n}`);
+      env.DB.prepare(`INSERT INTO analytics_events (type, user_id, at, dedupe_key) VALUES ('custom.burst', ?, ?, ?)`).bind(
+        fresh.user.id,
+        at,
+        `fresh:${fresh.user.id}:${n}`,
+      );
     // A new account's first day: 12 events against nothing before them.
     await env.DB.batch(Array.from({ length: 12 }, (_, i) => event(dayStart + 1000 + i, i)));
     const first = await get('/insights?time_range=week', fresh.token);
@@ -113,7 +133,16 @@ describe('insights', () => {
     const res = await get(`/insights?${MONTH}`, owner.token);
     expect(res.status, JSON.stringify(res.json)).toBe(200);
     const started = res.json.anomalies.find((a: { type: string }) => a.type === 'run.started');
-    expect(started).toMatchObject({ day: '2026-02-19', direction: 'spike', value: 22, median: 2, mad: 1, scale: 'mad', z: 13.49, threshold: 3.5 });
+    expect(started).toMatchObject({
+      day: '2026-02-19',
+      direction: 'spike',
+      value: 22,
+      median: 2,
+      mad: 1,
+      scale: 'mad',
+      z: 13.49,
+      threshold: 3.5,
+    });
     expect(started.period).toEqual({ from: '2026-01-30T00:00:00.000Z', to: '2026-03-01T00:00:00.000Z', days: 30 });
     expect(started.values).toEqual(RUNS_PER_DAY);
   });
@@ -121,7 +150,14 @@ describe('insights', () => {
   it('names failure spikes, slow nodes and expensive workflows with their figures', async () => {
     const res = await get(`/insights?${MONTH}`, owner.token);
     expect(res.json.failure_spikes).toEqual([
-      expect.objectContaining({ workflow_id: w2, failed: 4, finished: 5, failure_rate: 0.8, previous: { failed: 0, finished: 4, failure_rate: 0 }, analytics_url: `/api/v3/workflows/${w2}/analytics` }),
+      expect.objectContaining({
+        workflow_id: w2,
+        failed: 4,
+        finished: 5,
+        failure_rate: 0.8,
+        previous: { failed: 0, finished: 4, failure_rate: 0 },
+        analytics_url: `/api/v3/workflows/${w2}/analytics`,
+      }),
     ]);
     expect(res.json.slowest_nodes.map((n: Record<string, unknown>) => [n.workflow_id, n.node_id, n.samples, n.mean_ms, n.max_ms])).toEqual([
       [w2, 'draft', 5, 900, 900],
@@ -138,8 +174,32 @@ describe('per workflow, per user, top lists and reports', () => {
   it('lists activity per workflow with a link to its run analytics', async () => {
     const res = await get(`/workflows?${MONTH}`, owner.token);
     expect(res.json.items).toEqual([
-      { workflow_id: w1, name: 'Weekly digest', runs_started: 76, runs_completed: 76, runs_failed: 0, failure_rate: 0, documents_generated: 1, documents_edited: 1, tokens_in: 760, tokens_out: 380, analytics_url: `/api/v3/workflows/${w1}/analytics` },
-      { workflow_id: w2, name: '=HYPERLINK("http://evil")', runs_started: 5, runs_completed: 1, runs_failed: 4, failure_rate: 0.8, documents_generated: 0, documents_edited: 0, tokens_in: 500, tokens_out: 250, analytics_url: `/api/v3/workflows/${w2}/analytics` },
+      {
+        workflow_id: w1,
+        name: 'Weekly digest',
+        runs_started: 76,
+        runs_completed: 76,
+        runs_failed: 0,
+        failure_rate: 0,
+        documents_generated: 1,
+        documents_edited: 1,
+        tokens_in: 760,
+        tokens_out: 380,
+        analytics_url: `/api/v3/workflows/${w1}/analytics`,
+      },
+      {
+        workflow_id: w2,
+        name: '=HYPERLINK("http://evil")',
+        runs_started: 5,
+        runs_completed: 1,
+        runs_failed: 4,
+        failure_rate: 0.8,
+        documents_generated: 0,
+        documents_edited: 0,
+        tokens_in: 500,
+        tokens_out: 250,
+        analytics_url: `/api/v3/workflows/${w2}/analytics`,
+      },
     ]);
     const top = await get(`/top?${MONTH}&limit=1`, owner.token);
     expect(top.json.most_run_workflows).toEqual([expect.objectContaining({ workflow_id: w1, runs_started: 76 })]);
@@ -152,7 +212,9 @@ describe('per workflow, per user, top lists and reports', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (csv.json as string).split('\r\n');
-    expect(lines[0]).toBe('workflow_id,name,runs_started,runs_completed,runs_failed,failure_rate,documents_generated,documents_edited,tokens_in,tokens_out');
+    expect(lines[0]).toBe(
+      'workflow_id,name,runs_started,runs_completed,runs_failed,failure_rate,documents_generated,documents_edited,tokens_in,tokens_out',
+    );
     expect(lines[2]).toBe(`${w2},"'=HYPERLINK(""http://evil"")",5,1,4,0.8,0,0,500,250`);
     const json = await get(`/report?${MONTH}&dataset=summary&format=json`, owner.token);
     expect(json.json.rows).toContainEqual({ type: 'run.started', count: 81, previous: 34, change: 47, change_pct: 138.2 });
@@ -181,7 +243,7 @@ describe('access', () => {
     expect(own.json.items).toEqual([]);
   });
 
-  it('needs analytics:read on an API key, and counts the key\'s use once per minute', async () => {
+  it("needs analytics:read on an API key, and counts the key's use once per minute", async () => {
     const bad = await api('POST', '/api/v3/auth/api-keys', { token: other.token, body: { name: 'wf', scopes: ['workflows:read'] } });
     expectError(await api('GET', '/api/v3/analytics/summary', { apiKey: bad.json.key, direct: true }), 403, 'forbidden');
     const key = await api('POST', '/api/v3/auth/api-keys', { token: other.token, body: { name: 'an', scopes: ['analytics:read'] } });
@@ -212,7 +274,11 @@ describe('custom events', () => {
     expectError(await post([{ name: 'x', occurred_at: '2020-01-01T00:00:00Z' }]), 400, 'bad_request');
     expectError(await post([{ name: 'Bad Name' }]), 400, 'validation_error');
     expectError(await post([{ name: 'x', role: 'admin' }]), 400, 'validation_error');
-    expectError(await post([{ name: 'x', properties: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, i])) }]), 400, 'validation_error');
+    expectError(
+      await post([{ name: 'x', properties: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, i])) }]),
+      400,
+      'validation_error',
+    );
     expectError(await post(Array.from({ length: 51 }, () => ({ name: 'x' }))), 400, 'validation_error');
     expectError(await post([{ name: 'x', workflow_id: w1 }], other.token), 404, 'not_found');
     const res = await get('/summary?time_range=hour', owner.token);
@@ -225,7 +291,9 @@ describe('counted once', () => {
     const fresh = await registerAndLogin(unique('anfresh'));
     const wf = await api('POST', '/api/v3/workflows', { token: fresh.token, body: { name: 'once', nodes: simpleNodes } });
     expect(wf.status).toBe(201);
-    const audit = await env.DB.prepare(`SELECT count(*) AS n FROM audit_log WHERE action = 'workflow.create' AND target_id = ?`).bind(String(wf.json.id)).first<{ n: number }>();
+    const audit = await env.DB.prepare(`SELECT count(*) AS n FROM audit_log WHERE action = 'workflow.create' AND target_id = ?`)
+      .bind(String(wf.json.id))
+      .first<{ n: number }>();
     expect(audit?.n).toBe(1);
     const res = await get('/summary?time_range=hour', fresh.token);
     expect(res.json.by_type['workflow.created']).toMatchObject({ count: 1 });
@@ -240,10 +308,15 @@ describe('counted once', () => {
     const now = Date.parse('2026-05-05T05:05:30Z');
     await trackApiKeyUse(db, key.json.id, now);
     await trackApiKeyUse(db, key.json.id, now + 10_000);
-    const rows = await env.DB.prepare(`SELECT type, count(*) AS n FROM analytics_events WHERE dedupe_key = ? OR dedupe_key LIKE ? GROUP BY type ORDER BY type`)
+    const rows = await env.DB.prepare(
+      `SELECT type, count(*) AS n FROM analytics_events WHERE dedupe_key = ? OR dedupe_key LIKE ? GROUP BY type ORDER BY type`,
+    )
       .bind(e.dedupeKey, `api_key.used:${key.json.id}:%`)
       .all<{ type: string; n: number }>();
-    expect(rows.results).toEqual([{ type: 'api_key.used', n: 1 }, { type: 'custom.retried', n: 1 }]);
+    expect(rows.results).toEqual([
+      { type: 'api_key.used', n: 1 },
+      { type: 'custom.retried', n: 1 },
+    ]);
   });
 });
 

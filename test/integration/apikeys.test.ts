@@ -5,7 +5,10 @@ import { api, expectError, registerAndLogin, simpleNodes, snapshot, unique } fro
 describe('API keys', () => {
   it('create (shown once) → use as Bearer and X-API-Key → list without secret → revoke', async () => {
     const { token } = await registerAndLogin(unique('key'));
-    const created = await api('POST', '/api/v3/auth/api-keys', { token, body: { name: 'ci', scopes: ['workflows:read', 'workflows:write'] } });
+    const created = await api('POST', '/api/v3/auth/api-keys', {
+      token,
+      body: { name: 'ci', scopes: ['workflows:read', 'workflows:write'] },
+    });
     expect(created.status).toBe(201);
     const key: string = created.json.key;
     expect(key).toMatch(/^dwc_[A-Za-z0-9_-]{43}$/);
@@ -20,7 +23,9 @@ describe('API keys', () => {
     expect(viaBearer.status).toBe(201);
     const viaHeader = await api('GET', `/api/v3/workflows/${viaBearer.json.id}`, { apiKey: key });
     expect(viaHeader.status).toBe(200);
-    const audit = await env.DB.prepare("SELECT actor_api_key_id FROM audit_log WHERE action = 'workflow.create'").first<{ actor_api_key_id: number }>();
+    const audit = await env.DB.prepare("SELECT actor_api_key_id FROM audit_log WHERE action = 'workflow.create'").first<{
+      actor_api_key_id: number;
+    }>();
     expect(audit!.actor_api_key_id).toBe(created.json.id);
 
     const list = await api('GET', '/api/v3/auth/api-keys', { token });
@@ -40,25 +45,34 @@ describe('API keys', () => {
     expect((await api('GET', '/api/v3/workflows', { apiKey: ro })).status).toBe(200);
     expectError(await api('POST', '/api/v3/workflows', { apiKey: ro, body: { name: 'x', nodes: simpleNodes } }), 403, 'forbidden');
     expectError(await api('GET', '/api/v3/auth/me', { apiKey: ro }), 403, 'forbidden');
-    expectError(await api('POST', '/api/v3/auth/api-keys', { apiKey: ro, body: { name: 'escalate', scopes: ['users:admin'] } }), 403, 'forbidden');
+    expectError(
+      await api('POST', '/api/v3/auth/api-keys', { apiKey: ro, body: { name: 'escalate', scopes: ['users:admin'] } }),
+      403,
+      'forbidden',
+    );
     expectError(await api('POST', '/api/v3/auth/logout', { apiKey: ro }), 403, 'forbidden');
   });
 
-  it('a key never exceeds its owner\'s role: an editor\'s users:admin key cannot list users', async () => {
+  it("a key never exceeds its owner's role: an editor's users:admin key cannot list users", async () => {
     await registerAndLogin(unique('firstadmin'));
     const editor = await registerAndLogin(unique('ed'));
     expect(editor.user.role).toBe('editor');
-    const key = (await api('POST', '/api/v3/auth/api-keys', { token: editor.token, body: { name: 'x', scopes: ['users:admin'] } })).json.key;
+    const key = (await api('POST', '/api/v3/auth/api-keys', { token: editor.token, body: { name: 'x', scopes: ['users:admin'] } })).json
+      .key;
     expectError(await api('GET', '/api/v3/auth/users', { apiKey: key }), 403, 'forbidden');
   });
 
-  it('cannot revoke another user\'s key (404) and refuses bad input without writing', async () => {
+  it("cannot revoke another user's key (404) and refuses bad input without writing", async () => {
     const a = await registerAndLogin(unique('ka'));
     const b = await registerAndLogin(unique('kb'));
     const keyA = (await api('POST', '/api/v3/auth/api-keys', { token: a.token, body: { name: 'a', scopes: ['workflows:read'] } })).json;
     const before = await snapshot();
     expectError(await api('DELETE', `/api/v3/auth/api-keys/${keyA.id}`, { token: b.token }), 404, 'not_found');
-    expectError(await api('POST', '/api/v3/auth/api-keys', { token: a.token, body: { name: 'x', scopes: ['root'] } }), 400, 'validation_error');
+    expectError(
+      await api('POST', '/api/v3/auth/api-keys', { token: a.token, body: { name: 'x', scopes: ['root'] } }),
+      400,
+      'validation_error',
+    );
     expectError(await api('POST', '/api/v3/auth/api-keys', { token: a.token, body: { name: '', scopes: [] } }), 400, 'validation_error');
     expectError(await api('DELETE', '/api/v3/auth/api-keys/abc', { token: a.token }), 400, 'validation_error');
     expect(await snapshot()).toEqual(before);
@@ -68,8 +82,12 @@ describe('API keys', () => {
   it('refuses unknown and expired keys', async () => {
     expectError(await api('GET', '/api/v3/workflows', { apiKey: 'dwc_' + 'A'.repeat(43) }), 401, 'unauthorized');
     const { token } = await registerAndLogin(unique('exp'));
-    const k = (await api('POST', '/api/v3/auth/api-keys', { token, body: { name: 'soon', scopes: ['workflows:read'], expires_in_days: 1 } })).json;
-    await env.DB.prepare('UPDATE api_keys SET expires_at = ? WHERE id = ?').bind(Date.now() - 1000, k.id).run();
+    const k = (
+      await api('POST', '/api/v3/auth/api-keys', { token, body: { name: 'soon', scopes: ['workflows:read'], expires_in_days: 1 } })
+    ).json;
+    await env.DB.prepare('UPDATE api_keys SET expires_at = ? WHERE id = ?')
+      .bind(Date.now() - 1000, k.id)
+      .run();
     expectError(await api('GET', '/api/v3/workflows', { apiKey: k.key }), 401, 'unauthorized');
   });
 });

@@ -11,15 +11,40 @@ import { api, expectError, registerAndLogin, simpleNodes, unique } from '../help
  */
 let token: string;
 const AUDIT = '/api/v3/security/audit';
-const COLUMNS = ['id', 'at', 'actor_user_id', 'actor_api_key_id', 'action', 'outcome', 'target_type', 'target_id', 'request_id', 'ip', 'user_agent', 'details', 'prev_hash', 'hash'] as const;
+const COLUMNS = [
+  'id',
+  'at',
+  'actor_user_id',
+  'actor_api_key_id',
+  'action',
+  'outcome',
+  'target_type',
+  'target_id',
+  'request_id',
+  'ip',
+  'user_agent',
+  'details',
+  'prev_hash',
+  'hash',
+] as const;
 
 const verify = async () => {
   const res = await api('GET', `${AUDIT}/verify`, { token });
   expect(res.status).toBe(200);
-  return res.json as { valid: boolean; checked: number; unsealed: number; first_invalid: { id: number; reason: string } | null; head: { id: number; hash: string }; anchor: { id: number; hash: string } };
+  return res.json as {
+    valid: boolean;
+    checked: number;
+    unsealed: number;
+    first_invalid: { id: number; reason: string } | null;
+    head: { id: number; hash: string };
+    anchor: { id: number; hash: string };
+  };
 };
 const rows = async () => (await env.DB.prepare(`SELECT ${COLUMNS.join(', ')} FROM audit_log ORDER BY id`).all<ChainRow>()).results;
-const sql = (query: string, ...binds: unknown[]) => env.DB.prepare(query).bind(...binds).run();
+const sql = (query: string, ...binds: unknown[]) =>
+  env.DB.prepare(query)
+    .bind(...binds)
+    .run();
 
 /** Runs `fn` with the append-only triggers dropped, then re-creates them from migration 0005. */
 async function withoutTriggers(fn: () => Promise<unknown>) {
@@ -36,7 +61,11 @@ async function withoutTriggers(fn: () => Promise<unknown>) {
 /** Writes the given rows back exactly as they were. */
 const putBack = (saved: ChainRow[]) =>
   withoutTriggers(async () => {
-    for (const r of saved) await sql(`INSERT OR REPLACE INTO audit_log (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`, ...COLUMNS.map((c) => r[c]));
+    for (const r of saved)
+      await sql(
+        `INSERT OR REPLACE INTO audit_log (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
+        ...COLUMNS.map((c) => r[c]),
+      );
   });
 
 async function expectValidAgain() {
@@ -45,7 +74,8 @@ async function expectValidAgain() {
 
 beforeAll(async () => {
   // Three entries from long ago, for retention.
-  for (let i = 0; i < 3; i++) await sql("INSERT INTO audit_log (action, outcome, at) VALUES ('legacy.entry', 'success', ?)", Date.now() - 100 * 86_400_000 + i);
+  for (let i = 0; i < 3; i++)
+    await sql("INSERT INTO audit_log (action, outcome, at) VALUES ('legacy.entry', 'success', ?)", Date.now() - 100 * 86_400_000 + i);
   token = (await registerAndLogin(unique('tamperadmin'))).token;
   for (let i = 0; i < 4; i++) {
     const wf = (await api('POST', '/api/v3/workflows', { token, body: { name: `wf ${i}`, nodes: simpleNodes } })).json;
@@ -73,7 +103,10 @@ describe('chain verification detects', () => {
     const all = await rows();
     const target = all[5]!;
     await withoutTriggers(() => sql("UPDATE audit_log SET action = 'workflow.read', details = NULL WHERE id = ?", target.id));
-    expect(await verify()).toMatchObject({ valid: false, first_invalid: { id: target.id, reason: expect.stringMatching(/hash does not match/) } });
+    expect(await verify()).toMatchObject({
+      valid: false,
+      first_invalid: { id: target.id, reason: expect.stringMatching(/hash does not match/) },
+    });
     // The compliance report carries the verdict too.
     expect((await api('GET', `${AUDIT}/report`, { token })).json.chain).toMatchObject({ valid: false, first_invalid: { id: target.id } });
     await putBack([target]);
@@ -94,7 +127,10 @@ describe('chain verification detects', () => {
     const { anchor } = await verify();
     expect(anchor.id).toBe(tail[1]!.id);
     await withoutTriggers(() => sql('DELETE FROM audit_log WHERE id >= ?', tail[0]!.id));
-    expect(await verify()).toMatchObject({ valid: false, first_invalid: { id: tail[0]!.id, reason: expect.stringMatching(/chain ends before its anchored head/) } });
+    expect(await verify()).toMatchObject({
+      valid: false,
+      first_invalid: { id: tail[0]!.id, reason: expect.stringMatching(/chain ends before its anchored head/) },
+    });
     await putBack(tail);
     await expectValidAgain();
   });
@@ -102,7 +138,11 @@ describe('chain verification detects', () => {
   it('two entries swapped, with or without their hashes', async () => {
     const all = await rows();
     const [a, b] = [all[7]!, all[8]!];
-    const swap = (x: ChainRow, y: ChainRow, keepHashes: boolean): ChainRow => ({ ...y, id: x.id, ...(keepHashes ? { prev_hash: x.prev_hash, hash: x.hash } : {}) });
+    const swap = (x: ChainRow, y: ChainRow, keepHashes: boolean): ChainRow => ({
+      ...y,
+      id: x.id,
+      ...(keepHashes ? { prev_hash: x.prev_hash, hash: x.hash } : {}),
+    });
     for (const keepHashes of [false, true]) {
       await putBack([swap(a, b, keepHashes), swap(b, a, keepHashes)]);
       const result = await verify();
@@ -127,7 +167,10 @@ describe('chain verification detects', () => {
     }
     await putBack(forged);
     const result = await verify();
-    expect(result).toMatchObject({ valid: false, first_invalid: { id: all.at(-1)!.id, reason: 'the last entry differs from the anchored head' } });
+    expect(result).toMatchObject({
+      valid: false,
+      first_invalid: { id: all.at(-1)!.id, reason: 'the last entry differs from the anchored head' },
+    });
     expect(result.checked).toBe(all.length);
     await putBack(all.slice(from));
     await expectValidAgain();
@@ -138,7 +181,10 @@ describe('chain verification detects', () => {
     const cut = all[4]!;
     await sql("INSERT INTO audit_checkpoints (upto_id, hash, removed, reason) VALUES (?, ?, 5, 'forged')", cut.id, cut.hash);
     await sql('DELETE FROM audit_log WHERE id <= ?', cut.id);
-    expect(await verify()).toMatchObject({ valid: false, first_invalid: { id: cut.id, reason: 'the retention checkpoint was not made by the sealer' } });
+    expect(await verify()).toMatchObject({
+      valid: false,
+      first_invalid: { id: cut.id, reason: 'the retention checkpoint was not made by the sealer' },
+    });
     await withoutTriggers(() => sql("DELETE FROM audit_checkpoints WHERE reason = 'forged'"));
     await putBack(all.slice(0, 5));
     await expectValidAgain();
@@ -165,8 +211,19 @@ describe('retention and tampering', () => {
     await expect(sql('DELETE FROM audit_checkpoints')).rejects.toThrow(/append-only/);
     const [cp] = (await env.DB.prepare('SELECT * FROM audit_checkpoints').all<Record<string, unknown>>()).results;
     await withoutTriggers(() => sql('DELETE FROM audit_checkpoints'));
-    expect(await verify()).toMatchObject({ valid: false, first_invalid: { id: 1, reason: 'the retention checkpoint up to entry 3 is missing' } });
-    await sql('INSERT INTO audit_checkpoints (id, upto_id, hash, removed, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)', cp!.id, cp!.upto_id, cp!.hash, cp!.removed, cp!.reason, cp!.created_at);
+    expect(await verify()).toMatchObject({
+      valid: false,
+      first_invalid: { id: 1, reason: 'the retention checkpoint up to entry 3 is missing' },
+    });
+    await sql(
+      'INSERT INTO audit_checkpoints (id, upto_id, hash, removed, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      cp!.id,
+      cp!.upto_id,
+      cp!.hash,
+      cp!.removed,
+      cp!.reason,
+      cp!.created_at,
+    );
     await expectValidAgain();
   });
 });
@@ -174,9 +231,17 @@ describe('retention and tampering', () => {
 // Last: an id taken by a forged row cannot be handed back, so this one is not undone.
 describe('hashes written outside the sealer', () => {
   it('are reported, and sealing stops before them', async () => {
-    const forged = await sql("INSERT INTO audit_log (action, outcome, prev_hash, hash) VALUES ('forged.entry', 'success', ?, ?)", '0'.repeat(64), 'f'.repeat(64));
+    const forged = await sql(
+      "INSERT INTO audit_log (action, outcome, prev_hash, hash) VALUES ('forged.entry', 'success', ?, ?)",
+      '0'.repeat(64),
+      'f'.repeat(64),
+    );
     await api('POST', '/api/v3/workflows', { token, body: { name: 'after the forgery', nodes: simpleNodes } });
     const result = await verify();
-    expect(result).toMatchObject({ valid: false, unsealed: 1, first_invalid: { id: forged.meta.last_row_id, reason: expect.stringMatching(/hash the sealer did not write/) } });
+    expect(result).toMatchObject({
+      valid: false,
+      unsealed: 1,
+      first_invalid: { id: forged.meta.last_row_id, reason: expect.stringMatching(/hash the sealer did not write/) },
+    });
   });
 });

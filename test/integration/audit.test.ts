@@ -21,7 +21,10 @@ const UA = '@SUM(1+1)*cmd|"calc",x';
 
 async function insertOld(n: number, daysAgo: number) {
   const at = Date.now() - daysAgo * DAY;
-  for (let i = 0; i < n; i++) await env.DB.prepare("INSERT INTO audit_log (action, outcome, at, details) VALUES ('legacy.entry', 'success', ?, ?)").bind(at + i, JSON.stringify({ days_ago: daysAgo })).run();
+  for (let i = 0; i < n; i++)
+    await env.DB.prepare("INSERT INTO audit_log (action, outcome, at, details) VALUES ('legacy.entry', 'success', ?, ?)")
+      .bind(at + i, JSON.stringify({ days_ago: daysAgo }))
+      .run();
 }
 
 beforeAll(async () => {
@@ -31,17 +34,45 @@ beforeAll(async () => {
   editor = await registerAndLogin(unique('auditeditor'));
   viewer = await registerAndLogin(unique('auditviewer'));
   await api('PATCH', `/api/v3/auth/users/${viewer.user.id}`, { token: admin.token, body: { role: 'viewer' } });
-  readKey = (await api('POST', '/api/v3/auth/api-keys', { token: admin.token, body: { name: 'audit-reader', scopes: ['security:read'] } })).json.key;
-  workflowId = (await api('POST', '/api/v3/workflows', { token: admin.token, body: { name: 'audited', nodes: simpleNodes }, headers: { 'user-agent': UA } })).json.id;
+  readKey = (await api('POST', '/api/v3/auth/api-keys', { token: admin.token, body: { name: 'audit-reader', scopes: ['security:read'] } }))
+    .json.key;
+  workflowId = (
+    await api('POST', '/api/v3/workflows', {
+      token: admin.token,
+      body: { name: 'audited', nodes: simpleNodes },
+      headers: { 'user-agent': UA },
+    })
+  ).json.id;
   await api('PATCH', `/api/v3/workflows/${workflowId}`, { token: admin.token, body: { name: 'audited v2' } });
   await api('POST', '/api/v3/workflows', { token: editor.token, body: { name: 'editor flow', nodes: simpleNodes } });
-  for (const [login, ip] of [['ghost,"quoted"', '198.51.100.7'], ['ghost,"quoted"', '198.51.100.7'], ['ghost,"quoted"', '198.51.100.8'], [editor.user.username, '198.51.100.7']] as const) {
-    const res = await api('POST', '/api/v3/auth/login', { body: { username: login, password: `${STRONG_PASSWORD}-wrong` }, headers: { 'cf-connecting-ip': ip } });
+  for (const [login, ip] of [
+    ['ghost,"quoted"', '198.51.100.7'],
+    ['ghost,"quoted"', '198.51.100.7'],
+    ['ghost,"quoted"', '198.51.100.8'],
+    [editor.user.username, '198.51.100.7'],
+  ] as const) {
+    const res = await api('POST', '/api/v3/auth/login', {
+      body: { username: login, password: `${STRONG_PASSWORD}-wrong` },
+      headers: { 'cf-connecting-ip': ip },
+    });
     expect(res.status).toBe(401);
   }
 });
 
-type Entry = { id: number; at: string; action: string; actor_user_id: number | null; target_type: string | null; target_id: string | null; outcome: string; hash: string | null; prev_hash: string | null; sealed: boolean; user_agent: string | null; details: unknown };
+type Entry = {
+  id: number;
+  at: string;
+  action: string;
+  actor_user_id: number | null;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: string;
+  hash: string | null;
+  prev_hash: string | null;
+  sealed: boolean;
+  user_agent: string | null;
+  details: unknown;
+};
 
 /** Every page of a listing, following next_cursor. */
 async function allPages(query: string, token = admin.token, limit = 3): Promise<Entry[]> {
@@ -58,7 +89,11 @@ async function allPages(query: string, token = admin.token, limit = 3): Promise<
 }
 
 const idsWhere = async (where: string, ...binds: unknown[]) =>
-  (await env.DB.prepare(`SELECT id FROM audit_log WHERE ${where} ORDER BY id DESC`).bind(...binds).all<{ id: number }>()).results.map((r) => r.id);
+  (
+    await env.DB.prepare(`SELECT id FROM audit_log WHERE ${where} ORDER BY id DESC`)
+      .bind(...binds)
+      .all<{ id: number }>()
+  ).results.map((r) => r.id);
 
 /** RFC 4180: quoted fields may hold commas, doubled quotes and line breaks; records end in CRLF. */
 function parseCsv(text: string): string[][] {
@@ -88,7 +123,13 @@ describe('audit log listing', () => {
     expect(items.every((e) => e.sealed && /^[0-9a-f]{64}$/.test(e.hash!) && /^[0-9a-f]{64}$/.test(e.prev_hash!))).toBe(true);
     for (let i = 0; i + 1 < items.length; i++) expect(items[i]!.prev_hash).toBe(items[i + 1]!.hash);
     const created = items.find((e) => e.action === 'workflow.create' && e.target_id === String(workflowId))!;
-    expect(created).toMatchObject({ actor_user_id: admin.user.id, target_type: 'workflow', outcome: 'success', user_agent: UA, details: { version: 1 } });
+    expect(created).toMatchObject({
+      actor_user_id: admin.user.id,
+      target_type: 'workflow',
+      outcome: 'success',
+      user_agent: UA,
+      details: { version: 1 },
+    });
   });
 
   it('filters by actor, action, action family, target, outcome and time, across pages', async () => {
@@ -97,11 +138,18 @@ describe('audit log listing', () => {
     const auth = await allPages('action=auth.*');
     expect(auth.map((e) => e.id)).toEqual(await idsWhere("action LIKE 'auth.%'"));
     expect(auth.length).toBeGreaterThan(5);
-    expect((await allPages(`target_type=workflow&target_id=${workflowId}`)).map((e) => e.action)).toEqual(['workflow.update', 'workflow.create']);
-    expect((await allPages('outcome=failure&action=auth.login')).map((e) => e.id)).toEqual(await idsWhere("outcome = 'failure' AND action = 'auth.login'"));
+    expect((await allPages(`target_type=workflow&target_id=${workflowId}`)).map((e) => e.action)).toEqual([
+      'workflow.update',
+      'workflow.create',
+    ]);
+    expect((await allPages('outcome=failure&action=auth.login')).map((e) => e.id)).toEqual(
+      await idsWhere("outcome = 'failure' AND action = 'auth.login'"),
+    );
     const cut = Date.now() - 50 * DAY;
     expect((await allPages(`to=${cut}`)).map((e) => e.id)).toEqual(await idsWhere('at <= ?', cut));
-    expect((await allPages(`from=${new Date(cut).toISOString()}&action=legacy.entry`)).map((e) => e.id)).toEqual(await idsWhere("at >= ? AND action = 'legacy.entry'", cut));
+    expect((await allPages(`from=${new Date(cut).toISOString()}&action=legacy.entry`)).map((e) => e.id)).toEqual(
+      await idsWhere("at >= ? AND action = 'legacy.entry'", cut),
+    );
   });
 
   it('rejects malformed filters and cursors', async () => {
@@ -116,31 +164,64 @@ describe('audit log listing', () => {
 describe('audit export', () => {
   it('streams JSON and CSV attachments that hold the same entries, and audits itself', async () => {
     const before = await count("audit_log WHERE action = 'audit.export'");
-    const json = await SELF.fetch(`${BASE}${AUDIT}/export?format=json&target_type=workflow`, { headers: { authorization: `Bearer ${admin.token}` } });
+    const json = await SELF.fetch(`${BASE}${AUDIT}/export?format=json&target_type=workflow`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
     expect(json.status).toBe(200);
     expect(json.headers.get('content-disposition')).toMatch(/^attachment; filename="audit-.*\.json"$/);
     const entries = (await json.json()) as Entry[];
     expect(entries.map((e) => e.id)).toEqual((await idsWhere("target_type = 'workflow'")).reverse());
 
-    const csv = await SELF.fetch(`${BASE}${AUDIT}/export?format=csv&target_type=workflow`, { headers: { authorization: `Bearer ${admin.token}` } });
+    const csv = await SELF.fetch(`${BASE}${AUDIT}/export?format=csv&target_type=workflow`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
     expect(csv.headers.get('content-type')).toContain('text/csv');
     expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="audit-.*\.csv"$/);
     const text = await csv.text();
     // The user agent started with @: a spreadsheet would run it, so it is written as text.
     expect(text).toContain(`"'${UA.replace(/"/g, '""')}"`);
     const [header, ...rows] = parseCsv(text);
-    expect(header).toEqual(['id', 'at', 'actor_user_id', 'actor_api_key_id', 'action', 'outcome', 'target_type', 'target_id', 'request_id', 'ip', 'user_agent', 'details', 'prev_hash', 'hash', 'sealed']);
+    expect(header).toEqual([
+      'id',
+      'at',
+      'actor_user_id',
+      'actor_api_key_id',
+      'action',
+      'outcome',
+      'target_type',
+      'target_id',
+      'request_id',
+      'ip',
+      'user_agent',
+      'details',
+      'prev_hash',
+      'hash',
+      'sealed',
+    ]);
     const fromCsv = rows.map((r) => {
       // An apostrophe before =, +, -, @ is the export's formula guard, not part of the value.
-      const o: Record<string, string | null> = Object.fromEntries(header!.map((h, i) => [h, r[i] === '' ? null : r[i]!.replace(/^'(?=[=+\-@\t\r])/, '')]));
+      const o: Record<string, string | null> = Object.fromEntries(
+        header!.map((h, i) => [h, r[i] === '' ? null : r[i]!.replace(/^'(?=[=+\-@\t\r])/, '')]),
+      );
       const num = (v: string | null) => (v === null ? null : Number(v));
-      return { ...o, id: Number(o.id), actor_user_id: num(o.actor_user_id!), actor_api_key_id: num(o.actor_api_key_id!), details: o.details ? JSON.parse(o.details) : null, sealed: o.sealed === 'true' };
+      return {
+        ...o,
+        id: Number(o.id),
+        actor_user_id: num(o.actor_user_id!),
+        actor_api_key_id: num(o.actor_api_key_id!),
+        details: o.details ? JSON.parse(o.details) : null,
+        sealed: o.sealed === 'true',
+      };
     });
     expect(fromCsv).toEqual(entries);
 
     expect(await count("audit_log WHERE action = 'audit.export'")).toBe(before + 2);
     const [last] = await allPages('action=audit.export', admin.token, 1).then((e) => e.slice(0, 1));
-    expect(last).toMatchObject({ actor_user_id: admin.user.id, target_type: 'audit_log', details: { format: 'csv', filter: { target_type: 'workflow' } } });
+    expect(last).toMatchObject({
+      actor_user_id: admin.user.id,
+      target_type: 'audit_log',
+      details: { format: 'csv', filter: { target_type: 'workflow' } },
+    });
   });
 
   it('exports with filters in the query, and refuses bad ones', async () => {
@@ -171,15 +252,33 @@ describe('compliance report', () => {
       [null, 'auth.login', 'failure', null, null, 'mallory', '203.0.113.10'],
       [null, 'auth.login', 'failure', null, null, 'root', '203.0.113.9'],
     ];
-    const insert = env.DB.prepare('INSERT INTO audit_log (at, actor_user_id, action, outcome, target_type, target_id, ip, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const insert = env.DB.prepare(
+      'INSERT INTO audit_log (at, actor_user_id, action, outcome, target_type, target_id, ip, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     await env.DB.batch([
-      ...rows.map(([actor, action, outcome, tt, tid, login, ip], i) => insert.bind(T0 + i * 1000, actor, action, outcome, tt, tid, ip, login ? JSON.stringify({ login, reason: 'invalid_credentials' }) : null)),
+      ...rows.map(([actor, action, outcome, tt, tid, login, ip], i) =>
+        insert.bind(
+          T0 + i * 1000,
+          actor,
+          action,
+          outcome,
+          tt,
+          tid,
+          ip,
+          login ? JSON.stringify({ login, reason: 'invalid_credentials' }) : null,
+        ),
+      ),
       // Just outside the period on both sides: not counted.
       insert.bind(T0 - 1, a, 'workflow.delete', 'success', 'workflow', '11', null, null),
       insert.bind(T1 + 1, null, 'auth.login', 'failure', null, null, '203.0.113.9', JSON.stringify({ login: 'mallory' })),
     ]);
     const event = env.DB.prepare('INSERT INTO security_events (at, type, severity) VALUES (?, ?, ?)');
-    await env.DB.batch([event.bind(T0, 'mfa_failure', 'medium'), event.bind(T0 + 5, 'mfa_failure', 'medium'), event.bind(T0 + 9, 'ip_blocked', 'high'), event.bind(T1 + 1, 'ip_blocked', 'high')]);
+    await env.DB.batch([
+      event.bind(T0, 'mfa_failure', 'medium'),
+      event.bind(T0 + 5, 'mfa_failure', 'medium'),
+      event.bind(T0 + 9, 'ip_blocked', 'high'),
+      event.bind(T1 + 1, 'ip_blocked', 'high'),
+    ]);
 
     const res = await api('GET', `${AUDIT}/report?from=${new Date(T0).toISOString()}&to=${T1}`, { token: admin.token });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
@@ -206,23 +305,51 @@ describe('compliance report', () => {
       { target_type: 'workflow', target_id: '11', actor_user_id: e, count: 1 },
     ]);
     expect(r.failed_logins.total).toBe(4);
-    expect(r.failed_logins.by_login_and_ip.rows.map((x: { login: string; ip: string; count: number }) => [x.login, x.ip, x.count])).toEqual([
-      ['mallory', '203.0.113.9', 2],
-      ['mallory', '203.0.113.10', 1],
-      ['root', '203.0.113.9', 1],
-    ]);
-    expect(r.security_events).toEqual({ total: 3, by_type_and_severity: [{ type: 'mfa_failure', severity: 'medium', count: 2 }, { type: 'ip_blocked', severity: 'high', count: 1 }] });
+    expect(r.failed_logins.by_login_and_ip.rows.map((x: { login: string; ip: string; count: number }) => [x.login, x.ip, x.count])).toEqual(
+      [
+        ['mallory', '203.0.113.9', 2],
+        ['mallory', '203.0.113.10', 1],
+        ['root', '203.0.113.9', 1],
+      ],
+    );
+    expect(r.security_events).toEqual({
+      total: 3,
+      by_type_and_severity: [
+        { type: 'mfa_failure', severity: 'medium', count: 2 },
+        { type: 'ip_blocked', severity: 'high', count: 1 },
+      ],
+    });
     expect(r.chain).toMatchObject({ valid: true, unsealed: 0, first_invalid: null });
   });
 
   it('reports the failed logins made through the API over the default period, and offers CSV', async () => {
     const r = (await api('GET', `${AUDIT}/report`, { token: admin.token })).json;
     const failed = r.failed_logins.by_login_and_ip.rows.map((x: { login: string; ip: string; count: number }) => [x.login, x.ip, x.count]);
-    expect(failed).toEqual(expect.arrayContaining([['ghost,"quoted"', '198.51.100.7', 2], ['ghost,"quoted"', '198.51.100.8', 1], [editor.user.username, '198.51.100.7', 1]]));
-    const csv = await SELF.fetch(`${BASE}${AUDIT}/report?format=csv&from=${T0}&to=${T1}`, { headers: { authorization: `Bearer ${admin.token}` } });
+    expect(failed).toEqual(
+      expect.arrayContaining([
+        ['ghost,"quoted"', '198.51.100.7', 2],
+        ['ghost,"quoted"', '198.51.100.8', 1],
+        [editor.user.username, '198.51.100.7', 1],
+      ]),
+    );
+    const csv = await SELF.fetch(`${BASE}${AUDIT}/report?format=csv&from=${T0}&to=${T1}`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
     expect(csv.headers.get('content-disposition')).toMatch(/attachment; filename="audit-report-.*\.csv"/);
     const rows = parseCsv(await csv.text());
-    expect(rows[0]).toEqual(['section', 'actor_user_id', 'username', 'action', 'target_type', 'target_id', 'login', 'ip', 'event_type', 'severity', 'count']);
+    expect(rows[0]).toEqual([
+      'section',
+      'actor_user_id',
+      'username',
+      'action',
+      'target_type',
+      'target_id',
+      'login',
+      'ip',
+      'event_type',
+      'severity',
+      'count',
+    ]);
     expect(rows).toContainEqual(['failed_logins', '', '', '', '', '', 'mallory', '203.0.113.9', '', '', '2']);
     expect(rows).toContainEqual(['security_events', '', '', '', '', '', '', '', 'mfa_failure', 'medium', '2']);
     expectError(await api('GET', `${AUDIT}/report?from=${T1}&to=${T0}`, { token: admin.token }), 400, 'validation_error');
@@ -249,7 +376,10 @@ describe('audit chain verification', () => {
     expect(await count("audit_log WHERE action = 'legacy.entry'")).toBe(3);
     const cp = await env.DB.prepare('SELECT upto_id, removed FROM audit_checkpoints').all();
     expect(cp.results).toEqual([{ upto_id: 3, removed: 3 }]);
-    expect((await api('GET', `${AUDIT}/verify`, { token: admin.token })).json).toMatchObject({ valid: true, checkpoint: { upto_id: 3, removed: 3 } });
+    expect((await api('GET', `${AUDIT}/verify`, { token: admin.token })).json).toMatchObject({
+      valid: true,
+      checkpoint: { upto_id: 3, removed: 3 },
+    });
   });
 });
 
@@ -269,7 +399,10 @@ describe('audit retention', () => {
     expect(await count("audit_log WHERE action = 'legacy.entry'")).toBe(0);
     const verify = (await api('GET', `${AUDIT}/verify`, { token: admin.token })).json;
     expect(verify).toMatchObject({ valid: true, checkpoint: { upto_id: 6, removed: 3, hash: res.json.checkpoint.hash } });
-    const first = await env.DB.prepare('SELECT id, prev_hash FROM audit_log ORDER BY id LIMIT 1').first<{ id: number; prev_hash: string }>();
+    const first = await env.DB.prepare('SELECT id, prev_hash FROM audit_log ORDER BY id LIMIT 1').first<{
+      id: number;
+      prev_hash: string;
+    }>();
     expect(first).toEqual({ id: 7, prev_hash: res.json.checkpoint.hash });
     const [audit] = await allPages('action=audit.retention', admin.token, 1).then((e) => e.slice(0, 1));
     expect(audit).toMatchObject({ actor_user_id: admin.user.id, details: { removed: 3, checkpoint: { upto_id: 6 } } });
@@ -284,7 +417,8 @@ describe('audit retention', () => {
 describe('audit access', () => {
   it('is for admins only: editors and viewers get 403, as does an API key without the admin scope for retention', async () => {
     for (const token of [editor.token, viewer.token]) {
-      for (const path of ['logs', 'verify', 'export', 'report']) expectError(await api('GET', `${AUDIT}/${path}`, { token }), 403, 'forbidden');
+      for (const path of ['logs', 'verify', 'export', 'report'])
+        expectError(await api('GET', `${AUDIT}/${path}`, { token }), 403, 'forbidden');
       expectError(await api('POST', `${AUDIT}/retention`, { token, body: { older_than_days: 30 } }), 403, 'forbidden');
     }
     expect((await api('GET', `${AUDIT}/logs?limit=50`, { apiKey: readKey })).status).toBe(200);

@@ -41,18 +41,34 @@ describe('access token verification', () => {
   });
 
   it.each([
-    ['alg: none', async () => new UnsecuredJWT({ sid: sessionId }).setIssuer('document-workflow-chain').setAudience('dwc-api').setSubject(String(userId)).setJti('x').setIssuedAt().setExpirationTime('10m').encode()],
+    [
+      'alg: none',
+      async () =>
+        new UnsecuredJWT({ sid: sessionId })
+          .setIssuer('document-workflow-chain')
+          .setAudience('dwc-api')
+          .setSubject(String(userId))
+          .setJti('x')
+          .setIssuedAt()
+          .setExpirationTime('10m')
+          .encode(),
+    ],
     ['wrong signature', async () => forge({ key: new TextEncoder().encode('another-secret-another-secret-another-secret') })],
     ['expired', async () => forge({ exp: Math.floor(Date.now() / 1000) - 5 })],
     ['wrong audience', async () => forge({ aud: 'some-other-api' })],
     ['wrong issuer', async () => forge({ iss: 'someone-else' })],
     ['wrong type', async () => forge({ typ: 'JWT' })],
     ['other HMAC algorithm', async () => forge({ alg: 'HS512' })],
-    ['tampered payload', async () => {
-      const [h, , s] = validToken.split('.');
-      const p = base64url.encode(JSON.stringify({ sub: '999', sid: sessionId, jti: 'x', iat: 1, exp: 4102444800, iss: 'document-workflow-chain', aud: 'dwc-api' }));
-      return `${h}.${p}.${s}`;
-    }],
+    [
+      'tampered payload',
+      async () => {
+        const [h, , s] = validToken.split('.');
+        const p = base64url.encode(
+          JSON.stringify({ sub: '999', sid: sessionId, jti: 'x', iat: 1, exp: 4102444800, iss: 'document-workflow-chain', aud: 'dwc-api' }),
+        );
+        return `${h}.${p}.${s}`;
+      },
+    ],
     ['garbage', async () => 'not.a.jwt'],
   ])('refuses a token with %s (401)', async (_name, make) => {
     const res = await api('GET', '/api/v3/auth/me', { token: await make() });
@@ -94,8 +110,11 @@ describe('refresh token races and reuse', () => {
   it('records refresh-token reuse as one high-severity event per session', async () => {
     const { user, refresh } = await registerAndLogin(unique('reuse'));
     expect((await api('POST', '/api/v3/auth/refresh', { body: { refresh_token: refresh } })).status).toBe(200);
-    for (let i = 0; i < 3; i++) expectError(await api('POST', '/api/v3/auth/refresh', { body: { refresh_token: refresh } }), 401, 'unauthorized');
-    const rows = await env.DB.prepare("SELECT severity, details FROM security_events WHERE type = 'refresh_token_reuse' AND user_id = ?").bind(user.id).all<{ severity: string; details: string }>();
+    for (let i = 0; i < 3; i++)
+      expectError(await api('POST', '/api/v3/auth/refresh', { body: { refresh_token: refresh } }), 401, 'unauthorized');
+    const rows = await env.DB.prepare("SELECT severity, details FROM security_events WHERE type = 'refresh_token_reuse' AND user_id = ?")
+      .bind(user.id)
+      .all<{ severity: string; details: string }>();
     expect(rows.results).toHaveLength(1);
     expect(rows.results[0]!.severity).toBe('high');
     expect(JSON.parse(rows.results[0]!.details)).toMatchObject({ session_revoked: true });
@@ -103,8 +122,12 @@ describe('refresh token races and reuse', () => {
 });
 
 describe('failed sign-in bursts', () => {
-  const fail = (username: string, ip: string) => api('POST', '/api/v3/auth/login', { body: { username, password: 'wrong-password-xyz' }, headers: { 'cf-connecting-ip': ip } });
-  const bursts = (sql: string, ...binds: unknown[]) => env.DB.prepare(`SELECT severity, user_id, ip, details FROM security_events WHERE type = 'login_failure_burst' AND ${sql}`).bind(...binds).all<{ severity: string; user_id: number | null; ip: string; details: string }>();
+  const fail = (username: string, ip: string) =>
+    api('POST', '/api/v3/auth/login', { body: { username, password: 'wrong-password-xyz' }, headers: { 'cf-connecting-ip': ip } });
+  const bursts = (sql: string, ...binds: unknown[]) =>
+    env.DB.prepare(`SELECT severity, user_id, ip, details FROM security_events WHERE type = 'login_failure_burst' AND ${sql}`)
+      .bind(...binds)
+      .all<{ severity: string; user_id: number | null; ip: string; details: string }>();
 
   it('records one high-severity event when one account fails 5 times in 15 minutes', async () => {
     const { user } = await registerAndLogin(unique('burst'));

@@ -42,10 +42,12 @@ describe('auth flow', () => {
     expect(logouts!.n).toBe(1);
   });
 
-  it('logs in by email, case-insensitively, and through the seeds\' /api/v3/security/auth/login', async () => {
+  it("logs in by email, case-insensitively, and through the seeds' /api/v3/security/auth/login", async () => {
     const name = unique('carol');
     await register(name);
-    const byEmail = await api('POST', '/api/v3/auth/login', { body: { email: `${name.toUpperCase()}@EXAMPLE.COM`, password: STRONG_PASSWORD } });
+    const byEmail = await api('POST', '/api/v3/auth/login', {
+      body: { email: `${name.toUpperCase()}@EXAMPLE.COM`, password: STRONG_PASSWORD },
+    });
     expect(byEmail.status).toBe(200);
     const seeds = await api('POST', '/api/v3/security/auth/login', { body: { username: name, password: STRONG_PASSWORD } });
     expect(seeds.status).toBe(200);
@@ -64,15 +66,19 @@ describe('auth flow', () => {
     expect(await count('audit_log')).toBe(before + 2);
   });
 
-  it('rejects weak passwords with zxcvbn\'s reasons and writes nothing', async () => {
+  it("rejects weak passwords with zxcvbn's reasons and writes nothing", async () => {
     const before = await snapshot();
     const name = unique('erin');
-    const res = await api('POST', '/api/v3/auth/register', { body: { username: name, email: `${name}@example.com`, password: 'password123' } });
+    const res = await api('POST', '/api/v3/auth/register', {
+      body: { username: name, email: `${name}@example.com`, password: 'password123' },
+    });
     expectError(res, 400, 'validation_error');
     expect(res.json.error.details[0]).toMatchObject({ path: ['password'], code: 'weak_password' });
     expect(res.json.error.details[0].reasons.length).toBeGreaterThan(0);
     // Passwords built from the user's own name are weak too.
-    const own = await api('POST', '/api/v3/auth/register', { body: { username: name, email: `${name}@example.com`, password: `${name}${name}` } });
+    const own = await api('POST', '/api/v3/auth/register', {
+      body: { username: name, email: `${name}@example.com`, password: `${name}${name}` },
+    });
     expectError(own, 400, 'validation_error');
     expect(await snapshot()).toEqual(before);
   });
@@ -80,15 +86,21 @@ describe('auth flow', () => {
   it('refuses duplicate usernames and emails with 409', async () => {
     const name = unique('fay');
     await register(name);
-    const dup = await api('POST', '/api/v3/auth/register', { body: { username: name.toUpperCase(), email: `other${name}@example.com`, password: STRONG_PASSWORD } });
+    const dup = await api('POST', '/api/v3/auth/register', {
+      body: { username: name.toUpperCase(), email: `other${name}@example.com`, password: STRONG_PASSWORD },
+    });
     expectError(dup, 409, 'conflict');
-    const dupEmail = await api('POST', '/api/v3/auth/register', { body: { username: unique('gus'), email: `${name}@example.com`, password: STRONG_PASSWORD } });
+    const dupEmail = await api('POST', '/api/v3/auth/register', {
+      body: { username: unique('gus'), email: `${name}@example.com`, password: STRONG_PASSWORD },
+    });
     expectError(dupEmail, 409, 'conflict');
   });
 
   it('ignores nothing silently: role and unknown fields in a registration are rejected', async () => {
     const name = unique('mal');
-    const res = await api('POST', '/api/v3/auth/register', { body: { username: name, email: `${name}@example.com`, password: STRONG_PASSWORD, role: 'admin' } });
+    const res = await api('POST', '/api/v3/auth/register', {
+      body: { username: name, email: `${name}@example.com`, password: STRONG_PASSWORD, role: 'admin' },
+    });
     expectError(res, 400, 'validation_error');
     expect(await count('users')).toBeGreaterThanOrEqual(0);
     const after = await api('POST', '/api/v3/auth/login', { body: { username: name, password: STRONG_PASSWORD } });
@@ -99,7 +111,11 @@ describe('auth flow', () => {
     const name = unique('hal');
     await register(name);
     for (let i = 0; i < 10; i++) {
-      expectError(await api('POST', '/api/v3/auth/login', { body: { username: name, password: 'wrong-password-xyz' } }), 401, 'unauthorized');
+      expectError(
+        await api('POST', '/api/v3/auth/login', { body: { username: name, password: 'wrong-password-xyz' } }),
+        401,
+        'unauthorized',
+      );
     }
     const limited = await api('POST', '/api/v3/auth/login', { body: { username: name, password: STRONG_PASSWORD } });
     expectError(limited, 429, 'rate_limited');
@@ -111,7 +127,8 @@ describe('auth flow', () => {
   it('resets the per-account counter after a successful login', async () => {
     const { user } = await registerAndLogin(unique('ivy'));
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 9; i++) await api('POST', '/api/v3/auth/login', { body: { username: user.username, password: 'wrong-password-xyz' } });
+      for (let i = 0; i < 9; i++)
+        await api('POST', '/api/v3/auth/login', { body: { username: user.username, password: 'wrong-password-xyz' } });
       await login(user.username);
     }
   });
@@ -122,7 +139,11 @@ describe('auth flow', () => {
     expectError(await api('POST', '/api/v3/auth/refresh', { body: { refresh_token: 'x', extra: 1 } }), 400, 'validation_error');
     expectError(await api('POST', '/api/v3/auth/login', { body: { password: 'x' } }), 400, 'validation_error');
     expectError(await api('POST', '/api/v3/auth/login', { body: '{"username": "a", ' }), 400, 'bad_request');
-    expectError(await api('POST', '/api/v3/auth/register', { body: { username: 'a b', email: 'nope', password: '' } }), 400, 'validation_error');
+    expectError(
+      await api('POST', '/api/v3/auth/register', { body: { username: 'a b', email: 'nope', password: '' } }),
+      400,
+      'validation_error',
+    );
     expect(await snapshot()).toEqual(before);
   });
 });

@@ -17,9 +17,16 @@ const sessions: Record<string, string> = {};
 const keys: Record<string, string> = {};
 
 beforeAll(async () => {
-  const spec = (await api('GET', '/openapi.json')).json as { paths: Record<string, Record<string, { 'x-access'?: Op['access']; responses: object }>> };
+  const spec = (await api('GET', '/openapi.json')).json as {
+    paths: Record<string, Record<string, { 'x-access'?: Op['access']; responses: object }>>;
+  };
   ops = Object.entries(spec.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, access: op['x-access'] ?? null, status101: '101' in op.responses })),
+    Object.entries(methods).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path,
+      access: op['x-access'] ?? null,
+      status101: '101' in op.responses,
+    })),
   );
   const admin = await registerAndLogin(unique('mxadmin'));
   const editor = await registerAndLogin(unique('mxeditor'));
@@ -40,39 +47,48 @@ describe('authorisation matrix', () => {
     expect(ops.length).toBeGreaterThan(40);
     const undeclared = ops.filter((o) => !o.access).map((o) => `${o.method} ${o.path}`);
     // Only sign-up/sign-in, health, docs, the console shell and public counters are open.
-    for (const key of undeclared) expect(key).toMatch(/auth\/(register|login|refresh|mfa\/verify|password\/(forgot|reset))|\/health|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats|automations\/\{automation_id\}\/webhook/);
+    for (const key of undeclared)
+      expect(key).toMatch(
+        /auth\/(register|login|refresh|mfa\/verify|password\/(forgot|reset))|\/health|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats|automations\/\{automation_id\}\/webhook/,
+      );
   });
 
   it('admits exactly the declared roles with a session, and refuses the rest with 403', async () => {
     const checks = ops
       // Signing out (here or everywhere) would end the sessions the matrix itself uses.
       .filter((o) => o.access && !o.status101 && !/\/logout(-all)?$/.test(o.path))
-      .flatMap((op) => Object.entries(sessions).map(async ([role, token]) => {
-        const res = await call(op, { token });
-        const allowed = op.access!.roles.includes(role);
-        const ok = allowed ? ![401, 403, 429].includes(res.status) : res.status === 403;
-        return ok ? null : `${op.method} ${op.path} as ${role}: ${res.status} (${allowed ? 'should be admitted' : 'should be 403'})`;
-      }));
+      .flatMap((op) =>
+        Object.entries(sessions).map(async ([role, token]) => {
+          const res = await call(op, { token });
+          const allowed = op.access!.roles.includes(role);
+          const ok = allowed ? ![401, 403, 429].includes(res.status) : res.status === 403;
+          return ok ? null : `${op.method} ${op.path} as ${role}: ${res.status} (${allowed ? 'should be admitted' : 'should be 403'})`;
+        }),
+      );
     expect((await Promise.all(checks)).filter(Boolean)).toEqual([]);
   });
 
   it('admits an API key only on operations that declare its scope', async () => {
     const checks = ops
       .filter((o) => o.access && !o.status101)
-      .flatMap((op) => Object.entries(keys).map(async ([scope, key]) => {
-        const res = await call(op, { apiKey: key });
-        const allowed = op.access!.scope === scope && op.access!.roles.includes('admin');
-        const ok = allowed ? ![401, 403, 429].includes(res.status) : res.status === 403;
-        return ok ? null : `${op.method} ${op.path} with key[${scope}]: ${res.status}`;
-      }));
+      .flatMap((op) =>
+        Object.entries(keys).map(async ([scope, key]) => {
+          const res = await call(op, { apiKey: key });
+          const allowed = op.access!.scope === scope && op.access!.roles.includes('admin');
+          const ok = allowed ? ![401, 403, 429].includes(res.status) : res.status === 403;
+          return ok ? null : `${op.method} ${op.path} with key[${scope}]: ${res.status}`;
+        }),
+      );
     expect((await Promise.all(checks)).filter(Boolean)).toEqual([]);
   }, 240_000);
 
   it('refuses every declared operation without credentials (401)', async () => {
-    const checks = ops.filter((o) => o.access && !o.status101).map(async (op) => {
-      const res = await call(op, {});
-      return res.status === 401 ? null : `${op.method} ${op.path}: ${res.status}`;
-    });
+    const checks = ops
+      .filter((o) => o.access && !o.status101)
+      .map(async (op) => {
+        const res = await call(op, {});
+        return res.status === 401 ? null : `${op.method} ${op.path}: ${res.status}`;
+      });
     expect((await Promise.all(checks)).filter(Boolean)).toEqual([]);
   });
 });

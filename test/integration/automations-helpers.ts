@@ -11,7 +11,12 @@ export async function executions(token: string, automationId: string): Promise<a
 }
 
 /** Polls the execution log until `done` holds; the real local queue runs the executions meanwhile. */
-export async function waitForExecutions(token: string, automationId: string, done: (items: any[]) => boolean, timeoutMs = 30_000): Promise<any[]> {
+export async function waitForExecutions(
+  token: string,
+  automationId: string,
+  done: (items: any[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<any[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const items = await executions(token, automationId);

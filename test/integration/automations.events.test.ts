@@ -12,19 +12,40 @@ const note = (message: string) => [{ type: 'send_notification', parameters: { ch
 
 describe('automations on task.failed and document.generated', () => {
   it('fires once when a background task fails for good', async () => {
-    const a = await createAutomation(token, { name: 'task watcher', trigger: { type: 'event_based', event: 'task.failed' }, actions: note('Task {{trigger.task_id}} failed: {{trigger.error}}') });
+    const a = await createAutomation(token, {
+      name: 'task watcher',
+      trigger: { type: 'event_based', event: 'task.failed' },
+      actions: note('Task {{trigger.task_id}} failed: {{trigger.error}}'),
+    });
     const tag = unique('af');
-    const task = await api('POST', '/api/v3/background/tasks/submit', { token, body: { name: 'doomed', task_type: 'webhook_call', payload: { url: `http://hooks.test/${tag}/status-400` } } });
+    const task = await api('POST', '/api/v3/background/tasks/submit', {
+      token,
+      body: { name: 'doomed', task_type: 'webhook_call', payload: { url: `http://hooks.test/${tag}/status-400` } },
+    });
     expect(task.status).toBe(201);
     const [e] = await waitForExecutions(token, a.id, allDone(1));
-    expect(e).toMatchObject({ event_id: `task:${task.json.id}:failed`, status: 'succeeded', trigger_data: { event_type: 'task.failed', task_id: task.json.id, task_type: 'webhook_call' } });
+    expect(e).toMatchObject({
+      event_id: `task:${task.json.id}:failed`,
+      status: 'succeeded',
+      trigger_data: { event_type: 'task.failed', task_id: task.json.id, task_type: 'webhook_call' },
+    });
   });
 
   it('fires per generated document of a run', async () => {
-    const wf = await createWorkflow(token, { name: 'two docs', nodes: [{ id: 'a', type: 'generate', prompt: 'One' }, { id: 'b', type: 'generate', prompt: 'Two {{nodes.a.output}}', depends_on: ['a'] }] });
+    const wf = await createWorkflow(token, {
+      name: 'two docs',
+      nodes: [
+        { id: 'a', type: 'generate', prompt: 'One' },
+        { id: 'b', type: 'generate', prompt: 'Two {{nodes.a.output}}', depends_on: ['a'] },
+      ],
+    });
     const a = await createAutomation(token, {
       name: 'doc watcher',
-      trigger: { type: 'event_based', event: 'document.generated', conditions: { all: [{ path: 'trigger.workflow_id', op: 'eq', value: wf.id }] } },
+      trigger: {
+        type: 'event_based',
+        event: 'document.generated',
+        conditions: { all: [{ path: 'trigger.workflow_id', op: 'eq', value: wf.id }] },
+      },
       actions: note('Document {{trigger.document_id}} from node {{trigger.node_id}}'),
     });
     const run = await startRun(token, wf.id);
@@ -36,7 +57,15 @@ describe('automations on task.failed and document.generated', () => {
   it('fires on data changes: a workflow created, then updated', async () => {
     const a = await createAutomation(token, {
       name: 'workflow changes',
-      trigger: { type: 'event_based', conditions: { any: [{ path: 'trigger.event_type', op: 'eq', value: 'workflow.created' }, { path: 'trigger.event_type', op: 'eq', value: 'workflow.updated' }] } },
+      trigger: {
+        type: 'event_based',
+        conditions: {
+          any: [
+            { path: 'trigger.event_type', op: 'eq', value: 'workflow.created' },
+            { path: 'trigger.event_type', op: 'eq', value: 'workflow.updated' },
+          ],
+        },
+      },
       actions: note('{{trigger.event_type}} {{trigger.name}} v{{trigger.version}}'),
     });
     const wf = await createWorkflow(token, { name: 'watched def', nodes: [{ id: 'a', type: 'generate', prompt: 'x' }] });

@@ -42,7 +42,9 @@ describe('automation executions under redelivery', () => {
     // Rewind to the state a crash between sending the notification and recording it leaves.
     await env.DB.batch([
       env.DB.prepare("UPDATE automation_executions SET status = 'running', finished_at = NULL WHERE id = ?").bind(e.id),
-      env.DB.prepare("UPDATE automation_action_results SET status = 'started', output = NULL WHERE execution_id = ? AND action_index = 1").bind(e.id),
+      env.DB.prepare(
+        "UPDATE automation_action_results SET status = 'started', output = NULL WHERE execution_id = ? AND action_index = 1",
+      ).bind(e.id),
     ]);
     const deliveries = await count('notification_deliveries');
     const again = await runExecution(env, getDb(env.DB), e.id, userId);
@@ -60,14 +62,23 @@ describe('automation executions under redelivery', () => {
     // The notification reads action 0, so whatever the sampler draws it runs second.
     for (const x of items) expect(x.decision).toMatchObject({ source: 'learned', order: [0, 1] });
     const stats = (await api('GET', '/api/v3/automations/stats', { token })).json;
-    expect(stats.learning).toContainEqual({ automation_id: a.id, actions: [{ index: 0, succeeded: 2, failed: 0 }, { index: 1, succeeded: 2, failed: 0 }] });
+    expect(stats.learning).toContainEqual({
+      automation_id: a.id,
+      actions: [
+        { index: 0, succeeded: 2, failed: 0 },
+        { index: 1, succeeded: 2, failed: 0 },
+      ],
+    });
   });
 
   it('an automation_run task cannot be aimed at an execution that is not waiting', async () => {
     const a = await createAutomation(token, chain);
     const fired = await api('POST', `/api/v3/automations/${a.id}/trigger`, { token, body: { trigger_data: { topic: 'x' } } });
     await waitForExecutions(token, a.id, allDone(1));
-    const direct = await api('POST', '/api/v3/background/tasks/submit', { token, body: { name: 'again', task_type: 'automation_run', payload: { execution_id: fired.json.id } } });
+    const direct = await api('POST', '/api/v3/background/tasks/submit', {
+      token,
+      body: { name: 'again', task_type: 'automation_run', payload: { execution_id: fired.json.id } },
+    });
     expect(direct.status).toBe(400);
   });
 });

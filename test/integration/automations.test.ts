@@ -25,14 +25,29 @@ const SEED_BODY = {
 describe('automations: the seed examples', () => {
   it('creates automation_1, triggers it, and logs each action', async () => {
     const created = await createAutomation(admin, SEED_BODY);
-    expect(created).toMatchObject({ id: 'automation_1', name: SEED_BODY.name, ai_decision_making: true, learning_enabled: true, enabled: true, trigger: SEED_BODY.trigger });
+    expect(created).toMatchObject({
+      id: 'automation_1',
+      name: SEED_BODY.name,
+      ai_decision_making: true,
+      learning_enabled: true,
+      enabled: true,
+      trigger: SEED_BODY.trigger,
+    });
 
     const fired = await api('POST', '/api/v3/automations/automation_1/trigger', {
       token: admin,
-      body: { trigger_data: { event_type: 'content_request', priority: 'high', topic: 'AI Automation' }, context: { user_id: '123', request_id: 'req_456' } },
+      body: {
+        trigger_data: { event_type: 'content_request', priority: 'high', topic: 'AI Automation' },
+        context: { user_id: '123', request_id: 'req_456' },
+      },
     });
     expect(fired.status, JSON.stringify(fired.json)).toBe(202);
-    expect(fired.json).toMatchObject({ automation_id: 'automation_1', status: 'queued', trigger_data: { topic: 'AI Automation' }, context: { request_id: 'req_456' } });
+    expect(fired.json).toMatchObject({
+      automation_id: 'automation_1',
+      status: 'queued',
+      trigger_data: { topic: 'AI Automation' },
+      context: { request_id: 'req_456' },
+    });
 
     const [e] = await waitForExecutions(admin, 'automation_1', allDone(1));
     // The local provider is no language model: the AI decision step's answer is not the JSON
@@ -44,15 +59,22 @@ describe('automations: the seed examples', () => {
     // The admin has no notification template named content_generated: the built-in message
     // carries the generated text to the owner's own address.
     expect(e.actions[1]).toMatchObject({ type: 'send_notification', status: 'succeeded', output: { template: null } });
-    const delivery = await env.DB.prepare('SELECT channel, subject, body FROM notification_deliveries WHERE id = ?').bind(e.actions[1].output.deliveries[0].id).first<any>();
-    expect(delivery).toEqual({ channel: 'email', subject: 'Content Generation Automation: content_generated', body: e.actions[0].output.text });
+    const delivery = await env.DB.prepare('SELECT channel, subject, body FROM notification_deliveries WHERE id = ?')
+      .bind(e.actions[1].output.deliveries[0].id)
+      .first<any>();
+    expect(delivery).toEqual({
+      channel: 'email',
+      subject: 'Content Generation Automation: content_generated',
+      body: e.actions[0].output.text,
+    });
     expect(e).toMatchObject({ status: 'succeeded', depth: 0 });
 
     const templates = await api('GET', '/api/v3/automations/templates', { token: admin });
     expect(templates.status).toBe(200);
     expect(templates.json.templates.map((t: any) => t.id)).toContain('content_generation');
     // Every template is a body the API accepts.
-    for (const t of templates.json.templates.filter((t: any) => !JSON.stringify(t.automation).includes('run_workflow'))) await createAutomation(admin, t.automation);
+    for (const t of templates.json.templates.filter((t: any) => !JSON.stringify(t.automation).includes('run_workflow')))
+      await createAutomation(admin, t.automation);
 
     const stats = await api('GET', '/api/v3/automations/stats', { token: admin });
     expect(stats.status).toBe(200);
@@ -64,12 +86,23 @@ describe('automations: the seed examples', () => {
 
   it('records a firing whose conditions do not hold as skipped, and an Idempotency-Key returns the first execution', async () => {
     const a = await createAutomation(token, { ...SEED_BODY, ai_decision_making: false, learning_enabled: false });
-    const low = await api('POST', `/api/v3/automations/${a.id}/trigger`, { token, body: { trigger_data: { event_type: 'content_request', priority: 'low' } } });
+    const low = await api('POST', `/api/v3/automations/${a.id}/trigger`, {
+      token,
+      body: { trigger_data: { event_type: 'content_request', priority: 'low' } },
+    });
     expect(low.status).toBe(202);
     expect(low.json).toMatchObject({ status: 'skipped', error: 'the trigger conditions are not met', task_id: null });
 
-    const first = await api('POST', `/api/v3/automations/${a.id}/trigger`, { token, body: { trigger_data: { priority: 'low' } }, headers: { 'Idempotency-Key': 'once-1' } });
-    const again = await api('POST', `/api/v3/automations/${a.id}/trigger`, { token, body: { trigger_data: { priority: 'low' } }, headers: { 'Idempotency-Key': 'once-1' } });
+    const first = await api('POST', `/api/v3/automations/${a.id}/trigger`, {
+      token,
+      body: { trigger_data: { priority: 'low' } },
+      headers: { 'Idempotency-Key': 'once-1' },
+    });
+    const again = await api('POST', `/api/v3/automations/${a.id}/trigger`, {
+      token,
+      body: { trigger_data: { priority: 'low' } },
+      headers: { 'Idempotency-Key': 'once-1' },
+    });
     expect(again.json.id).toBe(first.json.id);
   });
 
@@ -89,7 +122,11 @@ describe('automations: the seed examples', () => {
     ];
     for (const body of bad) expectError(await api('POST', '/api/v3/automations', { token, body }), 400, 'validation_error');
     expect(await count('automations')).toBe(before);
-    expectError(await api('POST', '/api/v3/automations/automation_1/trigger', { token, body: { trigger_data: {}, surprise: true } }), 400, 'validation_error');
+    expectError(
+      await api('POST', '/api/v3/automations/automation_1/trigger', { token, body: { trigger_data: {}, surprise: true } }),
+      400,
+      'validation_error',
+    );
     // automation_1 is the admin's: for anyone else it does not exist.
     expectError(await api('POST', '/api/v3/automations/automation_1/trigger', { token, body: {} }), 404, 'not_found');
     expectError(await api('GET', '/api/v3/automations/automation_1', { token }), 404, 'not_found');
@@ -99,29 +136,53 @@ describe('automations: the seed examples', () => {
 
 describe('automations on internal events', () => {
   it('fires when a workflow run completes, checks its condition, and chains two actions', async () => {
-    const wf = await createWorkflow(token, { name: 'watched', nodes: [{ id: 'draft', type: 'generate', prompt: 'Write about {{input.topic}}' }] });
+    const wf = await createWorkflow(token, {
+      name: 'watched',
+      nodes: [{ id: 'draft', type: 'generate', prompt: 'Write about {{input.topic}}' }],
+    });
     const other = await createWorkflow(token, { name: 'unwatched', nodes: [{ id: 'draft', type: 'generate', prompt: 'x' }] });
     const a = await createAutomation(token, {
       name: 'summarise finished runs',
-      trigger: { type: 'event_based', event: 'workflow.completed', conditions: { all: [{ path: 'trigger.workflow_id', op: 'eq', value: wf.id }, { path: 'trigger.status', op: 'eq', value: 'succeeded' }] } },
+      trigger: {
+        type: 'event_based',
+        event: 'workflow.completed',
+        conditions: {
+          all: [
+            { path: 'trigger.workflow_id', op: 'eq', value: wf.id },
+            { path: 'trigger.status', op: 'eq', value: 'succeeded' },
+          ],
+        },
+      },
       actions: [
         { type: 'ai_generation', parameters: { prompt_template: 'Summarise run {{trigger.run_id}} of {{trigger.workflow_name}}' } },
-        { type: 'send_notification', parameters: { channel: 'in_app', subject: 'Run {{trigger.run_id}} summarised', message: 'Summary: {{actions.0.output.text}}' } },
+        {
+          type: 'send_notification',
+          parameters: { channel: 'in_app', subject: 'Run {{trigger.run_id}} summarised', message: 'Summary: {{actions.0.output.text}}' },
+        },
       ],
     });
     const skippedRun = await startRun(token, other.id, { topic: 'ants' });
     const run = await startRun(token, wf.id, { topic: 'bees' });
     const [e] = await waitForExecutions(token, a.id, allDone(1));
-    expect(e).toMatchObject({ event_id: `run:${run.id}:succeeded`, status: 'succeeded', depth: 0, trigger_data: { event_type: 'workflow.completed', run_id: run.id, workflow_id: wf.id } });
+    expect(e).toMatchObject({
+      event_id: `run:${run.id}:succeeded`,
+      status: 'succeeded',
+      depth: 0,
+      trigger_data: { event_type: 'workflow.completed', run_id: run.id, workflow_id: wf.id },
+    });
     expect(e.actions.map((x: any) => x.status)).toEqual(['succeeded', 'succeeded']);
     const text: string = e.actions[0].output.text;
     expect(text.length).toBeGreaterThan(0);
 
     // The second action used the first one's output: the stored delivery carries it.
-    const delivery = await env.DB.prepare('SELECT subject, body, channel FROM notification_deliveries WHERE id = ?').bind(e.actions[1].output.deliveries[0].id).first<any>();
+    const delivery = await env.DB.prepare('SELECT subject, body, channel FROM notification_deliveries WHERE id = ?')
+      .bind(e.actions[1].output.deliveries[0].id)
+      .first<any>();
     expect(delivery).toEqual({ subject: `Run ${run.id} summarised`, body: `Summary: ${text}`, channel: 'in_app' });
     // The other workflow's run matched no condition: no execution row mentions it.
-    const rows = await env.DB.prepare("SELECT count(*) AS n FROM automation_executions WHERE event_id = ?").bind(`run:${skippedRun.id}:succeeded`).first<{ n: number }>();
+    const rows = await env.DB.prepare('SELECT count(*) AS n FROM automation_executions WHERE event_id = ?')
+      .bind(`run:${skippedRun.id}:succeeded`)
+      .first<{ n: number }>();
     expect(rows!.n).toBe(0);
   });
 
@@ -129,13 +190,23 @@ describe('automations on internal events', () => {
     const wf = await createWorkflow(token, { name: 'loop', nodes: [{ id: 't', type: 'generate', prompt: 'Loop {{input.n}}' }] });
     const a = await createAutomation(token, {
       name: 'rerun forever',
-      trigger: { type: 'event_based', event: 'workflow.completed', conditions: { all: [{ path: 'trigger.workflow_id', op: 'eq', value: wf.id }] } },
+      trigger: {
+        type: 'event_based',
+        event: 'workflow.completed',
+        conditions: { all: [{ path: 'trigger.workflow_id', op: 'eq', value: wf.id }] },
+      },
       actions: [{ type: 'run_workflow', parameters: { workflow_id: wf.id, input: { n: '{{trigger.run_id}}' } } }],
     });
     await startRun(token, wf.id, { n: 0 });
     const items = await waitForExecutions(token, a.id, (xs) => xs.some((x) => x.status === 'refused') && allDone(5)(xs));
     const byDepth = [...items].sort((x, y) => x.depth - y.depth);
-    expect(byDepth.map((x) => [x.depth, x.status])).toEqual([[0, 'succeeded'], [1, 'succeeded'], [2, 'succeeded'], [3, 'succeeded'], [4, 'refused']]);
+    expect(byDepth.map((x) => [x.depth, x.status])).toEqual([
+      [0, 'succeeded'],
+      [1, 'succeeded'],
+      [2, 'succeeded'],
+      [3, 'succeeded'],
+      [4, 'refused'],
+    ]);
     expect(byDepth[4].error).toContain('chain depth 4 exceeds 3');
     expect(byDepth[4].actions[0].status).toBe('not_run');
     expect(byDepth.slice(1).every((x) => x.origin_automation_id === a.id)).toBe(true);
@@ -157,7 +228,10 @@ describe('AI decision making', () => {
     });
     const failing = await createAutomation(token, body(`fail-${unique('dec')}`));
     const echo = await createAutomation(token, body('echo'));
-    for (const a of [failing, echo]) expect((await api('POST', `/api/v3/automations/${a.id}/trigger`, { token, body: { trigger_data: { topic: 'owls' } } })).status).toBe(202);
+    for (const a of [failing, echo])
+      expect((await api('POST', `/api/v3/automations/${a.id}/trigger`, { token, body: { trigger_data: { topic: 'owls' } } })).status).toBe(
+        202,
+      );
     const [f] = await waitForExecutions(token, failing.id, allDone(1));
     expect(f.decision).toMatchObject({ source: 'fallback', order: [0, 1] });
     expect(f.decision.reason).toContain('the AI step failed');

@@ -18,7 +18,11 @@ async function stats(ns: string): Promise<Tally & { tiers: Record<string, Tally>
   const res = await api('GET', '/api/v3/cache/stats', { token: admin });
   expect(res.status, JSON.stringify(res.json)).toBe(200);
   const s = res.json.namespaces.find((x: { namespace: string }) => x.namespace === ns);
-  return { hits: s.hits, misses: s.misses, tiers: Object.fromEntries(s.tiers.map((t: Tally & { tier: string }) => [t.tier, { hits: t.hits, misses: t.misses }])) };
+  return {
+    hits: s.hits,
+    misses: s.misses,
+    tiers: Object.fromEntries(s.tiers.map((t: Tally & { tier: string }) => [t.tier, { hits: t.hits, misses: t.misses }])),
+  };
 }
 const delta = (a: Tally, b: Tally) => ({ hits: b.hits - a.hits, misses: b.misses - a.misses });
 
@@ -34,9 +38,12 @@ describe('cache admin endpoints', () => {
   it('answer 401 without credentials and 403 to non-admins and to keys without cache:admin', async () => {
     const editor = await registerAndLogin(unique('cacheed'));
     expect(editor.user.role).toBe('editor');
-    const editorKey = (await api('POST', '/api/v3/auth/api-keys', { token: editor.token, body: { name: 'ed', scopes: ['cache:admin'] } })).json.key;
-    const adminReadKey = (await api('POST', '/api/v3/auth/api-keys', { token: admin, body: { name: 'ro', scopes: ['workflows:read'] } })).json.key;
-    const adminCacheKey = (await api('POST', '/api/v3/auth/api-keys', { token: admin, body: { name: 'cache', scopes: ['cache:admin'] } })).json.key;
+    const editorKey = (await api('POST', '/api/v3/auth/api-keys', { token: editor.token, body: { name: 'ed', scopes: ['cache:admin'] } }))
+      .json.key;
+    const adminReadKey = (await api('POST', '/api/v3/auth/api-keys', { token: admin, body: { name: 'ro', scopes: ['workflows:read'] } }))
+      .json.key;
+    const adminCacheKey = (await api('POST', '/api/v3/auth/api-keys', { token: admin, body: { name: 'cache', scopes: ['cache:admin'] } }))
+      .json.key;
     for (const base of ['/api/v3/cache', '/api/v3/advanced/cache']) {
       expectError(await api('GET', `${base}/stats`), 401, 'unauthorized');
       expectError(await api('POST', `${base}/clear`, { body: { scope: 'all' } }), 401, 'unauthorized');
@@ -87,7 +94,7 @@ describe('API keys are never served stale', () => {
     expectError(await api('GET', '/api/v3/workflows', { apiKey: created.key }), 401, 'unauthorized');
   });
 
-  it('a demoted owner\'s key loses admin access at once', async () => {
+  it("a demoted owner's key loses admin access at once", async () => {
     const owner = await registerAndLogin(unique('demote'));
     const promoted = await api('PATCH', `/api/v3/auth/users/${owner.user.id}`, { token: admin, body: { role: 'admin' } });
     expect(promoted.status, JSON.stringify(promoted.json)).toBe(200);
@@ -118,7 +125,9 @@ describe('workflow definitions are never served stale', () => {
     const mid = await stats('workflow');
     expect(delta(before, mid)).toEqual({ hits: 1, misses: 1 });
 
-    expect((await api('PUT', `/api/v3/workflows/${wf.id}`, { token, body: { name: 'v', nodes: transform('two', 'version two') } })).status).toBe(200);
+    expect(
+      (await api('PUT', `/api/v3/workflows/${wf.id}`, { token, body: { name: 'v', nodes: transform('two', 'version two') } })).status,
+    ).toBe(200);
     const third = await start(token, wf.id);
     expect(third.workflow_version).toBe(2);
     expect(third.nodes.map((n) => n.id)).toEqual(['two']);
@@ -150,16 +159,26 @@ describe('clearing', () => {
     const byKey = await clear({ scope: 'key', namespace: 'workflow', key: `${wf.id}:1` });
     expect(byKey.status, JSON.stringify(byKey.json)).toBe(200);
     expect(byKey.json.cleared).toEqual({ memory: 1, kv: 1, edge: 0 });
-    expect((await clear({ scope: 'prefix', namespace: 'workflow', prefix: `${wf.id}:` })).json.cleared).toEqual({ memory: 1, kv: 1, edge: 0 });
+    expect((await clear({ scope: 'prefix', namespace: 'workflow', prefix: `${wf.id}:` })).json.cleared).toEqual({
+      memory: 1,
+      kv: 1,
+      edge: 0,
+    });
     expect((await env.CACHE.list({ prefix: `c:workflow:${wf.id}:` })).keys).toEqual([]);
 
     await start(token, wf.id);
     expect((await clear({ scope: 'tag', tag: `workflow:${wf.id}` })).json.cleared).toEqual({ memory: 1, kv: 1, edge: null });
     expect((await env.CACHE.list({ prefix: `t:workflow:${wf.id}|` })).keys).toEqual([]);
 
-    const rows = await env.DB.prepare("SELECT target_id, details, actor_user_id FROM audit_log WHERE action = 'cache.clear' ORDER BY id DESC LIMIT 3").all<{ target_id: string; details: string }>();
+    const rows = await env.DB.prepare(
+      "SELECT target_id, details, actor_user_id FROM audit_log WHERE action = 'cache.clear' ORDER BY id DESC LIMIT 3",
+    ).all<{ target_id: string; details: string }>();
     expect(rows.results.map((r) => r.target_id)).toEqual(['tag', 'prefix', 'key']);
-    expect(JSON.parse(rows.results[0]!.details)).toEqual({ scope: 'tag', tag: `workflow:${wf.id}`, cleared: { memory: 1, kv: 1, edge: null } });
+    expect(JSON.parse(rows.results[0]!.details)).toEqual({
+      scope: 'tag',
+      tag: `workflow:${wf.id}`,
+      cleared: { memory: 1, kv: 1, edge: null },
+    });
   });
 
   it('AI results: a repeated deterministic call is a hit until its provider prefix is cleared', async () => {
@@ -169,7 +188,15 @@ describe('clearing', () => {
     expect((await gen()).json.cached).toBe(false);
     const hit = await gen();
     expect(hit.json.cached).toBe(true);
-    expect((await api('POST', '/api/v3/cache/clear', { token: admin, body: { scope: 'prefix', namespace: 'ai', prefix: 'local:' }, direct: true })).json.cleared.kv).toBeGreaterThanOrEqual(1);
+    expect(
+      (
+        await api('POST', '/api/v3/cache/clear', {
+          token: admin,
+          body: { scope: 'prefix', namespace: 'ai', prefix: 'local:' },
+          direct: true,
+        })
+      ).json.cleared.kv,
+    ).toBeGreaterThanOrEqual(1);
     const again = await gen();
     expect(again.json.cached).toBe(false);
     expect(again.json.text).toBe(hit.json.text);

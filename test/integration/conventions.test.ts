@@ -26,7 +26,11 @@ describe('API conventions', () => {
   it('answers CORS preflights from the configured origins', async () => {
     const res = await SELF.fetch(`${BASE}/api/v3/workflows`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
@@ -45,8 +49,16 @@ describe('API conventions', () => {
     const before = await snapshot();
     const huge = JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10), nodes: simpleNodes });
     expectError(await api('POST', '/api/v3/workflows', { token, body: huge }), 413, 'payload_too_large');
-    expectError(await api('POST', '/api/v3/workflows', { token, body: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
-    expectError(await api('POST', '/api/v3/auth/login', { body: '{"username":"x"}', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
+    expectError(
+      await api('POST', '/api/v3/workflows', { token, body: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      415,
+      'unsupported_media_type',
+    );
+    expectError(
+      await api('POST', '/api/v3/auth/login', { body: '{"username":"x"}', headers: { 'content-type': 'text/plain' } }),
+      415,
+      'unsupported_media_type',
+    );
     expectError(await api('POST', '/api/v3/workflows', { token, body: '{"name": ' }), 400, 'bad_request');
     expectError(await api('POST', '/api/v3/workflows', { token, body: '[]' }), 400, 'validation_error');
     expect(await snapshot()).toEqual(before);
@@ -63,7 +75,9 @@ describe('API conventions', () => {
     const spec = await api('GET', '/openapi.json');
     expect(spec.status).toBe(200);
     expect(spec.json.openapi).toBe('3.1.0');
-    expect(Object.keys(spec.json.paths)).toEqual(expect.arrayContaining(['/api/v3/workflows', '/api/v3/auth/login', '/api/v3/security/auth/login']));
+    expect(Object.keys(spec.json.paths)).toEqual(
+      expect.arrayContaining(['/api/v3/workflows', '/api/v3/auth/login', '/api/v3/security/auth/login']),
+    );
     for (const page of ['/docs', '/redoc']) {
       const res = await SELF.fetch(`${BASE}${page}`);
       expect(res.status).toBe(200);

@@ -22,14 +22,22 @@ beforeAll(async () => {
 });
 
 describe('documents', () => {
-  it('lists a run\'s documents and gets one with its links', async () => {
+  it("lists a run's documents and gets one with its links", async () => {
     const list = await api('GET', `/api/v3/documents?run_id=${runId}`, { token });
     expect(list.status).toBe(200);
     expect(list.json.items.map((d: { id: number }) => d.id)).toEqual([...docIds].reverse());
     expect(list.json.items[0]).toHaveProperty('excerpt');
     expect(list.json.items[0]).not.toHaveProperty('content');
     const draft = await api('GET', `/api/v3/documents/${docIds[1]}`, { token });
-    expect(draft.json).toMatchObject({ id: docIds[1], kind: 'node', run_id: runId, workflow_id: workflowId, node_id: 'draft', parent_id: docIds[0], version: 1 });
+    expect(draft.json).toMatchObject({
+      id: docIds[1],
+      kind: 'node',
+      run_id: runId,
+      workflow_id: workflowId,
+      node_id: 'draft',
+      parent_id: docIds[0],
+      version: 1,
+    });
     expect(draft.json.metadata).toMatchObject({ node_type: 'generate', provider: 'local' });
   });
 
@@ -45,7 +53,10 @@ describe('documents', () => {
 
   it('editing creates a new version and keeps the old ones readable', async () => {
     const before = (await api('GET', `/api/v3/documents/${docIds[0]}`, { token })).json;
-    const edited = await api('PATCH', `/api/v3/documents/${docIds[0]}`, { token, body: { content: 'Edited outline about urban beekeeping.' } });
+    const edited = await api('PATCH', `/api/v3/documents/${docIds[0]}`, {
+      token,
+      body: { content: 'Edited outline about urban beekeeping.' },
+    });
     expect(edited.status).toBe(200);
     expect(edited.json).toMatchObject({ version: 2, content: 'Edited outline about urban beekeeping.', title: before.title });
     const versions = await api('GET', `/api/v3/documents/${docIds[0]}/versions`, { token });
@@ -62,10 +73,18 @@ describe('documents', () => {
   it('continues the chain: the next document is generated from the latest, with an automatic prompt, as its child', async () => {
     const res = await api('POST', `/api/v3/documents/${docIds[1]}/continue`, { token, body: {} });
     expect(res.status, JSON.stringify(res.json)).toBe(201);
-    expect(res.json).toMatchObject({ kind: 'continuation', parent_id: docIds[1], run_id: runId, metadata: { automatic_prompt: true, provider: 'local' } });
+    expect(res.json).toMatchObject({
+      kind: 'continuation',
+      parent_id: docIds[1],
+      run_id: runId,
+      metadata: { automatic_prompt: true, provider: 'local' },
+    });
     expect(res.json.content.length).toBeGreaterThan(40);
     // ...and again from the continuation, building a tree of documents.
-    const next = await api('POST', `/api/v3/documents/${res.json.id}/continue`, { token, body: { prompt: 'Write a closing section about hive safety' } });
+    const next = await api('POST', `/api/v3/documents/${res.json.id}/continue`, {
+      token,
+      body: { prompt: 'Write a closing section about hive safety' },
+    });
     expect(next.json).toMatchObject({ parent_id: res.json.id, metadata: { automatic_prompt: false } });
     const children = await api('GET', `/api/v3/documents?parent_id=${docIds[1]}`, { token });
     expect(children.json.items.map((d: { id: number }) => d.id)).toEqual([res.json.id]);

@@ -16,7 +16,8 @@ beforeAll(async () => {
 
 afterEach(async () => {
   const rows = await env.DB.prepare('SELECT id FROM ip_rules WHERE api_key_id IS NULL').all<{ id: number }>();
-  for (const { id } of rows.results) expect((await api('DELETE', `/api/v3/security/ip-rules/${id}`, { token: admin.token })).status).toBe(204);
+  for (const { id } of rows.results)
+    expect((await api('DELETE', `/api/v3/security/ip-rules/${id}`, { token: admin.token })).status).toBe(204);
 });
 
 const from = (ip: string) => ({ 'cf-connecting-ip': ip });
@@ -37,14 +38,22 @@ describe('global IP rules', () => {
     expect(blocked.json.error.message).toContain('198.51.100.9');
     expectError(await api('GET', '/api/v3/auth/me', { token: u.token, headers: from('::ffff:198.51.100.9') }), 403, 'forbidden');
     // Before authentication: signing in from there is refused too, and so is an anonymous call.
-    expectError(await api('POST', '/api/v3/auth/login', { body: { username: 'x', password: STRONG_PASSWORD }, headers: from('198.51.100.9') }), 403, 'forbidden');
+    expectError(
+      await api('POST', '/api/v3/auth/login', { body: { username: 'x', password: STRONG_PASSWORD }, headers: from('198.51.100.9') }),
+      403,
+      'forbidden',
+    );
     expectError(await api('GET', '/api/v3/health', { headers: from('198.51.100.9') }), 403, 'forbidden');
 
     expect((await api('GET', '/api/v3/auth/me', { token: u.token, headers: from('198.51.101.9') })).status).toBe(200);
     // No client address (local tools): not filtered.
     expect((await api('GET', '/api/v3/auth/me', { token: u.token })).status).toBe(200);
 
-    const events = await env.DB.prepare("SELECT ip, severity, details FROM security_events WHERE type = 'ip_blocked' ORDER BY id").all<{ ip: string; severity: string; details: string }>();
+    const events = await env.DB.prepare("SELECT ip, severity, details FROM security_events WHERE type = 'ip_blocked' ORDER BY id").all<{
+      ip: string;
+      severity: string;
+      details: string;
+    }>();
     // 198.51.100.9 and its mapped form: two distinct client strings, one event each for this hour.
     expect(events.results.map((e) => e.ip)).toEqual(['198.51.100.9', '::ffff:198.51.100.9']);
     expect(JSON.parse(events.results[0]!.details)).toMatchObject({ scope: 'global', verdict: 'denied' });
@@ -70,19 +79,37 @@ describe('global IP rules', () => {
 
   it('refuses a change that would lock the admin out, and stores nothing', async () => {
     const before = { rules: await count('ip_rules'), audit: await count('audit_log') };
-    const refused = await api('POST', '/api/v3/security/ip-rules', { token: admin.token, body: { action: 'allow', cidr: '192.0.2.0/24' }, headers: from(ADMIN_IP) });
+    const refused = await api('POST', '/api/v3/security/ip-rules', {
+      token: admin.token,
+      body: { action: 'allow', cidr: '192.0.2.0/24' },
+      headers: from(ADMIN_IP),
+    });
     expectError(refused, 409, 'conflict');
     expect(refused.json.error.message).toContain(ADMIN_IP);
-    expectError(await api('POST', '/api/v3/security/ip-rules', { token: admin.token, body: { action: 'deny', cidr: '203.0.113.0/28' }, headers: from(ADMIN_IP) }), 409, 'conflict');
+    expectError(
+      await api('POST', '/api/v3/security/ip-rules', {
+        token: admin.token,
+        body: { action: 'deny', cidr: '203.0.113.0/28' },
+        headers: from(ADMIN_IP),
+      }),
+      409,
+      'conflict',
+    );
     expect({ rules: await count('ip_rules'), audit: await count('audit_log') }).toEqual(before);
 
     // With its own address allowed first, the admin may narrow the list; removing that rule is refused.
     const own = await addRule({ action: 'allow', cidr: '203.0.113.0/24' });
     await addRule({ action: 'allow', cidr: '192.0.2.0/24' });
-    expectError(await api('DELETE', `/api/v3/security/ip-rules/${own.id}`, { token: admin.token, headers: from(ADMIN_IP) }), 409, 'conflict');
+    expectError(
+      await api('DELETE', `/api/v3/security/ip-rules/${own.id}`, { token: admin.token, headers: from(ADMIN_IP) }),
+      409,
+      'conflict',
+    );
     expect((await api('GET', '/api/v3/auth/me', { token: admin.token, headers: from(ADMIN_IP) })).status).toBe(200);
     // From an allowed address that stays allowed, the same deletion is fine.
-    expect((await api('DELETE', `/api/v3/security/ip-rules/${own.id}`, { token: admin.token, headers: from('192.0.2.10') })).status).toBe(204);
+    expect((await api('DELETE', `/api/v3/security/ip-rules/${own.id}`, { token: admin.token, headers: from('192.0.2.10') })).status).toBe(
+      204,
+    );
     expect(await count("audit_log WHERE action = 'ip_rule.delete'")).toBeGreaterThanOrEqual(1);
     expectError(await api('GET', '/api/v3/auth/me', { token: admin.token, headers: from(ADMIN_IP) }), 403, 'forbidden');
   });
@@ -103,7 +130,14 @@ describe('global IP rules', () => {
     ]) {
       expectError(await api('POST', '/api/v3/security/ip-rules', { token: admin.token, body }), 400, 'validation_error');
     }
-    expectError(await api('POST', '/api/v3/security/ip-rules', { token: admin.token, body: { action: 'deny', cidr: '10.0.0.0/8', api_key_id: 999999 } }), 404, 'not_found');
+    expectError(
+      await api('POST', '/api/v3/security/ip-rules', {
+        token: admin.token,
+        body: { action: 'deny', cidr: '10.0.0.0/8', api_key_id: 999999 },
+      }),
+      404,
+      'not_found',
+    );
     expectError(await api('DELETE', '/api/v3/security/ip-rules/999999', { token: admin.token }), 404, 'not_found');
     expect({ rules: await count('ip_rules'), audit: await count('audit_log') }).toEqual(before);
 
@@ -122,7 +156,8 @@ describe('per-API-key IP rules', () => {
   it('the owner restricts a key; its session and other keys are unaffected; others cannot see or touch the rules', async () => {
     const owner = await registerAndLogin(unique('ipowner'));
     const other = await registerAndLogin(unique('ipother'));
-    const mk = async (name: string) => (await api('POST', '/api/v3/auth/api-keys', { token: owner.token, body: { name, scopes: ['profile:read'] } })).json;
+    const mk = async (name: string) =>
+      (await api('POST', '/api/v3/auth/api-keys', { token: owner.token, body: { name, scopes: ['profile:read'] } })).json;
     const key = await mk('office');
     const spare = await mk('spare');
     const rules = `/api/v3/auth/api-keys/${key.id}/ip-rules`;
@@ -143,7 +178,9 @@ describe('per-API-key IP rules', () => {
     expect((await meWithKey()).status).toBe(200);
     expect((await api('GET', '/api/v3/auth/me', { token: owner.token, headers: from('198.51.100.1') })).status).toBe(200);
     expect((await api('GET', '/api/v3/auth/me', { apiKey: spare.key, headers: from('198.51.100.1') })).status).toBe(200);
-    const event = await env.DB.prepare("SELECT user_id, details FROM security_events WHERE type = 'ip_blocked' AND ip = '198.51.100.1'").first<{ user_id: number; details: string }>();
+    const event = await env.DB.prepare(
+      "SELECT user_id, details FROM security_events WHERE type = 'ip_blocked' AND ip = '198.51.100.1'",
+    ).first<{ user_id: number; details: string }>();
     expect(event!.user_id).toBe(owner.user.id);
     expect(JSON.parse(event!.details)).toMatchObject({ scope: `api_key:${key.id}`, verdict: 'not_allowed' });
 
@@ -156,7 +193,10 @@ describe('per-API-key IP rules', () => {
     expectError(await api('DELETE', `${rules}/${allow.json.id}`, { token: other.token }), 404, 'not_found');
     expectError(await api('POST', rules, { apiKey: key.key, body: { action: 'allow', cidr: '0.0.0.0/0' } }), 403, 'forbidden');
     // A rule id of another key is not found under this key.
-    const spareRule = await api('POST', `/api/v3/auth/api-keys/${spare.id}/ip-rules`, { token: owner.token, body: { action: 'deny', cidr: '2001:db8::/32' } });
+    const spareRule = await api('POST', `/api/v3/auth/api-keys/${spare.id}/ip-rules`, {
+      token: owner.token,
+      body: { action: 'deny', cidr: '2001:db8::/32' },
+    });
     expectError(await api('DELETE', `${rules}/${spareRule.json.id}`, { token: owner.token }), 404, 'not_found');
     expectError(await api('POST', rules, { token: owner.token, body: { action: 'allow', cidr: '300.0.0.0/8' } }), 400, 'validation_error');
 
@@ -167,11 +207,15 @@ describe('per-API-key IP rules', () => {
     expect((await meWithKey('192.0.2.13')).status).toBe(200);
     expect((await api('DELETE', `${rules}/${allow.json.id}`, { token: owner.token })).status).toBe(204);
     expect((await meWithKey('198.51.100.1')).status).toBe(200);
-    const audit = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE action IN ('ip_rule.create', 'ip_rule.delete') AND actor_user_id = ?").bind(owner.user.id).first<{ n: number }>();
+    const audit = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE action IN ('ip_rule.create', 'ip_rule.delete') AND actor_user_id = ?",
+    )
+      .bind(owner.user.id)
+      .first<{ n: number }>();
     expect(audit!.n).toBe(4);
   });
 
-  it('an admin can attach a rule to any user\'s key', async () => {
+  it("an admin can attach a rule to any user's key", async () => {
     const owner = await registerAndLogin(unique('ipkeyed'));
     const key = (await api('POST', '/api/v3/auth/api-keys', { token: owner.token, body: { name: 'k', scopes: ['profile:read'] } })).json;
     const rule = await addRule({ action: 'deny', cidr: '2001:db8:dead::/48', api_key_id: key.id });

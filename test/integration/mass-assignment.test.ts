@@ -21,14 +21,44 @@ beforeAll(async () => {
 describe('fields a caller may not set are refused, and nothing changes', () => {
   const name = unique('mauser');
   const cases: [string, string, () => string, unknown][] = [
-    ['register as admin', 'POST /api/v3/auth/register', () => '', { username: name, email: `${name}@example.com`, password: STRONG_PASSWORD, role: 'admin' }],
-    ['register with an id', 'POST /api/v3/auth/register', () => '', { username: name, email: `${name}@example.com`, password: STRONG_PASSWORD, id: 1 }],
+    [
+      'register as admin',
+      'POST /api/v3/auth/register',
+      () => '',
+      { username: name, email: `${name}@example.com`, password: STRONG_PASSWORD, role: 'admin' },
+    ],
+    [
+      'register with an id',
+      'POST /api/v3/auth/register',
+      () => '',
+      { username: name, email: `${name}@example.com`, password: STRONG_PASSWORD, id: 1 },
+    ],
     ['create a workflow for someone else', 'POST /api/v3/workflows', () => editor.token, { name: 'x', nodes: simpleNodes, owner_id: 1 }],
-    ['replace a workflow with another owner', `PUT /api/v3/workflows/{wf}`, () => editor.token, { name: 'x', nodes: simpleNodes, owner_id: 1 }],
-    ['patch a workflow version and timestamps', `PATCH /api/v3/workflows/{wf}`, () => editor.token, { version: 99, created_at: '2020-01-01T00:00:00Z' }],
+    [
+      'replace a workflow with another owner',
+      `PUT /api/v3/workflows/{wf}`,
+      () => editor.token,
+      { name: 'x', nodes: simpleNodes, owner_id: 1 },
+    ],
+    [
+      'patch a workflow version and timestamps',
+      `PATCH /api/v3/workflows/{wf}`,
+      () => editor.token,
+      { version: 99, created_at: '2020-01-01T00:00:00Z' },
+    ],
     ['patch a role with an extra id', 'PATCH /api/v3/auth/users/{me}', () => admin.token, { role: 'viewer', id: 1 }],
-    ['create an API key for another user', 'POST /api/v3/auth/api-keys', () => editor.token, { name: 'k', scopes: ['workflows:read'], user_id: 1 }],
-    ['submit a task owned by someone else', 'POST /api/v3/background/tasks/submit', () => editor.token, { name: 't', task_type: 'data_processing', payload: {}, owner_id: 1 }],
+    [
+      'create an API key for another user',
+      'POST /api/v3/auth/api-keys',
+      () => editor.token,
+      { name: 'k', scopes: ['workflows:read'], user_id: 1 },
+    ],
+    [
+      'submit a task owned by someone else',
+      'POST /api/v3/background/tasks/submit',
+      () => editor.token,
+      { name: 't', task_type: 'data_processing', payload: {}, owner_id: 1 },
+    ],
   ];
 
   it.each(cases)('%s → 400', async (_label, route, token, body) => {

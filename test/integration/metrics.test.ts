@@ -27,7 +27,10 @@ function parseStrict(text: string): Exposition {
   const seen = new Set<string>();
   const closed = new Set<string>();
   let current: string | null = null;
-  const familyOf = (name: string) => [...types.keys()].find((f) => name === f || (['histogram', 'summary'].includes(types.get(f)!) && [`${f}_sum`, `${f}_count`, `${f}_bucket`].includes(name))) ?? name;
+  const familyOf = (name: string) =>
+    [...types.keys()].find(
+      (f) => name === f || (['histogram', 'summary'].includes(types.get(f)!) && [`${f}_sum`, `${f}_count`, `${f}_bucket`].includes(name)),
+    ) ?? name;
   const enter = (family: string) => {
     if (family === current) return;
     expect(closed.has(family), `family ${family} is not contiguous`).toBe(false);
@@ -46,7 +49,10 @@ function parseStrict(text: string): Exposition {
         helps.add(name);
       } else {
         expect(types.has(name), `second TYPE for ${name}`).toBe(false);
-        expect(samples.some((x) => familyOf(x.name) === name), `TYPE after samples of ${name}`).toBe(false);
+        expect(
+          samples.some((x) => familyOf(x.name) === name),
+          `TYPE after samples of ${name}`,
+        ).toBe(false);
         expect(['counter', 'gauge', 'histogram', 'summary', 'untyped']).toContain(rest);
         types.set(name, rest);
       }
@@ -88,7 +94,8 @@ function parseStrict(text: string): Exposition {
   return { types, samples };
 }
 
-const series = (e: Exposition, name: string, match: Record<string, string> = {}) => e.samples.filter((x) => x.name === name && Object.entries(match).every(([k, v]) => x.labels[k] === v));
+const series = (e: Exposition, name: string, match: Record<string, string> = {}) =>
+  e.samples.filter((x) => x.name === name && Object.entries(match).every(([k, v]) => x.labels[k] === v));
 
 let admin: string;
 let editor: string;
@@ -103,7 +110,8 @@ beforeAll(async () => {
   expect((await api('PATCH', `/api/v3/auth/users/${v.user.id}`, { token: admin, body: { role: 'viewer' } })).status).toBe(200);
   editor = e.token;
   viewer = v.token;
-  scrapeKey = (await api('POST', '/api/v3/auth/api-keys', { token: admin, body: { name: 'prometheus', scopes: ['metrics:read'] } })).json.key;
+  scrapeKey = (await api('POST', '/api/v3/auth/api-keys', { token: admin, body: { name: 'prometheus', scopes: ['metrics:read'] } })).json
+    .key;
 });
 
 const family = (name: string, window = 60) => api('GET', `/api/v3/metrics/families/${name}?window_minutes=${window}`, { token: admin });
@@ -120,16 +128,29 @@ const scrape = async () => {
 };
 
 describe('custom metrics', () => {
-  it('keeps the original API\'s path and body working', async () => {
-    const res = await api('POST', '/api/v3/metrics/metrics/counter', { token: admin, body: { name: 'custom.metric', value: 1, metric_type: 'counter', category: 'application' } });
+  it("keeps the original API's path and body working", async () => {
+    const res = await api('POST', '/api/v3/metrics/metrics/counter', {
+      token: admin,
+      body: { name: 'custom.metric', value: 1, metric_type: 'counter', category: 'application' },
+    });
     expect(res.status, JSON.stringify(res.json)).toBe(201);
-    expect(res.json).toMatchObject({ name: 'custom_metric_total', given_name: 'custom.metric', type: 'counter', category: 'application', value: 1 });
+    expect(res.json).toMatchObject({
+      name: 'custom_metric_total',
+      given_name: 'custom.metric',
+      type: 'counter',
+      category: 'application',
+      value: 1,
+    });
     expect((await family('custom.metric')).json.series[0]).toMatchObject({ count: 1, sum: 1 });
   });
 
   it('sums 200 concurrent increments exactly', async () => {
     const name = unique('concurrent.hits');
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => api('POST', '/api/v3/metrics/counter', { token: editor, body: { name, value: 1, labels: { worker: String(i % 2) } } })));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        api('POST', '/api/v3/metrics/counter', { token: editor, body: { name, value: 1, labels: { worker: String(i % 2) } } }),
+      ),
+    );
     expect(results.filter((r) => r.status !== 201)).toEqual([]);
     const detail = await family(name);
     expect(detail.status).toBe(200);
@@ -158,7 +179,12 @@ describe('custom metrics', () => {
     expect(results.filter((r) => r.status !== 201)).toEqual([]);
     expect((await family(h)).json.series[0]).toMatchObject({ count: 100, sum: 5050, min: 1, max: 100, p50: 50, p95: 95, p99: 99 });
     const summary = (await family(s)).json.series[0];
-    for (const [q, exact] of [['p50', 50], ['p95', 95], ['p99', 99]] as const) expect(Math.abs(summary[q] - exact) / exact).toBeLessThanOrEqual(0.01);
+    for (const [q, exact] of [
+      ['p50', 50],
+      ['p95', 95],
+      ['p99', 99],
+    ] as const)
+      expect(Math.abs(summary[q] - exact) / exact).toBeLessThanOrEqual(0.01);
     const timer = await family(t);
     expect(timer.json).toMatchObject({ name: `${t.replace(/\./g, '_')}_seconds`, type: 'timer', unit: 'seconds' });
     expect(timer.json.series[0]).toMatchObject({ count: 100, min: 0.01, max: 1 });
@@ -167,7 +193,12 @@ describe('custom metrics', () => {
     const e = await scrape();
     const hn = h.replace(/\./g, '_');
     expect(e.types.get(hn)).toBe('histogram');
-    expect(Object.fromEntries(series(e, `${hn}_bucket`).map((x) => [x.labels.le, x.value]))).toMatchObject({ '10': 10, '50': 50, '100': 100, '+Inf': 100 });
+    expect(Object.fromEntries(series(e, `${hn}_bucket`).map((x) => [x.labels.le, x.value]))).toMatchObject({
+      '10': 10,
+      '50': 50,
+      '100': 100,
+      '+Inf': 100,
+    });
     expect([series(e, `${hn}_count`)[0]!.value, series(e, `${hn}_sum`)[0]!.value]).toEqual([100, 5050]);
     const sn = s.replace(/\./g, '_');
     expect(e.types.get(sn)).toBe('summary');
@@ -201,18 +232,23 @@ describe('custom metrics', () => {
       { path: 'gauge', body: { name, value: 1, buckets: [1] } },
       { path: 'counter', body: { name, value: 'one' } },
     ];
-    for (const b of bad) expectError(await api('POST', `/api/v3/metrics/${b.path}`, { token: admin, body: b.body }), 400, 'validation_error');
+    for (const b of bad)
+      expectError(await api('POST', `/api/v3/metrics/${b.path}`, { token: admin, body: b.body }), 400, 'validation_error');
     expectError(await api('POST', '/api/v3/metrics/ratio', { token: admin, body: { name, value: 1 } }), 400, 'validation_error');
     expectError(await family(name), 404, 'not_found');
     const list = await api('GET', '/api/v3/metrics/families?limit=100', { token: admin });
     expect(JSON.stringify(list.json)).not.toContain(name.replace(/\./g, '_'));
   });
 
-  it('fixes a name\'s type and buckets at its first record (409 after)', async () => {
+  it("fixes a name's type and buckets at its first record (409 after)", async () => {
     const name = unique('typed');
     expect((await api('POST', '/api/v3/metrics/histogram', { token: admin, body: { name, value: 1, buckets: [1, 2] } })).status).toBe(201);
     expectError(await api('POST', '/api/v3/metrics/summary', { token: admin, body: { name, value: 1 } }), 409, 'conflict');
-    expectError(await api('POST', '/api/v3/metrics/histogram', { token: admin, body: { name, value: 1, buckets: [1, 3] } }), 409, 'conflict');
+    expectError(
+      await api('POST', '/api/v3/metrics/histogram', { token: admin, body: { name, value: 1, buckets: [1, 3] } }),
+      409,
+      'conflict',
+    );
     expect((await api('POST', '/api/v3/metrics/histogram', { token: admin, body: { name, value: 1.5 } })).status).toBe(201);
     expect((await family(name)).json).toMatchObject({ buckets: [1, 2], series: [{ count: 2 }] });
   });
@@ -223,14 +259,23 @@ describe('HTTP metrics, overview and export', () => {
     const ids = [999_001, 999_002, 999_003];
     for (const id of ids) expect((await api('GET', `/api/v3/workflows/${id}`, { token: admin })).status).toBe(404);
     // Sent after the responses, in waitUntil: wait until the flushes have landed.
-    await vi.waitFor(async () => {
-      const e = await scrape();
-      expect(series(e, 'dwc_http_requests_total', { method: 'GET', route: '/api/v3/workflows/:id', status: '404' }).map((x) => x.value)).toEqual([3]);
-      // Never the raw URL: no label holds an id.
-      expect(e.samples.some((x) => Object.values(x.labels).some((v) => v.includes('999001')))).toBe(false);
-      expect(e.types.get('dwc_http_request_duration_seconds')).toBe('histogram');
-      expect(series(e, 'dwc_http_request_duration_seconds_bucket', { method: 'GET', route: '/api/v3/workflows/:id', le: '+Inf' }).map((x) => x.value)).toEqual([3]);
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const e = await scrape();
+        expect(
+          series(e, 'dwc_http_requests_total', { method: 'GET', route: '/api/v3/workflows/:id', status: '404' }).map((x) => x.value),
+        ).toEqual([3]);
+        // Never the raw URL: no label holds an id.
+        expect(e.samples.some((x) => Object.values(x.labels).some((v) => v.includes('999001')))).toBe(false);
+        expect(e.types.get('dwc_http_request_duration_seconds')).toBe('histogram');
+        expect(
+          series(e, 'dwc_http_request_duration_seconds_bucket', { method: 'GET', route: '/api/v3/workflows/:id', le: '+Inf' }).map(
+            (x) => x.value,
+          ),
+        ).toEqual([3]);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
 
     const overview = await api('GET', '/api/v3/metrics/metrics/system/overview?window_minutes=5', { token: admin });
     expect(overview.status).toBe(200);
@@ -248,7 +293,9 @@ describe('HTTP metrics, overview and export', () => {
 
   it('derives workflow, task and schedule metrics from D1 rows', async () => {
     const before = (await api('GET', '/api/v3/metrics/overview', { token: admin })).json;
-    await env.DB.prepare("INSERT INTO schedules (owner_id, name, kind, spec, timezone, overlap, catch_up_seconds, max_retries, state) VALUES (1, 'm', 'cron', '{}', 'UTC', 'skip', 0, 0, 'paused')").run();
+    await env.DB.prepare(
+      "INSERT INTO schedules (owner_id, name, kind, spec, timezone, overlap, catch_up_seconds, max_retries, state) VALUES (1, 'm', 'cron', '{}', 'UTC', 'skip', 0, 0, 'paused')",
+    ).run();
     const after = (await api('GET', '/api/v3/metrics/overview', { token: admin })).json;
     expect(after.schedules.by_state.paused).toBe((before.schedules.by_state.paused ?? 0) + 1);
     const e = await scrape();
@@ -257,7 +304,7 @@ describe('HTTP metrics, overview and export', () => {
     expect(series(e, 'dwc_users')[0]!.value).toBe(3);
   });
 
-  it('reports the service\'s own figures on both paths', async () => {
+  it("reports the service's own figures on both paths", async () => {
     for (const path of ['/api/v3/metrics/service/stats', '/api/v3/metrics/stats']) {
       const res = await api('GET', path, { token: admin });
       expect(res.status).toBe(200);
@@ -269,7 +316,15 @@ describe('HTTP metrics, overview and export', () => {
   it('downsamples old points from the cron tick', async () => {
     const stub = env.METRICS.get(env.METRICS.idFromName('metrics:0'));
     const old = Date.now() - 3 * 24 * HOUR_MS;
-    const fam = { name: 'cron_old_total', given: 'cron.old', type: 'counter' as const, help: '', unit: null, category: 'test', buckets: null };
+    const fam = {
+      name: 'cron_old_total',
+      given: 'cron.old',
+      type: 'counter' as const,
+      help: '',
+      unit: null,
+      category: 'test',
+      buckets: null,
+    };
     expect(await stub.record([{ family: fam, labels: {}, count: 1, sum: 4, min: 4, max: 4, last: 4 }], old)).toEqual({ ok: true });
     await worker.scheduled(createScheduledController({ cron: '* * * * *' }), env);
     const stats = await stub.stats();

@@ -25,30 +25,50 @@ const sendAndWait = async (body: Record<string, unknown>) => {
 
 describe('email', () => {
   it("the seed example works as sent: the deployment's send_email binding delivers it", async () => {
-    const res = await api('POST', '/api/v3/advanced/notifications/send', { token, body: { channel: 'email', recipient: 'user@example.com', subject: 'Test', message: 'Hello' } });
+    const res = await api('POST', '/api/v3/advanced/notifications/send', {
+      token,
+      body: { channel: 'email', recipient: 'user@example.com', subject: 'Test', message: 'Hello' },
+    });
     expect(res.status, JSON.stringify(res.json)).toBe(202);
     expect(res.json.deliveries).toHaveLength(1);
-    expect(res.json.deliveries[0]).toMatchObject({ channel: 'email', recipient: 'user@example.com', subject: 'Test', message: 'Hello', status: 'queued', priority: 'normal' });
+    expect(res.json.deliveries[0]).toMatchObject({
+      channel: 'email',
+      recipient: 'user@example.com',
+      subject: 'Test',
+      message: 'Hello',
+      status: 'queued',
+      priority: 'normal',
+    });
     const done = await waitForDelivery(token, res.json.deliveries[0].id);
     expect(done).toMatchObject({ status: 'sent', attempts: 1, provider_status: null });
     expect(done.provider_message_id).toEqual(expect.any(String));
   });
 
   it('Resend: POST /emails with a Bearer key, JSON body and an Idempotency-Key', async () => {
-    await saveChannel(token, 'email', 'default', { settings: { provider: 'resend', from: 'Acme <noreply@acme.example>' }, secrets: { api_key: 're_test_0123456789abcdef' } });
+    await saveChannel(token, 'email', 'default', {
+      settings: { provider: 'resend', from: 'Acme <noreply@acme.example>' },
+      secrets: { api_key: 're_test_0123456789abcdef' },
+    });
     const to = `${unique('rs')}@example.com`;
     const done = await sendAndWait({ channel: 'email', recipient: to, subject: 'Hi there', message: 'Body text' });
     const [req, ...more] = await providerLog('api.resend.com', to);
     expect(more).toEqual([]);
     expect(req).toMatchObject({ method: 'POST', url: 'https://api.resend.com/emails' });
-    expect(req!.headers).toMatchObject({ authorization: 'Bearer re_test_0123456789abcdef', 'content-type': 'application/json', 'idempotency-key': `notification-${done.id}` });
+    expect(req!.headers).toMatchObject({
+      authorization: 'Bearer re_test_0123456789abcdef',
+      'content-type': 'application/json',
+      'idempotency-key': `notification-${done.id}`,
+    });
     expect(JSON.parse(req!.body)).toEqual({ from: 'Acme <noreply@acme.example>', to: [to], subject: 'Hi there', text: 'Body text' });
     expect(done.provider_message_id).toMatch(/^re_msg_/);
     expect(done.provider_status).toBe(200);
   });
 
   it('SendGrid: POST /v3/mail/send with personalizations and content; the id comes from X-Message-Id', async () => {
-    await saveChannel(token, 'email', 'sg', { settings: { provider: 'sendgrid', from: 'Acme <noreply@acme.example>', reply_to: 'help@acme.example' }, secrets: { api_key: 'SG.test-key-0123456789' } });
+    await saveChannel(token, 'email', 'sg', {
+      settings: { provider: 'sendgrid', from: 'Acme <noreply@acme.example>', reply_to: 'help@acme.example' },
+      secrets: { api_key: 'SG.test-key-0123456789' },
+    });
     const to = `${unique('sg')}@example.com`;
     const done = await sendAndWait({ channel: 'email', config: 'sg', recipient: to, subject: 'S', message: 'M' });
     const [req] = await providerLog('api.sendgrid.com', to);
@@ -65,12 +85,19 @@ describe('email', () => {
   });
 
   it('Postmark: POST /email with the server token header and MessageStream', async () => {
-    await saveChannel(token, 'email', 'pm', { settings: { provider: 'postmark', from: 'noreply@acme.example' }, secrets: { api_key: 'pm-server-token-0123' } });
+    await saveChannel(token, 'email', 'pm', {
+      settings: { provider: 'postmark', from: 'noreply@acme.example' },
+      secrets: { api_key: 'pm-server-token-0123' },
+    });
     const to = `${unique('pm')}@example.com`;
     const done = await sendAndWait({ channel: 'email', config: 'pm', recipient: to, subject: 'S', message: 'M' });
     const [req] = await providerLog('api.postmarkapp.com', to);
     expect(req).toMatchObject({ method: 'POST', url: 'https://api.postmarkapp.com/email' });
-    expect(req!.headers).toMatchObject({ accept: 'application/json', 'content-type': 'application/json', 'x-postmark-server-token': 'pm-server-token-0123' });
+    expect(req!.headers).toMatchObject({
+      accept: 'application/json',
+      'content-type': 'application/json',
+      'x-postmark-server-token': 'pm-server-token-0123',
+    });
     expect(JSON.parse(req!.body)).toEqual({ From: 'noreply@acme.example', To: to, Subject: 'S', TextBody: 'M', MessageStream: 'outbound' });
     expect(done.provider_message_id).toMatch(/^pm-/);
   });
@@ -79,7 +106,10 @@ describe('email', () => {
 describe('SMS (Twilio)', () => {
   it('form-encoded POST to /2010-04-01/Accounts/{Sid}/Messages.json with Basic auth', async () => {
     const sid = `AC${'0123456789abcdef'.repeat(2)}`;
-    await saveChannel(token, 'sms', 'default', { settings: { account_sid: sid, from: '+15005550006' }, secrets: { auth_token: 'twilio-auth-token-0123456789' } });
+    await saveChannel(token, 'sms', 'default', {
+      settings: { account_sid: sid, from: '+15005550006' },
+      secrets: { auth_token: 'twilio-auth-token-0123456789' },
+    });
     const done = await sendAndWait({ channel: 'sms', recipient: '+14155550100', subject: 'ignored', message: `Code ${unique('sms')}` });
     const [req] = await providerLog('api.twilio.com', done.message.split(' ')[1]!);
     expect(req).toMatchObject({ method: 'POST', url: `https://api.twilio.com/2010-04-01/Accounts/${sid}/Messages.json` });
@@ -118,7 +148,11 @@ describe('chat webhooks', () => {
     expect(body.type).toBe('message');
     expect(body.attachments).toHaveLength(1);
     expect(body.attachments[0]).toMatchObject({ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null });
-    expect(body.attachments[0].content).toMatchObject({ $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4' });
+    expect(body.attachments[0].content).toMatchObject({
+      $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+      type: 'AdaptiveCard',
+      version: '1.4',
+    });
     expect(body.attachments[0].content.body.slice(0, 2)).toEqual([
       { type: 'TextBlock', text: 'Disk', weight: 'Bolder', size: 'Medium', wrap: true, color: 'Attention' },
       { type: 'TextBlock', text: '91% full', wrap: true },
@@ -134,7 +168,9 @@ describe('chat webhooks', () => {
     expect(req).toMatchObject({ method: 'POST', url: `${url}?wait=true` });
     const body = JSON.parse(req!.body);
     expect(body.allowed_mentions).toEqual({ parse: [] });
-    expect(body.embeds).toEqual([{ title: 'Release', description: 'Notes', color: 0x95a5a6, timestamp: expect.any(String), footer: { text: 'Priority: low' } }]);
+    expect(body.embeds).toEqual([
+      { title: 'Release', description: 'Notes', color: 0x95a5a6, timestamp: expect.any(String), footer: { text: 'Priority: low' } },
+    ]);
     expect(done.provider_message_id).toMatch(/^1000/);
   });
 
@@ -155,7 +191,13 @@ describe('chat webhooks', () => {
 
 describe('in-app', () => {
   it('lands in the recipient inbox once, linked to the delivery', async () => {
-    const done = await sendAndWait({ channel: 'in_app', recipient: me.username, subject: 'Inbox title', message: 'Inbox body', data: { category: 'reports' } });
+    const done = await sendAndWait({
+      channel: 'in_app',
+      recipient: me.username,
+      subject: 'Inbox title',
+      message: 'Inbox body',
+      data: { category: 'reports' },
+    });
     const inbox = await api('GET', '/api/v3/notifications', { token });
     const mine = inbox.json.items.filter((n: { data: { delivery_id?: number } }) => n.data.delivery_id === done.id);
     expect(mine).toEqual([expect.objectContaining({ title: 'Inbox title', body: 'Inbox body', category: 'reports', priority: 'normal' })]);
@@ -167,7 +209,14 @@ describe('configuration secrets', () => {
   it('are never returned in full: only the origin or the last 4 characters', async () => {
     const list = await api('GET', '/api/v3/notifications/channels', { token });
     const text = JSON.stringify(list.json);
-    for (const secret of ['re_test_0123456789abcdef', 'SG.test-key-0123456789', 'pm-server-token-0123', 'twilio-auth-token-0123456789', 'hooks.slack.com/services/T000']) expect(text).not.toContain(secret);
+    for (const secret of [
+      're_test_0123456789abcdef',
+      'SG.test-key-0123456789',
+      'pm-server-token-0123',
+      'twilio-auth-token-0123456789',
+      'hooks.slack.com/services/T000',
+    ])
+      expect(text).not.toContain(secret);
     const resend = list.json.items.find((c: { channel: string; name: string }) => c.channel === 'email' && c.name === 'default');
     expect(resend.secrets).toEqual({ api_key: '••••cdef' });
     const slack = list.json.items.find((c: { channel: string }) => c.channel === 'slack');
@@ -175,13 +224,18 @@ describe('configuration secrets', () => {
   });
 
   it('keeps stored secrets when only settings change, and global configurations are for admins', async () => {
-    await saveChannel(token, 'email', 'default', { settings: { provider: 'resend', from: 'Acme <noreply@acme.example>', reply_to: 'r@acme.example' } });
+    await saveChannel(token, 'email', 'default', {
+      settings: { provider: 'resend', from: 'Acme <noreply@acme.example>', reply_to: 'r@acme.example' },
+    });
     const to = `${unique('keep')}@example.com`;
     await sendAndWait({ channel: 'email', recipient: to, subject: 'S', message: 'M' });
     const [req] = await providerLog('api.resend.com', to);
     expect(req!.headers.authorization).toBe('Bearer re_test_0123456789abcdef');
     const editor = await registerAndLogin(unique('nedit'));
-    const res = await api('PUT', '/api/v3/notifications/channels/email/default?scope=global', { token: editor.token, body: { settings: { provider: 'cloudflare', from: 'a@b.example' } } });
+    const res = await api('PUT', '/api/v3/notifications/channels/email/default?scope=global', {
+      token: editor.token,
+      body: { settings: { provider: 'cloudflare', from: 'a@b.example' } },
+    });
     expect(res.status).toBe(403);
   });
 });

@@ -16,7 +16,10 @@ const deliveryCount = async () => (await env.DB.prepare('SELECT count(*) AS n FR
 beforeAll(async () => {
   admin = await registerAndLogin(unique('ndadmin'));
   bob = await registerAndLogin(unique('ndbob'));
-  await saveChannel(admin.token, 'email', 'default', { settings: { provider: 'resend', from: 'noreply@acme.example' }, secrets: { api_key: 're_retry_0123456789' } });
+  await saveChannel(admin.token, 'email', 'default', {
+    settings: { provider: 'resend', from: 'noreply@acme.example' },
+    secrets: { api_key: 're_retry_0123456789' },
+  });
 });
 
 describe('retries and failure tracking', () => {
@@ -27,8 +30,24 @@ describe('retries and failure tracking', () => {
     const done = await waitForDelivery(admin.token, d.id);
     expect(done).toMatchObject({ status: 'sent', attempts: 2, provider_status: 200 });
     expect(done.attempt_log).toEqual([
-      { attempt: 1, status: 'failed', retryable: true, response_code: 503, latency_ms: expect.any(Number), error: expect.stringContaining('503'), at: expect.any(String) },
-      { attempt: 2, status: 'sent', retryable: false, response_code: 200, latency_ms: expect.any(Number), error: null, at: expect.any(String) },
+      {
+        attempt: 1,
+        status: 'failed',
+        retryable: true,
+        response_code: 503,
+        latency_ms: expect.any(Number),
+        error: expect.stringContaining('503'),
+        at: expect.any(String),
+      },
+      {
+        attempt: 2,
+        status: 'sent',
+        retryable: false,
+        response_code: 200,
+        latency_ms: expect.any(Number),
+        error: null,
+        at: expect.any(String),
+      },
     ]);
     const reqs = await providerLog('api.resend.com', to);
     expect(reqs).toHaveLength(2);
@@ -42,15 +61,29 @@ describe('retries and failure tracking', () => {
   it('retries a 429', async () => {
     const to = `${unique('throttle')}@example.com`;
     await scriptProvider(to, 'throttle');
-    const done = await waitForDelivery(admin.token, (await sendOne(admin.token, { channel: 'email', recipient: to, subject: 's', message: 'm' })).id);
-    expect(done.attempt_log!.map((a) => [a.status, a.response_code])).toEqual([['failed', 429], ['sent', 200]]);
+    const done = await waitForDelivery(
+      admin.token,
+      (await sendOne(admin.token, { channel: 'email', recipient: to, subject: 's', message: 'm' })).id,
+    );
+    expect(done.attempt_log!.map((a) => [a.status, a.response_code])).toEqual([
+      ['failed', 429],
+      ['sent', 200],
+    ]);
   });
 
   it('does not retry a 4xx: one attempt, failed, with the provider answer', async () => {
     const to = `${unique('reject')}@example.com`;
     await scriptProvider(to, 'status-422');
-    const done = await waitForDelivery(admin.token, (await sendOne(admin.token, { channel: 'email', recipient: to, subject: 's', message: 'm' })).id);
-    expect(done).toMatchObject({ status: 'failed', attempts: 1, provider_status: 422, error: expect.stringContaining('Resend answered 422') });
+    const done = await waitForDelivery(
+      admin.token,
+      (await sendOne(admin.token, { channel: 'email', recipient: to, subject: 's', message: 'm' })).id,
+    );
+    expect(done).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      provider_status: 422,
+      error: expect.stringContaining('Resend answered 422'),
+    });
     expect(done.attempt_log).toEqual([expect.objectContaining({ attempt: 1, status: 'failed', retryable: false, response_code: 422 })]);
     expect(await providerLog('api.resend.com', to)).toHaveLength(1);
     expect((await getTask(admin.token, done.task_id!)).status).toBe('failed');
@@ -66,7 +99,10 @@ describe('at-least-once queue delivery', () => {
     const run = { kind: 'run', task_id: d.task_id, seq: 0 };
     await deliver('dwc-tasks', [{ id: 'n1', body: run }]);
     await deliver('dwc-tasks', [{ id: 'n1', body: run, attempts: 2 }]);
-    await deliver('dwc-tasks', [{ id: 'a', body: run }, { id: 'b', body: run }]);
+    await deliver('dwc-tasks', [
+      { id: 'a', body: run },
+      { id: 'b', body: run },
+    ]);
     expect(await providerLog('api.resend.com', to)).toHaveLength(1);
     expect(await getDelivery(admin.token, d.id)).toMatchObject({ status: 'sent', attempts: 1 });
     const effects = await env.DB.prepare('SELECT effect FROM task_effects WHERE task_id = ?').bind(d.task_id).all();
@@ -74,8 +110,17 @@ describe('at-least-once queue delivery', () => {
   });
 
   it('a hand-made task cannot send a notification', async () => {
-    const d = await sendOne(admin.token, { channel: 'email', recipient: `${unique('hand')}@example.com`, subject: 's', message: 'm', send_at: inAnHour() });
-    const res = await api('POST', '/api/v3/background/tasks/submit', { token: admin.token, body: { name: 'x', task_type: 'notification_delivery', payload: { delivery_id: d.id } } });
+    const d = await sendOne(admin.token, {
+      channel: 'email',
+      recipient: `${unique('hand')}@example.com`,
+      subject: 's',
+      message: 'm',
+      send_at: inAnHour(),
+    });
+    const res = await api('POST', '/api/v3/background/tasks/submit', {
+      token: admin.token,
+      body: { name: 'x', task_type: 'notification_delivery', payload: { delivery_id: d.id } },
+    });
     expectError(res, 400, 'validation_error');
   });
 });
@@ -90,8 +135,19 @@ describe('scheduled and bulk sends', () => {
     expect(Math.abs(Date.parse((task as unknown as { run_after: string }).run_after) - Date.parse(at))).toBeLessThan(1500);
     expect((await getDelivery(admin.token, d.id)).status).toBe('queued');
     expect(await providerLog('api.resend.com', to)).toEqual([]);
-    for (const send_at of ['yesterday', new Date(Date.now() - 3600_000).toISOString(), new Date(Date.now() + 8 * 86400_000).toISOString()]) {
-      expectError(await api('POST', '/api/v3/notifications/send', { token: admin.token, body: { channel: 'email', recipient: to, subject: 's', message: 'm', send_at } }), 400, 'validation_error');
+    for (const send_at of [
+      'yesterday',
+      new Date(Date.now() - 3600_000).toISOString(),
+      new Date(Date.now() + 8 * 86400_000).toISOString(),
+    ]) {
+      expectError(
+        await api('POST', '/api/v3/notifications/send', {
+          token: admin.token,
+          body: { channel: 'email', recipient: to, subject: 's', message: 'm', send_at },
+        }),
+        400,
+        'validation_error',
+      );
     }
   });
 
@@ -111,7 +167,10 @@ describe('scheduled and bulk sends', () => {
 
   it('sends to many recipients in one batch, listed by batch and by recipient', async () => {
     const to = [1, 2, 3].map(() => `${unique('bulk')}@example.com`);
-    const res = await api('POST', '/api/v3/notifications/send/bulk', { token: admin.token, body: { channel: 'email', recipients: to, subject: 'News', message: 'Hello all' } });
+    const res = await api('POST', '/api/v3/notifications/send/bulk', {
+      token: admin.token,
+      body: { channel: 'email', recipients: to, subject: 'News', message: 'Hello all' },
+    });
     expect(res.status, JSON.stringify(res.json)).toBe(202);
     expect(res.json.deliveries.map((d: { recipient: string }) => d.recipient)).toEqual(to);
     for (const d of res.json.deliveries) expect((await waitForDelivery(admin.token, d.id)).status).toBe('sent');
@@ -124,11 +183,24 @@ describe('scheduled and bulk sends', () => {
 
   it('is all-or-nothing: one bad recipient refuses the batch and stores nothing', async () => {
     const before = await deliveryCount();
-    const res = await api('POST', '/api/v3/notifications/send/bulk', { token: admin.token, body: { channel: 'email', recipients: ['ok@example.com', 'not-an-address', 'ok@example.com'], subject: 's', message: 'm' } });
+    const res = await api('POST', '/api/v3/notifications/send/bulk', {
+      token: admin.token,
+      body: { channel: 'email', recipients: ['ok@example.com', 'not-an-address', 'ok@example.com'], subject: 's', message: 'm' },
+    });
     expectError(res, 400, 'validation_error');
-    expect(res.json.error.details.map((d: { path: unknown[] }) => d.path)).toEqual([['recipients', 1], ['recipients', 2]]);
+    expect(res.json.error.details.map((d: { path: unknown[] }) => d.path)).toEqual([
+      ['recipients', 1],
+      ['recipients', 2],
+    ]);
     expect(await deliveryCount()).toBe(before);
-    expectError(await api('POST', '/api/v3/notifications/send/bulk', { token: admin.token, body: { channel: 'email', recipients: Array.from({ length: 101 }, (_, i) => `u${i}@example.com`), subject: 's', message: 'm' } }), 400, 'validation_error');
+    expectError(
+      await api('POST', '/api/v3/notifications/send/bulk', {
+        token: admin.token,
+        body: { channel: 'email', recipients: Array.from({ length: 101 }, (_, i) => `u${i}@example.com`), subject: 's', message: 'm' },
+      }),
+      400,
+      'validation_error',
+    );
   });
 });
 
@@ -138,7 +210,10 @@ describe('preferences', () => {
     expect(put.status).toBe(200);
     expect(put.json).toMatchObject({ email: false, in_app: true, sms: true });
     const email = `${bob.user.username}@example.com`;
-    const res = await api('POST', '/api/v3/notifications/send/bulk', { token: admin.token, body: { channel: 'email', recipients: [email, `${unique('other')}@example.com`], subject: 's', message: 'm' } });
+    const res = await api('POST', '/api/v3/notifications/send/bulk', {
+      token: admin.token,
+      body: { channel: 'email', recipients: [email, `${unique('other')}@example.com`], subject: 's', message: 'm' },
+    });
     const [skipped, sent] = res.json.deliveries;
     expect(skipped).toMatchObject({ recipient: email, status: 'skipped', skip_reason: 'opted_out', task_id: null });
     expect((await waitForDelivery(admin.token, sent.id)).status).toBe('sent');
@@ -148,7 +223,13 @@ describe('preferences', () => {
   });
 
   it('applies an opt-out made after a scheduled send was accepted', async () => {
-    const d = await sendOne(admin.token, { channel: 'in_app', recipient: bob.user.username, subject: 'later', message: 'm', send_at: inAnHour() });
+    const d = await sendOne(admin.token, {
+      channel: 'in_app',
+      recipient: bob.user.username,
+      subject: 'later',
+      message: 'm',
+      send_at: inAnHour(),
+    });
     await api('PUT', '/api/v3/notifications/preferences', { token: bob.token, body: { in_app: false } });
     await deliver('dwc-tasks', [{ body: { kind: 'run', task_id: d.task_id, seq: 0 } }]);
     const done = await getDelivery(admin.token, d.id);
@@ -160,7 +241,14 @@ describe('preferences', () => {
   });
 
   it("only admins reach other users' inboxes and devices", async () => {
-    expectError(await api('POST', '/api/v3/notifications/send', { token: bob.token, body: { channel: 'in_app', recipient: admin.user.username, subject: 's', message: 'm' } }), 403, 'forbidden');
+    expectError(
+      await api('POST', '/api/v3/notifications/send', {
+        token: bob.token,
+        body: { channel: 'in_app', recipient: admin.user.username, subject: 's', message: 'm' },
+      }),
+      403,
+      'forbidden',
+    );
     const self = await sendOne(bob.token, { channel: 'in_app', recipient: bob.user.username, subject: 'note to self', message: 'm' });
     expect((await waitForDelivery(bob.token, self.id)).status).toBe('sent');
     // Each sender sees only their own history.
@@ -168,7 +256,10 @@ describe('preferences', () => {
   });
 
   it('refuses a channel without a configuration, naming what is missing', async () => {
-    const res = await api('POST', '/api/v3/notifications/send', { token: bob.token, body: { channel: 'slack', recipient: 'nowhere', subject: 's', message: 'm' } });
+    const res = await api('POST', '/api/v3/notifications/send', {
+      token: bob.token,
+      body: { channel: 'slack', recipient: 'nowhere', subject: 's', message: 'm' },
+    });
     expectError(res, 400, 'validation_error');
     expect(JSON.stringify(res.json.error.details)).toContain('no enabled slack configuration named \\"nowhere\\"');
   });

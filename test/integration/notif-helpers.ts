@@ -27,7 +27,14 @@ export type DeliveryJson = {
   skip_reason: string | null;
   subject: string;
   message: string;
-  attempt_log?: { attempt: number; status: string; retryable: boolean; response_code: number | null; latency_ms: number | null; error: string | null }[];
+  attempt_log?: {
+    attempt: number;
+    status: string;
+    retryable: boolean;
+    response_code: number | null;
+    latency_ms: number | null;
+    error: string | null;
+  }[];
 };
 
 export async function sendOne(token: string, body: Record<string, unknown>, path = '/api/v3/notifications/send'): Promise<DeliveryJson> {

@@ -18,7 +18,13 @@ beforeAll(async () => {
 });
 
 const send = (userId: number, title: string, dedupeKey?: string) =>
-  deliverInApp(env, getDb(env.DB), userId, { category: 'test', title, body: `${title} body`, data: { n: title }, ...(dedupeKey ? { dedupeKey } : {}) });
+  deliverInApp(env, getDb(env.DB), userId, {
+    category: 'test',
+    title,
+    body: `${title} body`,
+    data: { n: title },
+    ...(dedupeKey ? { dedupeKey } : {}),
+  });
 
 describe('in-app notifications', () => {
   it('stores, pushes live, and stores a deduplicated message once', async () => {

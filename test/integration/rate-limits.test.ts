@@ -56,10 +56,12 @@ describe('rate-limit policies', () => {
       expect(r.json.error.details).toMatchObject({ policy: 'test-exact', subject: 'user', limit: N, window_seconds: 60 });
     }
     // Each admitted request saw one fewer remaining: the counts 0..N-1 each exactly once.
-    const remaining = ok.map((r) => parseRateLimit(r.headers.get('ratelimit'))).map((h) => {
-      expect(h?.name).toBe('test-exact');
-      return h!.r;
-    });
+    const remaining = ok
+      .map((r) => parseRateLimit(r.headers.get('ratelimit')))
+      .map((h) => {
+        expect(h?.name).toBe('test-exact');
+        return h!.r;
+      });
     expect(remaining.sort((a, b) => a - b)).toEqual(Array.from({ length: N }, (_, i) => i));
 
     const usage = await api('GET', `/api/v3/security/rate-limits/usage?subject=user:${u.user.id}`, { token: admin.token });
@@ -72,14 +74,20 @@ describe('rate-limit policies', () => {
     expect(byName['user-hour']).toMatchObject({ count: N, refused: 0 });
 
     // A flood is one security event per subject, policy and window.
-    const events = await env.DB.prepare("SELECT user_id, severity, details FROM security_events WHERE type = 'rate_limit_exceeded'").all<{ user_id: number; severity: string; details: string }>();
+    const events = await env.DB.prepare("SELECT user_id, severity, details FROM security_events WHERE type = 'rate_limit_exceeded'").all<{
+      user_id: number;
+      severity: string;
+      details: string;
+    }>();
     expect(await count('security_events')).toBe(eventsBefore + 1);
     expect(events.results).toHaveLength(1);
     expect(events.results[0]).toMatchObject({ user_id: u.user.id, severity: 'medium' });
     expect(JSON.parse(events.results[0]!.details)).toMatchObject({ subject: `user:${u.user.id}`, policy: 'test-exact', limit: N });
 
     // Writes are another class: the same user can still create things.
-    expect((await api('POST', '/api/v3/auth/api-keys', { token: u.token, body: { name: 'w', scopes: ['profile:read'] } })).status).toBe(201);
+    expect((await api('POST', '/api/v3/auth/api-keys', { token: u.token, body: { name: 'w', scopes: ['profile:read'] } })).status).toBe(
+      201,
+    );
   });
 
   it('puts the tightest default policy in the headers of ordinary responses', async () => {
@@ -97,7 +105,11 @@ describe('rate-limit policies', () => {
   it('limits the credential-less auth routes per client IP, each IP on its own', async () => {
     await putPolicy('ip-auth-minute', { subject: 'ip', route_class: 'auth', limit: 3, window_seconds: 60 });
     const ip = '198.51.100.23';
-    const attempt = (from: string) => api('POST', '/api/v3/auth/login', { body: { username: 'nobody-here', password: 'wrong-password-1' }, headers: { 'cf-connecting-ip': from } });
+    const attempt = (from: string) =>
+      api('POST', '/api/v3/auth/login', {
+        body: { username: 'nobody-here', password: 'wrong-password-1' },
+        headers: { 'cf-connecting-ip': from },
+      });
     for (let i = 0; i < 3; i++) {
       const res = await attempt(ip);
       expectError(res, 401, 'unauthorized');
@@ -108,7 +120,14 @@ describe('rate-limit policies', () => {
     expect(refused.json.error.details).toMatchObject({ policy: 'ip-auth-minute', subject: 'ip' });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     // Registration is in the same class, so it is refused from that IP too.
-    expectError(await api('POST', '/api/v3/auth/register', { body: { username: unique('x'), email: 'x@example.com', password: 'violet-Harbor-lantern-93' }, headers: { 'cf-connecting-ip': ip } }), 429, 'rate_limited');
+    expectError(
+      await api('POST', '/api/v3/auth/register', {
+        body: { username: unique('x'), email: 'x@example.com', password: 'violet-Harbor-lantern-93' },
+        headers: { 'cf-connecting-ip': ip },
+      }),
+      429,
+      'rate_limited',
+    );
     // Another address, and requests without one (local tools), are not affected.
     expectError(await attempt('198.51.100.24'), 401, 'unauthorized');
     expectError(await attempt('::ffff:198.51.100.25'), 401, 'unauthorized');
@@ -116,10 +135,11 @@ describe('rate-limit policies', () => {
     expect(usage.json.windows.find((w: { name: string }) => w.name === 'ip-auth-minute')).toMatchObject({ count: 3, refused: 2 });
   });
 
-  it('counts an API key on its own, independent of its owner\'s session', async () => {
+  it("counts an API key on its own, independent of its owner's session", async () => {
     await putPolicy('api-key-minute', { subject: 'api_key', route_class: 'all', limit: 5, window_seconds: 60 });
     const u = await registerAndLogin(unique('rlkey'));
-    const mk = async (name: string) => (await api('POST', '/api/v3/auth/api-keys', { token: u.token, body: { name, scopes: ['profile:read'] } })).json;
+    const mk = async (name: string) =>
+      (await api('POST', '/api/v3/auth/api-keys', { token: u.token, body: { name, scopes: ['profile:read'] } })).json;
     const k1 = await mk('one');
     const k2 = await mk('two');
     const results = await Promise.all(Array.from({ length: 8 }, () => api('GET', '/api/v3/auth/api-keys', { apiKey: k1.key })));
@@ -172,7 +192,9 @@ describe('rate-limit policies', () => {
     const me = () => api('GET', '/api/v3/auth/me', { token: u.token });
     expect((await me()).status).toBe(200);
     // Straight into D1, as another isolate's admin request would: this isolate's copy is not dropped.
-    await env.DB.prepare("INSERT INTO rate_limit_policies (name, subject, route_class, \"limit\", window_seconds) VALUES ('test-elsewhere', 'user', 'all', 1, 60)").run();
+    await env.DB.prepare(
+      "INSERT INTO rate_limit_policies (name, subject, route_class, \"limit\", window_seconds) VALUES ('test-elsewhere', 'user', 'all', 1, 60)",
+    ).run();
     stored.push('test-elsewhere');
     expect((await me()).status).toBe(200);
     expect((await me()).status).toBe(200);
@@ -193,10 +215,20 @@ describe('rate-limit policies', () => {
     expect(list.json.cache_ttl_seconds).toBeGreaterThan(0);
     const byName = Object.fromEntries(list.json.items.map((p: { name: string }) => [p.name, p]));
     expect(byName['user-ai-minute']).toMatchObject({ limit: 7, source: 'override', updated_by: admin.user.id });
-    expect(byName['user-minute']).toMatchObject({ subject: 'user', route_class: 'all', limit: 1200, window_seconds: 60, enabled: true, source: 'default', updated_at: null });
+    expect(byName['user-minute']).toMatchObject({
+      subject: 'user',
+      route_class: 'all',
+      limit: 1200,
+      window_seconds: 60,
+      enabled: true,
+      source: 'default',
+      updated_at: null,
+    });
     expect(byName['ip-minute']).toMatchObject({ subject: 'ip', limit: 3000, source: 'default' });
 
-    const audit = await env.DB.prepare("SELECT actor_user_id, target_id, details FROM audit_log WHERE action = 'rate_limit_policy.put' AND target_id = 'user-ai-minute'").first<{ actor_user_id: number; details: string }>();
+    const audit = await env.DB.prepare(
+      "SELECT actor_user_id, target_id, details FROM audit_log WHERE action = 'rate_limit_policy.put' AND target_id = 'user-ai-minute'",
+    ).first<{ actor_user_id: number; details: string }>();
     expect(audit).toMatchObject({ actor_user_id: admin.user.id });
     expect(JSON.parse(audit!.details)).toMatchObject({ before: { limit: 60 }, after: { limit: 7 } });
 
@@ -211,7 +243,8 @@ describe('rate-limit policies', () => {
   it('limits AI routes on their own, lower budget', async () => {
     await putPolicy('user-ai-minute', { subject: 'user', route_class: 'ai', limit: 2, window_seconds: 60 });
     const u = await registerAndLogin(unique('rlai'));
-    const analyze = (prefix = '/api/v3/ai') => api('POST', `${prefix}/analyze`, { token: u.token, body: { text: 'A short text to analyse.' } });
+    const analyze = (prefix = '/api/v3/ai') =>
+      api('POST', `${prefix}/analyze`, { token: u.token, body: { text: 'A short text to analyse.' } });
     expect((await analyze()).status).toBe(200);
     expect((await analyze()).status).toBe(200);
     const refused = await analyze();
@@ -240,9 +273,14 @@ describe('rate-limit policies', () => {
       ['-leading', good],
       ['x'.repeat(64), good],
     ];
-    for (const [name, body] of bad) expectError(await api('PUT', `/api/v3/security/rate-limits/${name}`, { token: admin.token, body }), 400, 'validation_error');
+    for (const [name, body] of bad)
+      expectError(await api('PUT', `/api/v3/security/rate-limits/${name}`, { token: admin.token, body }), 400, 'validation_error');
     expectError(await api('GET', '/api/v3/security/rate-limits/usage?subject=user:abc', { token: admin.token }), 400, 'validation_error');
-    expectError(await api('GET', '/api/v3/security/rate-limits/usage?subject=ip:999.1.1.1', { token: admin.token }), 400, 'validation_error');
+    expectError(
+      await api('GET', '/api/v3/security/rate-limits/usage?subject=ip:999.1.1.1', { token: admin.token }),
+      400,
+      'validation_error',
+    );
     expectError(await api('GET', '/api/v3/security/rate-limits/usage', { token: admin.token }), 400, 'validation_error');
     expect({ policies: await count('rate_limit_policies'), audit: await count('audit_log') }).toEqual(before);
 

@@ -58,8 +58,15 @@ describe('room log', () => {
   it('appends a repeated source once, so a publisher may retry', async () => {
     const room = `room:${unique('log')}`;
     const stub = roomStub(env, room);
-    const first = await stub.publish(room, [{ source: 'run:1:1', payload: { n: 1 } }, { source: 'run:1:2', payload: { n: 2 } }]);
-    const again = await stub.publish(room, [{ source: 'run:1:2', payload: { n: 2 } }, { source: 'run:1:3', payload: { n: 3 } }, { payload: { n: 'no source' } }]);
+    const first = await stub.publish(room, [
+      { source: 'run:1:1', payload: { n: 1 } },
+      { source: 'run:1:2', payload: { n: 2 } },
+    ]);
+    const again = await stub.publish(room, [
+      { source: 'run:1:2', payload: { n: 2 } },
+      { source: 'run:1:3', payload: { n: 3 } },
+      { payload: { n: 'no source' } },
+    ]);
     expect([first, again]).toEqual([2, 4]);
     expect((await stub.since(0, 10)).map((e) => [e.seq, e.payload])).toEqual([
       [1, { n: 1 }],

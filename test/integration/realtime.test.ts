@@ -89,7 +89,8 @@ describe('workflow rooms', () => {
 
     const run = await startRun(owner.token, workflowId, { topic: 'lighthouses' });
     await waitForRun(owner.token, workflowId, run.id);
-    const expected = (await api('GET', `/api/v3/workflows/${workflowId}/runs/${run.id}/events?limit=1000`, { token: owner.token })).json.items as { seq: number }[];
+    const expected = (await api('GET', `/api/v3/workflows/${workflowId}/runs/${run.id}/events?limit=1000`, { token: owner.token })).json
+      .items as { seq: number }[];
     for (const c of [a, b]) await c.waitFor(() => runEvents(c.frames, run.id).length === expected.length);
     const seqA = runEvents(a.frames, run.id).map((f) => [f.seq, f.event.seq, f.event.type]);
     const seqB = runEvents(b.frames, run.id).map((f) => [f.seq, f.event.seq, f.event.type]);
@@ -115,7 +116,8 @@ describe('workflow rooms', () => {
     await waitForRun(owner.token, workflowId, run.id);
     const again = await connectWs({ token: owner.token });
     again.send({ type: 'join_workflow', workflow_id: workflowId, after: lastSeen });
-    const expected = (await api('GET', `/api/v3/workflows/${workflowId}/runs/${run.id}/events?limit=1000`, { token: owner.token })).json.items.length;
+    const expected = (await api('GET', `/api/v3/workflows/${workflowId}/runs/${run.id}/events?limit=1000`, { token: owner.token })).json
+      .items.length;
     await again.waitFor(() => runEvents([...seen, ...again.frames], run.id).length >= expected);
     const all = [...seen, ...again.frames.filter((f) => f.type === 'event')];
     const roomSeqs = all.map((f) => f.seq);

@@ -24,8 +24,12 @@ async function train(token: string, id: string) {
 describe('artefact cache', () => {
   it('serves the new version right after a retrain, never the cached old one', async () => {
     const { token } = await registerAndLogin();
-    const pairs = (users: string[], items: string[]) => users.flatMap((user_id) => items.map((item_id) => ({ user_id, item_id, interaction_type: 'like' })));
-    await api('POST', `${R}/interactions/bulk`, { token, body: { interactions: [...pairs(['u1', 'u2'], ['a', 'b']), ...pairs(['me'], ['a'])] } });
+    const pairs = (users: string[], items: string[]) =>
+      users.flatMap((user_id) => items.map((item_id) => ({ user_id, item_id, interaction_type: 'like' })));
+    await api('POST', `${R}/interactions/bulk`, {
+      token,
+      body: { interactions: [...pairs(['u1', 'u2'], ['a', 'b']), ...pairs(['me'], ['a'])] },
+    });
     const model = await api('POST', `${R}/models`, { token, body: { name: 'cf', algorithm: 'item_based_cf' } });
     expect((await train(token, model.json.id)).version).toBe(1);
     const ask = () => recommendVia(token, { model_id: model.json.id, user_id: 'me', num_recommendations: 5 });
@@ -59,23 +63,37 @@ function dataset() {
     const n = 8 + Math.floor(random() * 8);
     for (let x = 0; x < n; x++) {
       const item = random() < 0.8 ? g * 100 + Math.floor(random() * random() * 100) : Math.floor(random() * 300);
-      if (random() < 0.1) out.push({ user_id: `u${u}`, item_id: `i${item}`, interaction_type: 'rating', rating: Math.round(random() * 50) / 10 });
+      if (random() < 0.1)
+        out.push({ user_id: `u${u}`, item_id: `i${item}`, interaction_type: 'rating', rating: Math.round(random() * 50) / 10 });
       else out.push({ user_id: `u${u}`, item_id: `i${item}`, interaction_type: kinds[Math.floor(random() * 3)]! });
     }
   }
-  for (let i = 0; i < 120; i++) out.push({ user_id: 'heavy', item_id: `i${Math.floor(i / 40) * 100 + (i % 40)}`, interaction_type: 'view' });
+  for (let i = 0; i < 120; i++)
+    out.push({ user_id: 'heavy', item_id: `i${Math.floor(i / 40) * 100 + (i % 40)}`, interaction_type: 'view' });
   return out;
 }
 
 /** What the route answered before the cache and the aggregate: a full read of everything. */
-async function fullRead(ownerId: number, modelId: number, body: { user_id?: string; num_recommendations: number; exclude_interacted: boolean }) {
-  const model = (await env.DB.prepare('SELECT parameters, version FROM rec_models WHERE id = ?').bind(modelId).first<{ parameters: string; version: number }>())!;
-  const chunks = await env.DB.prepare('SELECT data FROM rec_model_chunks WHERE model_id = ? AND version = ? ORDER BY seq').bind(modelId, model.version).all<{ data: string }>();
+async function fullRead(
+  ownerId: number,
+  modelId: number,
+  body: { user_id?: string; num_recommendations: number; exclude_interacted: boolean },
+) {
+  const model = (await env.DB.prepare('SELECT parameters, version FROM rec_models WHERE id = ?')
+    .bind(modelId)
+    .first<{ parameters: string; version: number }>())!;
+  const chunks = await env.DB.prepare('SELECT data FROM rec_model_chunks WHERE model_id = ? AND version = ? ORDER BY seq')
+    .bind(modelId, model.version)
+    .all<{ data: string }>();
   const artefact = JSON.parse(chunks.results.map((c) => c.data).join('')) as Artefact;
-  const popular = await env.DB.prepare('SELECT item_key, sum(weight) AS total FROM rec_interactions WHERE owner_id = ? GROUP BY item_key ORDER BY total DESC, item_key LIMIT 1000')
+  const popular = await env.DB.prepare(
+    'SELECT item_key, sum(weight) AS total FROM rec_interactions WHERE owner_id = ? GROUP BY item_key ORDER BY total DESC, item_key LIMIT 1000',
+  )
     .bind(ownerId)
     .all<{ item_key: string; total: number }>();
-  const mine = await env.DB.prepare('SELECT item_key AS itemKey, weight FROM rec_interactions WHERE owner_id = ? AND user_key = ?').bind(ownerId, body.user_id ?? '').all<{ itemKey: string; weight: number }>();
+  const mine = await env.DB.prepare('SELECT item_key AS itemKey, weight FROM rec_interactions WHERE owner_id = ? AND user_key = ?')
+    .bind(ownerId, body.user_id ?? '')
+    .all<{ itemKey: string; weight: number }>();
   const profile = profileOf(body.user_id ? mine.results : []);
   const ctx = {
     userKey: body.user_id ?? null,
@@ -88,7 +106,12 @@ async function fullRead(ownerId: number, modelId: number, body: { user_id?: stri
   const result = recommend(artefact, JSON.parse(model.parameters), ctx, body.num_recommendations);
   return {
     strategy: result.strategy,
-    recommendations: result.items.map((s) => ({ item_id: s.item, score: Math.round(s.score * 1e4) / 1e4, reason: s.reason, source: s.source })),
+    recommendations: result.items.map((s) => ({
+      item_id: s.item,
+      score: Math.round(s.score * 1e4) / 1e4,
+      reason: s.reason,
+      source: s.source,
+    })),
   };
 }
 
@@ -97,10 +120,16 @@ describe('cached artefact and popularity top-k answer exactly as a full read', (
     const { token, user } = await registerAndLogin();
     const interactions = dataset();
     for (let i = 0; i < interactions.length; i += 1000) {
-      expect((await api('POST', `${R}/interactions/bulk`, { token, body: { interactions: interactions.slice(i, i + 1000) } })).status).toBe(201);
+      expect((await api('POST', `${R}/interactions/bulk`, { token, body: { interactions: interactions.slice(i, i + 1000) } })).status).toBe(
+        201,
+      );
     }
     const words = ['guitar', 'tent', 'espresso', 'vinyl', 'trail', 'roast', 'chord', 'summit', 'latte'];
-    const items = Array.from({ length: 300 }, (_, i) => ({ item_id: `i${i}`, features: { group: `g${Math.floor(i / 100)}` }, content: `${words[i % 9]} ${words[(i * 5) % 9]} ${words[Math.floor(i / 100) * 3]}` }));
+    const items = Array.from({ length: 300 }, (_, i) => ({
+      item_id: `i${i}`,
+      features: { group: `g${Math.floor(i / 100)}` },
+      content: `${words[i % 9]} ${words[(i * 5) % 9]} ${words[Math.floor(i / 100) * 3]}`,
+    }));
     expect((await api('POST', `${R}/items/features/bulk`, { token, body: { items: items.slice(0, 150) } })).status).toBe(200);
     expect((await api('POST', `${R}/items/features/bulk`, { token, body: { items: items.slice(150) } })).status).toBe(200);
     const models: Array<Record<string, unknown>> = [
@@ -133,7 +162,9 @@ describe('cached artefact and popularity top-k answer exactly as a full read', (
           const res = await recommendVia(token, { model_id: created.json.id, ...request });
           expect(res.status).toBe(200);
           const label = `${JSON.stringify(spec)} ${JSON.stringify(request)} round ${round}`;
-          expect({ strategy: res.json.strategy, recommendations: res.json.recommendations }, label).toEqual(await fullRead(user.id, modelId, request));
+          expect({ strategy: res.json.strategy, recommendations: res.json.recommendations }, label).toEqual(
+            await fullRead(user.id, modelId, request),
+          );
         }
       }
     }

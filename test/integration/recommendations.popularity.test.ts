@@ -13,12 +13,16 @@ const R = '/api/v3/recommendations';
 type Row = { item_key: string; total: number; count: number };
 
 async function aggregate(ownerId: number): Promise<Row[]> {
-  const { results } = await env.DB.prepare('SELECT item_key, total, count FROM rec_item_popularity WHERE owner_id = ? ORDER BY item_key').bind(ownerId).all<Row>();
+  const { results } = await env.DB.prepare('SELECT item_key, total, count FROM rec_item_popularity WHERE owner_id = ? ORDER BY item_key')
+    .bind(ownerId)
+    .all<Row>();
   return results;
 }
 
 async function recomputed(ownerId: number): Promise<Row[]> {
-  const { results } = await env.DB.prepare('SELECT item_key, sum(weight) AS total, count(*) AS count FROM rec_interactions WHERE owner_id = ? GROUP BY item_key ORDER BY item_key')
+  const { results } = await env.DB.prepare(
+    'SELECT item_key, sum(weight) AS total, count(*) AS count FROM rec_interactions WHERE owner_id = ? GROUP BY item_key ORDER BY item_key',
+  )
     .bind(ownerId)
     .all<Row>();
   return results;
@@ -67,7 +71,10 @@ describe('popularity aggregate', () => {
     ]);
 
     // A bulk request that fails validation stores nothing and counts nothing.
-    const bad = await bulk([{ user_id: 'u5', item_id: 'd', interaction_type: 'view' }, { user_id: 'u5', item_id: 'e', interaction_type: 'teleport' }]);
+    const bad = await bulk([
+      { user_id: 'u5', item_id: 'd', interaction_type: 'view' },
+      { user_id: 'u5', item_id: 'e', interaction_type: 'teleport' },
+    ]);
     expect(bad.status).toBe(400);
     await expectExact(user.id);
 
@@ -89,7 +96,10 @@ describe('popularity aggregate', () => {
     const a = await registerAndLogin();
     const b = await registerAndLogin();
     for (const { token } of [a, b]) {
-      await api('POST', `${R}/interactions/bulk`, { token, body: { interactions: [{ user_id: 'x', item_id: 'same', interaction_type: 'like' }] } });
+      await api('POST', `${R}/interactions/bulk`, {
+        token,
+        body: { interactions: [{ user_id: 'x', item_id: 'same', interaction_type: 'like' }] },
+      });
     }
     expect(await aggregate(a.user.id)).toEqual([{ item_key: 'same', total: 3, count: 1 }]);
     expect(await aggregate(b.user.id)).toEqual([{ item_key: 'same', total: 3, count: 1 }]);
@@ -103,13 +113,20 @@ describe('popularity aggregate', () => {
 
   it('the popularity model ranks by the live totals, and a new interaction counts at once', async () => {
     const { token, user } = await registerAndLogin();
-    const interactions = Array.from({ length: 40 }, (_, i) => ({ user_id: `u${i % 7}`, item_id: `item${i % 13}`, interaction_type: (['view', 'like', 'purchase'] as const)[i % 3] }));
+    const interactions = Array.from({ length: 40 }, (_, i) => ({
+      user_id: `u${i % 7}`,
+      item_id: `item${i % 13}`,
+      interaction_type: (['view', 'like', 'purchase'] as const)[i % 3],
+    }));
     await api('POST', `${R}/interactions/bulk`, { token, body: { interactions } });
     const model = await api('POST', `${R}/models`, { token, body: { name: 'pop', algorithm: 'popularity' } });
     expect((await api('POST', `${R}/models/${model.json.id}/train`, { token })).status).toBe(200);
 
     const top = async () => {
-      const res = await api('POST', `${R}/recommendations`, { token, body: { model_id: model.json.id, user_id: 'newcomer', num_recommendations: 5 } });
+      const res = await api('POST', `${R}/recommendations`, {
+        token,
+        body: { model_id: model.json.id, user_id: 'newcomer', num_recommendations: 5 },
+      });
       expect(res.status).toBe(200);
       return res.json.recommendations.map((r: { item_id: string; score: number }) => [r.item_id, r.score]);
     };
@@ -121,7 +138,10 @@ describe('popularity aggregate', () => {
     expect(await top()).toEqual(await ranked());
 
     // Ten purchases of a new item put it first, without a retrain.
-    await api('POST', `${R}/interactions/bulk`, { token, body: { interactions: Array.from({ length: 10 }, (_, i) => ({ user_id: `v${i}`, item_id: 'fresh', interaction_type: 'purchase' })) } });
+    await api('POST', `${R}/interactions/bulk`, {
+      token,
+      body: { interactions: Array.from({ length: 10 }, (_, i) => ({ user_id: `v${i}`, item_id: 'fresh', interaction_type: 'purchase' })) },
+    });
     expect((await top())[0]).toEqual(['fresh', 50]);
     expect(await top()).toEqual(await ranked());
   });

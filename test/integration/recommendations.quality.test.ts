@@ -24,7 +24,9 @@ function dataset() {
   const random = seededRandom(2024);
   const items = Array.from({ length: GROUPS * ITEMS_PER_GROUP }, (_, i) => {
     const g = Math.floor(i / ITEMS_PER_GROUP);
-    const words = Array.from({ length: 6 }, () => (random() < 0.7 ? VOCAB[g]![Math.floor(random() * 6)]! : FILLER[Math.floor(random() * FILLER.length)]!));
+    const words = Array.from({ length: 6 }, () =>
+      random() < 0.7 ? VOCAB[g]![Math.floor(random() * 6)]! : FILLER[Math.floor(random() * FILLER.length)]!,
+    );
     return { item_id: `i${i}`, features: { category: `cat${g}`, price: Math.round(random() * 500) }, content: words.join(' ') };
   });
   // Within a group, item rank r is chosen with weight 1/sqrt(r+1): some items are group favourites.
@@ -53,26 +55,42 @@ describe('recommendation quality on clustered synthetic data', () => {
     const { token } = await registerAndLogin();
     const { items, interactions } = dataset();
     for (let i = 0; i < interactions.length; i += 1000) {
-      const res = await api('POST', '/api/v3/recommendations/interactions/bulk', { token, body: { interactions: interactions.slice(i, i + 1000) } });
+      const res = await api('POST', '/api/v3/recommendations/interactions/bulk', {
+        token,
+        body: { interactions: interactions.slice(i, i + 1000) },
+      });
       expect(res.status, JSON.stringify(res.json)).toBe(201);
     }
     expect((await api('POST', '/api/v3/recommendations/items/features/bulk', { token, body: { items } })).json.stored).toBe(300);
     const stats = await api('GET', '/api/v3/recommendations/stats', { token });
     expect(stats.json.interactions).toMatchObject({ total: interactions.length, distinct_users: USERS });
 
-    const figures: Record<string, { model: { precision_at_k: number; recall_at_k: number; ndcg_at_k: number }; popularity_baseline: { precision_at_k: number } }> = {};
+    const figures: Record<
+      string,
+      { model: { precision_at_k: number; recall_at_k: number; ndcg_at_k: number }; popularity_baseline: { precision_at_k: number } }
+    > = {};
     for (const algorithm of ['popularity', 'user_based_cf', 'item_based_cf', 'matrix_factorization', 'content_based', 'hybrid']) {
       const created = await api('POST', '/api/v3/recommendations/models', { token, body: { name: algorithm, algorithm } });
       expect(created.status, JSON.stringify(created.json)).toBe(201);
-      const evaluation = await api('POST', `/api/v3/recommendations/models/${created.json.id}/evaluate`, { token, body: { k: 10, seed: 7, test_fraction: 0.2 } });
+      const evaluation = await api('POST', `/api/v3/recommendations/models/${created.json.id}/evaluate`, {
+        token,
+        body: { k: 10, seed: 7, test_fraction: 0.2 },
+      });
       expect(evaluation.status, JSON.stringify(evaluation.json)).toBe(200);
       expect(evaluation.json).toMatchObject({ k: 10, seed: 7, users_evaluated: USERS, algorithm });
       figures[algorithm] = evaluation.json;
     }
-    console.info('precision@10 / recall@10 / ndcg@10 by algorithm', JSON.stringify(Object.fromEntries(Object.entries(figures).map(([a, f]) => [a, f.model]))));
+    console.info(
+      'precision@10 / recall@10 / ndcg@10 by algorithm',
+      JSON.stringify(Object.fromEntries(Object.entries(figures).map(([a, f]) => [a, f.model]))),
+    );
 
     // Reproducible: the same seed gives the same split and the same figures.
-    const again = await api('POST', `/api/v3/recommendations/models/${(await api('GET', '/api/v3/recommendations/models?limit=100', { token })).json.items.find((m: { algorithm: string }) => m.algorithm === 'item_based_cf').id}/evaluate`, { token, body: { k: 10, seed: 7, test_fraction: 0.2 } });
+    const again = await api(
+      'POST',
+      `/api/v3/recommendations/models/${(await api('GET', '/api/v3/recommendations/models?limit=100', { token })).json.items.find((m: { algorithm: string }) => m.algorithm === 'item_based_cf').id}/evaluate`,
+      { token, body: { k: 10, seed: 7, test_fraction: 0.2 } },
+    );
     expect(again.json.model).toEqual(figures.item_based_cf!.model);
 
     const baseline = figures.popularity!.popularity_baseline.precision_at_k;

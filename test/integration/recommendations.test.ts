@@ -24,40 +24,67 @@ beforeAll(async () => {
 
 const recommend = (token: string, body: Record<string, unknown>) => api('POST', `${R}/recommendations`, { token, body });
 
-describe('recommendations: the seeds\' curl examples, verbatim', () => {
+describe("recommendations: the seeds' curl examples, verbatim", () => {
   // First test of the file: its model is the file's first, so it gets the seeds' id rec_model_1.
   it('interaction, item features, model, train rec_model_1, recommend, stats', async () => {
     const { token } = admin;
-    const interaction = await api('POST', `${R}/interactions`, { token, body: { user_id: 'user123', item_id: 'item456', interaction_type: 'purchase', rating: 5.0 } });
+    const interaction = await api('POST', `${R}/interactions`, {
+      token,
+      body: { user_id: 'user123', item_id: 'item456', interaction_type: 'purchase', rating: 5.0 },
+    });
     expect(interaction.status).toBe(201);
     expect(interaction.json).toMatchObject({ user_id: 'user123', item_id: 'item456', interaction_type: 'purchase', rating: 5, weight: 5 });
     // Another shopper who bought the same headphones and something else.
     for (const item_id of ['item456', 'item789']) {
-      expect((await api('POST', `${R}/interactions`, { token, body: { user_id: 'user999', item_id, interaction_type: 'purchase' } })).status).toBe(201);
+      expect(
+        (await api('POST', `${R}/interactions`, { token, body: { user_id: 'user999', item_id, interaction_type: 'purchase' } })).status,
+      ).toBe(201);
     }
 
     const item = await api('POST', `${R}/items/features`, {
       token,
-      body: { item_id: 'item456', features: { category: 'electronics', price: 299.99, brand: 'TechCorp' }, content: 'High-quality wireless headphones with noise cancellation' },
+      body: {
+        item_id: 'item456',
+        features: { category: 'electronics', price: 299.99, brand: 'TechCorp' },
+        content: 'High-quality wireless headphones with noise cancellation',
+      },
     });
     expect(item.status).toBe(200);
     expect(item.json).toMatchObject({ item_id: 'item456', features: { category: 'electronics', price: 299.99, brand: 'TechCorp' } });
 
     const model = await api('POST', `${R}/models`, {
       token,
-      body: { name: 'Product Recommendation Model', recommendation_type: 'collaborative_filtering', algorithm: 'user_based_cf', parameters: { min_similarity: 0.3 } },
+      body: {
+        name: 'Product Recommendation Model',
+        recommendation_type: 'collaborative_filtering',
+        algorithm: 'user_based_cf',
+        parameters: { min_similarity: 0.3 },
+      },
     });
     expect(model.status).toBe(201);
-    expect(model.json).toMatchObject({ id: 'rec_model_1', algorithm: 'user_based_cf', recommendation_type: 'collaborative_filtering', parameters: { min_similarity: 0.3, neighbors: 50 }, status: 'untrained', version: 0 });
+    expect(model.json).toMatchObject({
+      id: 'rec_model_1',
+      algorithm: 'user_based_cf',
+      recommendation_type: 'collaborative_filtering',
+      parameters: { min_similarity: 0.3, neighbors: 50 },
+      status: 'untrained',
+      version: 0,
+    });
 
     const trained = await api('POST', `${R}/models/rec_model_1/train`, { token });
     expect(trained.status).toBe(200);
-    expect(trained.json).toMatchObject({ status: 'trained', version: 1, training_summary: { interactions: 3, users: 2, items: 2, chunks: 1 } });
+    expect(trained.json).toMatchObject({
+      status: 'trained',
+      version: 1,
+      training_summary: { interactions: 3, users: 2, items: 2, chunks: 1 },
+    });
 
     const recs = await recommend(token, { user_id: 'user123', model_id: 'rec_model_1', num_recommendations: 10, exclude_interacted: true });
     expect(recs.status).toBe(200);
     expect(recs.json).toMatchObject({ user_id: 'user123', model_id: 'rec_model_1', model_version: 1, strategy: 'model' });
-    expect(recs.json.recommendations).toEqual([{ item_id: 'item789', score: expect.any(Number), reason: 'liked by 1 user with similar taste', source: 'user_based_cf' }]);
+    expect(recs.json.recommendations).toEqual([
+      { item_id: 'item789', score: expect.any(Number), reason: 'liked by 1 user with similar taste', source: 'user_based_cf' },
+    ]);
     // cosine(user123, user999) = 1/√2, times user999's dampened purchase weight log(1 + 5).
     expect(recs.json.recommendations[0].score).toBeCloseTo(Math.SQRT1_2 * Math.log1p(5), 3);
 
@@ -95,7 +122,11 @@ describe('recommendations: access', () => {
     // Viewers may read recommendations but not write data; API keys need the scopes.
     const demoted = await api('PATCH', `/api/v3/auth/users/${b.user.id}`, { token: admin.token, body: { role: 'viewer' } });
     expect(demoted.status).toBe(200);
-    expectError(await api('POST', `${R}/interactions`, { token: b.token, body: { user_id: 'u', item_id: 'i', interaction_type: 'view' } }), 403, 'forbidden');
+    expectError(
+      await api('POST', `${R}/interactions`, { token: b.token, body: { user_id: 'u', item_id: 'i', interaction_type: 'view' } }),
+      403,
+      'forbidden',
+    );
     expect((await stats(b.token)).interactions.total).toBe(0);
   });
 });
@@ -177,15 +208,26 @@ describe('recommendations: incremental updates, cold start, stored versions', ()
     const after = await recommend(token, { model_id: cf.id, user_id: 'me', num_recommendations: 3 });
     expect(after.json.model_version).toBe(1);
     expect(ids(after)).not.toContain('b');
-    expect(after.json.recommendations.every((r: { score: number }, i: number, all: Array<{ score: number }>) => i === 0 || all[i - 1]!.score >= r.score)).toBe(true);
+    expect(
+      after.json.recommendations.every(
+        (r: { score: number }, i: number, all: Array<{ score: number }>) => i === 0 || all[i - 1]!.score >= r.score,
+      ),
+    ).toBe(true);
 
     // Popularity is read live: b (likes 3 + 3, purchase 5 = 11) leads until five purchases of z
     // (25) overtake it, with no retrain.
     const pop = await trainedModel(token, { name: 'pop', recommendation_type: 'popularity' });
     expect(ids(await recommend(token, { model_id: pop.id, user_id: 'newcomer', num_recommendations: 1 }))).toEqual(['b']);
-    await api('POST', `${R}/interactions/bulk`, { token, body: { interactions: Array.from({ length: 5 }, (_, i) => ({ user_id: `buyer${i}`, item_id: 'z', interaction_type: 'purchase' })) } });
+    await api('POST', `${R}/interactions/bulk`, {
+      token,
+      body: { interactions: Array.from({ length: 5 }, (_, i) => ({ user_id: `buyer${i}`, item_id: 'z', interaction_type: 'purchase' })) },
+    });
     const live = await recommend(token, { model_id: pop.id, user_id: 'newcomer', num_recommendations: 1 });
-    expect(live.json.recommendations[0]).toMatchObject({ item_id: 'z', reason: 'popular with other users (interaction weight 25)', source: 'popularity' });
+    expect(live.json.recommendations[0]).toMatchObject({
+      item_id: 'z',
+      reason: 'popular with other users (interaction weight 25)',
+      source: 'popularity',
+    });
   });
 
   it('cold start: an unknown user gets popularity, or content from the liked items and features given', async () => {
@@ -210,7 +252,10 @@ describe('recommendations: incremental updates, cold start, stored versions', ()
     expect(ids(anonymous)).toEqual(['stove', 'tent']);
 
     const liked = await recommend(token, { model_id: cf.id, user_id: 'brand-new', liked_items: ['hp1'], num_recommendations: 1 });
-    expect(liked.json).toMatchObject({ strategy: 'content_cold_start', recommendations: [{ item_id: 'hp2', reason: 'similar to hp1 (content)', source: 'content_based' }] });
+    expect(liked.json).toMatchObject({
+      strategy: 'content_cold_start',
+      recommendations: [{ item_id: 'hp2', reason: 'similar to hp1 (content)', source: 'content_based' }],
+    });
 
     const byFeatures = await recommend(token, { model_id: cf.id, features: { category: 'outdoor' }, num_recommendations: 2 });
     expect(byFeatures.json.strategy).toBe('content_cold_start');
@@ -219,7 +264,10 @@ describe('recommendations: incremental updates, cold start, stored versions', ()
 
     // New item, added after training: a content model recommends it without a retrain.
     const content = await trainedModel(token, { name: 'content', recommendation_type: 'content_based' });
-    await api('POST', `${R}/items/features`, { token, body: { item_id: 'sleeping-bag', features: { category: 'outdoor' }, content: 'camping sleeping bag for a tent' } });
+    await api('POST', `${R}/items/features`, {
+      token,
+      body: { item_id: 'sleeping-bag', features: { category: 'outdoor' }, content: 'camping sleeping bag for a tent' },
+    });
     const fresh = await recommend(token, { model_id: content.id, user_id: 'camper', num_recommendations: 1 });
     expect(fresh.json.recommendations[0]).toMatchObject({ item_id: 'sleeping-bag', source: 'content_based' });
     expect(fresh.json.recommendations[0].reason).toMatch(/^similar to (tent|stove) \(content\)$/);
@@ -229,16 +277,28 @@ describe('recommendations: incremental updates, cold start, stored versions', ()
     const { token } = await registerAndLogin();
     await api('POST', `${R}/interactions/bulk`, {
       token,
-      body: { interactions: Array.from({ length: 40 }, (_, i) => ({ user_id: `u${i % 8}`, item_id: `i${(i * 7) % 13}`, interaction_type: 'like' })) },
+      body: {
+        interactions: Array.from({ length: 40 }, (_, i) => ({
+          user_id: `u${i % 8}`,
+          item_id: `i${(i * 7) % 13}`,
+          interaction_type: 'like',
+        })),
+      },
     });
-    const model = await trainedModel(token, { name: 'mf', algorithm: 'matrix_factorization', parameters: { factors: 4, iterations: 5, seed: 3 } });
+    const model = await trainedModel(token, {
+      name: 'mf',
+      algorithm: 'matrix_factorization',
+      parameters: { factors: 4, iterations: 5, seed: 3 },
+    });
     const first = await recommend(token, { model_id: model.id, user_id: 'u1', num_recommendations: 5 });
     const numericId = Number(model.id.replace('rec_model_', ''));
     for (const expected of [2, 3]) {
       const res = await api('POST', `${R}/models/${model.id}/train`, { token });
       expect(res.json.version).toBe(expected);
     }
-    const versions = await env.DB.prepare('SELECT DISTINCT version FROM rec_model_chunks WHERE model_id = ? ORDER BY version').bind(numericId).all<{ version: number }>();
+    const versions = await env.DB.prepare('SELECT DISTINCT version FROM rec_model_chunks WHERE model_id = ? ORDER BY version')
+      .bind(numericId)
+      .all<{ version: number }>();
     expect(versions.results.map((r) => r.version)).toEqual([2, 3]);
     // Seeded: retraining on the same data gives the same recommendations.
     const later = await recommend(token, { model_id: model.id, user_id: 'u1', num_recommendations: 5 });

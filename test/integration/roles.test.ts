@@ -22,14 +22,22 @@ describe('roles per route', () => {
 
   it('viewers can read but not write workflows; the new role applies to existing tokens at once', async () => {
     expect((await api('GET', '/api/v3/workflows', { token: viewer.token })).status).toBe(200);
-    expectError(await api('POST', '/api/v3/workflows', { token: viewer.token, body: { name: 'no', nodes: simpleNodes } }), 403, 'forbidden');
+    expectError(
+      await api('POST', '/api/v3/workflows', { token: viewer.token, body: { name: 'no', nodes: simpleNodes } }),
+      403,
+      'forbidden',
+    );
     expect((await api('GET', '/api/v3/auth/me', { token: viewer.token })).json.role).toBe('viewer');
   });
 
   it('editors write workflows but cannot administer users', async () => {
     expect((await api('POST', '/api/v3/workflows', { token: editor.token, body: { name: 'ok', nodes: simpleNodes } })).status).toBe(201);
     expectError(await api('GET', '/api/v3/auth/users', { token: editor.token }), 403, 'forbidden');
-    expectError(await api('PATCH', `/api/v3/auth/users/${editor.user.id}`, { token: editor.token, body: { role: 'admin' } }), 403, 'forbidden');
+    expectError(
+      await api('PATCH', `/api/v3/auth/users/${editor.user.id}`, { token: editor.token, body: { role: 'admin' } }),
+      403,
+      'forbidden',
+    );
   });
 
   it('admins list users (paginated) and change roles, but not their own', async () => {
@@ -44,9 +52,17 @@ describe('roles per route', () => {
     expect(new Set(ids).size).toBe(3);
     expect(JSON.stringify(page1.json)).not.toContain('pbkdf2');
 
-    expectError(await api('PATCH', `/api/v3/auth/users/${admin.user.id}`, { token: admin.token, body: { role: 'viewer' } }), 403, 'forbidden');
+    expectError(
+      await api('PATCH', `/api/v3/auth/users/${admin.user.id}`, { token: admin.token, body: { role: 'viewer' } }),
+      403,
+      'forbidden',
+    );
     expectError(await api('PATCH', '/api/v3/auth/users/99999', { token: admin.token, body: { role: 'viewer' } }), 404, 'not_found');
-    expectError(await api('PATCH', `/api/v3/auth/users/${editor.user.id}`, { token: admin.token, body: { role: 'owner' } }), 400, 'validation_error');
+    expectError(
+      await api('PATCH', `/api/v3/auth/users/${editor.user.id}`, { token: admin.token, body: { role: 'owner' } }),
+      400,
+      'validation_error',
+    );
   });
 
   it('rejects a bad cursor and out-of-range limits with 400', async () => {

@@ -51,7 +51,11 @@ describe('retries and failures', () => {
       settings,
       nodes: [
         llmNode('first', `slow-1-${first}`),
-        llmNode('second', `fail-${broken}`, { depends_on: ['first'], prompt: 'Continue: {{nodes.first.output}}', retry: { max_attempts: 2, initial_delay_ms: 20 } }),
+        llmNode('second', `fail-${broken}`, {
+          depends_on: ['first'],
+          prompt: 'Continue: {{nodes.first.output}}',
+          retry: { max_attempts: 2, initial_delay_ms: 20 },
+        }),
         { id: 'third', type: 'title', depends_on: ['second'] },
       ],
     });
@@ -70,7 +74,9 @@ describe('retries and failures', () => {
     expect(done.error).toBeNull();
     expect((await llmStats(first)).calls).toBe(1); // the completed node was not executed again
     expect((await llmStats(broken)).calls).toBe(3);
-    expect(done.nodes.find((n) => n.id === 'first')!.output!.document_id).toBe(failed.nodes.find((n) => n.id === 'first')!.output!.document_id);
+    expect(done.nodes.find((n) => n.id === 'first')!.output!.document_id).toBe(
+      failed.nodes.find((n) => n.id === 'first')!.output!.document_id,
+    );
     expect(done.attempts.filter((a) => a.node_id === 'second').map((a) => a.status)).toEqual(['failed', 'failed', 'succeeded']);
   });
 
@@ -85,14 +91,21 @@ describe('retries and failures', () => {
 
   it('falls back to the next provider when one fails, and records which answered', async () => {
     const tag = unique('fb');
-    const wf = await createWorkflow(token, { name: 'fallback', settings: { fallback_providers: ['local'] }, nodes: [llmNode('only', `fail-${tag}`, { retry: { max_attempts: 1 } })] });
+    const wf = await createWorkflow(token, {
+      name: 'fallback',
+      settings: { fallback_providers: ['local'] },
+      nodes: [llmNode('only', `fail-${tag}`, { retry: { max_attempts: 1 } })],
+    });
     const run = await waitForRun(token, wf.id, (await startRun(token, wf.id, { topic: 'fallbacks' })).id);
     expect(run.status).toBe('succeeded');
     expect(run.attempts[0]).toMatchObject({ status: 'succeeded', provider: 'local' });
   });
 
   it('notify and task nodes are refused at run time with a clear error', async () => {
-    const wf = await createWorkflow(token, { name: 'notify', nodes: [{ id: 'n', type: 'notify', channel: 'email', recipient: 'a@example.com', message: 'hi' }] });
+    const wf = await createWorkflow(token, {
+      name: 'notify',
+      nodes: [{ id: 'n', type: 'notify', channel: 'email', recipient: 'a@example.com', message: 'hi' }],
+    });
     const run = await waitForRun(token, wf.id, (await startRun(token, wf.id)).id);
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/notification layer/);
@@ -140,7 +153,11 @@ describe('durability', () => {
 describe('control', () => {
   it('cancel stops further nodes', async () => {
     const tags = [unique('ca'), unique('cb')];
-    const wf = await createWorkflow(token, { name: 'cancel', settings, nodes: [llmNode('a', `slow-2000-${tags[0]}`), llmNode('b', `slow-10-${tags[1]}`, { depends_on: ['a'] })] });
+    const wf = await createWorkflow(token, {
+      name: 'cancel',
+      settings,
+      nodes: [llmNode('a', `slow-2000-${tags[0]}`), llmNode('b', `slow-10-${tags[1]}`, { depends_on: ['a'] })],
+    });
     const started = await startRun(token, wf.id);
     await waitForRun(token, wf.id, started.id, (r) => r.nodes[0]!.status === 'running');
     const res = await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/cancel`, { token });
@@ -155,7 +172,11 @@ describe('control', () => {
 
   it('pause lets the running node finish and starts nothing new until resume', async () => {
     const tags = [unique('pa'), unique('pb')];
-    const wf = await createWorkflow(token, { name: 'pause', settings, nodes: [llmNode('a', `slow-1000-${tags[0]}`), llmNode('b', `slow-10-${tags[1]}`, { depends_on: ['a'] })] });
+    const wf = await createWorkflow(token, {
+      name: 'pause',
+      settings,
+      nodes: [llmNode('a', `slow-1000-${tags[0]}`), llmNode('b', `slow-10-${tags[1]}`, { depends_on: ['a'] })],
+    });
     const started = await startRun(token, wf.id);
     await waitForRun(token, wf.id, started.id, (r) => r.nodes[0]!.status === 'running');
     expect((await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/pause`, { token })).json.status).toBe('paused');
@@ -176,7 +197,11 @@ describe('control', () => {
     expect(first.status).toBe(201);
     expect(second.status).toBe(200);
     expect(second.json.id).toBe(first.json.id);
-    const seeds = await api('POST', '/api/v3/advanced/workflows/execute', { token, body: { workflow_id: wf.id, parameters: { topic: 'x' } }, headers });
+    const seeds = await api('POST', '/api/v3/advanced/workflows/execute', {
+      token,
+      body: { workflow_id: wf.id, parameters: { topic: 'x' } },
+      headers,
+    });
     expect(seeds.status).toBe(200);
     expect(seeds.json.id).toBe(first.json.id);
     expectError(await api('POST', `/api/v3/workflows/${wf.id}/runs`, { token, body: { input: { topic: 'y' } }, headers }), 409, 'conflict');

@@ -11,7 +11,14 @@ const approvalChain = (timeout: number, onTimeout = 'reject') => ({
   name: 'review',
   nodes: [
     { id: 'draft', type: 'generate', prompt: 'Write a short note about {{input.topic}}' },
-    { id: 'review', type: 'approval', depends_on: ['draft'], message: 'Publish "{{nodes.draft.title}}"?', approval_timeout_seconds: timeout, on_timeout: onTimeout },
+    {
+      id: 'review',
+      type: 'approval',
+      depends_on: ['draft'],
+      message: 'Publish "{{nodes.draft.title}}"?',
+      approval_timeout_seconds: timeout,
+      on_timeout: onTimeout,
+    },
     { id: 'headline', type: 'title', depends_on: ['review', 'draft'], source: '{{nodes.draft.output}}' },
   ],
 });
@@ -23,15 +30,36 @@ describe('approval nodes', () => {
     const waiting = await waitForRun(token, wf.id, started.id, (r) => r.status === 'waiting');
     expect(waiting.nodes.map((n) => n.status)).toEqual(['succeeded', 'waiting', 'pending']);
 
-    expectError(await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, { token, body: { type: 'approval', node_id: 'draft', approved: true } }), 409, 'conflict');
-    expectError(await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, { token, body: { type: 'approval', node_id: 'review' } }), 400, 'validation_error');
-    const ok = await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, { token, body: { type: 'approval', node_id: 'review', approved: true, comment: 'ship it' } });
+    expectError(
+      await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, {
+        token,
+        body: { type: 'approval', node_id: 'draft', approved: true },
+      }),
+      409,
+      'conflict',
+    );
+    expectError(
+      await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, { token, body: { type: 'approval', node_id: 'review' } }),
+      400,
+      'validation_error',
+    );
+    const ok = await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, {
+      token,
+      body: { type: 'approval', node_id: 'review', approved: true, comment: 'ship it' },
+    });
     expect(ok.status).toBe(200);
     const done = await waitForRun(token, wf.id, started.id);
     expect(done.status).toBe('succeeded');
     expect(done.nodes[1]!.output!.data).toMatchObject({ approved: true, comment: 'ship it', timed_out: false });
     // A decision is accepted once.
-    expectError(await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, { token, body: { type: 'approval', node_id: 'review', approved: false } }), 409, 'conflict');
+    expectError(
+      await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, {
+        token,
+        body: { type: 'approval', node_id: 'review', approved: false },
+      }),
+      409,
+      'conflict',
+    );
   });
 
   it('time out when asked to, and a rejection fails the run', async () => {
@@ -53,10 +81,23 @@ describe('branches', () => {
     name: 'branching',
     nodes: [
       { id: 'facts', type: 'analyze', source: '{{input.text}}', analyses: ['sentiment'] },
-      { id: 'gate', type: 'branch', depends_on: ['facts'], condition: { left: '{{nodes.facts.output.sentiment}}', operator: 'eq', right: 'negative' }, then: ['apology'], else: ['thanks'] },
+      {
+        id: 'gate',
+        type: 'branch',
+        depends_on: ['facts'],
+        condition: { left: '{{nodes.facts.output.sentiment}}', operator: 'eq', right: 'negative' },
+        then: ['apology'],
+        else: ['thanks'],
+      },
       { id: 'apology', type: 'transform', depends_on: ['gate'], source: 'Sorry to hear that', operations: [{ op: 'trim' }] },
       { id: 'thanks', type: 'transform', depends_on: ['gate'], source: 'Thank you', operations: [{ op: 'trim' }] },
-      { id: 'reply', type: 'transform', depends_on: ['apology', 'thanks'], source: '{{nodes.apology.output}}{{nodes.thanks.output}}!', operations: [{ op: 'trim' }] },
+      {
+        id: 'reply',
+        type: 'transform',
+        depends_on: ['apology', 'thanks'],
+        source: '{{nodes.apology.output}}{{nodes.thanks.output}}!',
+        operations: [{ op: 'trim' }],
+      },
       { id: 'after_apology', type: 'transform', depends_on: ['apology'], source: 'escalate', operations: [{ op: 'trim' }] },
     ],
   };
@@ -66,23 +107,45 @@ describe('branches', () => {
     const sad = await waitForRun(token, wf.id, (await startRun(token, wf.id, { text: 'This is terrible, awful and broken.' })).id);
     expect(sad.status).toBe('succeeded');
     const status = (r: typeof sad) => Object.fromEntries(r.nodes.map((n) => [n.id, n.status]));
-    expect(status(sad)).toEqual({ facts: 'succeeded', gate: 'succeeded', apology: 'succeeded', thanks: 'skipped', reply: 'succeeded', after_apology: 'succeeded' });
+    expect(status(sad)).toEqual({
+      facts: 'succeeded',
+      gate: 'succeeded',
+      apology: 'succeeded',
+      thanks: 'skipped',
+      reply: 'succeeded',
+      after_apology: 'succeeded',
+    });
     expect(sad.nodes.find((n) => n.id === 'reply')!.output!.text).toBe('Sorry to hear that!');
     expect(sad.nodes.find((n) => n.id === 'gate')!.output!.data).toEqual({ result: true, chosen: ['apology'] });
 
     const happy = await waitForRun(token, wf.id, (await startRun(token, wf.id, { text: 'Wonderful, great and lovely work!' })).id);
-    expect(status(happy)).toEqual({ facts: 'succeeded', gate: 'succeeded', apology: 'skipped', thanks: 'succeeded', reply: 'succeeded', after_apology: 'skipped' });
+    expect(status(happy)).toEqual({
+      facts: 'succeeded',
+      gate: 'succeeded',
+      apology: 'skipped',
+      thanks: 'succeeded',
+      reply: 'succeeded',
+      after_apology: 'skipped',
+    });
     expect(happy.nodes.find((n) => n.id === 'reply')!.output!.text).toBe('Thank you!');
   });
 });
 
 describe('concurrency', () => {
   it('runs independent nodes in parallel, never more than the workflow allows', async () => {
-    const nodes = ['a', 'b', 'c', 'd'].map((id) => ({ id, type: 'generate', provider: 'openai', model: `slow-250-${unique(id)}`, prompt: id }));
+    const nodes = ['a', 'b', 'c', 'd'].map((id) => ({
+      id,
+      type: 'generate',
+      provider: 'openai',
+      model: `slow-250-${unique(id)}`,
+      prompt: id,
+    }));
     const wf = await createWorkflow(token, { name: 'parallel', settings: { concurrency: 2, fallback_providers: [] }, nodes });
     const run = await waitForRun(token, wf.id, (await startRun(token, wf.id)).id);
     expect(run.status).toBe('succeeded');
-    const spans = run.attempts.map((a) => [Date.parse(a.started_at), Date.parse(a.started_at) + (a as unknown as { latency_ms: number }).latency_ms] as const);
+    const spans = run.attempts.map(
+      (a) => [Date.parse(a.started_at), Date.parse(a.started_at) + (a as unknown as { latency_ms: number }).latency_ms] as const,
+    );
     let maxOverlap = 0;
     for (const [start] of spans) maxOverlap = Math.max(maxOverlap, spans.filter(([s, e]) => s <= start && start < e).length);
     expect(maxOverlap).toBe(2);
@@ -95,7 +158,14 @@ describe('run deadline', () => {
     const started = await startRun(token, wf.id, { topic: 'patience' });
     await waitForRun(token, wf.id, started.id, (r) => r.status === 'waiting');
     await new Promise((r) => setTimeout(r, 1300));
-    expect((await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, { token, body: { type: 'approval', node_id: 'review', approved: true } })).status).toBe(200);
+    expect(
+      (
+        await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/events`, {
+          token,
+          body: { type: 'approval', node_id: 'review', approved: true },
+        })
+      ).status,
+    ).toBe(200);
     expect((await waitForRun(token, wf.id, started.id)).status).toBe('succeeded');
   });
 
@@ -113,7 +183,11 @@ describe('run deadline', () => {
 
 describe('subchains', () => {
   it('cancelling the parent cancels the child run', async () => {
-    const child = await createWorkflow(token, { name: 'slow child', settings: { fallback_providers: [] }, nodes: [{ id: 'a', type: 'generate', provider: 'openai', model: `slow-3000-${unique('ch')}`, prompt: 'x' }] });
+    const child = await createWorkflow(token, {
+      name: 'slow child',
+      settings: { fallback_providers: [] },
+      nodes: [{ id: 'a', type: 'generate', provider: 'openai', model: `slow-3000-${unique('ch')}`, prompt: 'x' }],
+    });
     const parent = await createWorkflow(token, { name: 'parent2', nodes: [{ id: 'c', type: 'subchain', workflow_id: child.id }] });
     const started = await startRun(token, parent.id);
     const waiting = await waitForRun(token, parent.id, started.id, (r) => r.nodes[0]!.child_run_id !== null);
@@ -136,7 +210,13 @@ describe('subchains', () => {
       nodes: [
         { id: 'pick', type: 'transform', source: '{{input.topic}}', operations: [{ op: 'trim' }, { op: 'lowercase' }] },
         { id: 'child', type: 'subchain', depends_on: ['pick'], workflow_id: child.id, input: { subject: '{{nodes.pick.output}}' } },
-        { id: 'final', type: 'transform', depends_on: ['child'], source: 'Child said: {{nodes.child.output}}', operations: [{ op: 'trim' }] },
+        {
+          id: 'final',
+          type: 'transform',
+          depends_on: ['child'],
+          source: 'Child said: {{nodes.child.output}}',
+          operations: [{ op: 'trim' }],
+        },
       ],
     });
     const run = await waitForRun(token, parent.id, (await startRun(token, parent.id, { topic: '  Coral Reefs ' })).id);
@@ -153,14 +233,21 @@ describe('subchains', () => {
 
 describe('context management', () => {
   it('replaces oversized upstream documents with summaries and records it', async () => {
-    const sentence = (i: number) => `Fact number ${i} explains how tidal energy converts the motion of ocean water into electricity for coastal towns.`;
+    const sentence = (i: number) =>
+      `Fact number ${i} explains how tidal energy converts the motion of ocean water into electricity for coastal towns.`;
     const big = Array.from({ length: 200 }, (_, i) => sentence(i)).join(' ');
     const wf = await createWorkflow(token, {
       name: 'budget',
       settings: { context_budget_tokens: 1500 },
       nodes: [
         { id: 'research', type: 'transform', source: '{{input.material}}', operations: [{ op: 'trim' }] },
-        { id: 'essay', type: 'generate', depends_on: ['research'], prompt: 'Write an essay from these notes:\n{{nodes.research.output}}', max_tokens: 300 },
+        {
+          id: 'essay',
+          type: 'generate',
+          depends_on: ['research'],
+          prompt: 'Write an essay from these notes:\n{{nodes.research.output}}',
+          max_tokens: 300,
+        },
       ],
     });
     const started = await startRun(token, wf.id, { material: big });
@@ -186,17 +273,24 @@ describe('event stream (SSE)', () => {
       ],
     });
     const started = await startRun(token, wf.id, { topic: 'kites' });
-    const res = await SELF.fetch(`${BASE}/api/v3/workflows/${wf.id}/runs/${started.id}/stream`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await SELF.fetch(`${BASE}/api/v3/workflows/${wf.id}/runs/${started.id}/stream`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const text = await res.text(); // the stream ends when the run does
-    const frames = text.trim().split('\n\n').map((f) => Object.fromEntries(f.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)])));
+    const frames = text
+      .trim()
+      .split('\n\n')
+      .map((f) => Object.fromEntries(f.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)])));
     const seqs = frames.map((f) => Number(f.id));
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     expect(frames.at(-1)!.event).toBe('run.succeeded');
     expect(frames.some((f) => f.event === 'node.token')).toBe(true);
 
-    const resumed = await SELF.fetch(`${BASE}/api/v3/workflows/${wf.id}/runs/${started.id}/stream`, { headers: { authorization: `Bearer ${token}`, 'last-event-id': '4' } });
+    const resumed = await SELF.fetch(`${BASE}/api/v3/workflows/${wf.id}/runs/${started.id}/stream`, {
+      headers: { authorization: `Bearer ${token}`, 'last-event-id': '4' },
+    });
     const again = (await resumed.text()).trim().split('\n\n');
     expect(again[0]).toMatch(/^id: 5\n/);
     expect(again).toHaveLength(frames.length - 4);
@@ -210,7 +304,10 @@ describe('versions and ownership', () => {
       nodes: [{ id: 'a', type: 'transform', source: 'version one {{input.x}}', operations: [{ op: 'uppercase' }] }],
     });
     const started = await startRun(token, wf.id, { x: 'go' });
-    const updated = await api('PUT', `/api/v3/workflows/${wf.id}`, { token, body: { name: 'pinned', nodes: [{ id: 'z', type: 'transform', source: 'version two', operations: [{ op: 'trim' }] }] } });
+    const updated = await api('PUT', `/api/v3/workflows/${wf.id}`, {
+      token,
+      body: { name: 'pinned', nodes: [{ id: 'z', type: 'transform', source: 'version two', operations: [{ op: 'trim' }] }] },
+    });
     expect(updated.json.version).toBe(2);
     const run = await waitForRun(token, wf.id, started.id);
     expect(run.workflow_version).toBe(1);
@@ -221,7 +318,10 @@ describe('versions and ownership', () => {
   });
 
   it("another user's runs answer 404, and so do runs under the wrong workflow", async () => {
-    const wf = await createWorkflow(token, { name: 'private run', nodes: [{ id: 'a', type: 'transform', source: 'x', operations: [{ op: 'trim' }] }] });
+    const wf = await createWorkflow(token, {
+      name: 'private run',
+      nodes: [{ id: 'a', type: 'transform', source: 'x', operations: [{ op: 'trim' }] }],
+    });
     const run = await startRun(token, wf.id);
     const other = await registerAndLogin(unique('other'));
     expectError(await api('GET', `/api/v3/workflows/${wf.id}/runs/${run.id}`, { token: other.token }), 404, 'not_found');

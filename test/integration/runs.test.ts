@@ -27,13 +27,18 @@ describe('document chains with the local provider', () => {
     const [outline, draft, headline] = ['outline', 'draft', 'headline'].map((id) => run.nodes.find((n) => n.id === id)!);
     expect(outline!.output!.text.toLowerCase()).toContain('solar power');
     // The draft develops the outline: its key lines reappear in it.
-    const outlinePoints = outline!.output!.text.split('\n').map((l) => l.replace(/^[\s#*\-\d.]+/, '').trim()).filter((l) => l.length > 12);
+    const outlinePoints = outline!
+      .output!.text.split('\n')
+      .map((l) => l.replace(/^[\s#*\-\d.]+/, '').trim())
+      .filter((l) => l.length > 12);
     expect(outlinePoints.length).toBeGreaterThan(1);
     expect(outlinePoints.some((p) => draft!.output!.text.includes(p))).toBe(true);
     expect(headline!.output!.text.length).toBeGreaterThan(3);
     expect(headline!.output!.text.length).toBeLessThanOrEqual(80);
 
-    const docs = await env.DB.prepare('SELECT id, node_id, parent_id, title, content FROM documents WHERE run_id = ? ORDER BY id').bind(run.id).all<{ id: number; node_id: string; parent_id: number | null; title: string; content: string }>();
+    const docs = await env.DB.prepare('SELECT id, node_id, parent_id, title, content FROM documents WHERE run_id = ? ORDER BY id')
+      .bind(run.id)
+      .all<{ id: number; node_id: string; parent_id: number | null; title: string; content: string }>();
     expect(docs.results.map((d) => d.node_id)).toEqual(['outline', 'draft', 'headline']);
     const [d1, d2, d3] = docs.results;
     expect(d1!.parent_id).toBeNull();
@@ -72,7 +77,27 @@ describe('document chains with the local provider', () => {
   });
 
   it('rejects cycles and dangling references at definition time with 400', async () => {
-    expectError(await api('POST', '/api/v3/workflows', { token, body: { name: 'c', nodes: [{ id: 'a', type: 'title', depends_on: ['b'] }, { id: 'b', type: 'title', depends_on: ['a'] }] } }), 400, 'validation_error');
-    expectError(await api('POST', '/api/v3/workflows', { token, body: { name: 'd', nodes: [{ id: 'a', type: 'generate', prompt: '{{nodes.ghost.output}}' }] } }), 400, 'validation_error');
+    expectError(
+      await api('POST', '/api/v3/workflows', {
+        token,
+        body: {
+          name: 'c',
+          nodes: [
+            { id: 'a', type: 'title', depends_on: ['b'] },
+            { id: 'b', type: 'title', depends_on: ['a'] },
+          ],
+        },
+      }),
+      400,
+      'validation_error',
+    );
+    expectError(
+      await api('POST', '/api/v3/workflows', {
+        token,
+        body: { name: 'd', nodes: [{ id: 'a', type: 'generate', prompt: '{{nodes.ghost.output}}' }] },
+      }),
+      400,
+      'validation_error',
+    );
   });
 });

@@ -19,10 +19,17 @@ const create = async (kind: string, body: Record<string, unknown>) => {
 const timer = (id: number) => env.SCHEDULE_TIMER.get(env.SCHEDULE_TIMER.idFromName(`schedule:${id}`));
 const cron = () => worker.scheduled(createScheduledController({ cron: '* * * * *' }), env);
 /** Moves a schedule's next fire into the past, as if its alarm were due now. */
-const dueAt = (id: number, at: number) => env.DB.prepare('UPDATE schedules SET next_fire_at = ?, next_run_at = ? WHERE id = ?').bind(at, at, id).run();
+const dueAt = (id: number, at: number) =>
+  env.DB.prepare('UPDATE schedules SET next_fire_at = ?, next_run_at = ? WHERE id = ?').bind(at, at, id).run();
 const fires = async (id: number) =>
-  (await env.DB.prepare('SELECT fire_at, source, outcome, detail FROM schedule_fires WHERE schedule_id = ? ORDER BY fire_at').bind(id).all<{ fire_at: number; source: string; outcome: string; detail: string | null }>()).results;
-const tasksOf = async (id: number) => (await env.DB.prepare('SELECT id, status FROM tasks WHERE schedule_id = ? ORDER BY id').bind(id).all<{ id: number; status: string }>()).results;
+  (
+    await env.DB.prepare('SELECT fire_at, source, outcome, detail FROM schedule_fires WHERE schedule_id = ? ORDER BY fire_at')
+      .bind(id)
+      .all<{ fire_at: number; source: string; outcome: string; detail: string | null }>()
+  ).results;
+const tasksOf = async (id: number) =>
+  (await env.DB.prepare('SELECT id, status FROM tasks WHERE schedule_id = ? ORDER BY id').bind(id).all<{ id: number; status: string }>())
+    .results;
 const target = { type: 'task', task_type: 'data_processing', payload: { data: csv } };
 
 describe('firing', () => {
@@ -35,7 +42,9 @@ describe('firing', () => {
     const [fire] = (await api('GET', `/api/v3/scheduler/schedules/${s.id}/fires`, { token })).json.items;
     expect(fire).toMatchObject({ fire_at: new Date(start).toISOString(), source: 'alarm', outcome: 'recorded', manual: false });
     expect(fire.lateness_ms).toBeLessThan(2500); // an alarm, not a once-a-minute cron
-    expect((await api('GET', `/api/v3/scheduler/schedules/${s.id}`, { token })).json.next_fire_at).toBe(new Date(start + 3_600_000).toISOString());
+    expect((await api('GET', `/api/v3/scheduler/schedules/${s.id}`, { token })).json.next_fire_at).toBe(
+      new Date(start + 3_600_000).toISOString(),
+    );
   });
 
   it('fires once per fire time even when the alarm and the cron reconcile both see it', async () => {
@@ -104,7 +113,8 @@ describe('policies', () => {
   let waiting: number;
   beforeAll(async () => {
     // A workflow that waits for an approval: its task stays running until cancelled.
-    waiting = (await createWorkflow(token, { name: 'waits', nodes: [{ id: 'review', type: 'approval', approval_timeout_seconds: 3600 }] })).id;
+    waiting = (await createWorkflow(token, { name: 'waits', nodes: [{ id: 'review', type: 'approval', approval_timeout_seconds: 3600 }] }))
+      .id;
   });
   const trigger = async (id: number) => (await api('POST', `/api/v3/scheduler/schedules/${id}/trigger`, { token })).json;
   const slow = () => ({ type: 'workflow', workflow_id: waiting, input: {} });
@@ -114,7 +124,11 @@ describe('policies', () => {
     const first = await trigger(s.id);
     const second = await trigger(s.id);
     expect(first.outcome).toBe('launched');
-    expect(second).toMatchObject({ outcome: 'skipped', task: null, detail: { reason: 'the previous fire is still running', task_ids: [first.task.id] } });
+    expect(second).toMatchObject({
+      outcome: 'skipped',
+      task: null,
+      detail: { reason: 'the previous fire is still running', task_ids: [first.task.id] },
+    });
     await api('POST', `/api/v3/background/tasks/${first.task.id}/cancel`, { token });
   });
 
@@ -155,14 +169,23 @@ describe('policies', () => {
     });
     const a = await trigger(s.id);
     await waitForTask(token, a.task.id);
-    expect((await api('GET', `/api/v3/scheduler/schedules/${s.id}`, { token })).json).toMatchObject({ state: 'active', consecutive_failures: 1 });
+    expect((await api('GET', `/api/v3/scheduler/schedules/${s.id}`, { token })).json).toMatchObject({
+      state: 'active',
+      consecutive_failures: 1,
+    });
     const b = await trigger(s.id);
     expect((await waitForTask(token, b.task.id)).status).toBe('failed');
     const after = (await api('GET', `/api/v3/scheduler/schedules/${s.id}`, { token })).json;
-    expect(after).toMatchObject({ state: 'paused', paused_reason: 'paused after 2 consecutive failures', consecutive_failures: 2, next_fire_at: null });
+    expect(after).toMatchObject({
+      state: 'paused',
+      paused_reason: 'paused after 2 consecutive failures',
+      consecutive_failures: 2,
+      next_fire_at: null,
+    });
     // The consumer ticks the schedule's timer after the batch, which then drops its alarm.
     const deadline = Date.now() + 5000;
-    while ((await runInDurableObject(timer(s.id), (_, state) => state.storage.getAlarm())) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while ((await runInDurableObject(timer(s.id), (_, state) => state.storage.getAlarm())) !== null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect(await runInDurableObject(timer(s.id), (_, state) => state.storage.getAlarm())).toBeNull();
     expect((await hookStats(tag)).calls).toBe(2);
     const stats = (await api('GET', '/api/v3/scheduler/service/stats', { token })).json;

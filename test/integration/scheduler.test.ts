@@ -16,9 +16,16 @@ const create = async (kind: string, body: Record<string, unknown>, t = token) =>
 };
 
 describe('creating schedules', () => {
-  it('accepts the seeds\' cron example: a schedule whose fires are recorded, armed for 02:00 UTC', async () => {
+  it("accepts the seeds' cron example: a schedule whose fires are recorded, armed for 02:00 UTC", async () => {
     const s = await create('cron', { name: 'Daily Backup', cron_expression: '0 2 * * *' });
-    expect(s).toMatchObject({ kind: 'cron', cron_expression: '0 2 * * *', timezone: 'UTC', target: null, state: 'active', overlap: 'skip' });
+    expect(s).toMatchObject({
+      kind: 'cron',
+      cron_expression: '0 2 * * *',
+      timezone: 'UTC',
+      target: null,
+      state: 'active',
+      overlap: 'skip',
+    });
     const next = new Date(s.next_fire_at);
     expect([next.getUTCHours(), next.getUTCMinutes(), next.getUTCSeconds()]).toEqual([2, 0, 0]);
     expect(next.getTime()).toBeGreaterThan(Date.now());
@@ -35,7 +42,11 @@ describe('creating schedules', () => {
     expect(await create('weekly', { name: 'one day', time: '07:00', weekday: 'sun' })).toMatchObject({ weekdays: ['sun'] });
     const monthly = await create('monthly', { name: 'month end', time: '23:00', day_of_month: 'last' });
     const preview = await api('GET', `/api/v3/scheduler/schedules/${monthly.id}/preview?count=3&from=2027-01-10T00:00:00Z`, { token });
-    expect(preview.json.fires.map((f: any) => f.at)).toEqual(['2027-01-31T23:00:00.000Z', '2027-02-28T23:00:00.000Z', '2027-03-31T23:00:00.000Z']);
+    expect(preview.json.fires.map((f: any) => f.at)).toEqual([
+      '2027-01-31T23:00:00.000Z',
+      '2027-02-28T23:00:00.000Z',
+      '2027-03-31T23:00:00.000Z',
+    ]);
   });
 
   it('answers 400 for a bad cron expression, time zone or frequency, and writes nothing', async () => {
@@ -49,22 +60,44 @@ describe('creating schedules', () => {
       ['daily', { name: 'x', time: '25:00' }, 'time'],
       ['weekly', { name: 'x', time: '10:00' }, 'weekdays'],
       ['monthly', { name: 'x', time: '10:00', day_of_month: 32 }, 'day_of_month'],
-      ['cron', { name: 'x', cron_expression: '0 2 * * *', target: { type: 'task', task_type: 'data_processing', payload: { data: 42 } } }, 'target'],
-      ['cron', { name: 'x', cron_expression: '0 2 * * *', target: { type: 'task', task_type: 'webhook_call', payload: { url: 'http://10.0.0.1/' } } }, 'target'],
+      [
+        'cron',
+        { name: 'x', cron_expression: '0 2 * * *', target: { type: 'task', task_type: 'data_processing', payload: { data: 42 } } },
+        'target',
+      ],
+      [
+        'cron',
+        {
+          name: 'x',
+          cron_expression: '0 2 * * *',
+          target: { type: 'task', task_type: 'webhook_call', payload: { url: 'http://10.0.0.1/' } },
+        },
+        'target',
+      ],
     ];
     for (const [kind, body, field] of bad) {
       const res = await api('POST', `/api/v3/scheduler/schedules/${kind}`, { token, body });
       expectError(res, 400, 'validation_error');
       expect(res.json.error.details[0].path[0], JSON.stringify(res.json)).toBe(field);
     }
-    expectError(await api('POST', '/api/v3/scheduler/schedules/cron', { token, body: { name: 'x', cron_expression: '0 2 * * *', target: { type: 'workflow', workflow_id: 99999 } } }), 404, 'not_found');
+    expectError(
+      await api('POST', '/api/v3/scheduler/schedules/cron', {
+        token,
+        body: { name: 'x', cron_expression: '0 2 * * *', target: { type: 'workflow', workflow_id: 99999 } },
+      }),
+      404,
+      'not_found',
+    );
     expect({ schedules: await count('schedules'), audit: await count('audit_log') }).toEqual(before);
   });
 });
 
 describe('previews', () => {
-  it('are DST-correct, in UTC and in the schedule\'s local time', async () => {
-    const res = await api('POST', '/api/v3/scheduler/schedules/preview', { token, body: { cron_expression: '0 9 * * *', timezone: 'Europe/Madrid', count: 4, from: '2026-03-27T00:00:00Z' } });
+  it("are DST-correct, in UTC and in the schedule's local time", async () => {
+    const res = await api('POST', '/api/v3/scheduler/schedules/preview', {
+      token,
+      body: { cron_expression: '0 9 * * *', timezone: 'Europe/Madrid', count: 4, from: '2026-03-27T00:00:00Z' },
+    });
     expect(res.status).toBe(200);
     expect(res.json.fires).toEqual([
       { at: '2026-03-27T08:00:00.000Z', local: '2026-03-27T09:00:00+01:00' },
@@ -74,23 +107,42 @@ describe('previews', () => {
     ]);
     const s = await create('daily', { name: 'ny', time: '02:30', timezone: 'America/New_York' });
     const gap = await api('GET', `/api/v3/scheduler/schedules/${s.id}/preview?count=3&from=2026-03-07T00:00:00Z`, { token });
-    expect(gap.json.fires.map((f: any) => f.local)).toEqual(['2026-03-07T02:30:00-05:00', '2026-03-08T03:00:00-04:00', '2026-03-09T02:30:00-04:00']);
-    expectError(await api('POST', '/api/v3/scheduler/schedules/preview', { token, body: { cron_expression: '0 2 * * *', timezone: 'Nowhere/City' } }), 400, 'validation_error');
-    expectError(await api('POST', '/api/v3/scheduler/schedules/preview', { token, body: { cron_expression: '0 0 32 * *' } }), 400, 'validation_error');
+    expect(gap.json.fires.map((f: any) => f.local)).toEqual([
+      '2026-03-07T02:30:00-05:00',
+      '2026-03-08T03:00:00-04:00',
+      '2026-03-09T02:30:00-04:00',
+    ]);
+    expectError(
+      await api('POST', '/api/v3/scheduler/schedules/preview', { token, body: { cron_expression: '0 2 * * *', timezone: 'Nowhere/City' } }),
+      400,
+      'validation_error',
+    );
+    expectError(
+      await api('POST', '/api/v3/scheduler/schedules/preview', { token, body: { cron_expression: '0 0 32 * *' } }),
+      400,
+      'validation_error',
+    );
   });
 });
 
 describe('managing schedules', () => {
-  it('lists, gets, updates, pauses, resumes and deletes; others\' schedules are 404', async () => {
+  it("lists, gets, updates, pauses, resumes and deletes; others' schedules are 404", async () => {
     const s = await create('cron', { name: 'manage me', cron_expression: '0 3 * * *' });
     const list = await api('GET', '/api/v3/scheduler/schedules?limit=100', { token });
     expect(list.json.items.map((i: any) => i.id)).toContain(s.id);
 
-    const updated = await api('PATCH', `/api/v3/scheduler/schedules/${s.id}`, { token, body: { cron_expression: '30 4 * * *', timezone: 'Asia/Tokyo', overlap: 'allow' } });
+    const updated = await api('PATCH', `/api/v3/scheduler/schedules/${s.id}`, {
+      token,
+      body: { cron_expression: '30 4 * * *', timezone: 'Asia/Tokyo', overlap: 'allow' },
+    });
     expect(updated.json).toMatchObject({ cron_expression: '30 4 * * *', timezone: 'Asia/Tokyo', overlap: 'allow' });
     expect(new Date(updated.json.next_fire_at).getUTCHours()).toBe(19); // 04:30 in Tokyo
     expectError(await api('PATCH', `/api/v3/scheduler/schedules/${s.id}`, { token, body: { every_seconds: 60 } }), 400, 'validation_error');
-    expectError(await api('PATCH', `/api/v3/scheduler/schedules/${s.id}`, { token, body: { cron_expression: 'nope' } }), 400, 'validation_error');
+    expectError(
+      await api('PATCH', `/api/v3/scheduler/schedules/${s.id}`, { token, body: { cron_expression: 'nope' } }),
+      400,
+      'validation_error',
+    );
 
     const paused = await api('POST', `/api/v3/scheduler/schedules/${s.id}/pause`, { token });
     expect(paused.json).toMatchObject({ state: 'paused', paused_reason: 'paused by request', next_fire_at: null });
@@ -99,7 +151,11 @@ describe('managing schedules', () => {
 
     const stranger = (await registerAndLogin(unique('sstranger'))).token;
     expectError(await api('GET', `/api/v3/scheduler/schedules/${s.id}`, { token: stranger }), 404, 'not_found');
-    expectError(await api('PATCH', `/api/v3/scheduler/schedules/${s.id}`, { token: stranger, body: { name: 'mine now' } }), 404, 'not_found');
+    expectError(
+      await api('PATCH', `/api/v3/scheduler/schedules/${s.id}`, { token: stranger, body: { name: 'mine now' } }),
+      404,
+      'not_found',
+    );
     expectError(await api('POST', `/api/v3/scheduler/schedules/${s.id}/trigger`, { token: stranger }), 404, 'not_found');
     expectError(await api('DELETE', `/api/v3/scheduler/schedules/${s.id}`, { token: stranger }), 404, 'not_found');
 
@@ -108,7 +164,11 @@ describe('managing schedules', () => {
   });
 
   it('triggers now: a background task target runs, and the fire shows its outcome', async () => {
-    const s = await create('daily', { name: 'report', time: '06:00', target: { type: 'task', task_type: 'data_processing', payload: { data: csv, group_by: ['region'] }, priority: 'high' } });
+    const s = await create('daily', {
+      name: 'report',
+      time: '06:00',
+      target: { type: 'task', task_type: 'data_processing', payload: { data: csv, group_by: ['region'] }, priority: 'high' },
+    });
     expect(s.target).toMatchObject({ type: 'task', payload: { group_by: ['region'], delimiter: ',' } });
     const fire = await api('POST', `/api/v3/scheduler/schedules/${s.id}/trigger`, { token });
     expect(fire.status).toBe(201);
@@ -116,12 +176,21 @@ describe('managing schedules', () => {
     const task = await waitForTask(token, fire.json.task.id);
     expect(task).toMatchObject({ status: 'succeeded', schedule_id: s.id, priority: 'high' });
     const history = await api('GET', `/api/v3/scheduler/schedules/${s.id}/fires`, { token });
-    expect(history.json.items).toEqual([expect.objectContaining({ id: fire.json.id, outcome: 'launched', task: { id: task.id, status: 'succeeded', error: null } })]);
+    expect(history.json.items).toEqual([
+      expect.objectContaining({ id: fire.json.id, outcome: 'launched', task: { id: task.id, status: 'succeeded', error: null } }),
+    ]);
   });
 
   it('runs a workflow target through the chain engine', async () => {
-    const wf = await createWorkflow(token, { name: 'scheduled chain', nodes: [{ id: 't', type: 'transform', source: '{{input.text}}', operations: [{ op: 'uppercase' }] }] });
-    const s = await create('cron', { name: 'chain', cron_expression: '0 5 * * *', target: { type: 'workflow', workflow_id: wf.id, input: { text: 'hello' } } });
+    const wf = await createWorkflow(token, {
+      name: 'scheduled chain',
+      nodes: [{ id: 't', type: 'transform', source: '{{input.text}}', operations: [{ op: 'uppercase' }] }],
+    });
+    const s = await create('cron', {
+      name: 'chain',
+      cron_expression: '0 5 * * *',
+      target: { type: 'workflow', workflow_id: wf.id, input: { text: 'hello' } },
+    });
     const fire = await api('POST', `/api/v3/scheduler/schedules/${s.id}/trigger`, { token });
     const task = await waitForTask(token, fire.json.task.id);
     expect(task.status, JSON.stringify(task)).toBe('succeeded');

@@ -14,7 +14,9 @@ const secrets = new Map<string, string>();
 let ownerName = '';
 
 async function dumpDatabase(): Promise<string> {
-  const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>();
+  const tables = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+  ).all<{ name: string }>();
   const parts: string[] = [];
   for (const { name } of tables.results) {
     const rows = await env.DB.prepare(`SELECT * FROM "${name}"`).all();
@@ -52,13 +54,31 @@ beforeAll(async () => {
   // the VAPID private key and a push subscription's auth secret.
   const vapid = await generateVapidKeys();
   const channelSecrets: [string, string, Record<string, unknown>, string][] = [
-    ['email', 'default', { settings: { provider: 'resend', from: 'a@acme.example' }, secrets: { api_key: 're_secret_at_rest_9876543210' } }, 'mine'],
-    ['sms', 'default', { settings: { account_sid: `AC${'ab'.repeat(16)}`, from: '+15005550006' }, secrets: { auth_token: 'twilio-token-at-rest-123456' } }, 'mine'],
+    [
+      'email',
+      'default',
+      { settings: { provider: 'resend', from: 'a@acme.example' }, secrets: { api_key: 're_secret_at_rest_9876543210' } },
+      'mine',
+    ],
+    [
+      'sms',
+      'default',
+      { settings: { account_sid: `AC${'ab'.repeat(16)}`, from: '+15005550006' }, secrets: { auth_token: 'twilio-token-at-rest-123456' } },
+      'mine',
+    ],
     ['slack', 'x', { secrets: { webhook_url: 'https://hooks.slack.com/services/T1/B1/slacksecretatrest' } }, 'mine'],
     ['discord', 'x', { secrets: { webhook_url: 'https://discord.com/api/webhooks/1/discordsecretatrest' } }, 'mine'],
     ['teams', 'x', { secrets: { webhook_url: 'https://acme.webhook.office.com/webhookb2/teamssecretatrest' } }, 'mine'],
     ['webhook', 'x', { settings: { url: 'https://hooks.example.com/in' } }, 'mine'],
-    ['push', 'default', { settings: { subject: 'mailto:a@acme.example', vapid_public_key: vapid.publicKey }, secrets: { vapid_private_key: vapid.privateKey } }, 'global'],
+    [
+      'push',
+      'default',
+      {
+        settings: { subject: 'mailto:a@acme.example', vapid_public_key: vapid.publicKey },
+        secrets: { vapid_private_key: vapid.privateKey },
+      },
+      'global',
+    ],
   ];
   for (const [channel, name, body, scope] of channelSecrets) {
     const res = await api('PUT', `/api/v3/notifications/channels/${channel}/${name}?scope=${scope}`, { token: owner.token, body });
@@ -66,13 +86,23 @@ beforeAll(async () => {
     for (const [field, value] of Object.entries((body.secrets ?? {}) as Record<string, string>)) secrets.set(`${channel} ${field}`, value);
     if (res.json.revealed?.signing_secret) secrets.set('notification webhook signing secret', res.json.revealed.signing_secret);
   }
-  const pushAuth = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  const sub = await api('POST', '/api/v3/notifications/push/subscriptions', { token: owner.token, body: { endpoint: 'https://fcm.googleapis.com/fcm/send/at-rest', keys: { p256dh: vapid.publicKey, auth: pushAuth } } });
+  const pushAuth = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+  const sub = await api('POST', '/api/v3/notifications/push/subscriptions', {
+    token: owner.token,
+    body: { endpoint: 'https://fcm.googleapis.com/fcm/send/at-rest', keys: { p256dh: vapid.publicKey, auth: pushAuth } },
+  });
   expect(sub.status, JSON.stringify(sub.json)).toBe(201);
   secrets.set('push subscription auth secret', pushAuth);
   const hookAutomation = await api('POST', '/api/v3/automations', {
     token: owner.token,
-    body: { name: 'at rest', trigger: { type: 'webhook' }, actions: [{ type: 'send_notification', parameters: { channel: 'in_app', message: 'hi' } }] },
+    body: {
+      name: 'at rest',
+      trigger: { type: 'webhook' },
+      actions: [{ type: 'send_notification', parameters: { channel: 'in_app', message: 'hi' } }],
+    },
   });
   expect(hookAutomation.status, JSON.stringify(hookAutomation.json)).toBe(201);
   secrets.set('automation webhook secret', hookAutomation.json.webhook_secret);

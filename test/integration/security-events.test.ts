@@ -20,7 +20,14 @@ beforeAll(async () => {
 async function eventsOf(query: string) {
   const res = await api('GET', `/api/v3/security/events?${query}`, { token: admin.token });
   expect(res.status, JSON.stringify(res.json)).toBe(200);
-  return res.json.items as { id: number; type: string; severity: string; user_id: number | null; ip: string | null; details: Record<string, any> }[];
+  return res.json.items as {
+    id: number;
+    type: string;
+    severity: string;
+    user_id: number | null;
+    ip: string | null;
+    details: Record<string, any>;
+  }[];
 }
 
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 8000): Promise<T> {
@@ -37,23 +44,41 @@ describe('access-denied spikes', () => {
     const ws = await connectWs({ token: admin.token });
     await ws.waitFor((f) => f.type === 'welcome');
     // A viewer may not create workflows: 30 refusals within the minute, 20 make a spike.
-    const answers = await Promise.all(Array.from({ length: 30 }, () => api('POST', '/api/v3/workflows', { token: viewer.token, body: { name: 'x', nodes: [] } })));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => api('POST', '/api/v3/workflows', { token: viewer.token, body: { name: 'x', nodes: [] } })),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(30).fill(403));
 
-    const events = await until(() => eventsOf(`type=access_denied_spike&user_id=${viewer.user.id}`), (e) => e.length > 0);
+    const events = await until(
+      () => eventsOf(`type=access_denied_spike&user_id=${viewer.user.id}`),
+      (e) => e.length > 0,
+    );
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'access_denied_spike', severity: 'high', user_id: viewer.user.id, details: { refusals: 20, window_seconds: 60 } });
+    expect(events[0]).toMatchObject({
+      type: 'access_denied_spike',
+      severity: 'high',
+      user_id: viewer.user.id,
+      details: { refusals: 20, window_seconds: 60 },
+    });
     expect(events[0]!.details.last).toMatchObject({ code: 'forbidden', method: 'POST', path: '/api/v3/workflows' });
 
-    const alert = await ws.waitFor((f) => f.type === 'notification' && f.data?.type === 'inbox' && f.data.notification.category === 'security');
-    expect(alert.data.notification).toMatchObject({ priority: 'high', read_at: null, data: { event: { id: events[0]!.id, type: 'access_denied_spike', severity: 'high', user_id: viewer.user.id } } });
+    const alert = await ws.waitFor(
+      (f) => f.type === 'notification' && f.data?.type === 'inbox' && f.data.notification.category === 'security',
+    );
+    expect(alert.data.notification).toMatchObject({
+      priority: 'high',
+      read_at: null,
+      data: { event: { id: events[0]!.id, type: 'access_denied_spike', severity: 'high', user_id: viewer.user.id } },
+    });
     ws.close();
     // The alert is also in the admin's inbox, so an admin who was offline still gets it.
     const inbox = await api('GET', '/api/v3/notifications?unread=true', { token: admin.token });
     expect(inbox.json.items.filter((n: any) => n.data.event?.id === events[0]!.id)).toHaveLength(1);
 
     // Ten more refusals in the same window add nothing.
-    await Promise.all(Array.from({ length: 10 }, () => api('POST', '/api/v3/workflows', { token: viewer.token, body: { name: 'x', nodes: [] } })));
+    await Promise.all(
+      Array.from({ length: 10 }, () => api('POST', '/api/v3/workflows', { token: viewer.token, body: { name: 'x', nodes: [] } })),
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(await eventsOf(`type=access_denied_spike&user_id=${viewer.user.id}`)).toHaveLength(1);
   });
@@ -61,7 +86,10 @@ describe('access-denied spikes', () => {
   it('counts anonymous refusals by client IP', async () => {
     const ip = '203.0.113.77';
     await Promise.all(Array.from({ length: 20 }, () => api('GET', '/api/v3/workflows', { headers: { 'cf-connecting-ip': ip } })));
-    const events = await until(() => eventsOf(`type=access_denied_spike&ip=${ip}`), (e) => e.length > 0);
+    const events = await until(
+      () => eventsOf(`type=access_denied_spike&ip=${ip}`),
+      (e) => e.length > 0,
+    );
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ user_id: null, ip, details: { last: { code: 'unauthorized' } } });
   });
@@ -78,11 +106,19 @@ describe('GET /api/v3/security/events', () => {
       ['ip_blocked', 'critical'],
     ] as const;
     for (const [type, severity] of rows) {
-      await env.DB.prepare('INSERT INTO security_events (at, type, severity, user_id, ip, details) VALUES (?, ?, ?, ?, ?, ?)').bind(now - 1000, type, severity, 999, '198.51.100.1', '{}').run();
+      await env.DB.prepare('INSERT INTO security_events (at, type, severity, user_id, ip, details) VALUES (?, ?, ?, ?, ?, ?)')
+        .bind(now - 1000, type, severity, 999, '198.51.100.1', '{}')
+        .run();
     }
     const high = await eventsOf('user_id=999&severity=high');
     expect(high.map((e) => e.type)).toEqual(['ip_blocked', 'refresh_token_reuse']);
-    expect((await eventsOf('user_id=999&severity=low')).map((e) => e.type)).toEqual(['ip_blocked', 'rate_limit_exceeded', 'refresh_token_reuse', 'password_changed', 'mfa_failure']);
+    expect((await eventsOf('user_id=999&severity=low')).map((e) => e.type)).toEqual([
+      'ip_blocked',
+      'rate_limit_exceeded',
+      'refresh_token_reuse',
+      'password_changed',
+      'mfa_failure',
+    ]);
     expect(await eventsOf(`user_id=999&from=${new Date(now).toISOString()}`)).toEqual([]);
     expect(await eventsOf(`user_id=999&to=${now - 2000}`)).toEqual([]);
 
@@ -106,7 +142,8 @@ describe('GET /api/v3/security/stats', () => {
   it('counts what is stored', async () => {
     const name = unique('statsuser');
     const u = await registerAndLogin(name);
-    for (let i = 0; i < 3; i++) expect((await api('POST', '/api/v3/auth/login', { body: { username: name, password: 'wrong-password-123' } })).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await api('POST', '/api/v3/auth/login', { body: { username: name, password: 'wrong-password-123' } })).status).toBe(401);
     await api('POST', '/api/v3/auth/api-keys', { token: u.token, body: { name: 'k', scopes: ['workflows:read'] } });
 
     const res = await api('GET', '/api/v3/security/stats', { token: admin.token });
@@ -120,7 +157,9 @@ describe('GET /api/v3/security/stats', () => {
     expect(s.users).toMatchObject({ total: await q('SELECT count(*) FROM users'), admins: 1, mfa_enabled: 0, mfa_adoption: 0 });
     expect(s.api_keys.active).toBe(await q('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL'));
     expect(s.events.total).toBe(await q(`SELECT count(*) FROM security_events WHERE at >= ${Date.now() - 86_400_000}`));
-    expect(s.events.by_severity.high).toBe(await q(`SELECT count(*) FROM security_events WHERE severity = 'high' AND at >= ${Date.now() - 86_400_000}`));
+    expect(s.events.by_severity.high).toBe(
+      await q(`SELECT count(*) FROM security_events WHERE severity = 'high' AND at >= ${Date.now() - 86_400_000}`),
+    );
     expect(s.events.recent_alerts.every((e: { severity: string }) => ['high', 'critical'].includes(e.severity))).toBe(true);
     expect(s.audit.entries).toBe(await q('SELECT count(*) FROM audit_log'));
   });

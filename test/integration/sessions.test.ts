@@ -4,7 +4,10 @@ import { api, expectError, register, snapshot, STRONG_PASSWORD, unique } from '.
 
 /** A sign-in from a distinct "device" (user agent and client IP). */
 async function signIn(username: string, device: string, ip: string) {
-  const res = await api('POST', '/api/v3/auth/login', { body: { username, password: STRONG_PASSWORD }, headers: { 'user-agent': device, 'cf-connecting-ip': ip } });
+  const res = await api('POST', '/api/v3/auth/login', {
+    body: { username, password: STRONG_PASSWORD },
+    headers: { 'user-agent': device, 'cf-connecting-ip': ip },
+  });
   expect(res.status, JSON.stringify(res.json)).toBe(200);
   return { access: res.json.access_token as string, refresh: res.json.refresh_token as string };
 }
@@ -46,7 +49,7 @@ describe('sessions', () => {
     expectError(await api('GET', '/api/v3/auth/sessions?limit=1000', { token: tablet.access }), 400, 'validation_error');
   });
 
-  it('revokes one of your sessions at once; other users\' sessions answer 404', async () => {
+  it("revokes one of your sessions at once; other users' sessions answer 404", async () => {
     const { username } = await register(unique('rev'));
     const a = await signIn(username, 'A', '198.51.100.1');
     const b = await signIn(username, 'B', '198.51.100.2');
@@ -87,7 +90,9 @@ describe('sessions', () => {
       expectError(await refresh(s.refresh), 401, 'unauthorized');
     }
     expect((await me(c.access)).status).toBe(200);
-    const audit = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'auth.logout_all' AND actor_user_id = ?").bind(id).first('n');
+    const audit = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'auth.logout_all' AND actor_user_id = ?")
+      .bind(id)
+      .first('n');
     expect(audit).toBe(1);
     // A new sign-in works as before.
     expect((await me((await signIn(username, 'A', '192.0.2.1')).access)).status).toBe(200);

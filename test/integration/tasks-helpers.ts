@@ -32,7 +32,12 @@ export async function getTask(token: string, id: number): Promise<TaskJson> {
 }
 
 /** Polls a task until `done` holds; the real local queue and its consumer run it meanwhile. */
-export async function waitForTask(token: string, id: number, done: (t: TaskJson) => boolean = (t) => TERMINAL.includes(t.status), timeoutMs = 20_000): Promise<TaskJson> {
+export async function waitForTask(
+  token: string,
+  id: number,
+  done: (t: TaskJson) => boolean = (t) => TERMINAL.includes(t.status),
+  timeoutMs = 20_000,
+): Promise<TaskJson> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const t = await getTask(token, id);
@@ -60,10 +65,15 @@ export async function deliver(queue: 'dwc-tasks' | 'dwc-tasks-dlq', messages: { 
   }
   await worker.queue(batch, env);
   const result = await getQueueResult(batch, createExecutionContext());
-  return { ...result, retryDelays: result.retryMessages.map((r: { msgId: string }) => ({ msgId: r.msgId, delaySeconds: delays.get(r.msgId) })) };
+  return {
+    ...result,
+    retryDelays: result.retryMessages.map((r: { msgId: string }) => ({ msgId: r.msgId, delaySeconds: delays.get(r.msgId) })),
+  };
 }
 
-export async function hookStats(tag: string): Promise<{ calls: number; requests: { method: string; path: string; headers: Record<string, string>; body: string }[] }> {
+export async function hookStats(
+  tag: string,
+): Promise<{ calls: number; requests: { method: string; path: string; headers: Record<string, string>; body: string }[] }> {
   return (await fetch(`http://hooks.test/stats?tag=${tag}`)).json();
 }
 

@@ -18,7 +18,10 @@ beforeAll(async () => {
 
 const held = { delay_seconds: 3600 };
 const run = (taskId: number, seq = 0) => ({ kind: 'run', task_id: taskId, seq });
-const effects = async (taskId: number) => (await env.DB.prepare('SELECT effect FROM task_effects WHERE task_id = ?').bind(taskId).all<{ effect: string }>()).results.map((r) => r.effect);
+const effects = async (taskId: number) =>
+  (await env.DB.prepare('SELECT effect FROM task_effects WHERE task_id = ?').bind(taskId).all<{ effect: string }>()).results.map(
+    (r) => r.effect,
+  );
 
 describe('at-least-once delivery', () => {
   it('a message delivered twice has one effect (one call, one attempt, one effect row)', async () => {
@@ -35,7 +38,10 @@ describe('at-least-once delivery', () => {
 
   it('two copies of one message in the same batch still run once', async () => {
     const task = await submit(token, { name: 'once', task_type: 'data_processing', payload: { data: csv }, ...held });
-    const result = await deliver('dwc-tasks', [{ id: 'a', body: run(task.id) }, { id: 'b', body: run(task.id) }]);
+    const result = await deliver('dwc-tasks', [
+      { id: 'a', body: run(task.id) },
+      { id: 'b', body: run(task.id) },
+    ]);
     expect(result.explicitAcks.sort()).toEqual(['a', 'b']);
     expect(result.retryMessages).toEqual([]);
     expect(await getTask(token, task.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
@@ -44,9 +50,16 @@ describe('at-least-once delivery', () => {
 
   it('a redelivery after the effect but before "done" does not call again', async () => {
     const tag = unique('crash');
-    const task = await submit(token, { name: 'effect first', task_type: 'webhook_call', payload: { url: `http://hooks.test/${tag}/ok` }, ...held });
+    const task = await submit(token, {
+      name: 'effect first',
+      task_type: 'webhook_call',
+      payload: { url: `http://hooks.test/${tag}/ok` },
+      ...held,
+    });
     // As if an earlier delivery had called the receiver and recorded it, then lost its lease.
-    await env.DB.prepare("INSERT INTO task_effects (task_id, effect, detail) VALUES (?, 'delivered', '{\"status\":200}')").bind(task.id).run();
+    await env.DB.prepare("INSERT INTO task_effects (task_id, effect, detail) VALUES (?, 'delivered', '{\"status\":200}')")
+      .bind(task.id)
+      .run();
     await deliver('dwc-tasks', [{ body: run(task.id) }]);
     expect((await hookStats(tag)).calls).toBe(0);
     expect(await getTask(token, task.id)).toMatchObject({ status: 'succeeded', result: { status: 200 } });
@@ -61,7 +74,13 @@ describe('at-least-once delivery', () => {
 describe('retries and dead letters', () => {
   it('retries a failing task with growing delays and lands in dead after max_retries + 1 attempts', async () => {
     const tag = unique('down');
-    const task = await submit(token, { name: 'doomed', task_type: 'webhook_call', max_retries: 3, payload: { url: `http://hooks.test/${tag}/fail` }, ...held });
+    const task = await submit(token, {
+      name: 'doomed',
+      task_type: 'webhook_call',
+      max_retries: 3,
+      payload: { url: `http://hooks.test/${tag}/fail` },
+      ...held,
+    });
     const delays: number[] = [];
     for (let attempt = 1; attempt <= 3; attempt++) {
       const result = await deliver('dwc-tasks', [{ id: `d${attempt}`, body: run(task.id), attempts: attempt }]);
@@ -100,16 +119,29 @@ describe('retries and dead letters', () => {
 
   it('a task whose time budget runs out is timed_out instead of retried', async () => {
     const tag = unique('slowdown');
-    const task = await submit(token, { name: 'budget', task_type: 'webhook_call', max_retries: 5, timeout_seconds: 1, payload: { url: `http://hooks.test/${tag}/fail` }, ...held });
+    const task = await submit(token, {
+      name: 'budget',
+      task_type: 'webhook_call',
+      max_retries: 5,
+      timeout_seconds: 1,
+      payload: { url: `http://hooks.test/${tag}/fail` },
+      ...held,
+    });
     const result = await deliver('dwc-tasks', [{ body: run(task.id) }]);
     expect(result.retryMessages).toEqual([]);
-    expect(await getTask(token, task.id)).toMatchObject({ status: 'timed_out', attempts: 1, error: expect.stringContaining('no time left') });
+    expect(await getTask(token, task.id)).toMatchObject({
+      status: 'timed_out',
+      attempts: 1,
+      error: expect.stringContaining('no time left'),
+    });
   });
 
   it('the cron reconcile re-sends a task whose message was lost', async () => {
     const task = await submit(token, { name: 'orphan', task_type: 'data_processing', payload: { data: csv }, ...held });
     // As if an attempt had started and its consumer died with the message.
-    await env.DB.prepare("UPDATE tasks SET status = 'running', attempts = 1, started_at = ?, lease_until = ? WHERE id = ?").bind(Date.now() - 120_000, Date.now() - 1000, task.id).run();
+    await env.DB.prepare("UPDATE tasks SET status = 'running', attempts = 1, started_at = ?, lease_until = ? WHERE id = ?")
+      .bind(Date.now() - 120_000, Date.now() - 1000, task.id)
+      .run();
     await worker.scheduled(createScheduledController({ cron: '* * * * *' }), env);
     const done = await waitForTask(token, task.id);
     expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
@@ -118,7 +150,10 @@ describe('retries and dead letters', () => {
 
 describe('priority and fairness with a backlog', () => {
   const dispatchOrder = async (ids: number[]) => {
-    const rows = await env.DB.prepare(`SELECT id, dispatch_seq FROM tasks WHERE id IN (${ids.join(',')})`).all<{ id: number; dispatch_seq: number }>();
+    const rows = await env.DB.prepare(`SELECT id, dispatch_seq FROM tasks WHERE id IN (${ids.join(',')})`).all<{
+      id: number;
+      dispatch_seq: number;
+    }>();
     return new Map(rows.results.map((r) => [r.id, r.dispatch_seq]));
   };
 
@@ -140,7 +175,7 @@ describe('priority and fairness with a backlog', () => {
     expect(s(lows)).toEqual([...s(lows)].sort((a, b) => a - b));
   });
 
-  it('one user flooding the service does not hold back another user\'s task', async () => {
+  it("one user flooding the service does not hold back another user's task", async () => {
     await api('POST', '/api/v3/background/service/pause', { token: admin });
     const flooder = (await registerAndLogin(unique('flood'))).token;
     const victim = (await registerAndLogin(unique('victim'))).token;

@@ -18,13 +18,20 @@ describe('background task access', () => {
   it('lets viewers read but not submit', async () => {
     const viewer = await registerAndLogin(unique('sviewer'));
     expect((await api('PATCH', `/api/v3/auth/users/${viewer.user.id}`, { token: admin, body: { role: 'viewer' } })).status).toBe(200);
-    expectError(await api('POST', '/api/v3/background/tasks/submit', { token: viewer.token, body: { name: 'x', task_type: 'cleanup' } }), 403, 'forbidden');
+    expectError(
+      await api('POST', '/api/v3/background/tasks/submit', { token: viewer.token, body: { name: 'x', task_type: 'cleanup' } }),
+      403,
+      'forbidden',
+    );
     expect((await api('GET', '/api/v3/background/tasks', { token: viewer.token })).status).toBe(200);
   });
 
   it('holds API keys to their scopes', async () => {
-    const readOnly = (await api('POST', '/api/v3/auth/api-keys', { token: editor.token, body: { name: 'ro', scopes: ['tasks:read'] } })).json.key;
-    const readWrite = (await api('POST', '/api/v3/auth/api-keys', { token: editor.token, body: { name: 'rw', scopes: ['tasks:read', 'tasks:write'] } })).json.key;
+    const readOnly = (await api('POST', '/api/v3/auth/api-keys', { token: editor.token, body: { name: 'ro', scopes: ['tasks:read'] } }))
+      .json.key;
+    const readWrite = (
+      await api('POST', '/api/v3/auth/api-keys', { token: editor.token, body: { name: 'rw', scopes: ['tasks:read', 'tasks:write'] } })
+    ).json.key;
     const body = { name: 'k', task_type: 'data_processing', payload: { data: csv }, delay_seconds: 600 };
     expectError(await api('POST', '/api/v3/background/tasks/submit', { apiKey: readOnly, body }), 403, 'forbidden');
     expect((await api('POST', '/api/v3/background/tasks/submit', { apiKey: readWrite, body })).status).toBe(201);
@@ -36,7 +43,7 @@ describe('background task access', () => {
     expectError(await api('GET', '/api/v3/background/service/stats?scope=all', { token: editor.token }), 403, 'forbidden');
   });
 
-  it('answers 404 for another user\'s task, on read and on cancel', async () => {
+  it("answers 404 for another user's task, on read and on cancel", async () => {
     const other = await registerAndLogin(unique('sother'));
     const task = await submit(other.token, { name: 'theirs', task_type: 'data_processing', payload: { data: csv }, delay_seconds: 600 });
     expectError(await api('GET', `/api/v3/background/tasks/${task.id}`, { token: editor.token }), 404, 'not_found');
@@ -85,7 +92,10 @@ describe('webhook_call refuses URLs that reach inside (SSRF)', () => {
   ];
   it.each(urls)('%s → 400, nothing stored', async (url) => {
     const before = await count('tasks');
-    const res = await api('POST', '/api/v3/background/tasks/submit', { token: editor.token, body: { name: 'x', task_type: 'webhook_call', payload: { url } } });
+    const res = await api('POST', '/api/v3/background/tasks/submit', {
+      token: editor.token,
+      body: { name: 'x', task_type: 'webhook_call', payload: { url } },
+    });
     expectError(res, 400, 'validation_error');
     expect(res.json.error.details[0]).toMatchObject({ path: ['payload', 'url'], message: expect.stringContaining('may not be called') });
     expect(await count('tasks')).toBe(before);

@@ -16,7 +16,12 @@ describe('workflow definitions', () => {
   it('create → get → list → patch and put (new versions) → delete', async () => {
     const created = await create(alice.token, { name: 'Blog chain', description: 'outline, draft, title', nodes: simpleNodes });
     expect(created.status).toBe(201);
-    expect(created.json).toMatchObject({ name: 'Blog chain', version: 1, owner_id: alice.user.id, settings: { concurrency: 4, timeout_seconds: 3600 } });
+    expect(created.json).toMatchObject({
+      name: 'Blog chain',
+      version: 1,
+      owner_id: alice.user.id,
+      settings: { concurrency: 4, timeout_seconds: 3600 },
+    });
     expect(created.json.nodes[1]).toMatchObject({ id: 'draft', depends_on: ['outline'] });
     const id = created.json.id;
 
@@ -25,22 +30,34 @@ describe('workflow definitions', () => {
     expect(list.json.items.map((w: { id: number }) => w.id)).toContain(id);
     expect(list.json.items[0]).toMatchObject({ node_count: 3 });
 
-    const patched = await api('PATCH', `/api/v3/workflows/${id}`, { token: alice.token, body: { name: 'Blog chain v2', settings: { concurrency: 2 } } });
+    const patched = await api('PATCH', `/api/v3/workflows/${id}`, {
+      token: alice.token,
+      body: { name: 'Blog chain v2', settings: { concurrency: 2 } },
+    });
     expect(patched.status).toBe(200);
-    expect(patched.json).toMatchObject({ version: 2, name: 'Blog chain v2', description: 'outline, draft, title', settings: { concurrency: 2 } });
+    expect(patched.json).toMatchObject({
+      version: 2,
+      name: 'Blog chain v2',
+      description: 'outline, draft, title',
+      settings: { concurrency: 2 },
+    });
 
     const replaced = await api('PUT', `/api/v3/workflows/${id}`, { token: alice.token, body: { name: 'Single', nodes: [simpleNodes[0]] } });
     expect(replaced.status).toBe(200);
     expect(replaced.json).toMatchObject({ version: 3, name: 'Single', description: null });
     expect(replaced.json.nodes).toHaveLength(1);
 
-    const versions = await env.DB.prepare('SELECT version, name FROM workflow_versions WHERE workflow_id = ? ORDER BY version').bind(id).all();
+    const versions = await env.DB.prepare('SELECT version, name FROM workflow_versions WHERE workflow_id = ? ORDER BY version')
+      .bind(id)
+      .all();
     expect(versions.results).toEqual([
       { version: 1, name: 'Blog chain' },
       { version: 2, name: 'Blog chain v2' },
       { version: 3, name: 'Single' },
     ]);
-    const audits = await env.DB.prepare("SELECT action FROM audit_log WHERE target_type = 'workflow' AND target_id = ? ORDER BY id").bind(String(id)).all();
+    const audits = await env.DB.prepare("SELECT action FROM audit_log WHERE target_type = 'workflow' AND target_id = ? ORDER BY id")
+      .bind(String(id))
+      .all();
     expect(audits.results.map((r) => r.action)).toEqual(['workflow.create', 'workflow.update', 'workflow.update']);
 
     expect((await api('DELETE', `/api/v3/workflows/${id}`, { token: alice.token })).status).toBe(204);
@@ -53,7 +70,11 @@ describe('workflow definitions', () => {
     const before = await snapshot();
     expectError(await api('GET', `/api/v3/workflows/${mine.id}`, { token: bob.token }), 404, 'not_found');
     expectError(await api('PATCH', `/api/v3/workflows/${mine.id}`, { token: bob.token, body: { name: 'pwned' } }), 404, 'not_found');
-    expectError(await api('PUT', `/api/v3/workflows/${mine.id}`, { token: bob.token, body: { name: 'pwned', nodes: simpleNodes } }), 404, 'not_found');
+    expectError(
+      await api('PUT', `/api/v3/workflows/${mine.id}`, { token: bob.token, body: { name: 'pwned', nodes: simpleNodes } }),
+      404,
+      'not_found',
+    );
     expectError(await api('DELETE', `/api/v3/workflows/${mine.id}`, { token: bob.token }), 404, 'not_found');
     expect(await snapshot()).toEqual(before);
     expect((await api('GET', `/api/v3/workflows/${mine.id}`, { token: alice.token })).json.name).toBe('private');
@@ -69,7 +90,11 @@ describe('workflow definitions', () => {
     const seen: number[] = [];
     let cursor: string | null = null;
     do {
-      const page: { json: { items: { id: number }[]; next_cursor: string | null } } = await api('GET', `/api/v3/workflows?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: carol.token });
+      const page: { json: { items: { id: number }[]; next_cursor: string | null } } = await api(
+        'GET',
+        `/api/v3/workflows?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        { token: carol.token },
+      );
       seen.push(...page.json.items.map((w) => w.id));
       cursor = page.json.next_cursor;
     } while (cursor);
@@ -78,7 +103,11 @@ describe('workflow definitions', () => {
 
   const invalid: [string, unknown, RegExp][] = [
     ['unknown node type', { name: 'x', nodes: [{ id: 'a', type: 'teleport' }] }, /type/],
-    ['dependency on a missing node', { name: 'x', nodes: [{ id: 'a', type: 'generate', prompt: 'p', depends_on: ['ghost'] }] }, /unknown node "ghost"/],
+    [
+      'dependency on a missing node',
+      { name: 'x', nodes: [{ id: 'a', type: 'generate', prompt: 'p', depends_on: ['ghost'] }] },
+      /unknown node "ghost"/,
+    ],
     ['self dependency', { name: 'x', nodes: [{ id: 'a', type: 'generate', prompt: 'p', depends_on: ['a'] }] }, /itself/],
     [
       'a cycle',
@@ -92,13 +121,33 @@ describe('workflow definitions', () => {
       },
       /cycle among: a, b, c/,
     ],
-    ['duplicate ids', { name: 'x', nodes: [{ id: 'a', type: 'generate', prompt: 'p' }, { id: 'a', type: 'title' }] }, /duplicate node id/],
+    [
+      'duplicate ids',
+      {
+        name: 'x',
+        nodes: [
+          { id: 'a', type: 'generate', prompt: 'p' },
+          { id: 'a', type: 'title' },
+        ],
+      },
+      /duplicate node id/,
+    ],
     [
       'a template reference to a node that is not upstream',
-      { name: 'x', nodes: [{ id: 'a', type: 'generate', prompt: 'p' }, { id: 'b', type: 'generate', prompt: 'use {{nodes.a.output}}' }] },
+      {
+        name: 'x',
+        nodes: [
+          { id: 'a', type: 'generate', prompt: 'p' },
+          { id: 'b', type: 'generate', prompt: 'use {{nodes.a.output}}' },
+        ],
+      },
       /not upstream/,
     ],
-    ['an unknown template variable', { name: 'x', nodes: [{ id: 'a', type: 'generate', prompt: '{{secrets.key}}' }] }, /unknown template variable/],
+    [
+      'an unknown template variable',
+      { name: 'x', nodes: [{ id: 'a', type: 'generate', prompt: '{{secrets.key}}' }] },
+      /unknown template variable/,
+    ],
     [
       'a branch target that does not follow the branch',
       {
@@ -110,7 +159,11 @@ describe('workflow definitions', () => {
       },
       /must list "check"/,
     ],
-    ['a subchain to a missing workflow', { name: 'x', nodes: [{ id: 'child', type: 'subchain', workflow_id: 99999 }] }, /workflow 99999 not found/],
+    [
+      'a subchain to a missing workflow',
+      { name: 'x', nodes: [{ id: 'child', type: 'subchain', workflow_id: 99999 }] },
+      /workflow 99999 not found/,
+    ],
     ['no nodes', { name: 'x', nodes: [] }, /./],
     ['an unknown field (mass assignment)', { name: 'x', nodes: simpleNodes, owner_id: 1 }, /owner_id|Unrecognized/],
     ['an unknown node field', { name: 'x', nodes: [{ id: 'a', type: 'generate', prompt: 'p', role: 'admin' }] }, /role/],
@@ -122,17 +175,25 @@ describe('workflow definitions', () => {
     const before = await snapshot();
     const res = await create(alice.token, body);
     expectError(res, 400, 'validation_error');
-    expect(res.json.error.details.map((d: { path: unknown[]; message: string }) => `${d.path.join('.')}: ${d.message}`).join('\n')).toMatch(message);
+    expect(res.json.error.details.map((d: { path: unknown[]; message: string }) => `${d.path.join('.')}: ${d.message}`).join('\n')).toMatch(
+      message,
+    );
     expect(await snapshot()).toEqual(before);
   });
 
   it('rejects an invalid update with 400 and keeps the current version', async () => {
     const wf = (await create(alice.token, { name: 'stable', nodes: simpleNodes })).json;
     const before = await snapshot();
-    const bad = await api('PATCH', `/api/v3/workflows/${wf.id}`, { token: alice.token, body: { nodes: [{ id: 'a', type: 'title', depends_on: ['a'] }] } });
+    const bad = await api('PATCH', `/api/v3/workflows/${wf.id}`, {
+      token: alice.token,
+      body: { nodes: [{ id: 'a', type: 'title', depends_on: ['a'] }] },
+    });
     expectError(bad, 400, 'validation_error');
     expectError(await api('PATCH', `/api/v3/workflows/${wf.id}`, { token: alice.token, body: {} }), 400, 'validation_error');
-    const selfRef = await api('PATCH', `/api/v3/workflows/${wf.id}`, { token: alice.token, body: { nodes: [{ id: 's', type: 'subchain', workflow_id: wf.id }] } });
+    const selfRef = await api('PATCH', `/api/v3/workflows/${wf.id}`, {
+      token: alice.token,
+      body: { nodes: [{ id: 's', type: 'subchain', workflow_id: wf.id }] },
+    });
     expectError(selfRef, 400, 'validation_error');
     expect(await snapshot()).toEqual(before);
     expect((await api('GET', `/api/v3/workflows/${wf.id}`, { token: alice.token })).json.version).toBe(1);
@@ -147,10 +208,30 @@ describe('workflow definitions', () => {
         { id: 'summary', type: 'summarize', depends_on: ['draft'], max_words: 50 },
         { id: 'facts', type: 'analyze', depends_on: ['draft'], analyses: ['sentiment', 'keywords'] },
         { id: 'headline', type: 'title', depends_on: ['summary'], style: 'news' },
-        { id: 'clean', type: 'transform', source: '{{nodes.draft.output}}', depends_on: ['draft'], operations: [{ op: 'strip_markdown' }, { op: 'truncate', max_chars: 280 }] },
-        { id: 'gate', type: 'branch', depends_on: ['facts'], condition: { left: '{{nodes.facts.output.sentiment}}', operator: 'eq', right: 'negative' }, then: ['review'], else: ['publish'] },
+        {
+          id: 'clean',
+          type: 'transform',
+          source: '{{nodes.draft.output}}',
+          depends_on: ['draft'],
+          operations: [{ op: 'strip_markdown' }, { op: 'truncate', max_chars: 280 }],
+        },
+        {
+          id: 'gate',
+          type: 'branch',
+          depends_on: ['facts'],
+          condition: { left: '{{nodes.facts.output.sentiment}}', operator: 'eq', right: 'negative' },
+          then: ['review'],
+          else: ['publish'],
+        },
         { id: 'review', type: 'approval', depends_on: ['gate', 'headline'], message: 'Check {{nodes.headline.output}}?' },
-        { id: 'publish', type: 'notify', depends_on: ['gate'], channel: 'slack', recipient: 'https://hooks.slack.com/services/T/B/X', message: 'Published {{input.topic}}' },
+        {
+          id: 'publish',
+          type: 'notify',
+          depends_on: ['gate'],
+          channel: 'slack',
+          recipient: 'https://hooks.slack.com/services/T/B/X',
+          message: 'Published {{input.topic}}',
+        },
         { id: 'index', type: 'task', depends_on: ['publish'], task_type: 'data_processing', payload: { format: 'json' } },
         { id: 'more', type: 'subchain', depends_on: ['headline'], workflow_id: child.id, input: { topic: '{{nodes.headline.output}}' } },
       ],

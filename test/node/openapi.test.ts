@@ -24,11 +24,14 @@ beforeAll(async () => {
 });
 
 describe('OpenAPI document', () => {
-  it('passes Redocly\'s recommended-strict ruleset (every problem an error)', async () => {
+  it("passes Redocly's recommended-strict ruleset (every problem an error)", async () => {
     // Liveness, the documentation pages and public counters have no 4xx answer to document, and
     // a WebSocket upgrade answers 101, not 2xx.
     // Two rules are replaced by the tests below, which allow exactly the documented exceptions.
-    const lintConfig = await createConfig({ extends: ['recommended-strict'], rules: { 'operation-4xx-response': 'off', 'operation-2xx-response': 'off' } });
+    const lintConfig = await createConfig({
+      extends: ['recommended-strict'],
+      rules: { 'operation-4xx-response': 'off', 'operation-2xx-response': 'off' },
+    });
     const problems = await lintFromString({ source: JSON.stringify(doc), absoluteRef: 'openapi.json', config: lintConfig });
     const readable = problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} @ ${p.location[0]?.pointer}`);
     expect(readable).toEqual([]);
@@ -37,22 +40,33 @@ describe('OpenAPI document', () => {
   it('is OpenAPI 3.1 and documents every route the app serves', () => {
     expect((doc as unknown as { openapi: string }).openapi).toBe('3.1.0');
     const documented = new Set(
-      Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`)),
+      Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+      ),
     );
-    const served = app.routes
-      .filter((r) => r.method !== 'ALL')
-      .map((r) => `${r.method} ${r.path.replace(/\/$/, '') || '/'}`);
+    const served = app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path.replace(/\/$/, '') || '/'}`);
     expect(served.length).toBeGreaterThan(15);
     for (const route of served) expect(documented, route).toContain(route);
   });
 
   it('documents a 4xx response on every operation that can fail on input or access', () => {
-    const no4xx = new Set(['GET /health', 'GET /api/v3/health', 'GET /openapi.json', 'GET /docs', 'GET /redoc', 'GET /api/v3/ws/stats', 'GET /console']);
+    const no4xx = new Set([
+      'GET /health',
+      'GET /api/v3/health',
+      'GET /openapi.json',
+      'GET /docs',
+      'GET /redoc',
+      'GET /api/v3/ws/stats',
+      'GET /console',
+    ]);
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         const key = `${method.toUpperCase()} ${path}`;
         if (no4xx.has(key)) continue;
-        expect(Object.keys(op.responses as object).some((s) => s.startsWith('4')), key).toBe(true);
+        expect(
+          Object.keys(op.responses as object).some((s) => s.startsWith('4')),
+          key,
+        ).toBe(true);
       }
     }
   });
@@ -67,7 +81,17 @@ describe('OpenAPI document', () => {
   });
 
   it('declares the access of every non-public operation as x-access', () => {
-    const publicOps = new Set(['POST /api/v3/auth/register', 'POST /api/v3/auth/login', 'POST /api/v3/auth/refresh', 'POST /api/v3/auth/mfa/verify', 'POST /api/v3/auth/password/forgot', 'POST /api/v3/auth/password/reset', 'POST /api/v3/security/auth/login', 'GET /api/v3/ws/stats', 'POST /api/v3/automations/{automation_id}/webhook']);
+    const publicOps = new Set([
+      'POST /api/v3/auth/register',
+      'POST /api/v3/auth/login',
+      'POST /api/v3/auth/refresh',
+      'POST /api/v3/auth/mfa/verify',
+      'POST /api/v3/auth/password/forgot',
+      'POST /api/v3/auth/password/reset',
+      'POST /api/v3/security/auth/login',
+      'GET /api/v3/ws/stats',
+      'POST /api/v3/automations/{automation_id}/webhook',
+    ]);
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         const key = `${method.toUpperCase()} ${path}`;
@@ -79,8 +103,19 @@ describe('OpenAPI document', () => {
   });
 
   it('refuses unknown fields in every JSON request body, so no body can mass-assign (role, owner, id…)', () => {
-    const schemas = ((doc as unknown as { components?: { schemas?: Record<string, Schema> } }).components?.schemas ?? {}) as Record<string, Schema>;
-    type Schema = { $ref?: string; type?: string | string[]; properties?: Record<string, Schema>; additionalProperties?: unknown; oneOf?: Schema[]; anyOf?: Schema[]; allOf?: Schema[] };
+    const schemas = ((doc as unknown as { components?: { schemas?: Record<string, Schema> } }).components?.schemas ?? {}) as Record<
+      string,
+      Schema
+    >;
+    type Schema = {
+      $ref?: string;
+      type?: string | string[];
+      properties?: Record<string, Schema>;
+      additionalProperties?: unknown;
+      oneOf?: Schema[];
+      anyOf?: Schema[];
+      allOf?: Schema[];
+    };
     const resolve = (s: Schema): Schema => (s.$ref ? resolve(schemas[s.$ref.replace('#/components/schemas/', '')]!) : s);
     const open: string[] = [];
     const walk = (s: Schema, where: string) => {
@@ -102,8 +137,27 @@ describe('OpenAPI document', () => {
   });
 
   it('caps every string, array and record in request bodies and parameters (no unbounded input)', () => {
-    type Schema = { $ref?: string; type?: string | string[]; enum?: unknown[]; const?: unknown; format?: string; pattern?: string; maxLength?: number; maxItems?: number; maxProperties?: number; items?: Schema; properties?: Record<string, Schema>; additionalProperties?: unknown; oneOf?: Schema[]; anyOf?: Schema[]; allOf?: Schema[] };
-    const schemas = ((doc as unknown as { components?: { schemas?: Record<string, Schema> } }).components?.schemas ?? {}) as Record<string, Schema>;
+    type Schema = {
+      $ref?: string;
+      type?: string | string[];
+      enum?: unknown[];
+      const?: unknown;
+      format?: string;
+      pattern?: string;
+      maxLength?: number;
+      maxItems?: number;
+      maxProperties?: number;
+      items?: Schema;
+      properties?: Record<string, Schema>;
+      additionalProperties?: unknown;
+      oneOf?: Schema[];
+      anyOf?: Schema[];
+      allOf?: Schema[];
+    };
+    const schemas = ((doc as unknown as { components?: { schemas?: Record<string, Schema> } }).components?.schemas ?? {}) as Record<
+      string,
+      Schema
+    >;
     const resolve = (s: Schema): Schema => (s.$ref ? resolve(schemas[s.$ref.replace('#/components/schemas/', '')]!) : s);
     const uncapped: string[] = [];
     const walk = (raw: Schema, where: string, depth = 0) => {
@@ -111,21 +165,29 @@ describe('OpenAPI document', () => {
       const s = resolve(raw);
       for (const b of [...(s.oneOf ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? [])]) walk(b, where, depth + 1);
       const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
-      if (types.includes('string') && s.enum === undefined && s.const === undefined && s.maxLength === undefined && !s.format) uncapped.push(`${where}: string without maxLength`);
-      if ((types.includes('integer') || types.includes('number')) && / query \w*(limit|size|count|window|hours|days)\w*$/.test(where) && (s as { maximum?: number }).maximum === undefined) uncapped.push(`${where}: number without maximum`);
+      if (types.includes('string') && s.enum === undefined && s.const === undefined && s.maxLength === undefined && !s.format)
+        uncapped.push(`${where}: string without maxLength`);
+      if (
+        (types.includes('integer') || types.includes('number')) &&
+        / query \w*(limit|size|count|window|hours|days)\w*$/.test(where) &&
+        (s as { maximum?: number }).maximum === undefined
+      )
+        uncapped.push(`${where}: number without maximum`);
       if (types.includes('array')) {
         if (s.maxItems === undefined) uncapped.push(`${where}: array without maxItems`);
         if (s.items) walk(s.items, `${where}[]`, depth + 1);
       }
       for (const [k, v] of Object.entries(s.properties ?? {})) walk(v, `${where}.${k}`, depth + 1);
-      if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties as Schema, `${where}.*`, depth + 1);
+      if (s.additionalProperties && typeof s.additionalProperties === 'object')
+        walk(s.additionalProperties as Schema, `${where}.*`, depth + 1);
     };
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         const key = `${method.toUpperCase()} ${path}`;
         const body = (op.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json'];
         if (body) walk(body.schema, `${key} body`);
-        for (const p of (op.parameters as { name: string; in: string; schema: Schema }[] | undefined) ?? []) if (p.in !== 'path') walk(p.schema, `${key} ${p.in} ${p.name}`);
+        for (const p of (op.parameters as { name: string; in: string; schema: Schema }[] | undefined) ?? [])
+          if (p.in !== 'path') walk(p.schema, `${key} ${p.in} ${p.name}`);
       }
     }
     expect(uncapped).toEqual([]);

@@ -37,7 +37,8 @@ function sent(call: Call | undefined) {
   };
 }
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 /** `text` cut into `size`-byte reads, so lines, `\r\n` pairs and UTF-8 characters straddle reads. */
 function chunked(text: string, size: number, onCancel?: () => void): ReadableStream<Uint8Array> {
@@ -121,12 +122,26 @@ describe('OpenAIProvider', () => {
     object: 'chat.completion',
     created: 1741570283,
     model: 'gpt-4o-mini-2024-07-18',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'A cat sat on a mat.', refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 31, completion_tokens: 7, total_tokens: 38, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } },
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'A cat sat on a mat.', refusal: null, annotations: [] },
+        logprobs: null,
+        finish_reason: 'stop',
+      },
+    ],
+    usage: {
+      prompt_tokens: 31,
+      completion_tokens: 7,
+      total_tokens: 38,
+      prompt_tokens_details: { cached_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    },
     service_tier: 'default',
     system_fingerprint: 'fp_06737a9306',
   };
-  const head = '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_06737a9306"';
+  const head =
+    '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_06737a9306"';
   const streamBody = [
     `data: ${head},"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`,
     `data: ${head},"choices":[{"index":0,"delta":{"content":"A cat"},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`,
@@ -149,22 +164,40 @@ describe('OpenAIProvider', () => {
 
   it('talks to any OpenAI-compatible base URL, with usage requested when streaming', async () => {
     const { fetch, calls } = fakeFetch(sse(streamBody));
-    const groq = new OpenAIProvider({ apiKey: 'gsk-test', baseUrl: 'https://api.groq.com/openai/v1/', defaultModel: 'llama-3.1-8b-instant' }, fetch);
+    const groq = new OpenAIProvider(
+      { apiKey: 'gsk-test', baseUrl: 'https://api.groq.com/openai/v1/', defaultModel: 'llama-3.1-8b-instant' },
+      fetch,
+    );
     await groq.generate({ messages: [{ role: 'user', content: 'Hi' }], stream: true });
     expect(sent(calls[0])).toMatchObject({
       url: 'https://api.groq.com/openai/v1/chat/completions',
-      body: { model: 'llama-3.1-8b-instant', messages: [{ role: 'user', content: 'Hi' }], stream: true, stream_options: { include_usage: true } },
+      body: {
+        model: 'llama-3.1-8b-instant',
+        messages: [{ role: 'user', content: 'Hi' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      },
     });
   });
 
   it('reads a completion', async () => {
     const result = await new OpenAIProvider({ apiKey: 'sk-test' }, fakeFetch(json(completion)).fetch).generate(request);
-    expect(result).toEqual({ text: 'A cat sat on a mat.', provider: 'openai', model: 'gpt-4o-mini', tokensIn: 31, tokensOut: 7, finishReason: 'stop' });
+    expect(result).toEqual({
+      text: 'A cat sat on a mat.',
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      tokensIn: 31,
+      tokensOut: 7,
+      finishReason: 'stop',
+    });
   });
 
   it.each([1, 5, 64])('streams tokens to onToken (%i-byte reads) and totals the usage chunk', async (size) => {
     const { tokens, onToken } = collect();
-    const result = await new OpenAIProvider({ apiKey: 'sk-test' }, fakeFetch(sse(streamBody, size)).fetch).generate({ ...request, stream: true }, { onToken });
+    const result = await new OpenAIProvider({ apiKey: 'sk-test' }, fakeFetch(sse(streamBody, size)).fetch).generate(
+      { ...request, stream: true },
+      { onToken },
+    );
     expect(tokens).toEqual(['A cat', ' sat \u2014 on a mat \u{1F408}']);
     expect(result).toMatchObject({ text: 'A cat sat \u2014 on a mat \u{1F408}', tokensIn: 31, tokensOut: 9, finishReason: 'length' });
   });
@@ -179,7 +212,10 @@ describe('OpenAIProvider', () => {
     const { fetch, calls } = fakeFetch(sse(streamBody));
     const controller = new AbortController();
     const err = await failure(
-      new OpenAIProvider({ apiKey: 'sk-test' }, fetch).generate({ ...request, stream: true }, { signal: controller.signal, onToken: () => controller.abort() }),
+      new OpenAIProvider({ apiKey: 'sk-test' }, fetch).generate(
+        { ...request, stream: true },
+        { signal: controller.signal, onToken: () => controller.abort() },
+      ),
     );
     expect(calls[0]?.init.signal).toBe(controller.signal);
     expect(err).toMatchObject({ code: 'aborted', retryable: false });
@@ -219,31 +255,53 @@ describe('AnthropicProvider', () => {
       body: { model: 'claude-3-5-haiku-latest', max_tokens: 64, system: 'You are terse.', messages: chat, temperature: 0.2 },
     });
     await anthropic.generate({ messages: [{ role: 'user', content: 'Hi' }], stream: true });
-    expect(sent(calls[1]).body).toEqual({ model: 'claude-3-5-haiku-latest', max_tokens: 1024, messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    expect(sent(calls[1]).body).toEqual({
+      model: 'claude-3-5-haiku-latest',
+      max_tokens: 1024,
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    });
   });
 
   it('reads a message', async () => {
     const result = await new AnthropicProvider({ apiKey: 'sk-ant-test' }, fakeFetch(json(message)).fetch).generate(request);
-    expect(result).toEqual({ text: 'A cat sat on a mat.', provider: 'anthropic', model: 'claude-3-5-haiku-latest', tokensIn: 28, tokensOut: 10, finishReason: 'stop' });
+    expect(result).toEqual({
+      text: 'A cat sat on a mat.',
+      provider: 'anthropic',
+      model: 'claude-3-5-haiku-latest',
+      tokensIn: 28,
+      tokensOut: 10,
+      finishReason: 'stop',
+    });
   });
 
   it('streams text deltas, skipping ping and block boundaries, with usage from start and delta events', async () => {
     const { tokens, onToken } = collect();
-    const result = await new AnthropicProvider({ apiKey: 'sk-ant-test' }, fakeFetch(sse(streamBody, 3)).fetch).generate({ ...request, stream: true }, { onToken });
+    const result = await new AnthropicProvider({ apiKey: 'sk-ant-test' }, fakeFetch(sse(streamBody, 3)).fetch).generate(
+      { ...request, stream: true },
+      { onToken },
+    );
     expect(tokens).toEqual(['A cat', ' sat on a m\u00e4t.']);
     expect(result).toMatchObject({ text: 'A cat sat on a m\u00e4t.', tokensIn: 28, tokensOut: 12, finishReason: 'length' });
   });
 
   it('classifies an error event inside a 200 stream by its documented type', async () => {
     const overloaded = `${streamBody.split('\n\n').slice(0, 4).join('\n\n')}\n\nevent: error\ndata: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}\n\n`;
-    const err = await failure(new AnthropicProvider({ apiKey: 'sk-ant-test' }, fakeFetch(sse(overloaded)).fetch).generate({ ...request, stream: true }));
+    const err = await failure(
+      new AnthropicProvider({ apiKey: 'sk-ant-test' }, fakeFetch(sse(overloaded)).fetch).generate({ ...request, stream: true }),
+    );
     expect(err).toMatchObject({ code: 'server_error', retryable: true });
     expect(err.message).toContain('Overloaded');
   });
 });
 
 describe('GoogleProvider', () => {
-  const usage = { promptTokenCount: 24, candidatesTokenCount: 8, totalTokenCount: 32, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 24 }] };
+  const usage = {
+    promptTokenCount: 24,
+    candidatesTokenCount: 8,
+    totalTokenCount: 32,
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: 24 }],
+  };
   const reply = {
     candidates: [{ content: { parts: [{ text: 'A cat sat on a mat.\n' }], role: 'model' }, finishReason: 'STOP', avgLogprobs: -0.0512 }],
     usageMetadata: usage,
@@ -278,23 +336,38 @@ describe('GoogleProvider', () => {
       },
     });
     await google.generate({ ...request, model: 'gemini-2.5-flash', stream: true });
-    expect(sent(calls[1]).url).toBe('https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+    expect(sent(calls[1]).url).toBe(
+      'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
+    );
   });
 
   it('reads a response', async () => {
     const result = await new GoogleProvider({ apiKey: 'AIza-test' }, fakeFetch(json(reply)).fetch).generate(request);
-    expect(result).toEqual({ text: 'A cat sat on a mat.\n', provider: 'google', model: 'gemini-2.0-flash', tokensIn: 24, tokensOut: 8, finishReason: 'stop' });
+    expect(result).toEqual({
+      text: 'A cat sat on a mat.\n',
+      provider: 'google',
+      model: 'gemini-2.0-flash',
+      tokensIn: 24,
+      tokensOut: 8,
+      finishReason: 'stop',
+    });
   });
 
   it('streams chunks split across \\r\\n boundaries and keeps the last usage', async () => {
     const { tokens, onToken } = collect();
-    const result = await new GoogleProvider({ apiKey: 'AIza-test' }, fakeFetch(sse(streamBody, 2)).fetch).generate({ ...request, stream: true }, { onToken });
+    const result = await new GoogleProvider({ apiKey: 'AIza-test' }, fakeFetch(sse(streamBody, 2)).fetch).generate(
+      { ...request, stream: true },
+      { onToken },
+    );
     expect(tokens).toEqual(['A', ' cat sat on a mat', '.']);
     expect(result).toMatchObject({ text: 'A cat sat on a mat.', tokensIn: 24, tokensOut: 8, finishReason: 'length' });
   });
 
   it('reports a blocked prompt as a request it should not repeat', async () => {
-    const blocked = { promptFeedback: { blockReason: 'SAFETY', safetyRatings: [] }, usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 } };
+    const blocked = {
+      promptFeedback: { blockReason: 'SAFETY', safetyRatings: [] },
+      usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 },
+    };
     const err = await failure(new GoogleProvider({ apiKey: 'AIza-test' }, fakeFetch(json(blocked)).fetch).generate(request));
     expect(err).toMatchObject({ code: 'bad_request', retryable: false });
   });
@@ -326,12 +399,21 @@ describe('WorkersAIProvider', () => {
   it('calls the binding with the messages and options as the model expects', async () => {
     const { ai, calls } = fakeAi(output);
     await new WorkersAIProvider(ai).generate(request);
-    expect(calls).toEqual([['@cf/meta/llama-3.1-8b-instruct', { messages: request.messages, max_tokens: 64, temperature: 0.2 }, undefined]]);
+    expect(calls).toEqual([
+      ['@cf/meta/llama-3.1-8b-instruct', { messages: request.messages, max_tokens: 64, temperature: 0.2 }, undefined],
+    ]);
   });
 
   it('reads the output, estimating usage when the model reports none', async () => {
     const result = await new WorkersAIProvider(fakeAi(output).ai).generate(request);
-    expect(result).toEqual({ text: 'A cat sat on a mat.', provider: 'workers-ai', model: '@cf/meta/llama-3.1-8b-instruct', tokensIn: 40, tokensOut: 9, finishReason: 'stop' });
+    expect(result).toEqual({
+      text: 'A cat sat on a mat.',
+      provider: 'workers-ai',
+      model: '@cf/meta/llama-3.1-8b-instruct',
+      tokensIn: 40,
+      tokensOut: 9,
+      finishReason: 'stop',
+    });
     const bare = await new WorkersAIProvider(fakeAi({ response: 'A cat sat on a mat.' }).ai).generate(request);
     expect(bare).toMatchObject({ tokensOut: 5, finishReason: 'other' });
   });
@@ -341,7 +423,11 @@ describe('WorkersAIProvider', () => {
     const { tokens, onToken } = collect();
     const signal = new AbortController().signal;
     const result = await new WorkersAIProvider(ai).generate({ ...request, stream: true }, { onToken, signal });
-    expect(calls[0]).toEqual(['@cf/meta/llama-3.1-8b-instruct', { messages: request.messages, max_tokens: 64, temperature: 0.2, stream: true }, { signal }]);
+    expect(calls[0]).toEqual([
+      '@cf/meta/llama-3.1-8b-instruct',
+      { messages: request.messages, max_tokens: 64, temperature: 0.2, stream: true },
+      { signal },
+    ]);
     expect(tokens).toEqual(['A', ' cat sat', ' on a mat.']);
     expect(result).toMatchObject({ text: 'A cat sat on a mat.', tokensIn: 40, tokensOut: 64, finishReason: 'length' });
   });
@@ -362,9 +448,21 @@ describe('WorkersAIProvider', () => {
 });
 
 describe.each<[string, (fetch: Fetcher, apiKey?: string) => AIProvider, string]>([
-  ['openai', (fetch, apiKey = 'sk-test') => new OpenAIProvider({ apiKey }, fetch), '{"error":{"message":"Incorrect API key provided: sk-test.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}'],
-  ['anthropic', (fetch, apiKey = 'sk-ant-test') => new AnthropicProvider({ apiKey }, fetch), '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}'],
-  ['google', (fetch, apiKey = 'AIza-test') => new GoogleProvider({ apiKey }, fetch), '{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT"}}'],
+  [
+    'openai',
+    (fetch, apiKey = 'sk-test') => new OpenAIProvider({ apiKey }, fetch),
+    '{"error":{"message":"Incorrect API key provided: sk-test.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}',
+  ],
+  [
+    'anthropic',
+    (fetch, apiKey = 'sk-ant-test') => new AnthropicProvider({ apiKey }, fetch),
+    '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}',
+  ],
+  [
+    'google',
+    (fetch, apiKey = 'AIza-test') => new GoogleProvider({ apiKey }, fetch),
+    '{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT"}}',
+  ],
 ])('%s failures', (name, make, errorBody) => {
   it.each([
     [429, 'rate_limited', true],
@@ -403,7 +501,9 @@ describe.each<[string, (fetch: Fetcher, apiKey?: string) => AIProvider, string]>
     const { fetch, calls } = fakeFetch();
     const aborted = await failure(make(fetch).generate(request, { signal: AbortSignal.abort() }));
     expect(aborted).toMatchObject({ code: 'aborted', retryable: false });
-    const timedOut = await failure(make(fetch).generate(request, { signal: AbortSignal.abort(new DOMException('deadline', 'TimeoutError')) }));
+    const timedOut = await failure(
+      make(fetch).generate(request, { signal: AbortSignal.abort(new DOMException('deadline', 'TimeoutError')) }),
+    );
     expect(timedOut).toMatchObject({ code: 'timeout', retryable: true });
     expect(calls).toHaveLength(0);
   });
@@ -413,7 +513,12 @@ describe('contextWindow', () => {
   it('knows the common models and is conservative about the rest', () => {
     const fetch = fakeFetch().fetch;
     const openai = new OpenAIProvider({ apiKey: 'k' }, fetch);
-    expect([openai.contextWindow('gpt-4o-mini'), openai.contextWindow('gpt-4.1-nano'), openai.contextWindow('gpt-4'), openai.contextWindow('llama3:8b')]).toEqual([128_000, 1_047_576, 8_192, 8_192]);
+    expect([
+      openai.contextWindow('gpt-4o-mini'),
+      openai.contextWindow('gpt-4.1-nano'),
+      openai.contextWindow('gpt-4'),
+      openai.contextWindow('llama3:8b'),
+    ]).toEqual([128_000, 1_047_576, 8_192, 8_192]);
     expect(new AnthropicProvider({ apiKey: 'k' }, fetch).contextWindow('claude-3-5-haiku-latest')).toBe(200_000);
     expect(new GoogleProvider({ apiKey: 'k' }, fetch).contextWindow('gemini-2.0-flash')).toBe(1_048_576);
     const workersAi = new WorkersAIProvider(undefined);

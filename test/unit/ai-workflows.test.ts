@@ -5,7 +5,14 @@ import { NodesSchema } from '../../src/workflows/definition';
 
 describe('AI workflow templates', () => {
   it('every template builds a workflow the definition validator accepts', () => {
-    expect(TEMPLATES.map((t) => t.name)).toEqual(['content_generation', 'blog_series', 'summarization', 'translation', 'seo_analysis', 'document_review']);
+    expect(TEMPLATES.map((t) => t.name)).toEqual([
+      'content_generation',
+      'blog_series',
+      'summarization',
+      'translation',
+      'seo_analysis',
+      'document_review',
+    ]);
     for (const t of TEMPLATES) {
       const nodes = t.build(paramsSchema(t).parse(t.example));
       const result = NodesSchema.safeParse(nodes);
@@ -47,9 +54,16 @@ describe('AI workflow templates', () => {
   });
 
   it('resolves the template and checks its parameters', () => {
-    const seed = { name: 'n', workflow_type: 'content_generation', template_name: 'content_generation', input_data: { topic: 'AI', prompt: 'p' } } as const;
+    const seed = {
+      name: 'n',
+      workflow_type: 'content_generation',
+      template_name: 'content_generation',
+      input_data: { topic: 'AI', prompt: 'p' },
+    } as const;
     expect(resolveTemplate(seed).input).toEqual({ topic: 'AI', prompt: 'p', audience: 'a general audience' });
-    expect(resolveTemplate({ name: 'n', workflow_type: 'translation', input_data: { text: 't', target_language: 'French' } }).template.name).toBe('translation');
+    expect(
+      resolveTemplate({ name: 'n', workflow_type: 'translation', input_data: { text: 't', target_language: 'French' } }).template.name,
+    ).toBe('translation');
     expect(() => resolveTemplate({ ...seed, input_data: {} })).toThrow('Request validation failed');
     expect(() => resolveTemplate({ ...seed, input_data: { topic: 'x', extra: 1 } })).toThrow('Request validation failed');
     expect(() => resolveTemplate({ ...seed, workflow_type: 'translation' })).toThrow('Request validation failed');

@@ -11,7 +11,11 @@ describe('time ranges', () => {
   it('ends each named range with the bucket holding now, in whole UTC buckets', () => {
     const now = T('2026-03-10T10:37:12Z');
     const day = resolveWindow({ range: 'day', now });
-    expect([iso(day.start), iso(day.end), iso(day.previousStart)]).toEqual(['2026-03-09T11:00:00.000Z', '2026-03-10T11:00:00.000Z', '2026-03-08T11:00:00.000Z']);
+    expect([iso(day.start), iso(day.end), iso(day.previousStart)]).toEqual([
+      '2026-03-09T11:00:00.000Z',
+      '2026-03-10T11:00:00.000Z',
+      '2026-03-08T11:00:00.000Z',
+    ]);
     const hour = resolveWindow({ range: 'hour', now });
     expect([iso(hour.start), iso(hour.end)]).toEqual(['2026-03-10T09:40:00.000Z', '2026-03-10T10:40:00.000Z']);
     const year = resolveWindow({ range: 'year', now });
@@ -26,10 +30,22 @@ describe('time ranges', () => {
   });
 
   it('takes from/to over the range, picks the bucket by span, and refuses bad windows', () => {
-    const w = resolveWindow({ range: 'hour', from: T('2026-01-01T00:00:00Z'), to: T('2026-01-31T12:00:00Z'), now: T('2026-06-01T00:00:00Z') });
-    expect([w.range, w.bucketMs, iso(w.start), iso(w.end)]).toEqual(['custom', 86_400_000, '2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z']);
+    const w = resolveWindow({
+      range: 'hour',
+      from: T('2026-01-01T00:00:00Z'),
+      to: T('2026-01-31T12:00:00Z'),
+      now: T('2026-06-01T00:00:00Z'),
+    });
+    expect([w.range, w.bucketMs, iso(w.start), iso(w.end)]).toEqual([
+      'custom',
+      86_400_000,
+      '2026-01-01T00:00:00.000Z',
+      '2026-02-01T00:00:00.000Z',
+    ]);
     expect(() => resolveWindow({ from: T('2026-02-01T00:00:00Z'), to: T('2026-01-01T00:00:00Z'), now: 0 })).toThrow(ApiError);
-    expect(() => resolveWindow({ from: T('2026-01-01T00:00:00Z'), to: T('2026-01-01T00:00:00Z'), now: 0 })).toThrow('`from` must be before `to`');
+    expect(() => resolveWindow({ from: T('2026-01-01T00:00:00Z'), to: T('2026-01-01T00:00:00Z'), now: 0 })).toThrow(
+      '`from` must be before `to`',
+    );
     expect(() => resolveWindow({ from: T('2024-01-01T00:00:00Z'), to: T('2026-01-01T00:00:00Z'), now: 0 })).toThrow('366 days');
   });
 
@@ -74,6 +90,8 @@ describe('statistics', () => {
 
 describe('csv', () => {
   it('quotes per RFC 4180 and neutralises formulas in text, not in numbers', () => {
-    expect(csvCells(['=SUM(A1)', '+1', '-x', '@cmd', 'a,b', 'say "hi"', -3, null])).toBe(`'=SUM(A1),'+1,'-x,'@cmd,"a,b","say ""hi""",-3,\r\n`);
+    expect(csvCells(['=SUM(A1)', '+1', '-x', '@cmd', 'a,b', 'say "hi"', -3, null])).toBe(
+      `'=SUM(A1),'+1,'-x,'@cmd,"a,b","say ""hi""",-3,\r\n`,
+    );
   });
 });

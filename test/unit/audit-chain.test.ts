@@ -1,17 +1,42 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { auditChain, canonicalEntry, computeSeals, entryHash, GENESIS, readEntries, verifyChain, writeSeals, type ChainRow } from '../../src/audit/chain';
+import {
+  auditChain,
+  canonicalEntry,
+  computeSeals,
+  entryHash,
+  GENESIS,
+  readEntries,
+  verifyChain,
+  writeSeals,
+  type ChainRow,
+} from '../../src/audit/chain';
 import { csvField, csvLine } from '../../src/audit/export';
 import { dailyCutoff, DAY_MS, planRetention } from '../../src/audit/retention';
 
 const row = (over: Partial<ChainRow>): ChainRow => ({
-  id: 1, at: 0, actor_user_id: null, actor_api_key_id: null, action: 'x', outcome: 'success', target_type: null, target_id: null,
-  request_id: null, ip: null, user_agent: null, details: null, prev_hash: null, hash: null, ...over,
+  id: 1,
+  at: 0,
+  actor_user_id: null,
+  actor_api_key_id: null,
+  action: 'x',
+  outcome: 'success',
+  target_type: null,
+  target_id: null,
+  request_id: null,
+  ip: null,
+  user_agent: null,
+  details: null,
+  prev_hash: null,
+  hash: null,
+  ...over,
 });
 
 /** Entries written straight into D1, as auditInsert would (hash NULL). */
 async function insertEntries(n: number, action = 'unit.test', at?: number) {
-  const stmt = env.DB.prepare("INSERT INTO audit_log (action, outcome, details, at) VALUES (?, 'success', ?, coalesce(?, cast((julianday('now') - 2440587.5) * 86400000 as integer)))");
+  const stmt = env.DB.prepare(
+    "INSERT INTO audit_log (action, outcome, details, at) VALUES (?, 'success', ?, coalesce(?, cast((julianday('now') - 2440587.5) * 86400000 as integer)))",
+  );
   await env.DB.batch(Array.from({ length: n }, (_, i) => stmt.bind(action, JSON.stringify({ i }), at ?? null)));
 }
 
@@ -20,8 +45,21 @@ const anchor = () => auditChain(env).anchor();
 describe('the audit hash', () => {
   // Expected values computed outside the Worker (Python hashlib over the same canonical JSON).
   it('is SHA-256 over the previous hash and the canonical JSON of every recorded field', async () => {
-    const first = row({ id: 1, at: 1700000000000, actor_user_id: 7, action: 'auth.login', target_type: 'session', target_id: 'abc', request_id: 'req-1', ip: '203.0.113.5', user_agent: 'curl/8', details: '{"login":"alice"}' });
-    expect(canonicalEntry(first)).toBe('[1,1700000000000,7,null,"auth.login","success","session","abc","req-1","203.0.113.5","curl/8","{\\"login\\":\\"alice\\"}"]');
+    const first = row({
+      id: 1,
+      at: 1700000000000,
+      actor_user_id: 7,
+      action: 'auth.login',
+      target_type: 'session',
+      target_id: 'abc',
+      request_id: 'req-1',
+      ip: '203.0.113.5',
+      user_agent: 'curl/8',
+      details: '{"login":"alice"}',
+    });
+    expect(canonicalEntry(first)).toBe(
+      '[1,1700000000000,7,null,"auth.login","success","session","abc","req-1","203.0.113.5","curl/8","{\\"login\\":\\"alice\\"}"]',
+    );
     const h1 = await entryHash(GENESIS.hash, first);
     expect(h1).toBe('9c1f1adec93f4779a18775d44717bea62b417a71941aadf4773b1dda3aec701e');
     const second = row({ id: 2, at: 1700000000001, action: 'workflow.create', outcome: 'failure' });
@@ -31,7 +69,20 @@ describe('the audit hash', () => {
   it('changes when any field, the id or the previous hash changes', async () => {
     const base = row({ id: 5, at: 10, action: 'a', details: '{}' });
     const h = await entryHash(GENESIS.hash, base);
-    const variants = [{ id: 6 }, { at: 11 }, { actor_user_id: 1 }, { actor_api_key_id: 1 }, { action: 'b' }, { outcome: 'failure' }, { target_type: 't' }, { target_id: '1' }, { request_id: 'r' }, { ip: '::1' }, { user_agent: 'u' }, { details: '{"a":1}' }];
+    const variants = [
+      { id: 6 },
+      { at: 11 },
+      { actor_user_id: 1 },
+      { actor_api_key_id: 1 },
+      { action: 'b' },
+      { outcome: 'failure' },
+      { target_type: 't' },
+      { target_id: '1' },
+      { request_id: 'r' },
+      { ip: '::1' },
+      { user_agent: 'u' },
+      { details: '{"a":1}' },
+    ];
     for (const v of variants) expect(await entryHash(GENESIS.hash, { ...base, ...v }), JSON.stringify(v)).not.toBe(h);
     expect(await entryHash('f'.repeat(64), base)).not.toBe(h);
   });
@@ -95,7 +146,9 @@ describe('the sealer object', () => {
     const { seals } = await computeSeals(head, await readEntries(env.DB, head.id, null, 10));
     const last = seals.at(-1)!;
     // As if evicted after D1 answered: the pending step is recorded, the head not yet moved.
-    await runInDurableObject(stub, (_, state) => state.storage.sql.exec('UPDATE head SET pending_id = ?, pending_hash = ? WHERE k = 1', last.id, last.hash));
+    await runInDurableObject(stub, (_, state) =>
+      state.storage.sql.exec('UPDATE head SET pending_id = ?, pending_hash = ? WHERE k = 1', last.id, last.hash),
+    );
     expect(await writeSeals(env.DB, seals)).toBe(3);
     expect(await stub.seal()).toMatchObject({ sealed: 0, head: { id: last.id, hash: last.hash } });
     expect((await stub.verify()).valid).toBe(true);
@@ -105,7 +158,9 @@ describe('the sealer object', () => {
     await insertEntries(2);
     const stub = auditChain(env);
     const head = (await anchor())!;
-    await runInDurableObject(stub, (_, state) => state.storage.sql.exec('UPDATE head SET pending_id = ?, pending_hash = ? WHERE k = 1', head.id + 2, 'f'.repeat(64)));
+    await runInDurableObject(stub, (_, state) =>
+      state.storage.sql.exec('UPDATE head SET pending_id = ?, pending_hash = ? WHERE k = 1', head.id + 2, 'f'.repeat(64)),
+    );
     expect((await stub.seal()).sealed).toBe(2);
     expect(await stub.verify()).toMatchObject({ valid: true, head: { id: head.id + 2 } });
   });

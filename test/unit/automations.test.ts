@@ -4,7 +4,12 @@ import { betaSample, dependencies, orderByScore } from '../../src/automations/de
 import { Action, Conditions } from '../../src/automations/schemas';
 import { seededRandom } from '../../src/lib/random';
 
-const scope = (trigger: Record<string, unknown>, outputs: unknown[] = []): Scope => ({ trigger, context: { user_id: '123' }, event: { id: 'e1' }, actions: outputs.map((output) => ({ output })) });
+const scope = (trigger: Record<string, unknown>, outputs: unknown[] = []): Scope => ({
+  trigger,
+  context: { user_id: '123' },
+  event: { id: 'e1' },
+  actions: outputs.map((output) => ({ output })),
+});
 
 describe('automation conditions', () => {
   it('reads the seed form as equality on trigger data', () => {
@@ -17,8 +22,28 @@ describe('automation conditions', () => {
 
   it('evaluates expressions over trigger, context and earlier outputs', () => {
     const s = scope({ priority: 'high', n: 5, tags: ['a', 'b'] }, [{ text: 'hello world' }]);
-    expect(conditionsHold({ all: [{ path: 'trigger.priority', op: 'eq', value: 'high' }, { path: 'trigger.n', op: 'gte', value: 5 }] }, s)).toBe(true);
-    expect(conditionsHold({ any: [{ path: 'trigger.n', op: 'gt', value: 9 }, { path: 'context.user_id', op: 'in', value: ['1', '123'] }] }, s)).toBe(true);
+    expect(
+      conditionsHold(
+        {
+          all: [
+            { path: 'trigger.priority', op: 'eq', value: 'high' },
+            { path: 'trigger.n', op: 'gte', value: 5 },
+          ],
+        },
+        s,
+      ),
+    ).toBe(true);
+    expect(
+      conditionsHold(
+        {
+          any: [
+            { path: 'trigger.n', op: 'gt', value: 9 },
+            { path: 'context.user_id', op: 'in', value: ['1', '123'] },
+          ],
+        },
+        s,
+      ),
+    ).toBe(true);
     expect(conditionsHold({ not: { path: 'trigger.tags', op: 'contains', value: 'a' } }, s)).toBe(false);
     expect(conditionsHold({ path: 'actions.0.output.text', op: 'contains', value: 'world' }, s)).toBe(true);
     expect(conditionsHold({ path: 'trigger.missing', op: 'exists' }, s)).toBe(false);

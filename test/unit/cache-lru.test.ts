@@ -87,9 +87,21 @@ describe('loadOnce', () => {
     await expect(loadOnce(lru, 'b', 5, failing)).rejects.toThrow('down');
     expect(lru.peek('b')).toBeUndefined();
 
-    await loadOnce(lru, 'c', 5, async () => 'ccc', (v) => v.length * 10);
+    await loadOnce(
+      lru,
+      'c',
+      5,
+      async () => 'ccc',
+      (v) => v.length * 10,
+    );
     expect(lru.totalBytes).toBe(5 + 30);
-    await loadOnce(lru, 'd', 5, async () => 'too big', () => 101);
+    await loadOnce(
+      lru,
+      'd',
+      5,
+      async () => 'too big',
+      () => 101,
+    );
     expect(lru.peek('d')).toBeUndefined();
     expect(lru.totalBytes).toBe(35);
   });

@@ -10,7 +10,21 @@ describe('addresses', () => {
     expect(formatAddress(parseAddress('192.0.2.1')!)).toBe('192.0.2.1');
     expect(formatAddress(parseAddress('0.0.0.0')!)).toBe('0.0.0.0');
     expect(formatAddress(parseAddress('255.255.255.255')!)).toBe('255.255.255.255');
-    for (const bad of ['256.0.0.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.04', '0x7f.0.0.1', '2130706433', '1.2.3.4 5', '', ' ', '1..2.3', '-1.2.3.4', '1.2.3.4/']) {
+    for (const bad of [
+      '256.0.0.1',
+      '1.2.3',
+      '1.2.3.4.5',
+      '01.2.3.4',
+      '1.2.3.04',
+      '0x7f.0.0.1',
+      '2130706433',
+      '1.2.3.4 5',
+      '',
+      ' ',
+      '1..2.3',
+      '-1.2.3.4',
+      '1.2.3.4/',
+    ]) {
       expect(parseAddress(bad), bad).toBeNull();
     }
   });
@@ -24,7 +38,20 @@ describe('addresses', () => {
     expect(formatAddress(parseAddress('1:0:0:2:0:0:0:3')!)).toBe('1:0:0:2::3');
     expect(formatAddress(parseAddress('1:0:2:3:4:5:6:7')!)).toBe('1:0:2:3:4:5:6:7');
     expect(formatAddress(parseAddress('64:ff9b::192.0.2.33')!)).toBe('64:ff9b::c000:221');
-    for (const bad of ['1:2:3:4:5:6:7:8:9', '1::2::3', ':::', '1:2:3:4:5:6:7', '12345::', 'g::1', 'fe80::1%eth0', '[::1]', '::1.2.3', '1.2.3.4::', ':1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8::']) {
+    for (const bad of [
+      '1:2:3:4:5:6:7:8:9',
+      '1::2::3',
+      ':::',
+      '1:2:3:4:5:6:7',
+      '12345::',
+      'g::1',
+      'fe80::1%eth0',
+      '[::1]',
+      '::1.2.3',
+      '1.2.3.4::',
+      ':1:2:3:4:5:6:7',
+      '1:2:3:4:5:6:7:8::',
+    ]) {
       expect(parseAddress(bad), bad).toBeNull();
     }
   });
@@ -55,7 +82,20 @@ describe('CIDR blocks', () => {
   });
 
   it('refuses out-of-range prefixes and garbage', () => {
-    for (const bad of ['10.0.0.0/33', '10.0.0.0/-1', '10.0.0.0/', '10.0.0.0/08', '10.0.0.0/8/8', '::/129', '2001:db8::/1x', 'localhost', '10.0.0.0/ 8', '/8', '010.0.0.0/8', 'a'.repeat(60)]) {
+    for (const bad of [
+      '10.0.0.0/33',
+      '10.0.0.0/-1',
+      '10.0.0.0/',
+      '10.0.0.0/08',
+      '10.0.0.0/8/8',
+      '::/129',
+      '2001:db8::/1x',
+      'localhost',
+      '10.0.0.0/ 8',
+      '/8',
+      '010.0.0.0/8',
+      'a'.repeat(60),
+    ]) {
       expect(parseCidr(bad), bad).toBeNull();
     }
     expect(normaliseCidr(' 10.0.0.0/8 ')).toBe('10.0.0.0/8');
@@ -86,7 +126,7 @@ describe('CIDR blocks', () => {
 });
 
 describe('allow/deny evaluation', () => {
-  const rules = (...specs: [('allow' | 'deny'), string][]) => specs.map(([action, cidr]) => ({ action, block: parseCidr(cidr)! }));
+  const rules = (...specs: ['allow' | 'deny', string][]) => specs.map(([action, cidr]) => ({ action, block: parseCidr(cidr)! }));
   const ip = (s: string) => parseAddress(s);
 
   it('admits everything without rules, and deny beats allow', () => {

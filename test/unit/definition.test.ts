@@ -8,13 +8,22 @@ const gen = (id: string, prompt = 'p', depends_on: string[] = []) => ({ id, type
 
 describe('templateRefs', () => {
   it('finds dotted references with or without spaces', () => {
-    expect(templateRefs('a {{input.topic}} b {{ nodes.x.output }} {{run.id}}')).toEqual([['input', 'topic'], ['nodes', 'x', 'output'], ['run', 'id']]);
+    expect(templateRefs('a {{input.topic}} b {{ nodes.x.output }} {{run.id}}')).toEqual([
+      ['input', 'topic'],
+      ['nodes', 'x', 'output'],
+      ['run', 'id'],
+    ]);
   });
 });
 
 describe('graphIssues', () => {
   it('accepts a diamond with references to transitive ancestors', () => {
-    const nodes = parse([gen('a'), gen('b', '{{nodes.a.output}}', ['a']), gen('c', '{{nodes.a.output}}', ['a']), gen('d', '{{nodes.a.output}} {{nodes.b.output}} {{nodes.c.output}}', ['b', 'c'])]);
+    const nodes = parse([
+      gen('a'),
+      gen('b', '{{nodes.a.output}}', ['a']),
+      gen('c', '{{nodes.a.output}}', ['a']),
+      gen('d', '{{nodes.a.output}} {{nodes.b.output}} {{nodes.c.output}}', ['b', 'c']),
+    ]);
     expect(graphIssues(nodes)).toEqual([]);
   });
 
@@ -32,12 +41,19 @@ describe('graphIssues', () => {
   });
 
   it('points at the exact field of a transform operation', () => {
-    const nodes = parse([gen('a'), { id: 't', type: 'transform', depends_on: ['a'], operations: [{ op: 'trim' }, { op: 'append', text: '{{nodes.zz.output}}' }] }]);
+    const nodes = parse([
+      gen('a'),
+      { id: 't', type: 'transform', depends_on: ['a'], operations: [{ op: 'trim' }, { op: 'append', text: '{{nodes.zz.output}}' }] },
+    ]);
     expect(graphIssues(nodes)[0]).toMatchObject({ path: ['nodes', 1, 'operations', 1, 'text'] });
   });
 
   it('handles a long chain without recursion problems', () => {
-    const nodes = parse(Array.from({ length: 100 }, (_, i) => gen(`n${i}`, i ? `{{nodes.n${i - 1}.output}} {{nodes.n0.output}}` : 'start', i ? [`n${i - 1}`] : [])));
+    const nodes = parse(
+      Array.from({ length: 100 }, (_, i) =>
+        gen(`n${i}`, i ? `{{nodes.n${i - 1}.output}} {{nodes.n0.output}}` : 'start', i ? [`n${i - 1}`] : []),
+      ),
+    );
     expect(graphIssues(nodes)).toEqual([]);
   });
 

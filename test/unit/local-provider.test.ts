@@ -14,7 +14,10 @@ const ARTICLE = [
   'Still, most analysts expect solar power to keep growing.',
 ].join(' ');
 
-const ask = (content: string, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({ messages: [{ role: 'user', content }], ...extra });
+const ask = (content: string, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
 
 async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
   const err = await promise.then(
@@ -73,7 +76,9 @@ describe('LocalProvider', () => {
     });
     expect(outline.text).toMatch(/^# Solar Power/);
     expect(outline.text).not.toMatch(/cats/i);
-    const next = await provider.generate(ask('Battery storage lets households keep surplus electricity for the evening.\n\nGrid operators must adapt.', { task: 'continue' }));
+    const next = await provider.generate(
+      ask('Battery storage lets households keep surplus electricity for the evening.\n\nGrid operators must adapt.', { task: 'continue' }),
+    );
     expect(next.text).toMatch(/^## /);
     expect(next.text.toLowerCase()).toContain('grid operators');
   });
@@ -94,7 +99,9 @@ describe('LocalProvider', () => {
 
   it('streams word-sized chunks that concatenate to the text', async () => {
     const chunks: string[] = [];
-    const result = await provider.generate(ask('Outline an article about solar power', { stream: true }), { onToken: (c) => chunks.push(c) });
+    const result = await provider.generate(ask('Outline an article about solar power', { stream: true }), {
+      onToken: (c) => chunks.push(c),
+    });
     expect(chunks.length).toBeGreaterThan(10);
     expect(chunks.join('')).toBe(result.text);
     expect(chunks.every((c) => c.trim().split(/\s+/).length === 1)).toBe(true);
@@ -120,7 +127,9 @@ describe('LocalProvider', () => {
       chunks.push(c);
       if (chunks.length === 3) controller.abort();
     };
-    const err = await rejection(provider.generate(ask('Outline an article about solar power', { stream: true }), { signal: controller.signal, onToken }));
+    const err = await rejection(
+      provider.generate(ask('Outline an article about solar power', { stream: true }), { signal: controller.signal, onToken }),
+    );
     expect(err.code).toBe('aborted');
     expect(chunks).toHaveLength(3);
   });

@@ -23,7 +23,7 @@ describe('histogram percentiles', () => {
     expect(bucketQuantile(TENS, counts, 0.99, 1, 100)).toBe(99);
   });
 
-  it('puts a value equal to a bound in that bound\'s bucket (le is inclusive), and uses the max for +Inf', () => {
+  it("puts a value equal to a bound in that bound's bucket (le is inclusive), and uses the max for +Inf", () => {
     expect(bucketIndex([1, 2], 1)).toBe(0);
     expect(bucketIndex([1, 2], 1.5)).toBe(1);
     expect(bucketIndex([1, 2], 3)).toBe(2);
@@ -42,7 +42,11 @@ describe('summary sketch', () => {
       addToSketch(v <= 50 ? a : b, v);
     }
     const merged = mergeSketch(a, b);
-    for (const [q, exact] of [[0.5, 50], [0.95, 95], [0.99, 99]] as const) {
+    for (const [q, exact] of [
+      [0.5, 50],
+      [0.95, 95],
+      [0.99, 99],
+    ] as const) {
       for (const s of [whole, merged]) expect(Math.abs(sketchQuantile(s, q)! - exact) / exact).toBeLessThanOrEqual(0.01);
     }
     expect(merged).toEqual(whole);
@@ -67,7 +71,8 @@ describe('names and labels', () => {
   });
 
   it('refuses invalid and reserved names and labels', () => {
-    for (const bad of ['9lives', 'a-b', 'dwc_http', '__x', 'x_bucket', 'x_sum', 'x_count', 'a'.repeat(101)]) expect(exposedName(bad, 'gauge').ok, bad).toBe(false);
+    for (const bad of ['9lives', 'a-b', 'dwc_http', '__x', 'x_bucket', 'x_sum', 'x_count', 'a'.repeat(101)])
+      expect(exposedName(bad, 'gauge').ok, bad).toBe(false);
     expect(checkLabels({ le: '1' })).toMatch(/reserved/);
     expect(checkLabels({ __name__: 'x' })).toMatch(/reserved/);
     expect(checkLabels({ 'bad-name': 'x' })).toMatch(/valid/);
@@ -77,7 +82,15 @@ describe('names and labels', () => {
 });
 
 describe('Prometheus exposition', () => {
-  const fam = (name: string, type: Family['type'], buckets: number[] | null = null): Family => ({ name, given: name, type, help: `help of ${name}\nsecond line \\ end`, unit: null, category: 'test', buckets });
+  const fam = (name: string, type: Family['type'], buckets: number[] | null = null): Family => ({
+    name,
+    given: name,
+    type,
+    help: `help of ${name}\nsecond line \\ end`,
+    unit: null,
+    category: 'test',
+    buckets,
+  });
 
   it('escapes label values and help, and parses with a Prometheus text-format parser', () => {
     const text = renderPrometheus(
@@ -96,7 +109,10 @@ describe('Prometheus exposition', () => {
     const parsed = parsePrometheusTextFormat(text) as { name: string; type: string; metrics: any[] }[];
     const byName: Record<string, { type: string; metrics: any[] }> = Object.fromEntries(parsed.map((f) => [f.name, f]));
     expect(byName.a_total).toMatchObject({ type: 'COUNTER', metrics: [{ value: '3', labels: { path: 'C:\\dir "quoted"\nnext' } }] });
-    expect(byName.h).toMatchObject({ type: 'HISTOGRAM', metrics: [{ buckets: { '1': '1', '2': '2', '+Inf': '3' }, count: '3', sum: '4.5' }] });
+    expect(byName.h).toMatchObject({
+      type: 'HISTOGRAM',
+      metrics: [{ buckets: { '1': '1', '2': '2', '+Inf': '3' }, count: '3', sum: '4.5' }],
+    });
     expect(byName.s!.type).toBe('SUMMARY');
     expect(Number(byName.s!.metrics[0].quantiles['0.5'])).toBeCloseTo(2, 1);
     expect(byName.g!.metrics[0].value).toBe('-1.5');
@@ -104,15 +120,32 @@ describe('Prometheus exposition', () => {
 });
 
 describe('MetricsShard', () => {
-  const counter: Family = { name: 'unit_jobs_total', given: 'unit.jobs', type: 'counter', help: '', unit: null, category: 'test', buckets: null };
+  const counter: Family = {
+    name: 'unit_jobs_total',
+    given: 'unit.jobs',
+    type: 'counter',
+    help: '',
+    unit: null,
+    category: 'test',
+    buckets: null,
+  };
   const hist: Family = { name: 'unit_size', given: 'unit.size', type: 'histogram', help: '', unit: null, category: 'test', buckets: TENS };
-  const one = (family: Family, value: number, labels = {}): Delta => ({ family, labels, count: 1, sum: value, min: value, max: value, last: value });
+  const one = (family: Family, value: number, labels = {}): Delta => ({
+    family,
+    labels,
+    count: 1,
+    sum: value,
+    min: value,
+    max: value,
+    last: value,
+  });
 
   it('downsamples minute points older than a day into hourly points, keeping totals and percentiles, idempotently', async () => {
     const stub = env.METRICS.get(env.METRICS.idFromName('unit-downsample'));
     const t0 = Date.UTC(2026, 0, 1, 10, 0, 0);
     // 100 observations spread over the ten-o'clock hour (one per 36 s), and one the next day.
-    for (const [i, v] of ONE_TO_100.entries()) expect(await stub.record([one(hist, v), one(counter, 1)], t0 + i * 36_000)).toEqual({ ok: true });
+    for (const [i, v] of ONE_TO_100.entries())
+      expect(await stub.record([one(hist, v), one(counter, 1)], t0 + i * 36_000)).toEqual({ ok: true });
     await stub.record([one(counter, 5)], t0 + 26 * HOUR_MS);
     const before = await stub.window(t0, t0 + HOUR_MS);
     const stats0 = await stub.stats();

@@ -47,7 +47,16 @@ function bruteForceBest(x: number[][], y: number[], w: number[], classes: number
 
 const depthOf = (t: FlatTree, i = 0): number => (t.f[i]! < 0 ? 0 : 1 + Math.max(depthOf(t, i + 1), depthOf(t, t.r[i]!)));
 const unlimited = (): WorkBudget => ({ left: Infinity });
-const opts = (over: Partial<TreesOptions> = {}): TreesOptions => ({ trees: 1, bootstrap: false, maxFeatures: 1, maxDepth: Infinity, minSamplesSplit: 3, seed: 1, budget: unlimited(), ...over });
+const opts = (over: Partial<TreesOptions> = {}): TreesOptions => ({
+  trees: 1,
+  bootstrap: false,
+  maxFeatures: 1,
+  maxDepth: Infinity,
+  minSamplesSplit: 3,
+  seed: 1,
+  budget: unlimited(),
+  ...over,
+});
 
 describe('split search', () => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('finds the same best impurity decrease as a brute-force search (seed %i)', (seed) => {
@@ -123,8 +132,10 @@ describe('trees and forests', () => {
     const d = treeData(x, yClass, 3);
     const tree = treesPredictor(fitTrees(d, opts({ maxDepth: 2 })));
     const forest = treesPredictor(fitTrees(d, opts({ trees: 7, bootstrap: true, seed: 2 })));
-    for (const p of [...tree.probabilities!(x.slice(0, 20)), ...forest.probabilities!(x.slice(0, 20))]) expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
-    for (const p of forest.probabilities!(x.slice(0, 20))) for (const v of p) expect(Math.abs(v * 7 - Math.round(v * 7))).toBeLessThan(1e-9);
+    for (const p of [...tree.probabilities!(x.slice(0, 20)), ...forest.probabilities!(x.slice(0, 20))])
+      expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    for (const p of forest.probabilities!(x.slice(0, 20)))
+      for (const v of p) expect(Math.abs(v * 7 - Math.round(v * 7))).toBeLessThan(1e-9);
     // A fully grown tree reproduces its training labels wherever the features tell rows apart.
     const full = treesPredictor(fitTrees(d, opts({ minSamplesSplit: 1 })));
     const distinct = new Map<string, Set<number>>();
@@ -139,7 +150,14 @@ describe('trees and forests', () => {
     const model = fitTrees(treeData(steps, y, 0), opts());
     expect(model.trees[0]!.f).toEqual([0, -1, -1]);
     expect(model.trees[0]!.t[0]).toBe(4.5);
-    expect(treesPredictor(model).predict([[0, 0], [4, 1], [5, 2], [9, 0]])).toEqual([1, 1, 3, 3]);
+    expect(
+      treesPredictor(model).predict([
+        [0, 0],
+        [4, 1],
+        [5, 2],
+        [9, 0],
+      ]),
+    ).toEqual([1, 1, 3, 3]);
     const d = treeData(x, yValue, 0);
     const forest = treesPredictor(fitTrees(d, opts({ trees: 20, bootstrap: true, maxDepth: 6 })));
     const pred = forest.predict(x);
@@ -165,14 +183,24 @@ describe('cost estimate', () => {
       for (const maxDepth of [5, Infinity]) {
         const budget = { left: 1e12 };
         fitTrees(treeData(noise, y, classes), opts({ trees: 5, bootstrap: true, maxDepth, budget }));
-        expect(treeUnits({ trees: 5, bootstrap: true, maxFeatures: 1, maxDepth }, { rows: 2000, features: 6, classes })).toBeGreaterThanOrEqual(1e12 - budget.left);
+        expect(
+          treeUnits({ trees: 5, bootstrap: true, maxFeatures: 1, maxDepth }, { rows: 2000, features: 6, classes }),
+        ).toBeGreaterThanOrEqual(1e12 - budget.left);
       }
     }
   });
 
   it('grows with rows, trees, depth and features; only trees and logistic regression are estimated', () => {
-    const spec = (algorithm: 'random_forest' | 'knn', parameters: Record<string, unknown>) => ({ modelType: 'classification' as const, algorithm, parameters, targetColumn: 'y', testSize: 0.2, randomState: 1 });
-    const at = (parameters: Record<string, unknown>, rows = 1000, features = 10) => estimateCpuMs(spec('random_forest', parameters), { rows, features, classes: 3 })!;
+    const spec = (algorithm: 'random_forest' | 'knn', parameters: Record<string, unknown>) => ({
+      modelType: 'classification' as const,
+      algorithm,
+      parameters,
+      targetColumn: 'y',
+      testSize: 0.2,
+      randomState: 1,
+    });
+    const at = (parameters: Record<string, unknown>, rows = 1000, features = 10) =>
+      estimateCpuMs(spec('random_forest', parameters), { rows, features, classes: 3 })!;
     expect(at({ n_estimators: 100 })).toBeGreaterThan(at({ n_estimators: 50 }));
     expect(at({}, 2000)).toBeGreaterThan(at({}, 1000));
     expect(at({ max_depth: 20 })).toBeGreaterThan(at({ max_depth: 5 }));
@@ -190,7 +218,9 @@ describe('models stored by ml-cart / ml-random-forest', () => {
     got.forEach((v, i) => expect(v).toBeCloseTo(predict[i]!, 9));
     if (name === 'rfc') {
       const votes = legacy.rfc.votes;
-      predictor.probabilities!(legacy.probe).forEach((p, i) => [0, 1, 2].forEach((c) => expect(p[c]).toBeCloseTo(votes[i]!.filter((v) => v === c).length / 3, 9)));
+      predictor.probabilities!(legacy.probe).forEach((p, i) =>
+        [0, 1, 2].forEach((c) => expect(p[c]).toBeCloseTo(votes[i]!.filter((v) => v === c).length / 3, 9)),
+      );
     }
   });
 });

@@ -8,8 +8,22 @@ import { encodeRow, learnFeatures, TrainingError, type Row } from '../../src/ml/
 import { trainTestSplit } from '../../src/ml/split';
 import { prepare, trainRows, type TrainSpec } from '../../src/ml/train';
 
-const iris: Row[] = getDataset().map((r) => ({ sepal_length: r[0]!, sepal_width: r[1]!, petal_length: r[2]!, petal_width: r[3]!, species: r[4]! }));
-const spec = (over: Partial<TrainSpec> = {}): TrainSpec => ({ modelType: 'classification', algorithm: 'random_forest', parameters: { n_estimators: 100 }, targetColumn: 'species', testSize: 0.2, randomState: 42, ...over });
+const iris: Row[] = getDataset().map((r) => ({
+  sepal_length: r[0]!,
+  sepal_width: r[1]!,
+  petal_length: r[2]!,
+  petal_width: r[3]!,
+  species: r[4]!,
+}));
+const spec = (over: Partial<TrainSpec> = {}): TrainSpec => ({
+  modelType: 'classification',
+  algorithm: 'random_forest',
+  parameters: { n_estimators: 100 },
+  targetColumn: 'species',
+  testSize: 0.2,
+  randomState: 42,
+  ...over,
+});
 
 describe('split', () => {
   it('is seeded, disjoint, complete and stratified', () => {
@@ -25,7 +39,12 @@ describe('split', () => {
 
 describe('preprocessing', () => {
   it('one-hot encodes text and imputes from the training rows only', () => {
-    const rows: Row[] = [{ a: 1, c: 'x' }, { a: 3, c: 'y' }, { a: null, c: 'y' }, { a: 100, c: null }];
+    const rows: Row[] = [
+      { a: 1, c: 'x' },
+      { a: 3, c: 'y' },
+      { a: null, c: 'y' },
+      { a: 100, c: null },
+    ];
     const f = learnFeatures(rows, [0, 1, 2], ['a', 'c']);
     expect(f).toEqual([
       { name: 'a', kind: 'numeric', fill: 2 },
@@ -51,7 +70,10 @@ describe('metrics', () => {
     expect(m.accuracy).toBe(0.75);
     expect(m.precision_macro).toBeCloseTo((1 + 2 / 3) / 2, 5);
     expect(m.recall_macro).toBeCloseTo((0.5 + 1) / 2, 5);
-    expect(m.confusion_matrix.matrix).toEqual([[1, 1], [0, 2]]);
+    expect(m.confusion_matrix.matrix).toEqual([
+      [1, 1],
+      [0, 2],
+    ]);
   });
   it('computes RMSE, MAE and R²', () => {
     const m = regressionMetrics([1, 2, 3], [1, 2, 4]);
@@ -67,25 +89,56 @@ describe('training on Iris', () => {
     const acc = out.metrics!['accuracy'] as number;
     expect(acc).toBeGreaterThanOrEqual(0.93);
     const p = prepare(spec(), iris);
-    const rf = fitTrees(treeData(p.xTrain, p.yTrain, 3), { trees: 100, bootstrap: true, maxFeatures: 1, maxDepth: Infinity, minSamplesSplit: 3, seed: 42, budget: { left: Infinity } });
-    const direct = treesPredictor(rf).predict(p.xTest).filter((v, i) => v === p.yTest[i]).length / p.yTest.length;
+    const rf = fitTrees(treeData(p.xTrain, p.yTrain, 3), {
+      trees: 100,
+      bootstrap: true,
+      maxFeatures: 1,
+      maxDepth: Infinity,
+      minSamplesSplit: 3,
+      seed: 42,
+      budget: { left: Infinity },
+    });
+    const direct =
+      treesPredictor(rf)
+        .predict(p.xTest)
+        .filter((v, i) => v === p.yTest[i]).length / p.yTest.length;
     expect(acc).toBeCloseTo(direct, 6);
   });
 
-  it.each(['decision_tree', 'logistic_regression', 'knn'] as const)('%s learns Iris and gives probabilities where the library can', (algorithm) => {
-    const out = trainRows(spec({ algorithm, parameters: {} }), iris);
-    expect(out.metrics!['accuracy']).toBeGreaterThanOrEqual(0.85);
-    const predictor = load('classification', algorithm, JSON.parse(out.modelText), 3);
-    if (predictor.probabilities) {
-      for (const row of predictor.probabilities([[0, 0, 0, 0], [1, 1, 1, 1]])) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
-    }
-  });
+  it.each(['decision_tree', 'logistic_regression', 'knn'] as const)(
+    '%s learns Iris and gives probabilities where the library can',
+    (algorithm) => {
+      const out = trainRows(spec({ algorithm, parameters: {} }), iris);
+      expect(out.metrics!['accuracy']).toBeGreaterThanOrEqual(0.85);
+      const predictor = load('classification', algorithm, JSON.parse(out.modelText), 3);
+      if (predictor.probabilities) {
+        for (const row of predictor.probabilities([
+          [0, 0, 0, 0],
+          [1, 1, 1, 1],
+        ]))
+          expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+      }
+    },
+  );
 
   it('linear regression recovers a linear target; k-means reports inertia', () => {
     const rows: Row[] = Array.from({ length: 60 }, (_, i) => ({ x1: i, x2: i % 7, y: 3 * i - 2 * (i % 7) + 5 }));
-    const lin = trainRows({ modelType: 'regression', algorithm: 'linear_regression', parameters: {}, targetColumn: 'y', testSize: 0.25, randomState: 1 }, rows);
+    const lin = trainRows(
+      { modelType: 'regression', algorithm: 'linear_regression', parameters: {}, targetColumn: 'y', testSize: 0.25, randomState: 1 },
+      rows,
+    );
     expect(lin.metrics!['r2']).toBeCloseTo(1, 6);
-    const km = trainRows({ modelType: 'clustering', algorithm: 'kmeans', parameters: { n_clusters: 3 }, targetColumn: 'species', testSize: 0.2, randomState: 3 }, iris);
+    const km = trainRows(
+      {
+        modelType: 'clustering',
+        algorithm: 'kmeans',
+        parameters: { n_clusters: 3 },
+        targetColumn: 'species',
+        testSize: 0.2,
+        randomState: 3,
+      },
+      iris,
+    );
     expect(km.metrics!['inertia']).toBeGreaterThan(0);
     expect((km.metrics!['cluster_sizes'] as number[]).reduce((a, b) => a + b, 0)).toBe(120);
   });

@@ -18,12 +18,30 @@ describe('template placeholders', () => {
       { name: 'count', required: true, default: '0' },
       { name: 'name', required: false },
     ]);
-    expect(issues.map((i) => i.message)).toEqual(['count has a default, so it cannot be required', 'name is declared twice', '{{shop}} is not declared in variables']);
-    expect(templateIssues('{{a}}', '{{b}}', [{ name: 'a', required: true }, { name: 'b', required: false }])).toEqual([]);
+    expect(issues.map((i) => i.message)).toEqual([
+      'count has a default, so it cannot be required',
+      'name is declared twice',
+      '{{shop}} is not declared in variables',
+    ]);
+    expect(
+      templateIssues('{{a}}', '{{b}}', [
+        { name: 'a', required: true },
+        { name: 'b', required: false },
+      ]),
+    ).toEqual([]);
   });
 
   it('renders with values and defaults; unknown and missing required values are issues', () => {
-    const t = { subject: 'Order {{id}}', body: '{{name}}: {{ status }}{{note}}', variables: [{ name: 'id', required: true }, { name: 'name', required: true }, { name: 'status', required: false, default: 'shipped' }, { name: 'note', required: false }] };
+    const t = {
+      subject: 'Order {{id}}',
+      body: '{{name}}: {{ status }}{{note}}',
+      variables: [
+        { name: 'id', required: true },
+        { name: 'name', required: true },
+        { name: 'status', required: false, default: 'shipped' },
+        { name: 'note', required: false },
+      ],
+    };
     expect(renderTemplate(t, { id: '7', name: 'Ana' })).toEqual({ subject: 'Order 7', body: 'Ana: shipped' });
     expect(renderTemplate(t, { id: '7', name: 'Ana', status: 'late', note: '!' })).toEqual({ subject: 'Order 7', body: 'Ana: late!' });
     const bad = renderTemplate(t, { id: '7', colour: 'red' });
@@ -53,7 +71,11 @@ describe('Web Push primitives', () => {
   it('encrypts into one aes128gcm record: 86-byte header, ciphertext = plaintext + delimiter + 16-byte tag', async () => {
     const ua = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits'])) as CryptoKeyPair;
     const pub = new Uint8Array((await crypto.subtle.exportKey('raw', ua.publicKey)) as ArrayBuffer);
-    const b64u = (b: Uint8Array) => btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const b64u = (b: Uint8Array) =>
+      btoa(String.fromCharCode(...b))
+        .replace(/\+/g, '-')
+        .replace(/\//g, '_')
+        .replace(/=+$/, '');
     const body = await encryptPushPayload(new TextEncoder().encode('hello'), b64u(pub), b64u(new Uint8Array(16).fill(7)));
     expect(body.byteLength).toBe(86 + 5 + 1 + 16);
     expect(new DataView(body.buffer).getUint32(16)).toBe(4096);

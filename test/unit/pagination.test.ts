@@ -5,7 +5,8 @@ describe('cursor pagination', () => {
   it('round-trips a cursor and rejects forged ones', () => {
     expect(decodeCursor(encodeCursor(42))).toBe(42);
     expect(decodeCursor(undefined)).toBeUndefined();
-    for (const bad of ['', 'abc', btoa('{"id":-1}'), btoa('{"id":"1"}'), btoa('[]')]) expect(() => decodeCursor(bad)).toThrow(/Invalid cursor/);
+    for (const bad of ['', 'abc', btoa('{"id":-1}'), btoa('{"id":"1"}'), btoa('[]')])
+      expect(() => decodeCursor(bad)).toThrow(/Invalid cursor/);
   });
 
   it('returns a next cursor only when there is another row', () => {

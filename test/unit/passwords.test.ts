@@ -47,7 +47,7 @@ describe('password strength (zxcvbn)', () => {
     expect(r.reasons.length).toBeGreaterThan(0);
   });
 
-  it('rejects short passwords and ones made of the user\'s own inputs', () => {
+  it("rejects short passwords and ones made of the user's own inputs", () => {
     expect(checkPasswordStrength('Xq9#v').reasons[0]).toMatch(/at least 10/);
     expect(checkPasswordStrength('margaretthatcher1', ['margaretthatcher']).ok).toBe(false);
   });

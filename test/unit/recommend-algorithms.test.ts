@@ -9,7 +9,13 @@ import { metricsFor, split } from '../../src/recommendations/evaluate';
 import { splitChunks } from '../../src/recommendations/models';
 import { interactionWeight } from '../../src/recommendations/weights';
 
-const row = (userKey: string, itemKey: string, weight = 3, type = 'like', rating: number | null = null): InteractionRow => ({ userKey, itemKey, weight, type, rating });
+const row = (userKey: string, itemKey: string, weight = 3, type = 'like', rating: number | null = null): InteractionRow => ({
+  userKey,
+  itemKey,
+  weight,
+  type,
+  rating,
+});
 const ctxFor = (profile: Map<string, number>, extra: Partial<UserContext> = {}): UserContext => ({
   userKey: null,
   profile,
@@ -22,7 +28,12 @@ const ctxFor = (profile: Map<string, number>, extra: Partial<UserContext> = {}):
 
 describe('recommendation building blocks', () => {
   it('weights: view 1, like 3, purchase 5, a rating its value', () => {
-    expect([interactionWeight('view', undefined), interactionWeight('like', 1), interactionWeight('purchase', 5), interactionWeight('rating', 2.5)]).toEqual([1, 3, 5, 2.5]);
+    expect([
+      interactionWeight('view', undefined),
+      interactionWeight('like', 1),
+      interactionWeight('purchase', 5),
+      interactionWeight('rating', 2.5),
+    ]).toEqual([1, 3, 5, 2.5]);
   });
 
   it('the matrix sums repeated interactions then dampens with log1p; explicit mode averages ratings', () => {
@@ -51,7 +62,17 @@ describe('recommendation building blocks', () => {
     const p = { factors: 4, iterations: 8, regularization: 0.1, alpha: 10, feedback: 'implicit' as const, seed: 1 };
     const art = trainMf(buildMatrix(rows), p);
     expect(trainMf(buildMatrix(rows), p)).toEqual(art);
-    const top = scoreMf(art, ctxFor(new Map([['x0', 1], ['x1', 1]]))).sort((a, b) => b.score - a.score).slice(0, 4);
+    const top = scoreMf(
+      art,
+      ctxFor(
+        new Map([
+          ['x0', 1],
+          ['x1', 1],
+        ]),
+      ),
+    )
+      .sort((a, b) => b.score - a.score)
+      .slice(0, 4);
     expect(top.every((s) => s.item.startsWith('x'))).toBe(true);
   });
 
@@ -70,7 +91,18 @@ describe('recommendation building blocks', () => {
 
   it('recommend falls back to popularity, excluding what the user already has', () => {
     const art = train('item_based_cf', { neighbors: 5, min_similarity: 0 }, { rows: [row('u1', 'a')], docs: new Map() });
-    const out = recommend(art, {}, ctxFor(profileOf([{ itemKey: 'b', weight: 1 }]), { popularity: new Map([['a', 9], ['b', 5], ['c', 2]]) }), 5);
+    const out = recommend(
+      art,
+      {},
+      ctxFor(profileOf([{ itemKey: 'b', weight: 1 }]), {
+        popularity: new Map([
+          ['a', 9],
+          ['b', 5],
+          ['c', 2],
+        ]),
+      }),
+      5,
+    );
     expect(out.strategy).toBe('popularity_fallback');
     expect(out.items.map((s) => s.item)).toEqual(['a', 'c']);
   });

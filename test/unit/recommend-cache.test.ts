@@ -85,16 +85,32 @@ describe('artefact cache', () => {
 describe('popularityNeeded', () => {
   it('reading only that many popular items never changes a recommendation (random cases)', () => {
     const random = seededRandom(5);
-    const rows: InteractionRow[] = Array.from({ length: 600 }, () => ({ userKey: `u${Math.floor(random() * 40)}`, itemKey: `i${Math.floor(random() * random() * 120)}`, weight: 1 + Math.floor(random() * 5), type: 'view', rating: null }));
+    const rows: InteractionRow[] = Array.from({ length: 600 }, () => ({
+      userKey: `u${Math.floor(random() * 40)}`,
+      itemKey: `i${Math.floor(random() * random() * 120)}`,
+      weight: 1 + Math.floor(random() * 5),
+      type: 'view',
+      rating: null,
+    }));
     const cf = trainItemCf(buildMatrix(rows), { neighbors: 5, min_similarity: 0 });
-    const artefacts: Artefact[] = [cf, { kind: 'popularity' }, { kind: 'hybrid', weights: { item_based_cf: 0.5, popularity: 0.5 }, components: { item_based_cf: cf, popularity: { kind: 'popularity' } } }];
+    const artefacts: Artefact[] = [
+      cf,
+      { kind: 'popularity' },
+      {
+        kind: 'hybrid',
+        weights: { item_based_cf: 0.5, popularity: 0.5 },
+        components: { item_based_cf: cf, popularity: { kind: 'popularity' } },
+      },
+    ];
     const totals = new Map<string, number>();
     for (const r of rows) totals.set(r.itemKey, (totals.get(r.itemKey) ?? 0) + r.weight);
     const full = new Map([...totals].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)));
     for (let trial = 0; trial < 200; trial++) {
       const a = artefacts[trial % artefacts.length]!;
       const n = 1 + Math.floor(random() * 30);
-      const profile = new Map(Array.from({ length: Math.floor(random() * 40) }, () => [`i${Math.floor(random() * 60)}`, random() * 2] as [string, number]));
+      const profile = new Map(
+        Array.from({ length: Math.floor(random() * 40) }, () => [`i${Math.floor(random() * 60)}`, random() * 2] as [string, number]),
+      );
       const exclude = random() < 0.7 ? new Set(profile.keys()) : new Set<string>();
       const ctx = { userKey: null, profile, exclude, popularity: full, freshItems: new Map(), preferred: null };
       const depth = popularityNeeded(a, n, exclude.size, profile.size);

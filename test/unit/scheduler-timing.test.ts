@@ -1,11 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { cronProblem, derivedCron, jitterMs, nextFireAfter, preview, spacingProblem, validTimezone, type Timing } from '../../src/scheduler/timing';
+import {
+  cronProblem,
+  derivedCron,
+  jitterMs,
+  nextFireAfter,
+  preview,
+  spacingProblem,
+  validTimezone,
+  type Timing,
+} from '../../src/scheduler/timing';
 
-const cron = (cronExpression: string, timezone = 'UTC'): Timing => ({ kind: 'cron', cronExpression, everySeconds: null, anchorAt: null, timezone });
+const cron = (cronExpression: string, timezone = 'UTC'): Timing => ({
+  kind: 'cron',
+  cronExpression,
+  everySeconds: null,
+  anchorAt: null,
+  timezone,
+});
 const at = (iso: string) => Date.parse(iso);
 const isoList = (ms: number[]) => ms.map((m) => new Date(m).toISOString());
 
-describe('fire times across DST changes (croner, in the schedule\'s zone)', () => {
+describe("fire times across DST changes (croner, in the schedule's zone)", () => {
   it('keeps a daily 09:00 at 09:00 local when Europe/Madrid springs forward', () => {
     expect(isoList(preview(cron('0 9 * * *', 'Europe/Madrid'), at('2026-03-27T00:00:00Z'), 4))).toEqual([
       '2026-03-27T08:00:00.000Z',
@@ -24,7 +39,10 @@ describe('fire times across DST changes (croner, in the schedule\'s zone)', () =
   });
 
   it('runs a repeated time (01:30 on the fall-back day) once, and hourly wildcards on both occurrences', () => {
-    expect(isoList(preview(cron('30 1 * * *', 'America/New_York'), at('2026-10-31T12:00:00Z'), 2))).toEqual(['2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z']);
+    expect(isoList(preview(cron('30 1 * * *', 'America/New_York'), at('2026-10-31T12:00:00Z'), 2))).toEqual([
+      '2026-11-01T05:30:00.000Z',
+      '2026-11-02T06:30:00.000Z',
+    ]);
     expect(isoList(preview(cron('30 * * * *', 'America/New_York'), at('2026-11-01T05:00:00Z'), 3))).toEqual([
       '2026-11-01T05:30:00.000Z', // 01:30 EDT
       '2026-11-01T06:30:00.000Z', // 01:30 EST, the hour repeated
@@ -33,7 +51,10 @@ describe('fire times across DST changes (croner, in the schedule\'s zone)', () =
   });
 
   it('supports a leading seconds field, and UTC by default', () => {
-    expect(isoList(preview(cron('15 0 12 * * *'), at('2026-01-01T00:00:00Z'), 2))).toEqual(['2026-01-01T12:00:15.000Z', '2026-01-02T12:00:15.000Z']);
+    expect(isoList(preview(cron('15 0 12 * * *'), at('2026-01-01T00:00:00Z'), 2))).toEqual([
+      '2026-01-01T12:00:15.000Z',
+      '2026-01-02T12:00:15.000Z',
+    ]);
   });
 });
 
@@ -42,7 +63,10 @@ describe('schedule timing rules', () => {
     expect(derivedCron('daily', '09:30')).toBe('0 30 9 * * *');
     expect(derivedCron('weekly', '18:00:05', { weekdays: ['mon', 'fri'] })).toBe('5 0 18 * * 1,5');
     expect(derivedCron('monthly', '02:00', { dayOfMonth: 'last' })).toBe('0 0 2 L * *');
-    expect(isoList(preview(cron(derivedCron('monthly', '02:00', { dayOfMonth: 'last' })), at('2026-01-15T00:00:00Z'), 2))).toEqual(['2026-01-31T02:00:00.000Z', '2026-02-28T02:00:00.000Z']);
+    expect(isoList(preview(cron(derivedCron('monthly', '02:00', { dayOfMonth: 'last' })), at('2026-01-15T00:00:00Z'), 2))).toEqual([
+      '2026-01-31T02:00:00.000Z',
+      '2026-02-28T02:00:00.000Z',
+    ]);
   });
 
   it('explains bad expressions and zones', () => {

@@ -11,26 +11,54 @@ const refused = (url: string, policy = prod) => {
 
 describe('the outbound URL guard', () => {
   it('allows public https URLs', () => {
-    for (const url of ['https://example.com/hook', 'https://hooks.example.org:8443/a?b=c', 'https://8.8.8.8/', 'https://[2606:4700:4700::1111]/']) {
+    for (const url of [
+      'https://example.com/hook',
+      'https://hooks.example.org:8443/a?b=c',
+      'https://8.8.8.8/',
+      'https://[2606:4700:4700::1111]/',
+    ]) {
       expect(checkOutboundUrl(url, prod).ok, url).toBe(true);
     }
   });
 
   it('refuses loopback, private, link-local and metadata addresses in every IPv4 spelling', () => {
     const forms = [
-      'https://127.0.0.1/', 'https://127.1/', 'https://2130706433/', 'https://0x7f000001/', 'https://0177.0.0.1/', 'https://0x7f.0.0.1/',
-      'https://10.0.0.5/', 'https://172.16.3.4/', 'https://192.168.1.1/', 'https://100.64.0.1/', 'https://0.0.0.0/',
-      'https://169.254.169.254/latest/meta-data/', 'https://2852039166/', 'https://0xa9fea9fe/', 'https://0251.0376.0251.0376/',
-      'https://224.0.0.1/', 'https://255.255.255.255/',
+      'https://127.0.0.1/',
+      'https://127.1/',
+      'https://2130706433/',
+      'https://0x7f000001/',
+      'https://0177.0.0.1/',
+      'https://0x7f.0.0.1/',
+      'https://10.0.0.5/',
+      'https://172.16.3.4/',
+      'https://192.168.1.1/',
+      'https://100.64.0.1/',
+      'https://0.0.0.0/',
+      'https://169.254.169.254/latest/meta-data/',
+      'https://2852039166/',
+      'https://0xa9fea9fe/',
+      'https://0251.0376.0251.0376/',
+      'https://224.0.0.1/',
+      'https://255.255.255.255/',
     ];
     for (const url of forms) expect(refused(url), url).toMatch(/not public/);
   });
 
   it('refuses IPv6 loopback, unique-local, link-local and IPv4-mapped or -embedding forms', () => {
     const forms = [
-      'https://[::1]/', 'https://[::]/', 'https://[0:0:0:0:0:0:0:1]/', 'https://[fc00::1]/', 'https://[fd00:ec2::254]/', 'https://[fe80::1%25eth0]/',
-      'https://[::ffff:127.0.0.1]/', 'https://[::ffff:7f00:1]/', 'https://[::ffff:169.254.169.254]/', 'https://[::127.0.0.1]/',
-      'https://[64:ff9b::10.0.0.1]/', 'https://[2002:a9fe:a9fe::]/', 'https://[ff02::1]/',
+      'https://[::1]/',
+      'https://[::]/',
+      'https://[0:0:0:0:0:0:0:1]/',
+      'https://[fc00::1]/',
+      'https://[fd00:ec2::254]/',
+      'https://[fe80::1%25eth0]/',
+      'https://[::ffff:127.0.0.1]/',
+      'https://[::ffff:7f00:1]/',
+      'https://[::ffff:169.254.169.254]/',
+      'https://[::127.0.0.1]/',
+      'https://[64:ff9b::10.0.0.1]/',
+      'https://[2002:a9fe:a9fe::]/',
+      'https://[ff02::1]/',
     ];
     for (const url of forms) expect(refused(url), url).toMatch(/not public|malformed|not a valid/);
   });

@@ -10,11 +10,19 @@ import { AGING_MS, GLOBAL_IN_FLIGHT, PER_USER_IN_FLIGHT, type DispatchItem } fro
 let n = 0;
 const stubFor = () => env.TASK_DISPATCHER.get(env.TASK_DISPATCHER.idFromName(`unit-${Date.now()}-${n++}`));
 let nextId = 900_000;
-const item = (ownerId: number, priority: DispatchItem['priority'], eligibleAt = Date.now() - 1000): DispatchItem => ({ taskId: nextId++, ownerId, priority, eligibleAt });
+const item = (ownerId: number, priority: DispatchItem['priority'], eligibleAt = Date.now() - 1000): DispatchItem => ({
+  taskId: nextId++,
+  ownerId,
+  priority,
+  eligibleAt,
+});
 
 async function dispatchedInOrder(stub: ReturnType<typeof stubFor>) {
   return runInDurableObject(stub, (_, state) =>
-    state.storage.sql.exec<{ task_id: number; seq: number }>("SELECT task_id, seq FROM slots WHERE state = 'inflight' ORDER BY seq").toArray().map((r) => r.task_id),
+    state.storage.sql
+      .exec<{ task_id: number; seq: number }>("SELECT task_id, seq FROM slots WHERE state = 'inflight' ORDER BY seq")
+      .toArray()
+      .map((r) => r.task_id),
   );
 }
 

@@ -18,7 +18,10 @@ describe('data_processing aggregation', () => {
   it('counts, sums and averages per group, and over all rows', () => {
     const out = aggregate(parseCsv('region,product,units,price\nnorth,a,3,2.5\nsouth,a,1,2.5\nnorth,b,2,10\nnorth,a,,2.5\n'), ['region']);
     expect(out.fields).toEqual(['units', 'price']);
-    expect(out.totals).toEqual({ count: 4, fields: { units: { count: 3, sum: 6, mean: 2, min: 1, max: 3 }, price: { count: 4, sum: 17.5, mean: 4.375, min: 2.5, max: 10 } } });
+    expect(out.totals).toEqual({
+      count: 4,
+      fields: { units: { count: 3, sum: 6, mean: 2, min: 1, max: 3 }, price: { count: 4, sum: 17.5, mean: 4.375, min: 2.5, max: 10 } },
+    });
     expect(out.groups.map((g) => [g.key, g.count, g.fields.units!.sum, g.fields.price!.mean])).toEqual([
       [{ region: 'north' }, 3, 5, 5],
       [{ region: 'south' }, 1, 1, 2.5],
@@ -26,7 +29,11 @@ describe('data_processing aggregation', () => {
   });
 
   it('aggregates JSON rows and refuses unknown columns', () => {
-    const table = tableFromJson([{ team: 'x', score: 1 }, { team: 'x', score: 0.2 }, { team: 'y', score: null }]);
+    const table = tableFromJson([
+      { team: 'x', score: 1 },
+      { team: 'x', score: 0.2 },
+      { team: 'y', score: null },
+    ]);
     const out = aggregate(table, ['team'], ['score']);
     expect(out.groups[0]).toEqual({ key: { team: 'x' }, count: 2, fields: { score: { count: 2, sum: 1.2, mean: 0.6, min: 0.2, max: 1 } } });
     expect(out.groups[1]!.fields.score).toEqual({ count: 0, sum: 0, mean: null, min: null, max: null });

@@ -38,7 +38,12 @@ Most analysts expect **solar power** to keep growing, and [installers](https://e
 
 describe('tokenize', () => {
   it('splits sentences without breaking on abbreviations or decimals', () => {
-    expect(splitSentences('Dr. Smith paid 3.5 dollars. It was cheap! Was it? Yes.')).toEqual(['Dr. Smith paid 3.5 dollars.', 'It was cheap!', 'Was it?', 'Yes.']);
+    expect(splitSentences('Dr. Smith paid 3.5 dollars. It was cheap! Was it? Yes.')).toEqual([
+      'Dr. Smith paid 3.5 dollars.',
+      'It was cheap!',
+      'Was it?',
+      'Yes.',
+    ]);
   });
 
   it('reads markdown as headings, items and paragraphs, dropping code and inline markup', () => {
@@ -73,7 +78,9 @@ describe('sentiment', () => {
 
 describe('keywords (RAKE)', () => {
   it('finds the obvious key phrases of a paragraph first', () => {
-    const top = extractKeywords(SOLAR).slice(0, 2).map((k) => k.term);
+    const top = extractKeywords(SOLAR)
+      .slice(0, 2)
+      .map((k) => k.term);
     expect(top).toEqual(['solar power', 'solar panels']);
     const all = extractKeywords(SOLAR).map((k) => k.term);
     expect(all).toContain('fossil fuels');
@@ -82,7 +89,9 @@ describe('keywords (RAKE)', () => {
   });
 
   it('scores best first and keeps acronyms and names as written', () => {
-    const keywords = extractKeywords('The rocket was built by NASA engineers in Houston. NASA engineers tested the rocket twice in Houston.');
+    const keywords = extractKeywords(
+      'The rocket was built by NASA engineers in Houston. NASA engineers tested the rocket twice in Houston.',
+    );
     const scores = keywords.map((k) => k.score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
     expect(keywords[0]?.term).toBe('NASA engineers');
@@ -99,7 +108,9 @@ describe('keywords (RAKE)', () => {
 
 describe('readability', () => {
   it('counts syllables with the vowel-group heuristic', () => {
-    expect(['cat', 'reading', 'wonderful', 'activity', 'table', 'make', 'boxes', 'wanted', 'jumped'].map(countSyllables)).toEqual([1, 2, 3, 4, 2, 1, 2, 2, 1]);
+    expect(['cat', 'reading', 'wonderful', 'activity', 'table', 'make', 'boxes', 'wanted', 'jumped'].map(countSyllables)).toEqual([
+      1, 2, 3, 4, 2, 1, 2, 2, 1,
+    ]);
   });
 
   it('matches the Flesch formulas on a one-syllable sentence', () => {
@@ -129,8 +140,16 @@ describe('readability', () => {
 describe('language', () => {
   it('detects English, Spanish and French paragraphs with ISO 639-3 codes and names', () => {
     expect(detectLanguage(SOLAR)).toEqual({ code: 'eng', name: 'English' });
-    expect(detectLanguage('La energía solar es una fuente renovable que se obtiene a partir de la radiación del sol. Cada año más hogares instalan paneles en sus tejados.')).toEqual({ code: 'spa', name: 'Spanish' });
-    expect(detectLanguage("L'énergie solaire est une source renouvelable obtenue à partir du rayonnement du soleil. Chaque année, de plus en plus de foyers installent des panneaux sur leurs toits.")).toEqual({ code: 'fra', name: 'French' });
+    expect(
+      detectLanguage(
+        'La energía solar es una fuente renovable que se obtiene a partir de la radiación del sol. Cada año más hogares instalan paneles en sus tejados.',
+      ),
+    ).toEqual({ code: 'spa', name: 'Spanish' });
+    expect(
+      detectLanguage(
+        "L'énergie solaire est une source renouvelable obtenue à partir du rayonnement du soleil. Chaque année, de plus en plus de foyers installent des panneaux sur leurs toits.",
+      ),
+    ).toEqual({ code: 'fra', name: 'French' });
   });
 
   it('answers und for text too short to tell', () => {
@@ -231,7 +250,9 @@ describe('makeTitle', () => {
   it('styles each type as described', () => {
     expect(makeTitle(SOLAR, 'blog')).toMatch(/Solar Power/);
     expect(makeTitle(SOLAR, 'news')).toBe('Solar power is the conversion of sunlight into electricity');
-    expect(makeTitle(SOLAR, 'academic')).toMatch(/^(A Study|An Analysis|An Examination) of Solar Power|: (A Study|An Analysis|An Examination) of /);
+    expect(makeTitle(SOLAR, 'academic')).toMatch(
+      /^(A Study|An Analysis|An Examination) of Solar Power|: (A Study|An Analysis|An Examination) of /,
+    );
     expect(makeTitle(SOLAR, 'catchy')).toMatch(/\?$/);
     expect(makeTitle(SOLAR_MARKDOWN, 'catchy')).toMatch(/^2 Things to Know About /);
   });
@@ -250,9 +271,15 @@ describe('makeTitle', () => {
 
 describe('prompt parsing', () => {
   it('separates the instruction from the material', () => {
-    expect(splitInstruction('Write an article from this outline:\n- Costs\n- Benefits')).toEqual({ instruction: 'Write an article from this outline:', material: '- Costs\n- Benefits' });
+    expect(splitInstruction('Write an article from this outline:\n- Costs\n- Benefits')).toEqual({
+      instruction: 'Write an article from this outline:',
+      material: '- Costs\n- Benefits',
+    });
     expect(splitInstruction('Summarize: solar is cheap.')).toEqual({ instruction: 'Summarize:', material: 'solar is cheap.' });
-    expect(splitInstruction('Solar panels are cheap.\nThey last long.')).toEqual({ instruction: '', material: 'Solar panels are cheap.\nThey last long.' });
+    expect(splitInstruction('Solar panels are cheap.\nThey last long.')).toEqual({
+      instruction: '',
+      material: 'Solar panels are cheap.\nThey last long.',
+    });
   });
 
   it('tells outlines, writing and continuation apart', () => {
@@ -292,14 +319,16 @@ describe('draftFromPrompt', () => {
   });
 
   it('keeps the sentences of prose material when expanding it', () => {
-    const material = 'Remote work changes how teams communicate. Written updates replace hallway conversations. Managers need to measure output rather than hours.';
+    const material =
+      'Remote work changes how teams communicate. Written updates replace hallway conversations. Managers need to measure output rather than hours.';
     const { text } = draftFromPrompt(`Expand this into an essay:\n${material}`);
     for (const sentence of splitSentences(material)) expect(text).toContain(sentence);
     expect(text.length).toBeGreaterThan(material.length);
   });
 
   it('continues from the key phrases of the last paragraph', () => {
-    const doc = '# Solar at home\n\nSolar panels on rooftops let households generate their own electricity.\n\nBattery storage lets households keep surplus electricity for the evening.';
+    const doc =
+      '# Solar at home\n\nSolar panels on rooftops let households generate their own electricity.\n\nBattery storage lets households keep surplus electricity for the evening.';
     const { text, intent } = draftFromPrompt(`Continue the article:\n\n${doc}`);
     expect(intent).toBe('continue');
     expect(text).toMatch(/^## .*Battery Storage/);

@@ -14,12 +14,15 @@ export class Tally extends DurableObject<Env> {
   }
 
   record(ids: number[], at: number): void {
-    for (const id of ids) this.ctx.storage.sql.exec('INSERT INTO seen (id, n, at) VALUES (?, 1, ?) ON CONFLICT(id) DO UPDATE SET n = n + 1', id, at);
+    for (const id of ids)
+      this.ctx.storage.sql.exec('INSERT INTO seen (id, n, at) VALUES (?, 1, ?) ON CONFLICT(id) DO UPDATE SET n = n + 1', id, at);
   }
 
   read(): { ids: number; doubled: number; last: number } {
     return this.ctx.storage.sql
-      .exec<{ ids: number; doubled: number; last: number }>('SELECT count(*) AS ids, coalesce(sum(n > 1), 0) AS doubled, coalesce(max(at), 0) AS last FROM seen')
+      .exec<{ ids: number; doubled: number; last: number }>(
+        'SELECT count(*) AS ids, coalesce(sum(n > 1), 0) AS doubled, coalesce(max(at), 0) AS last FROM seen',
+      )
       .one();
   }
 }
@@ -41,7 +44,10 @@ export default {
     return new Response('not found', { status: 404 });
   },
   async queue(batch, env): Promise<void> {
-    await tally(env).record(batch.messages.map((m) => m.body.id), Date.now());
+    await tally(env).record(
+      batch.messages.map((m) => m.body.id),
+      Date.now(),
+    );
     batch.ackAll();
   },
 } satisfies ExportedHandler<Env, { id: number }>;

@@ -12,7 +12,16 @@ import { detectLanguage } from './language';
 import { SCAFFOLDS } from './scaffolds';
 import { stopwordsFor } from './stopwords';
 import { keyPhrases, makeTitle, titleCase } from './title';
-import { documentSentences, hashString, markdownBlocks, normalizedWords, pick, splitSentences, truncateAtBoundary, words } from './tokenize';
+import {
+  documentSentences,
+  hashString,
+  markdownBlocks,
+  normalizedWords,
+  pick,
+  splitSentences,
+  truncateAtBoundary,
+  words,
+} from './tokenize';
 
 export type DraftOptions = {
   maxTokens?: number | undefined;
@@ -133,7 +142,10 @@ function develop(point: string, ctx: Context, salt: number): string {
   });
   if (parts.length === 0) return '';
   const related = quote(ctx, point, point);
-  if (related) parts.push(`${pick(['As the source material puts it:', 'The material makes a related point:', 'In the words of the source:'], ctx.hash, salt)} ${withStop(related)}`);
+  if (related)
+    parts.push(
+      `${pick(['As the source material puts it:', 'The material makes a related point:', 'In the words of the source:'], ctx.hash, salt)} ${withStop(related)}`,
+    );
   return parts.join(' ');
 }
 
@@ -191,7 +203,8 @@ function writeBlocks(material: string, ctx: Context, titleFromTopic: boolean): s
         if (!section.heading && !isSentence(point) && words(point).length <= 8) blocks.push(`## ${titleCase(point)}`);
         blocks.push(paragraph);
       }
-      if (section.heading && section.points.length === 0) blocks.push(develop(section.heading, ctx, salt++) || `This section covers ${lowerFirst(section.heading)}.`);
+      if (section.heading && section.points.length === 0)
+        blocks.push(develop(section.heading, ctx, salt++) || `This section covers ${lowerFirst(section.heading)}.`);
     }
   }
   blocks.push('## Conclusion');
@@ -220,7 +233,11 @@ function continueBlocks(material: string, ctx: Context): string[] {
   );
   if (lastSentence) ctx.quoted.add(lastSentence);
   lastPhrases.forEach((phrase, salt) => {
-    const opener = pick([`${capitalize(phrase)} deserves a closer look here.`, `Turning to ${phrase}:`, `Consider ${phrase} next.`], ctx.hash, salt);
+    const opener = pick(
+      [`${capitalize(phrase)} deserves a closer look here.`, `Turning to ${phrase}:`, `Consider ${phrase} next.`],
+      ctx.hash,
+      salt,
+    );
     const earlier = quote(ctx, phrase, last) ?? quote(ctx, phrase, '');
     blocks.push(
       earlier
@@ -254,7 +271,9 @@ export function draftFromPrompt(prompt: string, options: DraftOptions = {}): Dra
     topic: explicitTopic ?? (heading && lowerFirst(heading)) ?? phrases[0] ?? (instruction || 'the topic'),
     kind: documentKind(instruction),
     hash: hashString(options.seed ?? prompt),
-    sentences: documentSentences(material).filter((s) => s.kind === 'paragraph').map((s) => s.text),
+    sentences: documentSentences(material)
+      .filter((s) => s.kind === 'paragraph')
+      .map((s) => s.text),
     phrases,
     quoted: new Set(),
     elaborated: new Set(),
@@ -263,7 +282,11 @@ export function draftFromPrompt(prompt: string, options: DraftOptions = {}): Dra
     wordCache: new Map(),
   };
   const blocks =
-    intent === 'outline' ? outlineBlocks(material, ctx) : intent === 'continue' ? continueBlocks(material, ctx) : writeBlocks(material, ctx, explicitTopic !== undefined);
+    intent === 'outline'
+      ? outlineBlocks(material, ctx)
+      : intent === 'continue'
+        ? continueBlocks(material, ctx)
+        : writeBlocks(material, ctx, explicitTopic !== undefined);
   const full = blocks.join('\n\n');
   const maxTokens = options.maxTokens;
   if (maxTokens === undefined || estimateTokens(full) <= maxTokens) return { text: full, truncated: false, intent };

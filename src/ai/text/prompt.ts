@@ -41,7 +41,8 @@ export function splitInstruction(prompt: string): ParsedPrompt {
 export function detectIntent(instruction: string): DraftIntent {
   const text = instruction.toLowerCase();
   if (/\b(continue|next (section|part|chapter|paragraph)|keep going|carry on|pick up where|extend)\b/.test(text)) return 'continue';
-  if (/\b(write|draft|create|make|produce|give|generate|build|prepare)\s+(me\s+)?(an?|the|a short|a detailed)\s+outline\b/.test(text)) return 'outline';
+  if (/\b(write|draft|create|make|produce|give|generate|build|prepare)\s+(me\s+)?(an?|the|a short|a detailed)\s+outline\b/.test(text))
+    return 'outline';
   if (/\b(write|draft|expand|compose|develop|turn|rewrite|flesh out|elaborate)\b/.test(text)) return 'write';
   if (/\b(outline|table of contents|list the (main )?(points|sections|steps)|plan)\b/.test(text)) return 'outline';
   return 'write';
@@ -49,16 +50,66 @@ export function detectIntent(instruction: string): DraftIntent {
 
 /** The kind of document asked for ("blog post", "essay", ...); "article" when none is named. */
 export function documentKind(instruction: string): string {
-  return /\b(blog post|article|post|essay|report|story|guide|newsletter|memo|email|paper|chapter|section|document|tutorial|review)\b/i.exec(instruction)?.[1]?.toLowerCase() ?? 'article';
+  return (
+    /\b(blog post|article|post|essay|report|story|guide|newsletter|memo|email|paper|chapter|section|document|tutorial|review)\b/i
+      .exec(instruction)?.[1]
+      ?.toLowerCase() ?? 'article'
+  );
 }
 
 // Words that describe the request rather than its subject, ignored when looking for a topic.
 const REQUEST_WORDS = new Set([
-  'write', 'draft', 'expand', 'outline', 'continue', 'summarize', 'summarise', 'compose', 'create', 'generate', 'produce',
-  'turn', 'rewrite', 'develop', 'make', 'give', 'list', 'plan', 'extend', 'title', 'please', 'article', 'blog', 'post',
-  'essay', 'report', 'story', 'guide', 'newsletter', 'memo', 'email', 'paper', 'chapter', 'section', 'document',
-  'tutorial', 'review', 'short', 'long', 'detailed', 'brief', 'next', 'following', 'text', 'material', 'points',
-  'words', 'paragraph', 'paragraphs', 'sentences', 'headline',
+  'write',
+  'draft',
+  'expand',
+  'outline',
+  'continue',
+  'summarize',
+  'summarise',
+  'compose',
+  'create',
+  'generate',
+  'produce',
+  'turn',
+  'rewrite',
+  'develop',
+  'make',
+  'give',
+  'list',
+  'plan',
+  'extend',
+  'title',
+  'please',
+  'article',
+  'blog',
+  'post',
+  'essay',
+  'report',
+  'story',
+  'guide',
+  'newsletter',
+  'memo',
+  'email',
+  'paper',
+  'chapter',
+  'section',
+  'document',
+  'tutorial',
+  'review',
+  'short',
+  'long',
+  'detailed',
+  'brief',
+  'next',
+  'following',
+  'text',
+  'material',
+  'points',
+  'words',
+  'paragraph',
+  'paragraphs',
+  'sentences',
+  'headline',
 ]);
 
 /**
@@ -70,7 +121,10 @@ const REQUEST_WORDS = new Set([
  */
 export function topicOf(instruction: string): string | undefined {
   const about = /\b(?:about|on|regarding|covering|concerning)\s+(.+?)\s*(?:[.:!?;]|$)/i.exec(instruction)?.[1];
-  const cleaned = about?.replace(/^(?:the|a|an)\s+/i, '').replace(/\s+in\s+\d+\s+\w+$/i, '').trim();
+  const cleaned = about
+    ?.replace(/^(?:the|a|an)\s+/i, '')
+    .replace(/\s+in\s+\d+\s+\w+$/i, '')
+    .trim();
   // "on this outline", "about the following": the subject is in the material, not here.
   if (cleaned && !/^(?:this|these|that|those|following|below|above|my|our|it)\b/i.test(cleaned)) return cleaned;
   const kept = instruction

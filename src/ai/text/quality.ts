@@ -103,8 +103,16 @@ export function qualityOf(text: string): QualityResult {
       score: diversity === null ? 0 : clamp01((diversity - DIVERSITY_FLOOR) / (DIVERSITY_FULL - DIVERSITY_FLOOR)),
       weight: WEIGHTS.lexical_diversity,
     },
-    repetition: { value: repetition === null ? null : round3(repetition), score: repetition === null ? 0 : 1 - repetition, weight: WEIGHTS.repetition },
-    sentence_variety: { value: variety === null ? null : round3(variety), score: variety === null ? 0 : clamp01(variety / VARIETY_FULL), weight: WEIGHTS.sentence_variety },
+    repetition: {
+      value: repetition === null ? null : round3(repetition),
+      score: repetition === null ? 0 : 1 - repetition,
+      weight: WEIGHTS.repetition,
+    },
+    sentence_variety: {
+      value: variety === null ? null : round3(variety),
+      score: variety === null ? 0 : clamp01(variety / VARIETY_FULL),
+      weight: WEIGHTS.sentence_variety,
+    },
   };
   for (const f of Object.values(factors)) f.score = round3(f.score);
 

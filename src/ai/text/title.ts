@@ -12,7 +12,30 @@ export type TitleStyle = (typeof TITLE_STYLES)[number];
 export const MAX_TITLE_CHARS = 80;
 
 // Chicago-style minor words: lower case in a title unless first or last.
-const MINOR = new Set(['a', 'an', 'the', 'and', 'but', 'or', 'nor', 'for', 'so', 'yet', 'as', 'at', 'by', 'in', 'of', 'off', 'on', 'per', 'to', 'up', 'via', 'vs']);
+const MINOR = new Set([
+  'a',
+  'an',
+  'the',
+  'and',
+  'but',
+  'or',
+  'nor',
+  'for',
+  'so',
+  'yet',
+  'as',
+  'at',
+  'by',
+  'in',
+  'of',
+  'off',
+  'on',
+  'per',
+  'to',
+  'up',
+  'via',
+  'vs',
+]);
 
 /** Title Case: capitalises all but minor words; words already carrying capitals (NASA, iPhone) are kept. */
 export function titleCase(text: string): string {

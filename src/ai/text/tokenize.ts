@@ -77,7 +77,27 @@ export function markdownBlocks(markdown: string): Block[] {
 }
 
 // Abbreviations whose trailing period does not end a sentence. Lower-cased, without the final dot.
-const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'vs', 'etc', 'e.g', 'i.e', 'approx', 'inc', 'ltd', 'co', 'no', 'fig', 'al']);
+const ABBREVIATIONS = new Set([
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'prof',
+  'sr',
+  'jr',
+  'st',
+  'vs',
+  'etc',
+  'e.g',
+  'i.e',
+  'approx',
+  'inc',
+  'ltd',
+  'co',
+  'no',
+  'fig',
+  'al',
+]);
 
 /**
  * Splits prose into sentences at `.`, `!`, `?` or `…` followed by whitespace and a capital, digit

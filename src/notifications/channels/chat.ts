@@ -57,7 +57,14 @@ export const slackChannel: Channel = {
   recipientIsConfig: true,
   settings: NoSettings,
   secrets: Secrets,
-  checkConfig: (env, _s, secrets) => hostCheck(env, secrets.webhook_url, SLACK_HOSTS, /^\/services\/.+/, 'a Slack incoming webhook URL (https://hooks.slack.com/services/…)'),
+  checkConfig: (env, _s, secrets) =>
+    hostCheck(
+      env,
+      secrets.webhook_url,
+      SLACK_HOSTS,
+      /^\/services\/.+/,
+      'a Slack incoming webhook URL (https://hooks.slack.com/services/…)',
+    ),
   checkRecipient: (r) => (CONFIG_NAME.test(r) ? null : 'the name of one of your Slack configurations'),
   async send(ctx, m) {
     const res = await post('Slack', webhookUrl(ctx), slackPayload(m));
@@ -116,7 +123,15 @@ const DISCORD_COLOR: Record<Priority, number> = { low: 0x95a5a6, normal: 0x3498d
 /** One embed (title ≤256, description ≤4096); mentions disabled so a message cannot ping @everyone. */
 export function discordPayload(m: Message, now: number) {
   return {
-    embeds: [{ title: cut(m.subject, 256), description: cut(m.body, 4096), color: DISCORD_COLOR[m.priority], timestamp: new Date(now).toISOString(), footer: { text: `Priority: ${m.priority}` } }],
+    embeds: [
+      {
+        title: cut(m.subject, 256),
+        description: cut(m.body, 4096),
+        color: DISCORD_COLOR[m.priority],
+        timestamp: new Date(now).toISOString(),
+        footer: { text: `Priority: ${m.priority}` },
+      },
+    ],
     allowed_mentions: { parse: [] },
   };
 }
@@ -127,7 +142,14 @@ export const discordChannel: Channel = {
   recipientIsConfig: true,
   settings: NoSettings,
   secrets: Secrets,
-  checkConfig: (env, _s, secrets) => hostCheck(env, secrets.webhook_url, DISCORD_HOSTS, /^\/api\/webhooks\/\d+\/[\w-]+$/, 'a Discord webhook URL (https://discord.com/api/webhooks/<id>/<token>)'),
+  checkConfig: (env, _s, secrets) =>
+    hostCheck(
+      env,
+      secrets.webhook_url,
+      DISCORD_HOSTS,
+      /^\/api\/webhooks\/\d+\/[\w-]+$/,
+      'a Discord webhook URL (https://discord.com/api/webhooks/<id>/<token>)',
+    ),
   checkRecipient: (r) => (CONFIG_NAME.test(r) ? null : 'the name of one of your Discord configurations'),
   async send(ctx, m) {
     // ?wait=true makes Discord answer 200 with the created message (and its id) instead of 204.

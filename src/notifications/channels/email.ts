@@ -7,7 +7,8 @@ type Provider = (typeof EMAIL_PROVIDERS)[number];
 
 const ADDRESS = /^[^\s@<>",;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
 /** `addr@example.com` or `Display Name <addr@example.com>`. */
-const FROM = /^(?:([^<>"\r\n]{1,100}) <([^\s@<>",;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})>|([^\s@<>",;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}))$/;
+const FROM =
+  /^(?:([^<>"\r\n]{1,100}) <([^\s@<>",;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})>|([^\s@<>",;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}))$/;
 
 const Settings = z.strictObject({
   provider: z.enum(EMAIL_PROVIDERS),
@@ -34,7 +35,11 @@ type Mail = { from: string; replyTo: string | undefined; to: string; apiKey: str
 async function resend({ from, replyTo, to, apiKey, m }: Mail): Promise<SendResult> {
   const res = await callProvider('Resend', 'https://api.resend.com/emails', {
     method: 'POST',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'idempotency-key': m.idempotencyKey ?? `notification-${m.deliveryId}` },
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      'content-type': 'application/json',
+      'idempotency-key': m.idempotencyKey ?? `notification-${m.deliveryId}`,
+    },
     body: JSON.stringify({ from, to: [to], subject: m.subject, text: m.body, ...(replyTo ? { reply_to: replyTo } : {}) }),
   });
   return { status: res.status, providerMessageId: jsonField(res.text, 'id') };
@@ -61,7 +66,14 @@ async function postmark({ from, replyTo, to, apiKey, m }: Mail): Promise<SendRes
   const res = await callProvider('Postmark', 'https://api.postmarkapp.com/email', {
     method: 'POST',
     headers: { accept: 'application/json', 'content-type': 'application/json', 'x-postmark-server-token': apiKey },
-    body: JSON.stringify({ From: from, To: to, Subject: m.subject, TextBody: m.body, ...(replyTo ? { ReplyTo: replyTo } : {}), MessageStream: 'outbound' }),
+    body: JSON.stringify({
+      From: from,
+      To: to,
+      Subject: m.subject,
+      TextBody: m.body,
+      ...(replyTo ? { ReplyTo: replyTo } : {}),
+      MessageStream: 'outbound',
+    }),
   });
   return { status: res.status, providerMessageId: jsonField(res.text, 'MessageID') };
 }
@@ -77,7 +89,10 @@ async function cloudflare(env: Env, { from, replyTo, to, m }: Omit<Mail, 'apiKey
     return { status: null, providerMessageId: sent.messageId };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new ChannelError(`the send_email binding refused the message: ${message}`, /timeout|temporar|unavailable|internal/i.test(message));
+    throw new ChannelError(
+      `the send_email binding refused the message: ${message}`,
+      /timeout|temporar|unavailable|internal/i.test(message),
+    );
   }
 }
 
@@ -89,7 +104,8 @@ export const emailChannel: Channel = {
   secrets: Secrets as z.ZodType<Record<string, string>>,
   checkConfig(env, settings, secrets) {
     const s = Settings.parse(settings);
-    if (s.provider === 'cloudflare') return 'SEND_EMAIL' in env ? null : 'the send_email binding (SEND_EMAIL) is not configured in this deployment';
+    if (s.provider === 'cloudflare')
+      return 'SEND_EMAIL' in env ? null : 'the send_email binding (SEND_EMAIL) is not configured in this deployment';
     return secrets.api_key ? null : `provider ${s.provider} needs secrets.api_key`;
   },
   checkRecipient: (r) => (r.length <= 254 && ADDRESS.test(r) ? null : 'not an email address'),

@@ -6,7 +6,6 @@ import { ChannelError } from './types';
 const TIMEOUT_MS = 20_000;
 const EXCERPT_BYTES = 2048;
 
-
 /** 408, 425, 429 and 5xx may succeed later; every other 4xx is an answer about the request itself. */
 export const retryableStatus = (status: number) => status === 408 || status === 425 || status === 429 || status >= 500;
 
@@ -25,17 +24,32 @@ export function guardUrl(env: Env, raw: string): URL {
  * private one); the verdict on failure follows `retryableStatus`, and a network error or timeout
  * is retryable.
  */
-export async function callProvider(provider: string, url: string | URL, init: RequestInit): Promise<{ status: number; text: string; headers: Headers }> {
+export async function callProvider(
+  provider: string,
+  url: string | URL,
+  init: RequestInit,
+): Promise<{ status: number; text: string; headers: Headers }> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-    throw new ChannelError(timedOut ? `${provider} did not answer within ${TIMEOUT_MS / 1000}s` : `the request to ${provider} failed: ${err instanceof Error ? err.message : String(err)}`, true);
+    throw new ChannelError(
+      timedOut
+        ? `${provider} did not answer within ${TIMEOUT_MS / 1000}s`
+        : `the request to ${provider} failed: ${err instanceof Error ? err.message : String(err)}`,
+      true,
+    );
   }
   const text = await readExcerpt(res, EXCERPT_BYTES);
-  if (res.status >= 300 && res.status < 400) throw new ChannelError(`${provider} answered ${res.status}; redirects are not followed`, false, res.status);
-  if (!res.ok) throw new ChannelError(`${provider} answered ${res.status}${text ? `: ${text.slice(0, 300)}` : ''}`, retryableStatus(res.status), res.status);
+  if (res.status >= 300 && res.status < 400)
+    throw new ChannelError(`${provider} answered ${res.status}; redirects are not followed`, false, res.status);
+  if (!res.ok)
+    throw new ChannelError(
+      `${provider} answered ${res.status}${text ? `: ${text.slice(0, 300)}` : ''}`,
+      retryableStatus(res.status),
+      res.status,
+    );
   return { status: res.status, text, headers: res.headers };
 }
 

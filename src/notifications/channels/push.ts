@@ -5,11 +5,19 @@ import { callProvider, guardUrl } from './http';
 import { ChannelError, type Channel, type Message, type Priority } from './types';
 
 const Settings = z.strictObject({
-  subject: z.string().max(200).regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, 'a mailto: or https: contact URI (RFC 8292 §2.1)'),
+  subject: z
+    .string()
+    .max(200)
+    .regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, 'a mailto: or https: contact URI (RFC 8292 §2.1)'),
   vapid_public_key: z.string().max(100).optional(),
   ttl_seconds: z.number().int().min(0).max(2_419_200).default(86_400),
 });
-const Secrets = z.strictObject({ vapid_private_key: z.string().regex(/^[A-Za-z0-9_-]{43}$/, '32 bytes, base64url').optional() });
+const Secrets = z.strictObject({
+  vapid_private_key: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, '32 bytes, base64url')
+    .optional(),
+});
 
 /** RFC 8030 §5.3 Urgency: what a push service may use to save the device's battery. */
 const URGENCY: Record<Priority, string> = { low: 'low', normal: 'normal', high: 'high', urgent: 'high' };
@@ -45,7 +53,8 @@ export const pushChannel: Channel = {
     const s = Settings.parse(settings);
     if (secrets.vapid_private_key || s.vapid_public_key) {
       const keys = { publicKey: s.vapid_public_key ?? '', privateKey: secrets.vapid_private_key ?? '' };
-      if (!(await vapidKeysMatch(keys))) throw new ChannelError('vapid_public_key and secrets.vapid_private_key must be given together and form one P-256 key pair', false);
+      if (!(await vapidKeysMatch(keys)))
+        throw new ChannelError('vapid_public_key and secrets.vapid_private_key must be given together and form one P-256 key pair', false);
       return { settings: s, secrets };
     }
     const keys = await generateVapidKeys();
@@ -64,7 +73,12 @@ export const pushChannel: Channel = {
       const res = await callProvider('the push service', endpoint, {
         method: 'POST',
         headers: {
-          authorization: await vapidAuthorization(endpoint, s.subject, { publicKey: s.vapid_public_key, privateKey }, Math.floor(now / 1000)),
+          authorization: await vapidAuthorization(
+            endpoint,
+            s.subject,
+            { publicKey: s.vapid_public_key, privateKey },
+            Math.floor(now / 1000),
+          ),
           'content-encoding': 'aes128gcm',
           'content-type': 'application/octet-stream',
           ttl: String(s.ttl_seconds),

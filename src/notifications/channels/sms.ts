@@ -8,7 +8,10 @@ const Settings = z.strictObject({
   provider: z.literal('twilio').default('twilio'),
   account_sid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'a Twilio Account SID (AC + 32 hex digits)'),
   from: z.string().regex(E164, 'an E.164 number, e.g. +15005550006').optional(),
-  messaging_service_sid: z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'a Messaging Service SID (MG + 32 hex digits)').optional(),
+  messaging_service_sid: z
+    .string()
+    .regex(/^MG[0-9a-fA-F]{32}$/, 'a Messaging Service SID (MG + 32 hex digits)')
+    .optional(),
 });
 const Secrets = z.strictObject({ auth_token: z.string().min(16).max(200) });
 
@@ -40,7 +43,11 @@ export const smsChannel: Channel = {
     else form.set('From', s.from!);
     const res = await callProvider('Twilio', `https://api.twilio.com/2010-04-01/Accounts/${s.account_sid}/Messages.json`, {
       method: 'POST',
-      headers: { authorization: `Basic ${btoa(`${s.account_sid}:${token}`)}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      headers: {
+        authorization: `Basic ${btoa(`${s.account_sid}:${token}`)}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
       body: form.toString(),
     });
     return { status: res.status, providerMessageId: jsonField(res.text, 'sid') };

@@ -67,7 +67,10 @@ export interface Channel {
    * Fills in what the service generates when the owner leaves it out (a VAPID key pair, a
    * webhook signing secret); `reveal` is shown once, in the answer to the save.
    */
-  prepare?(settings: Record<string, unknown>, secrets: Record<string, string>): Promise<{ settings: Record<string, unknown>; secrets: Record<string, string>; reveal?: Record<string, string> }>;
+  prepare?(
+    settings: Record<string, unknown>,
+    secrets: Record<string, string>,
+  ): Promise<{ settings: Record<string, unknown>; secrets: Record<string, string>; reveal?: Record<string, string> }>;
   /** A recipient address for this channel, or the reason it is not one. */
   checkRecipient(recipient: string): string | null;
   /** A configuration the deployment itself provides when the owner has saved none, if any. */

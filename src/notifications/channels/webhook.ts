@@ -76,4 +76,3 @@ export const webhookChannel: Channel = {
     return { status: res.status, providerMessageId: jsonField(res.text, 'id') };
   },
 };
-

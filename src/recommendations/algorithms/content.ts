@@ -14,7 +14,15 @@ import { perObject } from '../../lib/memo';
 import { round4 } from './matrix';
 import type { ItemDoc, Scored, UserContext } from './scored';
 
-export type ContentArtefact = { kind: 'content_based'; docCount: number; terms: string[]; idf: number[]; items: string[]; vectors: number[][]; maxTerms: number };
+export type ContentArtefact = {
+  kind: 'content_based';
+  docCount: number;
+  terms: string[];
+  idf: number[];
+  items: string[];
+  vectors: number[][];
+  maxTerms: number;
+};
 type Sparse = Map<string, number>;
 
 const STOP = new Set<string>(eng);
@@ -32,7 +40,9 @@ export function tokens(doc: ItemDoc): string[] {
 
 export function featureTokens(features: Record<string, string | number | boolean>): string[] {
   return Object.entries(features).map(([k, v]) =>
-    typeof v === 'number' ? `${k.toLowerCase()}~1e${v === 0 ? 0 : Math.floor(Math.log10(Math.abs(v)))}` : `${k.toLowerCase()}=${String(v).toLowerCase()}`,
+    typeof v === 'number'
+      ? `${k.toLowerCase()}~1e${v === 0 ? 0 : Math.floor(Math.log10(Math.abs(v)))}`
+      : `${k.toLowerCase()}=${String(v).toLowerCase()}`,
   );
 }
 
@@ -88,7 +98,11 @@ export function scoreContent(a: ContentArtefact, ctx: UserContext): Scored[] {
   const unseenIdf = Math.log(1 + a.docCount) + 1;
   // Items changed since training replace their trained vector for this request only.
   const vectors = ctx.freshItems.size === 0 ? trained : new Map(trained);
-  for (const [key, doc] of ctx.freshItems) vectors.set(key, vectorise(tf(tokens(doc)), (t) => idfOf.get(t) ?? unseenIdf, a.maxTerms));
+  for (const [key, doc] of ctx.freshItems)
+    vectors.set(
+      key,
+      vectorise(tf(tokens(doc)), (t) => idfOf.get(t) ?? unseenIdf, a.maxTerms),
+    );
 
   const profile: Sparse = new Map();
   let total = 0;
@@ -99,7 +113,10 @@ export function scoreContent(a: ContentArtefact, ctx: UserContext): Scored[] {
   const known = [...ctx.profile].filter(([k]) => vectors.has(k));
   for (const [k, w] of known) add(vectors.get(k)!, w);
   if (ctx.preferred && Object.keys(ctx.preferred).length > 0) {
-    add(vectorise(tf(featureTokens(ctx.preferred)), (t) => idfOf.get(t) ?? unseenIdf, a.maxTerms), Math.max(1, total));
+    add(
+      vectorise(tf(featureTokens(ctx.preferred)), (t) => idfOf.get(t) ?? unseenIdf, a.maxTerms),
+      Math.max(1, total),
+    );
   }
   if (total === 0) return [];
   const norm = l2(profile.values()) || 1;
@@ -113,7 +130,9 @@ export function scoreContent(a: ContentArtefact, ctx: UserContext): Scored[] {
   }
   ranked.sort((x, y) => y[1] - x[1]);
   // Only the best few hundred can reach a response, so only they get a reason computed.
-  const preferred = Object.entries(ctx.preferred ?? {}).map(([f, x]) => `${f}=${x}`).join(', ');
+  const preferred = Object.entries(ctx.preferred ?? {})
+    .map(([f, x]) => `${f}=${x}`)
+    .join(', ');
   return ranked.slice(0, REASONED).map(([key, score]) => {
     let reason = `matches your preferred features (${preferred})`;
     let bestSim = 0;

@@ -69,7 +69,6 @@ export function profileOf(rows: readonly { itemKey: string; weight: number }[]):
   return sums;
 }
 
-
 export function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

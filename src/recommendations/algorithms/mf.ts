@@ -15,7 +15,14 @@ import { seededRandom } from '../../lib/random';
 import { positions, round4, type Matrix } from './matrix';
 import type { Scored, UserContext } from './scored';
 
-export type MfParams = { factors: number; iterations: number; regularization: number; alpha: number; feedback: 'implicit' | 'explicit'; seed: number };
+export type MfParams = {
+  factors: number;
+  iterations: number;
+  regularization: number;
+  alpha: number;
+  feedback: 'implicit' | 'explicit';
+  seed: number;
+};
 export type MfArtefact = { kind: 'matrix_factorization'; items: string[]; factors: number[][]; params: MfParams };
 
 /** Solves A x = b for symmetric positive definite A (Cholesky); A is f×f row-major. */
@@ -125,6 +132,11 @@ export function scoreMf(a: MfArtefact, ctx: UserContext): Scored[] {
       const cos = dot / (norms[i]! * norms[j]!);
       if (cos > bestCos) [bestCos, closest] = [cos, i];
     }
-    return { item: a.items[j]!, score: scores[j]!, reason: `matches your taste profile; users who liked ${a.items[closest]} also liked ${a.items[j]}`, source: 'matrix_factorization' as const };
+    return {
+      item: a.items[j]!,
+      score: scores[j]!,
+      reason: `matches your taste profile; users who liked ${a.items[closest]} also liked ${a.items[j]}`,
+      source: 'matrix_factorization' as const,
+    };
   });
 }

@@ -64,7 +64,13 @@ export function scoreItemCf(a: ItemCfArtefact, ctx: UserContext): Scored[] {
   const out: Scored[] = [];
   for (const j of touched) {
     const s = scores[j]!;
-    if (s > 0) out.push({ item: a.items[j]!, score: s, reason: `users who liked ${a.items[because[j]!]} also liked ${a.items[j]}`, source: 'item_based_cf' });
+    if (s > 0)
+      out.push({
+        item: a.items[j]!,
+        score: s,
+        reason: `users who liked ${a.items[because[j]!]} also liked ${a.items[j]}`,
+        source: 'item_based_cf',
+      });
   }
   return out;
 }
@@ -112,7 +118,12 @@ export function scoreUserCf(a: UserCfArtefact, p: Neighbourhood, ctx: UserContex
   scores.forEach((s, j) => {
     if (s > 0) {
       const n = supporters[j]!;
-      out.push({ item: a.items[j]!, score: s, reason: `liked by ${n} user${n === 1 ? '' : 's'} with similar taste`, source: 'user_based_cf' });
+      out.push({
+        item: a.items[j]!,
+        score: s,
+        reason: `liked by ${n} user${n === 1 ? '' : 's'} with similar taste`,
+        source: 'user_based_cf',
+      });
     }
   });
   return out;

@@ -4,7 +4,8 @@ import { summarize } from '../../ai/text/summarize';
 import { PROVIDERS, type ProviderName } from '../../ai/types';
 import type { ExecDeps } from './executors';
 
-const asProvider = (p: string | undefined): ProviderName | undefined => (PROVIDERS as readonly string[]).includes(p ?? '') ? (p as ProviderName) : undefined;
+const asProvider = (p: string | undefined): ProviderName | undefined =>
+  (PROVIDERS as readonly string[]).includes(p ?? '') ? (p as ProviderName) : undefined;
 const asAnalyses = (list: string[]) => list.filter((a): a is AnalysisKind => (ANALYSIS_KINDS as readonly string[]).includes(a));
 
 /** Binds node execution to this deployment's AI providers and text algorithms. */

@@ -67,7 +67,9 @@ export abstract class RunDriver extends DurableObject<Env> {
     for (const rec of nodes.values()) {
       if (rec.status === 'running' && !this.executions.has(rec.id)) {
         // In flight when a previous incarnation died: its result was never recorded. Run it again.
-        this.recordAttempt(rec, rec.startedAttempts, 'interrupted', rec.lastAttemptStartedAt ?? Date.now(), { error: 'the run object restarted during this attempt' });
+        this.recordAttempt(rec, rec.startedAttempts, 'interrupted', rec.lastAttemptStartedAt ?? Date.now(), {
+          error: 'the run object restarted during this attempt',
+        });
         rec.status = 'pending';
         this.store.saveNode(rec);
         this.emit('node.interrupted', rec.id, { attempt: rec.attempts + 1 });
@@ -101,7 +103,8 @@ export abstract class RunDriver extends DurableObject<Env> {
   protected advance(meta: RunMeta, nodes: Map<string, NodeRecord>): void {
     const now = Date.now();
     if (TERMINAL_RUN.includes(meta.status) || meta.status === 'paused') return;
-    if (meta.status !== 'waiting' && now >= meta.deadlineAt) return this.stopRun(meta, 'failed', `run exceeded its ${meta.settings.timeout_seconds}s timeout`);
+    if (meta.status !== 'waiting' && now >= meta.deadlineAt)
+      return this.stopRun(meta, 'failed', `run exceeded its ${meta.settings.timeout_seconds}s timeout`);
     for (const rec of nodes.values()) {
       const def = meta.nodes.find((d) => d.id === rec.id)!;
       if (rec.status === 'retry_wait' && rec.nextAttemptAt !== null && rec.nextAttemptAt <= now) {
@@ -184,7 +187,13 @@ export abstract class RunDriver extends DurableObject<Env> {
             rec.contextCompacted = true;
             this.emit('context.compacted', rec.id, { ...result.compaction });
           }
-          this.recordAttempt(rec, attemptNo, 'succeeded', now, { delayMs, provider: result.provider, model: result.model, tokensIn: result.tokensIn, tokensOut: result.tokensOut });
+          this.recordAttempt(rec, attemptNo, 'succeeded', now, {
+            delayMs,
+            provider: result.provider,
+            model: result.model,
+            tokensIn: result.tokensIn,
+            tokensOut: result.tokensOut,
+          });
           this.finishNode(rec, 'succeeded', null);
           if (result.output.title !== undefined) this.store.enqueue({ kind: 'document', nodeId: rec.id });
         },
@@ -195,7 +204,12 @@ export abstract class RunDriver extends DurableObject<Env> {
           const retryable = err instanceof NodeError ? err.retryable : false;
           if (!(err instanceof NodeError)) log(this.env.LOG_LEVEL, 'error', 'node crashed', { runId: meta.runId, node: rec.id, error });
           rec.attempts = attempt;
-          this.recordAttempt(rec, attemptNo, 'failed', now, { delayMs, error, retryable, provider: err instanceof NodeError ? err.provider : undefined });
+          this.recordAttempt(rec, attemptNo, 'failed', now, {
+            delayMs,
+            error,
+            retryable,
+            provider: err instanceof NodeError ? err.provider : undefined,
+          });
           const policy = def.retry ?? DEFAULT_RETRY;
           if (retryable && attempt < policy.max_attempts) {
             const delay = retryDelay(policy, attempt);
@@ -235,12 +249,24 @@ export abstract class RunDriver extends DurableObject<Env> {
 
   // ---- state helpers ---------------------------------------------------------------------
 
-  protected finishNode(rec: NodeRecord, status: 'succeeded' | 'failed' | 'skipped' | 'cancelled', error: string | null, extra: Record<string, unknown> = {}): void {
+  protected finishNode(
+    rec: NodeRecord,
+    status: 'succeeded' | 'failed' | 'skipped' | 'cancelled',
+    error: string | null,
+    extra: Record<string, unknown> = {},
+  ): void {
     Object.assign(rec, { status, error, finishedAt: Date.now(), nextAttemptAt: null, waitUntil: null });
     this.store.saveNode(rec);
     const data: Record<string, unknown> = { ...extra, attempts: rec.attempts };
     if (status === 'succeeded' && rec.output) {
-      Object.assign(data, { title: rec.output.title ?? null, preview: rec.output.text.slice(0, 280), provider: rec.provider, model: rec.model, tokens_in: rec.tokensIn, tokens_out: rec.tokensOut });
+      Object.assign(data, {
+        title: rec.output.title ?? null,
+        preview: rec.output.text.slice(0, 280),
+        provider: rec.provider,
+        model: rec.model,
+        tokens_in: rec.tokensIn,
+        tokens_out: rec.tokensOut,
+      });
     }
     if (error) data.error = error;
     this.emit(`node.${status}`, rec.id, data);
@@ -251,7 +277,15 @@ export abstract class RunDriver extends DurableObject<Env> {
     attemptNo: number,
     status: AttemptRow['status'],
     startedAt: number,
-    x: { delayMs?: number; error?: string; retryable?: boolean; provider?: string | undefined; model?: string | undefined; tokensIn?: number; tokensOut?: number },
+    x: {
+      delayMs?: number;
+      error?: string;
+      retryable?: boolean;
+      provider?: string | undefined;
+      model?: string | undefined;
+      tokensIn?: number;
+      tokensOut?: number;
+    },
   ): void {
     const attempt: AttemptRow = {
       nodeId: rec.id,
@@ -315,22 +349,29 @@ export abstract class RunDriver extends DurableObject<Env> {
     // burst of events needs no further pass: the queued one will see them.
     if (this.roomPublishQueued) return;
     this.roomPublishQueued = true;
-    this.roomPublishing = this.roomPublishing.then(async () => {
-      this.roomPublishQueued = false;
-      const meta = this.cachedMeta ?? this.store.meta();
-      if (!meta) return;
-      const room = workflowRoom(meta.workflowId);
-      for (;;) {
-        const from = Number(this.store.getValue('room_published') ?? 0);
-        const events = this.store.events(from, 200);
-        if (events.length === 0) return;
-        await roomStub(this.env, room).publish(
-          room,
-          events.map((e) => ({ source: `run:${meta.runId}:${e.seq}`, payload: { run_id: meta.runId, workflow_id: meta.workflowId, ...e } })),
-        );
-        this.store.setValue('room_published', String(events.at(-1)!.seq));
-      }
-    }).catch((err: unknown) => log(this.env.LOG_LEVEL, 'warn', 'room publish deferred', { error: err instanceof Error ? err.message : String(err) }));
+    this.roomPublishing = this.roomPublishing
+      .then(async () => {
+        this.roomPublishQueued = false;
+        const meta = this.cachedMeta ?? this.store.meta();
+        if (!meta) return;
+        const room = workflowRoom(meta.workflowId);
+        for (;;) {
+          const from = Number(this.store.getValue('room_published') ?? 0);
+          const events = this.store.events(from, 200);
+          if (events.length === 0) return;
+          await roomStub(this.env, room).publish(
+            room,
+            events.map((e) => ({
+              source: `run:${meta.runId}:${e.seq}`,
+              payload: { run_id: meta.runId, workflow_id: meta.workflowId, ...e },
+            })),
+          );
+          this.store.setValue('room_published', String(events.at(-1)!.seq));
+        }
+      })
+      .catch((err: unknown) =>
+        log(this.env.LOG_LEVEL, 'warn', 'room publish deferred', { error: err instanceof Error ? err.message : String(err) }),
+      );
     this.ctx.waitUntil(this.roomPublishing);
   }
 
@@ -360,7 +401,10 @@ export abstract class RunDriver extends DurableObject<Env> {
       if (created.size) await flushProjection(this.env.DB, this.store, meta, this.nodes());
     } catch (err) {
       // D1 unavailable: the outbox keeps every entry, and the next flush writes them.
-      log(this.env.LOG_LEVEL, 'warn', 'run projection deferred', { runId: meta.runId, error: err instanceof Error ? err.message : String(err) });
+      log(this.env.LOG_LEVEL, 'warn', 'run projection deferred', {
+        runId: meta.runId,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 
@@ -403,5 +447,11 @@ export abstract class RunDriver extends DurableObject<Env> {
   /** Approval and subchain nodes are driven by the object's own RPCs; see workflow-run.ts. */
   protected abstract launchSubchain(meta: RunMeta, rec: NodeRecord, workflowId: number, input: Record<string, unknown>): Promise<void>;
   protected abstract pollSubchain(rec: NodeRecord): void;
-  protected abstract decideApproval(rec: NodeRecord, approved: boolean, comment: string | null, actor: number | null, timedOut?: boolean): void;
+  protected abstract decideApproval(
+    rec: NodeRecord,
+    approved: boolean,
+    comment: string | null,
+    actor: number | null,
+    timedOut?: boolean,
+  ): void;
 }

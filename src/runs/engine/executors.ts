@@ -7,7 +7,10 @@ import { NodeError, type NodeOutput } from './types';
 
 /** What node execution needs from the outside world, passed in so it stays a plain function. */
 export type ExecDeps = {
-  generate: (request: GenerateRequest & { provider?: string | undefined }, options: { signal: AbortSignal; onToken?: (t: string) => void }) => Promise<GenerateResult>;
+  generate: (
+    request: GenerateRequest & { provider?: string | undefined },
+    options: { signal: AbortSignal; onToken?: (t: string) => void },
+  ) => Promise<GenerateResult>;
   contextWindow: (provider: string | undefined, model: string | undefined) => number;
   summarize: (text: string, maxWords: number) => string;
   analyze: (text: string, analyses: string[]) => Record<string, unknown>;
@@ -53,7 +56,15 @@ async function callModel(
 ) {
   try {
     return await deps.generate(
-      { task, messages, provider: node.provider ?? settings.provider, model: node.model ?? settings.default_model, maxTokens, temperature, stream: true },
+      {
+        task,
+        messages,
+        provider: node.provider ?? settings.provider,
+        model: node.model ?? settings.default_model,
+        maxTokens,
+        temperature,
+        stream: true,
+      },
       { signal: deps.signal, onToken: deps.onToken },
     );
   } catch (err) {
@@ -63,11 +74,18 @@ async function callModel(
 }
 
 /** Runs one attempt of a node that completes by itself (not approval or subchain). */
-export async function executeNode(node: WorkflowNode, settings: WorkflowSettings, ctx: TemplateContext, deps: ExecDeps): Promise<ExecResult> {
+export async function executeNode(
+  node: WorkflowNode,
+  settings: WorkflowSettings,
+  ctx: TemplateContext,
+  deps: ExecDeps,
+): Promise<ExecResult> {
   switch (node.type) {
     case 'generate': {
       const maxTokens = node.max_tokens ?? DEFAULT_MAX_TOKENS;
-      const budget = settings.context_budget_tokens ?? deps.contextWindow(node.provider ?? settings.provider, node.model ?? settings.default_model) - maxTokens;
+      const budget =
+        settings.context_budget_tokens ??
+        deps.contextWindow(node.provider ?? settings.provider, node.model ?? settings.default_model) - maxTokens;
       let rendered: { text: string; compaction: Compaction | null };
       try {
         rendered = renderWithinBudget(node.prompt, ctx, budget, deps.summarize);
@@ -75,25 +93,69 @@ export async function executeNode(node: WorkflowNode, settings: WorkflowSettings
         throw new NodeError(err instanceof Error ? err.message : String(err), false);
       }
       const system = node.system ? render(node.system, ctx) : undefined;
-      const messages = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user' as const, content: rendered.text }];
+      const messages = [
+        ...(system ? [{ role: 'system' as const, content: system }] : []),
+        { role: 'user' as const, content: rendered.text },
+      ];
       const r = await callModel(node, settings, deps, 'generate', messages, maxTokens, node.temperature);
-      return { output: { text: r.text, title: titleOf(r.text) }, provider: r.provider, model: r.model, tokensIn: r.tokensIn, tokensOut: r.tokensOut, compaction: rendered.compaction };
+      return {
+        output: { text: r.text, title: titleOf(r.text) },
+        provider: r.provider,
+        model: r.model,
+        tokensIn: r.tokensIn,
+        tokensOut: r.tokensOut,
+        compaction: rendered.compaction,
+      };
     }
     case 'summarize': {
       const words = node.max_words ?? 150;
       const src = sourceText(node, ctx);
       if (!src.trim()) throw new NodeError('nothing to summarize: the source is empty', false);
       const system = `Summarize the user's document in at most ${words} words. Reply with the summary only.`;
-      const r = await callModel(node, settings, deps, 'summarize', [{ role: 'system', content: system }, { role: 'user', content: src }], Math.ceil(words * 2));
-      return { output: { text: r.text, title: `Summary: ${titleOf(src)}` }, provider: r.provider, model: r.model, tokensIn: r.tokensIn, tokensOut: r.tokensOut, compaction: null };
+      const r = await callModel(
+        node,
+        settings,
+        deps,
+        'summarize',
+        [
+          { role: 'system', content: system },
+          { role: 'user', content: src },
+        ],
+        Math.ceil(words * 2),
+      );
+      return {
+        output: { text: r.text, title: `Summary: ${titleOf(src)}` },
+        provider: r.provider,
+        model: r.model,
+        tokensIn: r.tokensIn,
+        tokensOut: r.tokensOut,
+        compaction: null,
+      };
     }
     case 'title': {
       const src = sourceText(node, ctx);
       if (!src.trim()) throw new NodeError('nothing to title: the source is empty', false);
       const system = `Write a ${node.style}-style title for the user's document. Reply with the title only.`;
-      const r = await callModel(node, settings, deps, 'title', [{ role: 'system', content: system }, { role: 'user', content: src }], 40);
+      const r = await callModel(
+        node,
+        settings,
+        deps,
+        'title',
+        [
+          { role: 'system', content: system },
+          { role: 'user', content: src },
+        ],
+        40,
+      );
       const title = (r.text.split('\n').find((l) => l.trim()) ?? '').trim().replace(/^["'#\s]+|["'\s]+$/g, '');
-      return { output: { text: title, title }, provider: r.provider, model: r.model, tokensIn: r.tokensIn, tokensOut: r.tokensOut, compaction: null };
+      return {
+        output: { text: title, title },
+        provider: r.provider,
+        model: r.model,
+        tokensIn: r.tokensIn,
+        tokensOut: r.tokensOut,
+        compaction: null,
+      };
     }
     case 'analyze': {
       const src = sourceText(node, ctx);

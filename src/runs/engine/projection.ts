@@ -10,7 +10,12 @@ import type { NodeRecord, RunMeta } from './types';
  * exactly as one successful flush would. Entries are acknowledged only after D1 accepted them.
  * Returns the ids of node documents created, so the run can link them into node outputs.
  */
-export async function flushProjection(d1: D1Database, store: RunStore, meta: RunMeta, nodes: Map<string, NodeRecord>): Promise<Map<string, number>> {
+export async function flushProjection(
+  d1: D1Database,
+  store: RunStore,
+  meta: RunMeta,
+  nodes: Map<string, NodeRecord>,
+): Promise<Map<string, number>> {
   const db = getDb(d1);
   const created = new Map<string, number>();
   for (;;) {
@@ -26,16 +31,21 @@ export async function flushProjection(d1: D1Database, store: RunStore, meta: Run
           { tin: 0, tout: 0, retries: 0 },
         );
         statements.push(
-          rawRun(db, sql`UPDATE runs SET status = ${meta.status}, error = ${meta.error}, output = ${output ? JSON.stringify(output) : null},
+          rawRun(
+            db,
+            sql`UPDATE runs SET status = ${meta.status}, error = ${meta.error}, output = ${output ? JSON.stringify(output) : null},
             started_at = ${meta.startedAt}, finished_at = ${meta.finishedAt}, tokens_in = ${totals.tin}, tokens_out = ${totals.tout},
-            retries = ${totals.retries}, updated_at = ${Date.now()} WHERE id = ${meta.runId}`),
+            retries = ${totals.retries}, updated_at = ${Date.now()} WHERE id = ${meta.runId}`,
+          ),
         );
       } else if (entry.kind === 'node') {
         const n = nodes.get(entry.nodeId);
         const def = meta.nodes.find((d) => d.id === entry.nodeId);
         if (!n || !def) continue;
         statements.push(
-          rawRun(db, sql`INSERT INTO run_nodes (run_id, node_id, type, status, attempts, started_at, finished_at, duration_ms, document_id,
+          rawRun(
+            db,
+            sql`INSERT INTO run_nodes (run_id, node_id, type, status, attempts, started_at, finished_at, duration_ms, document_id,
               error, provider, model, tokens_in, tokens_out, context_compacted)
             VALUES (${meta.runId}, ${n.id}, ${def.type}, ${n.status}, ${n.attempts}, ${n.startedAt}, ${n.finishedAt},
               ${n.startedAt && n.finishedAt ? n.finishedAt - n.startedAt : null}, ${n.output?.documentId ?? null}, ${n.error},
@@ -43,16 +53,20 @@ export async function flushProjection(d1: D1Database, store: RunStore, meta: Run
             ON CONFLICT (run_id, node_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
               started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
               document_id = excluded.document_id, error = excluded.error, provider = excluded.provider, model = excluded.model,
-              tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, context_compacted = excluded.context_compacted`),
+              tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, context_compacted = excluded.context_compacted`,
+          ),
         );
       } else if (entry.kind === 'attempt') {
         const a = entry.attempt;
         statements.push(
-          rawRun(db, sql`INSERT INTO node_attempts (run_id, node_id, attempt, status, started_at, finished_at, latency_ms, delay_ms,
+          rawRun(
+            db,
+            sql`INSERT INTO node_attempts (run_id, node_id, attempt, status, started_at, finished_at, latency_ms, delay_ms,
               error, retryable, provider, model, tokens_in, tokens_out)
             VALUES (${meta.runId}, ${a.nodeId}, ${a.attempt}, ${a.status}, ${a.startedAt}, ${a.finishedAt}, ${a.finishedAt - a.startedAt},
               ${a.delayMs}, ${a.error}, ${a.retryable === null ? null : a.retryable ? 1 : 0}, ${a.provider}, ${a.model}, ${a.tokensIn}, ${a.tokensOut})
-            ON CONFLICT (run_id, node_id, attempt) DO NOTHING`),
+            ON CONFLICT (run_id, node_id, attempt) DO NOTHING`,
+          ),
         );
       } else if (entry.kind === 'document') {
         const n = nodes.get(entry.nodeId);
@@ -62,16 +76,22 @@ export async function flushProjection(d1: D1Database, store: RunStore, meta: Run
         const parentNode = def.depends_on.find((d) => nodes.get(d)?.output?.title !== undefined) ?? null;
         documentIndex.push([entry.nodeId, statements.length]);
         statements.push(
-          rawAll<{ id: number }>(db, sql`INSERT INTO documents (owner_id, workflow_id, run_id, node_id, parent_id, kind, title, content, metadata)
+          rawAll<{ id: number }>(
+            db,
+            sql`INSERT INTO documents (owner_id, workflow_id, run_id, node_id, parent_id, kind, title, content, metadata)
             VALUES (${meta.ownerId}, ${meta.workflowId}, ${meta.runId}, ${n.id},
               (SELECT id FROM documents WHERE run_id = ${meta.runId} AND node_id = ${parentNode} AND kind = 'node'),
               'node', ${n.output.title ?? n.id}, ${n.output.text},
               ${JSON.stringify({ node_type: def.type, workflow_version: meta.workflowVersion, provider: n.provider, model: n.model, tokens_in: n.tokensIn, tokens_out: n.tokensOut })})
             ON CONFLICT (run_id, node_id) WHERE kind = 'node' DO UPDATE SET updated_at = documents.updated_at
-            RETURNING id`),
-          rawRun(db, sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
+            RETURNING id`,
+          ),
+          rawRun(
+            db,
+            sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
             SELECT id, 1, title, content, owner_id FROM documents WHERE run_id = ${meta.runId} AND node_id = ${n.id} AND kind = 'node'
-            ON CONFLICT (document_id, version) DO NOTHING`),
+            ON CONFLICT (document_id, version) DO NOTHING`,
+          ),
         );
       }
     }
@@ -92,7 +112,8 @@ export function runOutput(meta: RunMeta, nodes: Map<string, NodeRecord>): Record
   const out: Record<string, unknown> = {};
   for (const id of sinkNodes(meta.nodes)) {
     const n = nodes.get(id);
-    if (n?.status === 'succeeded' && n.output) out[id] = { text: n.output.text, ...(n.output.data ? { data: n.output.data } : {}), document_id: n.output.documentId ?? null };
+    if (n?.status === 'succeeded' && n.output)
+      out[id] = { text: n.output.text, ...(n.output.data ? { data: n.output.data } : {}), document_id: n.output.documentId ?? null };
   }
   return out;
 }

@@ -56,12 +56,17 @@ export class RunStore {
 
   nodes(): Map<string, NodeRecord> {
     const out = new Map<string, NodeRecord>();
-    for (const row of this.sql.exec<{ id: string; rec: string }>('SELECT id, rec FROM nodes')) out.set(row.id, JSON.parse(row.rec) as NodeRecord);
+    for (const row of this.sql.exec<{ id: string; rec: string }>('SELECT id, rec FROM nodes'))
+      out.set(row.id, JSON.parse(row.rec) as NodeRecord);
     return out;
   }
 
   saveNode(rec: NodeRecord): void {
-    this.sql.exec('INSERT INTO nodes (id, rec) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET rec = excluded.rec', rec.id, JSON.stringify(rec));
+    this.sql.exec(
+      'INSERT INTO nodes (id, rec) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET rec = excluded.rec',
+      rec.id,
+      JSON.stringify(rec),
+    );
     this.enqueue({ kind: 'node', nodeId: rec.id });
   }
 

@@ -72,7 +72,13 @@ export function renderWithinBudget(
   const tokensBefore = estimateTokens(text);
   if (tokensBefore <= budget) return { text, compaction: null };
 
-  const referenced = [...new Set(templateRefs(template).filter((r) => r[0] === 'nodes' && r[1]).map((r) => r[1]!))]
+  const referenced = [
+    ...new Set(
+      templateRefs(template)
+        .filter((r) => r[0] === 'nodes' && r[1])
+        .map((r) => r[1]!),
+    ),
+  ]
     .filter((id) => (ctx.nodes[id]?.output?.text.length ?? 0) > 0)
     .sort((a, b) => (ctx.nodes[a]!.finishedAt ?? 0) - (ctx.nodes[b]!.finishedAt ?? 0));
   const nodes = { ...ctx.nodes };

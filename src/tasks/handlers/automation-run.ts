@@ -23,17 +23,40 @@ export async function automationRun({ env, db, task }: AttemptContext, p: Payloa
  * automation_run task like every other.
  */
 export async function automationFire({ env, db, task, now }: AttemptContext, p: Payloads['automation_fire']): Promise<Outcome> {
-  const automation = await db.select().from(automations).where(and(eq(automations.id, p.automation_id), eq(automations.ownerId, task.ownerId))).get();
+  const automation = await db
+    .select()
+    .from(automations)
+    .where(and(eq(automations.id, p.automation_id), eq(automations.ownerId, task.ownerId)))
+    .get();
   if (!automation) throw new TaskError(`automation ${p.automation_id} not found`, false);
   const meta = { requestId: `task:${task.id}`, ip: null, userAgent: null, actorUserId: task.ownerId, actorApiKeyId: null };
   const trigger = Trigger.parse(automation.trigger);
-  let triggerData: Record<string, unknown> = { event_type: 'scheduled', schedule_id: task.scheduleId, fired_at: new Date(now).toISOString() };
+  let triggerData: Record<string, unknown> = {
+    event_type: 'scheduled',
+    schedule_id: task.scheduleId,
+    fired_at: new Date(now).toISOString(),
+  };
   if (trigger.type === 'threshold') {
     const value = await measure(db, task.ownerId, trigger, now);
     if (!crosses(trigger, value)) return { kind: 'succeeded', result: { fired: false, value } };
-    if (await firedWithin(db, automation, trigger, now)) return { kind: 'succeeded', result: { fired: false, value, reason: 'already fired within the window' } };
-    triggerData = { event_type: 'threshold', metric: trigger.metric, value, threshold: trigger.value, op: trigger.op, window_minutes: trigger.window_minutes };
+    if (await firedWithin(db, automation, trigger, now))
+      return { kind: 'succeeded', result: { fired: false, value, reason: 'already fired within the window' } };
+    triggerData = {
+      event_type: 'threshold',
+      metric: trigger.metric,
+      value,
+      threshold: trigger.value,
+      op: trigger.op,
+      window_minutes: trigger.window_minutes,
+    };
   }
-  const e = await fire(env, db, automation, { eventId: `schedule:task:${task.id}`, triggerData, context: {}, depth: 0, originAutomationId: null, meta });
+  const e = await fire(env, db, automation, {
+    eventId: `schedule:task:${task.id}`,
+    triggerData,
+    context: {},
+    depth: 0,
+    originAutomationId: null,
+    meta,
+  });
   return { kind: 'succeeded', result: { execution_id: e.id, status: e.status } };
 }

@@ -9,8 +9,11 @@ function deleteAndCount(db: DB, taskId: number, target: string, children: SQL[],
   return [
     ...children.map((c) => rawRun(db, c)),
     rawRun(db, rows),
-    rawRun(db, sql`INSERT INTO task_effects (task_id, effect, detail) VALUES (${taskId}, ${`deleted:${target}`}, json_object('deleted', changes()))
-      ON CONFLICT (task_id, effect) DO NOTHING`),
+    rawRun(
+      db,
+      sql`INSERT INTO task_effects (task_id, effect, detail) VALUES (${taskId}, ${`deleted:${target}`}, json_object('deleted', changes()))
+      ON CONFLICT (task_id, effect) DO NOTHING`,
+    ),
   ];
 }
 
@@ -30,15 +33,35 @@ export async function cleanup({ db, task, now }: AttemptContext, p: Payloads['cl
   const statements: Stmt[] = [];
   if (p.include.includes('tasks')) {
     statements.push(
-      ...deleteAndCount(db, task.id, 'tasks', [sql`DELETE FROM task_attempts WHERE task_id IN (${oldTasks})`, sql`DELETE FROM task_effects WHERE task_id IN (${oldTasks})`], sql`DELETE FROM tasks WHERE id IN (${oldTasks})`),
+      ...deleteAndCount(
+        db,
+        task.id,
+        'tasks',
+        [sql`DELETE FROM task_attempts WHERE task_id IN (${oldTasks})`, sql`DELETE FROM task_effects WHERE task_id IN (${oldTasks})`],
+        sql`DELETE FROM tasks WHERE id IN (${oldTasks})`,
+      ),
     );
   }
   if (p.include.includes('schedule_fires')) {
-    statements.push(...deleteAndCount(db, task.id, 'schedule_fires', [], sql`DELETE FROM schedule_fires WHERE owner_id = ${owner} AND fired_at < ${cutoff}`));
+    statements.push(
+      ...deleteAndCount(
+        db,
+        task.id,
+        'schedule_fires',
+        [],
+        sql`DELETE FROM schedule_fires WHERE owner_id = ${owner} AND fired_at < ${cutoff}`,
+      ),
+    );
   }
   if (p.include.includes('runs')) {
     statements.push(
-      ...deleteAndCount(db, task.id, 'runs', [sql`DELETE FROM node_attempts WHERE run_id IN (${oldRuns})`, sql`DELETE FROM run_nodes WHERE run_id IN (${oldRuns})`], sql`DELETE FROM runs WHERE id IN (${oldRuns})`),
+      ...deleteAndCount(
+        db,
+        task.id,
+        'runs',
+        [sql`DELETE FROM node_attempts WHERE run_id IN (${oldRuns})`, sql`DELETE FROM run_nodes WHERE run_id IN (${oldRuns})`],
+        sql`DELETE FROM runs WHERE id IN (${oldRuns})`,
+      ),
     );
   }
   const result = sql`json_object('older_than_days', ${p.older_than_days}, 'cutoff', ${new Date(cutoff).toISOString()}, 'deleted',

@@ -10,7 +10,6 @@ import { TaskError, type AttemptContext, type Outcome } from './types';
 const ATTEMPT_TIMEOUT_MS = 30_000;
 const EXCERPT_BYTES = 1024;
 
-
 /**
  * webhook_call: one signed HTTP request. The call is the effect, and HTTP cannot join a D1
  * batch, so idempotency has two halves: a 'delivered' effect row written with the task's
@@ -18,7 +17,11 @@ const EXCERPT_BYTES = 1024;
  * `webhook-id` header, the same on every attempt, for the window between a call and its row.
  */
 export async function webhookCall({ env, db, task, now, deadline }: AttemptContext, p: Payloads['webhook_call']): Promise<Outcome> {
-  const done = await db.select().from(taskEffects).where(and(eq(taskEffects.taskId, task.id), eq(taskEffects.effect, 'delivered'))).get();
+  const done = await db
+    .select()
+    .from(taskEffects)
+    .where(and(eq(taskEffects.taskId, task.id), eq(taskEffects.effect, 'delivered')))
+    .get();
   if (done) return { kind: 'succeeded', result: done.detail };
 
   // Checked again at run time: the policy may have changed since the task was accepted.
@@ -43,7 +46,12 @@ export async function webhookCall({ env, db, task, now, deadline }: AttemptConte
     res = await fetch(check.url, { method: p.method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-    throw new TaskError(timedOut ? `no answer within ${Math.round(timeoutMs / 1000)}s` : `the request failed: ${err instanceof Error ? err.message : String(err)}`, true);
+    throw new TaskError(
+      timedOut
+        ? `no answer within ${Math.round(timeoutMs / 1000)}s`
+        : `the request failed: ${err instanceof Error ? err.message : String(err)}`,
+      true,
+    );
   }
   const text = await readExcerpt(res, EXCERPT_BYTES);
   if (res.status >= 300 && res.status < 400) throw new TaskError(`the receiver answered ${res.status}; redirects are not followed`, false);

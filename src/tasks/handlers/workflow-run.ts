@@ -15,7 +15,12 @@ export async function workflowRun({ env, db, task }: AttemptContext, p: Payloads
   if (!workflow) throw new TaskError(`workflow ${p.workflow_id} not found`, false);
   const meta: RequestMeta = { requestId: `task:${task.id}`, ip: null, userAgent: null, actorUserId: task.ownerId, actorApiKeyId: null };
   try {
-    const { runId } = await launchRun(env, db, meta, { workflow, ownerId: task.ownerId, input: p.input, idempotencyKey: `task:${task.id}` });
+    const { runId } = await launchRun(env, db, meta, {
+      workflow,
+      ownerId: task.ownerId,
+      input: p.input,
+      idempotencyKey: `task:${task.id}`,
+    });
     return { kind: 'handed_off', runId };
   } catch (err) {
     if (err instanceof ApiError && err.status < 500) throw new TaskError(err.message, false);
