@@ -130,7 +130,7 @@ export class WorkflowRun extends RunDriver {
     child: { runId: number; status: string; output: Record<string, unknown> | null; error: string | null },
   ): Promise<void> {
     const rec = this.nodes().get(nodeId);
-    if (!rec || rec.status !== 'waiting' || rec.childRunId !== child.runId) return;
+    if (rec?.status !== 'waiting' || rec.childRunId !== child.runId) return;
     this.completeSubchain(rec, child);
     await this.ctx.storage.setAlarm(Date.now());
   }

@@ -36,7 +36,13 @@ export async function connectWs(opts: { token?: string; protocols?: string[]; pa
       const seen = frames.find(pred);
       if (seen) return resolve(seen);
       const timer = setTimeout(() => reject(new Error(`no matching frame; got ${JSON.stringify(frames.map((f) => f.type))}`)), timeoutMs);
-      waiters.push({ pred, resolve: (f) => (clearTimeout(timer), resolve(f)) });
+      waiters.push({
+        pred,
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+      });
     });
   return {
     res,

@@ -30,8 +30,8 @@ export function classificationRows(n: number, seed: number): MlRow[] {
     const k = Math.floor(r() * ML_CLASSES.length);
     const row: MlRow = {};
     for (let j = 0; j < ML_FEATURES; j++) row[`f${j}`] = Math.round((means[k]![j]! + normal(r)) * 1000) / 1000;
-    row['region'] = r() < 0.55 ? REGIONS[k]! : REGIONS[Math.floor(r() * REGIONS.length)]!;
-    row['label'] = ML_CLASSES[k]!;
+    row.region = r() < 0.55 ? REGIONS[k]! : REGIONS[Math.floor(r() * REGIONS.length)]!;
+    row.label = ML_CLASSES[k]!;
     rows.push(row);
   }
   return rows;

@@ -36,7 +36,7 @@ export type AiEnv = Env & {
 };
 
 const isProvider = (s: string): s is ProviderName => (PROVIDERS as readonly string[]).includes(s);
-const opt = (s: string | undefined) => (s && s.trim() ? s.trim() : undefined);
+const opt = (s: string | undefined) => (s?.trim() ? s.trim() : undefined);
 
 export function createProvider(name: ProviderName, env: AiEnv, fetcher: Fetcher = (input, init) => fetch(input, init)): AIProvider {
   switch (name) {

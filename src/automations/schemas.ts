@@ -86,12 +86,9 @@ export const Trigger = z
       .openapi({ description: 'Fired by POST /api/v3/automations/{automation_id}/webhook signed with the secret returned at creation' }),
     z.strictObject({
       type: z.literal('event_based'),
-      event: z
-        .enum(AUTOMATION_EVENTS)
-        .optional()
-        .openapi({
-          description: 'An internal event; without it the automation fires on POST .../trigger and on internal events its conditions match',
-        }),
+      event: z.enum(AUTOMATION_EVENTS).optional().openapi({
+        description: 'An internal event; without it the automation fires on POST .../trigger and on internal events its conditions match',
+      }),
       conditions: Conditions.optional(),
     }),
   ])
@@ -207,13 +204,10 @@ export const AutomationSchema = z
     ai_decision_making: z.boolean(),
     learning_enabled: z.boolean(),
     enabled: z.boolean(),
-    webhook_secret: z
-      .string()
-      .optional()
-      .openapi({
-        description:
-          'Only in the response that created the webhook secret: sign webhook calls with it (it is stored encrypted and never shown again)',
-      }),
+    webhook_secret: z.string().optional().openapi({
+      description:
+        'Only in the response that created the webhook secret: sign webhook calls with it (it is stored encrypted and never shown again)',
+    }),
     created_at: iso,
     updated_at: iso,
   })

@@ -6,7 +6,8 @@ import { defaultProvider, providerChain, type AiEnv } from '../ai/registry';
 
 export type CheckResult = { status: 'pass' | 'fail'; latency_ms: number; detail?: string };
 
-async function timed(fn: () => Promise<string | void>): Promise<CheckResult> {
+/** Runs one check; a check may return a detail to show beside "pass". */
+async function timed(fn: () => Promise<string | undefined>): Promise<CheckResult> {
   const started = performance.now();
   try {
     const detail = await fn();
@@ -38,10 +39,12 @@ export async function runHealthChecks(env: Env) {
       const value = await env.CACHE.get(key);
       await env.CACHE.delete(key);
       if (value !== 'ok') throw new Error('KV read did not return the value written');
+      return undefined;
     }),
     durable_objects: await timed(async () => {
       const probe = await limiter(env, 'health-probe').probe();
       if (!probe.ok) throw new Error('Durable Object storage round trip failed');
+      return undefined;
     }),
     queue: await timed(async () => {
       if (typeof env.TASKS_QUEUE?.send !== 'function') throw new Error('TASKS_QUEUE producer binding missing');
@@ -50,6 +53,7 @@ export async function runHealthChecks(env: Env) {
     secrets: await timed(async () => {
       const problem = secretsProblem(env);
       if (problem) throw new Error(problem);
+      return undefined;
     }),
   };
   const failed = Object.values(checks).some((c) => c.status === 'fail');

@@ -16,6 +16,9 @@ export async function readExcerpt(res: Response, limit: number): Promise<string>
   await reader.cancel().catch(() => undefined);
   const all = new Uint8Array(size);
   let offset = 0;
-  for (const c of chunks) all.set(c, offset), (offset += c.byteLength);
+  for (const c of chunks) {
+    all.set(c, offset);
+    offset += c.byteLength;
+  }
   return new TextDecoder().decode(all.slice(0, limit));
 }

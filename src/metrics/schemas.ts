@@ -15,14 +15,11 @@ export const RecordBody = z
       .max(MAX_NAME_LENGTH)
       .regex(GIVEN_NAME)
       .openapi({ example: 'custom.metric', description: 'Dots become underscores; the result must be a Prometheus metric name' }),
-    value: z
-      .number()
-      .optional()
-      .openapi({
-        example: 1,
-        description:
-          'Counter: the increase (default 1, not negative). Gauge: the new value (or the change, with mode "add"). Histogram, summary: the observation. Timer: a duration in milliseconds.',
-      }),
+    value: z.number().optional().openapi({
+      example: 1,
+      description:
+        'Counter: the increase (default 1, not negative). Gauge: the new value (or the change, with mode "add"). Histogram, summary: the observation. Timer: a duration in milliseconds.',
+    }),
     labels: z
       .record(z.string().max(MAX_LABEL_NAME_LENGTH).regex(LABEL_NAME), z.string().max(MAX_LABEL_VALUE_LENGTH))
       .refine((l) => Object.keys(l).length <= MAX_LABELS, { message: `At most ${MAX_LABELS} labels` })

@@ -24,7 +24,7 @@ export const emptySketch = (): Sketch => ({ p: {}, n: {}, z: 0 });
 
 const indexOf = (magnitude: number) => Math.ceil(Math.log(magnitude) / LOG_GAMMA);
 /** The value a bucket stands for: its bounds' point of least relative error. */
-const valueOf = (index: number) => (2 * GAMMA ** index) / (GAMMA + 1);
+const bucketValue = (index: number) => (2 * GAMMA ** index) / (GAMMA + 1);
 
 export function addToSketch(s: Sketch, value: number, count = 1): Sketch {
   const magnitude = Math.abs(value);
@@ -66,13 +66,13 @@ export function sketchQuantile(s: Sketch, q: number): number | null {
   let seen = 0;
   for (const [k, c] of neg) {
     seen += c;
-    if (seen > rank) return -valueOf(k);
+    if (seen > rank) return -bucketValue(k);
   }
   seen += s.z;
   if (seen > rank) return 0;
   for (const [k, c] of pos) {
     seen += c;
-    if (seen > rank) return valueOf(k);
+    if (seen > rank) return bucketValue(k);
   }
-  return valueOf(pos[pos.length - 1]![0]);
+  return bucketValue(pos[pos.length - 1]![0]);
 }

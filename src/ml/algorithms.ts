@@ -148,7 +148,7 @@ export function fit(type: MlModelType, algorithm: MlAlgorithm, params: Record<st
 const KMeansModel = z.object({ centroids: z.array(z.array(z.number())) });
 
 /** Loads a stored model (for the mljs ones, with the library's own load()). */
-export function load(type: MlModelType, algorithm: MlAlgorithm, json: unknown, classes: number): Predictor {
+export function load(algorithm: MlAlgorithm, json: unknown, classes: number): Predictor {
   switch (algorithm) {
     case 'random_forest':
     case 'decision_tree':

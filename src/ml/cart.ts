@@ -35,7 +35,11 @@ export function treeData(rows: readonly number[][], y: readonly number[], classe
   const n = rows.length;
   const p = rows[0]?.length ?? 0;
   const x = new Float64Array(n * p);
-  rows.forEach((row, i) => row.forEach((v, f) => (x[f * n + i] = v)));
+  rows.forEach((row, i) => {
+    row.forEach((v, f) => {
+      x[f * n + i] = v;
+    });
+  });
   const order = Array.from({ length: p }, (_, f) => {
     const idx = Int32Array.from({ length: n }, (_, i) => i);
     return idx.sort((a, b) => x[f * n + a]! - x[f * n + b]! || a - b);

@@ -51,10 +51,10 @@ export function treeUnits(p: { trees: number; bootstrap: boolean; maxFeatures: n
 /** Estimated CPU milliseconds of fitting `spec`, or null where it is not estimated. */
 export function estimateCpuMs(spec: TrainSpec, s: Shape): number | null {
   const p = spec.parameters;
-  const maxDepth = num(p['max_depth'], Infinity);
+  const maxDepth = num(p.max_depth, Infinity);
   if (spec.algorithm === 'random_forest') {
     return (
-      (treeUnits({ trees: num(p['n_estimators'], 50), bootstrap: true, maxFeatures: num(p['max_features'], 1), maxDepth }, s) *
+      (treeUnits({ trees: num(p.n_estimators, 50), bootstrap: true, maxFeatures: num(p.max_features, 1), maxDepth }, s) *
         TREE_NS_PER_UNIT) /
       1e6
     );
@@ -62,7 +62,7 @@ export function estimateCpuMs(spec: TrainSpec, s: Shape): number | null {
   if (spec.algorithm === 'decision_tree')
     return (treeUnits({ trees: 1, bootstrap: false, maxFeatures: 1, maxDepth }, s) * TREE_NS_PER_UNIT) / 1e6;
   if (spec.algorithm === 'logistic_regression')
-    return (s.rows * num(p['num_steps'], 3000) * (s.features + 1) * Math.max(s.classes, 2) * LOGREG_NS) / 1e6;
+    return (s.rows * num(p.num_steps, 3000) * (s.features + 1) * Math.max(s.classes, 2) * LOGREG_NS) / 1e6;
   return null;
 }
 

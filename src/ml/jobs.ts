@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { auditInsert, type RequestMeta } from '../audit/audit';
 import type { Principal } from '../auth/principal';
 import type { DB } from '../db/client';

@@ -23,7 +23,9 @@ export function classificationMetrics(
 ): ClassificationMetrics {
   const k = classes.length;
   const matrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-  actual.forEach((a, i) => matrix[a]![predicted[i]!]!++);
+  actual.forEach((a, i) => {
+    matrix[a]![predicted[i]!]!++;
+  });
   let correct = 0;
   let p = 0;
   let r = 0;

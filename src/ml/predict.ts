@@ -21,7 +21,7 @@ async function loadEntry(db: DB, model: ModelRow, version: number): Promise<Entr
   if (v.status !== 'ready') throw new ApiError('conflict', `Version ${version} is ${v.status}, not ready`);
   const encoding = v.encoding as Encoding;
   return {
-    predictor: load(model.modelType, model.algorithm, await loadModelJson(db, model.id, version), encoding.classes?.length ?? 0),
+    predictor: load(model.algorithm, await loadModelJson(db, model.id, version), encoding.classes?.length ?? 0),
     encoding,
   };
 }

@@ -37,12 +37,10 @@ export const CreateModelBody = z
   .strictObject({
     name: z.string().trim().min(1).max(200).openapi({ example: 'Customer Churn Prediction' }),
     model_type: z.enum(ML_MODEL_TYPES),
-    algorithm: z
-      .enum(ML_ALGORITHMS)
-      .openapi({
-        description:
-          'classification: random_forest, decision_tree, logistic_regression, knn; regression: random_forest, decision_tree, linear_regression; clustering: kmeans',
-      }),
+    algorithm: z.enum(ML_ALGORITHMS).openapi({
+      description:
+        'classification: random_forest, decision_tree, logistic_regression, knn; regression: random_forest, decision_tree, linear_regression; clustering: kmeans',
+    }),
     description: z.string().max(2000).optional(),
     parameters: Parameters.default({}).openapi({
       description: 'Per algorithm; see the README. Unknown parameters are refused.',
@@ -58,15 +56,10 @@ export const TrainBody = z
       .max(MAX_REQUEST_ROWS)
       .optional()
       .openapi({ description: `Row objects (at most ${MAX_REQUEST_ROWS}); omit to retrain on the stored rows` }),
-    target_column: z
-      .string()
-      .min(1)
-      .max(100)
-      .optional()
-      .openapi({
-        description: 'Required for classification and regression; ignored (excluded from features) for clustering',
-        example: 'churn',
-      }),
+    target_column: z.string().min(1).max(100).optional().openapi({
+      description: 'Required for classification and regression; ignored (excluded from features) for clustering',
+      example: 'churn',
+    }),
     test_size: z.number().min(0).max(0.9).default(0.2).openapi({ description: 'Share of rows held out for metrics' }),
     random_state: z
       .number()
@@ -127,12 +120,9 @@ export const VersionSchema = z
     features: z.array(z.object({ name: z.string(), kind: z.enum(['numeric', 'categorical']) }).passthrough()).nullable(),
     classes: z.array(z.unknown()).nullable(),
     metrics: z.record(z.string(), z.unknown()).nullable(),
-    split: z
-      .record(z.string(), z.unknown())
-      .nullable()
-      .openapi({
-        description: 'train_rows, test_rows, stratified, and test_indices (positions of the held-out rows in the training rows)',
-      }),
+    split: z.record(z.string(), z.unknown()).nullable().openapi({
+      description: 'train_rows, test_rows, stratified, and test_indices (positions of the held-out rows in the training rows)',
+    }),
     task_id: z.number().int().nullable(),
     error: z.string().nullable(),
     created_at: iso,

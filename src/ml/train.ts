@@ -104,7 +104,7 @@ export function fitPrepared(spec: TrainSpec, p: Prepared, cpuMs = BACKGROUND_CPU
   // Metrics come from the model as stored: serialised, then loaded back.
   const modelText = JSON.stringify(modelJson);
   const stored: unknown = JSON.parse(modelText);
-  const predictor = load(spec.modelType, spec.algorithm, stored, classCount);
+  const predictor = load(spec.algorithm, stored, classCount);
   let metrics: Record<string, unknown> | null = null;
   if (spec.modelType === 'clustering') {
     const centroids = (stored as { centroids: number[][] }).centroids;

@@ -19,7 +19,10 @@ export function fromB64url(s: string): Uint8Array {
 const concat = (...parts: Uint8Array[]) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let o = 0;
-  for (const p of parts) out.set(p, o), (o += p.byteLength);
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
   return out;
 };
 

@@ -2,7 +2,7 @@
  * Model routes: create, list, train, evaluate, recommend. A model reads its owner's dataset;
  * admins may use any model (it still reads its owner's data, never the admin's).
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute, type z } from '@hono/zod-openapi';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { REC_ALGORITHMS, REC_INTERACTION_TYPES } from '../db/schema';
+import { REC_ALGORITHMS, type REC_INTERACTION_TYPES } from '../db/schema';
 
 export type InteractionType = (typeof REC_INTERACTION_TYPES)[number];
 export type Algorithm = (typeof REC_ALGORITHMS)[number];

@@ -1,6 +1,6 @@
 import { asc, eq } from 'drizzle-orm';
 import type { DB } from '../db/client';
-import { nodeAttempts, runs } from '../db/schema';
+import { nodeAttempts, type runs } from '../db/schema';
 import { runOutput } from './engine/projection';
 import type { RunView } from './protocol';
 import { toIso, toIsoOrNull } from '../lib/time';

@@ -59,7 +59,7 @@ function parseV6(text: string): Uint8Array | null {
     groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
   } else {
     const all = parseGroups(lower, true);
-    if (!all || all.length !== 8) return null;
+    if (all?.length !== 8) return null;
     groups = all;
   }
   const bytes = new Uint8Array(16);

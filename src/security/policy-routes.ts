@@ -51,12 +51,10 @@ const NameParam = z.object({
 const PolicyBody = z
   .strictObject({
     subject: z.enum(LIMIT_SUBJECTS),
-    route_class: z
-      .enum(ROUTE_CLASSES)
-      .openapi({
-        description:
-          '`read`: GET/HEAD; `write`: other methods; `ai`: /api/v3/ai and /api/v3/advanced/ai; `auth`: sign-in family, per IP; `all`: every authenticated request',
-      }),
+    route_class: z.enum(ROUTE_CLASSES).openapi({
+      description:
+        '`read`: GET/HEAD; `write`: other methods; `ai`: /api/v3/ai and /api/v3/advanced/ai; `auth`: sign-in family, per IP; `all`: every authenticated request',
+    }),
     limit: z.number().int().min(1).max(10_000_000),
     window_seconds: z
       .number()

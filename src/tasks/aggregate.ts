@@ -28,16 +28,22 @@ export function parseCsv(text: string, delimiter = ','): Table {
   };
   while (i < text.length) {
     const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), (i += 2);
-      else if (ch === '"') (quoted = false), i++;
-      else (field += ch), i++;
-    } else if (ch === '"' && field === '') (quoted = true), i++;
-    else if (ch === delimiter) record.push(field), (field = ''), i++;
-    else if (ch === '\n' || ch === '\r') {
+    if (quoted && ch === '"' && text[i + 1] === '"') {
+      field += '"';
+      i += 2;
+      continue;
+    }
+    if (quoted && ch === '"') quoted = false;
+    else if (quoted) field += ch;
+    else if (ch === '"' && field === '') quoted = true;
+    else if (ch === delimiter) {
+      record.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
       endRecord();
-      i += ch === '\r' && text[i + 1] === '\n' ? 2 : 1;
-    } else (field += ch), i++;
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+    } else field += ch;
+    i++;
   }
   if (quoted) throw new DataError('unterminated quoted field');
   if (field !== '' || record.length) endRecord();

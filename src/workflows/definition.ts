@@ -197,7 +197,9 @@ function nodeTemplates(node: WorkflowNode): [string, string][] {
       break;
     case 'transform':
       add('source', node.source);
-      node.operations.forEach((op, i) => (op.op === 'prepend' || op.op === 'append') && add(`operations.${i}.text`, op.text));
+      node.operations.forEach((op, i) => {
+        if (op.op === 'prepend' || op.op === 'append') add(`operations.${i}.text`, op.text);
+      });
       break;
     case 'branch':
       add('condition.left', node.condition.left);
@@ -229,12 +231,12 @@ export function graphIssues(nodes: WorkflowNode[]): Issue[] {
     if (index.has(n.id)) issues.push({ path: ['nodes', i, 'id'], message: `duplicate node id "${n.id}"` });
     else index.set(n.id, i);
   });
-  nodes.forEach((n, i) =>
+  nodes.forEach((n, i) => {
     n.depends_on.forEach((d, j) => {
       if (d === n.id) issues.push({ path: ['nodes', i, 'depends_on', j], message: 'a node cannot depend on itself' });
       else if (!index.has(d)) issues.push({ path: ['nodes', i, 'depends_on', j], message: `unknown node "${d}"` });
-    }),
-  );
+    });
+  });
   if (issues.length) return issues;
 
   // Kahn's algorithm: whatever cannot be ordered is on or behind a cycle.

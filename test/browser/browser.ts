@@ -68,6 +68,7 @@ export async function openConsole(browser: Browser, viewport = DESKTOP): Promise
       last = `${page.url()}\n${(
         await page
           .locator('main')
+          // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator, not a DOM node; the rendered text is wanted
           .innerText({ timeout: 1000 })
           .catch((err: Error) => err.message)
       ).slice(0, 4000)}`;

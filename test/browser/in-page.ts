@@ -37,8 +37,7 @@ export function unlabelledControls(): string[] {
   return [...document.querySelectorAll('input, select, textarea, button, a[href], [tabindex]')]
     .filter((el: any) => el.getClientRects().length > 0 && el.tagName !== 'H1')
     .filter(
-      (el: any) =>
-        !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') && !el.textContent.trim(),
+      (el: any) => !el.labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') && !el.textContent.trim(),
     )
     .map((el: any) => String(el.outerHTML).slice(0, 120));
 }

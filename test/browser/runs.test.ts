@@ -217,7 +217,7 @@ describe('console: runs', () => {
         requests.push(route.request().headers()['last-event-id']);
         if (requests.length > 1) return route.continue();
         const full = await (await route.fetch()).text();
-        const firstFive = full.split('\n\n').slice(0, 5).join('\n\n') + '\n\n';
+        const firstFive = `${full.split('\n\n').slice(0, 5).join('\n\n')}\n\n`;
         await route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: firstFive });
       });
       const runId = await startRun(page, 'wind turbines');

@@ -80,7 +80,7 @@ describe('API keys', () => {
   });
 
   it('refuses unknown and expired keys', async () => {
-    expectError(await api('GET', '/api/v3/workflows', { apiKey: 'dwc_' + 'A'.repeat(43) }), 401, 'unauthorized');
+    expectError(await api('GET', '/api/v3/workflows', { apiKey: `dwc_${'A'.repeat(43)}` }), 401, 'unauthorized');
     const { token } = await registerAndLogin(unique('exp'));
     const k = (
       await api('POST', '/api/v3/auth/api-keys', { token, body: { name: 'soon', scopes: ['workflows:read'], expires_in_days: 1 } })

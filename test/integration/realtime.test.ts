@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, createWorkflow, expectError, registerAndLogin, startRun, unique, waitForRun } from '../helpers';
+import { api, createWorkflow, registerAndLogin, startRun, unique, waitForRun } from '../helpers';
 import { connectWs, type Frame } from '../ws-client';
 
 let owner: Awaited<ReturnType<typeof registerAndLogin>>;

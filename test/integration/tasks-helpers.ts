@@ -61,7 +61,12 @@ export async function deliver(queue: 'dwc-tasks' | 'dwc-tasks-dlq', messages: { 
   const delays = new Map<string, number | undefined>();
   for (const m of batch.messages) {
     const retry = m.retry.bind(m);
-    Object.defineProperty(m, 'retry', { value: (opts?: QueueRetryOptions) => (delays.set(m.id, opts?.delaySeconds), retry(opts)) });
+    Object.defineProperty(m, 'retry', {
+      value: (opts?: QueueRetryOptions) => {
+        delays.set(m.id, opts?.delaySeconds);
+        retry(opts);
+      },
+    });
   }
   await worker.queue(batch, env);
   const result = await getQueueResult(batch, createExecutionContext());

@@ -79,7 +79,10 @@ describe('loadOnce', () => {
   it('shares one load between concurrent callers, forgets a failed one, and corrects the size once loaded', async () => {
     const lru = new Lru({ maxEntries: 10, maxBytes: 100 });
     let calls = 0;
-    const load = async () => (calls++, 'v');
+    const load = async () => {
+      calls++;
+      return 'v';
+    };
     expect(await Promise.all([loadOnce(lru, 'a', 5, load), loadOnce(lru, 'a', 5, load)])).toEqual(['v', 'v']);
     expect(calls).toBe(1);
 

@@ -109,9 +109,13 @@ describe('trees and forests', () => {
         reach[i]!++;
       }
     }
-    tree.f.forEach((f, i) => f >= 0 && expect(reach[i]).toBeGreaterThanOrEqual(40));
+    tree.f.forEach((f, i) => {
+      if (f >= 0) expect(reach[i]).toBeGreaterThanOrEqual(40);
+    });
     // A leaf's stored class counts are exactly the rows that reach it.
-    tree.f.forEach((f, i) => f < 0 && expect(tree.v.slice(tree.t[i]!, tree.t[i]! + 3).reduce((a, b) => a + b, 0)).toBe(reach[i]));
+    tree.f.forEach((f, i) => {
+      if (f < 0) expect(tree.v.slice(tree.t[i]!, tree.t[i]! + 3).reduce((a, b) => a + b, 0)).toBe(reach[i]);
+    });
   });
 
   it('is deterministic for a seed and differs between seeds', () => {
@@ -139,9 +143,13 @@ describe('trees and forests', () => {
     // A fully grown tree reproduces its training labels wherever the features tell rows apart.
     const full = treesPredictor(fitTrees(d, opts({ minSamplesSplit: 1 })));
     const distinct = new Map<string, Set<number>>();
-    x.forEach((row, i) => distinct.set(String(row), (distinct.get(String(row)) ?? new Set()).add(yClass[i]!)));
+    x.forEach((row, i) => {
+      distinct.set(String(row), (distinct.get(String(row)) ?? new Set()).add(yClass[i]!));
+    });
     const predicted = full.predict(x);
-    x.forEach((row, i) => distinct.get(String(row))!.size === 1 && expect(predicted[i]).toBe(yClass[i]));
+    x.forEach((row, i) => {
+      if (distinct.get(String(row))!.size === 1) expect(predicted[i]).toBe(yClass[i]);
+    });
   });
 
   it('regression trees predict leaf means and learn a step exactly', () => {
@@ -215,12 +223,14 @@ describe('models stored by ml-cart / ml-random-forest', () => {
     const { json, predict } = legacy[name];
     const predictor = legacyTreesPredictor(json, 3);
     const got = predictor.predict(legacy.probe);
-    got.forEach((v, i) => expect(v).toBeCloseTo(predict[i]!, 9));
+    got.forEach((v, i) => {
+      expect(v).toBeCloseTo(predict[i]!, 9);
+    });
     if (name === 'rfc') {
       const votes = legacy.rfc.votes;
-      predictor.probabilities!(legacy.probe).forEach((p, i) =>
-        [0, 1, 2].forEach((c) => expect(p[c]).toBeCloseTo(votes[i]!.filter((v) => v === c).length / 3, 9)),
-      );
+      predictor.probabilities!(legacy.probe).forEach((p, i) => {
+        for (const c of [0, 1, 2]) expect(p[c]).toBeCloseTo(votes[i]!.filter((v) => v === c).length / 3, 9);
+      });
     }
   });
 });

@@ -86,7 +86,7 @@ describe('metrics', () => {
 describe('training on Iris', () => {
   it('random forest: held-out accuracy matches the forest fitted directly on the same split', () => {
     const out = trainRows(spec(), iris);
-    const acc = out.metrics!['accuracy'] as number;
+    const acc = out.metrics!.accuracy as number;
     expect(acc).toBeGreaterThanOrEqual(0.93);
     const p = prepare(spec(), iris);
     const rf = fitTrees(treeData(p.xTrain, p.yTrain, 3), {
@@ -109,8 +109,8 @@ describe('training on Iris', () => {
     '%s learns Iris and gives probabilities where the library can',
     (algorithm) => {
       const out = trainRows(spec({ algorithm, parameters: {} }), iris);
-      expect(out.metrics!['accuracy']).toBeGreaterThanOrEqual(0.85);
-      const predictor = load('classification', algorithm, JSON.parse(out.modelText), 3);
+      expect(out.metrics!.accuracy).toBeGreaterThanOrEqual(0.85);
+      const predictor = load(algorithm, JSON.parse(out.modelText), 3);
       if (predictor.probabilities) {
         for (const row of predictor.probabilities([
           [0, 0, 0, 0],
@@ -127,7 +127,7 @@ describe('training on Iris', () => {
       { modelType: 'regression', algorithm: 'linear_regression', parameters: {}, targetColumn: 'y', testSize: 0.25, randomState: 1 },
       rows,
     );
-    expect(lin.metrics!['r2']).toBeCloseTo(1, 6);
+    expect(lin.metrics!.r2).toBeCloseTo(1, 6);
     const km = trainRows(
       {
         modelType: 'clustering',
@@ -139,7 +139,7 @@ describe('training on Iris', () => {
       },
       iris,
     );
-    expect(km.metrics!['inertia']).toBeGreaterThan(0);
-    expect((km.metrics!['cluster_sizes'] as number[]).reduce((a, b) => a + b, 0)).toBe(120);
+    expect(km.metrics!.inertia).toBeGreaterThan(0);
+    expect((km.metrics!.cluster_sizes as number[]).reduce((a, b) => a + b, 0)).toBe(120);
   });
 });

@@ -11,7 +11,13 @@ const keyFor = (version = 1) => ({ modelId: nextModel++, version, createdAt: 1, 
 const artefact = (n: number): Artefact => ({ kind: 'item_based_cf', items: [`i${n}`], neighbours: [[]] });
 
 function counting(value: Artefact, chars = 10) {
-  const loader = { calls: 0, load: async () => (loader.calls++, { artefact: value, chars }) };
+  const loader = {
+    calls: 0,
+    load: async () => {
+      loader.calls++;
+      return { artefact: value, chars };
+    },
+  };
   return loader;
 }
 

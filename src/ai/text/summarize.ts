@@ -108,7 +108,7 @@ export function summarize(text: string, options: SummaryOptions = {}): string {
 
 /** The text up to and including its n-th word, keeping the original spacing and punctuation. */
 function firstWords(text: string, n: number): string {
-  const re = /[\p{L}\p{N}]+(?:['’\-][\p{L}\p{N}]+)*/gu;
+  const re = /[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu;
   let end = 0;
   for (let i = 0; i < n; i++) {
     const m = re.exec(text);

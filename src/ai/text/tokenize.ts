@@ -106,7 +106,7 @@ const ABBREVIATIONS = new Set([
  */
 export function splitSentences(text: string): string[] {
   const sentences: string[] = [];
-  const boundary = /([.!?…]+)["'”’)\]]*\s+(?=["'“‘(\[]?[\p{Lu}\p{N}])/gu;
+  const boundary = /([.!?…]+)["'”’)\]]*\s+(?=["'“‘([]?[\p{Lu}\p{N}])/gu;
   let start = 0;
   for (let m = boundary.exec(text); m; m = boundary.exec(text)) {
     const end = m.index + m[0].length;
@@ -134,7 +134,7 @@ export function documentSentences(markdown: string): Sentence[] {
   return out;
 }
 
-const WORD = /[\p{L}\p{N}]+(?:['’\-][\p{L}\p{N}]+)*/gu;
+const WORD = /[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu;
 
 /** The words of a text as written (letters and digits, with inner apostrophes and hyphens kept). */
 export function words(text: string): string[] {

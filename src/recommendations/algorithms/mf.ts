@@ -84,7 +84,9 @@ export function trainMf(m: Matrix, p: MfParams): MfArtefact {
   let X: Float64Array[] = m.users.map(init);
   let Y: Float64Array[] = m.items.map(init);
   const columns: Array<Array<[number, number]>> = m.items.map(() => []);
-  m.rows.forEach((row, u) => row.forEach((w, i) => columns[i]!.push([u, w])));
+  m.rows.forEach((row, u) => {
+    for (const [i, w] of row) columns[i]!.push([u, w]);
+  });
   for (let it = 0; it < p.iterations; it++) {
     const YtY = p.feedback === 'implicit' ? gram(Y, f) : new Float64Array(0);
     X = m.rows.map((row) => solveRow(row, Y, YtY, p));

@@ -17,7 +17,9 @@ type Neighbourhood = { neighbors: number; min_similarity: number };
 export function trainItemCf(m: Matrix, p: Neighbourhood): ItemCfArtefact {
   const n = m.items.length;
   const columns: Array<Array<[number, number]>> = Array.from({ length: n }, () => []);
-  m.rows.forEach((row, u) => row.forEach((w, i) => columns[i]!.push([u, w])));
+  m.rows.forEach((row, u) => {
+    for (const [i, w] of row) columns[i]!.push([u, w]);
+  });
   const norms = columns.map((col) => Math.sqrt(col.reduce((s, [, w]) => s + w * w, 0)));
   const scratch = new Float64Array(n);
   const neighbours: number[][] = [];

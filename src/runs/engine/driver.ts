@@ -103,8 +103,10 @@ export abstract class RunDriver extends DurableObject<Env> {
   protected advance(meta: RunMeta, nodes: Map<string, NodeRecord>): void {
     const now = Date.now();
     if (TERMINAL_RUN.includes(meta.status) || meta.status === 'paused') return;
-    if (meta.status !== 'waiting' && now >= meta.deadlineAt)
-      return this.stopRun(meta, 'failed', `run exceeded its ${meta.settings.timeout_seconds}s timeout`);
+    if (meta.status !== 'waiting' && now >= meta.deadlineAt) {
+      this.stopRun(meta, 'failed', `run exceeded its ${meta.settings.timeout_seconds}s timeout`);
+      return;
+    }
     for (const rec of nodes.values()) {
       const def = meta.nodes.find((d) => d.id === rec.id)!;
       if (rec.status === 'retry_wait' && rec.nextAttemptAt !== null && rec.nextAttemptAt <= now) {
@@ -119,7 +121,10 @@ export abstract class RunDriver extends DurableObject<Env> {
     if (!failed) {
       const step = nextStep(meta.nodes, nodes);
       for (const id of step.skip) this.finishNode(nodes.get(id)!, 'skipped', null);
-      if (step.skip.length) return this.advance(meta, nodes);
+      if (step.skip.length) {
+        this.advance(meta, nodes);
+        return;
+      }
       for (const id of step.ready) {
         if (this.executions.size >= meta.settings.concurrency) break;
         this.startNode(meta, nodes, nodes.get(id)!);
