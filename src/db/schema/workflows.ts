@@ -1,0 +1,42 @@
+/** Workflow definitions and their immutable versions (src/workflows). */
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { users } from './auth';
+import { now } from './columns';
+
+export const workflows = sqliteTable(
+  'workflows',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    /** Current version; the full history is in workflow_versions. */
+    version: integer('version').notNull().default(1),
+    nodes: text('nodes', { mode: 'json' }).$type<unknown[]>().notNull(),
+    settings: text('settings', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    createdAt: integer('created_at').notNull().default(now),
+    updatedAt: integer('updated_at').notNull().default(now),
+    deletedAt: integer('deleted_at'),
+  },
+  (t) => [index('workflows_owner_idx').on(t.ownerId, t.id)],
+);
+
+/** Immutable snapshots: a run is pinned to one (workflow_id, version). */
+export const workflowVersions = sqliteTable(
+  'workflow_versions',
+  {
+    workflowId: integer('workflow_id')
+      .notNull()
+      .references(() => workflows.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    name: text('name').notNull(),
+    description: text('description'),
+    nodes: text('nodes', { mode: 'json' }).$type<unknown[]>().notNull(),
+    settings: text('settings', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    createdBy: integer('created_by').notNull(),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.version] })],
+);
