@@ -68,7 +68,7 @@ async function emitSafely(env: Env, db: DB, e: InternalEvent): Promise<void> {
 /**
  * Called by the run's Durable Object when it settles in a final state (through waitUntil, so the
  * run never waits on automations). Nothing here is retried: an event lost to a D1 outage at that
- * moment is lost (stated in the README).
+ * moment is lost (stated in docs/api/automations.md).
  */
 export async function emitRunFinished(env: Env, meta: RunMeta): Promise<void> {
   if (meta.status !== 'succeeded' && meta.status !== 'failed') return;

@@ -15,7 +15,7 @@ export type Cleared = Record<TierName, number | null>;
 
 /**
  * Removes entries from every tier that holds them, and says how many each tier removed. What
- * "every" means has limits, stated in README "Cache": this isolate's memory tier is cleared, other
+ * "every" means has limits, stated in docs/api/cache.md, "Invalidation": this isolate's memory tier is cleared, other
  * isolates' copies expire within the namespace's memory TTL; KV deletes reach other locations
  * within about 60 s; the Cache API is cleared by key only, in this data centre only.
  */

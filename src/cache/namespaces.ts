@@ -9,7 +9,7 @@ import type { TierName } from './tier';
  *               three are final: a revoked key is never un-revoked, an expiry is never moved, and a
  *               new key is 256 random bits that nobody can present before it exists. Keys that do
  *               resolve are never cached, so revocation and role changes apply to the next
- *               request (README "Cache"). Memory only: a flood of random keys must not become a
+ *               request (docs/api/cache.md). Memory only: a flood of random keys must not become a
  *               flood of KV writes.
  * - `workflow`: immutable `workflow_versions` rows, by (workflow id, version). The current
  *               version number is always read from D1 first, so an update is seen at once.

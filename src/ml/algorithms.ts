@@ -21,7 +21,7 @@ import { legacyTreesPredictor } from './legacy-trees';
  * forest on 8,000 rows ran past Workers' 30 s CPU limit. cart.ts sorts each feature once and
  * sweeps each node's rows once per feature (rows × features × depth per tree): the same
  * 50-tree depth-10 forest on 8,000 rows now takes 0.6–0.8 s, one depth-10 tree about 3 ms at
- * 1,000 rows, 20 ms at 4,000 and 55 ms at 10,000 (figures in the README). Models stored in
+ * 1,000 rows, 20 ms at 4,000 and 55 ms at 10,000 (figures in docs/api/ml.md). Models stored in
  * the old libraries' JSON still load and predict (legacy-trees.ts); new ones carry the
  * `dwc-trees-1` format marker.
  */

@@ -10,7 +10,7 @@ import type { InteractionRow } from './algorithms/matrix';
 import type { ItemDoc } from './algorithms/scored';
 import { interactionWeight, type InteractionType } from './weights';
 
-/** Training reads at most this many interactions (the newest); see README "Limits". */
+/** Training reads at most this many interactions (the newest); see docs/api/recommendations.md, "Limits, honestly". */
 export const MAX_TRAIN_INTERACTIONS = 100_000;
 /** Content models and cold-start profiles read at most this many item documents. */
 export const MAX_ITEM_DOCS = 20_000;

@@ -1,6 +1,6 @@
 /**
  * /console/templates.js: built-in workflow definitions the console can create. They are ordinary
- * bodies for POST /api/v3/workflows (see "Workflow definitions" in the README), validated by the
+ * bodies for POST /api/v3/workflows (see docs/api/workflows.md), validated by the
  * API like any other.
  */
 export default String.raw`

@@ -19,7 +19,7 @@ const Secrets = z.strictObject({ auth_token: z.string().min(16).max(200) });
  * SMS through Twilio's Programmable Messaging REST API: a form-encoded POST to
  * /2010-04-01/Accounts/{AccountSid}/Messages.json with HTTP Basic auth (Account SID : Auth
  * Token); 201 returns the Message resource, whose `sid` is kept. SMS has no subject line, so the
- * message body alone is sent. Twilio has no idempotency key for this endpoint: see the README on
+ * message body alone is sent. Twilio has no idempotency key for this endpoint: see docs/api/notifications.md on
  * the window in which a retry could send twice.
  */
 export const smsChannel: Channel = {
