@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { auditInsert, type RequestMeta } from '../src/audit/audit';
+import { auditInsert, type RequestMeta } from '../src/lib/audit';
 import {
   chainStart,
   computeSeals,
@@ -15,14 +15,12 @@ import {
 import { moreToRemove, planRetention, retentionStatements, verifyRemovable, type RetentionResult } from '../src/audit/retention';
 import { getDb } from '../src/db/client';
 import { log } from '../src/lib/log';
+import type { AuditChainRpc, RetainOutcome, SealResult } from '../src/audit/rpc';
 
 /** Entries hashed per D1 statement. */
 const SEAL_BATCH = 200;
 /** Entries sealed per call at most, so one call stays short; the rest waits for the next one. */
 export const SEAL_MAX_ROWS = 5_000;
-
-export type SealResult = { sealed: number; head: ChainLink; foreign_hash_at: number | null };
-export type RetainOutcome = { ok: true; result: RetentionResult } | { ok: false; first_invalid: { id: number; reason: string } };
 
 type HeadRow = {
   id: number;
@@ -52,7 +50,7 @@ type HeadRow = {
  * if it is evicted between D1's answer and updating the head, the next call reads the entry back
  * and completes or drops the pending step, so the head never disagrees with a crash.
  */
-export class AuditChain extends DurableObject<Env> {
+export class AuditChain extends DurableObject<Env> implements AuditChainRpc {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {

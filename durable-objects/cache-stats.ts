@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { CacheCount, CacheStatsRpc } from '../src/cache/rpc';
 
 /**
  * CacheStats — one shard of the cache's hit and miss counters (`idFromName("cache-stats:<n>")`,
@@ -9,9 +10,8 @@ import { DurableObject } from 'cloudflare:workers';
  * together). Counts live in SQLite storage and survive eviction. Sharding spreads the write load:
  * one object handles on the order of a thousand small calls a second.
  */
-export type CacheCount = { namespace: string; tier: string; hits: number; misses: number };
 
-export class CacheStats extends DurableObject<Env> {
+export class CacheStats extends DurableObject<Env> implements CacheStatsRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(

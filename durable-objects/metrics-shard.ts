@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { CompactResult, MetricsShardRpc, ShardStats } from '../src/metrics/rpc';
 import {
   HOUR_MS,
   HOUR_RETENTION_MS,
@@ -82,17 +83,7 @@ class Refused extends Error {}
 
 const sameBuckets = (a: number[] | null, b: number[] | null) => JSON.stringify(a) === JSON.stringify(b);
 
-export type ShardStats = {
-  families: number;
-  series: number;
-  minutePoints: number;
-  hourPoints: number;
-  storageBytes: number;
-  lastCompactionAt: number | null;
-};
-export type CompactResult = { minutePointsMerged: number; hourPointsWritten: number; hourPointsDeleted: number; seriesDeleted: number };
-
-export class MetricsShard extends DurableObject<Env> {
+export class MetricsShard extends DurableObject<Env> implements MetricsShardRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = ctx.storage.sql;

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { CounterUsage, HitAllResult, LimitResult, RateLimiterRpc, WindowSpec, WindowState } from '../src/lib/limits';
 
 /**
  * RateLimiter — one object per limited subject (`rl:user:42`, `rl:ip:203.0.113.9`,
@@ -20,25 +21,9 @@ import { DurableObject } from 'cloudflare:workers';
  * so concurrent callers can never both take the last slot. An alarm at the end of the longest
  * open window deletes what has expired, so objects for passing IPs do not keep storage forever.
  */
-export type LimitResult = { allowed: boolean; limit: number; remaining: number; resetAt: number };
-
-/** One policy's window, as `hitAll` counts it: its name keys the counter. */
-export type WindowSpec = { name: string; limit: number; windowSeconds: number };
-export type WindowState = WindowSpec & {
-  count: number;
-  remaining: number;
-  /** Epoch ms at which this window ends (and its count starts again from zero). */
-  resetAt: number;
-  /** True on the first refusal of this window: the caller records one event per window. */
-  firstRefusal: boolean;
-  full: boolean;
-};
-export type HitAllResult = { allowed: boolean; windows: WindowState[] };
-export type CounterUsage = { name: string; windowSeconds: number; count: number; refused: number; startedAt: number; resetAt: number };
-
 type CounterRow = { name: string; window_ms: number; started_at: number; count: number; refused: number };
 
-export class RateLimiter extends DurableObject<Env> {
+export class RateLimiter extends DurableObject<Env> implements RateLimiterRpc {
   /** The alarm this instance has set, to skip setting it again; lost on eviction, which is harmless. */
   private alarmAt: number | null = null;
 

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { RealtimeCounters, RealtimeStatsRpc } from '../src/realtime/rpc';
 
 /**
  * RealtimeStats — one object (`idFromName("realtime")`) holding the realtime layer's counters:
@@ -8,10 +9,9 @@ import { DurableObject } from 'cloudflare:workers';
  * storage and survive eviction. Reports are batched by the reporters (at most one call per
  * object per second for message counts), so this object is not on the hot path of a message.
  */
-export type RealtimeCounters = { connections: number; rooms: number; messages_in: number; messages_out: number };
 const NAMES = ['connections', 'rooms', 'messages_in', 'messages_out'] as const;
 
-export class RealtimeStats extends DurableObject<Env> {
+export class RealtimeStats extends DurableObject<Env> implements RealtimeStatsRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)');

@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { log } from '../src/lib/log';
-import { hubStub, statsStub, type RoomEvent } from '../src/realtime/protocol';
+import { hubStub, statsStub, type RoomEvent, type RoomRpc } from '../src/realtime/rpc';
 
 /**
  * Room — one object per room (`idFromName(room)`: `workflow:<id>` for a workflow's run events,
@@ -21,7 +21,7 @@ import { hubStub, statsStub, type RoomEvent } from '../src/realtime/protocol';
  */
 const RETAIN = 5000;
 
-export class Room extends DurableObject<Env> {
+export class Room extends DurableObject<Env> implements RoomRpc {
   private readonly hubs = new Map<string, ReturnType<typeof hubStub>>();
 
   constructor(ctx: DurableObjectState, env: Env) {

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { tickSchedule, type TickResult } from '../src/scheduler/fire';
+import type { TimerRpc } from '../src/scheduler/rpc';
 
 /**
  * ScheduleTimer — one object per schedule (`idFromName("schedule:<id>")`), whose alarm is the
@@ -17,7 +18,7 @@ import { tickSchedule, type TickResult } from '../src/scheduler/fire';
  * deleted storage, the alarm is re-armed by the cron reconcile (src/scheduler/reconcile.ts),
  * which also fires anything the missing alarm should have.
  */
-export class ScheduleTimer extends DurableObject<Env> {
+export class ScheduleTimer extends DurableObject<Env> implements TimerRpc {
   private chain: Promise<unknown> = Promise.resolve();
 
   /** Runs `fn` after every earlier call has settled; the in-memory chain only orders this instance's calls. */

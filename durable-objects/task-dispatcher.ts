@@ -9,6 +9,7 @@ import {
   type TaskMessage,
 } from '../src/tasks/dispatch';
 import { log } from '../src/lib/log';
+import type { DispatcherRpc } from '../src/tasks/rpc';
 
 /**
  * TaskDispatcher — one object for the whole service (`idFromName("global")`): it decides which
@@ -29,7 +30,7 @@ import { log } from '../src/lib/log';
  * re-enqueues queued tasks and releases finished ones. One object is a throughput ceiling
  * (roughly a thousand picks a second), far above what the queue consumers can run.
  */
-export class TaskDispatcher extends DurableObject<Env> {
+export class TaskDispatcher extends DurableObject<Env> implements DispatcherRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS slots (

@@ -1,15 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { handleFrame, sendFrame, sendText, type HubContext } from '../src/realtime/frames';
-import {
-  Attachment,
-  MAX_FRAME_BYTES,
-  RATE_BURST,
-  RATE_PER_SECOND,
-  roomStub,
-  statsStub,
-  userChannel,
-  type RoomEvent,
-} from '../src/realtime/protocol';
+import { Attachment, MAX_FRAME_BYTES, RATE_BURST, RATE_PER_SECOND, userChannel } from '../src/realtime/protocol';
+import { roomStub, statsStub, type HubRpc, type RoomEvent } from '../src/realtime/rpc';
 
 /**
  * UserHub — one object per user (`idFromName("user:<id>")`), holding every WebSocket that user
@@ -40,7 +32,7 @@ function eventFrame(room: string, e: RoomEvent): string {
   return text;
 }
 
-export class UserHub extends DurableObject<Env> implements HubContext {
+export class UserHub extends DurableObject<Env> implements HubContext, HubRpc {
   /** Live events that arrive for a (socket, room) while that join is still replaying. */
   readonly replaying = new Map<string, RoomEvent[]>();
   private pendingIn = 0;

@@ -13,7 +13,9 @@ import { consoleRoutes } from './console/routes';
 import { getDb } from './db/client';
 import { mountDocs } from './docs/routes';
 import { healthRoutes, livenessRoutes } from './health/routes';
-import { accessLog, corsFromEnv, ipFilter, limitAuthRoutes, limitBody, notFoundHandler, onError, requireJsonBody } from './lib/middleware';
+import { accessLog, corsFromEnv, errorHandler, limitBody, notFoundHandler, requireJsonBody } from './lib/middleware';
+import { ipFilter, limitAuthRoutes } from './security/middleware';
+import { noteRefusal } from './auth/middleware';
 import { createRouter } from './lib/openapi';
 import { httpMetrics } from './metrics/http';
 import { metricRoutes, prometheusRoutes } from './metrics/routes';
@@ -102,7 +104,7 @@ export const app = base
   .route('/console', consoleRoutes);
 
 mountDocs(app);
-app.onError(onError);
+app.onError(errorHandler({ onRefused: noteRefusal }));
 app.notFound(notFoundHandler);
 
 /** For typed clients: `hc<AppType>('https://…')` from `hono/client`. */

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { and, count, desc, eq, isNull, lt, sql } from 'drizzle-orm';
-import type { RequestMeta } from '../audit/audit';
+import type { RequestMeta } from '../lib/audit';
 import { PROVIDERS } from '../ai/types';
 import type { DB } from '../db/client';
 import { aiWorkflows, RUN_STATUSES, runs, workflows, type RunStatus } from '../db/schema';

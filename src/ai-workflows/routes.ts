@@ -1,8 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { requestMeta } from '../audit/audit';
-import { ANY_ROLE, WRITERS } from '../auth/principal';
+import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { launchRun, runStub } from '../runs/launch';
 import { IdempotencyHeader } from '../runs/schemas';
@@ -29,6 +28,7 @@ import {
   TemplateSchema,
 } from './schemas';
 import { paramsSchema, TEMPLATES } from './templates';
+import { withAccess } from '../auth/access';
 
 // The same access as the workflows they are: an AI workflow is one.
 const read = { roles: ANY_ROLE, scope: 'workflows:read' } as const;

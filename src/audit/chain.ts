@@ -247,4 +247,3 @@ export async function verifyChain(
 }
 
 /** The one sealer object for the service. */
-export const auditChain = (env: Env, name = 'audit') => env.AUDIT_CHAIN.get(env.AUDIT_CHAIN.idFromName(name));

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { log } from '../lib/log';
-import { auditChain } from './chain';
+import { auditChain } from './rpc';
 import { dailyCutoff } from './retention';
 
 const RetentionDays = z.coerce.number().int().min(0).max(36_500);

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ADMINS } from '../auth/principal';
+import { ADMINS, requestMeta } from '../auth/principal';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, pageOf, toPage } from '../lib/pagination';
-import { auditInsert, requestMeta } from './audit';
-import { auditChain } from './chain';
+import { auditInsert } from '../lib/audit';
+import { auditChain } from './rpc';
 import { exportStream } from './export';
 import { entryView, filterOf, listEntries } from './queries';
 import { complianceReport, reportCsv } from './report';
@@ -19,6 +19,7 @@ import {
   RetentionResultSchema,
   VerifySchema,
 } from './schemas';
+import { withAccess } from '../auth/access';
 
 const read = { roles: ADMINS, scope: 'security:read' } as const;
 const admin = { roles: ADMINS, scope: 'security:admin' } as const;

@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { requestMeta } from '../audit/audit';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { changePassword, requestPasswordReset, resetPassword } from './credentials';
-import { ANY_ROLE, type Principal } from './principal';
+import { ANY_ROLE, type Principal, requestMeta } from './principal';
 import { Accepted, PasswordChangeBody, PasswordForgotBody, PasswordResetBody, SessionIdParam, SessionSchema } from './schemas';
 import { listActiveSessions, publicSession, revokeAllSessions, revokeSession } from './sessions';
+import { withAccess } from './access';
 
 /*
  * The signed-in user's sessions and password, mounted at /api/v3/auth. Session-only: an API key

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { and, desc, eq, gt, isNull, lt, or } from 'drizzle-orm';
-import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import { cached, type CacheScope } from '../cache/cache';
 import type { DB } from '../db/client';
 import { apiKeys, users } from '../db/schema';

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import { rawAll, rawRun, type DB } from '../db/client';
 import { passwordResetTokens, users } from '../db/schema';
 import { secrets } from '../lib/config';

@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { auditInsert, type RequestMeta } from '../audit/audit';
+import { auditInsert, type RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { loginChallenges, users } from '../db/schema';
 import { intVar, secrets } from '../lib/config';

@@ -1,7 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
-import { requestMeta } from '../audit/audit';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { confirmPassword } from './credentials';
 import { completeMfaSignIn } from './login';
 import {
@@ -14,9 +13,10 @@ import {
   startEnrollment,
   useSecondFactor,
 } from './mfa';
-import { ANY_ROLE } from './principal';
+import { ANY_ROLE, requestMeta } from './principal';
 import { MfaCodeBody, MfaDisableBody, MfaEnrollment, MfaStatus, MfaVerifyBody, RecoveryCodes, TokenResponse } from './schemas';
 import { getUser } from './users';
+import { withAccess } from './access';
 
 /*
  * TOTP second factor, mounted at /api/v3/auth/mfa. Managing it is for signed-in sessions only

@@ -1,13 +1,13 @@
 import { and, count, eq, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import { renderSVG } from 'uqr';
-import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import { rawAll, rawRun, type DB } from '../db/client';
 import { mfaRecoveryCodes, userMfa } from '../db/schema';
 import { sha256Hex } from '../lib/crypto';
 import { ApiError } from '../lib/errors';
 import { enforceLimit, limiter } from '../lib/limits';
 import { toIsoOrNull } from '../lib/time';
-import { openFor, sealFor } from '../security/encryption';
+import { openFor, sealFor } from '../lib/encryption';
 import { reachesBurst, recordSecurityEvent } from '../security/events';
 import { base32Encode, newTotpSecret, otpauthUri, verifyTotp } from '../security/totp';
 

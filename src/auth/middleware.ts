@@ -1,4 +1,7 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { getDb } from '../db/client';
+import { log } from '../lib/log';
+import { noteAccessDenied } from '../security/events';
 import type { AppEnv } from '../lib/context';
 import { secrets } from '../lib/config';
 import { ApiError } from '../lib/errors';
@@ -8,6 +11,13 @@ import { API_KEY_PREFIX, resolveApiKey, touchApiKey } from './apikeys';
 import type { Access, Principal } from './principal';
 import { activeSessionUser } from './sessions';
 import { verifyAccessToken } from './tokens';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** Set by `guard()`; absent on public routes. */
+    principal: Principal;
+  }
+}
 
 const unauthorized = (message: string) =>
   new ApiError('unauthorized', message, { headers: { 'WWW-Authenticate': 'Bearer realm="dwc", error="invalid_token"' } });
@@ -105,4 +115,16 @@ export function guard(access: Access): MiddlewareHandler<AppEnv> {
     // (WebSocket upgrade) response cannot be copied to add them.
     if (limits && c.res.status !== 101 && !c.res.headers.has('RateLimit')) for (const [k, v] of Object.entries(limits)) c.header(k, v);
   };
+}
+
+/**
+ * Counts a request refused with 401 or 403 toward its subject's access-denied spike (the signed-in
+ * user, else the client IP), after the answer is built: wired into the error renderer by src/app.ts.
+ */
+export function noteRefusal(c: Context<AppEnv>, err: ApiError): void {
+  if (!c.env?.DB) return;
+  const principal = c.get('principal') as Principal | undefined;
+  const who = { userId: principal?.userId ?? null, ip: c.req.header('cf-connecting-ip') ?? null };
+  const noted = noteAccessDenied(c.env, getDb(c.env.DB), who, { code: err.code, method: c.req.method, path: c.req.path });
+  c.executionCtx.waitUntil(noted.catch((e) => log(c.env.LOG_LEVEL, 'error', 'access-denied counting failed', { error: String(e) })));
 }

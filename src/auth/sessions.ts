@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, isNull, lt, ne, sql, type SQL } from 'drizzle-orm';
-import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import { preparedOnce, rawAll, rawRun, type DB } from '../db/client';
 import { refreshTokens, sessions, users } from '../db/schema';
 import { randomToken, sha256Hex } from '../lib/crypto';

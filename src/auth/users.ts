@@ -1,5 +1,5 @@
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
-import { auditInsert, type RequestMeta } from '../audit/audit';
+import { auditInsert, type RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { users, type Role } from '../db/schema';
 import { ApiError } from '../lib/errors';

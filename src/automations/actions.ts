@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import type { RequestMeta } from '../audit/audit';
+import type { RequestMeta } from '../lib/audit';
 import { generateWithChain, providerChain, type AiEnv } from '../ai/registry';
 import { ProviderError } from '../ai/types';
 import { getUser } from '../auth/users';

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { RequestMeta } from '../audit/audit';
+import type { RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { automationActionResults, automationExecutions, automations, type ExecutionStatus } from '../db/schema';
 import { submitTasks } from '../tasks/queries';

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
-import { auditInsert, requestMeta } from '../audit/audit';
-import { ANY_ROLE, WRITERS } from '../auth/principal';
+import { auditInsert } from '../lib/audit';
+import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
 import { automations } from '../db/schema';
-import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { runBatch } from '../tasks/lifecycle';
 import { fire } from './execute';
@@ -13,6 +13,7 @@ import { AUTOMATION_TEMPLATES } from './templates';
 import { checkAutomation } from './validate';
 import { issueWebhookSecret, verifyWebhook } from './webhook';
 import { dropSchedule, syncSchedule } from './schedule';
+import { withAccess } from '../auth/access';
 
 const read = { roles: ANY_ROLE, scope: 'automations:read' } as const;
 const write = { roles: WRITERS, scope: 'automations:write' } as const;

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import type { RequestMeta } from '../audit/audit';
+import type { RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { automations } from '../db/schema';
 import { createSchedule, deleteSchedule } from '../scheduler/queries';

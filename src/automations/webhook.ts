@@ -5,7 +5,7 @@ import { automations } from '../db/schema';
 import { constantTimeEqual, randomToken } from '../lib/crypto';
 import type { AppEnv } from '../lib/context';
 import { ApiError } from '../lib/errors';
-import { openFor, sealFor } from '../security/encryption';
+import { openFor, sealFor } from '../lib/encryption';
 import type { AutomationRow } from './store';
 
 /*

@@ -1,5 +1,5 @@
 import type { z } from '@hono/zod-openapi';
-import type { CacheCount } from '../../durable-objects/cache-stats';
+import type { CacheCount } from './rpc';
 import { log } from '../lib/log';
 import { EdgeTier } from './edge';
 import { KvTier } from './kv';

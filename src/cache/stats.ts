@@ -1,4 +1,4 @@
-import type { CacheCount } from '../../durable-objects/cache-stats';
+import { cacheStatsShard, type CacheCount } from './rpc';
 import { NAMESPACES, NAMESPACE_NAMES, type Namespace } from './namespaces';
 import type { TierName } from './tier';
 
@@ -11,11 +11,9 @@ import type { TierName } from './tier';
  */
 export const STATS_SHARDS = 8;
 
-const shard = (env: Env, n: number) => env.CACHE_STATS.get(env.CACHE_STATS.idFromName(`cache-stats:${n}`));
-
 export async function recordCounts(env: Env, counts: CacheCount[]): Promise<void> {
   if (counts.length === 0) return;
-  await shard(env, Math.floor(Math.random() * STATS_SHARDS)).record(counts);
+  await cacheStatsShard(env, Math.floor(Math.random() * STATS_SHARDS)).record(counts);
 }
 
 type Tally = { hits: number; misses: number; hit_ratio: number | null };
@@ -32,7 +30,7 @@ export type CacheStatsView = {
  * (D1, the AI provider, the handler); a tier's misses are lookups that reached it and moved on.
  */
 export async function readStats(env: Env): Promise<CacheStatsView> {
-  const shards = await Promise.all(Array.from({ length: STATS_SHARDS }, (_, n) => shard(env, n).read()));
+  const shards = await Promise.all(Array.from({ length: STATS_SHARDS }, (_, n) => cacheStatsShard(env, n).read()));
   const sum = new Map<string, { hits: number; misses: number }>();
   for (const c of shards.flat()) {
     const k = `${c.namespace}/${c.tier}`;

@@ -1,6 +1,6 @@
 import { generateWithChain, providerChain, type AiEnv } from '../ai/registry';
 import { estimateTokens, ProviderError, type ProviderName } from '../ai/types';
-import type { RequestMeta } from '../audit/audit';
+import type { RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { ApiError } from '../lib/errors';
 import { titleOf } from '../runs/engine/executors';

@@ -1,5 +1,5 @@
 import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
-import { auditInsert, type RequestMeta } from '../audit/audit';
+import { auditInsert, type RequestMeta } from '../lib/audit';
 import { rawAll, rawRun, type DB } from '../db/client';
 import { documents, documentVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';

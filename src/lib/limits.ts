@@ -1,9 +1,36 @@
-import type { LimitResult } from '../../durable-objects/rate-limiter';
 import { ApiError } from './errors';
+import { objectStub } from './stubs';
 
-export function limiter(env: Env, key: string) {
-  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
+export type LimitResult = { allowed: boolean; limit: number; remaining: number; resetAt: number };
+
+/** One policy's window, as `hitAll` counts it: its name keys the counter. */
+export type WindowSpec = { name: string; limit: number; windowSeconds: number };
+export type WindowState = WindowSpec & {
+  count: number;
+  remaining: number;
+  /** Epoch ms at which this window ends (and its count starts again from zero). */
+  resetAt: number;
+  /** True on the first refusal of this window: the caller records one event per window. */
+  firstRefusal: boolean;
+  full: boolean;
+};
+export type HitAllResult = { allowed: boolean; windows: WindowState[] };
+export type CounterUsage = { name: string; windowSeconds: number; count: number; refused: number; startedAt: number; resetAt: number };
+
+/** The RateLimiter object's RPC (durable-objects/rate-limiter.ts implements it). */
+export interface RateLimiterRpc {
+  /** Counts one event in the window of `windowMs`; refused once `limit` events were admitted. */
+  hit(limit: number, windowMs: number): LimitResult;
+  /** Counts one event against several named windows at once: admitted only if every one admits it. */
+  hitAll(specs: WindowSpec[]): HitAllResult;
+  usage(): CounterUsage[];
+  reset(): void;
+  /** A storage round trip, for health checks. */
+  probe(): { ok: boolean; at: number };
 }
+
+/** The counter object for `key` (`rl:user:42`, `login:account:alice`, …). */
+export const limiter = (env: Env, key: string) => objectStub<RateLimiterRpc>(env.RATE_LIMITER, key);
 
 /**
  * The IETF rate-limit fields (draft-ietf-httpapi-ratelimit-headers, structured-field syntax):

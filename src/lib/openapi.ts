@@ -2,8 +2,6 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
 import { ApiError, ErrorSchema, ERROR_STATUS, type ErrorCode } from './errors';
 import type { AppEnv } from './context';
-import { guard } from '../auth/middleware';
-import type { Access } from '../auth/principal';
 
 /**
  * Every zod validation failure (body, query, params, headers) becomes the same 400 error shape,
@@ -49,21 +47,6 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 type SecurityRequirement = Record<string, string[]>;
 export const bearerSecurity: SecurityRequirement[] = [{ bearerAuth: [] }, { apiKeyHeader: [] }];
 export const sessionSecurity: SecurityRequirement[] = [{ bearerAuth: [] }];
-
-/**
- * Declares a route's access in one place: the guard middleware that enforces it, the OpenAPI
- * security requirement, 401/403 responses, and an `x-access` extension listing the roles and
- * API-key scope, so the authorisation table can be read from (and tested against) the spec.
- */
-export function withAccess<R extends { responses: object; middleware?: unknown }>(access: Access, route: R) {
-  return {
-    ...route,
-    middleware: guard(access),
-    security: access.scope ? bearerSecurity : sessionSecurity,
-    'x-access': { roles: [...access.roles], scope: access.scope ?? null },
-    responses: { ...errorResponses('unauthorized', 'forbidden'), ...route.responses },
-  };
-}
 
 /** `{id}` path parameter: a positive integer id. */
 export const IdParam = z.object({

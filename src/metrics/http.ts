@@ -4,7 +4,8 @@ import type { AppEnv } from '../lib/context';
 import { log } from '../lib/log';
 import { bucketIndex, DEFAULT_BUCKETS, emptyCounts } from './buckets';
 import { labelKey, type Delta, type Family } from './model';
-import { shard, SHARDS } from './store';
+import { metricsShard } from './rpc';
+import { SHARDS } from './store';
 
 export const HTTP_REQUESTS: Family = {
   name: 'dwc_http_requests_total',
@@ -76,7 +77,7 @@ async function flush(env: Env): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), FLUSH_TIMEOUT_MS)));
     try {
-      const result = await Promise.race([shard(env, homeShard!).record(batch, Date.now()), timedOut]);
+      const result = await Promise.race([metricsShard(env, homeShard!).record(batch, Date.now()), timedOut]);
       if (result === 'timeout') {
         // It may still land, so it is not sent again: at most once, rather than counted twice.
         log(env.LOG_LEVEL, 'warn', 'http metrics flush timed out; its batch may be lost', { series: batch.length });

@@ -1,6 +1,7 @@
 import { addCounts } from './buckets';
 import { labelKey, type Delta, type Family, type RecordResult, type SeriesTotal, type SeriesWindow } from './model';
 import { mergeWindows } from './points';
+import { metricsShard } from './rpc';
 
 /**
  * The metric shards, as the Worker sees them. Four objects: a custom family always goes to the
@@ -11,8 +12,6 @@ import { mergeWindows } from './points';
  */
 export const SHARDS = 4;
 
-export const shard = (env: Env, i: number) => env.METRICS.get(env.METRICS.idFromName(`metrics:${i}`));
-
 /** FNV-1a: a stable, cheap string hash; only its spread matters here. */
 export function shardFor(name: string): number {
   let h = 0x811c9dc5;
@@ -20,12 +19,12 @@ export function shardFor(name: string): number {
   return (h >>> 0) % SHARDS;
 }
 
-const everyShard = <T>(env: Env, f: (s: ReturnType<typeof shard>) => Promise<T>) =>
-  Promise.all(Array.from({ length: SHARDS }, (_, i) => f(shard(env, i))));
+const everyShard = <T>(env: Env, f: (s: ReturnType<typeof metricsShard>) => Promise<T>) =>
+  Promise.all(Array.from({ length: SHARDS }, (_, i) => f(metricsShard(env, i))));
 
 /** Records one custom observation in its family's shard; resolves once it is stored. */
 export const recordCustom = (env: Env, delta: Delta, at: number): Promise<RecordResult> =>
-  shard(env, shardFor(delta.family.name)).record([delta], at);
+  metricsShard(env, shardFor(delta.family.name)).record([delta], at);
 
 export async function allFamilies(env: Env): Promise<Family[]> {
   const byName = new Map<string, Family>();

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { auditInsert, type RequestMeta } from '../audit/audit';
+import { auditInsert, type RequestMeta } from '../lib/audit';
 import type { Principal } from '../auth/principal';
 import type { DB } from '../db/client';
 import { mlModels, mlModelVersions } from '../db/schema';

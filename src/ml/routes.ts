@@ -1,10 +1,10 @@
 import { createRoute } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
-import { auditInsert, requestMeta } from '../audit/audit';
-import { ANY_ROLE, WRITERS } from '../auth/principal';
+import { auditInsert } from '../lib/audit';
+import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
 import { mlModels } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { runBatch } from '../tasks/lifecycle';
 import { ALGORITHM_TYPES, PARAMETER_SCHEMAS } from './algorithms';
@@ -24,6 +24,7 @@ import {
 } from './schemas';
 import { failOrphanedTraining, findModel, getVersion, listModels, listVersions, storedRowCount } from './store';
 import { mlStats, modelView, versionView } from './views';
+import { withAccess } from '../auth/access';
 
 const read = { roles: ANY_ROLE, scope: 'ml:read' } as const;
 const write = { roles: WRITERS, scope: 'ml:write' } as const;

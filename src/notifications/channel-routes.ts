@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { requestMeta } from '../audit/audit';
-import { WRITERS, type Principal } from '../auth/principal';
+import { WRITERS, type Principal, requestMeta } from '../auth/principal';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { deleteConfig, listConfigs, rotateWebhookSecret, saveConfig, type Scope } from './config';
 import { ChannelParams, ConfigBody, ConfigSchema, ScopeQuery } from './schemas';
+import { withAccess } from '../auth/access';
 
 const read = { roles: WRITERS, scope: 'notifications:read' } as const;
 const write = { roles: WRITERS, scope: 'notifications:write' } as const;

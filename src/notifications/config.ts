@@ -1,10 +1,10 @@
 import { and, asc, eq } from 'drizzle-orm';
-import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { notificationChannels, type NotificationChannel } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { toIso } from '../lib/time';
-import { openFor, sealFor } from '../security/encryption';
+import { openFor, sealFor } from '../lib/encryption';
 import { CHANNELS, ChannelError, type ResolvedConfig } from './channels';
 import { newSigningSecret } from './channels/webhook';
 import { invalid, type Issue } from './templates';

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { DB } from '../db/client';
 import { notificationAttempts, notificationDeliveries, tasks, type NotificationChannel } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import type { RequestMeta } from '../audit/audit';
+import type { RequestMeta } from '../lib/audit';
 import { cancelTasks } from '../tasks/queries';
 import { toIso, toIsoOrNull } from '../lib/time';
 

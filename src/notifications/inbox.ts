@@ -3,7 +3,8 @@ import type { DB } from '../db/client';
 import { notifications, type NOTIFICATION_PRIORITIES } from '../db/schema';
 import { log } from '../lib/log';
 import { toIso, toIsoOrNull } from '../lib/time';
-import { hubStub, userChannel } from '../realtime/protocol';
+import { userChannel } from '../realtime/protocol';
+import { hubStub } from '../realtime/rpc';
 
 export type InAppMessage = {
   category: string;

@@ -1,5 +1,5 @@
 import { eq, inArray } from 'drizzle-orm';
-import type { RequestMeta } from '../audit/audit';
+import type { RequestMeta } from '../lib/audit';
 import { findUserByLogin, getUser } from '../auth/users';
 import type { Role } from '../db/schema';
 import type { DB } from '../db/client';

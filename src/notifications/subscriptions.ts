@@ -3,7 +3,7 @@ import type { DB } from '../db/client';
 import { pushSubscriptions } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { toIso } from '../lib/time';
-import { openFor, sealFor } from '../security/encryption';
+import { openFor, sealFor } from '../lib/encryption';
 import { guardUrl } from './channels/http';
 import { ChannelError } from './channels/types';
 import { fromB64url } from './webpush';

@@ -1,6 +1,7 @@
 import { getDb } from '../db/client';
 import { getWorkflow } from '../workflows/queries';
-import { ClientFrame, namedRoom, roomStub, userChannel, workflowRoom, type Attachment, type RoomEvent } from './protocol';
+import { ClientFrame, namedRoom, userChannel, workflowRoom, type Attachment } from './protocol';
+import { roomStub, type RoomEvent } from './rpc';
 
 /** What frame handling needs from the hub object; the hub implements it. */
 export interface HubContext {

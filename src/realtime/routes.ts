@@ -5,7 +5,8 @@ import { ANY_ROLE } from '../auth/principal';
 import type { AppEnv } from '../lib/context';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonResponse } from '../lib/openapi';
-import { hubStub, statsStub, userChannel } from './protocol';
+import { userChannel } from './protocol';
+import { hubStub, statsStub } from './rpc';
 
 /** The subprotocol the server speaks; a token can ride along as `bearer.<token>`. */
 export const PROTOCOL = 'dwc.v1';

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { auditIfChanged, type RequestMeta } from '../audit/audit';
+import { auditIfChanged, type RequestMeta } from '../lib/audit';
 import { getDb, rawAll, type DB } from '../db/client';
 import { runs } from '../db/schema';
 import { ApiError } from '../lib/errors';

@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull, notInArray, sql } from 'drizzle-orm';
-import type { RequestMeta } from '../audit/audit';
+import type { RequestMeta } from '../lib/audit';
 import { getDb, rawAll, type DB } from '../db/client';
 import { scheduleFires, schedules, tasks } from '../db/schema';
 import { runBatch, TERMINAL, type Stmt } from '../tasks/lifecycle';

@@ -1,5 +1,5 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
-import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { scheduleFires, schedules, tasks } from '../db/schema';
 import { ApiError } from '../lib/errors';
@@ -9,7 +9,7 @@ import { getWorkflow } from '../workflows/queries';
 import { dueAt, timingOf, type FireRow, type ScheduleRow } from './fire';
 import type { CronBody, DailyBody, IntervalBody, MonthlyBody, PatchBody, ScheduleTarget, WeeklyBody } from './schemas';
 import { cronProblem, derivedCron, nextFireAfter, spacingProblem, type Timing, type Weekday } from './timing';
-import { scheduleTimer } from './timer';
+import { scheduleTimer } from './rpc';
 import type { z } from '@hono/zod-openapi';
 import { toIso, toIsoOrNull } from '../lib/time';
 

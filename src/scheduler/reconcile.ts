@@ -1,7 +1,7 @@
 import { and, asc, eq, isNotNull, lte } from 'drizzle-orm';
 import { getDb } from '../db/client';
 import { scheduleFires, schedules } from '../db/schema';
-import { scheduleTimer } from './timer';
+import { scheduleTimer } from './rpc';
 
 /** Schedules due within this window get their alarm checked (and re-armed if it was lost). */
 const LOOKAHEAD_MS = 5 * 60_000;

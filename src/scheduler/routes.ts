@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { auditIfChanged, requestMeta } from '../audit/audit';
-import { ANY_ROLE, WRITERS } from '../auth/principal';
+import { auditIfChanged } from '../lib/audit';
+import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { StatsQuery } from '../tasks/schemas';
 import { fireOnce, timingOf } from './fire';
@@ -33,6 +33,7 @@ import {
 } from './schemas';
 import { scheduleStats } from './stats';
 import { cronProblem, preview } from './timing';
+import { withAccess } from '../auth/access';
 
 const read = { roles: ANY_ROLE, scope: 'schedules:read' } as const;
 const write = { roles: WRITERS, scope: 'schedules:write' } as const;

@@ -1,5 +1,5 @@
 import { and, count, desc, eq, isNotNull, isNull, lt, sql, type SQL } from 'drizzle-orm';
-import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { apiKeys, ipRules } from '../db/schema';
 import { ApiError, notFound } from '../lib/errors';

@@ -1,6 +1,6 @@
 import { count, eq } from 'drizzle-orm';
-import type { HitAllResult, WindowState } from '../../durable-objects/rate-limiter';
-import { auditIfChanged, auditInsert, type RequestMeta } from '../audit/audit';
+import type { HitAllResult, WindowState } from '../lib/limits';
+import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { rateLimitPolicies, type LIMIT_SUBJECTS, type ROUTE_CLASSES } from '../db/schema';
 import { ApiError } from '../lib/errors';

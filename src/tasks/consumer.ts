@@ -6,9 +6,9 @@ import { log } from '../lib/log';
 import { runStub } from '../runs/launch';
 import { TERMINAL_RUN } from '../runs/engine/types';
 import { runOutput } from '../runs/engine/projection';
-import { scheduleTimer } from '../scheduler/timer';
+import { scheduleTimer } from '../scheduler/rpc';
 import { retryDelaySeconds } from './backoff';
-import { dispatcher, TaskMessage, TASKS_DLQ_NAME } from './dispatch';
+import { TaskMessage, TASKS_DLQ_NAME } from './dispatch';
 import { HANDLERS, TaskError, type Outcome } from './handlers';
 import {
   claimAttempt,
@@ -24,6 +24,7 @@ import {
   type TaskRow,
 } from './lifecycle';
 import { PAYLOAD_SCHEMAS } from './payloads';
+import { dispatcher } from './rpc';
 
 /** What to do with one message, and what to tell others once the batch is done. */
 type Decision = { retryDelay?: number; release?: boolean; scheduleId?: number | null };

@@ -1,6 +1,5 @@
 import { z } from '@hono/zod-openapi';
 import type { TaskPriority } from '../db/schema';
-import type { TaskDispatcher } from '../../durable-objects/task-dispatcher';
 
 /*
  * Dispatch limits. A task holds its slot from dispatch until it ends — retry backoff included,
@@ -44,12 +43,3 @@ export type TaskMessage = z.infer<typeof TaskMessage>;
 
 export const TASKS_QUEUE_NAME = 'dwc-tasks';
 export const TASKS_DLQ_NAME = 'dwc-tasks-dlq';
-
-type DispatcherMethods = 'enqueue' | 'release' | 'redispatch' | 'inFlight' | 'pause' | 'resume' | 'status';
-export type DispatcherRpc = {
-  [K in DispatcherMethods]: (...args: Parameters<TaskDispatcher[K]>) => Promise<Awaited<ReturnType<TaskDispatcher[K]>>>;
-};
-
-/** The service's one dispatcher; `name` is only for tests that need a private instance. */
-export const dispatcher = (env: Env, name = 'global'): DispatcherRpc =>
-  env.TASK_DISPATCHER.get(env.TASK_DISPATCHER.idFromName(name)) as unknown as DispatcherRpc;

@@ -1,16 +1,17 @@
 import { and, asc, desc, eq, inArray, lt, notInArray, sql } from 'drizzle-orm';
-import { auditIfChanged, type RequestMeta } from '../audit/audit';
+import { auditIfChanged, type RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { taskAttempts, tasks, type TaskPriority, type TaskStatus, type TaskType } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { log } from '../lib/log';
 import { runStub } from '../runs/launch';
-import { scheduleTimer } from '../scheduler/timer';
-import { dispatcher, MAX_BACKLOG_PER_USER } from './dispatch';
+import { scheduleTimer } from '../scheduler/rpc';
+import { MAX_BACKLOG_PER_USER } from './dispatch';
 import { runBatch, TERMINAL, type Stmt, type TaskRow } from './lifecycle';
 import { validatePayload } from './payloads';
 import type { SubmitBody } from './schemas';
 import { toIso, toIsoOrNull } from '../lib/time';
+import { dispatcher } from './rpc';
 
 export function taskView(t: TaskRow, attempts?: (typeof taskAttempts.$inferSelect)[]) {
   return {

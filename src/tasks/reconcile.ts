@@ -1,8 +1,9 @@
 import { and, eq, inArray, isNull, lt } from 'drizzle-orm';
 import { getDb } from '../db/client';
 import { tasks } from '../db/schema';
-import { dispatcher, type TaskMessage } from './dispatch';
+import type { TaskMessage } from './dispatch';
 import { TERMINAL } from './lifecycle';
+import { dispatcher } from './rpc';
 
 /** A dispatched task whose first message has not been claimed after this long is re-sent. */
 const UNCLAIMED_MS = 5 * 60_000;

@@ -1,10 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { auditInsert, requestMeta } from '../audit/audit';
-import { ADMINS, ANY_ROLE, WRITERS } from '../auth/principal';
+import { auditInsert } from '../lib/audit';
+import { ADMINS, ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { dispatcher } from './dispatch';
 import { cancelTasks, getTask, listTasks, submitTasks, taskView } from './queries';
 import {
   BulkCancelBody,
@@ -19,6 +18,8 @@ import {
 } from './schemas';
 import { rotateSigningSecret, signingSecret } from './signing';
 import { taskStats } from './stats';
+import { withAccess } from '../auth/access';
+import { dispatcher } from './rpc';
 
 const read = { roles: ANY_ROLE, scope: 'tasks:read' } as const;
 const write = { roles: WRITERS, scope: 'tasks:write' } as const;

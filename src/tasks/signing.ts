@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
-import { auditInsert, type RequestMeta } from '../audit/audit';
+import { auditInsert, type RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { webhookSecrets } from '../db/schema';
-import { openFor, sealFor } from '../security/encryption';
+import { openFor, sealFor } from '../lib/encryption';
 
 /*
  * Webhook signatures follow Standard Webhooks (standardwebhooks.com): headers `webhook-id`,

@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { DB } from '../db/client';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES } from '../db/schema';
-import { dispatcher } from './dispatch';
+import { dispatcher } from './rpc';
 
 /**
  * Nearest-rank percentiles of `value` over `from … where`, computed by D1 (window functions),

@@ -1,12 +1,12 @@
 import { emitWorkflowChanged } from '../automations/events';
 import { createRoute } from '@hono/zod-openapi';
-import { requestMeta } from '../audit/audit';
-import { ANY_ROLE, WRITERS } from '../auth/principal';
+import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { createWorkflow, deleteWorkflow, getWorkflow, listWorkflows, publicWorkflow, updateWorkflow, workflowSummary } from './queries';
 import { WorkflowCreateBody, WorkflowPatchBody, WorkflowSchema, WorkflowSummarySchema } from './schemas';
+import { withAccess } from '../auth/access';
 
 const read = { roles: ANY_ROLE, scope: 'workflows:read' } as const;
 const write = { roles: WRITERS, scope: 'workflows:write' } as const;

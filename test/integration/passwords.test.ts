@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
-import type { RequestMeta } from '../../src/audit/audit';
+import type { RequestMeta } from '../../src/lib/audit';
 import { createPasswordResetToken } from '../../src/auth/credentials';
 import { getDb } from '../../src/db/client';
 import { api, count, expectError, login, register, snapshot, STRONG_PASSWORD, unique } from '../helpers';

@@ -2,8 +2,8 @@ import { env, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, expectError, registerAndLogin, unique } from '../helpers';
 import { connectWs } from '../ws-client';
-import { roomStub } from '../../src/realtime/protocol';
 import type { UserHub } from '../../src/index';
+import { roomStub } from '../../src/realtime/rpc';
 
 // In its own file: storage (and so the counters) starts empty, and no other test's sockets race.
 let owner: Awaited<ReturnType<typeof registerAndLogin>>;

@@ -1,7 +1,6 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import {
-  auditChain,
   canonicalEntry,
   computeSeals,
   entryHash,
@@ -13,6 +12,7 @@ import {
 } from '../../src/audit/chain';
 import { csvField, csvLine } from '../../src/audit/export';
 import { dailyCutoff, DAY_MS, planRetention } from '../../src/audit/retention';
+import { auditChain } from '../../src/audit/rpc';
 
 const row = (over: Partial<ChainRow>): ChainRow => ({
   id: 1,
@@ -41,6 +41,8 @@ async function insertEntries(n: number, action = 'unit.test', at?: number) {
 }
 
 const anchor = () => auditChain(env).anchor();
+/** The chain's stub as the test pool needs it, to reach inside the object. */
+const rawChain = () => env.AUDIT_CHAIN.get(env.AUDIT_CHAIN.idFromName('audit'));
 
 describe('the audit hash', () => {
   // Expected values computed outside the Worker (Python hashlib over the same canonical JSON).
@@ -146,7 +148,7 @@ describe('the sealer object', () => {
     const { seals } = await computeSeals(head, await readEntries(env.DB, head.id, null, 10));
     const last = seals.at(-1)!;
     // As if evicted after D1 answered: the pending step is recorded, the head not yet moved.
-    await runInDurableObject(stub, (_, state) =>
+    await runInDurableObject(rawChain(), (_, state) =>
       state.storage.sql.exec('UPDATE head SET pending_id = ?, pending_hash = ? WHERE k = 1', last.id, last.hash),
     );
     expect(await writeSeals(env.DB, seals)).toBe(3);
@@ -158,7 +160,7 @@ describe('the sealer object', () => {
     await insertEntries(2);
     const stub = auditChain(env);
     const head = (await anchor())!;
-    await runInDurableObject(stub, (_, state) =>
+    await runInDurableObject(rawChain(), (_, state) =>
       state.storage.sql.exec('UPDATE head SET pending_id = ?, pending_hash = ? WHERE k = 1', head.id + 2, 'f'.repeat(64)),
     );
     expect((await stub.seal()).sealed).toBe(2);

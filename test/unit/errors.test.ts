@@ -3,7 +3,7 @@ import { requestId } from 'hono/request-id';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../src/lib/errors';
 import type { AppEnv } from '../../src/lib/context';
-import { notFoundHandler, onError } from '../../src/lib/middleware';
+import { errorHandler, notFoundHandler } from '../../src/lib/middleware';
 
 function appThatThrows(err: unknown) {
   const app = new Hono<AppEnv>();
@@ -11,7 +11,7 @@ function appThatThrows(err: unknown) {
   app.get('/boom', () => {
     throw err;
   });
-  app.onError(onError);
+  app.onError(errorHandler());
   app.notFound(notFoundHandler);
   return app;
 }

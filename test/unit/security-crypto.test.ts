@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { base64url } from '../../src/lib/crypto';
-import { decryptSecret, encryptSecret, loadKeyring, needsReencryption } from '../../src/security/encryption';
+import { decryptSecret, encryptSecret, loadKeyring, needsReencryption } from '../../src/lib/encryption';
 import { base32Decode, base32Encode, hotp, otpauthUri, totp, verifyTotp } from '../../src/security/totp';
 
 const ascii = (s: string) => new TextEncoder().encode(s);

@@ -11,7 +11,8 @@ import { render, type TemplateContext } from './template';
 import { DONE_NODE, NodeError, TERMINAL_RUN, type NodeRecord, type RunMeta } from './types';
 import { runStub } from '../launch';
 import { emitDocumentGenerated, emitRunFinished } from '../../automations/events';
-import { roomStub, workflowRoom } from '../../realtime/protocol';
+import { workflowRoom } from '../../realtime/protocol';
+import { roomStub } from '../../realtime/rpc';
 
 /**
  * The scheduling half of the WorkflowRun Durable Object (durable-objects/workflow-run.ts): the

@@ -1,4 +1,4 @@
-import type { RequestMeta } from '../../audit/audit';
+import type { RequestMeta } from '../../lib/audit';
 import { ApiError } from '../../lib/errors';
 import { launchRun } from '../../runs/launch';
 import { getWorkflow } from '../../workflows/queries';

@@ -1,5 +1,5 @@
-import { base64url, fromBase64url } from '../lib/crypto';
-import { secrets } from '../lib/config';
+import { base64url, fromBase64url } from './crypto';
+import { secrets } from './config';
 
 /**
  * Encryption at rest for stored secrets (provider API keys, webhook and channel secrets):

@@ -1,8 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Context } from 'hono';
 import { rawRun, type DB } from '../db/client';
 import { auditLog } from '../db/schema';
-import type { AppEnv } from '../lib/context';
 
 /** Who did it and from where, taken from the request once and passed to plain functions. */
 export type RequestMeta = {
@@ -12,18 +10,6 @@ export type RequestMeta = {
   actorUserId: number | null;
   actorApiKeyId: number | null;
 };
-
-export function requestMeta(c: Context<AppEnv>): RequestMeta {
-  const p = c.get('principal') as AppEnv['Variables']['principal'] | undefined;
-  return {
-    requestId: c.get('requestId'),
-    // CF-Connecting-IP is set by Cloudflare's edge and cannot be forged by the client there.
-    ip: c.req.header('cf-connecting-ip') ?? null,
-    userAgent: c.req.header('user-agent')?.slice(0, 512) ?? null,
-    actorUserId: p?.userId ?? null,
-    actorApiKeyId: p?.kind === 'api_key' ? p.apiKeyId : null,
-  };
-}
 
 export type AuditEvent = {
   action: string;
