@@ -1,70 +1,48 @@
-import analytics from './client/analytics';
-import api from './client/api';
-import app from './client/app';
-import auth from './client/auth';
-import charts from './client/charts';
-import documents from './client/documents';
-import dom from './client/dom';
-import run from './client/run';
-import service from './client/service';
-import sse from './client/sse';
-import styles from './client/styles';
-import templates from './client/templates';
-import timeline from './client/timeline';
-import workflow from './client/workflow';
-import workflows from './client/workflows';
-
 /*
- * The browser code is kept as text in TypeScript modules so the Worker bundle carries it without
- * a build step or an assets binding: each file below is a plain ES module that the browser loads
- * from /console/<name> and links to the others with relative imports.
+ * The console's browser files are not part of the Worker bundle: src/console/build.mjs compiles
+ * src/console/client into dist/assets/console, which wrangler.toml declares as the Workers Static
+ * Assets directory. Every request runs the Worker first (assets.run_worker_first), so no file is
+ * ever served without the headers the console routes add; the routes read the files through the
+ * ASSETS binding.
  */
-type Asset = { type: 'text/javascript' | 'text/css'; body: string };
-const js = (body: string): Asset => ({ type: 'text/javascript', body });
 
-export const ASSETS: Record<string, Asset> = {
-  'app.js': js(app),
-  'api.js': js(api),
-  'dom.js': js(dom),
-  'sse.js': js(sse),
-  'auth.js': js(auth),
-  'templates.js': js(templates),
-  'workflows.js': js(workflows),
-  'workflow.js': js(workflow),
-  'run.js': js(run),
-  'timeline.js': js(timeline),
-  'documents.js': js(documents),
-  'charts.js': js(charts),
-  'analytics.js': js(analytics),
-  'service.js': js(service),
-  'app.css': { type: 'text/css', body: styles },
-};
+/**
+ * The files served under /console/<name>, with their content types: one ES module per
+ * client/*.ts, compiled on its own so the modules' relative imports stay as written, and the
+ * stylesheet. A module added to client/ must be listed here too, or the browser cannot load it.
+ */
+export const CONSOLE_FILES = {
+  'app.js': 'text/javascript',
+  'api.js': 'text/javascript',
+  'dom.js': 'text/javascript',
+  'sse.js': 'text/javascript',
+  'auth.js': 'text/javascript',
+  'templates.js': 'text/javascript',
+  'workflows.js': 'text/javascript',
+  'workflow.js': 'text/javascript',
+  'run.js': 'text/javascript',
+  'timeline.js': 'text/javascript',
+  'documents.js': 'text/javascript',
+  'charts.js': 'text/javascript',
+  'analytics.js': 'text/javascript',
+  'service.js': 'text/javascript',
+  'app.css': 'text/css',
+} as const;
 
-export const CONSOLE_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>Console — Document Workflow Chain</title>
-<link rel="stylesheet" href="/console/app.css">
-<script type="module" src="/console/app.js"></script>
-</head>
-<body>
-<a class="skip" href="#main">Skip to content</a>
-<header class="top">
-  <a class="brand" href="#/workflows">Document Workflow Chain</a>
-  <nav id="nav" aria-label="Main" hidden>
-    <a href="#/workflows">Workflows</a>
-    <a href="#/documents">Documents</a>
-    <a href="#/analytics">Analytics</a>
-    <span id="who" class="who"></span>
-    <button id="sign-out" type="button" class="quiet">Sign out</button>
-  </nav>
-</header>
-<main id="main" tabindex="-1"><p>Loading the console…</p></main>
-<p id="toast" class="toast" role="status" aria-live="polite"></p>
-<noscript><p>The console needs JavaScript. The API itself is documented at <a href="/docs">/docs</a>.</p></noscript>
-</body>
-</html>
-`;
+export type ConsoleFile = keyof typeof CONSOLE_FILES;
+
+export const isConsoleFile = (name: string): name is ConsoleFile => Object.hasOwn(CONSOLE_FILES, name);
+
+/**
+ * A built file's text (the HTML shell is index.html), read through the ASSETS binding, where the
+ * build put it at /console/<name>. A listed file that is missing means the console was not built
+ * with this Worker: a server fault, not the client's.
+ */
+export async function readConsoleFile(assets: Fetcher, requestUrl: string, name: ConsoleFile | 'index.html'): Promise<string> {
+  const res = await assets.fetch(new URL(`/console/${name}`, requestUrl));
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`The console file ${name} is not in the static assets (status ${res.status}); run npm run build:console`);
+  }
+  return res.text();
+}

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses } from '../lib/openapi';
-import { ASSETS, CONSOLE_HTML } from './assets';
+import { CONSOLE_FILES, isConsoleFile, readConsoleFile } from './assets';
 
 /*
  * The console is a page of plain ES modules talking to the public API with the signed-in user's
@@ -17,7 +17,7 @@ const AssetParam = z.object({
   asset: z
     .string()
     .max(64)
-    .openapi({ param: { name: 'asset', in: 'path' }, example: 'app.js', description: `One of: ${Object.keys(ASSETS).join(', ')}` }),
+    .openapi({ param: { name: 'asset', in: 'path' }, example: 'app.js', description: `One of: ${Object.keys(CONSOLE_FILES).join(', ')}` }),
 });
 
 export const consoleRoutes = createRouter()
@@ -33,10 +33,11 @@ export const consoleRoutes = createRouter()
         200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } },
       },
     }),
-    (c) => {
+    async (c) => {
+      const html = await readConsoleFile(c.env.ASSETS, c.req.url, 'index.html');
       c.header('Content-Security-Policy', CONSOLE_CSP);
       c.header('Cache-Control', 'no-cache');
-      return c.html(CONSOLE_HTML, 200);
+      return c.html(html, 200);
     },
   )
   .openapi(
@@ -56,13 +57,13 @@ export const consoleRoutes = createRouter()
         ...errorResponses('not_found'),
       },
     }),
-    (c) => {
+    async (c) => {
       const name = c.req.valid('param').asset;
-      const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
-      if (!asset) throw new ApiError('not_found', `No console asset ${name}`);
+      if (!isConsoleFile(name)) throw new ApiError('not_found', `No console asset ${name}`);
+      const body = await readConsoleFile(c.env.ASSETS, c.req.url, name);
       c.header('Content-Security-Policy', CONSOLE_CSP);
       // Revalidated on every load: the files are small and change with each deploy.
       c.header('Cache-Control', 'no-cache');
-      return c.body(asset.body, 200, { 'Content-Type': `${asset.type}; charset=utf-8` });
+      return c.body(body, 200, { 'Content-Type': `${CONSOLE_FILES[name]}; charset=utf-8` });
     },
   );

@@ -3,56 +3,57 @@
  * linkable without server routes; each view gets an AbortSignal that fires when the user leaves,
  * which closes its event stream and discards late answers.
  */
-export default String.raw`
-import { currentUser, logout, onSessionChange, signedIn } from './api.js';
 import { analyticsView } from './analytics.js';
+import { currentUser, logout, onSessionChange, type SessionChange, signedIn } from './api.js';
 import { authView } from './auth.js';
 import { documentsView, documentView } from './documents.js';
-import { h, showError } from './dom.js';
+import { h, pageElement, showError, type ViewContext } from './dom.js';
 import { runView } from './run.js';
 import { serviceView } from './service.js';
 import { workflowView } from './workflow.js';
 import { workflowsView } from './workflows.js';
 
-const ROUTES = [
+type Route = [RegExp, (m: RegExpMatchArray, ctx: ViewContext) => Promise<void>];
+
+const ROUTES: Route[] = [
   [/^#\/workflows\/(\d+)\/runs\/(\d+)$/, (m, ctx) => runView(ctx, Number(m[1]), Number(m[2]))],
   [/^#\/workflows\/(\d+)\/analytics$/, (m, ctx) => analyticsView(ctx, Number(m[1]))],
   [/^#\/workflows\/(\d+)$/, (m, ctx) => workflowView(ctx, Number(m[1]))],
-  [/^#\/workflows$/, (m, ctx) => workflowsView(ctx)],
+  [/^#\/workflows$/, (_m, ctx) => workflowsView(ctx)],
   [/^#\/documents\/(\d+)(?:\/versions\/(\d+))?$/, (m, ctx) => documentView(ctx, Number(m[1]), m[2] ? Number(m[2]) : null)],
   [/^#\/documents(?:\?(.*))?$/, (m, ctx) => documentsView(ctx, new URLSearchParams(m[1] || ''))],
   [/^#\/analytics(?:\?(.*))?$/, (m, ctx) => serviceView(ctx, new URLSearchParams(m[1] || ''))],
 ];
 
-const NOTICES = {
+const NOTICES: Partial<Record<SessionChange, string>> = {
   'signed-out': 'You are signed out.',
   expired: 'Your session has ended. Please sign in again.',
 };
 
-let current = null;
+let current: AbortController | null = null;
 let notice = '';
 let initialLoad = true;
 
-function updateNav() {
-  const nav = document.getElementById('nav');
+function updateNav(): void {
+  const nav = pageElement('#nav', HTMLElement);
   const user = currentUser();
   nav.hidden = !user;
-  document.getElementById('who').textContent = user ? user.username + ' (' + user.role + ')' : '';
-  const section = (location.hash.match(/^#\/(\w+)/) || [])[1] || 'workflows';
+  pageElement('#who', HTMLElement).textContent = user ? `${user.username} (${user.role})` : '';
+  const section = location.hash.match(/^#\/(\w+)/)?.[1] || 'workflows';
   for (const a of nav.querySelectorAll('a')) {
-    if (a.getAttribute('href') === '#/' + section) a.setAttribute('aria-current', 'page');
+    if (a.getAttribute('href') === `#/${section}`) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
 }
 
-async function render() {
+async function render(): Promise<void> {
   const moveFocus = !initialLoad;
   initialLoad = false;
   if (current) current.abort();
   current = new AbortController();
   const signal = current.signal;
   const root = h('div', { class: 'view' });
-  document.getElementById('main').replaceChildren(root);
+  pageElement('#main', HTMLElement).replaceChildren(root);
   updateNav();
   if (!signedIn()) {
     authView(root, notice);
@@ -66,14 +67,14 @@ async function render() {
     return;
   }
   try {
-    await route[1](hash.match(route[0]), { root, signal });
+    await route[1](hash.match(route[0])!, { root, signal });
   } catch (err) {
     if (!signal.aborted) showError(root, err);
   }
   if (signal.aborted) return;
   const heading = root.querySelector('h1');
   if (!heading) return;
-  document.title = heading.textContent + ' — Document Workflow Chain';
+  document.title = `${heading.textContent} — Document Workflow Chain`;
   // After a navigation, focus goes to the new page's heading, where a screen reader user expects
   // to continue; on first load it stays at the top so the skip link is the first Tab stop.
   if (moveFocus) {
@@ -88,23 +89,22 @@ onSessionChange((reason) => {
   render();
 });
 
-const signOut = document.getElementById('sign-out');
+const signOut = pageElement('#sign-out', HTMLButtonElement);
 signOut.addEventListener('click', async () => {
   signOut.disabled = true;
   try {
     await logout();
   } catch (err) {
-    showError(document.querySelector('#main .view'), err);
+    showError(pageElement('#main .view', HTMLElement), err);
   } finally {
     signOut.disabled = false;
   }
 });
 
-document.querySelector('.skip').addEventListener('click', (e) => {
+pageElement('.skip', HTMLAnchorElement).addEventListener('click', (e) => {
   e.preventDefault();
-  document.getElementById('main').focus();
+  pageElement('#main', HTMLElement).focus();
 });
 
 window.addEventListener('hashchange', render);
 render();
-`;

@@ -1,23 +1,17 @@
 /** /console/auth.js: the sign-in and registration forms. */
-export default String.raw`
 import { login, register } from './api.js';
-import { append, field, h, showError } from './dom.js';
+import { append, field, h, type Props, showError } from './dom.js';
 
-function input(props) {
-  return h('input', Object.assign({ required: true }, props));
+function input(props: Props): HTMLInputElement {
+  return h('input', { required: true, ...props });
 }
 
-export function authView(root, notice) {
+export function authView(root: HTMLElement, notice: string): void {
   const loginForm = h('form', { class: 'card stack', 'aria-labelledby': 'signin-title' });
   const user = input({ name: 'username', autocomplete: 'username', autocapitalize: 'none' });
   const pass = input({ name: 'password', type: 'password', autocomplete: 'current-password' });
   const loginButton = h('button', { type: 'submit' }, 'Sign in');
-  append(loginForm,
-    h('h2', { id: 'signin-title' }, 'Sign in'),
-    field('Username or email', user),
-    field('Password', pass),
-    loginButton,
-  );
+  append(loginForm, h('h2', { id: 'signin-title' }, 'Sign in'), field('Username or email', user), field('Password', pass), loginButton);
   loginForm.addEventListener('submit', async (e) => {
     e.preventDefault();
     loginButton.disabled = true;
@@ -36,7 +30,8 @@ export function authView(root, notice) {
   const rEmail = input({ name: 'email', type: 'email', autocomplete: 'email' });
   const rPass = input({ name: 'new-password', type: 'password', autocomplete: 'new-password', minlength: 10 });
   const regButton = h('button', { type: 'submit' }, 'Create account');
-  append(regForm,
+  append(
+    regForm,
     h('h2', { id: 'register-title' }, 'Create an account'),
     field('Username', rUser),
     field('Email', rEmail),
@@ -55,11 +50,11 @@ export function authView(root, notice) {
     }
   });
 
-  append(root,
+  append(
+    root,
     h('h1', { tabindex: '-1' }, 'Document Workflow Chain console'),
     notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('div', { class: 'grid-2' }, loginForm, regForm),
   );
   user.focus();
 }
-`;

@@ -6,90 +6,148 @@
  * events can then arrive in any order: whatever is older than what is shown is ignored, so a
  * refresh never rewinds a status and no streamed chunk is appended twice.
  */
-export default String.raw`
+import type { Run, RunEvent, RunNode, Workflow } from './api-shapes.js';
 import { api } from './api.js';
-import { append, badge, busy, field, fmtNumber, fmtTime, h, showError, toast } from './dom.js';
+import { append, badge, busy, field, fmtNumber, fmtTime, h, showError, toast, type ViewContext } from './dom.js';
 import { openEventStream } from './sse.js';
 import { createTimeline } from './timeline.js';
 
-const TERMINAL = ['succeeded', 'failed', 'cancelled'];
-const DONE_NODE = ['succeeded', 'failed', 'skipped', 'cancelled'];
-let remembered = null;
+const TERMINAL: readonly string[] = ['succeeded', 'failed', 'cancelled'];
+const DONE_NODE: readonly string[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
+let remembered: Run | null = null;
+
+/** A node card's elements; documentId is the document its link currently shows. */
+type NodeEls = {
+  card: HTMLElement;
+  status: HTMLSpanElement;
+  meta: HTMLParagraphElement;
+  error: HTMLParagraphElement;
+  approval: HTMLDivElement;
+  message: HTMLParagraphElement;
+  output: HTMLPreElement;
+  doc: HTMLParagraphElement;
+  documentId?: number | null;
+};
+
+/** What the page shows of one node, and the sequence number (seq) that state reflects. */
+type NodeState = {
+  id: string;
+  type: string;
+  seq: number;
+  status: string;
+  attempts: number;
+  text: string;
+  message?: string;
+  error?: string | null;
+  provider?: string | null;
+  model?: string | null;
+  tokensIn?: number;
+  tokensOut?: number;
+  compacted?: boolean;
+  childRunId?: number | null;
+  until?: string | null;
+  title?: string | null;
+  documentId?: number | null;
+  el: NodeEls;
+};
+
+type RunState = { runSeq: number; status: string; error: string | null; nodes: Map<string, NodeState> };
+type OnChange = (run: Run, message?: string) => void;
 
 /** The answer of the POST that started a run: its page starts from it and replays every event after. */
-export function rememberRun(run) {
+export function rememberRun(run: Run): void {
   remembered = run;
 }
 
-function nodeCard(n, base, onChange) {
-  const el = {
-    card: h('article', { class: 'node card', 'data-node': n.id, 'aria-labelledby': 'node-' + n.id }),
+function update(n: NodeState, changes: Partial<NodeState>): void {
+  Object.assign(n, changes);
+}
+
+function nodeCard(n: RunNode, base: string, onChange: OnChange): NodeEls {
+  const el: NodeEls = {
+    card: h('article', { class: 'node card', 'data-node': n.id, 'aria-labelledby': `node-${n.id}` }),
     status: h('span'),
     meta: h('p', { class: 'meta' }),
     error: h('p', { class: 'error-text' }),
     approval: h('div', { class: 'approval' }),
-    output: h('pre', { class: 'output', tabindex: 0, 'aria-label': 'Output of ' + n.id }),
+    message: h('p', { class: 'message' }),
+    output: h('pre', { class: 'output', tabindex: 0, 'aria-label': `Output of ${n.id}` }),
     doc: h('p', { class: 'doc' }),
   };
   el.card.append(
-    h('header', {}, h('h3', { id: 'node-' + n.id }, h('code', {}, n.id), ' ', h('span', { class: 'type' }, n.type)), el.status),
-    el.meta, el.error, el.approval, el.output, el.doc);
-  if (n.type === 'approval') buildApproval(n, el.approval, base, onChange);
+    h('header', {}, h('h3', { id: `node-${n.id}` }, h('code', {}, n.id), ' ', h('span', { class: 'type' }, n.type)), el.status),
+    el.meta,
+    el.error,
+    el.approval,
+    el.output,
+    el.doc,
+  );
+  if (n.type === 'approval') buildApproval(n, el, base, onChange);
   return el;
 }
 
-function buildApproval(n, box, base, onChange) {
+function buildApproval(n: RunNode, el: NodeEls, base: string, onChange: OnChange): void {
+  const box = el.approval;
   const comment = h('input', { name: 'comment', maxlength: 2000, autocomplete: 'off' });
-  const decide = (approved) => {
-    const button = h('button', { type: 'button', class: approved ? '' : 'danger', 'aria-label': (approved ? 'Approve ' : 'Reject ') + n.id }, approved ? 'Approve' : 'Reject');
+  const decide = (approved: boolean) => {
+    const button = h(
+      'button',
+      { type: 'button', class: approved ? '' : 'danger', 'aria-label': `${approved ? 'Approve ' : 'Reject '}${n.id}` },
+      approved ? 'Approve' : 'Reject',
+    );
     button.addEventListener('click', async () => {
-      const body = { type: 'approval', node_id: n.id, approved };
+      const body: { type: 'approval'; node_id: string; approved: boolean; comment?: string } = {
+        type: 'approval',
+        node_id: n.id,
+        approved,
+      };
       if (comment.value.trim()) body.comment = comment.value.trim();
-      const run = await busy(button, box, () => api('POST', base + '/events', body));
-      if (run) onChange(run, approved ? 'Approved ' + n.id : 'Rejected ' + n.id);
+      const run = await busy(button, box, () => api<Run>('POST', `${base}/events`, body));
+      if (run) onChange(run, approved ? `Approved ${n.id}` : `Rejected ${n.id}`);
     });
     return button;
   };
-  box.append(h('p', { class: 'message' }), field('Comment on ' + n.id + ' (optional)', comment), h('div', { class: 'actions' }, decide(true), decide(false)));
+  box.append(el.message, field(`Comment on ${n.id} (optional)`, comment), h('div', { class: 'actions' }, decide(true), decide(false)));
 }
 
-function setIfChanged(node, text) {
+function setIfChanged(node: Node, text: string): void {
   if (node.textContent !== text) node.textContent = text;
 }
 
 /** Updates only what changed, so focus and the reader's place survive a stream of events. */
-function renderNode(n, el) {
+function renderNode(n: NodeState): void {
+  const el = n.el;
   if (el.card.dataset.status !== n.status) {
     el.card.dataset.status = n.status;
     el.status.replaceChildren(badge(n.status));
   }
-  const parts = ['attempts: ' + n.attempts];
-  if (n.provider) parts.push(n.provider + (n.model ? ' / ' + n.model : ''));
-  if (n.tokensIn || n.tokensOut) parts.push(fmtNumber(n.tokensIn) + ' tokens in, ' + fmtNumber(n.tokensOut) + ' out');
+  const parts = [`attempts: ${n.attempts}`];
+  if (n.provider) parts.push(n.provider + (n.model ? ` / ${n.model}` : ''));
+  if (n.tokensIn || n.tokensOut) parts.push(`${fmtNumber(n.tokensIn)} tokens in, ${fmtNumber(n.tokensOut)} out`);
   if (n.compacted) parts.push('context compacted');
-  if (n.title) parts.push('title: ' + n.title);
-  if (n.childRunId) parts.push('child run ' + n.childRunId);
+  if (n.title) parts.push(`title: ${n.title}`);
+  if (n.childRunId) parts.push(`child run ${n.childRunId}`);
   setIfChanged(el.meta, parts.join(' · '));
   setIfChanged(el.error, n.error || '');
   el.error.hidden = !n.error;
   const waiting = n.type === 'approval' && n.status === 'waiting';
   el.approval.hidden = !waiting;
-  if (waiting) setIfChanged(el.approval.querySelector('.message'), (n.message || 'Waiting for a decision') + (n.until ? ' (until ' + fmtTime(n.until) + ')' : ''));
+  if (waiting) setIfChanged(el.message, (n.message || 'Waiting for a decision') + (n.until ? ` (until ${fmtTime(n.until)})` : ''));
   el.output.hidden = !n.text;
   el.output.setAttribute('aria-busy', String(n.status === 'running'));
   if (el.documentId !== n.documentId) {
     el.documentId = n.documentId;
-    el.doc.replaceChildren(n.documentId ? h('a', { href: '#/documents/' + n.documentId }, 'Document ' + n.documentId) : '');
+    el.doc.replaceChildren(n.documentId ? h('a', { href: `#/documents/${n.documentId}` }, `Document ${n.documentId}`) : '');
   }
 }
 
-function setText(n, el, text) {
+function setText(n: NodeState, text: string): void {
   n.text = text;
-  if (el.output.textContent !== text) el.output.textContent = text;
+  if (n.el.output.textContent !== text) n.el.output.textContent = text;
 }
 
-function appendText(n, el, chunk) {
-  const out = el.output;
+function appendText(n: NodeState, chunk: string): void {
+  const out = n.el.output;
   const atEnd = out.scrollTop + out.clientHeight >= out.scrollHeight - 4;
   n.text += chunk;
   out.append(chunk);
@@ -97,14 +155,14 @@ function appendText(n, el, chunk) {
 }
 
 /** Text nodes show their text; analyses and branches show their structured result. */
-function outputText(v) {
+function outputText(v: RunNode): string {
   if (!v.output) return '';
   if ((v.type === 'analyze' || v.type === 'branch') && v.output.data) return JSON.stringify(v.output.data, null, 2);
   return v.output.text || '';
 }
 
 /** Applies a run view (from GET, POST or a control) to nodes it is newer than. */
-function applySnapshot(state, run) {
+function applySnapshot(state: RunState, run: Run): void {
   const seq = run.last_event_seq;
   // An equal sequence number describes the same state; the snapshot adds details events lack.
   if (seq >= state.runSeq) Object.assign(state, { runSeq: seq, status: run.status, error: run.error });
@@ -116,19 +174,28 @@ function applySnapshot(state, run) {
       if (n.seq === 0) n.status = 'running';
       continue;
     }
-    Object.assign(n, {
-      seq, status: v.status, attempts: v.attempts, error: v.error, provider: v.provider, model: v.model,
-      tokensIn: v.tokens_in, tokensOut: v.tokens_out, compacted: v.context_compacted, childRunId: v.child_run_id,
-      until: v.waiting_until, title: v.output ? v.output.title : null,
+    update(n, {
+      seq,
+      status: v.status,
+      attempts: v.attempts,
+      error: v.error,
+      provider: v.provider,
+      model: v.model,
+      tokensIn: v.tokens_in,
+      tokensOut: v.tokens_out,
+      compacted: v.context_compacted,
+      childRunId: v.child_run_id,
+      until: v.waiting_until,
+      title: v.output ? v.output.title : null,
       documentId: v.output ? v.output.document_id : null,
     });
-    setText(n, state.els.get(v.id), outputText(v));
+    setText(n, outputText(v));
   }
 }
 
 /** Applies one event to the run or to its node, unless a newer snapshot already covers it. */
-function applyEvent(state, e) {
-  const d = e.data || {};
+function applyEvent(state: RunState, e: RunEvent): void {
+  const d = e.data;
   if (!e.node_id) {
     if (e.seq <= state.runSeq) return;
     state.runSeq = e.seq;
@@ -139,33 +206,35 @@ function applyEvent(state, e) {
   const n = state.nodes.get(e.node_id);
   if (!n || e.seq <= n.seq) return;
   n.seq = e.seq;
-  const el = state.els.get(e.node_id);
-  if (e.type === 'node.token') return appendText(n, el, String(d.text || ''));
+  if (e.type === 'node.token') {
+    appendText(n, String(d.text || ''));
+    return;
+  }
   if (e.type === 'node.started') {
-    Object.assign(n, { status: 'running', attempts: d.attempt, error: null });
-    setText(n, el, '');
-  } else if (e.type === 'node.retry_scheduled') Object.assign(n, { status: 'retry_wait', error: d.error });
-  else if (e.type === 'node.waiting') Object.assign(n, { status: 'waiting', message: d.message, until: d.until, childRunId: d.child_run_id });
+    update(n, { status: 'running', attempts: d.attempt, error: null });
+    setText(n, '');
+  } else if (e.type === 'node.retry_scheduled') update(n, { status: 'retry_wait', error: d.error });
+  else if (e.type === 'node.waiting') update(n, { status: 'waiting', message: d.message, until: d.until, childRunId: d.child_run_id });
   else if (e.type === 'document.created') n.documentId = d.document_id;
   else if (e.type === 'context.compacted') n.compacted = true;
   else if (e.type.startsWith('node.') && DONE_NODE.includes(e.type.slice(5))) {
-    Object.assign(n, { status: e.type.slice(5), attempts: d.attempts !== undefined ? d.attempts : n.attempts, error: d.error || null });
+    update(n, { status: e.type.slice(5), attempts: d.attempts !== undefined ? d.attempts : n.attempts, error: d.error || null });
     if (d.title) n.title = d.title;
-    if (d.provider) Object.assign(n, { provider: d.provider, model: d.model, tokensIn: d.tokens_in, tokensOut: d.tokens_out });
-    if (!n.text && d.preview) setText(n, el, d.preview);
+    if (d.provider) update(n, { provider: d.provider, model: d.model, tokensIn: d.tokens_in, tokensOut: d.tokens_out });
+    if (!n.text && d.preview) setText(n, d.preview);
   }
 }
 
-export async function runView({ root, signal }, workflowId, runId) {
-  const base = '/api/v3/workflows/' + workflowId + '/runs/' + runId;
+export async function runView({ root, signal }: ViewContext, workflowId: number, runId: number): Promise<void> {
+  const base = `/api/v3/workflows/${workflowId}/runs/${runId}`;
   const fresh = remembered && remembered.id === runId && remembered.workflow_id === workflowId ? remembered : null;
   remembered = null;
   const [wf, initial] = await Promise.all([
-    api('GET', '/api/v3/workflows/' + workflowId, undefined, { signal }),
-    fresh || api('GET', base, undefined, { signal }),
+    api<Workflow>('GET', `/api/v3/workflows/${workflowId}`, undefined, { signal }),
+    fresh || api<Run>('GET', base, undefined, { signal }),
   ]);
 
-  const state = { runSeq: 0, status: initial.status, error: null, nodes: new Map(), els: new Map() };
+  const state: RunState = { runSeq: 0, status: initial.status, error: null, nodes: new Map() };
   const statusEl = h('span', { id: 'run-status', role: 'status' });
   const streamEl = h('span', { class: 'stream-state' }, 'connecting');
   const errorEl = h('p', { class: 'error-text' });
@@ -174,8 +243,8 @@ export async function runView({ root, signal }, workflowId, runId) {
   const timelineList = h('ol', { class: 'timeline' });
   const addToTimeline = createTimeline(timelineList);
 
-  let refreshTimer = null;
-  const onChange = (run, message) => {
+  let refreshTimer: number | undefined;
+  const onChange: OnChange = (run, message) => {
     applySnapshot(state, run);
     render();
     if (message) toast(message);
@@ -183,34 +252,47 @@ export async function runView({ root, signal }, workflowId, runId) {
   const refresh = () => {
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(() => {
-      api('GET', base, undefined, { signal }).then((run) => onChange(run), (err) => { if (!signal.aborted) showError(root, err); });
+      api<Run>('GET', base, undefined, { signal }).then(
+        (run) => onChange(run),
+        (err) => {
+          if (!signal.aborted) showError(root, err);
+        },
+      );
     }, 250);
   };
 
   // The approval message until a node.waiting event brings the one the run was pinned to.
   const definitions = new Map(wf.nodes.map((d) => [d.id, d]));
   for (const v of initial.nodes) {
-    const message = definitions.has(v.id) ? definitions.get(v.id).message : undefined;
-    state.nodes.set(v.id, { id: v.id, type: v.type, seq: 0, status: 'pending', attempts: 0, text: '', message });
     const el = nodeCard(v, base, onChange);
-    state.els.set(v.id, el);
+    const message = definitions.get(v.id)?.message;
+    state.nodes.set(v.id, { id: v.id, type: v.type, seq: 0, status: 'pending', attempts: 0, text: '', message, el });
     nodesEl.append(el.card);
   }
 
-  const buttons = {};
-  for (const [action, label] of [['pause', 'Pause'], ['resume', 'Resume'], ['cancel', 'Cancel'], ['retry', 'Retry']]) {
-    const button = h('button', { type: 'button', class: action === 'cancel' ? 'danger' : 'quiet', 'aria-label': label + ' run ' + runId }, label);
+  const control = (action: string, label: string) => {
+    const button = h(
+      'button',
+      { type: 'button', class: action === 'cancel' ? 'danger' : 'quiet', 'aria-label': `${label} run ${runId}` },
+      label,
+    );
     button.addEventListener('click', async () => {
-      const run = await busy(button, root, () => api('POST', base + '/' + action));
+      const run = await busy(button, root, () => api<Run>('POST', `${base}/${action}`));
       if (!run) return;
-      onChange(run, label + ': run is ' + run.status);
+      onChange(run, `${label}: run is ${run.status}`);
       if (action === 'retry') stream.reopen();
     });
-    buttons[action] = button;
     controls.append(button);
-  }
+    return button;
+  };
+  const buttons = {
+    pause: control('pause', 'Pause'),
+    resume: control('resume', 'Resume'),
+    cancel: control('cancel', 'Cancel'),
+    retry: control('retry', 'Retry'),
+  };
 
-  function render() {
+  function render(): void {
     if (statusEl.textContent !== state.status) statusEl.replaceChildren(badge(state.status));
     setIfChanged(errorEl, state.error || '');
     errorEl.hidden = !state.error;
@@ -219,33 +301,54 @@ export async function runView({ root, signal }, workflowId, runId) {
     buttons.resume.disabled = s !== 'paused';
     buttons.cancel.disabled = TERMINAL.includes(s);
     buttons.retry.disabled = !['failed', 'cancelled'].includes(s);
-    for (const [id, n] of state.nodes) renderNode(n, state.els.get(id));
+    for (const n of state.nodes.values()) renderNode(n);
   }
 
-  append(root,
-    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/workflows' }, 'Workflows'), ' / ', h('a', { href: '#/workflows/' + workflowId }, wf.name)),
-    h('h1', {}, 'Run ' + runId),
-    h('p', { class: 'meta' }, 'Status: ', statusEl, ' · version ' + initial.workflow_version + ' · created ' + fmtTime(initial.created_at) + ' · live updates: ', streamEl),
+  append(
+    root,
+    h(
+      'nav',
+      { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+      h('a', { href: '#/workflows' }, 'Workflows'),
+      ' / ',
+      h('a', { href: `#/workflows/${workflowId}` }, wf.name),
+    ),
+    h('h1', {}, `Run ${runId}`),
+    h(
+      'p',
+      { class: 'meta' },
+      'Status: ',
+      statusEl,
+      ` · version ${initial.workflow_version} · created ${fmtTime(initial.created_at)} · live updates: `,
+      streamEl,
+    ),
     errorEl,
     controls,
     h('section', { 'aria-labelledby': 'nodes-title' }, h('h2', { id: 'nodes-title' }, 'Chain'), nodesEl),
-    h('section', { 'aria-labelledby': 'timeline-title' },
+    h(
+      'section',
+      { 'aria-labelledby': 'timeline-title' },
       h('h2', { id: 'timeline-title' }, 'Timeline'),
-      h('div', { role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Run events' }, timelineList)),
-    h('p', {}, h('a', { href: '#/documents?run_id=' + runId }, 'Documents of this run')),
+      h('div', { role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Run events' }, timelineList),
+    ),
+    h('p', {}, h('a', { href: `#/documents?run_id=${runId}` }, 'Documents of this run')),
   );
   applySnapshot(state, initial);
   render();
 
   let streamedSeq = 0;
-  const stream = openEventStream(base + '/stream', {
-    onOpen() { streamEl.textContent = 'live'; },
-    onState(text) { streamEl.textContent = text; },
+  const stream = openEventStream(`${base}/stream`, {
+    onOpen() {
+      streamEl.textContent = 'live';
+    },
+    onState(text) {
+      streamEl.textContent = text;
+    },
     // Finished only once the stream itself has delivered the end: a snapshot may know the run
     // ended while events in between are still to be shown in the timeline.
     isFinished: () => TERMINAL.includes(state.status) && streamedSeq >= state.runSeq,
     onEvent(frame) {
-      const e = JSON.parse(frame.data);
+      const e: RunEvent = JSON.parse(frame.data);
       streamedSeq = Math.max(streamedSeq, e.seq);
       addToTimeline(e);
       applyEvent(state, e);
@@ -258,4 +361,3 @@ export async function runView({ root, signal }, workflowId, runId) {
     clearTimeout(refreshTimer);
   });
 }
-`;

@@ -4,23 +4,32 @@
  * HTML standard; a reconnect resumes with the Last-Event-ID header, which the run stream honours
  * from its stored log, so nothing is missed or repeated.
  */
-export default String.raw`
 import { ApiError, authedFetch } from './api.js';
 
 const MAX_RETRY_MS = 15000;
+
+export type Frame = { id: string | undefined; event: string; data: string };
+
+export type StreamHandlers = {
+  onEvent(frame: Frame): void;
+  onOpen(): void;
+  onState(text: string): void;
+  /** Asked when the server closes the stream: true ends it for good, false reconnects. */
+  isFinished(): boolean;
+};
 
 /**
  * Feeds decoded text to the parser: lines end in CRLF, LF or CR; a blank line dispatches the
  * frame; ':' starts a comment; a field without a colon has an empty value.
  */
-export function createParser(onFrame, onRetry) {
+export function createParser(onFrame: (frame: Frame) => void, onRetry: (ms: number) => void): { push(chunk: string, done: boolean): void } {
   let buffer = '';
-  let data = [];
+  let data: string[] = [];
   let event = '';
-  let id;
+  let id: string | undefined;
   let first = true;
 
-  function line(text) {
+  function line(text: string): void {
     if (text === '') {
       if (data.length) onFrame({ id, event: event || 'message', data: data.join('\n') });
       data = [];
@@ -47,7 +56,7 @@ export function createParser(onFrame, onRetry) {
       }
       const re = /\r\n|\r|\n/g;
       let start = 0;
-      let m;
+      let m: RegExpExecArray | null;
       while ((m = re.exec(buffer))) {
         // A CR at the very end may be the first half of a CRLF split across chunks.
         if (m[0] === '\r' && m.index === buffer.length - 1 && !done) break;
@@ -60,46 +69,50 @@ export function createParser(onFrame, onRetry) {
 }
 
 /**
- * Opens path as an event stream. handlers: onEvent(frame), onOpen(), onState(text), and
- * isFinished(), asked when the server closes the stream: a finished run's stream closes for
- * good; any other close (the run's object was evicted, the network dropped) reconnects.
- * Returns { close(), reopen() }.
+ * Opens path as an event stream. A finished run's stream closes for good; any other close (the
+ * run's object was evicted, the network dropped) reconnects.
  */
-export function openEventStream(path, handlers, lastEventId) {
+export function openEventStream(path: string, handlers: StreamHandlers, lastEventId?: string | number): { close(): void; reopen(): void } {
   let lastId = lastEventId ? String(lastEventId) : '';
   let retryMs = 1000;
-  let controller = null;
-  let timer = null;
+  let controller: AbortController | null = null;
+  let timer: number | undefined;
   let active = false;
   let stopped = false;
 
-  function schedule(reason) {
-    handlers.onState('reconnecting in ' + Math.round(retryMs / 1000) + ' s (' + reason + ')');
+  function schedule(reason: string): void {
+    handlers.onState(`reconnecting in ${Math.round(retryMs / 1000)} s (${reason})`);
     timer = setTimeout(connect, retryMs);
     retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
   }
 
-  async function connect() {
-    timer = null;
+  async function connect(): Promise<void> {
+    timer = undefined;
     active = true;
     controller = new AbortController();
-    const headers = { accept: 'text/event-stream' };
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (lastId) headers['last-event-id'] = lastId;
     try {
       const res = await authedFetch(path, 'GET', undefined, { headers, signal: controller.signal });
       if (!res.ok) {
-        const body = await res.json().catch(() => null);
-        if (res.status >= 500 || res.status === 429) return schedule('status ' + res.status);
+        const body: unknown = await res.json().catch(() => null);
+        if (res.status >= 500 || res.status === 429) return schedule(`status ${res.status}`);
         active = false;
-        handlers.onState('closed: ' + new ApiError(res.status, body).message);
+        handlers.onState(`closed: ${new ApiError(res.status, body).message}`);
         return;
       }
+      if (!res.body) throw new Error('the stream has no body');
       handlers.onOpen();
-      const parser = createParser((frame) => {
-        if (frame.id !== undefined) lastId = frame.id;
-        retryMs = 1000;
-        handlers.onEvent(frame);
-      }, (ms) => { retryMs = ms; });
+      const parser = createParser(
+        (frame) => {
+          if (frame.id !== undefined) lastId = frame.id;
+          retryMs = 1000;
+          handlers.onEvent(frame);
+        },
+        (ms) => {
+          retryMs = ms;
+        },
+      );
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       for (;;) {
         const { value, done } = await reader.read();
@@ -109,7 +122,7 @@ export function openEventStream(path, handlers, lastEventId) {
       parser.push('', true);
     } catch (err) {
       if (stopped) return;
-      return schedule(err && err.message ? err.message : 'network error');
+      return schedule(err instanceof Error && err.message ? err.message : 'network error');
     }
     if (stopped) return;
     if (handlers.isFinished()) {
@@ -135,4 +148,3 @@ export function openEventStream(path, handlers, lastEventId) {
     },
   };
 }
-`;

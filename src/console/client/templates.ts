@@ -1,20 +1,29 @@
 /**
  * /console/templates.js: built-in workflow definitions the console can create. They are ordinary
- * bodies for POST /api/v3/workflows (see docs/api/workflows.md), validated by the
+ * bodies for POST /api/v3/workflows (see "Workflow definitions" in the README), validated by the
  * API like any other.
  */
-export default String.raw`
-export const TEMPLATES = [
+import type { NodeDefinition, WorkflowDefinition } from './api-shapes.js';
+
+export type Template = { key: string; label: string; description: string; definition: WorkflowDefinition };
+
+export const TEMPLATES: Template[] = [
   {
     key: 'blog',
     label: 'Blog post: outline → draft → title',
-    description: 'Outlines an article about a topic, writes it from the outline, then titles it. Three documents, each generated from the one before.',
+    description:
+      'Outlines an article about a topic, writes it from the outline, then titles it. Three documents, each generated from the one before.',
     definition: {
       name: 'Blog post',
       description: 'outline → draft → title',
       nodes: [
         { id: 'outline', type: 'generate', prompt: 'Outline an article about {{input.topic}}' },
-        { id: 'draft', type: 'generate', depends_on: ['outline'], prompt: 'Write the article from this outline:\n{{nodes.outline.output}}' },
+        {
+          id: 'draft',
+          type: 'generate',
+          depends_on: ['outline'],
+          prompt: 'Write the article from this outline:\n{{nodes.outline.output}}',
+        },
         { id: 'headline', type: 'title', depends_on: ['draft'], style: 'blog' },
       ],
       settings: { concurrency: 2 },
@@ -44,7 +53,13 @@ export const TEMPLATES = [
       description: 'draft → approval → summary and title',
       nodes: [
         { id: 'draft', type: 'generate', prompt: 'Write a short article about {{input.topic}}' },
-        { id: 'review', type: 'approval', depends_on: ['draft'], message: 'Approve the draft to publish its summary and title', approval_timeout_seconds: 86400 },
+        {
+          id: 'review',
+          type: 'approval',
+          depends_on: ['draft'],
+          message: 'Approve the draft to publish its summary and title',
+          approval_timeout_seconds: 86400,
+        },
         { id: 'summary', type: 'summarize', depends_on: ['review'], source: '{{nodes.draft.output}}', max_words: 60 },
         { id: 'headline', type: 'title', depends_on: ['review'], source: '{{nodes.draft.output}}', style: 'catchy' },
       ],
@@ -54,12 +69,11 @@ export const TEMPLATES = [
 ];
 
 /** The run input fields a definition reads through {{input.<field>}}, in order of first use. */
-export function inputFields(nodes) {
-  const found = [];
+export function inputFields(nodes: NodeDefinition[]): string[] {
+  const found: string[] = [];
   const re = /\{\{\s*input\.([A-Za-z0-9_]+)/g;
-  let m;
+  let m: RegExpExecArray | null;
   const text = JSON.stringify(nodes);
-  while ((m = re.exec(text))) if (!found.includes(m[1])) found.push(m[1]);
+  while ((m = re.exec(text))) if (m[1] && !found.includes(m[1])) found.push(m[1]);
   return found;
 }
-`;
