@@ -21,6 +21,7 @@ declare namespace Cloudflare {
     SEND_EMAIL: SendEmail;
     TASKS_QUEUE: Queue;
     TASKS_DLQ: Queue;
+    EVENTS_QUEUE: Queue;
     ASSETS: Fetcher;
     ENVIRONMENT: string;
     AI_PROVIDER: string;

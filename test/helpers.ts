@@ -1,5 +1,5 @@
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from 'cloudflare:test';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import worker from '../src/index';
 
 export const BASE = 'http://127.0.0.1:8787';
@@ -146,25 +146,35 @@ export async function getRun(token: string, workflowId: number, runId: number): 
   return res.json;
 }
 
+/**
+ * The one polling helper: reads `read()` until `until` holds and returns that value, or fails
+ * after `timeoutMs` with the last value read. For state that something else moves along (alarms,
+ * the local queue's consumers): a test never sleeps for a fixed time and hopes.
+ */
+export async function poll<T>(
+  read: () => Promise<T>,
+  until: (value: T) => boolean,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  let last: T | undefined;
+  return vi.waitFor(
+    async () => {
+      last = await read();
+      if (!until(last)) throw new Error(`${opts.what ?? 'the value'} did not reach the expected state: ${JSON.stringify(last)}`);
+      return last;
+    },
+    { timeout: opts.timeoutMs ?? 15_000, interval: opts.intervalMs ?? 40 },
+  );
+}
+
 /** Polls a run until `done` holds (default: a terminal status); alarms drive it in the background. */
-export async function waitForRun(
+export const waitForRun = (
   token: string,
   workflowId: number,
   runId: number,
   done: (r: RunJson) => boolean = (r) => ['succeeded', 'failed', 'cancelled'].includes(r.status),
   timeoutMs = 15_000,
-): Promise<RunJson> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const run = await getRun(token, workflowId, runId);
-    if (done(run)) return run;
-    if (Date.now() > deadline)
-      throw new Error(
-        `run ${runId} did not reach the expected state: ${JSON.stringify({ status: run.status, nodes: run.nodes.map((n) => [n.id, n.status, n.error]) })}`,
-      );
-    await new Promise((r) => setTimeout(r, 40));
-  }
-}
+): Promise<RunJson> => poll(() => getRun(token, workflowId, runId), done, { timeoutMs, what: `run ${runId}` });
 
 export async function llmStats(tag: string): Promise<{ calls: number; prompts: string[] }> {
   return (await fetch(`http://llm.test/stats?tag=${tag}`)).json();

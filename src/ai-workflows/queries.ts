@@ -6,10 +6,10 @@ import type { DB } from '../db/client';
 import { aiWorkflows, RUN_STATUSES, runs, workflows, type RunStatus } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { toIso } from '../lib/time';
-import { NodesSchema, type WorkflowNode } from '../workflows/definition';
 import { createWorkflow, deleteWorkflow } from '../workflows/queries';
 import type { AiWorkflowCreateBody } from './schemas';
 import { findTemplate, paramsSchema, TEMPLATE_NAMES, type Template } from './templates';
+import { NodesSchema, type WorkflowNode } from '../runs/engine';
 
 type Row = { ai: typeof aiWorkflows.$inferSelect; wf: typeof workflows.$inferSelect };
 

@@ -3,10 +3,9 @@ import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { launchRun, runStub } from '../runs/launch';
+import { launchRun } from '../runs/launch';
 import { IdempotencyHeader } from '../runs/schemas';
 import { publicRun } from '../runs/views';
-import type { WorkflowNode } from '../workflows/definition';
 import { workflowForRun } from '../workflows/queries';
 import {
   aiWorkflowStats,
@@ -29,6 +28,8 @@ import {
 } from './schemas';
 import { paramsSchema, TEMPLATES } from './templates';
 import { withAccess } from '../auth/access';
+import type { WorkflowNode } from '../runs/engine';
+import { runStub } from '../runs/rpc';
 
 // The same access as the workflows they are: an AI workflow is one.
 const read = { roles: ANY_ROLE, scope: 'workflows:read' } as const;

@@ -2,8 +2,10 @@
  * The AI layer's one interface. Every provider — the offline `local` one and the network ones —
  * implements `AIProvider`; the chain engine and the /ai routes only ever see this interface.
  */
-export const PROVIDERS = ['local', 'workers-ai', 'openai', 'anthropic', 'google'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+import type { ProviderName } from '../db/schema';
+
+export { PROVIDERS, type ProviderName } from '../db/schema';
+export { estimateTokens } from '../lib/tokens';
 
 export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
 
@@ -87,9 +89,6 @@ export function errorForStatus(provider: ProviderName, status: number, detail: s
     return new ProviderError(provider, 'server_error', `${provider}: server error (${status}): ${detail}`, true, status);
   return new ProviderError(provider, 'bad_request', `${provider}: request rejected (${status}): ${detail}`, false, status);
 }
-
-/** Rough token estimate (about four characters per token for English), for budgeting only. */
-export const estimateTokens = (text: string) => Math.ceil(text.length / 4);
 
 /** The fetch signature providers take, so tests can record the exact requests they send. */
 export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;

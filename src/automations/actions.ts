@@ -8,11 +8,11 @@ import { notificationTemplates } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { sendNotifications } from '../notifications/send';
 import { launchRun } from '../runs/launch';
-import { submitTasks } from '../tasks/queries';
 import { getWorkflow } from '../workflows/queries';
 import { renderDeep, renderText, TemplateError, type Scope } from './conditions';
 import type { Action } from './schemas';
 import type { AutomationRow, ExecutionRow } from './store';
+import { submitTasks } from '../tasks';
 
 /** A failed action: recorded in the execution log; the chain stops there. */
 export class ActionError extends Error {

@@ -2,12 +2,12 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { automationActionResults, automationExecutions, automations, type ExecutionStatus } from '../db/schema';
-import { submitTasks } from '../tasks/queries';
 import { ActionError, runAction } from './actions';
 import { conditionsHold, type Scope } from './conditions';
 import { actionOrder } from './decide';
 import { Action, Trigger } from './schemas';
 import type { AutomationRow, ExecutionRow } from './store';
+import { submitTasks } from '../tasks';
 
 /**
  * How many automation hops one chain of events may take: an automation fired by an effect of

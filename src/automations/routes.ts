@@ -5,7 +5,6 @@ import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
 import { automations } from '../db/schema';
 import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { runBatch } from '../tasks/lifecycle';
 import { fire } from './execute';
 import { Action, AutomationBody, AutomationIdParam, AutomationSchema, ExecutionSchema, TriggerBody } from './schemas';
 import { automationStats, automationValues, automationView, executionView, findAutomation, listAutomations, listExecutions } from './store';
@@ -14,6 +13,7 @@ import { checkAutomation } from './validate';
 import { issueWebhookSecret, verifyWebhook } from './webhook';
 import { dropSchedule, syncSchedule } from './schedule';
 import { withAccess } from '../auth/access';
+import { runBatch } from '../db/client';
 
 const read = { roles: ANY_ROLE, scope: 'automations:read' } as const;
 const write = { roles: WRITERS, scope: 'automations:write' } as const;

@@ -1,13 +1,11 @@
 import type { DB } from '../db/client';
-import { ApiError } from '../lib/errors';
+import { invalidField } from '../lib/errors';
 import { checkOutboundUrl } from '../lib/ssrf';
-import { outboundPolicy, validatePayload } from '../tasks/payloads';
 import { getWorkflow } from '../workflows/queries';
 import type { AutomationBody } from './schemas';
+import { outboundPolicy, validatePayload } from '../tasks';
 
 const templated = (v: unknown) => /\{\{|\{[A-Za-z0-9_]+\}/.test(JSON.stringify(v) ?? '');
-const invalid = (path: (string | number)[], message: string) =>
-  new ApiError('validation_error', 'Request validation failed', { details: [{ path, code: 'custom', message }] });
 
 /**
  * What the body's schema cannot see: workflows that are the owner's, webhook URLs that may be
@@ -18,10 +16,10 @@ export async function checkAutomation(env: Env, db: DB, ownerId: number, b: Auto
   for (const [i, a] of b.actions.entries()) {
     const at = ['actions', i, 'parameters'];
     if (a.type === 'run_workflow' && !(await getWorkflow(db, ownerId, a.parameters.workflow_id)))
-      throw invalid([...at, 'workflow_id'], 'not one of your workflows');
+      throw invalidField([...at, 'workflow_id'], 'not one of your workflows');
     if (a.type === 'call_webhook' && !templated(a.parameters.url)) {
       const check = checkOutboundUrl(a.parameters.url, outboundPolicy(env));
-      if (!check.ok) throw invalid([...at, 'url'], `this URL may not be called: ${check.reason}`);
+      if (!check.ok) throw invalidField([...at, 'url'], `this URL may not be called: ${check.reason}`);
     }
     if (a.type === 'submit_task' && !templated(a.parameters.payload))
       await validatePayload(env, db, ownerId, a.parameters.task_type, a.parameters.payload, [...at, 'payload']);

@@ -1,4 +1,5 @@
 import type { SQL } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import { drizzle } from 'drizzle-orm/d1';
 import { perObject } from '../lib/memo';
 import * as schema from './schema';
@@ -35,3 +36,9 @@ function batchable<T extends { getQuery(): { sql: string } }>(db: DB, item: T): 
 /** Raw SQL for statements drizzle's builder cannot express (INSERT … SELECT … WHERE changes()). */
 export const rawRun = (db: DB, query: SQL) => batchable(db, db.run(query));
 export const rawAll = <T>(db: DB, query: SQL) => batchable(db, db.all<T>(query));
+
+/** A statement for `db.batch`: built, not yet run. */
+export type Stmt = BatchItem<'sqlite'>;
+
+/** Runs statements as one D1 batch (one transaction); drizzle's types want a non-empty tuple. */
+export const runBatch = (db: DB, items: Stmt[]) => db.batch(items as [Stmt, ...Stmt[]]);

@@ -3,8 +3,8 @@ import { estimateTokens, ProviderError, type ProviderName } from '../ai/types';
 import type { RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { ApiError } from '../lib/errors';
-import { titleOf } from '../runs/engine/executors';
 import { insertDocument, type DocumentRow } from './queries';
+import { titleOf } from '../runs/engine';
 
 /** How much of the previous document a continuation prompt carries: its ending matters most. */
 const CONTEXT_CHARS = 6000;

@@ -44,6 +44,10 @@ export class ApiError extends Error {
 
 export const notFound = (what = 'Resource') => new ApiError('not_found', `${what} not found`);
 
+/** A 400 for one field that failed a check beyond its schema, in the same shape as zod's failures. */
+export const invalidField = (path: (string | number)[], message: string) =>
+  new ApiError('validation_error', 'Request validation failed', { details: [{ path, code: 'custom', message }] });
+
 export const ErrorSchema = z
   .object({
     error: z.object({

@@ -1,12 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import { auditInsert, type RequestMeta } from '../lib/audit';
 import type { Principal } from '../auth/principal';
-import type { DB } from '../db/client';
+import { type DB, runBatch, type Stmt } from '../db/client';
 import { mlModels, mlModelVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import { runBatch, type Stmt } from '../tasks/lifecycle';
-import { submitTasks } from '../tasks/queries';
-import { TaskError } from '../tasks/handlers/types';
 import { TrainingError, type Row } from './preprocess';
 import {
   blobStatements,
@@ -22,6 +19,7 @@ import {
 import { BudgetExceeded } from './cart';
 import { BACKGROUND_CPU_MS, estimateCpuMs, INLINE_CPU_MS, INLINE_FIT_CPU_MS } from './cost';
 import { fitPrepared, prepare, trainRows, type Prepared, type TrainSpec, type Trained } from './train';
+import { submitTasks, TaskError } from '../tasks';
 
 /*
  * Where a train runs. Small trains fit inside the request; large ones are handed to the

@@ -6,7 +6,6 @@ import { mlModels } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { runBatch } from '../tasks/lifecycle';
 import { ALGORITHM_TYPES, PARAMETER_SCHEMAS } from './algorithms';
 import { startTraining } from './jobs';
 import { predict } from './predict';
@@ -25,6 +24,7 @@ import {
 import { failOrphanedTraining, findModel, getVersion, listModels, listVersions, storedRowCount } from './store';
 import { mlStats, modelView, versionView } from './views';
 import { withAccess } from '../auth/access';
+import { runBatch } from '../db/client';
 
 const read = { roles: ANY_ROLE, scope: 'ml:read' } as const;
 const write = { roles: WRITERS, scope: 'ml:write' } as const;

@@ -1,9 +1,8 @@
 import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
-import type { DB } from '../db/client';
+import type { DB, Stmt } from '../db/client';
 import { mlModelBlobs, mlModels, mlModelVersions, mlPredictions, mlTrainingChunks } from '../db/schema';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../lib/errors';
-import type { Stmt } from '../tasks/lifecycle';
 import type { Row } from './preprocess';
 
 /*

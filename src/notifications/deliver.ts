@@ -1,10 +1,10 @@
 import { and, eq, notInArray } from 'drizzle-orm';
-import type { DB } from '../db/client';
+import type { DB, Stmt } from '../db/client';
 import { notificationAttempts, notificationDeliveries } from '../db/schema';
-import { effectInsert, type Stmt, type TaskRow } from '../tasks/lifecycle';
 import { CHANNELS, ChannelError } from './channels';
 import { resolveConfig } from './config';
 import { optedOut } from './preferences';
+import { effectInsert, type TaskRow } from '../tasks';
 
 type Delivery = typeof notificationDeliveries.$inferSelect;
 export type AttemptVerdict =

@@ -3,8 +3,8 @@ import type { DB } from '../db/client';
 import { notificationAttempts, notificationDeliveries, tasks, type NotificationChannel } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import type { RequestMeta } from '../lib/audit';
-import { cancelTasks } from '../tasks/queries';
 import { toIso, toIsoOrNull } from '../lib/time';
+import { cancelTasks } from '../tasks';
 
 type Delivery = typeof notificationDeliveries.$inferSelect;
 type Attempt = typeof notificationAttempts.$inferSelect;

@@ -2,17 +2,16 @@ import { eq, inArray } from 'drizzle-orm';
 import type { RequestMeta } from '../lib/audit';
 import { findUserByLogin, getUser } from '../auth/users';
 import type { Role } from '../db/schema';
-import type { DB } from '../db/client';
+import { type DB, runBatch } from '../db/client';
 import { notificationDeliveries, type NotificationChannel, type TaskPriority } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import { runBatch } from '../tasks/lifecycle';
-import { submitTasks } from '../tasks/queries';
 import { CHANNELS } from './channels';
 import type { Priority } from './channels/types';
 import { resolveConfig } from './config';
 import { optedOut } from './preferences';
 import { listSubscriptions } from './subscriptions';
 import { getTemplate, invalid, renderTemplate, type Issue } from './templates';
+import { submitTasks } from '../tasks';
 
 export type SendInput = {
   channel: NotificationChannel;

@@ -3,24 +3,18 @@ import { auditIfChanged, type RequestMeta } from '../lib/audit';
 import { getDb, rawAll, type DB } from '../db/client';
 import { runs } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import type { WorkflowNode, WorkflowSettings } from '../workflows/definition';
 import { workflowForRun, workflowVersion, type WorkflowDefinition } from '../workflows/queries';
-import { runOutput } from './engine/projection';
-import { NodeError, TERMINAL_RUN, type RunMeta } from './engine/types';
-import type { RunInit } from './protocol';
-import type { WorkflowRun } from '../../durable-objects/workflow-run';
-
-type RunMethods = 'start' | 'view' | 'events' | 'stream' | 'pause' | 'resume' | 'cancel' | 'retry' | 'signal' | 'childFinished';
-/** The run object's RPC surface, as the class declares it. */
-export type RunRpc = { [K in RunMethods]: (...args: Parameters<WorkflowRun[K]>) => Promise<Awaited<ReturnType<WorkflowRun[K]>>> };
-
-/**
- * The stub of a run's object. Workers' generated RPC types cannot express `unknown` (run input is
- * arbitrary JSON), so they collapse this object's methods to `never`; the class's own signatures
- * are the truth, and values cross by structured clone, which carries every JSON value.
- */
-export const runStub = (env: Env, runId: number): RunRpc =>
-  env.WORKFLOW_RUN.get(env.WORKFLOW_RUN.idFromName(`run:${runId}`)) as unknown as RunRpc;
+import {
+  type ChildOutcome,
+  NodeError,
+  type RunInit,
+  type RunMeta,
+  runOutput,
+  TERMINAL_RUN,
+  type WorkflowNode,
+  type WorkflowSettings,
+} from './engine';
+import { runStub } from './rpc';
 
 const sameInput = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -122,7 +116,7 @@ export async function launchChildRun(
 }
 
 /** A child run's outcome once it has one, else null. */
-export async function pollChild(env: Env, childRunId: number) {
+export async function pollChild(env: Env, childRunId: number): Promise<ChildOutcome | null> {
   const view = await runStub(env, childRunId).view();
   if (!TERMINAL_RUN.includes(view.meta.status)) return null;
   const nodes = new Map(view.nodes.map((n) => [n.id, n]));

@@ -9,7 +9,7 @@ import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '.
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { getWorkflow, workflowForRun } from '../workflows/queries';
 import { workflowAnalytics } from './analytics';
-import { launchRun, ownedRun, runStub } from './launch';
+import { launchRun, ownedRun } from './launch';
 import {
   AnalyticsSchema,
   EventSchema,
@@ -25,6 +25,7 @@ import {
 } from './schemas';
 import { publicRun, runSummary } from './views';
 import { withAccess } from '../auth/access';
+import { runStub } from './rpc';
 
 const read = { roles: ANY_ROLE, scope: 'workflows:read' } as const;
 const write = { roles: WRITERS, scope: 'workflows:write' } as const;

@@ -1,11 +1,10 @@
 import { and, asc, eq, isNull, notInArray, sql } from 'drizzle-orm';
 import type { RequestMeta } from '../lib/audit';
-import { getDb, rawAll, type DB } from '../db/client';
+import { getDb, rawAll, type DB, runBatch, type Stmt } from '../db/client';
 import { scheduleFires, schedules, tasks } from '../db/schema';
-import { runBatch, TERMINAL, type Stmt } from '../tasks/lifecycle';
-import { cancelTasks, enqueueTasks, type NewTask } from '../tasks/queries';
 import { ScheduleTarget } from './schemas';
 import { jitterMs, nextFireAfter, type Timing } from './timing';
+import { TERMINAL, cancelTasks, enqueueTasks, type NewTask } from '../tasks';
 
 export type ScheduleRow = typeof schedules.$inferSelect;
 export type FireRow = typeof scheduleFires.$inferSelect;
@@ -124,7 +123,7 @@ export async function fireOnce(
     const inserted = results[1] as { id: number; owner_id: number; priority: NewTask['priority']; run_after: number }[];
     if (active.length && s.overlap === 'cancel_previous') {
       const meta: RequestMeta = { requestId: `schedule:${s.id}`, ip: null, userAgent: null, actorUserId: s.ownerId, actorApiKeyId: null };
-      // No schedule tick from here: this runs inside the schedule's own timer object.
+      // No end-of-task hooks from here: this runs inside the schedule's own timer object.
       await cancelTasks(
         env,
         db,

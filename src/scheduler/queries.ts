@@ -4,7 +4,6 @@ import type { DB } from '../db/client';
 import { scheduleFires, schedules, tasks } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { log } from '../lib/log';
-import { validatePayload } from '../tasks/payloads';
 import { getWorkflow } from '../workflows/queries';
 import { dueAt, timingOf, type FireRow, type ScheduleRow } from './fire';
 import type { CronBody, DailyBody, IntervalBody, MonthlyBody, PatchBody, ScheduleTarget, WeeklyBody } from './schemas';
@@ -12,6 +11,7 @@ import { cronProblem, derivedCron, nextFireAfter, spacingProblem, type Timing, t
 import { scheduleTimer } from './rpc';
 import type { z } from '@hono/zod-openapi';
 import { toIso, toIsoOrNull } from '../lib/time';
+import { validatePayload } from '../tasks';
 
 export type Kind = ScheduleRow['kind'];
 type CreateBody =

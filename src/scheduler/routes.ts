@@ -4,7 +4,6 @@ import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { StatsQuery } from '../tasks/schemas';
 import { fireOnce, timingOf } from './fire';
 import {
   createSchedule,
@@ -34,6 +33,7 @@ import {
 import { scheduleStats } from './stats';
 import { cronProblem, preview } from './timing';
 import { withAccess } from '../auth/access';
+import { StatsQuery } from '../tasks';
 
 const read = { roles: ANY_ROLE, scope: 'schedules:read' } as const;
 const write = { roles: WRITERS, scope: 'schedules:write' } as const;

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { DB } from '../db/client';
 import { FIRE_OUTCOMES, SCHEDULE_KINDS } from '../db/schema';
-import { percentiles } from '../tasks/stats';
+import { percentiles } from '../db/percentiles';
 
 const zeroes = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 

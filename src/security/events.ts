@@ -1,10 +1,9 @@
-import { eq } from 'drizzle-orm';
-import type { DB } from '../db/client';
-import { securityEvents, users, type SecurityEventType, type Severity } from '../db/schema';
+import { sql } from 'drizzle-orm';
+import { rawRun, type DB } from '../db/client';
+import { securityEvents, type SecurityEventType, type Severity } from '../db/schema';
+import { publishEvents } from '../lib/events';
 import { limiter } from '../lib/limits';
 import { log } from '../lib/log';
-import { deliverInApp } from '../notifications/inbox';
-import { toIso } from '../lib/time';
 
 export type SecurityEventInput = {
   type: SecurityEventType;
@@ -20,13 +19,15 @@ export type SecurityEventInput = {
 const ALERTING: readonly Severity[] = ['high', 'critical'];
 
 /**
- * Records a security event and alerts admins when it is severe. Returns the stored row's id, or
- * null when an event with the same dedupe key already exists. Never throws: a failure to record
- * is logged, because the request that observed the event must still get its own answer.
+ * Records a security event; a severe one is also raised as a `security.alert` domain event, in the
+ * same D1 batch, which the notifications subscriber turns into every admin's alert. Returns the
+ * stored row's id, or null when an event with the same dedupe key already exists. Never throws: a
+ * failure to record is logged, because the request that observed the event must still get its
+ * own answer.
  */
 export async function recordSecurityEvent(env: Env, db: DB, e: SecurityEventInput): Promise<number | null> {
   try {
-    const row = await db
+    const insert = db
       .insert(securityEvents)
       .values({
         type: e.type,
@@ -37,10 +38,19 @@ export async function recordSecurityEvent(env: Env, db: DB, e: SecurityEventInpu
         details: e.details ?? null,
       })
       .onConflictDoNothing()
-      .returning({ id: securityEvents.id, at: securityEvents.at })
-      .get();
+      .returning({ id: securityEvents.id, at: securityEvents.at });
+    if (!ALERTING.includes(e.severity)) return (await insert.get())?.id ?? null;
+    const [rows] = await db.batch([insert, alertInsert(db)]);
+    const row = rows[0];
     if (!row) return null;
-    if (ALERTING.includes(e.severity)) await alertAdmins(env, db, { id: row.id, at: row.at, ...e });
+    log(env.LOG_LEVEL, 'warn', 'security alert', {
+      id: row.id,
+      type: e.type,
+      severity: e.severity,
+      user_id: e.userId ?? null,
+      ip: e.ip ?? null,
+    });
+    await publishEvents(env);
     return row.id;
   } catch (err) {
     log(env.LOG_LEVEL, 'error', 'security event not recorded', { type: e.type, error: String(err) });
@@ -48,33 +58,22 @@ export async function recordSecurityEvent(env: Env, db: DB, e: SecurityEventInpu
   }
 }
 
-async function alertAdmins(env: Env, db: DB, event: SecurityEventInput & { id: number; at: number }) {
-  const admins = await db.select({ id: users.id }).from(users).where(eq(users.role, 'admin')).all();
-  const view = {
-    id: event.id,
-    at: toIso(event.at),
-    type: event.type,
-    severity: event.severity,
-    user_id: event.userId ?? null,
-    ip: event.ip ?? null,
-    details: event.details ?? {},
-  };
-  log(env.LOG_LEVEL, 'warn', 'security alert', view);
-  const title = `Security: ${event.type.replace(/_/g, ' ')} (${event.severity})`;
-  const body =
-    [event.userId ? `user ${event.userId}` : null, event.ip ? `from ${event.ip}` : null].filter(Boolean).join(' ') ||
-    'see the event details';
-  await Promise.allSettled(
-    admins.map((a) =>
-      deliverInApp(env, db, a.id, {
-        category: 'security',
-        title,
-        body,
-        data: { event: view },
-        priority: event.severity === 'critical' ? 'urgent' : 'high',
-        dedupeKey: `security_event:${event.id}`,
-      }),
-    ),
+/**
+ * The `security.alert` event of the security event inserted just before it in the batch, built in
+ * SQL from the stored row (its id is only known there). `changes()` is that insert's: a deduplicated
+ * event inserted nothing and raises nothing.
+ */
+function alertInsert(db: DB) {
+  const eventId = sql`'security_event:' || s.id || ':alert'`;
+  return rawRun(
+    db,
+    sql`INSERT INTO event_outbox (event_id, body)
+    SELECT ${eventId}, json_object('id', ${eventId}, 'type', 'security.alert', 'ownerId', NULL, 'at', s.at,
+      'data', json_object('event_id', s.id, 'at', s.at, 'type', s.type, 'severity', s.severity, 'user_id', s.user_id, 'ip', s.ip,
+        'details', json(coalesce(s.details, '{}'))),
+      'effectRef', NULL)
+    FROM security_events s WHERE s.id = (SELECT max(id) FROM security_events) AND changes() > 0
+    ON CONFLICT (event_id) DO NOTHING`,
   );
 }
 

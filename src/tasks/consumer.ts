@@ -1,15 +1,10 @@
-import { emitTaskFailed } from '../automations/events';
 import { and, eq, isNotNull } from 'drizzle-orm';
-import { getDb, type DB } from '../db/client';
+import { getDb, runBatch, type DB } from '../db/client';
 import { tasks } from '../db/schema';
+import { eventInsert, publishEvents } from '../lib/events';
 import { log } from '../lib/log';
-import { runStub } from '../runs/launch';
-import { TERMINAL_RUN } from '../runs/engine/types';
-import { runOutput } from '../runs/engine/projection';
-import { scheduleTimer } from '../scheduler/rpc';
 import { retryDelaySeconds } from './backoff';
-import { TaskMessage, TASKS_DLQ_NAME } from './dispatch';
-import { HANDLERS, TaskError, type Outcome } from './handlers';
+import { TASKS_DLQ_NAME, TaskMessage } from './dispatch';
 import {
   claimAttempt,
   deadLetterStatements,
@@ -18,24 +13,23 @@ import {
   finishStatements,
   markDead,
   retryStatements,
-  runBatch,
-  scheduleOutcome,
   TERMINAL,
   type TaskRow,
 } from './lifecycle';
-import { PAYLOAD_SCHEMAS } from './payloads';
+import { afterEnd, endStatements, type EndedTask, type Outcome, TaskError, taskWiring } from './registry';
 import { dispatcher } from './rpc';
 
 /** What to do with one message, and what to tell others once the batch is done. */
-type Decision = { retryDelay?: number; release?: boolean; scheduleId?: number | null };
+type Decision = { retryDelay?: number; release?: boolean; ended?: EndedTask; events?: boolean };
 const ack = (more: Omit<Decision, 'retryDelay'> = {}): Decision => more;
 
-/** Entry point for both queues; the batch says which queue it came from. */
+/** Entry point for dwc-tasks and its dead-letter queue; the batch says which one it came from. */
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const db = getDb(env.DB);
   const deadLetters = batch.queue === TASKS_DLQ_NAME;
   const release: number[] = [];
-  const ticks = new Set<number>();
+  const ended: EndedTask[] = [];
+  let events = false;
   // Each message is acked or retried on its own: one failing task never redelivers the others.
   await Promise.all(
     batch.messages.map(async (msg) => {
@@ -47,7 +41,8 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
       try {
         const d = deadLetters ? await processDeadLetter(db, body.data, msg.attempts) : await processTaskMessage(env, db, body.data);
         if (d.release) release.push(body.data.task_id);
-        if (d.scheduleId) ticks.add(d.scheduleId);
+        if (d.ended) ended.push(d.ended);
+        if (d.events) events = true;
         if (d.retryDelay !== undefined) msg.retry({ delaySeconds: d.retryDelay });
         else msg.ack();
       } catch (err) {
@@ -61,27 +56,28 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
       }
     }),
   );
-  // Best effort: a lost release or tick is repaired by the minute-by-minute reconcile.
+  if (events) await publishEvents(env);
+  // Best effort: a lost release or hook call is repaired by the minute cron.
   try {
     if (release.length) await dispatcher(env).release(release);
-    for (const id of ticks) await scheduleTimer(env, id).tick(id, 'task');
+    await afterEnd(env, ended);
   } catch (err) {
-    log(env.LOG_LEVEL, 'warn', 'could not notify the dispatcher or a schedule', {
+    log(env.LOG_LEVEL, 'warn', 'could not notify the dispatcher or a hook', {
       error: err instanceof Error ? err.message : String(err),
     });
   }
 }
 
-/** One message from dwc-tasks: an attempt of a task (`run`) or a check on its run (`watch`). */
+/** One message from dwc-tasks: an attempt of a task (`run`) or a check on what it handed off to (`watch`). */
 export async function processTaskMessage(env: Env, db: DB, m: TaskMessage, now = Date.now()): Promise<Decision> {
-  if (m.kind === 'watch') return watchRun(env, db, m, now);
+  if (m.kind === 'watch') return watchHandOff(env, db, m, now);
   const task = await claimAttempt(db, m.task_id, m.seq, now);
   if (!task) return lostClaim(env, db, m, now);
   const deadline = task.deadlineAt ?? now + task.timeoutSeconds * 1000;
   let outcome: Outcome;
   try {
-    const payload = PAYLOAD_SCHEMAS[task.taskType].parse(task.payload);
-    outcome = await (HANDLERS[task.taskType] as (c: unknown, p: unknown) => Promise<Outcome>)({ env, db, task, now, deadline }, payload);
+    const handler = taskWiring().handlers[task.taskType];
+    outcome = await handler.run({ env, db, task, now, deadline }, handler.payload.parse(task.payload));
   } catch (err) {
     return failed(env, db, task, err, deadline);
   }
@@ -97,10 +93,13 @@ export async function processTaskMessage(env: Env, db: DB, m: TaskMessage, now =
     return ack({ release: true });
   }
   await runBatch(db, finishStatements(db, task, Date.now(), { status: 'succeeded', result: outcome.result }, outcome.statements));
-  return ack({ release: true, scheduleId: task.scheduleId });
+  return ack({ release: true, ended: task });
 }
 
-/** A failed attempt: retry with backoff, or end the task (failed, timed out, or dead-lettered). */
+/**
+ * A failed attempt: retry with backoff, or end the task (failed, timed out, or dead-lettered). A
+ * task that fails for good raises `task.failed` in the same batch that ends it.
+ */
 async function failed(env: Env, db: DB, task: TaskRow, err: unknown, deadline: number): Promise<Decision> {
   const now = Date.now();
   const retryable = !(err instanceof TaskError) || err.retryable;
@@ -115,18 +114,34 @@ async function failed(env: Env, db: DB, task: TaskRow, err: unknown, deadline: n
         error: `${message} (no time left for another attempt within timeout_seconds)`,
       }),
     );
-    return ack({ release: true, scheduleId: task.scheduleId });
+    return ack({ release: true, ended: task });
   }
   if (!retryable) {
-    await runBatch(db, finishStatements(db, task, now, { status: 'failed', error: message }));
-    await emitTaskFailed(env, db, task, message);
-    return ack({ release: true, scheduleId: task.scheduleId });
+    await runBatch(db, [
+      ...finishStatements(db, task, now, { status: 'failed', error: message }),
+      eventInsert(db, taskFailed(task, message, now)),
+    ]);
+    return ack({ release: true, ended: task, events: true });
   }
   if (task.attempts <= task.maxRetries) {
     await runBatch(db, retryStatements(db, task, now, message, delay));
     return { retryDelay: delay };
   }
   return deadLetter(env, db, task, `failed ${task.attempts} attempt(s); last error: ${message}`);
+}
+
+/** The `task.failed` domain event. Tasks made by an automation's action count as its effects. */
+function taskFailed(task: TaskRow, error: string, at: number) {
+  return {
+    id: `task:${task.id}:failed`,
+    type: 'task.failed' as const,
+    ownerId: task.ownerId,
+    at,
+    data: { task_id: task.id, task_type: task.taskType, name: task.name, error: error.slice(0, 2000) },
+    // A failed notification delivery traces back through its delivery id, so an automation that
+    // notifies about failed tasks counts its own failing notifications as hops.
+    effectRef: task.taskType === 'notification_delivery' ? `notification:${String(task.payload.delivery_id)}` : `task:${task.id}`,
+  };
 }
 
 /** Out of retries: hand the task to the dead-letter queue, whose consumer marks it dead. */
@@ -146,8 +161,8 @@ async function lostClaim(env: Env, db: DB, m: TaskMessage, now: number): Promise
   const row = await db.select().from(tasks).where(eq(tasks.id, m.task_id)).get();
   if (!row || TERMINAL.includes(row.status) || row.runId !== null) return ack({ release: true });
   if (row.deadlineAt !== null && row.deadlineAt <= now && row.status !== 'running') {
-    await runBatch(db, [expireStatement(db, row.id, now), ...scheduleOutcome(db, row.scheduleId, false, now)]);
-    return ack({ release: true, scheduleId: row.scheduleId });
+    await runBatch(db, [expireStatement(db, row.id, now), ...endStatements(db, row, false, now)]);
+    return ack({ release: true, ended: row });
   }
   const live = row.status === 'running' && (row.leaseUntil ?? 0) >= now;
   if (row.attempts > row.maxRetries && !live) {
@@ -162,40 +177,25 @@ async function lostClaim(env: Env, db: DB, m: TaskMessage, now: number): Promise
   return ack();
 }
 
-/** A workflow_run task follows its run: finish with the run's outcome, or look again later. */
-async function watchRun(env: Env, db: DB, m: TaskMessage, now: number): Promise<Decision> {
+/** A task that handed its work off (a workflow_run's run) follows it: finish with its outcome, or look again later. */
+async function watchHandOff(env: Env, db: DB, m: TaskMessage, now: number): Promise<Decision> {
   const task = await db
     .select()
     .from(tasks)
     .where(and(eq(tasks.id, m.task_id), eq(tasks.status, 'running'), isNotNull(tasks.runId), eq(tasks.watchSeq, m.seq)))
     .get();
   if (!task || task.runId === null) return ack();
-  const stub = runStub(env, task.runId);
-  const view = await stub.view();
-  const status = view.meta.status;
-  if (TERMINAL_RUN.includes(status)) {
-    const nodes = new Map(view.nodes.map((n) => [n.id, n]));
-    const result = { run_id: task.runId, status, output: status === 'succeeded' ? runOutput(view.meta, nodes) : null };
-    const end =
-      status === 'succeeded'
-        ? ({ status: 'succeeded', result } as const)
-        : status === 'cancelled'
-          ? ({ status: 'cancelled', result, error: `run ${task.runId} was cancelled` } as const)
-          : ({ status: 'failed', result, error: `run ${task.runId} failed: ${view.meta.error ?? 'unknown error'}` } as const);
+  const follow = taskWiring().handlers[task.taskType].follow;
+  if (!follow) return ack();
+  const handedOff = { ...task, runId: task.runId };
+  const end = await follow.poll(env, handedOff);
+  if (end) {
     await runBatch(db, finishStatements(db, task, now, end));
-    return ack({ scheduleId: task.scheduleId });
+    return ack({ ended: task });
   }
   if (task.deadlineAt !== null && now >= task.deadlineAt) {
-    await stub.cancel(`task ${task.id} ran out of its time budget`);
-    await runBatch(
-      db,
-      finishStatements(db, task, now, {
-        status: 'timed_out',
-        result: { run_id: task.runId, status: 'cancelled' },
-        error: `run ${task.runId} did not finish within timeout_seconds; it was cancelled`,
-      }),
-    );
-    return ack({ scheduleId: task.scheduleId });
+    await runBatch(db, finishStatements(db, task, now, await follow.expire(env, handedOff)));
+    return ack({ ended: task });
   }
   // Compare-and-set on the watch step, so a duplicated watch message cannot fork the chain.
   const delay = Math.min(30, 2 ** Math.min(m.seq, 5));
@@ -215,5 +215,5 @@ export async function processDeadLetter(db: DB, m: TaskMessage, deliveries: numb
     m.reason ??
     `its queue message kept failing to be processed and was dead-lettered by the queue (delivery ${deliveries} on the dead-letter queue)`;
   const dead = await markDead(db, m.task_id, reason, Date.now());
-  return dead ? ack({ release: true, scheduleId: dead.scheduleId }) : ack();
+  return dead ? ack({ release: true, ended: dead }) : ack();
 }

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNotNull, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
-import { preparedOnce, rawRun, type DB } from '../db/client';
+import { preparedOnce, type DB, type Stmt } from '../db/client';
 import { taskAttempts, taskEffects, tasks, type TaskStatus } from '../db/schema';
+import { endStatements, type TaskRow } from './registry';
 
 /*
  * Every task state change is a compare-and-set on the row: a claim moves queued/retrying to
@@ -10,17 +10,12 @@ import { taskAttempts, taskEffects, tasks, type TaskStatus } from '../db/schema'
  * claim wins, and a stale attempt's writes match no row.
  */
 export const TERMINAL: TaskStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out', 'dead'];
-export type TaskRow = typeof tasks.$inferSelect;
+export type { TaskRow } from './registry';
 
 /** A lease covers the attempt plus this margin; past it, the reconcile treats the attempt as lost. */
 const LEASE_MARGIN_MS = 60_000;
 /** How long a task may sit between its last failed attempt and the dead-letter consumer. */
 export const DEAD_LETTER_GRACE_MS = 10 * 60_000;
-
-export type Stmt = BatchItem<'sqlite'>;
-
-/** Runs statements as one D1 batch (one transaction); drizzle's types want a non-empty tuple. */
-export const runBatch = (db: DB, items: Stmt[]) => db.batch(items as [Stmt, ...Stmt[]]);
 
 const running = (t: TaskRow) => and(eq(tasks.id, t.id), eq(tasks.status, 'running'), eq(tasks.attempts, t.attempts));
 
@@ -81,28 +76,6 @@ export function expireStatement(db: DB, taskId: number, now: number) {
     .returning();
 }
 
-/**
- * Counts a scheduled task's outcome against its schedule, only if the statement just before it
- * in the batch (the task's own transition) changed a row: a consecutive failure streak, reset by
- * a success, and the schedule paused once the streak reaches `pause_after_failures`.
- */
-export function scheduleOutcome(db: DB, scheduleId: number | null, ok: boolean, now: number): Stmt[] {
-  if (scheduleId === null) return [];
-  const trips = sql`(NOT ${ok} AND pause_after_failures IS NOT NULL AND consecutive_failures + 1 >= pause_after_failures AND state = 'active')`;
-  return [
-    rawRun(
-      db,
-      sql`UPDATE schedules SET
-        consecutive_failures = CASE WHEN ${ok} THEN 0 ELSE consecutive_failures + 1 END,
-        state = CASE WHEN ${trips} THEN 'paused' ELSE state END,
-        paused_reason = CASE WHEN ${trips} THEN 'paused after ' || (consecutive_failures + 1) || ' consecutive failures' ELSE paused_reason END,
-        version = CASE WHEN ${trips} THEN version + 1 ELSE version END,
-        updated_at = ${now}
-      WHERE id = ${scheduleId} AND changes() > 0`,
-    ),
-  ];
-}
-
 function attemptRow(
   db: DB,
   t: TaskRow,
@@ -149,7 +122,7 @@ export function finishStatements(
         updatedAt: now,
       })
       .where(running(t)),
-    ...(end.status === 'cancelled' ? [] : scheduleOutcome(db, t.scheduleId, ok, now)),
+    ...(end.status === 'cancelled' ? [] : endStatements(db, t, ok, now)),
     attemptRow(db, t, now, end.status, end.error ?? null),
   ];
 }
@@ -193,7 +166,7 @@ export async function markDead(db: DB, taskId: number, reason: string, now: numb
       .set({ status: 'dead', error: reason, finishedAt: now, leaseUntil: null, nextRetryAt: null, updatedAt: now })
       .where(and(eq(tasks.id, taskId), notInArray(tasks.status, TERMINAL)))
       .returning(),
-    ...scheduleOutcome(db, row.scheduleId, false, now),
+    ...endStatements(db, row, false, now),
   ]);
   return updated[0] ?? null;
 }

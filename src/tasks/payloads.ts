@@ -1,22 +1,15 @@
 import { z } from '@hono/zod-openapi';
 import type { DB } from '../db/client';
 import type { TaskType } from '../db/schema';
-import { ApiError } from '../lib/errors';
+import { ApiError, invalidField } from '../lib/errors';
 import { checkOutboundUrl } from '../lib/ssrf';
-import { getWorkflow } from '../workflows/queries';
-import { pendingDelivery } from '../notifications/pending';
-import { pendingTraining } from '../ml/store';
-import { pendingExecution, scheduledAutomation } from '../automations/pending';
 import { checkColumns, DataError, parseCsv, tableFromJson, type Table } from './aggregate';
+import { type CheckContext, taskWiring } from './registry';
 
-/** What each task type needs in `payload`. Unknown fields are refused, like everywhere else. */
-export const WorkflowRunPayload = z
-  .object({
-    workflow_id: z.number().int().positive(),
-    input: z.record(z.string(), z.unknown()).default({}),
-  })
-  .strict();
-
+/*
+ * What the runner's own task types need in `payload`. Unknown fields are refused, like everywhere
+ * else; the other types' payloads live with their features (their task-handler.ts).
+ */
 const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/;
 /** Headers a caller may not set: the transport's own, and the signature's. */
 const RESERVED_HEADERS =
@@ -72,32 +65,12 @@ export const CleanupPayload = z
   })
   .strict();
 
-/** Made by the notifications API (src/notifications/send.ts), one per notification. */
-export const NotificationDeliveryPayload = z.object({ delivery_id: z.number().int().positive() }).strict();
-
-/** Made by POST /api/v3/ml/models/{model_id}/train for large trains (src/ml/jobs.ts). */
-export const MlTrainPayload = z
-  .object({ model_id: z.number().int().positive(), version: z.number().int().positive(), activate: z.boolean().default(false) })
-  .strict();
-
-/** Made by src/automations/execute.ts, one per automation execution. */
-export const AutomationRunPayload = z.object({ execution_id: z.number().int().positive() }).strict();
-
-/** Made by an automation's schedule (src/automations/schedule.ts): each fire starts one execution. */
-export const AutomationFirePayload = z.object({ automation_id: z.number().int().positive() }).strict();
-
-export const PAYLOAD_SCHEMAS = {
-  workflow_run: WorkflowRunPayload,
-  webhook_call: WebhookCallPayload,
-  data_processing: DataProcessingPayload,
-  cleanup: CleanupPayload,
-  notification_delivery: NotificationDeliveryPayload,
-  ml_train: MlTrainPayload,
-  automation_run: AutomationRunPayload,
-  automation_fire: AutomationFirePayload,
-} satisfies Record<TaskType, z.ZodType>;
-
-export type Payloads = { [K in TaskType]: z.infer<(typeof PAYLOAD_SCHEMAS)[K]> };
+/** The runner's own task types' payloads; the other types' live with their features (task-handler.ts). */
+export type Payloads = {
+  webhook_call: z.infer<typeof WebhookCallPayload>;
+  data_processing: z.infer<typeof DataProcessingPayload>;
+  cleanup: z.infer<typeof CleanupPayload>;
+};
 
 export const outboundPolicy = (env: Env) => ({ allowHttpTestHosts: env.ENVIRONMENT !== 'production' });
 
@@ -121,65 +94,42 @@ export function tableOf(p: Payloads['data_processing']): Table {
   return tableFromJson(p.data);
 }
 
-const invalid = (path: (string | number)[], message: string) =>
-  new ApiError('validation_error', 'Request validation failed', { details: [{ path, code: 'custom', message }] });
-
 /**
- * Validates a payload for its type, including what zod alone cannot see: that the webhook URL
- * may be called, that the data parses and names real columns, that the workflow is the
- * owner's. `prefix` locates the payload in the request body for error details.
+ * Validates a payload for its type with the type's handler: its schema (defaults filled in),
+ * then what the schema cannot see (ownership, reachability), through the handler's check. `at`
+ * locates the payload in the request body for error details.
  */
-export async function validatePayload<T extends TaskType>(
+export async function validatePayload(
   env: Env,
   db: DB,
   ownerId: number,
-  type: T,
+  type: TaskType,
   payload: unknown,
-  prefix: (string | number)[],
-): Promise<Payloads[T]> {
-  const parsed = PAYLOAD_SCHEMAS[type].safeParse(payload);
+  at: (string | number)[],
+): Promise<Record<string, unknown>> {
+  const handler = taskWiring().handlers[type];
+  const parsed = handler.payload.safeParse(payload);
   if (!parsed.success) {
     throw new ApiError('validation_error', 'Request validation failed', {
-      details: parsed.error.issues.map((i) => ({ path: [...prefix, ...i.path], code: i.code, message: i.message })),
+      details: parsed.error.issues.map((i) => ({ path: [...at, ...i.path], code: i.code, message: i.message })),
     });
   }
-  const p = parsed.data as Payloads[T];
-  if (type === 'webhook_call') {
-    const check = checkOutboundUrl((p as Payloads['webhook_call']).url, outboundPolicy(env));
-    if (!check.ok) throw invalid([...prefix, 'url'], `this URL may not be called: ${check.reason}`);
-  } else if (type === 'data_processing') {
-    const dp = p as Payloads['data_processing'];
-    try {
-      checkColumns(tableOf(dp), dp.group_by, dp.fields);
-    } catch (err) {
-      if (err instanceof DataError) throw invalid([...prefix, 'data'], err.message);
-      throw err;
-    }
-  } else if (type === 'workflow_run') {
-    if (!(await getWorkflow(db, ownerId, (p as Payloads['workflow_run']).workflow_id)))
-      throw new ApiError('not_found', 'Workflow not found');
-  } else if (type === 'notification_delivery') {
-    if (!(await pendingDelivery(db, ownerId, (p as Payloads['notification_delivery']).delivery_id)))
-      throw invalid(
-        [...prefix, 'delivery_id'],
-        'not one of your notifications waiting to be sent; send notifications through /api/v3/notifications/send',
-      );
-  } else if (type === 'ml_train') {
-    const t = p as Payloads['ml_train'];
-    if (!(await pendingTraining(db, ownerId, t.model_id, t.version)))
-      throw invalid(
-        [...prefix, 'model_id'],
-        'not one of your model versions waiting to train; train through /api/v3/ml/models/{model_id}/train',
-      );
-  } else if (type === 'automation_run') {
-    if (!(await pendingExecution(db, ownerId, (p as Payloads['automation_run']).execution_id)))
-      throw invalid(
-        [...prefix, 'execution_id'],
-        'not one of your automation executions waiting to run; fire automations through /api/v3/automations/{automation_id}/trigger',
-      );
-  } else if (type === 'automation_fire') {
-    if (!(await scheduledAutomation(db, ownerId, (p as Payloads['automation_fire']).automation_id)))
-      throw invalid([...prefix, 'automation_id'], 'not one of your scheduled automations');
+  await handler.check?.({ env, db, ownerId, at }, parsed.data);
+  return parsed.data as Record<string, unknown>;
+}
+
+/** The webhook URL may be called (checked again when it is). */
+export async function checkWebhookCall(c: CheckContext, p: Payloads['webhook_call']): Promise<void> {
+  const check = checkOutboundUrl(p.url, outboundPolicy(c.env));
+  if (!check.ok) throw invalidField([...c.at, 'url'], `this URL may not be called: ${check.reason}`);
+}
+
+/** The data parses and names real columns. */
+export async function checkDataProcessing(c: CheckContext, p: Payloads['data_processing']): Promise<void> {
+  try {
+    checkColumns(tableOf(p), p.group_by, p.fields);
+  } catch (err) {
+    if (err instanceof DataError) throw invalidField([...c.at, 'data'], err.message);
+    throw err;
   }
-  return p;
 }

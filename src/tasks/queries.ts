@@ -1,14 +1,13 @@
 import { and, asc, desc, eq, inArray, lt, notInArray, sql } from 'drizzle-orm';
 import { auditIfChanged, type RequestMeta } from '../lib/audit';
-import type { DB } from '../db/client';
+import { type DB, runBatch, type Stmt } from '../db/client';
 import { taskAttempts, tasks, type TaskPriority, type TaskStatus, type TaskType } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { log } from '../lib/log';
-import { runStub } from '../runs/launch';
-import { scheduleTimer } from '../scheduler/rpc';
 import { MAX_BACKLOG_PER_USER } from './dispatch';
-import { runBatch, TERMINAL, type Stmt, type TaskRow } from './lifecycle';
+import { TERMINAL, type TaskRow } from './lifecycle';
 import { validatePayload } from './payloads';
+import { afterEnd, taskWiring } from './registry';
 import type { SubmitBody } from './schemas';
 import { toIso, toIsoOrNull } from '../lib/time';
 import { dispatcher } from './rpc';
@@ -91,7 +90,7 @@ export async function submitTasks(
   const prepared: (NewTask & { key: string | null })[] = [];
   for (const [i, b] of bodies.entries()) {
     const prefix = bodies.length > 1 ? ['tasks', i, 'payload'] : ['payload'];
-    const payload = (await validatePayload(env, db, ownerId, b.task_type, b.payload, prefix)) as Record<string, unknown>;
+    const payload = await validatePayload(env, db, ownerId, b.task_type, b.payload, prefix);
     prepared.push({
       name: b.name,
       taskType: b.task_type,
@@ -229,8 +228,10 @@ export type CancelOutcome = { id: number; outcome: 'cancelled' | 'already_finish
 
 /**
  * Cancels the owner's unfinished tasks among `ids`. A running attempt is not interrupted, but
- * its result is discarded (its finishing write no longer matches); a workflow_run task's run is
- * cancelled too. Tasks of other users are reported not_found.
+ * its result is discarded (its finishing write no longer matches); what a task handed off (a
+ * workflow_run task's run) is cancelled too, by its handler. Tasks of other users are reported
+ * not_found. `notifyEnded: false` skips the end-of-task hooks' calls (the scheduler's own timer
+ * cancels tasks from inside itself, and must not call itself back).
  */
 export async function cancelTasks(
   env: Env,
@@ -239,7 +240,7 @@ export async function cancelTasks(
   ownerId: number,
   ids: number[],
   reason = 'cancelled by request',
-  tickSchedules = true,
+  notifyEnded = true,
 ): Promise<CancelOutcome[]> {
   const now = Date.now();
   const [cancelled] = await db.batch([
@@ -258,13 +259,10 @@ export async function cancelTasks(
   const done = new Set(cancelled.map((t) => t.id));
   if (cancelled.length) {
     await dispatcher(env).release([...done]);
-    for (const t of cancelled) {
-      if (t.runId !== null) await runStub(env, t.runId).cancel(`task ${t.id} was cancelled`);
-    }
-    // A buffered fire of the task's schedule may start now.
-    if (tickSchedules)
-      for (const sid of new Set(cancelled.map((t) => t.scheduleId).filter((s): s is number => s !== null)))
-        await scheduleTimer(env, sid).tick(sid, 'task');
+    const { handlers } = taskWiring();
+    for (const t of cancelled) await handlers[t.taskType].cancel?.(env, t, reason);
+    // For example, a buffered fire of the task's schedule may start now.
+    if (notifyEnded) await afterEnd(env, cancelled);
   }
   const others = await db
     .select({ id: tasks.id, status: tasks.status })

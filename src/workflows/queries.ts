@@ -1,12 +1,12 @@
 import { z } from '@hono/zod-openapi';
-import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import { cached, type CacheScope } from '../cache/cache';
 import { preparedOnce, rawRun, type DB } from '../db/client';
 import { workflows, workflowVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import type { WorkflowNode, WorkflowSettings } from './definition';
 import { toIso } from '../lib/time';
+import type { WorkflowNode, WorkflowSettings } from '../runs/engine';
 
 export type WorkflowRow = typeof workflows.$inferSelect;
 export type WorkflowInput = { name: string; description?: string | null | undefined; nodes: WorkflowNode[]; settings: WorkflowSettings };
@@ -44,6 +44,24 @@ async function checkSubchains(db: DB, ownerId: number, nodes: WorkflowNode[], se
   if (issues.length) throw new ApiError('validation_error', 'Request validation failed', { details: issues });
 }
 
+/**
+ * The `workflow.created` (version 1) or `workflow.updated` domain event of a version, for the batch
+ * that writes it, built in SQL from the stored row: a new workflow's id is only known there, and
+ * an update that lost its compare-and-set wrote no row of that version, so it raises nothing.
+ */
+function versionEvent(db: DB, id: SQL | number, version: number) {
+  const eventId = sql`'workflow:' || w.id || ':v' || w.version`;
+  return rawRun(
+    db,
+    sql`INSERT INTO event_outbox (event_id, body)
+    SELECT ${eventId}, json_object('id', ${eventId}, 'type', ${version === 1 ? 'workflow.created' : 'workflow.updated'},
+      'ownerId', w.owner_id, 'at', w.updated_at, 'data', json_object('workflow_id', w.id, 'version', w.version, 'name', w.name),
+      'effectRef', NULL)
+    FROM workflows w WHERE w.id = ${id} AND w.version = ${version}
+    ON CONFLICT (event_id) DO NOTHING`,
+  );
+}
+
 export async function createWorkflow(db: DB, meta: RequestMeta, ownerId: number, input: WorkflowInput): Promise<WorkflowRow> {
   await checkSubchains(db, ownerId, input.nodes);
   // The batch is one transaction and D1 serialises writes, so inside it the newest workflow
@@ -69,6 +87,7 @@ export async function createWorkflow(db: DB, meta: RequestMeta, ownerId: number,
       targetId: sql`CAST(${newId} AS TEXT)`,
       details: { version: 1 },
     }),
+    versionEvent(db, newId, 1),
   ]);
   return inserted[0]!;
 }
@@ -175,6 +194,7 @@ export async function updateWorkflow(
       WHERE changes() > 0`,
     ),
     auditIfChanged(db, meta, { action: 'workflow.update', targetType: 'workflow', targetId: id, details: { version } }),
+    versionEvent(db, id, version),
   ]);
   if (!updated[0]) throw new ApiError('conflict', 'The workflow was changed concurrently; fetch it and retry');
   return updated[0];

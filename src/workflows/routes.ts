@@ -1,7 +1,7 @@
-import { emitWorkflowChanged } from '../automations/events';
 import { createRoute } from '@hono/zod-openapi';
 import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
 import { ApiError } from '../lib/errors';
+import { publishEvents } from '../lib/events';
 import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { createWorkflow, deleteWorkflow, getWorkflow, listWorkflows, publicWorkflow, updateWorkflow, workflowSummary } from './queries';
@@ -27,7 +27,7 @@ export const workflowRoutes = createRouter()
     ),
     async (c) => {
       const row = await createWorkflow(c.var.db, requestMeta(c), c.var.principal.userId, c.req.valid('json'));
-      c.executionCtx.waitUntil(emitWorkflowChanged(c.env, row));
+      c.executionCtx.waitUntil(publishEvents(c.env));
       return c.json(publicWorkflow(row), 201);
     },
   )
@@ -89,7 +89,7 @@ export const workflowRoutes = createRouter()
         ...body,
         description: body.description ?? null,
       }));
-      c.executionCtx.waitUntil(emitWorkflowChanged(c.env, row));
+      c.executionCtx.waitUntil(publishEvents(c.env));
       return c.json(publicWorkflow(row), 200);
     },
   )
@@ -113,7 +113,7 @@ export const workflowRoutes = createRouter()
         nodes: patch.nodes ?? current.nodes,
         settings: patch.settings ?? current.settings,
       }));
-      c.executionCtx.waitUntil(emitWorkflowChanged(c.env, row));
+      c.executionCtx.waitUntil(publishEvents(c.env));
       return c.json(publicWorkflow(row), 200);
     },
   )

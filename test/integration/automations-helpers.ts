@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { api } from '../helpers';
+import { api, poll } from '../helpers';
 
 /** Shared by the automations* test files (not a test file itself). */
 export const DONE = ['succeeded', 'failed', 'skipped', 'refused'];
@@ -17,13 +17,7 @@ export async function waitForExecutions(
   done: (items: any[]) => boolean,
   timeoutMs = 30_000,
 ): Promise<any[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const items = await executions(token, automationId);
-    if (done(items)) return items;
-    if (Date.now() > deadline) throw new Error(`executions did not reach the expected state: ${JSON.stringify(items)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return poll(() => executions(token, automationId), done, { timeoutMs, intervalMs: 50, what: 'the execution log' });
 }
 
 export const allDone = (n: number) => (items: any[]) => items.length >= n && items.every((e) => DONE.includes(e.status));

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { api } from '../helpers';
+import { api, poll } from '../helpers';
 
 /** Shared by the notif*.test.ts files (not a test file itself). */
 export type Recorded = { host: string; method: string; url: string; headers: Record<string, string>; body: string; body_b64: string };
@@ -51,13 +51,15 @@ export async function getDelivery(token: string, id: number): Promise<DeliveryJs
 
 /** Polls until the delivery is finished (sent, failed or skipped); the real local queue runs it. */
 export async function waitForDelivery(token: string, id: number, timeoutMs = 25_000): Promise<DeliveryJson> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const d = await getDelivery(token, id);
-    if (['sent', 'failed', 'skipped'].includes(d.status)) return d;
-    if (Date.now() > deadline) throw new Error(`delivery ${id} did not finish: ${JSON.stringify(d)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return poll(
+    () => getDelivery(token, id),
+    (d) => ['sent', 'failed', 'skipped'].includes(d.status),
+    {
+      timeoutMs,
+      intervalMs: 50,
+      what: `delivery ${id}`,
+    },
+  );
 }
 
 export async function saveChannel(token: string, channel: string, name: string, body: Record<string, unknown>, scope = 'mine') {

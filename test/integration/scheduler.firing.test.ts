@@ -2,7 +2,7 @@ import { createScheduledController, env, runDurableObjectAlarm, runInDurableObje
 import { beforeAll, describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { tickSchedule } from '../../src/scheduler/fire';
-import { api, createWorkflow, registerAndLogin, unique } from '../helpers';
+import { api, createWorkflow, poll, registerAndLogin, unique } from '../helpers';
 import { csv, getTask, hookStats, waitForTask } from './tasks-helpers';
 
 let token: string;
@@ -37,8 +37,11 @@ describe('firing', () => {
     const start = Math.ceil((Date.now() + 2000) / 1000) * 1000;
     const s = await create('interval', { name: 'soon', every_seconds: 3600, start_at: new Date(start).toISOString() });
     expect(Date.parse(s.next_fire_at)).toBe(start);
-    const deadline = Date.now() + 10_000;
-    while ((await fires(s.id)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await poll(
+      () => fires(s.id),
+      (f) => f.length > 0,
+      { timeoutMs: 10_000, intervalMs: 100, what: 'the fires' },
+    );
     const [fire] = (await api('GET', `/api/v3/scheduler/schedules/${s.id}/fires`, { token })).json.items;
     expect(fire).toMatchObject({ fire_at: new Date(start).toISOString(), source: 'alarm', outcome: 'recorded', manual: false });
     expect(fire.lateness_ms).toBeLessThan(2500); // an alarm, not a once-a-minute cron
@@ -183,10 +186,11 @@ describe('policies', () => {
       next_fire_at: null,
     });
     // The consumer ticks the schedule's timer after the batch, which then drops its alarm.
-    const deadline = Date.now() + 5000;
-    while ((await runInDurableObject(timer(s.id), (_, state) => state.storage.getAlarm())) !== null && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
-    expect(await runInDurableObject(timer(s.id), (_, state) => state.storage.getAlarm())).toBeNull();
+    await poll(
+      () => runInDurableObject(timer(s.id), (_, state) => state.storage.getAlarm()),
+      (alarm) => alarm === null,
+      { timeoutMs: 5000, intervalMs: 50, what: "the timer's alarm" },
+    );
     expect((await hookStats(tag)).calls).toBe(2);
     const stats = (await api('GET', '/api/v3/scheduler/service/stats', { token })).json;
     expect(stats.failures).toMatchObject({ fires_failed: 2, schedules_auto_paused: 1 });

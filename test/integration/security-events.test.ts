@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, expectError, registerAndLogin, unique } from '../helpers';
+import { api, expectError, poll, registerAndLogin, unique } from '../helpers';
 import { connectWs } from '../ws-client';
 
 /*
@@ -30,15 +30,6 @@ async function eventsOf(query: string) {
   }[];
 }
 
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('access-denied spikes', () => {
   it('records one high-severity event per subject and window, and alerts admins live', async () => {
     const ws = await connectWs({ token: admin.token });
@@ -49,7 +40,7 @@ describe('access-denied spikes', () => {
     );
     expect(answers.map((a) => a.status)).toEqual(Array(30).fill(403));
 
-    const events = await until(
+    const events = await poll(
       () => eventsOf(`type=access_denied_spike&user_id=${viewer.user.id}`),
       (e) => e.length > 0,
     );
@@ -86,7 +77,7 @@ describe('access-denied spikes', () => {
   it('counts anonymous refusals by client IP', async () => {
     const ip = '203.0.113.77';
     await Promise.all(Array.from({ length: 20 }, () => api('GET', '/api/v3/workflows', { headers: { 'cf-connecting-ip': ip } })));
-    const events = await until(
+    const events = await poll(
       () => eventsOf(`type=access_denied_spike&ip=${ip}`),
       (e) => e.length > 0,
     );

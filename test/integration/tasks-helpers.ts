@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
 import { expect } from 'vitest';
 import worker from '../../src/index';
-import { api } from '../helpers';
+import { api, poll } from '../helpers';
 
 /** Shared by the tasks* and scheduler* test files (not a test file itself). */
 export const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out', 'dead'];
@@ -38,13 +38,7 @@ export async function waitForTask(
   done: (t: TaskJson) => boolean = (t) => TERMINAL.includes(t.status),
   timeoutMs = 20_000,
 ): Promise<TaskJson> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const t = await getTask(token, id);
-    if (done(t)) return t;
-    if (Date.now() > deadline) throw new Error(`task ${id} did not reach the expected state: ${JSON.stringify(t)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return poll(() => getTask(token, id), done, { timeoutMs, intervalMs: 50, what: `task ${id}` });
 }
 
 let msg = 0;
@@ -53,7 +47,11 @@ let msg = 0;
  * retried. The test helper's result omits retry delays, so each message's retry() is wrapped
  * to record the delay it was given.
  */
-export async function deliver(queue: 'dwc-tasks' | 'dwc-tasks-dlq', messages: { body: unknown; attempts?: number; id?: string }[]) {
+export async function deliver(
+  queue: 'dwc-tasks' | 'dwc-tasks-dlq' | 'dwc-events',
+  messages: { body: unknown; attempts?: number; id?: string }[],
+  bindings: Env = env,
+) {
   const batch = createMessageBatch(
     queue,
     messages.map((m) => ({ id: m.id ?? `test-${Date.now()}-${msg++}`, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })),
@@ -68,7 +66,7 @@ export async function deliver(queue: 'dwc-tasks' | 'dwc-tasks-dlq', messages: { 
       },
     });
   }
-  await worker.queue(batch, env);
+  await worker.queue(batch, bindings);
   const result = await getQueueResult(batch, createExecutionContext());
   return {
     ...result,

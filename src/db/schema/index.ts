@@ -11,12 +11,14 @@
  * Tables of other files are referenced by importing them from their owner's file; every file
  * may reference auth's `users`, and auth references nothing, so the files form no cycle.
  */
+export * from './ai';
 export * from './ai-workflows';
 export * from './analytics';
 export * from './audit';
 export * from './auth';
 export * from './automations';
 export * from './documents';
+export * from './events';
 export * from './ml';
 export * from './notifications';
 export * from './recommendations';

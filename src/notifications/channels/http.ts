@@ -1,7 +1,7 @@
 import { readExcerpt } from '../../lib/http';
 import { checkOutboundUrl } from '../../lib/ssrf';
-import { outboundPolicy } from '../../tasks/payloads';
 import { ChannelError } from './types';
+import { outboundPolicy } from '../../tasks';
 
 const TIMEOUT_MS = 20_000;
 const EXCERPT_BYTES = 2048;

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
-import { signWebhook } from '../../tasks/signing';
 import { callProvider, guardUrl, jsonField } from './http';
 import { ChannelError, type Channel } from './types';
+import { signWebhook } from '../../tasks';
 
 const SECRET = /^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/;
 

@@ -1,5 +1,5 @@
-import { RetryPolicy } from '../../workflows/definition';
 import type { z } from 'zod';
+import { RetryPolicy } from './definition';
 
 export type Retry = z.infer<typeof RetryPolicy>;
 export const DEFAULT_RETRY: Retry = RetryPolicy.parse({});

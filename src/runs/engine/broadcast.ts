@@ -1,4 +1,4 @@
-import type { RunStore } from './store';
+import type { RunStore } from './storage';
 import type { RunEvent } from './types';
 
 const encoder = new TextEncoder();

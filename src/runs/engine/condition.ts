@@ -1,4 +1,4 @@
-import type { WorkflowNode } from '../../workflows/definition';
+import type { WorkflowNode } from './definition';
 import { NodeError } from './types';
 
 type Condition = Extract<WorkflowNode, { type: 'branch' }>['condition'];

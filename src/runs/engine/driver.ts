@@ -1,57 +1,60 @@
-import { DurableObject } from 'cloudflare:workers';
+import type { DomainEvent } from '../../lib/events';
 import { log } from '../../lib/log';
 import { DEFAULT_RETRY, retryDelay } from './backoff';
 import { RunBroadcast } from './broadcast';
-import { executionDeps } from './deps';
-import { executeNode } from './executors';
 import { nextStep } from './graph';
+import type { EnginePorts } from './ports';
+import { type AttemptRow, RunStore } from './storage';
+import type { TemplateContext } from './template';
+import { decideApproval, pollSubchain, startApproval, startSubchain } from './waits';
+import { executeNode } from './executors';
 import { flushProjection, runOutput } from './projection';
-import { RunStore, type AttemptRow } from './store';
-import { render, type TemplateContext } from './template';
-import { DONE_NODE, NodeError, TERMINAL_RUN, type NodeRecord, type RunMeta } from './types';
-import { runStub } from '../launch';
-import { emitDocumentGenerated, emitRunFinished } from '../../automations/events';
-import { workflowRoom } from '../../realtime/protocol';
-import { roomStub } from '../../realtime/rpc';
+import { DONE_NODE, NodeError, type NodeRecord, type RunEvent, type RunMeta, TERMINAL_RUN } from './types';
 
 /**
- * The scheduling half of the WorkflowRun Durable Object (durable-objects/workflow-run.ts): the
- * alarm-driven loop, node attempts with timeouts and retries, the run's outcome, and the D1
- * projection. The object's file holds its public RPC methods and the approval and subchain
- * handling; this class holds what they share. See that file's header for the guarantees.
+ * The scheduling half of a run: the alarm-driven loop, node attempts with timeouts and retries,
+ * the run's outcome, and its outbox (the D1 projection and domain events). RunEngine (engine.ts)
+ * holds one and adds the operations callers use; see it for the guarantees.
  */
 export const WATCHDOG_MS = 30_000;
-export const SUBCHAIN_POLL_MS = 30_000;
 const DEFAULT_NODE_TIMEOUT_S = 300;
+/** A flush that failed (D1 or the queue unavailable) is tried again after 5 s, doubling to 5 min. */
+const OUTBOX_RETRY_MS = 5_000;
+const OUTBOX_RETRY_MAX_MS = 300_000;
+
+/** What the driver needs of its Durable Object: storage (SQL and the alarm) and waitUntil. */
+export type RunHost = Pick<DurableObjectState, 'storage' | 'waitUntil'>;
 
 type Execution = { controller: AbortController; promise: Promise<void> };
 
-export abstract class RunDriver extends DurableObject<Env> {
-  protected readonly store: RunStore;
-  protected readonly executions = new Map<string, Execution>();
-  protected readonly events_: RunBroadcast;
-  protected driving = false;
-  protected roomPublishing: Promise<void> = Promise.resolve();
+export class RunDriver {
+  readonly store: RunStore;
+  readonly broadcast: RunBroadcast;
+  private readonly executions = new Map<string, Execution>();
+  private driving = false;
+  private roomPublishing: Promise<void> = Promise.resolve();
   private roomPublishQueued = false;
   // Write-through caches of the stored state. One incarnation has exactly one meta object and one
   // record per node, so the driver loop, RPCs (cancel, pause) and completions all see each
   // other's changes; every change is also saved to storage at once.
-  protected cachedMeta: RunMeta | null = null;
-  protected cachedNodes: Map<string, NodeRecord> | null = null;
+  private cachedMeta: RunMeta | null = null;
+  private cachedNodes: Map<string, NodeRecord> | null = null;
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.store = new RunStore(ctx.storage.sql);
-    this.events_ = new RunBroadcast(this.store, () => this.publishToRoom());
+  constructor(
+    readonly host: RunHost,
+    readonly ports: EnginePorts,
+  ) {
+    this.store = new RunStore(host.storage.sql);
+    this.broadcast = new RunBroadcast(this.store, () => this.publishToRoom());
   }
 
-  // ---- the driver ------------------------------------------------------------------------
+  // ---- the loop --------------------------------------------------------------------------
 
-  override async alarm(): Promise<void> {
+  async alarm(): Promise<void> {
     if (!this.cachedMeta && !this.store.meta()) return;
     if (this.driving) {
       // The loop of this incarnation is alive and will schedule what comes next.
-      await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+      await this.host.storage.setAlarm(Date.now() + WATCHDOG_MS);
       return;
     }
     this.driving = true;
@@ -62,8 +65,8 @@ export abstract class RunDriver extends DurableObject<Env> {
     }
   }
 
-  protected async drive(): Promise<void> {
-    const meta = this.requireMeta();
+  private async drive(): Promise<void> {
+    const meta = this.meta();
     const nodes = this.nodes();
     for (const rec of nodes.values()) {
       if (rec.status === 'running' && !this.executions.has(rec.id)) {
@@ -81,7 +84,7 @@ export abstract class RunDriver extends DurableObject<Env> {
       this.setStatus(meta, 'running', 'run.started');
     }
     if (TERMINAL_RUN.includes(meta.status) || meta.status === 'paused') return this.settle(meta);
-    await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+    await this.host.storage.setAlarm(Date.now() + WATCHDOG_MS);
 
     for (;;) {
       this.advance(meta, nodes);
@@ -101,7 +104,7 @@ export abstract class RunDriver extends DurableObject<Env> {
   }
 
   /** One scheduling pass: timeouts, due retries, skips, starts, and the run's own outcome. */
-  protected advance(meta: RunMeta, nodes: Map<string, NodeRecord>): void {
+  private advance(meta: RunMeta, nodes: Map<string, NodeRecord>): void {
     const now = Date.now();
     if (TERMINAL_RUN.includes(meta.status) || meta.status === 'paused') return;
     if (meta.status !== 'waiting' && now >= meta.deadlineAt) {
@@ -114,8 +117,8 @@ export abstract class RunDriver extends DurableObject<Env> {
         rec.status = 'pending';
         this.store.saveNode(rec);
       } else if (rec.status === 'waiting' && rec.waitUntil !== null && rec.waitUntil <= now) {
-        if (def.type === 'approval') this.decideApproval(rec, def.on_timeout === 'approve', 'approval timed out', null, true);
-        else if (def.type === 'subchain' && rec.childRunId !== null) this.pollSubchain(rec);
+        if (def.type === 'approval') decideApproval(this, rec, def.on_timeout === 'approve', 'approval timed out', null, true);
+        else if (def.type === 'subchain' && rec.childRunId !== null) pollSubchain(this, rec);
       }
     }
     const failed = [...nodes.values()].some((n) => n.status === 'failed');
@@ -144,25 +147,15 @@ export abstract class RunDriver extends DurableObject<Env> {
     }
   }
 
-  protected startNode(meta: RunMeta, nodes: Map<string, NodeRecord>, rec: NodeRecord): void {
+  private startNode(meta: RunMeta, nodes: Map<string, NodeRecord>, rec: NodeRecord): void {
     const def = meta.nodes.find((d) => d.id === rec.id)!;
     const now = Date.now();
     rec.startedAt ??= now;
     if (meta.status === 'waiting') this.setStatus(meta, 'running', 'run.resumed');
-    if (def.type === 'approval') {
-      rec.status = 'waiting';
-      rec.waitUntil = now + def.approval_timeout_seconds * 1000;
-      this.store.saveNode(rec);
-      const message = def.message ? render(def.message, this.templateContext(meta, nodes)) : null;
-      this.emit('node.waiting', rec.id, { reason: 'approval', message, until: new Date(rec.waitUntil).toISOString() });
-      return;
-    }
-    if (def.type === 'subchain') {
-      rec.status = 'waiting';
-      rec.waitUntil = now + SUBCHAIN_POLL_MS;
-      this.store.saveNode(rec);
-      const input = Object.fromEntries(Object.entries(def.input).map(([k, v]) => [k, render(v, this.templateContext(meta, nodes))]));
-      this.ctx.waitUntil(this.launchSubchain(meta, rec, def.workflow_id, input));
+    if (def.type === 'approval' || def.type === 'subchain') {
+      const ctx = this.templateContext(meta, nodes);
+      if (def.type === 'approval') startApproval(this, meta, rec, def, ctx);
+      else startSubchain(this, meta, rec, def, ctx);
       return;
     }
     rec.status = 'running';
@@ -177,12 +170,16 @@ export abstract class RunDriver extends DurableObject<Env> {
     const timeoutMs = (def.timeout_seconds ?? DEFAULT_NODE_TIMEOUT_S) * 1000;
     const timer = setTimeout(() => controller.abort(new NodeError(`attempt timed out after ${timeoutMs / 1000}s`, true)), timeoutMs);
     const ctx = this.templateContext(meta, nodes);
-    const deps = executionDeps(this.env, controller.signal, (text) => this.events_.token(rec.id, text), meta.settings.fallback_providers);
+    const deps = this.ports.execution({
+      signal: controller.signal,
+      onToken: (text) => this.broadcast.token(rec.id, text),
+      fallback: meta.settings.fallback_providers,
+    });
     const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
     const promise = Promise.race([executeNode(def, meta.settings, ctx, deps), aborted])
       .then(
         (result) => {
-          this.events_.flushTokens(rec.id);
+          this.broadcast.flushTokens(rec.id);
           if (TERMINAL_RUN.includes(meta.status)) return this.afterCancelled(rec, attemptNo, now, delayMs);
           rec.attempts = attempt;
           rec.output = result.output;
@@ -204,11 +201,11 @@ export abstract class RunDriver extends DurableObject<Env> {
           if (result.output.title !== undefined) this.store.enqueue({ kind: 'document', nodeId: rec.id });
         },
         (err: unknown) => {
-          this.events_.flushTokens(rec.id);
+          this.broadcast.flushTokens(rec.id);
           if (TERMINAL_RUN.includes(meta.status)) return this.afterCancelled(rec, attemptNo, now, delayMs);
           const error = err instanceof Error ? err.message : String(err);
           const retryable = err instanceof NodeError ? err.retryable : false;
-          if (!(err instanceof NodeError)) log(this.env.LOG_LEVEL, 'error', 'node crashed', { runId: meta.runId, node: rec.id, error });
+          if (!(err instanceof NodeError)) log(this.ports.logLevel, 'error', 'node crashed', { runId: meta.runId, node: rec.id, error });
           rec.attempts = attempt;
           this.recordAttempt(rec, attemptNo, 'failed', now, {
             delayMs,
@@ -235,11 +232,11 @@ export abstract class RunDriver extends DurableObject<Env> {
   }
 
   /** Ends the run now: nodes not yet done are cancelled, attempts in flight are aborted. */
-  protected stopRun(meta: RunMeta, status: 'failed' | 'cancelled', reason: string): void {
+  stopRun(meta: RunMeta, status: 'failed' | 'cancelled', reason: string): void {
     for (const rec of this.nodes().values()) {
       if (rec.status === 'waiting' && rec.childRunId !== null) {
         // A child run of a stopped parent would only be wasted work: stop it too.
-        this.ctx.waitUntil(runStub(this.env, rec.childRunId).cancel(`parent run ${meta.runId} stopped: ${reason}`));
+        this.host.waitUntil(this.ports.children.cancel(rec.childRunId, `parent run ${meta.runId} stopped: ${reason}`));
       }
       if (!DONE_NODE.includes(rec.status) && !this.executions.has(rec.id)) this.finishNode(rec, 'cancelled', reason);
     }
@@ -248,14 +245,14 @@ export abstract class RunDriver extends DurableObject<Env> {
     for (const exec of this.executions.values()) exec.controller.abort(new NodeError(reason, false));
   }
 
-  protected afterCancelled(rec: NodeRecord, attemptNo: number, startedAt: number, delayMs: number): void {
+  private afterCancelled(rec: NodeRecord, attemptNo: number, startedAt: number, delayMs: number): void {
     this.recordAttempt(rec, attemptNo, 'cancelled', startedAt, { delayMs, error: 'run stopped during this attempt' });
     if (!DONE_NODE.includes(rec.status)) this.finishNode(rec, 'cancelled', 'run cancelled');
   }
 
-  // ---- state helpers ---------------------------------------------------------------------
+  // ---- state changes: each saved to storage at once, with its event --------------------------
 
-  protected finishNode(
+  finishNode(
     rec: NodeRecord,
     status: 'succeeded' | 'failed' | 'skipped' | 'cancelled',
     error: string | null,
@@ -278,7 +275,7 @@ export abstract class RunDriver extends DurableObject<Env> {
     this.emit(`node.${status}`, rec.id, data);
   }
 
-  protected recordAttempt(
+  private recordAttempt(
     rec: NodeRecord,
     attemptNo: number,
     status: AttemptRow['status'],
@@ -310,7 +307,7 @@ export abstract class RunDriver extends DurableObject<Env> {
     this.store.enqueue({ kind: 'attempt', attempt });
   }
 
-  protected setStatus(meta: RunMeta, status: RunMeta['status'], event: string): void {
+  setStatus(meta: RunMeta, status: RunMeta['status'], event: string): void {
     const now = Date.now();
     const suspended = (s: RunMeta['status']) => s === 'waiting' || s === 'paused';
     if (suspended(status) && !suspended(meta.status)) meta.suspendedAt = now;
@@ -323,26 +320,90 @@ export abstract class RunDriver extends DurableObject<Env> {
     this.emit(event, null, { status });
   }
 
-  protected finishRun(meta: RunMeta, status: 'succeeded' | 'failed' | 'cancelled'): void {
+  /**
+   * The run's outcome. A success or failure is also a domain event (automations listen for it),
+   * put in the outbox in the same storage turn as the status, so neither exists without the other.
+   */
+  private finishRun(meta: RunMeta, status: 'succeeded' | 'failed' | 'cancelled'): void {
     if (TERMINAL_RUN.includes(meta.status)) return;
     meta.finishedAt = Date.now();
     this.setStatus(meta, status, `run.${status}`);
+    if (status === 'cancelled') return;
+    this.raise({
+      id: `run:${meta.runId}:${status}`,
+      type: status === 'succeeded' ? 'workflow.completed' : 'workflow.failed',
+      ownerId: meta.ownerId,
+      at: meta.finishedAt,
+      data: { run_id: meta.runId, workflow_id: meta.workflowId, workflow_name: meta.workflowName, status, error: meta.error },
+      effectRef: `run:${meta.runId}`,
+    });
   }
 
-  /** After the loop: project to D1, notify a parent run, and arm the next alarm (or none). */
-  protected async settle(meta: RunMeta): Promise<void> {
+  /** Puts a domain event in the run's outbox; the next flush hands it to the events queue. */
+  raise(event: DomainEvent): void {
+    this.store.enqueue({ kind: 'event', event });
+  }
+
+  // ---- after the loop: outbox, room, parent, next alarm -----------------------------------
+
+  /** Flushes the outbox, publishes to the room, tells a parent, and arms the next alarm (or none). */
+  async settle(meta: RunMeta): Promise<void> {
     await this.flush(meta);
     this.publishToRoom();
+    // What the outbox still holds (D1 or the queue refused it) is tried again by a later alarm.
+    const retryAt = this.store.hasPending() ? Date.now() + this.outboxRetryDelay() : null;
     if (TERMINAL_RUN.includes(meta.status)) {
-      await this.ctx.storage.deleteAlarm();
-      this.events_.closeAll();
-      if (meta.parent) this.ctx.waitUntil(this.notifyParent(meta));
-      this.ctx.waitUntil(emitRunFinished(this.env, meta));
+      if (retryAt === null) await this.host.storage.deleteAlarm();
+      else await this.host.storage.setAlarm(retryAt);
+      this.broadcast.closeAll();
+      if (meta.parent) this.host.waitUntil(this.notifyParent(meta, meta.parent));
       return;
     }
-    const next = this.nextDue(meta);
-    if (meta.status === 'paused' || this.executions.size > 0 || next === null) return;
-    await this.ctx.storage.setAlarm(next);
+    if (this.executions.size > 0) return;
+    const due = meta.status === 'paused' ? null : this.nextDue(meta);
+    const next = retryAt === null ? due : due === null ? retryAt : Math.min(due, retryAt);
+    if (next !== null) await this.host.storage.setAlarm(next);
+  }
+
+  private outboxRetryDelay(): number {
+    const failures = Number(this.store.getValue('outbox_failures') ?? 0);
+    return Math.min(OUTBOX_RETRY_MAX_MS, OUTBOX_RETRY_MS * 2 ** Math.max(0, failures - 1));
+  }
+
+  /**
+   * Writes the outbox: the D1 projection and the domain events. A failure leaves every entry in
+   * place for the next flush (settle arms an alarm for it). Documents that the projection created
+   * are linked into their nodes' outputs, announced on the run's stream, and raised as domain events.
+   */
+  async flush(meta: RunMeta): Promise<void> {
+    try {
+      const nodes = this.nodes();
+      const send = (events: DomainEvent[]) => this.ports.sendEvents(events);
+      const created = await flushProjection(this.ports.d1, this.store, meta, nodes, send);
+      for (const [nodeId, documentId] of created) {
+        const rec = nodes.get(nodeId);
+        if (!rec?.output || rec.output.documentId === documentId) continue;
+        rec.output.documentId = documentId;
+        this.store.saveNode(rec);
+        this.emit('document.created', nodeId, { document_id: documentId });
+        this.raise({
+          id: `document:${documentId}:generated`,
+          type: 'document.generated',
+          ownerId: meta.ownerId,
+          at: Date.now(),
+          data: { document_id: documentId, run_id: meta.runId, workflow_id: meta.workflowId, node_id: nodeId },
+          effectRef: `run:${meta.runId}`,
+        });
+      }
+      if (created.size) await flushProjection(this.ports.d1, this.store, meta, this.nodes(), send);
+      if (this.store.getValue('outbox_failures') !== null) this.store.deleteValue('outbox_failures');
+    } catch (err) {
+      this.store.setValue('outbox_failures', String(Number(this.store.getValue('outbox_failures') ?? 0) + 1));
+      log(this.ports.logLevel, 'warn', 'run outbox deferred', {
+        runId: meta.runId,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   /**
@@ -350,7 +411,7 @@ export abstract class RunDriver extends DurableObject<Env> {
    * cursor kept in storage. Each event carries a source key, so the room ignores a repeat after
    * a failure or an eviction; a failed publish is retried by the next event or the next settle.
    */
-  protected publishToRoom(): void {
+  private publishToRoom(): void {
     // A pass publishes everything stored when it starts reading, so while one is still queued a
     // burst of events needs no further pass: the queued one will see them.
     if (this.roomPublishQueued) return;
@@ -360,13 +421,12 @@ export abstract class RunDriver extends DurableObject<Env> {
         this.roomPublishQueued = false;
         const meta = this.cachedMeta ?? this.store.meta();
         if (!meta) return;
-        const room = workflowRoom(meta.workflowId);
         for (;;) {
           const from = Number(this.store.getValue('room_published') ?? 0);
           const events = this.store.events(from, 200);
           if (events.length === 0) return;
-          await roomStub(this.env, room).publish(
-            room,
+          await this.ports.publish(
+            meta.workflowId,
             events.map((e) => ({
               source: `run:${meta.runId}:${e.seq}`,
               payload: { run_id: meta.runId, workflow_id: meta.workflowId, ...e },
@@ -376,13 +436,13 @@ export abstract class RunDriver extends DurableObject<Env> {
         }
       })
       .catch((err: unknown) =>
-        log(this.env.LOG_LEVEL, 'warn', 'room publish deferred', { error: err instanceof Error ? err.message : String(err) }),
+        log(this.ports.logLevel, 'warn', 'room publish deferred', { error: err instanceof Error ? err.message : String(err) }),
       );
-    this.ctx.waitUntil(this.roomPublishing);
+    this.host.waitUntil(this.roomPublishing);
   }
 
   /** The next time something falls due: a retry, a wait's end, or the run's deadline. */
-  protected nextDue(meta: RunMeta): number | null {
+  private nextDue(meta: RunMeta): number | null {
     const nodes = [...this.nodes().values()];
     const times = [
       ...nodes.filter((n) => n.status === 'retry_wait').map((n) => n.nextAttemptAt ?? Date.now()),
@@ -392,33 +452,9 @@ export abstract class RunDriver extends DurableObject<Env> {
     return times.length ? Math.min(...times) : null;
   }
 
-  protected async flush(meta: RunMeta): Promise<void> {
-    try {
-      const nodes = this.nodes();
-      const created = await flushProjection(this.env.DB, this.store, meta, nodes);
-      for (const [nodeId, documentId] of created) {
-        const rec = nodes.get(nodeId);
-        if (!rec?.output || rec.output.documentId === documentId) continue;
-        rec.output.documentId = documentId;
-        this.store.saveNode(rec);
-        this.emit('document.created', nodeId, { document_id: documentId });
-        this.ctx.waitUntil(emitDocumentGenerated(this.env, meta, nodeId, documentId));
-      }
-      if (created.size) await flushProjection(this.env.DB, this.store, meta, this.nodes());
-    } catch (err) {
-      // D1 unavailable: the outbox keeps every entry, and the next flush writes them.
-      log(this.env.LOG_LEVEL, 'warn', 'run projection deferred', {
-        runId: meta.runId,
-        error: err instanceof Error ? err.message : String(err),
-      });
-    }
-  }
-
-  protected async notifyParent(meta: RunMeta): Promise<void> {
-    const parent = meta.parent!;
-    const stub = runStub(this.env, parent.runId);
+  private async notifyParent(meta: RunMeta, parent: { runId: number; nodeId: string }): Promise<void> {
     const nodes = this.nodes();
-    await stub.childFinished(parent.nodeId, {
+    await this.ports.children.notifyParent(parent, {
       runId: meta.runId,
       status: meta.status,
       output: meta.status === 'succeeded' ? runOutput(meta, nodes) : null,
@@ -426,7 +462,7 @@ export abstract class RunDriver extends DurableObject<Env> {
     });
   }
 
-  protected templateContext(meta: RunMeta, nodes: Map<string, NodeRecord>): TemplateContext {
+  templateContext(meta: RunMeta, nodes: Map<string, NodeRecord>): TemplateContext {
     return {
       input: meta.input,
       nodes: Object.fromEntries([...nodes.values()].map((n) => [n.id, { output: n.output, status: n.status, finishedAt: n.finishedAt }])),
@@ -435,29 +471,35 @@ export abstract class RunDriver extends DurableObject<Env> {
     };
   }
 
-  protected emit(type: string, nodeId: string | null, data: Record<string, unknown>): void {
-    this.events_.emit(type, nodeId, data);
+  emit(type: string, nodeId: string | null, data: Record<string, unknown>): RunEvent {
+    return this.broadcast.emit(type, nodeId, data);
   }
 
-  protected requireMeta(): RunMeta {
+  // ---- cached state ------------------------------------------------------------------------
+
+  /** The run's state was created (start): it becomes the cached state of this incarnation. */
+  adopt(meta: RunMeta, nodes: Map<string, NodeRecord>): void {
+    this.cachedMeta = meta;
+    this.cachedNodes = nodes;
+  }
+
+  hasRun(): boolean {
+    return this.cachedMeta !== null || this.store.meta() !== null;
+  }
+
+  meta(): RunMeta {
     this.cachedMeta ??= this.store.meta();
     if (!this.cachedMeta) throw new Error('run not started');
     return this.cachedMeta;
   }
 
-  protected nodes(): Map<string, NodeRecord> {
+  nodes(): Map<string, NodeRecord> {
     this.cachedNodes ??= this.store.nodes();
     return this.cachedNodes;
   }
 
-  /** Approval and subchain nodes are driven by the object's own RPCs; see workflow-run.ts. */
-  protected abstract launchSubchain(meta: RunMeta, rec: NodeRecord, workflowId: number, input: Record<string, unknown>): Promise<void>;
-  protected abstract pollSubchain(rec: NodeRecord): void;
-  protected abstract decideApproval(
-    rec: NodeRecord,
-    approved: boolean,
-    comment: string | null,
-    actor: number | null,
-    timedOut?: boolean,
-  ): void;
+  /** Wakes the loop now (after an approval, a child's outcome, a resume). */
+  wake(): Promise<void> {
+    return this.host.storage.setAlarm(Date.now());
+  }
 }

@@ -1,22 +1,9 @@
-import { ProviderError, type GenerateRequest, type GenerateResult, type GenerateTask } from '../../ai/types';
-import type { WorkflowNode, WorkflowSettings } from '../../workflows/definition';
 import { evaluateCondition } from './condition';
 import { render, renderWithinBudget, type Compaction, type TemplateContext } from './template';
 import { applyTransform } from './transform';
+import type { ExecDeps, ModelCall } from './ports';
+import type { WorkflowNode, WorkflowSettings } from './definition';
 import { NodeError, type NodeOutput } from './types';
-
-/** What node execution needs from the outside world, passed in so it stays a plain function. */
-export type ExecDeps = {
-  generate: (
-    request: GenerateRequest & { provider?: string | undefined },
-    options: { signal: AbortSignal; onToken?: (t: string) => void },
-  ) => Promise<GenerateResult>;
-  contextWindow: (provider: string | undefined, model: string | undefined) => number;
-  summarize: (text: string, maxWords: number) => string;
-  analyze: (text: string, analyses: string[]) => Record<string, unknown>;
-  signal: AbortSignal;
-  onToken: (text: string) => void;
-};
 
 export type ExecResult = {
   output: NodeOutput;
@@ -49,28 +36,23 @@ async function callModel(
   node: Extract<WorkflowNode, { type: 'generate' | 'summarize' | 'title' }>,
   settings: WorkflowSettings,
   deps: ExecDeps,
-  task: GenerateTask,
-  messages: GenerateRequest['messages'],
+  task: ModelCall['task'],
+  messages: ModelCall['messages'],
   maxTokens: number,
   temperature?: number,
 ) {
-  try {
-    return await deps.generate(
-      {
-        task,
-        messages,
-        provider: node.provider ?? settings.provider,
-        model: node.model ?? settings.default_model,
-        maxTokens,
-        temperature,
-        stream: true,
-      },
-      { signal: deps.signal, onToken: deps.onToken },
-    );
-  } catch (err) {
-    if (err instanceof ProviderError) throw new NodeError(err.message, err.retryable, err.provider);
-    throw err;
-  }
+  return deps.generate(
+    {
+      task,
+      messages,
+      provider: node.provider ?? settings.provider,
+      model: node.model ?? settings.default_model,
+      maxTokens,
+      temperature,
+      stream: true,
+    },
+    { signal: deps.signal, onToken: deps.onToken },
+  );
 }
 
 /** Runs one attempt of a node that completes by itself (not approval or subchain). */

@@ -1,4 +1,4 @@
-import type { WorkflowNode } from '../../workflows/definition';
+import type { WorkflowNode } from './definition';
 import { DONE_NODE, type NodeRecord } from './types';
 
 /**

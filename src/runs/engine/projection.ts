@@ -1,20 +1,25 @@
 import { sql } from 'drizzle-orm';
 import { getDb, rawAll, rawRun } from '../../db/client';
 import { sinkNodes } from './graph';
-import type { RunStore } from './store';
+import type { DomainEvent } from '../../lib/events';
+import type { RunStore } from './storage';
 import type { NodeRecord, RunMeta } from './types';
 
 /**
- * Writes the outbox to D1. Every statement is idempotent (updates of snapshots, inserts that do
- * nothing on conflict), so a flush that fails half-way, or runs twice after an eviction, leaves D1
- * exactly as one successful flush would. Entries are acknowledged only after D1 accepted them.
- * Returns the ids of node documents created, so the run can link them into node outputs.
+ * Writes the outbox to D1 and hands its domain events to `sendEvents`, page by page in order.
+ * Every statement is idempotent (updates of snapshots, inserts that do nothing on conflict), so a
+ * flush that fails half-way, or runs twice after an eviction, leaves D1 exactly as one successful
+ * flush would; an event sent twice that way is absorbed by its subscribers. A page's entries are
+ * acknowledged only after D1 accepted its statements and the queue its events, so an event never
+ * leaves before the rows it reports on. Returns the ids of node documents created, so the run can
+ * link them into node outputs.
  */
 export async function flushProjection(
   d1: D1Database,
   store: RunStore,
   meta: RunMeta,
   nodes: Map<string, NodeRecord>,
+  sendEvents: (events: DomainEvent[]) => Promise<void>,
 ): Promise<Map<string, number>> {
   const db = getDb(d1);
   const created = new Map<string, number>();
@@ -23,8 +28,11 @@ export async function flushProjection(
     if (batch.length === 0) return created;
     const statements = [];
     const documentIndex: [string, number][] = [];
+    const events: DomainEvent[] = [];
     for (const { entry } of batch) {
-      if (entry.kind === 'run') {
+      if (entry.kind === 'event') {
+        events.push(entry.event);
+      } else if (entry.kind === 'run') {
         const output = meta.status === 'succeeded' ? runOutput(meta, nodes) : null;
         const totals = [...nodes.values()].reduce(
           (t, n) => ({ tin: t.tin + n.tokensIn, tout: t.tout + n.tokensOut, retries: t.retries + Math.max(0, n.attempts - 1) }),
@@ -103,6 +111,7 @@ export async function flushProjection(
         if (typeof id === 'number') created.set(nodeId, id);
       }
     }
+    if (events.length) await sendEvents(events);
     store.acknowledge(batch.map((b) => b.id));
   }
 }

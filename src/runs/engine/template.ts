@@ -1,5 +1,5 @@
-import { estimateTokens } from '../../ai/types';
-import { templateRefs } from '../../workflows/definition';
+import { estimateTokens } from '../../lib/tokens';
+import { templateRefs } from './definition';
 import type { NodeOutput } from './types';
 
 export type TemplateContext = {

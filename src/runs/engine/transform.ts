@@ -1,5 +1,5 @@
-import type { WorkflowNode } from '../../workflows/definition';
 import { render, type TemplateContext } from './template';
+import type { WorkflowNode } from './definition';
 
 type Op = Extract<WorkflowNode, { type: 'transform' }>['operations'][number];
 

@@ -1,5 +1,5 @@
 import type { RunStatus } from '../../db/schema';
-import type { WorkflowNode, WorkflowSettings } from '../../workflows/definition';
+import type { WorkflowNode, WorkflowSettings } from './definition';
 
 export type NodeStatus = 'pending' | 'running' | 'retry_wait' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
@@ -54,6 +54,21 @@ export type RunMeta = {
 };
 
 export type RunEvent = { seq: number; type: string; at: number; node_id: string | null; data: Record<string, unknown> };
+
+/** What starting a run needs: the pinned definition and everything else the run carries. */
+export type RunInit = Pick<
+  RunMeta,
+  'runId' | 'workflowId' | 'workflowVersion' | 'workflowName' | 'ownerId' | 'nodes' | 'settings' | 'input' | 'parent' | 'depth'
+>;
+
+/** A run's state as its readers see it. */
+export type RunView = { meta: RunMeta; nodes: NodeRecord[]; lastSeq: number };
+
+/** An external decision a run waits for (an approval node). */
+export type RunSignal = { type: 'approval'; node_id: string; approved: boolean; comment?: string | undefined; actor: number | null };
+
+/** How a child run ended, as its parent's subchain node receives it. */
+export type ChildOutcome = { runId: number; status: string; output: Record<string, unknown> | null; error: string | null };
 
 export const TERMINAL_RUN: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 export const DONE_NODE: readonly NodeStatus[] = ['succeeded', 'failed', 'skipped', 'cancelled'];

@@ -1,8 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { rawRun, type DB } from '../../db/client';
-import type { Stmt } from '../lifecycle';
+import { rawRun, type DB, type Stmt } from '../../db/client';
 import type { Payloads } from '../payloads';
-import type { AttemptContext, Outcome } from './types';
+import type { AttemptContext, Outcome } from '../registry';
 
 /** Deletes, then records how many rows it deleted, in the same batch (changes() is per statement). */
 function deleteAndCount(db: DB, taskId: number, target: string, children: SQL[], rows: SQL): Stmt[] {

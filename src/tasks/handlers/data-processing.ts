@@ -1,7 +1,7 @@
 import { aggregate, DataError } from '../aggregate';
 import { effectInsert } from '../lifecycle';
 import { tableOf, type Payloads } from '../payloads';
-import { TaskError, type AttemptContext, type Outcome } from './types';
+import { TaskError, type AttemptContext, type Outcome } from '../registry';
 
 /** data_processing: aggregates the payload's table; its effect is the stored result. */
 export async function dataProcessing({ db, task }: AttemptContext, p: Payloads['data_processing']): Promise<Outcome> {

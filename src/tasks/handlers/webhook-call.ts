@@ -5,7 +5,7 @@ import { checkOutboundUrl } from '../../lib/ssrf';
 import { effectInsert } from '../lifecycle';
 import { outboundPolicy, type Payloads } from '../payloads';
 import { signingSecret, signWebhook } from '../signing';
-import { TaskError, type AttemptContext, type Outcome } from './types';
+import { TaskError, type AttemptContext, type Outcome } from '../registry';
 
 const ATTEMPT_TIMEOUT_MS = 30_000;
 const EXCERPT_BYTES = 1024;

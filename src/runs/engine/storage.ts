@@ -1,10 +1,12 @@
-import type { RunEvent, RunMeta, NodeRecord } from './types';
+import type { DomainEvent } from '../../lib/events';
+import type { NodeRecord, RunEvent, RunMeta } from './types';
 
 export type OutboxEntry =
   | { kind: 'run' }
   | { kind: 'node'; nodeId: string }
   | { kind: 'attempt'; attempt: AttemptRow }
-  | { kind: 'document'; nodeId: string };
+  | { kind: 'document'; nodeId: string }
+  | { kind: 'event'; event: DomainEvent };
 
 export type AttemptRow = {
   nodeId: string;
@@ -54,6 +56,10 @@ export class RunStore {
     this.sql.exec('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v', key, value);
   }
 
+  deleteValue(key: string): void {
+    this.sql.exec('DELETE FROM meta WHERE k = ?', key);
+  }
+
   nodes(): Map<string, NodeRecord> {
     const out = new Map<string, NodeRecord>();
     for (const row of this.sql.exec<{ id: string; rec: string }>('SELECT id, rec FROM nodes'))
@@ -93,8 +99,10 @@ export class RunStore {
   }
 
   /**
-   * Outbox for the D1 projection. Snapshot entries (the run row, a node row) are coalesced: only
-   * the newest matters, since each is written from the current state when flushed.
+   * The run's outbox: its D1 projection and its domain events, in the order they happened.
+   * Snapshot entries (the run row, a node row) are coalesced: only the newest matters, since each
+   * is written from the current state when flushed. An entry is written in the same storage turn
+   * as the change it reports, so the two are durable together.
    */
   enqueue(entry: OutboxEntry): void {
     const key = entry.kind === 'node' || entry.kind === 'document' ? `${entry.kind}:${entry.nodeId}` : entry.kind === 'run' ? 'run' : null;
@@ -107,6 +115,10 @@ export class RunStore {
       .exec<{ id: number; payload: string }>('SELECT id, payload FROM outbox ORDER BY id LIMIT ?', limit)
       .toArray()
       .map((r) => ({ id: r.id, entry: JSON.parse(r.payload) as OutboxEntry }));
+  }
+
+  hasPending(): boolean {
+    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n > 0;
   }
 
   acknowledge(ids: number[]): void {

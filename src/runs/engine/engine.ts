@@ -1,0 +1,156 @@
+import { RunDriver, type RunHost } from './driver';
+import type { EnginePorts } from './ports';
+import { completeSubchain, decideApproval } from './waits';
+import {
+  type ChildOutcome,
+  newNodeRecord,
+  type RunEvent,
+  type RunInit,
+  type RunMeta,
+  type RunSignal,
+  type RunView,
+  TERMINAL_RUN,
+} from './types';
+
+/**
+ * The run engine: one run's state and its progress, hosted by the run's Durable Object
+ * (durable-objects/workflow-run.ts), which is the single writer of that state. Being the only
+ * writer is what makes "never execute a completed node twice" and gap-free event sequence numbers
+ * simple: no other isolate can race it.
+ *
+ * Progress is driven by alarms. Before doing any work an alarm re-arms itself as a watchdog, and
+ * every state change is written to SQLite storage before the next step starts, so if the object
+ * is evicted or aborted mid-run, the next alarm finds the durable state, marks the attempts that
+ * were in flight as interrupted, runs them again, and never re-runs a node that had finished.
+ * What does not survive eviction: in-flight provider calls (re-run), and SSE subscribers
+ * (clients reconnect with Last-Event-ID and replay from storage).
+ *
+ * Everything the run does outside its object goes through `ports`: model calls, the room, child
+ * runs, the events queue. D1 is written only from the outbox, after the fact, so the run's own
+ * storage is the truth and D1 its projection.
+ */
+export class RunEngine {
+  private readonly driver: RunDriver;
+
+  constructor(host: RunHost, ports: EnginePorts) {
+    this.driver = new RunDriver(host, ports);
+  }
+
+  /** What the engine reaches outside its object; tests swap a port to inject a fault. */
+  get ports(): EnginePorts {
+    return this.driver.ports;
+  }
+
+  /** Creates the run's state and schedules its first step. Idempotent: a second call is a no-op. */
+  async start(init: RunInit): Promise<RunView> {
+    const d = this.driver;
+    if (!d.hasRun()) {
+      const now = Date.now();
+      const meta: RunMeta = {
+        ...init,
+        status: 'queued',
+        error: null,
+        createdAt: now,
+        startedAt: null,
+        finishedAt: null,
+        deadlineAt: now + init.settings.timeout_seconds * 1000,
+      };
+      d.store.saveMeta(meta);
+      const nodes = new Map(init.nodes.map((n) => [n.id, newNodeRecord(n.id)]));
+      for (const rec of nodes.values()) d.store.saveNode(rec);
+      d.adopt(meta, nodes);
+      d.emit('run.created', null, { workflow_id: meta.workflowId, workflow_version: meta.workflowVersion, input: meta.input });
+      await d.wake();
+    }
+    return this.view();
+  }
+
+  view(): RunView {
+    return { meta: this.driver.meta(), nodes: [...this.driver.nodes().values()], lastSeq: this.driver.store.lastSeq() };
+  }
+
+  events(after: number, limit: number): RunEvent[] {
+    return this.driver.store.events(after, limit);
+  }
+
+  /** An SSE byte stream: stored events after `after`, then live ones; it ends when the run does. */
+  stream(after: number): ReadableStream<Uint8Array> {
+    return this.driver.broadcast.subscribe(after, TERMINAL_RUN.includes(this.driver.meta().status));
+  }
+
+  async pause(): Promise<RunView> {
+    const meta = this.driver.meta();
+    if (meta.status === 'running' || meta.status === 'queued' || meta.status === 'waiting') {
+      this.driver.setStatus(meta, 'paused', 'run.paused');
+    }
+    return this.view();
+  }
+
+  async resume(): Promise<RunView> {
+    const meta = this.driver.meta();
+    if (meta.status === 'paused') {
+      this.driver.setStatus(meta, 'running', 'run.resumed');
+      await this.driver.wake();
+    }
+    return this.view();
+  }
+
+  async cancel(reason = 'cancelled by request'): Promise<RunView> {
+    const meta = this.driver.meta();
+    if (TERMINAL_RUN.includes(meta.status)) return this.view();
+    this.driver.stopRun(meta, 'cancelled', reason);
+    await this.driver.settle(meta);
+    return this.view();
+  }
+
+  /** Re-runs a failed or cancelled run from where it stopped; finished nodes keep their outputs. */
+  async retry(): Promise<RunView> {
+    const d = this.driver;
+    const meta = d.meta();
+    if (meta.status !== 'failed' && meta.status !== 'cancelled') return this.view();
+    for (const rec of d.nodes().values()) {
+      if (rec.status === 'failed' || rec.status === 'cancelled') {
+        Object.assign(rec, {
+          status: 'pending',
+          attempts: 0,
+          error: null,
+          nextAttemptAt: null,
+          pendingDelayMs: 0,
+          waitUntil: null,
+          childRunId: null,
+        });
+        d.store.saveNode(rec);
+      }
+    }
+    meta.error = null;
+    meta.finishedAt = null;
+    meta.deadlineAt = Date.now() + meta.settings.timeout_seconds * 1000;
+    d.setStatus(meta, 'running', 'run.retried');
+    await d.wake();
+    return this.view();
+  }
+
+  /** External events: approval decisions. Returns an error message when the event does not apply. */
+  async signal(signal: RunSignal): Promise<{ ok: true } | { ok: false; message: string }> {
+    const meta = this.driver.meta();
+    const rec = this.driver.nodes().get(signal.node_id);
+    const def = meta.nodes.find((n) => n.id === signal.node_id);
+    if (!rec || def?.type !== 'approval') return { ok: false, message: `node ${signal.node_id} is not an approval node of this run` };
+    if (rec.status !== 'waiting') return { ok: false, message: `node ${signal.node_id} is not waiting for approval (it is ${rec.status})` };
+    decideApproval(this.driver, rec, signal.approved, signal.comment ?? null, signal.actor);
+    await this.driver.wake();
+    return { ok: true };
+  }
+
+  /** Called by a child run when it ends; the parent also polls, so a lost call is not fatal. */
+  async childFinished(nodeId: string, child: ChildOutcome): Promise<void> {
+    const rec = this.driver.nodes().get(nodeId);
+    if (rec?.status !== 'waiting' || rec.childRunId !== child.runId) return;
+    completeSubchain(this.driver, rec, child);
+    await this.driver.wake();
+  }
+
+  alarm(): Promise<void> {
+    return this.driver.alarm();
+  }
+}

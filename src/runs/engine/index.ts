@@ -1,0 +1,38 @@
+/**
+ * The run engine's public module: what the rest of the system may use. The engine is a core: it
+ * imports only itself and the platform (src/lib, src/db), and reaches everything else through the
+ * ports its host passes in (ports.ts). Its host is the WorkflowRun object; src/runs builds the
+ * ports; src/workflows validates definitions with its definition schema.
+ */
+export {
+  ANALYSES,
+  graphIssues,
+  MAX_NODES,
+  NODE_TYPES,
+  NodeSchema,
+  NodesSchema,
+  NOTIFY_CHANNELS,
+  RetryPolicy,
+  SettingsSchema,
+  templateRefs,
+  type WorkflowNode,
+  type WorkflowSettings,
+} from './definition';
+export { RunEngine } from './engine';
+export { titleOf } from './executors';
+export type { ChildRuns, EnginePorts, ExecDeps, ModelAnswer, ModelCall } from './ports';
+export { runOutput } from './projection';
+export {
+  type ChildOutcome,
+  DONE_NODE,
+  NodeError,
+  type NodeOutput,
+  type NodeRecord,
+  type NodeStatus,
+  type RunEvent,
+  type RunInit,
+  type RunMeta,
+  type RunSignal,
+  type RunView,
+  TERMINAL_RUN,
+} from './types';

@@ -1,0 +1,66 @@
+import type { DomainEvent } from '../../lib/events';
+import type { ChildOutcome, RunMeta } from './types';
+
+/*
+ * What the engine needs from the rest of the system, passed in by whoever hosts it (the
+ * WorkflowRun object, through src/runs/ports.ts). The engine imports no feature: it knows
+ * providers, rooms, queues and other runs only as these functions, so it can be read, tested and
+ * changed without them.
+ */
+
+/** A message of a model call, in the chat shape every provider accepts. */
+export type ModelMessage = { role: 'system' | 'user' | 'assistant'; content: string };
+
+/** One call to a language model on behalf of a node. */
+export type ModelCall = {
+  /** What the call is for; a provider that is not a language model (the offline one) chooses its algorithm by it. */
+  task: 'generate' | 'summarize' | 'title';
+  messages: ModelMessage[];
+  provider?: string | undefined;
+  model?: string | undefined;
+  maxTokens: number;
+  temperature?: number | undefined;
+  stream: boolean;
+};
+
+export type ModelAnswer = { text: string; provider: string; model: string; tokensIn: number; tokensOut: number };
+
+/**
+ * What executing one node attempt needs. `generate` throws a NodeError (retryable or not) when
+ * the provider fails, so the engine decides retries without knowing providers' error classes.
+ */
+export type ExecDeps = {
+  generate: (call: ModelCall, options: { signal: AbortSignal; onToken?: (t: string) => void }) => Promise<ModelAnswer>;
+  /** The model's context window in tokens, for prompt budgets. */
+  contextWindow: (provider: string | undefined, model: string | undefined) => number;
+  /** An extractive summary (used to shrink upstream documents that do not fit a prompt). */
+  summarize: (text: string, maxWords: number) => string;
+  /** Text analyses by name (sentiment, keywords, readability …). */
+  analyze: (text: string, analyses: string[]) => Record<string, unknown>;
+  signal: AbortSignal;
+  onToken: (text: string) => void;
+};
+
+/** Subchain nodes run another workflow as a child run; these reach the child runs. */
+export type ChildRuns = {
+  /** Starts the child run (idempotent for the same parent, node and attempt) and returns its id. */
+  launch(parent: RunMeta, nodeId: string, attempt: number, workflowId: number, input: Record<string, unknown>): Promise<number>;
+  /** The child's outcome once it has one, else null. */
+  poll(childRunId: number): Promise<ChildOutcome | null>;
+  cancel(childRunId: number, reason: string): Promise<void>;
+  /** Tells a parent run that this run, its child, ended (the parent also polls: a lost call is not fatal). */
+  notifyParent(parent: { runId: number; nodeId: string }, outcome: ChildOutcome): Promise<void>;
+};
+
+export type EnginePorts = {
+  /** D1, where the run's projection is written (runs, run_nodes, node_attempts, documents). */
+  d1: D1Database;
+  logLevel: string | undefined;
+  /** Binds node execution to the deployment's providers and text algorithms, once per attempt. */
+  execution(o: { signal: AbortSignal; onToken: (t: string) => void; fallback: readonly string[] | undefined }): ExecDeps;
+  /** Publishes run events to the workflow's room for WebSocket subscribers; a repeated `source` is ignored there. */
+  publish(workflowId: number, items: { source: string; payload: Record<string, unknown> }[]): Promise<void>;
+  /** Hands domain events from the run's outbox to the events queue; throws if they were not accepted. */
+  sendEvents(events: DomainEvent[]): Promise<void>;
+  children: ChildRuns;
+};

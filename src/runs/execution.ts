@@ -1,0 +1,40 @@
+import { createProvider, defaultProvider, generateWithChain, providerChain, type AiEnv } from '../ai/registry';
+import { ANALYSIS_KINDS, analyzeText, type AnalysisKind } from '../ai/text/analyze';
+import { summarize } from '../ai/text/summarize';
+import { PROVIDERS, ProviderError, type ProviderName } from '../ai/types';
+import { type ExecDeps, NodeError } from './engine';
+
+const asProvider = (p: string | undefined): ProviderName | undefined =>
+  (PROVIDERS as readonly string[]).includes(p ?? '') ? (p as ProviderName) : undefined;
+const asProviders = (list: readonly string[] | undefined) => list?.map(asProvider).filter((p): p is ProviderName => p !== undefined);
+const asAnalyses = (list: string[]) => list.filter((a): a is AnalysisKind => (ANALYSIS_KINDS as readonly string[]).includes(a));
+
+/**
+ * Binds node execution to this deployment's AI providers and text algorithms. A provider's
+ * failure becomes a NodeError carrying the provider's verdict on retrying, which is all the
+ * engine needs to know about providers.
+ */
+export function executionDeps(
+  env: Env,
+  o: { signal: AbortSignal; onToken: (t: string) => void; fallback: readonly string[] | undefined },
+): ExecDeps {
+  const aiEnv: AiEnv = env;
+  return {
+    signal: o.signal,
+    onToken: o.onToken,
+    generate: async (call, options) => {
+      try {
+        return await generateWithChain(aiEnv, providerChain(aiEnv, asProvider(call.provider), asProviders(o.fallback)), call, options);
+      } catch (err) {
+        if (err instanceof ProviderError) throw new NodeError(err.message, err.retryable, err.provider);
+        throw err;
+      }
+    },
+    contextWindow: (provider, model) => {
+      const p = createProvider(asProvider(provider) ?? defaultProvider(aiEnv), aiEnv);
+      return p.contextWindow(model ?? p.defaultModel);
+    },
+    summarize: (text, maxWords) => summarize(text, { maxWords }),
+    analyze: (text, analyses) => analyzeText(text, asAnalyses(analyses)),
+  };
+}

@@ -1,0 +1,25 @@
+import { objectStub } from '../lib/stubs';
+import type { ChildOutcome, RunEvent, RunInit, RunSignal, RunView } from './engine';
+
+/** A run's object (durable-objects/workflow-run.ts): the single writer of one run's state. */
+export interface RunRpc {
+  /** Creates the run's state and schedules its first step; a second call is a no-op. */
+  start(init: RunInit): Promise<RunView>;
+  view(): Promise<RunView>;
+  /** Stored events after sequence number `after`, at most `limit`. */
+  events(after: number, limit: number): Promise<RunEvent[]>;
+  /** An SSE byte stream: stored events after `after`, then live ones until the run ends. */
+  stream(after: number): Promise<ReadableStream<Uint8Array>>;
+  pause(): Promise<RunView>;
+  resume(): Promise<RunView>;
+  cancel(reason?: string): Promise<RunView>;
+  /** Re-runs a failed or cancelled run from where it stopped. */
+  retry(): Promise<RunView>;
+  /** An approval decision; an error message when it does not apply. */
+  signal(signal: RunSignal): Promise<{ ok: true } | { ok: false; message: string }>;
+  /** A child run (of a subchain node) ended. */
+  childFinished(nodeId: string, child: ChildOutcome): Promise<void>;
+}
+
+/** The object of run `runId` (`idFromName("run:<id>")`). */
+export const runStub = (env: Env, runId: number) => objectStub<RunRpc>(env.WORKFLOW_RUN, `run:${runId}`);
