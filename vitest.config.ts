@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 import { fakeLlm } from './test/fake-llm.ts';
 
 /*
- * Two projects:
+ * Three projects:
  * - "workers": unit and integration tests inside workerd (Miniflare) with the real bindings from
  *   wrangler.toml — D1, KV, Durable Objects, queues — and the migrations applied in a setup file.
  * - "node": checks that need Node tooling, such as linting the OpenAPI document.
@@ -12,6 +13,10 @@ import { fakeLlm } from './test/fake-llm.ts';
  *   locally by wrangler on 127.0.0.1.
  */
 export default defineConfig(async () => {
+  // The workers pool serves the Static Assets directory from wrangler.toml and refuses to start
+  // without it; building the console here (milliseconds when nothing changed) lets `npx vitest`
+  // run on a fresh clone as `npm test` does.
+  execFileSync(process.execPath, [path.join(import.meta.dirname, 'src/console/build.mjs')], { stdio: 'inherit' });
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'));
   return {
     test: {

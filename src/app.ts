@@ -15,7 +15,6 @@ import { mountDocs } from './docs/routes';
 import { healthRoutes, livenessRoutes } from './health/routes';
 import { accessLog, corsFromEnv, errorHandler, limitBody, notFoundHandler, requireJsonBody } from './lib/middleware';
 import { ipFilter, limitAuthRoutes } from './security/middleware';
-import { noteRefusal } from './auth/middleware';
 import { createRouter } from './lib/openapi';
 import { httpMetrics } from './metrics/http';
 import { metricRoutes, prometheusRoutes } from './metrics/routes';
@@ -35,6 +34,7 @@ import { securityRoutes } from './security/routes';
 import { taskRoutes } from './tasks/routes';
 import { executeRoutes, runRoutes } from './runs/routes';
 import { workflowRoutes } from './workflows/routes';
+import { guard, noteRefusal } from './auth/middleware';
 
 /**
  * The HTTP application. It imports no Durable Object class (only their types), so it can also
@@ -56,8 +56,9 @@ base.use(
   corsFromEnv(),
   limitBody(),
   requireJsonBody(),
-  async function database(c, next) {
+  async function services(c, next) {
     c.set('db', getDb(c.env.DB));
+    c.set('guard', guard);
     await next();
   },
   ipFilter(),

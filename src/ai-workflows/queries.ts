@@ -1,15 +1,15 @@
 import { z } from '@hono/zod-openapi';
 import { and, count, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { RequestMeta } from '../lib/audit';
-import { PROVIDERS } from '../ai/types';
 import type { DB } from '../db/client';
 import { aiWorkflows, RUN_STATUSES, runs, workflows, type RunStatus } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { toIso } from '../lib/time';
-import { createWorkflow, deleteWorkflow } from '../workflows/queries';
 import type { AiWorkflowCreateBody } from './schemas';
 import { findTemplate, paramsSchema, TEMPLATE_NAMES, type Template } from './templates';
 import { NodesSchema, type WorkflowNode } from '../runs/engine';
+import { PROVIDERS } from '../ai';
+import { createWorkflow, deleteWorkflow } from '../workflows';
 
 type Row = { ai: typeof aiWorkflows.$inferSelect; wf: typeof workflows.$inferSelect };
 

@@ -1,12 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
+import { ANY_ROLE, WRITERS } from '../lib/access';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { launchRun } from '../runs/launch';
-import { IdempotencyHeader } from '../runs/schemas';
-import { publicRun } from '../runs/views';
-import { workflowForRun } from '../workflows/queries';
 import {
   aiWorkflowStats,
   buildNodes,
@@ -27,9 +23,10 @@ import {
   TemplateSchema,
 } from './schemas';
 import { paramsSchema, TEMPLATES } from './templates';
-import { withAccess } from '../auth/access';
 import type { WorkflowNode } from '../runs/engine';
-import { runStub } from '../runs/rpc';
+import { requestMeta } from '../lib/context';
+import { workflowForRun } from '../workflows';
+import { launchRun, runStub, IdempotencyHeader, publicRun } from '../runs';
 
 // The same access as the workflows they are: an AI workflow is one.
 const read = { roles: ANY_ROLE, scope: 'workflows:read' } as const;

@@ -1,9 +1,9 @@
 import { z } from '@hono/zod-openapi';
-import { PROVIDERS } from '../ai/types';
 import { RUN_STATUSES } from '../db/schema';
-import { RunSchema } from '../runs/schemas';
 import { TEMPLATE_NAMES, WORKFLOW_TYPES } from './templates';
 import { NodeSchema } from '../runs/engine';
+import { PROVIDERS } from '../ai';
+import { RunSchema } from '../runs';
 
 const InputValue = z.union([z.string().max(20_000), z.number(), z.boolean()]);
 const InputData = z

@@ -1,5 +1,4 @@
 import { z } from '@hono/zod-openapi';
-import { cached } from '../cache/cache';
 import { sha256Hex } from '../lib/crypto';
 import { log } from '../lib/log';
 import { AnthropicProvider } from './anthropic';
@@ -17,6 +16,7 @@ import {
   type ProviderName,
 } from './types';
 import { WorkersAIProvider, type WorkersAiBinding } from './workers-ai';
+import { cached } from '../cache';
 
 /**
  * Provider configuration that is optional, so it is not in the generated `Env`: API keys are

@@ -1,11 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ANY_ROLE, WRITERS } from '../auth/principal';
+import { ANY_ROLE, WRITERS } from '../lib/access';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { generateWithChain, providerChain, type AiEnv } from './registry';
 import { analyzeText, ANALYSIS_KINDS } from './text/analyze';
 import { PROVIDERS, ProviderError, TASKS } from './types';
-import { withAccess } from '../auth/access';
 
 const GenerateBody = z
   .strictObject({

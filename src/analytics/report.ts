@@ -1,8 +1,8 @@
-import { csvField } from '../audit/export';
 import type { DB } from '../db/client';
 import type { Scope } from './catalogue';
 import { series, summary, userActivity, workflowActivity } from './queries';
 import { windowView, type Window } from './ranges';
+import { csvField } from '../audit';
 
 export const REPORT_DATASETS = ['summary', 'series', 'users', 'workflows'] as const;
 export type ReportDataset = (typeof REPORT_DATASETS)[number];

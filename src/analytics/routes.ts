@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ANY_ROLE, type Principal } from '../auth/principal';
+import { ANY_ROLE, type Principal } from '../lib/access';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { EVENT_TYPES, type Scope } from './catalogue';
 import { insights } from './insights';
 import { series, summary, topLists, userActivity, workflowActivity } from './queries';
@@ -23,7 +23,6 @@ import {
   WorkflowsSchema,
 } from './schemas';
 import { storeCustomEvents } from './track';
-import { withAccess } from '../auth/access';
 
 const read = { roles: ANY_ROLE, scope: 'analytics:read' } as const;
 const write = { roles: ANY_ROLE, scope: 'analytics:write' } as const;

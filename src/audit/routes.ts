@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ADMINS, requestMeta } from '../auth/principal';
+import { ADMINS } from '../lib/access';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, pageOf, toPage } from '../lib/pagination';
 import { auditInsert } from '../lib/audit';
 import { auditChain } from './rpc';
@@ -19,7 +19,7 @@ import {
   RetentionResultSchema,
   VerifySchema,
 } from './schemas';
-import { withAccess } from '../auth/access';
+import { requestMeta } from '../lib/context';
 
 const read = { roles: ADMINS, scope: 'security:read' } as const;
 const admin = { roles: ADMINS, scope: 'security:admin' } as const;

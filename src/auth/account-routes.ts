@@ -1,12 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { changePassword, requestPasswordReset, resetPassword } from './credentials';
-import { ANY_ROLE, type Principal, requestMeta } from './principal';
+import { ANY_ROLE, type Principal } from '../lib/access';
 import { Accepted, PasswordChangeBody, PasswordForgotBody, PasswordResetBody, SessionIdParam, SessionSchema } from './schemas';
 import { listActiveSessions, publicSession, revokeAllSessions, revokeSession } from './sessions';
-import { withAccess } from './access';
+import { requestMeta } from '../lib/context';
+import { sendSystemEmail } from '../notifications';
 
 /*
  * The signed-in user's sessions and password, mounted at /api/v3/auth. Session-only: an API key
@@ -112,7 +113,8 @@ export const accountRoutes = createRouter()
     }),
     async (c) => {
       const body = c.req.valid('json');
-      await requestPasswordReset(c.env, c.var.db, requestMeta(c), body.username ?? body.email ?? '', (p) => c.executionCtx.waitUntil(p));
+      const defer = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+      await requestPasswordReset(c.env, c.var.db, requestMeta(c), body.username ?? body.email ?? '', defer, sendSystemEmail);
       return c.json({ message: FORGOT_ANSWER }, 202);
     },
   )

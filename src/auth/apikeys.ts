@@ -1,14 +1,14 @@
 import { z } from '@hono/zod-openapi';
 import { and, desc, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
-import { cached, type CacheScope } from '../cache/cache';
 import type { DB } from '../db/client';
 import { apiKeys, users } from '../db/schema';
 import { randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError } from '../lib/errors';
-import { SCOPES, type Scope } from './principal';
+import { SCOPES, type Scope } from '../lib/access';
 import { toIso, toIsoOrNull } from '../lib/time';
-import { trackApiKeyUse } from '../analytics/track';
+import { cached, type CacheScope } from '../cache';
+import { trackApiKeyUse } from '../analytics';
 
 /*
  * Keys look like `dwc_<43 base64url chars>`: the prefix makes a leaked key recognisable to

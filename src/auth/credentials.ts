@@ -7,11 +7,10 @@ import { randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError } from '../lib/errors';
 import { enforceLimit, limiter } from '../lib/limits';
 import { log } from '../lib/log';
-import { sendSystemEmail } from '../notifications/system-mail';
-import { recordSecurityEvent } from '../security/events';
 import { hashPassword, verifyPassword } from './passwords';
 import { revokeSessionsStatement } from './sessions';
 import { assertStrongPassword, findUserByLogin, getUser, normalizeLogin, type UserRow } from './users';
+import { recordSecurityEvent } from '../security';
 
 /** Password checks by a signed-in user (change password, disable MFA), per account. */
 export const PASSWORD_CHECK_POLICY = { name: 'password-check', limit: 10, windowSeconds: 900 };
@@ -102,12 +101,25 @@ export async function createPasswordResetToken(db: DB, meta: RequestMeta, userId
 }
 
 /**
- * Sends the reset token to the account's email address through the service-wide email
- * configuration (see sendSystemEmail: not stored, one attempt). Outside production the token is
- * also logged, so local development needs no mail setup; in production it never is, because
- * logging a live credential would hand it to anyone who can read the logs.
+ * Sends mail the service itself writes (not a user's notification): src/notifications provides
+ * it, through the service-wide email configuration; the route passes it in.
  */
-export async function deliverPasswordResetToken(env: Env, db: DB, user: UserRow, token: string, expiresAt: number): Promise<void> {
+export type SystemMailer = (env: Env, db: DB, to: string, subject: string, body: string) => Promise<boolean>;
+
+/**
+ * Sends the reset token to the account's email address through the system mailer (not stored,
+ * one attempt). Outside production the token is also logged, so local development needs no mail
+ * setup; in production it never is, because logging a live credential would hand it to anyone
+ * who can read the logs.
+ */
+async function deliverPasswordResetToken(
+  env: Env,
+  db: DB,
+  mail: SystemMailer,
+  user: UserRow,
+  token: string,
+  expiresAt: number,
+): Promise<void> {
   if (env.ENVIRONMENT !== 'production') {
     log(env.LOG_LEVEL, 'info', 'password reset token (development delivery)', {
       user_id: user.id,
@@ -116,7 +128,7 @@ export async function deliverPasswordResetToken(env: Env, db: DB, user: UserRow,
     });
   }
   const minutes = Math.round((expiresAt - Date.now()) / 60_000);
-  await sendSystemEmail(
+  await mail(
     env,
     db,
     user.email,
@@ -130,7 +142,14 @@ export async function deliverPasswordResetToken(env: Env, db: DB, user: UserRow,
  * existing account (a write and a delivery) runs after the answer, so neither the body nor the
  * timing says whether the account exists.
  */
-export async function requestPasswordReset(env: Env, db: DB, meta: RequestMeta, login: string, defer: (p: Promise<unknown>) => void) {
+export async function requestPasswordReset(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  login: string,
+  defer: (p: Promise<unknown>) => void,
+  mail: SystemMailer,
+) {
   const name = normalizeLogin(login);
   await Promise.all([
     enforceLimit(env, `password-reset:account:${name}`, RESET_ACCOUNT_POLICY),
@@ -140,7 +159,7 @@ export async function requestPasswordReset(env: Env, db: DB, meta: RequestMeta, 
     const user = await findUserByLogin(db, name);
     if (!user) return;
     const { token, expiresAt } = await createPasswordResetToken(db, meta, user.id);
-    await deliverPasswordResetToken(env, db, user, token, expiresAt);
+    await deliverPasswordResetToken(env, db, mail, user, token, expiresAt);
     await recordSecurityEvent(env, db, { type: 'password_reset_requested', severity: 'low', userId: user.id, ip: meta.ip });
   };
   defer(

@@ -6,12 +6,12 @@ import { intVar, secrets } from '../lib/config';
 import { randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError } from '../lib/errors';
 import { enforceLimit, limiter } from '../lib/limits';
-import { reachesBurst, recordSecurityEvent } from '../security/events';
 import { mfaEnabled, useSecondFactor, type SecondFactor } from './mfa';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import { createSession, type IssuedSession } from './sessions';
 import { signAccessToken } from './tokens';
 import { findUserByLogin, getUser, normalizeLogin, publicUser, type UserRow } from './users';
+import { reachesBurst, recordSecurityEvent } from '../security';
 
 /** Attempts per account and per client IP; the account counter resets on a successful login. */
 export const LOGIN_ACCOUNT_POLICY = { name: 'login-account', limit: 10, windowSeconds: 900 };

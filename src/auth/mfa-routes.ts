@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { confirmPassword } from './credentials';
 import { completeMfaSignIn } from './login';
 import {
@@ -13,10 +13,10 @@ import {
   startEnrollment,
   useSecondFactor,
 } from './mfa';
-import { ANY_ROLE, requestMeta } from './principal';
+import { ANY_ROLE } from '../lib/access';
 import { MfaCodeBody, MfaDisableBody, MfaEnrollment, MfaStatus, MfaVerifyBody, RecoveryCodes, TokenResponse } from './schemas';
 import { getUser } from './users';
-import { withAccess } from './access';
+import { requestMeta } from '../lib/context';
 
 /*
  * TOTP second factor, mounted at /api/v3/auth/mfa. Managing it is for signed-in sessions only

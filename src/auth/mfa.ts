@@ -8,8 +8,7 @@ import { ApiError } from '../lib/errors';
 import { enforceLimit, limiter } from '../lib/limits';
 import { toIsoOrNull } from '../lib/time';
 import { openFor, sealFor } from '../lib/encryption';
-import { reachesBurst, recordSecurityEvent } from '../security/events';
-import { base32Encode, newTotpSecret, otpauthUri, verifyTotp } from '../security/totp';
+import { reachesBurst, recordSecurityEvent, base32Encode, newTotpSecret, otpauthUri, verifyTotp } from '../security';
 
 /*
  * TOTP second factor. The secret is sealed with AES-GCM bound to `user_mfa:<user id>:secret`, so

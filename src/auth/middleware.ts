@@ -1,23 +1,23 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getDb } from '../db/client';
 import { log } from '../lib/log';
-import { noteAccessDenied } from '../security/events';
-import type { AppEnv } from '../lib/context';
+import type { AppEnv, Guard } from '../lib/context';
 import { secrets } from '../lib/config';
 import { ApiError } from '../lib/errors';
-import { enforceIpRules } from '../security/ip-rules';
-import { countSubject, ipSubject, routeClasses, settleLimits, type Counted, type Subject } from '../security/rate-limits';
 import { API_KEY_PREFIX, resolveApiKey, touchApiKey } from './apikeys';
-import type { Access, Principal } from './principal';
+import type { Access, Principal } from '../lib/access';
 import { activeSessionUser } from './sessions';
 import { verifyAccessToken } from './tokens';
-
-declare module 'hono' {
-  interface ContextVariableMap {
-    /** Set by `guard()`; absent on public routes. */
-    principal: Principal;
-  }
-}
+import {
+  noteAccessDenied,
+  enforceIpRules,
+  countSubject,
+  ipSubject,
+  routeClasses,
+  settleLimits,
+  type Counted,
+  type Subject,
+} from '../security';
 
 const unauthorized = (message: string) =>
   new ApiError('unauthorized', message, { headers: { 'WWW-Authenticate': 'Bearer realm="dwc", error="invalid_token"' } });
@@ -73,7 +73,7 @@ export async function resolvePrincipal(
  * revoked but unexpired token is therefore still counted for its user). An API key's id is only
  * known after its D1 lookup, so its count follows it.
  */
-export function guard(access: Access): MiddlewareHandler<AppEnv> {
+export const guard: Guard = (access: Access): MiddlewareHandler<AppEnv> => {
   return async function guard(c, next) {
     const { env } = c;
     const db = c.var.db;
@@ -115,7 +115,7 @@ export function guard(access: Access): MiddlewareHandler<AppEnv> {
     // (WebSocket upgrade) response cannot be copied to add them.
     if (limits && c.res.status !== 101 && !c.res.headers.has('RateLimit')) for (const [k, v] of Object.entries(limits)) c.header(k, v);
   };
-}
+};
 
 /**
  * Counts a request refused with 401 or 403 toward its subject's access-denied spike (the signed-in

@@ -1,14 +1,13 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { AppEnv } from '../lib/context';
+import { type AppEnv, requestMeta } from '../lib/context';
 import { secrets } from '../lib/config';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { recordSecurityEvent } from '../security/events';
 import { createApiKey, listApiKeys, publicApiKey, revokeApiKey } from './apikeys';
 import { issueTokens, passwordSignIn } from './login';
-import { ADMINS, ANY_ROLE, requestMeta } from './principal';
+import { ADMINS, ANY_ROLE } from '../lib/access';
 import {
   ApiKeyCreateBody,
   ApiKeyCreated,
@@ -23,7 +22,7 @@ import {
 } from './schemas';
 import { revokeSession, rotateRefreshToken } from './sessions';
 import { getUser, listUsers, publicUser, registerUser, setUserRole } from './users';
-import { withAccess } from './access';
+import { recordSecurityEvent } from '../security';
 
 const loginRoute = (path: string, extra: { operationId: string; summary: string; description?: string }) =>
   createRoute({

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ROLES } from '../db/schema';
 import { MAX_PASSWORD_LENGTH } from './passwords';
-import { SCOPES } from './principal';
+import { SCOPES } from '../lib/access';
 
 export const UserSchema = z
   .object({

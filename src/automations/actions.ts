@@ -1,18 +1,17 @@
 import { and, eq } from 'drizzle-orm';
 import type { RequestMeta } from '../lib/audit';
-import { generateWithChain, providerChain, type AiEnv } from '../ai/registry';
-import { ProviderError } from '../ai/types';
-import { getUser } from '../auth/users';
 import type { DB } from '../db/client';
 import { notificationTemplates } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import { sendNotifications } from '../notifications/send';
-import { launchRun } from '../runs/launch';
-import { getWorkflow } from '../workflows/queries';
 import { renderDeep, renderText, TemplateError, type Scope } from './conditions';
 import type { Action } from './schemas';
-import type { AutomationRow, ExecutionRow } from './store';
+import type { AutomationRow, ExecutionRow } from './queries';
 import { submitTasks } from '../tasks';
+import { ProviderError, generateWithChain, providerChain, type AiEnv } from '../ai';
+import { getWorkflow } from '../workflows';
+import { launchRun } from '../runs';
+import { sendNotifications } from '../notifications';
+import { getUser } from '../auth';
 
 /** A failed action: recorded in the execution log; the chain stops there. */
 export class ActionError extends Error {

@@ -1,11 +1,11 @@
 import { z } from '@hono/zod-openapi';
 import { eq, sql } from 'drizzle-orm';
-import { generateWithChain, providerChain, type AiEnv } from '../ai/registry';
 import type { DB } from '../db/client';
 import { automationExecutions } from '../db/schema';
 import type { Action } from './schemas';
-import type { AutomationRow, ExecutionRow } from './store';
+import type { AutomationRow, ExecutionRow } from './queries';
 import { seededRandom } from '../lib/random';
+import { generateWithChain, providerChain, type AiEnv } from '../ai';
 
 /*
  * Which actions run, in which order. Declared order by default. With `learning_enabled`, a

@@ -6,7 +6,7 @@ import { ActionError, runAction } from './actions';
 import { conditionsHold, type Scope } from './conditions';
 import { actionOrder } from './decide';
 import { Action, Trigger } from './schemas';
-import type { AutomationRow, ExecutionRow } from './store';
+import type { AutomationRow, ExecutionRow } from './queries';
 import { submitTasks } from '../tasks';
 
 /**

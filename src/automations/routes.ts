@@ -1,19 +1,27 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import { auditInsert } from '../lib/audit';
-import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
+import { ANY_ROLE, WRITERS } from '../lib/access';
 import { automations } from '../db/schema';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { fire } from './execute';
 import { Action, AutomationBody, AutomationIdParam, AutomationSchema, ExecutionSchema, TriggerBody } from './schemas';
-import { automationStats, automationValues, automationView, executionView, findAutomation, listAutomations, listExecutions } from './store';
+import {
+  automationStats,
+  automationValues,
+  automationView,
+  executionView,
+  findAutomation,
+  listAutomations,
+  listExecutions,
+} from './queries';
 import { AUTOMATION_TEMPLATES } from './templates';
 import { checkAutomation } from './validate';
 import { issueWebhookSecret, verifyWebhook } from './webhook';
 import { dropSchedule, syncSchedule } from './schedule';
-import { withAccess } from '../auth/access';
 import { runBatch } from '../db/client';
+import { requestMeta } from '../lib/context';
 
 const read = { roles: ANY_ROLE, scope: 'automations:read' } as const;
 const write = { roles: WRITERS, scope: 'automations:write' } as const;

@@ -2,9 +2,9 @@ import { eq } from 'drizzle-orm';
 import type { RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { automations } from '../db/schema';
-import { createSchedule, deleteSchedule } from '../scheduler/queries';
 import { Trigger } from './schemas';
-import type { AutomationRow } from './store';
+import type { AutomationRow } from './queries';
+import { createSchedule, deleteSchedule } from '../scheduler';
 
 /*
  * A `scheduled` trigger is a cron schedule of the scheduler (src/scheduler) owned by the same

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { AUTOMATION_TRIGGERS, EXECUTION_STATUSES, NOTIFICATION_CHANNELS, TASK_PRIORITIES, TASK_TYPES } from '../db/schema';
-import { PROVIDERS } from '../ai/types';
+import { PROVIDERS } from '../ai';
 
 /** Internal events an `event_based` automation can name in `trigger.event`. */
 /** What a threshold trigger can count. */

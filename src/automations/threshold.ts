@@ -2,7 +2,7 @@ import { and, eq, gte, sql } from 'drizzle-orm';
 import type { DB } from '../db/client';
 import { automationExecutions } from '../db/schema';
 import type { Trigger } from './schemas';
-import type { AutomationRow } from './store';
+import type { AutomationRow } from './queries';
 
 type Threshold = Extract<Trigger, { type: 'threshold' }>;
 

@@ -1,9 +1,9 @@
 import type { DB } from '../db/client';
 import { invalidField } from '../lib/errors';
 import { checkOutboundUrl } from '../lib/ssrf';
-import { getWorkflow } from '../workflows/queries';
 import type { AutomationBody } from './schemas';
 import { outboundPolicy, validatePayload } from '../tasks';
+import { getWorkflow } from '../workflows';
 
 const templated = (v: unknown) => /\{\{|\{[A-Za-z0-9_]+\}/.test(JSON.stringify(v) ?? '');
 

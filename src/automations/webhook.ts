@@ -6,7 +6,7 @@ import { constantTimeEqual, randomToken } from '../lib/crypto';
 import type { AppEnv } from '../lib/context';
 import { ApiError } from '../lib/errors';
 import { openFor, sealFor } from '../lib/encryption';
-import type { AutomationRow } from './store';
+import type { AutomationRow } from './queries';
 
 /*
  * Inbound webhooks. The caller signs `<timestamp>.<raw body>` with HMAC-SHA256 under the

@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { auditInsert } from '../lib/audit';
-import { ADMINS, requestMeta } from '../auth/principal';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { ADMINS } from '../lib/access';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { clearCache } from './invalidate';
 import { NAMESPACE_NAMES } from './namespaces';
 import { readStats } from './stats';
 import { TIERS } from './tier';
-import { withAccess } from '../auth/access';
+import { requestMeta } from '../lib/context';
 
 const admin = { roles: ADMINS, scope: 'cache:admin' } as const;
 const tags = ['cache'];

@@ -1,8 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { cached } from '../cache/cache';
 import type { AppEnv } from '../lib/context';
 import { createRouter } from '../lib/openapi';
-import { VERSION } from '../health/routes';
+import { VERSION } from '../lib/config';
+import { cached } from '../cache';
 
 /*
  * Swagger UI and ReDoc are single HTML pages that load their JavaScript from the jsDelivr CDN in

@@ -1,10 +1,9 @@
-import { generateWithChain, providerChain, type AiEnv } from '../ai/registry';
-import { estimateTokens, ProviderError, type ProviderName } from '../ai/types';
 import type { RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { ApiError } from '../lib/errors';
 import { insertDocument, type DocumentRow } from './queries';
 import { titleOf } from '../runs/engine';
+import { estimateTokens, ProviderError, type ProviderName, generateWithChain, providerChain, type AiEnv } from '../ai';
 
 /** How much of the previous document a continuation prompt carries: its ending matters most. */
 const CONTEXT_CHARS = 6000;

@@ -1,17 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { desc, and, eq } from 'drizzle-orm';
-import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
-import { PROVIDERS } from '../ai/types';
+import { ANY_ROLE, WRITERS } from '../lib/access';
 import { documents } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { ownedRun } from '../runs/launch';
-import { RunParams } from '../runs/schemas';
 import { continueDocument } from './continue';
 import { documentSummary, editDocument, getDocument, listDocuments, listVersions, publicDocument } from './queries';
 import { toIso } from '../lib/time';
-import { withAccess } from '../auth/access';
+import { requestMeta } from '../lib/context';
+import { PROVIDERS } from '../ai';
+import { ownedRun, RunParams } from '../runs';
 
 const read = { roles: ANY_ROLE, scope: 'documents:read' } as const;
 const write = { roles: WRITERS, scope: 'documents:write' } as const;

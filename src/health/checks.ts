@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { getDb } from '../db/client';
 import { secretsProblem } from '../lib/config';
 import { limiter } from '../lib/limits';
-import { defaultProvider, providerChain, type AiEnv } from '../ai/registry';
+import { defaultProvider, providerChain, type AiEnv } from '../ai';
 
 export type CheckResult = { status: 'pass' | 'fail'; latency_ms: number; detail?: string };
 

@@ -1,8 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { VERSION } from '../lib/config';
 import { createRouter, jsonResponse } from '../lib/openapi';
 import { runHealthChecks } from './checks';
-
-export const VERSION = '0.1.0';
 
 const Check = z.object({ status: z.enum(['pass', 'fail']), latency_ms: z.number(), detail: z.string().optional() }).openapi('HealthCheck');
 const Health = z

@@ -1,3 +1,6 @@
+/** The release, as /health and the OpenAPI document report it (and the docs cache is keyed by). */
+export const VERSION = '0.1.0';
+
 /**
  * Secrets come from `.dev.vars` locally (committed, development-only values) and from
  * `wrangler secret put` in production. A production worker that still has a development value,

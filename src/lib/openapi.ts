@@ -1,6 +1,8 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { ApiError, ErrorSchema, ERROR_STATUS, type ErrorCode } from './errors';
+import type { Access } from './access';
 import type { AppEnv } from './context';
 
 /**
@@ -47,6 +49,23 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 type SecurityRequirement = Record<string, string[]>;
 export const bearerSecurity: SecurityRequirement[] = [{ bearerAuth: [] }, { apiKeyHeader: [] }];
 export const sessionSecurity: SecurityRequirement[] = [{ bearerAuth: [] }];
+
+/**
+ * Declares a route's access in one place: the guard that enforces it (taken from the request's
+ * context, where src/app.ts put src/auth's), the OpenAPI security requirement, 401/403
+ * responses, and an `x-access` extension listing the roles and API-key scope, so the
+ * authorisation table can be read from (and tested against) the spec.
+ */
+export function withAccess<R extends { responses: object; middleware?: unknown }>(access: Access, route: R) {
+  const enforce: MiddlewareHandler<AppEnv> = (c, next) => c.var.guard(access)(c, next);
+  return {
+    ...route,
+    middleware: enforce,
+    security: access.scope ? bearerSecurity : sessionSecurity,
+    'x-access': { roles: [...access.roles], scope: access.scope ?? null },
+    responses: { ...errorResponses('unauthorized', 'forbidden'), ...route.responses },
+  };
+}
 
 /** `{id}` path parameter: a positive integer id. */
 export const IdParam = z.object({

@@ -1,5 +1,5 @@
 import { log } from '../lib/log';
-import { compactAll } from './store';
+import { compactAll } from './queries';
 
 /**
  * The cron tick's share of metrics: every shard merges its minute points older than a day into

@@ -5,7 +5,7 @@ import { log } from '../lib/log';
 import { bucketIndex, DEFAULT_BUCKETS, emptyCounts } from './buckets';
 import { labelKey, type Delta, type Family } from './model';
 import { metricsShard } from './rpc';
-import { SHARDS } from './store';
+import { SHARDS } from './queries';
 
 export const HTTP_REQUESTS: Family = {
   name: 'dwc_http_requests_total',

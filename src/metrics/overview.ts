@@ -3,7 +3,7 @@ import { deriveMetrics, DERIVED_FAMILIES } from './derived';
 import { HTTP_DURATION, HTTP_REQUESTS } from './http';
 import { HOUR_RETENTION_MS, MAX_SERIES_PER_FAMILY, METRIC_TYPES, MINUTE_RETENTION_MS, type SeriesTotal, type SeriesWindow } from './model';
 import { RELATIVE_ACCURACY } from './sketch';
-import { allFamilies, allWindows, SHARDS, shardStats } from './store';
+import { allFamilies, allWindows, SHARDS, shardStats } from './queries';
 import { percentiles } from './views';
 
 /** What a Worker cannot report about its host, said once, where a reader looks for host figures. */

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ADMINS, WRITERS } from '../auth/principal';
+import { ADMINS, WRITERS } from '../lib/access';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { labelKey, type Family, type MetricType } from './model';
 import { serviceStats, systemOverview } from './overview';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus';
@@ -20,9 +20,8 @@ import {
   ServiceStatsSchema,
   TypeParam,
 } from './schemas';
-import { allFamilies, allWindows, recordCustom } from './store';
+import { allFamilies, allWindows, recordCustom } from './queries';
 import { snapshot, totalView, windowView } from './views';
-import { withAccess } from '../auth/access';
 
 /*
  * Access. Custom metrics are shared by the whole installation: editors and admins record them

@@ -2,7 +2,7 @@ import { bucketQuantile } from './buckets';
 import { deriveMetrics } from './derived';
 import { labelKey, SUMMARY_WINDOW_MS, type Family, type SeriesTotal, type SeriesWindow } from './model';
 import { sketchQuantile, type Sketch } from './sketch';
-import { allFamilies, allTotals, allWindows } from './store';
+import { allFamilies, allTotals, allWindows } from './queries';
 
 /**
  * Percentiles: histograms and timers by interpolation inside their buckets (as Prometheus'

@@ -1,5 +1,5 @@
 import type { WorkBudget } from './cart';
-import type { TrainSpec } from './train';
+import type { MlAlgorithm } from '../db/schema';
 
 /*
  * How much CPU a train will need, estimated before anything runs, so a request can decide to
@@ -49,7 +49,7 @@ export function treeUnits(p: { trees: number; bootstrap: boolean; maxFeatures: n
 }
 
 /** Estimated CPU milliseconds of fitting `spec`, or null where it is not estimated. */
-export function estimateCpuMs(spec: TrainSpec, s: Shape): number | null {
+export function estimateCpuMs(spec: { algorithm: MlAlgorithm; parameters: Record<string, unknown> }, s: Shape): number | null {
   const p = spec.parameters;
   const maxDepth = num(p.max_depth, Infinity);
   if (spec.algorithm === 'random_forest') {

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { auditInsert, type RequestMeta } from '../lib/audit';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../lib/access';
 import { type DB, runBatch, type Stmt } from '../db/client';
 import { mlModels, mlModelVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
@@ -15,7 +15,7 @@ import {
   storedRowCount,
   type ModelRow,
   type VersionRow,
-} from './store';
+} from './queries';
 import { BudgetExceeded } from './cart';
 import { BACKGROUND_CPU_MS, estimateCpuMs, INLINE_CPU_MS, INLINE_FIT_CPU_MS } from './cost';
 import { fitPrepared, prepare, trainRows, type Prepared, type TrainSpec, type Trained } from './train';

@@ -1,9 +1,9 @@
-import { loadOnce, Lru } from '../cache/memory';
 import type { DB } from '../db/client';
 import { ApiError } from '../lib/errors';
 import { load, type Predictor } from './algorithms';
 import { encodeRows, type Encoding, type Row } from './preprocess';
-import { getVersion, loadModelJson, publicModelId, recordPrediction, type ModelRow } from './store';
+import { getVersion, loadModelJson, publicModelId, recordPrediction, type ModelRow } from './queries';
+import { loadOnce, Lru } from '../cache';
 
 /*
  * A ready version never changes (its model JSON and encoding are written once), so a loaded

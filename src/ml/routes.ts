@@ -1,10 +1,10 @@
 import { createRoute } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import { auditInsert } from '../lib/audit';
-import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
+import { ANY_ROLE, WRITERS } from '../lib/access';
 import { mlModels } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { ALGORITHM_TYPES, PARAMETER_SCHEMAS } from './algorithms';
 import { startTraining } from './jobs';
@@ -21,10 +21,10 @@ import {
   VersionParam,
   VersionSchema,
 } from './schemas';
-import { failOrphanedTraining, findModel, getVersion, listModels, listVersions, storedRowCount } from './store';
+import { failOrphanedTraining, findModel, getVersion, listModels, listVersions, storedRowCount } from './queries';
 import { mlStats, modelView, versionView } from './views';
-import { withAccess } from '../auth/access';
 import { runBatch } from '../db/client';
+import { requestMeta } from '../lib/context';
 
 const read = { roles: ANY_ROLE, scope: 'ml:read' } as const;
 const write = { roles: WRITERS, scope: 'ml:write' } as const;

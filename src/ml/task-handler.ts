@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { invalidField } from '../lib/errors';
 import { taskHandler } from '../tasks';
 import { finishTraining } from './jobs';
-import { pendingTraining } from './store';
+import { pendingTraining } from './queries';
 
 /** Made by POST /api/v3/ml/models/{model_id}/train for large trains (jobs.ts). */
 const MlTrainPayload = z

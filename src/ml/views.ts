@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../lib/access';
 import type { DB } from '../db/client';
 import { ML_ALGORITHMS, ML_MODEL_TYPES, ML_VERSION_STATUSES } from '../db/schema';
 import { toIso, toIsoOrNull } from '../lib/time';
 import type { Encoding } from './preprocess';
-import { publicModelId, type ModelRow, type VersionRow } from './store';
+import { publicModelId, type ModelRow, type VersionRow } from './queries';
 
 export const modelView = (m: ModelRow, storedRows?: number) => ({
   id: publicModelId(m.id),

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { WRITERS, type Principal, requestMeta } from '../auth/principal';
+import { WRITERS, type Principal } from '../lib/access';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { deleteConfig, listConfigs, rotateWebhookSecret, saveConfig, type Scope } from './config';
 import { ChannelParams, ConfigBody, ConfigSchema, ScopeQuery } from './schemas';
-import { withAccess } from '../auth/access';
+import { requestMeta } from '../lib/context';
 
 const read = { roles: WRITERS, scope: 'notifications:read' } as const;
 const write = { roles: WRITERS, scope: 'notifications:write' } as const;

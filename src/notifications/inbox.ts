@@ -3,8 +3,7 @@ import type { DB } from '../db/client';
 import { notifications, type NOTIFICATION_PRIORITIES } from '../db/schema';
 import { log } from '../lib/log';
 import { toIso, toIsoOrNull } from '../lib/time';
-import { userChannel } from '../realtime/protocol';
-import { hubStub } from '../realtime/rpc';
+import { userChannel, hubStub } from '../realtime';
 
 export type InAppMessage = {
   category: string;

@@ -1,11 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ANY_ROLE } from '../auth/principal';
+import { ANY_ROLE } from '../lib/access';
 import { NOTIFICATION_PRIORITIES } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, IdParam, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, IdParam, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { deleteNotification, listInbox, markAllRead, markRead, notificationView, unreadCount } from './inbox';
-import { withAccess } from '../auth/access';
 
 const read = { roles: ANY_ROLE, scope: 'notifications:read' } as const;
 const write = { roles: ANY_ROLE, scope: 'notifications:write' } as const;

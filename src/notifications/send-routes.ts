@@ -1,11 +1,11 @@
 import { createRoute } from '@hono/zod-openapi';
-import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
+import { ANY_ROLE, WRITERS } from '../lib/access';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, pageOf, toPage } from '../lib/pagination';
 import { cancelDelivery, deliveryViews, getDelivery, listDeliveries } from './history';
 import { BulkSendBody, DeliveryQuery, DeliverySchema, SendBody, SendResultSchema } from './schemas';
 import { sendNotifications } from './send';
-import { withAccess } from '../auth/access';
+import { requestMeta } from '../lib/context';
 
 const send = { roles: WRITERS, scope: 'notifications:write' } as const;
 const read = { roles: ANY_ROLE, scope: 'notifications:read' } as const;

@@ -1,6 +1,5 @@
 import { eq, inArray } from 'drizzle-orm';
 import type { RequestMeta } from '../lib/audit';
-import { findUserByLogin, getUser } from '../auth/users';
 import type { Role } from '../db/schema';
 import { type DB, runBatch } from '../db/client';
 import { notificationDeliveries, type NotificationChannel, type TaskPriority } from '../db/schema';
@@ -12,6 +11,7 @@ import { optedOut } from './preferences';
 import { listSubscriptions } from './subscriptions';
 import { getTemplate, invalid, renderTemplate, type Issue } from './templates';
 import { submitTasks } from '../tasks';
+import { findUserByLogin, getUser } from '../auth';
 
 export type SendInput = {
   channel: NotificationChannel;

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ANY_ROLE, WRITERS } from '../auth/principal';
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
+import { ANY_ROLE, WRITERS } from '../lib/access';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { ApiError } from '../lib/errors';
 import { globalVapidKey } from './config';
@@ -8,7 +8,6 @@ import { getPreferences, setPreferences } from './preferences';
 import { PreferencesBody, PreferencesSchema, SubscriptionBody, SubscriptionSchema, TemplateBody, TemplateSchema } from './schemas';
 import { deleteSubscription, listSubscriptions, saveSubscription, subscriptionView } from './subscriptions';
 import { createTemplate, deleteTemplate, getTemplate, listTemplates, replaceTemplate, templateView } from './templates';
-import { withAccess } from '../auth/access';
 
 const tplRead = { roles: WRITERS, scope: 'notifications:read' } as const;
 const tplWrite = { roles: WRITERS, scope: 'notifications:write' } as const;

@@ -1,7 +1,7 @@
 import { getDb } from '../db/client';
-import { getWorkflow } from '../workflows/queries';
 import { ClientFrame, namedRoom, userChannel, workflowRoom, type Attachment } from './protocol';
 import { roomStub, type RoomEvent } from './rpc';
+import { getWorkflow } from '../workflows';
 
 /** What frame handling needs from the hub object; the hub implements it. */
 export interface HubContext {

@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { resolvePrincipal } from '../auth/middleware';
-import { ANY_ROLE } from '../auth/principal';
+import { ANY_ROLE } from '../lib/access';
 import type { AppEnv } from '../lib/context';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonResponse } from '../lib/openapi';
 import { userChannel } from './protocol';
 import { hubStub, statsStub } from './rpc';
+import { resolvePrincipal } from '../auth';
 
 /** The subprotocol the server speaks; a token can ride along as `bearer.<token>`. */
 export const PROTOCOL = 'dwc.v1';

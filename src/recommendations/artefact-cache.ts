@@ -13,8 +13,8 @@
  * separate copies); losing it costs one D1 read and one parse. Entries are promises, so concurrent
  * requests for one version share a single read and parse; a failed load is dropped, never cached.
  */
-import { loadOnce, Lru } from '../cache/memory';
 import type { Artefact } from './engine';
+import { loadOnce, Lru } from '../cache';
 
 /**
  * Bound on the JSON characters of the artefacts held per isolate. An isolate has 128 MB of memory

@@ -4,7 +4,7 @@
  */
 import { createRoute, type z } from '@hono/zod-openapi';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { trainContent } from './algorithms/content';
 import { profileOf } from './algorithms/matrix';
@@ -12,11 +12,10 @@ import type { UserContext } from './algorithms/scored';
 import { needsDocs, popularityNeeded, recommend, train } from './engine';
 import { evaluate } from './evaluate';
 import { createModel, listModels, loadArtefact, modelFor, modelView, publicModelId, saveVersion } from './models';
-import { read, tags, write } from './routes';
+import { read, tags, write } from './access';
 import { EvaluateBody, EvaluationSchema, ModelBody, ModelParam, ModelSchema, RecommendationSchema, RecommendBody } from './schemas';
-import { itemDocs, MAX_POPULAR, popularity, trainingRows, userRowsAndPopularity } from './store';
+import { itemDocs, MAX_POPULAR, popularity, trainingRows, userRowsAndPopularity } from './queries';
 import { INTERACTION_WEIGHTS, PARAMETER_SCHEMAS, RECOMMENDATION_TYPES, type Algorithm } from './weights';
-import { withAccess } from '../auth/access';
 
 function resolveModel(body: z.infer<typeof ModelBody>) {
   const family = body.recommendation_type ? RECOMMENDATION_TYPES[body.recommendation_type]! : undefined;

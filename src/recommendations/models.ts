@@ -5,7 +5,7 @@
  * chunks in `seq` order.
  */
 import { and, desc, eq, lt, lte, sql } from 'drizzle-orm';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../lib/access';
 import type { DB } from '../db/client';
 import { recModelChunks, recModels } from '../db/schema';
 import { ApiError } from '../lib/errors';

@@ -4,17 +4,12 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
-import { ANY_ROLE, WRITERS } from '../auth/principal';
 import { recInteractions } from '../db/schema';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { BulkInteractionsBody, BulkItemsBody, InteractionBody, InteractionSchema, ItemBody, ItemSchema, StatsSchema } from './schemas';
 import { recommendationStats } from './stats';
-import { insertInteractions, upsertItems } from './store';
-import { withAccess } from '../auth/access';
-
-export const read = { roles: ANY_ROLE, scope: 'recommendations:read' } as const;
-export const write = { roles: WRITERS, scope: 'recommendations:write' } as const;
-export const tags = ['recommendations'];
+import { read, tags, write } from './access';
+import { insertInteractions, upsertItems } from './queries';
 
 type InteractionRecord = typeof recInteractions.$inferSelect;
 const interactionView = (r: InteractionRecord) => ({

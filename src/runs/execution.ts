@@ -1,8 +1,18 @@
-import { createProvider, defaultProvider, generateWithChain, providerChain, type AiEnv } from '../ai/registry';
-import { ANALYSIS_KINDS, analyzeText, type AnalysisKind } from '../ai/text/analyze';
-import { summarize } from '../ai/text/summarize';
-import { PROVIDERS, ProviderError, type ProviderName } from '../ai/types';
 import { type ExecDeps, NodeError } from './engine';
+import {
+  PROVIDERS,
+  ProviderError,
+  type ProviderName,
+  createProvider,
+  defaultProvider,
+  generateWithChain,
+  providerChain,
+  type AiEnv,
+  ANALYSIS_KINDS,
+  analyzeText,
+  type AnalysisKind,
+  summarize,
+} from '../ai';
 
 const asProvider = (p: string | undefined): ProviderName | undefined =>
   (PROVIDERS as readonly string[]).includes(p ?? '') ? (p as ProviderName) : undefined;

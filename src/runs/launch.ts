@@ -3,7 +3,6 @@ import { auditIfChanged, type RequestMeta } from '../lib/audit';
 import { getDb, rawAll, type DB } from '../db/client';
 import { runs } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import { workflowForRun, workflowVersion, type WorkflowDefinition } from '../workflows/queries';
 import {
   type ChildOutcome,
   NodeError,
@@ -15,6 +14,7 @@ import {
   type WorkflowSettings,
 } from './engine';
 import { runStub } from './rpc';
+import { workflowForRun, workflowVersion, type WorkflowDefinition } from '../workflows';
 
 const sameInput = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 

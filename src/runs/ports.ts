@@ -1,10 +1,9 @@
-import { workflowRoom } from '../realtime/protocol';
-import { roomStub } from '../realtime/rpc';
 import { sendEvents } from '../lib/events';
 import type { EnginePorts } from './engine';
 import { executionDeps } from './execution';
 import { launchChildRun, pollChild } from './launch';
 import { runStub } from './rpc';
+import { workflowRoom, roomStub } from '../realtime';
 
 /**
  * The run engine's ports, bound to this deployment: node execution on the AI providers, run events

@@ -1,13 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
+import { ANY_ROLE, WRITERS } from '../lib/access';
 import { runs } from '../db/schema';
-import type { AppEnv } from '../lib/context';
+import { type AppEnv, requestMeta } from '../lib/context';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { getWorkflow, workflowForRun } from '../workflows/queries';
 import { workflowAnalytics } from './analytics';
 import { launchRun, ownedRun } from './launch';
 import {
@@ -24,8 +23,8 @@ import {
   StreamQuery,
 } from './schemas';
 import { publicRun, runSummary } from './views';
-import { withAccess } from '../auth/access';
 import { runStub } from './rpc';
+import { getWorkflow, workflowForRun } from '../workflows';
 
 const read = { roles: ANY_ROLE, scope: 'workflows:read' } as const;
 const write = { roles: WRITERS, scope: 'workflows:write' } as const;

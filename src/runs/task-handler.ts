@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { ApiError } from '../lib/errors';
 import type { RequestMeta } from '../lib/audit';
 import { TaskError, taskHandler } from '../tasks';
-import { getWorkflow } from '../workflows/queries';
 import { runOutput, TERMINAL_RUN } from './engine';
 import { launchRun } from './launch';
 import { runStub } from './rpc';
+import { getWorkflow } from '../workflows';
 
 const WorkflowRunPayload = z
   .object({

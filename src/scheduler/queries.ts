@@ -4,7 +4,6 @@ import type { DB } from '../db/client';
 import { scheduleFires, schedules, tasks } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { log } from '../lib/log';
-import { getWorkflow } from '../workflows/queries';
 import { dueAt, timingOf, type FireRow, type ScheduleRow } from './fire';
 import type { CronBody, DailyBody, IntervalBody, MonthlyBody, PatchBody, ScheduleTarget, WeeklyBody } from './schemas';
 import { cronProblem, derivedCron, nextFireAfter, spacingProblem, type Timing, type Weekday } from './timing';
@@ -12,6 +11,7 @@ import { scheduleTimer } from './rpc';
 import type { z } from '@hono/zod-openapi';
 import { toIso, toIsoOrNull } from '../lib/time';
 import { validatePayload } from '../tasks';
+import { getWorkflow } from '../workflows';
 
 export type Kind = ScheduleRow['kind'];
 type CreateBody =

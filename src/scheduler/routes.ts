@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { auditIfChanged } from '../lib/audit';
-import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
+import { ANY_ROLE, WRITERS } from '../lib/access';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { fireOnce, timingOf } from './fire';
 import {
@@ -32,8 +32,8 @@ import {
 } from './schemas';
 import { scheduleStats } from './stats';
 import { cronProblem, preview } from './timing';
-import { withAccess } from '../auth/access';
 import { StatsQuery } from '../tasks';
+import { requestMeta } from '../lib/context';
 
 const read = { roles: ANY_ROLE, scope: 'schedules:read' } as const;
 const write = { roles: WRITERS, scope: 'schedules:write' } as const;

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ANY_ROLE, requestMeta } from '../auth/principal';
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
+import { ANY_ROLE } from '../lib/access';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { createIpRule, deleteIpRule, findKey, listIpRules } from './ip-rules';
-import { IpRuleBody, IpRuleSchema, ipRuleView } from './ip-rule-schemas';
-import { withAccess } from '../auth/access';
+import { IpRuleBody, IpRuleSchema, ipRuleView } from './schemas';
+import { requestMeta } from '../lib/context';
 
 /*
  * A key's owner restricts where the key may be used from. Session only (no scope): a key must

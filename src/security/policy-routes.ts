@@ -1,13 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ADMINS, requestMeta } from '../auth/principal';
+import { ADMINS } from '../lib/access';
 import { LIMIT_SUBJECTS, ROUTE_CLASSES } from '../db/schema';
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { toIsoOrNull } from '../lib/time';
 import { createIpRule, deleteIpRule, findKey, listIpRules } from './ip-rules';
-import { IpRuleBody, IpRuleSchema, ipRuleView } from './ip-rule-schemas';
+import { IpRuleBody, IpRuleSchema, ipRuleView } from './schemas';
 import { deletePolicy, parseSubject, POLICY_CACHE_TTL_MS, policyUsage, putPolicy, readPolicies, type Policy } from './rate-limits';
-import { withAccess } from '../auth/access';
+import { requestMeta } from '../lib/context';
 
 const read = { roles: ADMINS, scope: 'security:read' } as const;
 const admin = { roles: ADMINS, scope: 'security:admin' } as const;

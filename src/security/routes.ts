@@ -1,11 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ADMINS } from '../auth/principal';
+import { ADMINS } from '../lib/access';
 import { SECURITY_EVENT_TYPES, SEVERITIES, type securityEvents } from '../db/schema';
-import { createRouter, errorResponses, instantQuery, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, instantQuery, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { toIso } from '../lib/time';
 import { listSecurityEvents, securityStats } from './stats';
-import { withAccess } from '../auth/access';
 
 const read = { roles: ADMINS, scope: 'security:read' } as const;
 const tags = ['security'];

@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { auditInsert } from '../lib/audit';
-import { ADMINS, ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
+import { ADMINS, ANY_ROLE, WRITERS } from '../lib/access';
 import { ApiError } from '../lib/errors';
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { cancelTasks, getTask, listTasks, submitTasks, taskView } from './queries';
 import {
@@ -18,8 +18,8 @@ import {
 } from './schemas';
 import { rotateSigningSecret, signingSecret } from './signing';
 import { taskStats } from './stats';
-import { withAccess } from '../auth/access';
 import { dispatcher } from './rpc';
+import { requestMeta } from '../lib/context';
 
 const read = { roles: ANY_ROLE, scope: 'tasks:read' } as const;
 const write = { roles: WRITERS, scope: 'tasks:write' } as const;

@@ -1,12 +1,12 @@
 import { z } from '@hono/zod-openapi';
 import { and, desc, eq, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
-import { cached, type CacheScope } from '../cache/cache';
 import { preparedOnce, rawRun, type DB } from '../db/client';
 import { workflows, workflowVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { toIso } from '../lib/time';
 import type { WorkflowNode, WorkflowSettings } from '../runs/engine';
+import { cached, type CacheScope } from '../cache';
 
 export type WorkflowRow = typeof workflows.$inferSelect;
 export type WorkflowInput = { name: string; description?: string | null | undefined; nodes: WorkflowNode[]; settings: WorkflowSettings };

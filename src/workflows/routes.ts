@@ -1,12 +1,12 @@
 import { createRoute } from '@hono/zod-openapi';
-import { ANY_ROLE, WRITERS, requestMeta } from '../auth/principal';
+import { ANY_ROLE, WRITERS } from '../lib/access';
 import { ApiError } from '../lib/errors';
 import { publishEvents } from '../lib/events';
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from '../lib/openapi';
+import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { createWorkflow, deleteWorkflow, getWorkflow, listWorkflows, publicWorkflow, updateWorkflow, workflowSummary } from './queries';
 import { WorkflowCreateBody, WorkflowPatchBody, WorkflowSchema, WorkflowSummarySchema } from './schemas';
-import { withAccess } from '../auth/access';
+import { requestMeta } from '../lib/context';
 
 const read = { roles: ANY_ROLE, scope: 'workflows:read' } as const;
 const write = { roles: WRITERS, scope: 'workflows:write' } as const;

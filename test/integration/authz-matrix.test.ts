@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SCOPES } from '../../src/auth/principal';
+import { SCOPES } from '../../src/lib/access';
 import { api, registerAndLogin, unique } from '../helpers';
 
 /*

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
 import type { DB, Stmt } from '../db/client';
 import { mlModelBlobs, mlModels, mlModelVersions, mlPredictions, mlTrainingChunks } from '../db/schema';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../lib/access';
 import { ApiError } from '../lib/errors';
 import type { Row } from './preprocess';
 

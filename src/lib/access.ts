@@ -1,6 +1,10 @@
-import type { Context } from 'hono';
 import type { Role } from '../db/schema';
-import type { RequestMeta } from '../lib/audit';
+
+/*
+ * The access vocabulary every route declares with (withAccess, openapi.ts): who may call it (roles)
+ * and which API-key scope it needs. Who the caller is — sessions, API keys, the guard that checks a
+ * declaration — is src/auth's; what the caller may do is stated here, once for every feature.
+ */
 
 /**
  * API-key scopes. A key can only do what both its scopes and its owner's role allow. Later
@@ -47,16 +51,3 @@ export type Access = { roles: readonly Role[]; scope?: Scope };
 export const ANY_ROLE: readonly Role[] = ['admin', 'editor', 'viewer'];
 export const WRITERS: readonly Role[] = ['admin', 'editor'];
 export const ADMINS: readonly Role[] = ['admin'];
-
-/** Who did it and from where, taken from the request once and passed to plain functions. */
-export function requestMeta(c: Context): RequestMeta {
-  const p = c.get('principal') as Principal | undefined;
-  return {
-    requestId: c.get('requestId'),
-    // CF-Connecting-IP is set by Cloudflare's edge and cannot be forged by the client there.
-    ip: c.req.header('cf-connecting-ip') ?? null,
-    userAgent: c.req.header('user-agent')?.slice(0, 512) ?? null,
-    actorUserId: p?.userId ?? null,
-    actorApiKeyId: p?.kind === 'api_key' ? p.apiKeyId : null,
-  };
-}

@@ -1,0 +1,5 @@
+/** The runs feature's public module: starting runs and reading them. The engine that drives a run is src/runs/engine (its own public module). */
+export { launchRun, ownedRun } from './launch';
+export { runStub } from './rpc';
+export { IdempotencyHeader, RunParams, RunSchema } from './schemas';
+export { publicRun } from './views';
