@@ -6,6 +6,8 @@
  *   flaky-<n>-<tag>       fail the first n calls of <tag> with 503, then answer
  *   fail-<tag>            fail with 503 until /control?heal=<tag>, then answer
  *   slow-<ms>-<tag>       answer after <ms> milliseconds
+ *   hold-<tag>            answer only after /control?release=<tag> (or 503 after 60 s): a node that stays
+ *                         running exactly as long as a test needs, whatever the machine's speed
  *   reject-<tag>          fail with 400 (not retryable)
  * GET /stats?tag=<tag> returns {calls, prompts} for a tag; anything else outside llm.test is refused.
  *
@@ -27,6 +29,22 @@
 type Stat = { calls: number; prompts: string[] };
 const stats = new Map<string, Stat>();
 const healed = new Set<string>();
+/** Calls of hold-<tag> waiting for /control?release=<tag>; released tags answer at once from then on. */
+const held = new Map<string, (() => void)[]>();
+const released = new Set<string>();
+const HOLD_LIMIT_MS = 60_000;
+
+function hold(tag: string): Promise<boolean> {
+  if (released.has(tag)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), HOLD_LIMIT_MS);
+    const go = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    held.set(tag, [...(held.get(tag) ?? []), go]);
+  });
+}
 
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
@@ -152,6 +170,12 @@ export async function fakeLlm(request: Request): Promise<Response> {
   if (url.pathname === '/control') {
     const tag = url.searchParams.get('heal');
     if (tag) healed.add(tag);
+    const release = url.searchParams.get('release');
+    if (release) {
+      released.add(release);
+      for (const go of held.get(release) ?? []) go();
+      held.delete(release);
+    }
     return json({ ok: true });
   }
   if (url.pathname !== '/v1/chat/completions' || request.method !== 'POST') return json({ error: { message: 'not found' } }, 404);
@@ -171,5 +195,6 @@ export async function fakeLlm(request: Request): Promise<Response> {
   if (kind === 'fail' && !healed.has(tag)) return json({ error: { message: 'upstream is down' } }, 503);
   if (kind === 'reject') return json({ error: { message: 'invalid request' } }, 400);
   if (kind === 'slow') await new Promise((r) => setTimeout(r, Number(a)));
+  if (kind === 'hold' && !(await hold(tag))) return json({ error: { message: 'held too long: the test never released it' } }, 503);
   return answer(body.model, prompt, body.stream === true);
 }

@@ -176,6 +176,11 @@ export const waitForRun = (
   timeoutMs = 15_000,
 ): Promise<RunJson> => poll(() => getRun(token, workflowId, runId), done, { timeoutMs, what: `run ${runId}` });
 
+/** Lets the fake provider answer every call of `hold-<tag>`, held and future (test/fake-llm.ts). */
+export async function releaseLlm(tag: string): Promise<void> {
+  await fetch(`http://llm.test/control?release=${tag}`);
+}
+
 export async function llmStats(tag: string): Promise<{ calls: number; prompts: string[] }> {
   return (await fetch(`http://llm.test/stats?tag=${tag}`)).json();
 }

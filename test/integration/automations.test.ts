@@ -55,7 +55,9 @@ describe('automations: the seed examples', () => {
     expect(e.decision).toMatchObject({ source: 'fallback', order: [0, 1] });
     expect(e.actions[0]).toMatchObject({ index: 0, type: 'ai_generation', status: 'succeeded', error: null });
     expect(e.actions[0].output.text.length).toBeGreaterThan(0);
-    expect(e.actions[0].duration_ms).toBeGreaterThanOrEqual(0);
+    // The action's measured time: a whole number of ms within the execution's own span.
+    expect(Number.isInteger(e.actions[0].duration_ms)).toBe(true);
+    expect(e.actions[0].duration_ms).toBeLessThanOrEqual(Date.parse(e.finished_at) - Date.parse(e.created_at));
     // The admin has no notification template named content_generated: the built-in message
     // carries the generated text to the owner's own address.
     expect(e.actions[1]).toMatchObject({ type: 'send_notification', status: 'succeeded', output: { template: null } });

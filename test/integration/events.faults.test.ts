@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunEngine } from '../../src/runs/engine';
 import { type DomainEvent, eventInsert, publishOutbox } from '../../src/lib/events';
 import { getDb } from '../../src/db/client';
-import { createWorkflow, getRun, poll, registerAndLogin, startRun, unique } from '../helpers';
+import { createWorkflow, getRun, poll, registerAndLogin, releaseLlm, startRun, unique } from '../helpers';
 import { allDone, createAutomation, waitForExecutions } from './automations-helpers';
 import { deliver } from './tasks-helpers';
 
@@ -61,7 +61,7 @@ describe('domain events survive D1 failing at the moment of emission', () => {
     const wf = await createWorkflow(token, {
       name: 'finishes during an outage',
       settings: { fallback_providers: [] },
-      nodes: [{ id: 'only', type: 'generate', provider: 'openai', model: `slow-600-${tag}`, prompt: 'x' }],
+      nodes: [{ id: 'only', type: 'generate', provider: 'openai', model: `hold-${tag}`, prompt: 'x' }],
     });
     const automation = await watchCompletions(wf.id);
     const run = await startRun(token, wf.id);
@@ -70,6 +70,7 @@ describe('domain events survive D1 failing at the moment of emission', () => {
       (r) => r.nodes[0]!.status === 'running',
     );
     await setRunD1(run.id, downD1);
+    await releaseLlm(tag);
 
     // The run ends inside its object; D1 and the automations hear nothing yet.
     await poll(

@@ -1,6 +1,17 @@
 import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, BASE, createWorkflow, expectError, registerAndLogin, startRun, unique, waitForRun } from '../helpers';
+import {
+  api,
+  BASE,
+  createWorkflow,
+  expectError,
+  type RunJson,
+  registerAndLogin,
+  releaseLlm,
+  startRun,
+  unique,
+  waitForRun,
+} from '../helpers';
 
 let token: string;
 beforeAll(async () => {
@@ -133,15 +144,25 @@ describe('branches', () => {
 
 describe('concurrency', () => {
   it('runs independent nodes in parallel, never more than the workflow allows', async () => {
-    const nodes = ['a', 'b', 'c', 'd'].map((id) => ({
-      id,
-      type: 'generate',
-      provider: 'openai',
-      model: `slow-250-${unique(id)}`,
-      prompt: id,
-    }));
+    const tags = Object.fromEntries(['a', 'b', 'c', 'd'].map((id) => [id, unique(id)]));
+    const nodes = Object.entries(tags).map(([id, tag]) => ({ id, type: 'generate', provider: 'openai', model: `hold-${tag}`, prompt: id }));
     const wf = await createWorkflow(token, { name: 'parallel', settings: { concurrency: 2, fallback_providers: [] }, nodes });
-    const run = await waitForRun(token, wf.id, (await startRun(token, wf.id)).id);
+    const started = await startRun(token, wf.id);
+    const running = (r: RunJson) => r.nodes.filter((n) => n.status === 'running').map((n) => n.id);
+    // Two start at once and the others wait, however long the first two take; each one that
+    // ends lets exactly one more start.
+    const first = await waitForRun(token, wf.id, started.id, (r) => running(r).length === 2);
+    expect(first.nodes.filter((n) => n.status === 'pending')).toHaveLength(2);
+    await releaseLlm(tags[running(first)[0]!]!);
+    const second = await waitForRun(
+      token,
+      wf.id,
+      started.id,
+      (r) => r.nodes.filter((n) => n.status === 'succeeded').length === 1 && running(r).length === 2,
+    );
+    expect(second.nodes.filter((n) => n.status === 'pending')).toHaveLength(1);
+    for (const tag of Object.values(tags)) await releaseLlm(tag);
+    const run = await waitForRun(token, wf.id, started.id);
     expect(run.status).toBe('succeeded');
     const spans = run.attempts.map(
       (a) => [Date.parse(a.started_at), Date.parse(a.started_at) + (a as unknown as { latency_ms: number }).latency_ms] as const,
@@ -170,12 +191,15 @@ describe('run deadline', () => {
   });
 
   it('fails a run that is still working when its timeout passes', async () => {
+    const tag = unique('dl');
     const wf = await createWorkflow(token, {
       name: 'slow',
       settings: { timeout_seconds: 1, fallback_providers: [] },
-      nodes: [{ id: 'a', type: 'generate', provider: 'openai', model: `slow-2500-${unique('dl')}`, prompt: 'x' }],
+      // The provider answers only when released: the node is still working at the deadline.
+      nodes: [{ id: 'a', type: 'generate', provider: 'openai', model: `hold-${tag}`, prompt: 'x' }],
     });
     const run = await waitForRun(token, wf.id, (await startRun(token, wf.id)).id, undefined, 5000);
+    await releaseLlm(tag);
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/timeout/);
   });
@@ -183,16 +207,18 @@ describe('run deadline', () => {
 
 describe('subchains', () => {
   it('cancelling the parent cancels the child run', async () => {
+    const tag = unique('ch');
     const child = await createWorkflow(token, {
       name: 'slow child',
       settings: { fallback_providers: [] },
-      nodes: [{ id: 'a', type: 'generate', provider: 'openai', model: `slow-3000-${unique('ch')}`, prompt: 'x' }],
+      nodes: [{ id: 'a', type: 'generate', provider: 'openai', model: `hold-${tag}`, prompt: 'x' }],
     });
     const parent = await createWorkflow(token, { name: 'parent2', nodes: [{ id: 'c', type: 'subchain', workflow_id: child.id }] });
     const started = await startRun(token, parent.id);
     const waiting = await waitForRun(token, parent.id, started.id, (r) => r.nodes[0]!.child_run_id !== null);
     await api('POST', `/api/v3/workflows/${parent.id}/runs/${started.id}/cancel`, { token });
     const childRun = await waitForRun(token, child.id, waiting.nodes[0]!.child_run_id!);
+    await releaseLlm(tag);
     expect(childRun.status).toBe('cancelled');
     expect(childRun.error).toMatch(/parent run/);
   });

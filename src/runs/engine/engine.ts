@@ -44,7 +44,7 @@ export class RunEngine {
   /** Creates the run's state and schedules its first step. Idempotent: a second call is a no-op. */
   async start(init: RunInit): Promise<RunView> {
     const d = this.driver;
-    if (!d.hasRun()) {
+    if (!d.state.hasRun()) {
       const now = Date.now();
       const meta: RunMeta = {
         ...init,
@@ -55,48 +55,48 @@ export class RunEngine {
         finishedAt: null,
         deadlineAt: now + init.settings.timeout_seconds * 1000,
       };
-      d.store.saveMeta(meta);
+      d.state.store.saveMeta(meta);
       const nodes = new Map(init.nodes.map((n) => [n.id, newNodeRecord(n.id)]));
-      for (const rec of nodes.values()) d.store.saveNode(rec);
-      d.adopt(meta, nodes);
-      d.emit('run.created', null, { workflow_id: meta.workflowId, workflow_version: meta.workflowVersion, input: meta.input });
+      for (const rec of nodes.values()) d.state.store.saveNode(rec);
+      d.state.adopt(meta, nodes);
+      d.state.emit('run.created', null, { workflow_id: meta.workflowId, workflow_version: meta.workflowVersion, input: meta.input });
       await d.wake();
     }
     return this.view();
   }
 
   view(): RunView {
-    return { meta: this.driver.meta(), nodes: [...this.driver.nodes().values()], lastSeq: this.driver.store.lastSeq() };
+    return { meta: this.driver.state.meta(), nodes: [...this.driver.state.nodes().values()], lastSeq: this.driver.state.store.lastSeq() };
   }
 
   events(after: number, limit: number): RunEvent[] {
-    return this.driver.store.events(after, limit);
+    return this.driver.state.store.events(after, limit);
   }
 
   /** An SSE byte stream: stored events after `after`, then live ones; it ends when the run does. */
   stream(after: number): ReadableStream<Uint8Array> {
-    return this.driver.broadcast.subscribe(after, TERMINAL_RUN.includes(this.driver.meta().status));
+    return this.driver.state.broadcast.subscribe(after, TERMINAL_RUN.includes(this.driver.state.meta().status));
   }
 
   async pause(): Promise<RunView> {
-    const meta = this.driver.meta();
+    const meta = this.driver.state.meta();
     if (meta.status === 'running' || meta.status === 'queued' || meta.status === 'waiting') {
-      this.driver.setStatus(meta, 'paused', 'run.paused');
+      this.driver.state.setStatus(meta, 'paused', 'run.paused');
     }
     return this.view();
   }
 
   async resume(): Promise<RunView> {
-    const meta = this.driver.meta();
+    const meta = this.driver.state.meta();
     if (meta.status === 'paused') {
-      this.driver.setStatus(meta, 'running', 'run.resumed');
+      this.driver.state.setStatus(meta, 'running', 'run.resumed');
       await this.driver.wake();
     }
     return this.view();
   }
 
   async cancel(reason = 'cancelled by request'): Promise<RunView> {
-    const meta = this.driver.meta();
+    const meta = this.driver.state.meta();
     if (TERMINAL_RUN.includes(meta.status)) return this.view();
     this.driver.stopRun(meta, 'cancelled', reason);
     await this.driver.settle(meta);
@@ -106,9 +106,9 @@ export class RunEngine {
   /** Re-runs a failed or cancelled run from where it stopped; finished nodes keep their outputs. */
   async retry(): Promise<RunView> {
     const d = this.driver;
-    const meta = d.meta();
+    const meta = d.state.meta();
     if (meta.status !== 'failed' && meta.status !== 'cancelled') return this.view();
-    for (const rec of d.nodes().values()) {
+    for (const rec of d.state.nodes().values()) {
       if (rec.status === 'failed' || rec.status === 'cancelled') {
         Object.assign(rec, {
           status: 'pending',
@@ -119,21 +119,21 @@ export class RunEngine {
           waitUntil: null,
           childRunId: null,
         });
-        d.store.saveNode(rec);
+        d.state.store.saveNode(rec);
       }
     }
     meta.error = null;
     meta.finishedAt = null;
     meta.deadlineAt = Date.now() + meta.settings.timeout_seconds * 1000;
-    d.setStatus(meta, 'running', 'run.retried');
+    d.state.setStatus(meta, 'running', 'run.retried');
     await d.wake();
     return this.view();
   }
 
   /** External events: approval decisions. Returns an error message when the event does not apply. */
   async signal(signal: RunSignal): Promise<{ ok: true } | { ok: false; message: string }> {
-    const meta = this.driver.meta();
-    const rec = this.driver.nodes().get(signal.node_id);
+    const meta = this.driver.state.meta();
+    const rec = this.driver.state.nodes().get(signal.node_id);
     const def = meta.nodes.find((n) => n.id === signal.node_id);
     if (!rec || def?.type !== 'approval') return { ok: false, message: `node ${signal.node_id} is not an approval node of this run` };
     if (rec.status !== 'waiting') return { ok: false, message: `node ${signal.node_id} is not waiting for approval (it is ${rec.status})` };
@@ -144,7 +144,7 @@ export class RunEngine {
 
   /** Called by a child run when it ends; the parent also polls, so a lost call is not fatal. */
   async childFinished(nodeId: string, child: ChildOutcome): Promise<void> {
-    const rec = this.driver.nodes().get(nodeId);
+    const rec = this.driver.state.nodes().get(nodeId);
     if (rec?.status !== 'waiting' || rec.childRunId !== child.runId) return;
     completeSubchain(this.driver, rec, child);
     await this.driver.wake();

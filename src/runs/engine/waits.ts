@@ -1,8 +1,8 @@
 import type { ChildRuns } from './ports';
-import type { RunStore } from './storage';
+import type { RunState } from './state';
 import { render, type TemplateContext } from './template';
 import type { WorkflowNode } from './definition';
-import { type ChildOutcome, NodeError, type NodeRecord, type RunEvent, type RunMeta } from './types';
+import { type ChildOutcome, NodeError, type NodeRecord, type RunMeta } from './types';
 
 /*
  * Nodes that wait for the outside world instead of executing: approvals (a person decides, or the
@@ -13,22 +13,11 @@ import { type ChildOutcome, NodeError, type NodeRecord, type RunEvent, type RunM
 export const SUBCHAIN_POLL_MS = 30_000;
 const MAX_SUBCHAIN_DEPTH = 5;
 
-/** What these functions need of the run's driver (src/runs/engine/driver.ts). */
+/** What these functions need of the run's driver (driver.ts). */
 export type WaitHost = {
-  readonly store: RunStore;
+  readonly state: RunState;
   readonly host: { waitUntil(p: Promise<unknown>): void };
   readonly ports: { children: ChildRuns };
-  emit(type: string, nodeId: string | null, data: Record<string, unknown>): RunEvent;
-  finishNode(rec: NodeRecord, status: 'succeeded' | 'failed', error: string | null): void;
-  nodes(): Map<string, NodeRecord>;
-  raise(event: {
-    id: string;
-    type: 'approval.requested';
-    ownerId: number;
-    at: number;
-    data: Record<string, unknown>;
-    effectRef: string | null;
-  }): void;
   wake(): Promise<void>;
 };
 
@@ -39,12 +28,12 @@ type Subchain = Extract<WorkflowNode, { type: 'subchain' }>;
 export function startApproval(d: WaitHost, meta: RunMeta, rec: NodeRecord, def: Approval, ctx: TemplateContext): void {
   rec.status = 'waiting';
   rec.waitUntil = Date.now() + def.approval_timeout_seconds * 1000;
-  d.store.saveNode(rec);
+  d.state.store.saveNode(rec);
   const message = def.message ? render(def.message, ctx) : null;
   const until = new Date(rec.waitUntil).toISOString();
-  const waiting = d.emit('node.waiting', rec.id, { reason: 'approval', message, until });
+  const waiting = d.state.emit('node.waiting', rec.id, { reason: 'approval', message, until });
   // Raised in the same storage turn as the node's state: a request exists exactly when the node waits.
-  d.raise({
+  d.state.raise({
     id: `run:${meta.runId}:approval:${rec.id}:${waiting.seq}`,
     type: 'approval.requested',
     ownerId: meta.ownerId,
@@ -64,16 +53,16 @@ export function decideApproval(
 ): void {
   rec.attempts = 1;
   rec.output = { text: approved ? 'approved' : 'rejected', data: { approved, comment, actor_user_id: actor, timed_out: timedOut } };
-  d.emit(approved ? 'node.approved' : 'node.rejected', rec.id, { comment, actor_user_id: actor, timed_out: timedOut });
-  if (approved) d.finishNode(rec, 'succeeded', null);
-  else d.finishNode(rec, 'failed', timedOut ? 'approval timed out' : `approval rejected${comment ? `: ${comment}` : ''}`);
+  d.state.emit(approved ? 'node.approved' : 'node.rejected', rec.id, { comment, actor_user_id: actor, timed_out: timedOut });
+  if (approved) d.state.finishNode(rec, 'succeeded', null);
+  else d.state.finishNode(rec, 'failed', timedOut ? 'approval timed out' : `approval rejected${comment ? `: ${comment}` : ''}`);
 }
 
 /** Parks a subchain node and starts its child run (after this turn, so the node's state is saved first). */
 export function startSubchain(d: WaitHost, meta: RunMeta, rec: NodeRecord, def: Subchain, ctx: TemplateContext): void {
   rec.status = 'waiting';
   rec.waitUntil = Date.now() + SUBCHAIN_POLL_MS;
-  d.store.saveNode(rec);
+  d.state.store.saveNode(rec);
   const input = Object.fromEntries(Object.entries(def.input).map(([k, v]) => [k, render(v, ctx)]));
   d.host.waitUntil(launchSubchain(d, meta, rec, def.workflow_id, input));
 }
@@ -83,11 +72,11 @@ async function launchSubchain(d: WaitHost, meta: RunMeta, rec: NodeRecord, workf
     if (meta.depth + 1 > MAX_SUBCHAIN_DEPTH) throw new NodeError(`subchains nest deeper than ${MAX_SUBCHAIN_DEPTH} levels`, false);
     const childRunId = await d.ports.children.launch(meta, rec.id, rec.attempts + 1, workflowId, input);
     rec.childRunId = childRunId;
-    d.store.saveNode(rec);
-    d.emit('node.waiting', rec.id, { reason: 'subchain', child_run_id: childRunId });
+    d.state.store.saveNode(rec);
+    d.state.emit('node.waiting', rec.id, { reason: 'subchain', child_run_id: childRunId });
   } catch (err) {
     rec.attempts += 1;
-    d.finishNode(rec, 'failed', err instanceof Error ? err.message : String(err));
+    d.state.finishNode(rec, 'failed', err instanceof Error ? err.message : String(err));
   }
   await d.wake();
 }
@@ -95,11 +84,11 @@ async function launchSubchain(d: WaitHost, meta: RunMeta, rec: NodeRecord, workf
 /** The child has not reported: ask it, and look again later if it is still going. */
 export function pollSubchain(d: WaitHost, rec: NodeRecord): void {
   rec.waitUntil = Date.now() + SUBCHAIN_POLL_MS;
-  d.store.saveNode(rec);
+  d.state.store.saveNode(rec);
   const childRunId = rec.childRunId!;
   d.host.waitUntil(
     d.ports.children.poll(childRunId).then(async (child) => {
-      const current = d.nodes().get(rec.id);
+      const current = d.state.nodes().get(rec.id);
       if (child && current?.status === 'waiting' && current.childRunId === childRunId) {
         completeSubchain(d, current, child);
         await d.wake();
@@ -113,8 +102,8 @@ export function completeSubchain(d: WaitHost, rec: NodeRecord, child: ChildOutco
   if (child.status === 'succeeded') {
     const texts = Object.values(child.output ?? {}).map((o) => (o && typeof o === 'object' && 'text' in o ? String(o.text) : ''));
     rec.output = { text: texts.filter(Boolean).join('\n\n'), data: { child_run_id: child.runId, output: child.output } };
-    d.finishNode(rec, 'succeeded', null);
+    d.state.finishNode(rec, 'succeeded', null);
   } else {
-    d.finishNode(rec, 'failed', `child run ${child.runId} ${child.status}: ${child.error ?? 'no error recorded'}`);
+    d.state.finishNode(rec, 'failed', `child run ${child.runId} ${child.status}: ${child.error ?? 'no error recorded'}`);
   }
 }
