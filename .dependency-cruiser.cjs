@@ -4,7 +4,7 @@
  *
  * Layers, bottom up:
  *   src/lib, src/db                 platform: no feature
- *   src/runs/engine                 the run engine: a core that knows no other feature
+ *   src/engine                      the run engine: a core that knows no other feature
  *   src/<feature>                   features, reached by others only through src/<feature>/index.ts
  *   src/<feature>/routes.ts …       adapters: HTTP routes, task handlers, event subscribers, cron
  *   durable-objects/*.ts            shells around one feature's object
@@ -39,9 +39,9 @@ module.exports = {
     {
       name: 'engine-is-a-core',
       severity: 'error',
-      comment: 'The run engine gets every side effect through ports (src/runs/engine/ports.ts): it imports only itself and the platform.',
-      from: { path: '^src/runs/engine/' },
-      to: { path: '^(src/(?!runs/engine/|lib/|db/)|durable-objects/)' },
+      comment: 'The run engine gets every side effect through ports (src/engine/ports.ts): it imports only itself and the platform.',
+      from: { path: '^src/engine/' },
+      to: { path: '^(src/(?!engine/|lib/|db/)|durable-objects/)' },
     },
     {
       name: 'tasks-knows-no-feature',
@@ -55,14 +55,7 @@ module.exports = {
       severity: 'error',
       comment: 'A feature reaches another feature only through its public module, src/<feature>/index.ts.',
       from: { path: '^src/([^/]+)/', pathNot: ROOTS },
-      to: { path: '^src/([^/]+)/', pathNot: ['^src/$1/', '^src/(lib|db)/', '^src/[^/]+/index\\.ts$', '^src/runs/engine/index\\.ts$'] },
-    },
-    {
-      name: 'engine-public-module-only',
-      severity: 'error',
-      comment: 'The engine is a module of its own inside runs: runs reaches it through src/runs/engine/index.ts too.',
-      from: { path: '^src/', pathNot: ['^src/runs/engine/', ROOTS] },
-      to: { path: '^src/runs/engine/', pathNot: '^src/runs/engine/index\\.ts$' },
+      to: { path: '^src/([^/]+)/', pathNot: ['^src/$1/', '^src/(lib|db)/', '^src/[^/]+/index\\.ts$'] },
     },
     {
       name: 'adapters-only-from-roots',

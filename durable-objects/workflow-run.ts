@@ -1,12 +1,12 @@
 import { DurableObject } from 'cloudflare:workers';
-import { type ChildOutcome, type RunEvent, RunEngine, type RunInit, type RunSignal, type RunView } from '../src/runs/engine';
+import { type ChildOutcome, type RunEvent, RunEngine, type RunInit, type RunSignal, type RunView } from '../src/engine';
 import { runPorts } from '../src/runs/ports';
 import type { RunRpc } from '../src/runs/rpc';
 
 /**
  * WorkflowRun — one object per run (`idFromName("run:<id>")`), the single writer of that run's
  * state: node records, attempts, the event log, and the outbox of its D1 projection and domain
- * events. It holds a RunEngine (src/runs/engine/engine.ts, where the guarantees are spelled out)
+ * events. It holds a RunEngine (src/engine/engine.ts, where the guarantees are spelled out)
  * and gives it this object's storage, alarm and waitUntil, plus the ports that reach the rest of
  * the system (src/runs/ports.ts). Everything survives eviction in SQLite storage except attempts
  * in flight (re-run by the next alarm) and live SSE subscribers (they resume with Last-Event-ID).

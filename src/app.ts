@@ -34,6 +34,7 @@ import { securityRoutes } from './security/routes';
 import { taskRoutes } from './tasks/routes';
 import { executeRoutes, runRoutes } from './runs/routes';
 import { workflowRoutes } from './workflows/routes';
+import { sendSystemEmail } from './notifications';
 import { guard, noteRefusal } from './auth/middleware';
 
 /**
@@ -70,7 +71,7 @@ export const app = base
   .route('/api/v3/health', healthRoutes)
   .route('/api/v3/auth', authRoutes)
   .route('/api/v3/auth', mfaRoutes)
-  .route('/api/v3/auth', accountRoutes)
+  .route('/api/v3/auth', accountRoutes(sendSystemEmail))
   .route('/api/v3/security', securityAuthRoutes)
   .route('/api/v3/security', securityRoutes)
   .route('/api/v3/security/audit', auditRoutes)

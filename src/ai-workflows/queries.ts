@@ -7,7 +7,7 @@ import { ApiError } from '../lib/errors';
 import { toIso } from '../lib/time';
 import type { AiWorkflowCreateBody } from './schemas';
 import { findTemplate, paramsSchema, TEMPLATE_NAMES, type Template } from './templates';
-import { NodesSchema, type WorkflowNode } from '../runs/engine';
+import { NodesSchema, type WorkflowNode } from '../engine';
 import { PROVIDERS } from '../ai';
 import { createWorkflow, deleteWorkflow } from '../workflows';
 

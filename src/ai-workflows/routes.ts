@@ -23,7 +23,7 @@ import {
   TemplateSchema,
 } from './schemas';
 import { paramsSchema, TEMPLATES } from './templates';
-import type { WorkflowNode } from '../runs/engine';
+import type { WorkflowNode } from '../engine';
 import { requestMeta } from '../lib/context';
 import { workflowForRun } from '../workflows';
 import { launchRun, runStub, IdempotencyHeader, publicRun } from '../runs';

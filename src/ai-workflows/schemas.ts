@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { RUN_STATUSES } from '../db/schema';
 import { TEMPLATE_NAMES, WORKFLOW_TYPES } from './templates';
-import { NodeSchema } from '../runs/engine';
+import { NodeSchema } from '../engine';
 import { PROVIDERS } from '../ai';
 import { RunSchema } from '../runs';
 

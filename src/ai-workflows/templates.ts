@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import type { NodeSchema } from '../runs/engine';
+import type { NodeSchema } from '../engine';
 
 /** A node as written (defaults not yet filled in); the workflow validator fills them. */
 type NodeInput = z.input<typeof NodeSchema>;

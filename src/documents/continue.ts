@@ -2,7 +2,7 @@ import type { RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { ApiError } from '../lib/errors';
 import { insertDocument, type DocumentRow } from './queries';
-import { titleOf } from '../runs/engine';
+import { titleOf } from '../engine';
 import { estimateTokens, ProviderError, type ProviderName, generateWithChain, providerChain, type AiEnv } from '../ai';
 
 /** How much of the previous document a continuation prompt carries: its ending matters most. */

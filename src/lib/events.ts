@@ -7,7 +7,7 @@ import { log } from './log';
 /*
  * Domain events: what happened in one feature that others may act on. An emitter never calls its
  * listeners. It writes the event to its own outbox in the same write as the change — a run's
- * Durable Object storage (src/runs/engine), or the D1 batch that makes the change (eventInsert
+ * Durable Object storage (src/engine), or the D1 batch that makes the change (eventInsert
  * below) — and the outbox is handed to the `dwc-events` queue once the write is durable. The
  * queue's consumer passes each event to the subscribers that src/worker.ts registered.
  *

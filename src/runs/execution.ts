@@ -1,4 +1,4 @@
-import { type ExecDeps, NodeError } from './engine';
+import { type ExecDeps, NodeError } from '../engine';
 import {
   PROVIDERS,
   ProviderError,

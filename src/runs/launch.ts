@@ -12,7 +12,7 @@ import {
   TERMINAL_RUN,
   type WorkflowNode,
   type WorkflowSettings,
-} from './engine';
+} from '../engine';
 import { runStub } from './rpc';
 import { workflowForRun, workflowVersion, type WorkflowDefinition } from '../workflows';
 

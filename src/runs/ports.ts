@@ -1,5 +1,5 @@
 import { sendEvents } from '../lib/events';
-import type { EnginePorts } from './engine';
+import type { EnginePorts } from '../engine';
 import { executionDeps } from './execution';
 import { launchChildRun, pollChild } from './launch';
 import { runStub } from './rpc';

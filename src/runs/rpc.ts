@@ -1,5 +1,5 @@
 import { objectStub } from '../lib/stubs';
-import type { ChildOutcome, RunEvent, RunInit, RunSignal, RunView } from './engine';
+import type { ChildOutcome, RunEvent, RunInit, RunSignal, RunView } from '../engine';
 
 /** A run's object (durable-objects/workflow-run.ts): the single writer of one run's state. */
 export interface RunRpc {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ApiError } from '../lib/errors';
 import type { RequestMeta } from '../lib/audit';
 import { TaskError, taskHandler } from '../tasks';
-import { runOutput, TERMINAL_RUN } from './engine';
+import { runOutput, TERMINAL_RUN } from '../engine';
 import { launchRun } from './launch';
 import { runStub } from './rpc';
 import { getWorkflow } from '../workflows';

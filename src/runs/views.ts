@@ -1,9 +1,9 @@
 import { asc, eq } from 'drizzle-orm';
 import type { DB } from '../db/client';
 import { nodeAttempts, type runs } from '../db/schema';
-import type { RunView } from './engine';
+import type { RunView } from '../engine';
 import { toIso, toIsoOrNull } from '../lib/time';
-import { runOutput } from './engine';
+import { runOutput } from '../engine';
 
 /** A run as the API shows it: the object's live state plus the attempt history from D1. */
 export async function publicRun(db: DB, view: RunView) {

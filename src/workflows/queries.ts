@@ -5,7 +5,7 @@ import { preparedOnce, rawRun, type DB } from '../db/client';
 import { workflows, workflowVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { toIso } from '../lib/time';
-import type { WorkflowNode, WorkflowSettings } from '../runs/engine';
+import type { WorkflowNode, WorkflowSettings } from '../engine';
 import { cached, type CacheScope } from '../cache';
 
 export type WorkflowRow = typeof workflows.$inferSelect;

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { NodeSchema, NodesSchema, SettingsSchema } from '../runs/engine';
+import { NodeSchema, NodesSchema, SettingsSchema } from '../engine';
 
 export const WorkflowCreateBody = z
   .strictObject({

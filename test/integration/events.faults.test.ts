@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunEngine } from '../../src/runs/engine';
+import type { RunEngine } from '../../src/engine';
 import { type DomainEvent, eventInsert, publishOutbox } from '../../src/lib/events';
 import { getDb } from '../../src/db/client';
 import { createWorkflow, getRun, poll, registerAndLogin, releaseLlm, startRun, unique } from '../helpers';

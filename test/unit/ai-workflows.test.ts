@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildNodes, resolveTemplate } from '../../src/ai-workflows/queries';
 import { paramsSchema, TEMPLATES } from '../../src/ai-workflows/templates';
-import { NodesSchema } from '../../src/runs/engine';
+import { NodesSchema } from '../../src/engine';
 
 describe('AI workflow templates', () => {
   it('every template builds a workflow the definition validator accepts', () => {

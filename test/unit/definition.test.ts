@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { graphIssues, NodeSchema, NodesSchema, templateRefs, type WorkflowNode } from '../../src/runs/engine';
+import { graphIssues, NodeSchema, NodesSchema, templateRefs, type WorkflowNode } from '../../src/engine';
 
 // Syntax only; the graph checks under test run separately.
 const parse = (nodes: unknown[]) => z.array(NodeSchema).parse(nodes);

@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../../lib/events';
+import type { DomainEvent } from '../lib/events';
 import { RunBroadcast } from './broadcast';
 import { type AttemptRow, RunStore } from './storage';
 import type { TemplateContext } from './template';

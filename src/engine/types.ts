@@ -1,4 +1,4 @@
-import type { RunStatus } from '../../db/schema';
+import type { RunStatus } from '../db/schema';
 import type { WorkflowNode, WorkflowSettings } from './definition';
 
 export type NodeStatus = 'pending' | 'running' | 'retry_wait' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';

@@ -1,5 +1,5 @@
-import type { DomainEvent } from '../../lib/events';
-import { log } from '../../lib/log';
+import type { DomainEvent } from '../lib/events';
+import { log } from '../lib/log';
 import type { EnginePorts } from './ports';
 import { flushProjection } from './projection';
 import type { RunState } from './state';

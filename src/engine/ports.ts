@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../../lib/events';
+import type { DomainEvent } from '../lib/events';
 import type { ChildOutcome, RunMeta } from './types';
 
 /*

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { getDb, rawAll, rawRun } from '../../db/client';
+import { getDb, rawAll, rawRun } from '../db/client';
 import { sinkNodes } from './graph';
-import type { DomainEvent } from '../../lib/events';
+import type { DomainEvent } from '../lib/events';
 import type { RunStore } from './storage';
 import type { NodeRecord, RunMeta } from './types';
 

@@ -1,4 +1,4 @@
-import { log } from '../../lib/log';
+import { log } from '../lib/log';
 import { DEFAULT_RETRY, retryDelay } from './backoff';
 import { executeNode } from './executors';
 import { nextStep } from './graph';

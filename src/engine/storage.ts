@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../../lib/events';
+import type { DomainEvent } from '../lib/events';
 import type { NodeRecord, RunEvent, RunMeta } from './types';
 
 export type OutboxEntry =

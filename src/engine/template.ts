@@ -1,4 +1,4 @@
-import { estimateTokens } from '../../lib/tokens';
+import { estimateTokens } from '../lib/tokens';
 import { templateRefs } from './definition';
 import type { NodeOutput } from './types';
 

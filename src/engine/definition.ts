@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { PROVIDERS } from '../../db/schema';
+import { PROVIDERS } from '../db/schema';
 
 /*
  * A workflow definition is a DAG of nodes. Each node's output (a document) can feed the nodes
