@@ -204,7 +204,8 @@ export class RunDriver {
           });
           const policy = def.retry ?? DEFAULT_RETRY;
           if (retryable && attempt < policy.max_attempts) {
-            const delay = retryDelay(policy, attempt);
+            // The provider's own advice (retry-after) is the least the next attempt waits.
+            const delay = Math.max(retryDelay(policy, attempt), err instanceof NodeError ? (err.retryAfterMs ?? 0) : 0);
             Object.assign(rec, { status: 'retry_wait', nextAttemptAt: Date.now() + delay, pendingDelayMs: delay, error });
             this.state.store.saveNode(rec);
             this.state.emit('node.retry_scheduled', rec.id, { attempt, error, delay_ms: delay });

@@ -73,13 +73,17 @@ export type ChildOutcome = { runId: number; status: string; output: Record<strin
 export const TERMINAL_RUN: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 export const DONE_NODE: readonly NodeStatus[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
 
-/** A node failure, with whether another attempt could succeed. */
+/**
+ * A node failure, with whether another attempt could succeed and, when the provider said so, how
+ * long to wait before it (`retryAfterMs`: its retry-after advice, the least delay of the next attempt).
+ */
 export class NodeError extends Error {
   override name = 'NodeError';
   constructor(
     message: string,
     readonly retryable: boolean,
     readonly provider?: string,
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
