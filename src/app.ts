@@ -9,6 +9,7 @@ import { cacheRoutes } from './cache/routes';
 import { accountRoutes } from './auth/account-routes';
 import { mfaRoutes } from './auth/mfa-routes';
 import { authRoutes, securityAuthRoutes } from './auth/routes';
+import { registrationRoutes } from './auth/registration-routes';
 import { consoleRoutes } from './console/routes';
 import { getDb } from './db/client';
 import { mountDocs } from './docs/routes';
@@ -34,7 +35,7 @@ import { securityRoutes } from './security/routes';
 import { taskRoutes } from './tasks/routes';
 import { executeRoutes, runRoutes } from './runs/routes';
 import { workflowRoutes } from './workflows/routes';
-import { sendSystemEmail } from './notifications';
+import { systemMail } from './notifications';
 import { guard, noteRefusal } from './auth/middleware';
 
 /**
@@ -69,9 +70,10 @@ base.use(
 export const app = base
   .route('/', livenessRoutes)
   .route('/api/v3/health', healthRoutes)
+  .route('/api/v3/auth', registrationRoutes(systemMail))
   .route('/api/v3/auth', authRoutes)
   .route('/api/v3/auth', mfaRoutes)
-  .route('/api/v3/auth', accountRoutes(sendSystemEmail))
+  .route('/api/v3/auth', accountRoutes(systemMail))
   .route('/api/v3/security', securityAuthRoutes)
   .route('/api/v3/security', securityRoutes)
   .route('/api/v3/security/audit', auditRoutes)

@@ -1,5 +1,6 @@
 import { app } from './app';
 import { auditCron } from './audit/cron';
+import { authCron } from './auth/cron';
 import { automationsSubscriber } from './automations/subscriber';
 import { automationsTaskHandlers } from './automations/task-handler';
 import { consumeEvents, EVENTS_QUEUE_NAME, publishOutbox, type Subscriber } from './lib/events';
@@ -45,6 +46,7 @@ const CRON_JOBS: readonly ((env: Env) => Promise<unknown>)[] = [
   schedulerCron,
   tasksCron,
   auditCron,
+  authCron,
   metricsCron,
   (env) => publishOutbox(env, OUTBOX_SWEEP_AFTER_MS),
 ];

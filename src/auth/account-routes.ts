@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { changePassword, requestPasswordReset, resetPassword, type SystemMailer } from './credentials';
+import { changePassword, requestPasswordReset, resetPassword, type SystemMail } from './credentials';
 import { ANY_ROLE, type Principal } from '../lib/access';
 import { Accepted, PasswordChangeBody, PasswordForgotBody, PasswordResetBody, SessionIdParam, SessionSchema } from './schemas';
 import { listActiveSessions, publicSession, revokeAllSessions, revokeSession } from './sessions';
@@ -24,7 +24,7 @@ const SessionsRevoked = z.object({ sessions_revoked: z.number().int() }).openapi
 const FORGOT_ANSWER = 'If the account exists, a reset token is on its way. It is valid for 30 minutes and works once.';
 
 /** The account's own routes; `mail` sends the password-reset mail (src/app.ts passes notifications'). */
-export const accountRoutes = (mail: SystemMailer) =>
+export const accountRoutes = (mail: SystemMail) =>
   createRouter()
     .openapi(
       createRoute(

@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import { rawAll, rawRun, type DB } from '../db/client';
 import { passwordResetTokens, users } from '../db/schema';
-import { secrets } from '../lib/config';
+import { isDevelopment, secrets } from '../lib/config';
 import { randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError } from '../lib/errors';
 import { enforceLimit, limiter } from '../lib/limits';
@@ -106,21 +106,24 @@ export async function createPasswordResetToken(db: DB, meta: RequestMeta, userId
  */
 export type SystemMailer = (env: Env, db: DB, to: string, subject: string, body: string) => Promise<boolean>;
 
+/** The system mailer, and whether the deployment has any email configuration for it to send with. */
+export type SystemMail = { send: SystemMailer; configured(env: Env, db: DB): Promise<boolean> };
+
 /**
  * Sends the reset token to the account's email address through the system mailer (not stored,
- * one attempt). Outside production the token is also logged, so local development needs no mail
- * setup; in production it never is, because logging a live credential would hand it to anyone
+ * one attempt). In development the token is also logged, so local development needs no mail
+ * setup; anywhere else it never is, because logging a live credential would hand it to anyone
  * who can read the logs.
  */
 async function deliverPasswordResetToken(
   env: Env,
   db: DB,
-  mail: SystemMailer,
+  mail: SystemMail,
   user: UserRow,
   token: string,
   expiresAt: number,
 ): Promise<void> {
-  if (env.ENVIRONMENT !== 'production') {
+  if (isDevelopment(env)) {
     log(env.LOG_LEVEL, 'info', 'password reset token (development delivery)', {
       user_id: user.id,
       token,
@@ -128,7 +131,7 @@ async function deliverPasswordResetToken(
     });
   }
   const minutes = Math.round((expiresAt - Date.now()) / 60_000);
-  await mail(
+  await mail.send(
     env,
     db,
     user.email,
@@ -148,7 +151,7 @@ export async function requestPasswordReset(
   meta: RequestMeta,
   login: string,
   defer: (p: Promise<unknown>) => void,
-  mail: SystemMailer,
+  mail: SystemMail,
 ) {
   const name = normalizeLogin(login);
   await Promise.all([

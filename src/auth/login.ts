@@ -110,6 +110,10 @@ export async function passwordSignIn(
     throw invalidCredentials();
   }
   await limiter(env, accountKey).reset();
+  if (user.status === 'pending') {
+    // Only someone who knows the password learns that the account waits for its address.
+    throw new ApiError('forbidden', 'Confirm your email address before signing in (the token was mailed to you)');
+  }
   if (verdict.needsRehash) {
     const upgraded = await hashPassword(body.password, pepper);
     defer(db.update(users).set({ passwordHash: upgraded }).where(eq(users.id, user.id)).run());

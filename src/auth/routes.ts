@@ -1,7 +1,6 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { type AppEnv, requestMeta } from '../lib/context';
-import { secrets } from '../lib/config';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
@@ -15,13 +14,12 @@ import {
   LoginBody,
   LoginResponse,
   RefreshBody,
-  RegisterBody,
   RoleBody,
   TokenResponse,
   UserSchema,
 } from './schemas';
 import { revokeSession, rotateRefreshToken } from './sessions';
-import { getUser, listUsers, publicUser, registerUser, setUserRole } from './users';
+import { getUser, listUsers, publicUser, setUserRole } from './users';
 import { recordSecurityEvent } from '../security';
 
 const loginRoute = (path: string, extra: { operationId: string; summary: string; description?: string }) =>
@@ -55,23 +53,6 @@ export const securityAuthRoutes = createRouter().openapi(
 );
 
 export const authRoutes = createRouter()
-  .openapi(
-    createRoute({
-      method: 'post',
-      path: '/register',
-      operationId: 'register',
-      tags: ['auth'],
-      security: [],
-      summary: 'Register a user',
-      description: 'The first user becomes `admin`; later users are `editor`. Passwords are checked with zxcvbn and rejected with reasons.',
-      request: { body: jsonBody(RegisterBody) },
-      responses: { 201: jsonResponse(UserSchema, 'Registered'), ...errorResponses('validation_error', 'conflict') },
-    }),
-    async (c) => {
-      const user = await registerUser(c.var.db, secrets(c.env).pepper, requestMeta(c), c.req.valid('json'));
-      return c.json(publicUser(user), 201);
-    },
-  )
   .openapi(loginRoute('/login', { operationId: 'login', summary: 'Sign in with username or email' }), async (c) =>
     c.json(await login(c, c.req.valid('json')), 200),
   )

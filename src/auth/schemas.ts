@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ROLES } from '../db/schema';
+import { ROLES, SELF_SERVICE_ROLES } from '../db/schema';
 import { MAX_PASSWORD_LENGTH } from './passwords';
 import { SCOPES } from '../lib/access';
 
@@ -10,6 +10,7 @@ export const UserSchema = z
     email: z.string(),
     full_name: z.string().nullable(),
     role: z.enum(ROLES),
+    email_verified: z.boolean().openapi({ description: 'Whether the owner confirmed the address (POST /api/v3/auth/email/verify)' }),
     created_at: z.string().openapi({ format: 'date-time' }),
   })
   .openapi('User');
@@ -25,8 +26,59 @@ export const RegisterBody = z
     email: z.email().max(254).openapi({ example: 'ada@example.com' }),
     password: z.string().min(1).max(MAX_PASSWORD_LENGTH).openapi({ example: 'correct horse battery staple' }),
     full_name: z.string().min(1).max(100).optional().openapi({ example: 'Ada Lovelace' }),
+    invite_token: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .openapi({ description: 'An invitation (`POST /api/v3/auth/invites`): needed when registration is by invitation; gives its role' }),
   })
   .openapi('RegisterRequest');
+
+/** The first administrator's account: the same fields as a registration, without an invitation. */
+export const BootstrapBody = RegisterBody.omit({ invite_token: true }).openapi('BootstrapRequest');
+
+export const BootstrapHeader = z.object({
+  'x-bootstrap-secret': z
+    .string()
+    .min(1)
+    .max(500)
+    .openapi({ param: { name: 'x-bootstrap-secret', in: 'header' }, description: "The deployment's BOOTSTRAP_SECRET" }),
+});
+
+export const RegistrationPending = z
+  .object({ message: z.string() })
+  .openapi('RegistrationPending', { description: 'The same answer for every open registration with email verification' });
+
+export const VerifyEmailBody = z.strictObject({ token: z.string().min(1).max(100) }).openapi('VerifyEmailRequest');
+
+export const InviteCreateBody = z
+  .strictObject({
+    email: z.email().max(254).optional().openapi({ description: 'Only this address may use the invite (it then counts as verified)' }),
+    role: z
+      .enum(SELF_SERVICE_ROLES)
+      .openapi({ description: 'The role the invitee gets: editor or viewer (admins are promoted, never invited)' }),
+    expires_in_days: z.number().int().min(1).max(90).optional().openapi({ description: 'Default 7' }),
+  })
+  .openapi('InviteCreateRequest');
+
+export const InviteSchema = z
+  .object({
+    id: z.number().int(),
+    email: z.string().nullable(),
+    role: z.enum(SELF_SERVICE_ROLES),
+    status: z.enum(['open', 'used', 'revoked', 'expired']),
+    created_by: z.number().int().nullable(),
+    created_at: z.string(),
+    expires_at: z.string(),
+    used_at: z.string().nullable(),
+    used_by: z.number().int().nullable(),
+  })
+  .openapi('Invite');
+
+export const InviteCreated = InviteSchema.extend({
+  token: z.string().openapi({ description: 'Give this to the invitee (register with `invite_token`). Shown only in this response.' }),
+}).openapi('InviteCreated');
 
 export const LoginBody = z
   .strictObject({

@@ -1,9 +1,9 @@
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, or } from 'drizzle-orm';
 import { auditInsert, type RequestMeta } from '../lib/audit';
 import type { DB } from '../db/client';
 import { users, type Role } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import { checkPasswordStrength, hashPassword } from './passwords';
+import { checkPasswordStrength } from './passwords';
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -14,18 +14,13 @@ export function publicUser(u: UserRow) {
     email: u.email,
     full_name: u.fullName,
     role: u.role,
+    email_verified: u.emailVerifiedAt !== null,
     created_at: new Date(u.createdAt).toISOString(),
   };
 }
 
 /** Usernames and emails are compared case-insensitively by storing them lower-cased. */
 export const normalizeLogin = (s: string) => s.trim().toLowerCase();
-
-function uniqueViolation(err: unknown): 'username' | 'email' | null {
-  const text = String((err as { cause?: unknown })?.cause ?? err);
-  if (!text.includes('UNIQUE constraint failed')) return null;
-  return text.includes('users.email') ? 'email' : 'username';
-}
 
 /**
  * zxcvbn's verdict, with the user's own username and email as dictionary words; a weak password
@@ -39,44 +34,6 @@ export function assertStrongPassword(password: string, user: { username: string;
         { path: [field], code: 'weak_password', message: strength.reasons.join(' '), reasons: strength.reasons, score: strength.score },
       ],
     });
-  }
-}
-
-export async function registerUser(
-  db: DB,
-  pepper: string,
-  meta: RequestMeta,
-  input: { username: string; email: string; password: string; full_name?: string | undefined },
-): Promise<UserRow> {
-  const username = normalizeLogin(input.username);
-  const email = normalizeLogin(input.email);
-  assertStrongPassword(input.password, { username, email }, 'password');
-  const passwordHash = await hashPassword(input.password, pepper);
-  // The first user becomes admin. Deciding inside the INSERT makes it atomic: two concurrent
-  // first registrations cannot both see an empty table (D1 serialises writes).
-  const role = sql`(CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'editor' ELSE 'admin' END)`;
-  try {
-    const [inserted] = await db.batch([
-      db
-        .insert(users)
-        .values({ username, email, fullName: input.full_name ?? null, passwordHash, role })
-        .returning(),
-      auditInsert(db, meta, {
-        action: 'auth.register',
-        targetType: 'user',
-        targetId: sql`(SELECT CAST(id AS TEXT) FROM users WHERE username = ${username})`,
-        actorUserId: sql`(SELECT id FROM users WHERE username = ${username})`,
-        details: { username },
-      }),
-    ]);
-    return inserted[0]!;
-  } catch (err) {
-    const field = uniqueViolation(err);
-    if (field)
-      throw new ApiError('conflict', `That ${field} is already registered`, {
-        details: [{ path: [field], message: 'already registered' }],
-      });
-    throw err;
   }
 }
 

@@ -8,6 +8,13 @@ export const VERSION = '0.1.0';
  */
 const DEV_PREFIX = 'dev-only-';
 
+/**
+ * Development (the committed `.dev.vars` says so) relaxes what only a developer's machine may
+ * do. Anything else — production, unset, a typo, "staging" — gets production's protections, so
+ * a deployment that forgets the variable is never the lenient one.
+ */
+export const isDevelopment = (env: { ENVIRONMENT?: string }) => env.ENVIRONMENT === 'development';
+
 export type Secrets = { jwtSecret: string; pepper: string; encryptionKeys: string };
 
 export class ConfigError extends Error {

@@ -1,3 +1,3 @@
 /** Notifications' public module: sending to users on their channels, and mail the service itself sends. */
 export { sendNotifications } from './send';
-export { sendSystemEmail } from './system-mail';
+export { sendSystemEmail, systemMail } from './system-mail';

@@ -29,3 +29,11 @@ export async function sendSystemEmail(env: Env, db: DB, to: string, subject: str
     return false;
   }
 }
+
+/** Whether system email has anything to send with: a global email configuration or the deployment's binding. */
+export async function systemEmailConfigured(env: Env, db: DB): Promise<boolean> {
+  return (await resolveConfig(env, db, 0, 'email', 'default')) !== null;
+}
+
+/** The system mailer as src/auth takes it (src/app.ts passes it in). */
+export const systemMail = { send: sendSystemEmail, configured: systemEmailConfigured };

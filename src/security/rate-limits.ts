@@ -91,7 +91,7 @@ export function invalidatePolicyCache() {
 
 const AI_PATH = /^\/api\/v3\/(advanced\/)?ai(\/|$)/;
 /** The credential-less sign-in family: counted per IP before any handler runs. */
-const AUTH_PATH = /^\/api\/v3\/(auth|security\/auth)\/(register|login|refresh|mfa|password)([/-]|$)/;
+const AUTH_PATH = /^\/api\/v3\/(auth|security\/auth)\/(register|bootstrap|email\/verify|login|refresh|mfa|password)([/-]|$)/;
 
 export const isAuthPath = (path: string) => AUTH_PATH.test(path);
 

@@ -5,7 +5,7 @@ import { api, count, expectError, login, register, registerAndLogin, snapshot, S
 describe('auth flow', () => {
   it('register → login → me → refresh (rotation, reuse detection) → logout', async () => {
     const first = await register(unique('ada'));
-    expect(first.role).toBe('admin'); // first user of this (isolated) database
+    expect(first.role).toBe('admin'); // the bootstrap administrator test/helpers.ts makes first in this (isolated) database
     const second = await register(unique('bob'));
     expect(second.role).toBe('editor');
 

@@ -49,7 +49,7 @@ describe('authorisation matrix', () => {
     // Only sign-up/sign-in, health, docs, the console shell and public counters are open.
     for (const key of undeclared)
       expect(key).toMatch(
-        /auth\/(register|login|refresh|mfa\/verify|password\/(forgot|reset))|\/health|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats|automations\/\{automation_id\}\/webhook/,
+        /auth\/(register|bootstrap|email\/verify|login|refresh|mfa\/verify|password\/(forgot|reset))|\/health|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats|automations\/\{automation_id\}\/webhook/,
       );
   });
 

@@ -83,6 +83,8 @@ describe('OpenAPI document', () => {
   it('declares the access of every non-public operation as x-access', () => {
     const publicOps = new Set([
       'POST /api/v3/auth/register',
+      'POST /api/v3/auth/bootstrap',
+      'POST /api/v3/auth/email/verify',
       'POST /api/v3/auth/login',
       'POST /api/v3/auth/refresh',
       'POST /api/v3/auth/mfa/verify',

@@ -7,6 +7,10 @@ import { now } from './columns';
 
 export const ROLES = ['admin', 'editor', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
+/** The roles an account can get without an administrator acting on it: self-registration and invites. */
+export const SELF_SERVICE_ROLES = ['editor', 'viewer'] as const;
+/** `pending`: registered with email verification and not yet confirmed; cannot sign in. */
+export const USER_STATUSES = ['active', 'pending'] as const;
 
 export const users = sqliteTable(
   'users',
@@ -21,6 +25,9 @@ export const users = sqliteTable(
     createdAt: integer('created_at').notNull().default(now),
     updatedAt: integer('updated_at').notNull().default(now),
     passwordChangedAt: integer('password_changed_at'),
+    status: text('status', { enum: USER_STATUSES }).notNull().default('active'),
+    /** When the owner proved the address is theirs (a verification token, or an invite sent to it). */
+    emailVerifiedAt: integer('email_verified_at'),
   },
   (t) => [uniqueIndex('users_username_unique').on(t.username), uniqueIndex('users_email_unique').on(t.email)],
 );
@@ -141,4 +148,48 @@ export const passwordResetTokens = sqliteTable(
     createdAt: integer('created_at').notNull().default(now),
   },
   (t) => [uniqueIndex('password_reset_tokens_hash_unique').on(t.tokenHash), index('password_reset_tokens_user_idx').on(t.userId)],
+);
+
+/** Service-wide account settings an administrator changes (the registration policy), one JSON value per key. */
+export const authSettings = sqliteTable('auth_settings', {
+  key: text('key').primaryKey(),
+  value: text('value', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  updatedAt: integer('updated_at').notNull().default(now),
+  updatedBy: integer('updated_by').references(() => users.id, { onDelete: 'set null' }),
+});
+
+/** An invitation to register: single use, with the role it gives; only the token's hash is stored. */
+export const invites = sqliteTable(
+  'invites',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tokenHash: text('token_hash').notNull(),
+    /** When set, only this address may register with the invite (and it counts as verified). */
+    email: text('email'),
+    role: text('role', { enum: SELF_SERVICE_ROLES }).notNull(),
+    createdBy: integer('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: integer('created_at').notNull().default(now),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    usedBy: integer('used_by').references(() => users.id, { onDelete: 'set null' }),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [uniqueIndex('invites_hash_unique').on(t.tokenHash)],
+);
+
+/** A token proving the owner reads `email`; single use, short-lived, only its hash stored. */
+export const emailVerifications = sqliteTable(
+  'email_verifications',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tokenHash: text('token_hash').notNull(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('email_verifications_hash_unique').on(t.tokenHash), index('email_verifications_user_idx').on(t.userId)],
 );
