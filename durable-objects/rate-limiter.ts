@@ -55,12 +55,15 @@ export class RateLimiter extends DurableObject<Env> implements RateLimiterRpc {
     return { startedAt: row.started_at, count: row.count };
   }
 
-  /** Counts one event against a fixed window of `windowMs`; refused once `limit` is reached. */
-  hit(limit: number, windowMs: number): LimitResult {
+  /**
+   * Counts `cost` events (one by default) against a fixed window of `windowMs`, all or none:
+   * refused, and nothing counted, when they would take the window past `limit`.
+   */
+  hit(limit: number, windowMs: number, cost = 1): LimitResult {
     const now = Date.now();
     const w = this.current(windowMs, now);
-    const allowed = w.count < limit;
-    const count = allowed ? w.count + 1 : w.count;
+    const allowed = w.count + cost <= limit;
+    const count = allowed ? w.count + cost : w.count;
     this.sql.exec(
       'INSERT INTO windows (window_ms, started_at, count) VALUES (?, ?, ?) ON CONFLICT(window_ms) DO UPDATE SET started_at = excluded.started_at, count = excluded.count',
       windowMs,

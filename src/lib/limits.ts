@@ -19,8 +19,8 @@ export type CounterUsage = { name: string; windowSeconds: number; count: number;
 
 /** The RateLimiter object's RPC (durable-objects/rate-limiter.ts implements it). */
 export interface RateLimiterRpc {
-  /** Counts one event in the window of `windowMs`; refused once `limit` events were admitted. */
-  hit(limit: number, windowMs: number): LimitResult;
+  /** Counts `cost` events (default 1) in the window of `windowMs`, all or none; refused past `limit`. */
+  hit(limit: number, windowMs: number, cost?: number): LimitResult;
   /** Counts one event against several named windows at once: admitted only if every one admits it. */
   hitAll(specs: WindowSpec[]): HitAllResult;
   usage(): CounterUsage[];
@@ -52,17 +52,21 @@ export function rateLimitHeaders(
 /** Whole seconds until `resetAt`, at least 1 (a zero Retry-After invites an immediate retry). */
 export const secondsUntil = (resetAt: number, now = Date.now()) => Math.max(1, Math.ceil((resetAt - now) / 1000));
 
-/** Counts one event for `key`; throws 429 with Retry-After and the IETF RateLimit headers when over. */
+/**
+ * Counts one event (or `cost` of them) for `key`; throws 429 with Retry-After and the IETF
+ * RateLimit headers, naming the policy, when over.
+ */
 export async function enforceLimit(
   env: Env,
   key: string,
   policy: { limit: number; windowSeconds: number; name: string },
+  opts: { cost?: number; message?: string } = {},
 ): Promise<LimitResult> {
-  const result = await limiter(env, key).hit(policy.limit, policy.windowSeconds * 1000);
+  const result = await limiter(env, key).hit(policy.limit, policy.windowSeconds * 1000, opts.cost ?? 1);
   if (!result.allowed) {
     const retryAfter = secondsUntil(result.resetAt);
-    throw new ApiError('rate_limited', 'Too many attempts; try again later', {
-      details: { policy: policy.name, retry_after_seconds: retryAfter },
+    throw new ApiError('rate_limited', opts.message ?? 'Too many attempts; try again later', {
+      details: { policy: policy.name, limit: policy.limit, window_seconds: policy.windowSeconds, retry_after_seconds: retryAfter },
       headers: { 'Retry-After': String(retryAfter), ...rateLimitHeaders(policy, 0, retryAfter) },
     });
   }

@@ -76,10 +76,15 @@ export function requireJsonBody(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/*
+ * The error's own headers go into the context, not onto the finished response: Hono's `c.res`
+ * setter copies the headers of any response the context already had (say, a guard's RateLimit
+ * fields for the request's quota) over the new one, so a 429 would otherwise name the guard's
+ * policy instead of the one that refused it.
+ */
 function render(c: Context<AppEnv>, err: ApiError) {
-  const res = c.json(errorBody(err.code, err.message, c.get('requestId') ?? 'unknown', err.details), err.status);
-  for (const [k, v] of Object.entries(err.headers ?? {})) res.headers.set(k, v);
-  return res;
+  for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v);
+  return c.json(errorBody(err.code, err.message, c.get('requestId') ?? 'unknown', err.details), err.status);
 }
 
 /** What the error renderer reports to the features that want to know (wired by src/app.ts). */

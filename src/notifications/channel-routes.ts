@@ -1,10 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { WRITERS, type Principal } from '../lib/access';
+import { ADMINS, WRITERS, type Principal } from '../lib/access';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { deleteConfig, listConfigs, rotateWebhookSecret, saveConfig, type Scope } from './config';
 import { ChannelParams, ConfigBody, ConfigSchema, ScopeQuery } from './schemas';
 import { requestMeta } from '../lib/context';
+import { DAILY_QUOTAS, listServiceDomains, setServiceDomains } from './relay';
 
 const read = { roles: WRITERS, scope: 'notifications:read' } as const;
 const write = { roles: WRITERS, scope: 'notifications:write' } as const;
@@ -18,6 +19,20 @@ function scopeOf(p: Principal, scope: 'mine' | 'global'): Scope {
 }
 
 const WebhookName = z.object({ name: ChannelParams.shape.name });
+
+const adminRead = { roles: ADMINS, scope: 'notifications:read' } as const;
+const adminWrite = { roles: ADMINS, scope: 'notifications:write' } as const;
+const Domain = z
+  .string()
+  .min(3)
+  .max(253)
+  .regex(/^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'a domain name such as acme.example');
+const ServiceEmail = z
+  .object({
+    domains: z.array(z.string()).openapi({ description: "Approved recipient domains of the service's email sender" }),
+    daily_quotas: z.record(z.string(), z.number().int()).openapi({ description: 'Deliveries per user per channel per 24 hours' }),
+  })
+  .openapi('ServiceEmailPolicy');
 
 export const notificationChannelRoutes = createRouter()
   .openapi(
@@ -116,5 +131,35 @@ export const notificationChannelRoutes = createRouter()
         c.req.valid('param').name,
       );
       return c.json({ signing_secret: out.signing_secret, previous_valid_until: out.previous_valid_until, config: out.view }, 200);
+    },
+  )
+  .openapi(
+    createRoute(
+      withAccess(adminRead, {
+        method: 'get',
+        path: '/service-email',
+        operationId: 'getServiceEmailPolicy',
+        tags,
+        summary: "Where the service's own email sender may write for non-admins (admin), and the per-user daily quotas",
+        responses: { 200: jsonResponse(ServiceEmail, 'The policy') },
+      }),
+    ),
+    async (c) => c.json({ domains: await listServiceDomains(c.var.db), daily_quotas: DAILY_QUOTAS }, 200),
+  )
+  .openapi(
+    createRoute(
+      withAccess(adminWrite, {
+        method: 'put',
+        path: '/service-email/domains',
+        operationId: 'setServiceEmailDomains',
+        tags,
+        summary: "Replace the domains the service's email sender may write to for anyone (admin)",
+        request: { body: jsonBody(z.strictObject({ domains: z.array(Domain).max(100) }).openapi('ServiceEmailDomainsRequest')) },
+        responses: { 200: jsonResponse(ServiceEmail, 'The policy now'), ...errorResponses('validation_error') },
+      }),
+    ),
+    async (c) => {
+      const domains = await setServiceDomains(c.var.db, requestMeta(c), c.req.valid('json').domains);
+      return c.json({ domains, daily_quotas: DAILY_QUOTAS }, 200);
     },
   );

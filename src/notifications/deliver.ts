@@ -5,6 +5,8 @@ import { CHANNELS, ChannelError } from './channels';
 import { resolveConfig } from './config';
 import { optedOut } from './preferences';
 import { effectInsert, type TaskRow } from '../tasks';
+import { getUser } from '../auth';
+import { configSource, serviceRecipientProblem } from './relay';
 
 type Delivery = typeof notificationDeliveries.$inferSelect;
 export type AttemptVerdict =
@@ -59,6 +61,12 @@ export async function attemptDelivery(env: Env, db: DB, task: TaskRow, deliveryI
     const config = channel.needsConfig ? await resolveConfig(env, db, d.ownerId, d.channel, d.configName) : null;
     if (channel.needsConfig && !config)
       throw new ChannelError(`the ${d.channel} configuration "${d.configName}" was removed or disabled`, false);
+    if (channel.needsConfig && !channel.recipientIsConfig && (await configSource(db, d.ownerId, d.channel, d.configName)) === 'service') {
+      // Planned with the sender's own configuration, which is gone now: the service's must not stand in.
+      const owner = await getUser(db, d.ownerId);
+      const problem = owner ? await serviceRecipientProblem(db, owner, d.channel, d.recipient) : 'the sender no longer exists';
+      if (problem) throw new ChannelError(problem, false);
+    }
     const sent = await channel.send(
       { env, db, config, target: { recipient: d.recipient, recipientUserId: d.recipientUserId, subscriptionId: d.subscriptionId }, now },
       { deliveryId: d.id, subject: d.subject, body: d.body, priority: d.priority, data: d.data ?? {} },

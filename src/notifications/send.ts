@@ -10,6 +10,7 @@ import { resolveConfig } from './config';
 import { optedOut } from './preferences';
 import { listSubscriptions } from './subscriptions';
 import { getTemplate, invalid, renderTemplate, type Issue } from './templates';
+import { chargeQuota, configSource, relayRefused, serviceRecipientProblem } from './relay';
 import { submitTasks } from '../tasks';
 import { findUserByLogin, getUser } from '../auth';
 
@@ -74,6 +75,8 @@ async function plan(env: Env, db: DB, sender: Sender, input: SendInput, path: (i
   const seen = new Set<string>();
   // A bulk send names one configuration many times: resolve (and decrypt) it once.
   const configured = new Map<string, boolean>();
+  const sources = new Map<string, 'own' | 'service'>();
+  const refused: Issue[] = [];
   const planned: Planned[] = [];
   for (const [i, r] of input.recipients.entries()) {
     const at = path(i);
@@ -125,6 +128,14 @@ async function plan(env: Env, db: DB, sender: Sender, input: SendInput, path: (i
       });
       continue;
     }
+    if (channel.needsConfig && !channel.recipientIsConfig) {
+      if (!sources.has(configName)) sources.set(configName, await configSource(db, sender.userId, input.channel, configName));
+      const problem = sources.get(configName) === 'service' ? await serviceRecipientProblem(db, sender, input.channel, r.recipient) : null;
+      if (problem) {
+        refused.push({ path: at, message: problem });
+        continue;
+      }
+    }
     const skipReason = recipientUserId !== null && (await optedOut(db, recipientUserId, input.channel)) ? 'opted_out' : null;
     const base = { recipient: r.recipient, recipientUserId, configName, ...content, skipReason };
     if (input.channel === 'push' && !skipReason) {
@@ -134,6 +145,7 @@ async function plan(env: Env, db: DB, sender: Sender, input: SendInput, path: (i
     } else planned.push({ ...base, subscriptionId: null });
   }
   if (issues.length) throw invalid(issues);
+  if (refused.length) throw relayRefused(refused);
   return planned;
 }
 
@@ -163,6 +175,7 @@ export async function sendNotifications(
   const now = Date.now();
   const sendAt = sendAtOf(input.send_at, now);
   const planned = await plan(env, db, sender, input, path);
+  await chargeQuota(env, sender.userId, input.channel, planned.filter((p) => !p.skipReason).length);
   const batchId = crypto.randomUUID();
   const inserts = planned.map((p) =>
     db

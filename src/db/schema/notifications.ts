@@ -165,3 +165,14 @@ export const notificationAttempts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
 );
+
+/**
+ * Recipient domains an administrator approved for the service's own email sender (the global
+ * email configuration or the deployment's binding): besides its users' verified addresses, the
+ * only places it writes to for a non-admin sender (src/notifications/relay.ts).
+ */
+export const serviceEmailDomains = sqliteTable('service_email_domains', {
+  domain: text('domain').primaryKey(),
+  createdBy: integer('created_by').references(() => users.id, { onDelete: 'set null' }),
+  createdAt: integer('created_at').notNull().default(now),
+});
