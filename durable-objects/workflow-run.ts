@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { type ChildOutcome, type RunEvent, RunEngine, type RunInit, type RunSignal, type RunView } from '../src/engine';
+import { type ChildOutcome, type RunEvent, RunEngine, type RunInit, type RunSignal, type RunView, type SignalResult } from '../src/engine';
 import { runPorts } from '../src/runs/ports';
 import type { RunRpc } from '../src/runs/rpc';
 
@@ -51,7 +51,7 @@ export class WorkflowRun extends DurableObject<Env> implements RunRpc {
     return this.engine.retry();
   }
 
-  signal(signal: RunSignal): Promise<{ ok: true } | { ok: false; message: string }> {
+  signal(signal: RunSignal): Promise<SignalResult> {
     return this.engine.signal(signal);
   }
 

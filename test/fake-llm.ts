@@ -6,9 +6,17 @@
  *   flaky-<n>-<tag>       fail the first n calls of <tag> with 503, then answer
  *   fail-<tag>            fail with 503 until /control?heal=<tag>, then answer
  *   slow-<ms>-<tag>       answer after <ms> milliseconds
+ *   prompted-<tag>        behave as the prompt says, so one template can script each map item:
+ *                         [fail] fails with 400, [slow:<ms>] answers late, [hold:<key>] waits for
+ *                         /control?release=<key>
  *   hold-<tag>            answer only after /control?release=<tag> (or 503 after 60 s): a node that stays
  *                         running exactly as long as a test needs, whatever the machine's speed
  *   reject-<tag>          fail with 400 (not retryable)
+ *   ratelimit-<tag>-<s>   429 with `retry-after: <s>` on the first call of <tag>, then answer
+ *   quota-<tag>           429 insufficient_quota every time (OpenAI's "no retry can help")
+ *   missing-<tag>         404 model_not_found
+ *   empty-<tag>           200 with no text (finish_reason "length") every time
+ *   emptyonce-<tag>       200 with no text on the first call of <tag>, then answer
  * GET /stats?tag=<tag> returns {calls, prompts} for a tag; anything else outside llm.test is refused.
  *
  * http://hooks.test/ is a webhook receiver for webhook_call tasks: POST /<tag>/<script> records
@@ -196,5 +204,45 @@ export async function fakeLlm(request: Request): Promise<Response> {
   if (kind === 'reject') return json({ error: { message: 'invalid request' } }, 400);
   if (kind === 'slow') await new Promise((r) => setTimeout(r, Number(a)));
   if (kind === 'hold' && !(await hold(tag))) return json({ error: { message: 'held too long: the test never released it' } }, 503);
+  if (kind === 'prompted') {
+    if (prompt.includes('[fail]')) return json({ error: { message: 'the prompt asked to fail' } }, 400);
+    const slow = /\[slow:(\d+)\]/.exec(prompt);
+    if (slow) await new Promise((r) => setTimeout(r, Number(slow[1])));
+    const held = /\[hold:([a-z0-9]+)\]/.exec(prompt);
+    if (held && !(await hold(held[1]!))) return json({ error: { message: 'held too long: the test never released it' } }, 503);
+  }
+  if (kind === 'ratelimit' && stat.calls === 1)
+    return new Response(
+      JSON.stringify({ error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' } }),
+      {
+        status: 429,
+        headers: { 'content-type': 'application/json', 'retry-after': b ?? '1' },
+      },
+    );
+  if (kind === 'quota')
+    return json({ error: { message: 'You exceeded your current quota.', type: 'insufficient_quota', code: 'insufficient_quota' } }, 429);
+  if (kind === 'missing')
+    return json(
+      { error: { message: `The model \`${body.model}\` does not exist`, type: 'invalid_request_error', code: 'model_not_found' } },
+      404,
+    );
+  if (kind === 'empty' || (kind === 'emptyonce' && stat.calls === 1)) return emptyAnswer(body.model, body.stream === true);
   return answer(body.model, prompt, body.stream === true);
+}
+
+/** A completion with no text: a reasoning model that spent its whole budget thinking. */
+function emptyAnswer(model: string, stream: boolean): Response {
+  const usage = { prompt_tokens: 12, completion_tokens: 64, completion_tokens_details: { reasoning_tokens: 64 } };
+  if (!stream)
+    return json({
+      id: 'cmpl-empty',
+      object: 'chat.completion',
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'length' }],
+      usage,
+    });
+  const chunk = { choices: [{ index: 0, delta: {}, finish_reason: 'length' }] };
+  return new Response(`data: ${JSON.stringify(chunk)}\n\ndata: ${JSON.stringify({ choices: [], usage })}\n\ndata: [DONE]\n\n`, {
+    headers: { 'content-type': 'text/event-stream' },
+  });
 }

@@ -151,6 +151,11 @@ export type RunJson = {
     error: string | null;
     output: { text: string; title: string | null; document_id: number | null; data: any } | null;
     child_run_id: number | null;
+    started_at: string | null;
+    finished_at: string | null;
+    waiting_until: string | null;
+    progress: { total: number; succeeded: number; failed: number; running: number; pending: number } | null;
+    iteration: number | null;
   }[];
   attempts: {
     node_id: string;

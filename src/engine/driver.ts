@@ -1,32 +1,45 @@
-import { log } from '../lib/log';
-import { DEFAULT_RETRY, retryDelay } from './backoff';
-import { executeNode } from './executors';
-import { nextStep } from './graph';
+import { type Execution, interrupted, startAttempt } from './attempt';
+import type { WorkflowNode } from './definition';
+import { loopsOf, nextStep } from './graph';
+import { advanceLoop, loopContext, startLoop } from './loop';
+import { advanceMap, startMap } from './map';
 import { RunOutbox } from './outbox';
 import type { EnginePorts } from './ports';
 import { runOutput } from './projection';
 import { RunState } from './state';
+import type { TemplateContext } from './template';
 import { DONE_NODE, NodeError, type NodeRecord, type RunMeta, TERMINAL_RUN } from './types';
-import { decideApproval, pollSubchain, startApproval, startSubchain } from './waits';
+import {
+  decideApproval,
+  eventTimedOut,
+  finishWait,
+  pollSubchain,
+  startApproval,
+  startSubchain,
+  startWait,
+  startWaitForEvent,
+} from './waits';
 
 /**
- * The scheduling half of a run: the alarm-driven loop, node attempts with timeouts and retries,
- * the run's outcome, and when the outbox is flushed. RunEngine (engine.ts) holds one and adds the
- * operations callers use; see it for the guarantees. State changes go through RunState
- * (state.ts), what leaves the object through RunOutbox (outbox.ts).
+ * The scheduling half of a run: the alarm-driven loop, which node starts when, the run's outcome,
+ * and when the outbox is flushed. RunEngine (engine.ts) holds one and adds the operations callers
+ * use; see it for the guarantees. State changes go through RunState (state.ts), attempts through
+ * attempt.ts, maps and loops through map.ts and loop.ts, nodes that wait for the outside world
+ * through waits.ts, and what leaves the object through RunOutbox (outbox.ts).
  */
 export const WATCHDOG_MS = 30_000;
-const DEFAULT_NODE_TIMEOUT_S = 300;
 
 /** What the driver needs of its Durable Object: storage (SQL and the alarm) and waitUntil. */
 export type RunHost = Pick<DurableObjectState, 'storage' | 'waitUntil'>;
 
-type Execution = { controller: AbortController; promise: Promise<void> };
+/** Nodes that are `running` without an attempt of their own: they advance with their items or body. */
+const COMPOSITE: readonly WorkflowNode['type'][] = ['map', 'loop'];
 
 export class RunDriver {
   readonly state: RunState;
   readonly outbox: RunOutbox;
-  private readonly executions = new Map<string, Execution>();
+  /** Attempts in flight in this incarnation, by record id (a node's, or a map item's). */
+  readonly executions = new Map<string, Execution>();
   private driving = false;
 
   constructor(
@@ -57,16 +70,13 @@ export class RunDriver {
   private async drive(): Promise<void> {
     const meta = this.state.meta();
     const nodes = this.state.nodes();
-    for (const rec of nodes.values()) {
-      if (rec.status === 'running' && !this.executions.has(rec.id)) {
-        // In flight when a previous incarnation died: its result was never recorded. Run it again.
-        this.state.recordAttempt(rec, rec.startedAttempts, 'interrupted', rec.lastAttemptStartedAt ?? Date.now(), {
-          error: 'the run object restarted during this attempt',
-        });
-        rec.status = 'pending';
-        this.state.store.saveNode(rec);
-        this.state.emit('node.interrupted', rec.id, { attempt: rec.attempts + 1 });
-      }
+    for (const def of meta.nodes) {
+      const rec = nodes.get(def.id)!;
+      if (rec.status !== 'running') continue;
+      if (def.type === 'map') {
+        for (const { rec: item } of this.state.items(def.id))
+          if (item.status === 'running' && !this.executions.has(item.id)) interrupted(this.state, item);
+      } else if (!COMPOSITE.includes(def.type) && !this.executions.has(rec.id)) interrupted(this.state, rec);
     }
     if (meta.status === 'queued') {
       meta.startedAt = Date.now();
@@ -92,7 +102,7 @@ export class RunDriver {
     await this.settle(meta);
   }
 
-  /** One scheduling pass: timeouts, due retries, skips, starts, and the run's own outcome. */
+  /** One scheduling pass: timeouts, due retries and waits, maps and loops, skips, starts, and the run's own outcome. */
   private advance(meta: RunMeta, nodes: Map<string, NodeRecord>): void {
     const now = Date.now();
     if (TERMINAL_RUN.includes(meta.status) || meta.status === 'paused') return;
@@ -100,144 +110,136 @@ export class RunDriver {
       this.stopRun(meta, 'failed', `run exceeded its ${meta.settings.timeout_seconds}s timeout`);
       return;
     }
-    for (const rec of nodes.values()) {
-      const def = meta.nodes.find((d) => d.id === rec.id)!;
+    let changed = false;
+    for (const def of meta.nodes) {
+      const rec = nodes.get(def.id)!;
       if (rec.status === 'retry_wait' && rec.nextAttemptAt !== null && rec.nextAttemptAt <= now) {
         rec.status = 'pending';
-        this.state.store.saveNode(rec);
+        this.state.save(rec);
       } else if (rec.status === 'waiting' && rec.waitUntil !== null && rec.waitUntil <= now) {
         if (def.type === 'approval') decideApproval(this, rec, def.on_timeout === 'approve', 'approval timed out', null, true);
         else if (def.type === 'subchain' && rec.childRunId !== null) pollSubchain(this, rec);
+        else if (def.type === 'wait') finishWait(this, rec);
+        else if (def.type === 'wait_for_event') eventTimedOut(this, rec, def);
+      } else if (rec.status === 'running' && def.type === 'map') {
+        advanceMap(this, meta, rec, def);
+      } else if (rec.status === 'running' && def.type === 'loop') {
+        changed = advanceLoop(this, meta, rec, def) || changed;
       }
     }
-    const failed = [...nodes.values()].some((n) => n.status === 'failed');
-    if (!failed) {
+    const failedBefore = [...nodes.values()].some((n) => n.status === 'failed');
+    if (!failedBefore) {
       const step = nextStep(meta.nodes, nodes);
       for (const id of step.skip) this.state.finishNode(nodes.get(id)!, 'skipped', null);
-      if (step.skip.length) {
+      if (step.skip.length || changed) {
         this.advance(meta, nodes);
         return;
       }
+      let started = 0;
       for (const id of step.ready) {
-        if (this.executions.size >= meta.settings.concurrency) break;
+        if (this.nodeExecutions() >= meta.settings.concurrency) break;
         this.startNode(meta, nodes.get(id)!);
+        started++;
+      }
+      // A node may be done or running without an attempt of its own as soon as it starts (a loop
+      // opens its body, a wait finds its event already sent): look again at what can start now.
+      if (started) {
+        this.advance(meta, nodes);
+        return;
       }
     }
-    const open = [...nodes.values()].filter((n) => !DONE_NODE.includes(n.status));
     if (this.executions.size > 0) return;
+    // Some nodes fail as they start (a map whose list is too long): look again.
+    const failed = [...nodes.values()].some((n) => n.status === 'failed');
+    const open = [...nodes.values()].filter((n) => !DONE_NODE.includes(n.status));
     if (failed) {
       meta.error = [...nodes.values()].find((n) => n.status === 'failed')?.error ?? 'a node failed';
       this.state.finishRun(meta, 'failed');
     } else if (open.length === 0) {
       this.state.finishRun(meta, 'succeeded');
-    } else if (meta.status !== 'waiting' && open.some((n) => n.status === 'waiting') && !open.some((n) => n.status === 'retry_wait')) {
-      // Nothing runs and nothing is due: the run now only moves on an approval or a child run.
+    } else if (meta.status !== 'waiting' && open.some((n) => n.status === 'waiting') && this.nothingDue(meta, open)) {
+      // Nothing runs and nothing is due: the run now only moves on an approval, an event, a child run or a timer.
       this.state.setStatus(meta, 'waiting', 'run.waiting');
     }
   }
 
-  private startNode(meta: RunMeta, rec: NodeRecord): void {
-    const def = meta.nodes.find((d) => d.id === rec.id)!;
-    const now = Date.now();
-    rec.startedAt ??= now;
-    if (meta.status === 'waiting') this.state.setStatus(meta, 'running', 'run.resumed');
-    if (def.type === 'approval' || def.type === 'subchain') {
-      const ctx = this.state.templateContext(meta);
-      if (def.type === 'approval') startApproval(this, meta, rec, def, ctx);
-      else startSubchain(this, meta, rec, def, ctx);
-      return;
-    }
-    rec.status = 'running';
-    rec.startedAttempts += 1;
-    rec.lastAttemptStartedAt = now;
-    this.state.store.saveNode(rec);
-    const attempt = rec.attempts + 1;
-    const attemptNo = rec.startedAttempts;
-    const delayMs = rec.pendingDelayMs;
-    this.state.emit('node.started', rec.id, { attempt, delay_ms: delayMs });
-    const controller = new AbortController();
-    const timeoutMs = (def.timeout_seconds ?? DEFAULT_NODE_TIMEOUT_S) * 1000;
-    const timer = setTimeout(() => controller.abort(new NodeError(`attempt timed out after ${timeoutMs / 1000}s`, true)), timeoutMs);
-    const ctx = this.state.templateContext(meta);
-    const deps = this.ports.execution({
-      signal: controller.signal,
-      onToken: (text) => this.state.broadcast.token(rec.id, text),
-      fallback: meta.settings.fallback_providers,
-    });
-    const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
-    const promise = Promise.race([executeNode(def, meta.settings, ctx, deps), aborted])
-      .then(
-        (result) => {
-          this.state.broadcast.flushTokens(rec.id);
-          if (TERMINAL_RUN.includes(meta.status)) return this.afterCancelled(rec, attemptNo, now, delayMs);
-          rec.attempts = attempt;
-          rec.output = result.output;
-          Object.assign(rec, { provider: result.provider ?? null, model: result.model ?? null });
-          rec.tokensIn += result.tokensIn;
-          rec.tokensOut += result.tokensOut;
-          if (result.compaction) {
-            rec.contextCompacted = true;
-            this.state.emit('context.compacted', rec.id, { ...result.compaction });
-          }
-          this.state.recordAttempt(rec, attemptNo, 'succeeded', now, {
-            delayMs,
-            provider: result.provider,
-            model: result.model,
-            tokensIn: result.tokensIn,
-            tokensOut: result.tokensOut,
-          });
-          this.state.finishNode(rec, 'succeeded', null);
-          if (result.output.title !== undefined) this.state.store.enqueue({ kind: 'document', nodeId: rec.id });
-        },
-        (err: unknown) => {
-          this.state.broadcast.flushTokens(rec.id);
-          if (TERMINAL_RUN.includes(meta.status)) return this.afterCancelled(rec, attemptNo, now, delayMs);
-          const error = err instanceof Error ? err.message : String(err);
-          const retryable = err instanceof NodeError ? err.retryable : false;
-          if (!(err instanceof NodeError)) log(this.ports.logLevel, 'error', 'node crashed', { runId: meta.runId, node: rec.id, error });
-          rec.attempts = attempt;
-          this.state.recordAttempt(rec, attemptNo, 'failed', now, {
-            delayMs,
-            error,
-            retryable,
-            provider: err instanceof NodeError ? err.provider : undefined,
-          });
-          const policy = def.retry ?? DEFAULT_RETRY;
-          if (retryable && attempt < policy.max_attempts) {
-            // The provider's own advice (retry-after) is the least the next attempt waits.
-            const delay = Math.max(retryDelay(policy, attempt), err instanceof NodeError ? (err.retryAfterMs ?? 0) : 0);
-            Object.assign(rec, { status: 'retry_wait', nextAttemptAt: Date.now() + delay, pendingDelayMs: delay, error });
-            this.state.store.saveNode(rec);
-            this.state.emit('node.retry_scheduled', rec.id, { attempt, error, delay_ms: delay });
-          } else {
-            this.state.finishNode(rec, 'failed', error, { attempt, retryable });
-          }
-        },
-      )
-      .finally(() => {
-        clearTimeout(timer);
-        this.executions.delete(rec.id);
-      });
-    this.executions.set(rec.id, { controller, promise });
+  /** Node attempts in flight (map items count toward their map's own cap, not the run's). */
+  private nodeExecutions(): number {
+    let n = 0;
+    for (const key of this.executions.keys()) if (!key.includes('[')) n++;
+    return n;
   }
 
-  /** Ends the run now: nodes not yet done are cancelled, attempts in flight are aborted. */
+  /** Nothing of the open nodes is scheduled to run again by itself (a retry, or a map's items). */
+  private nothingDue(meta: RunMeta, open: NodeRecord[]): boolean {
+    if (open.some((n) => n.status === 'retry_wait')) return false;
+    return !meta.nodes.some(
+      (d) =>
+        d.type === 'map' &&
+        this.state.nodes().get(d.id)?.status === 'running' &&
+        this.state.items(d.id).some((i) => i.rec.status !== 'waiting' && !DONE_NODE.includes(i.rec.status)),
+    );
+  }
+
+  private startNode(meta: RunMeta, rec: NodeRecord): void {
+    const def = meta.nodes.find((d) => d.id === rec.id)!;
+    rec.startedAt ??= Date.now();
+    if (meta.status === 'waiting') this.state.setStatus(meta, 'running', 'run.resumed');
+    const ctx = this.contextFor(meta, def.id);
+    switch (def.type) {
+      case 'approval':
+        startApproval(this, meta, rec, def, ctx);
+        return;
+      case 'subchain':
+        startSubchain(this, meta, rec, def, ctx);
+        return;
+      case 'wait':
+        startWait(this, rec, def, ctx);
+        return;
+      case 'wait_for_event':
+        startWaitForEvent(this, rec, def);
+        return;
+      case 'map':
+        startMap(this, meta, rec, def);
+        return;
+      case 'loop':
+        startLoop(this, rec, def);
+        return;
+      default:
+        startAttempt(this, meta, rec, def, ctx, (done) => {
+          // A node's document reaches D1 through the outbox; in a loop each iteration is a new version of it.
+          if (done.output?.title === undefined) return;
+          const loop = loopsOf(meta.nodes).get(def.id);
+          const version = loop ? (this.state.nodes().get(loop.id)?.loop?.iteration ?? 1) : 1;
+          this.state.store.enqueue({ kind: 'document', nodeId: done.id, version, title: done.output.title, text: done.output.text });
+        });
+    }
+  }
+
+  /** What a node's templates read: a body node of a loop also sees the loop's iteration and previous outputs. */
+  contextFor(meta: RunMeta, nodeId: string): TemplateContext {
+    const ctx = this.state.templateContext(meta);
+    const loop = loopsOf(meta.nodes).get(nodeId);
+    const rec = loop && this.state.nodes().get(loop.id);
+    return rec?.loop ? { ...ctx, loop: loopContext(rec.loop) } : ctx;
+  }
+
+  /** Ends the run now: nodes and items not yet done are cancelled, attempts in flight are aborted. */
   stopRun(meta: RunMeta, status: 'failed' | 'cancelled', reason: string): void {
-    for (const rec of this.state.nodes().values()) {
+    const stop = (rec: NodeRecord) => {
       if (rec.status === 'waiting' && rec.childRunId !== null) {
         // A child run of a stopped parent would only be wasted work: stop it too.
         this.host.waitUntil(this.ports.children.cancel(rec.childRunId, `parent run ${meta.runId} stopped: ${reason}`));
       }
       if (!DONE_NODE.includes(rec.status) && !this.executions.has(rec.id)) this.state.finishNode(rec, 'cancelled', reason);
+    };
+    for (const def of meta.nodes) {
+      if (def.type === 'map') for (const { rec } of this.state.items(def.id)) stop(rec);
+      stop(this.state.nodes().get(def.id)!);
     }
     meta.error = reason;
     this.state.finishRun(meta, status);
     for (const exec of this.executions.values()) exec.controller.abort(new NodeError(reason, false));
-  }
-
-  private afterCancelled(rec: NodeRecord, attemptNo: number, startedAt: number, delayMs: number): void {
-    this.state.recordAttempt(rec, attemptNo, 'cancelled', startedAt, { delayMs, error: 'run stopped during this attempt' });
-    if (!DONE_NODE.includes(rec.status)) this.state.finishNode(rec, 'cancelled', 'run cancelled');
   }
 
   // ---- after the loop: outbox, room, parent, next alarm -----------------------------------
@@ -261,12 +263,14 @@ export class RunDriver {
     if (next !== null) await this.host.storage.setAlarm(next);
   }
 
-  /** The next time something falls due: a retry, a wait's end, or the run's deadline. */
+  /** The next time something falls due: a retry, a wait's end (a map item's too), or the run's deadline. */
   private nextDue(meta: RunMeta): number | null {
-    const nodes = [...this.state.nodes().values()];
+    const records = [...this.state.nodes().values()];
+    for (const d of meta.nodes)
+      if (d.type === 'map' && this.state.nodes().get(d.id)?.status === 'running') records.push(...this.state.items(d.id).map((i) => i.rec));
     const times = [
-      ...nodes.filter((n) => n.status === 'retry_wait').map((n) => n.nextAttemptAt ?? Date.now()),
-      ...nodes.filter((n) => n.status === 'waiting').map((n) => n.waitUntil ?? Date.now()),
+      ...records.filter((n) => n.status === 'retry_wait').map((n) => n.nextAttemptAt ?? Date.now()),
+      ...records.filter((n) => n.status === 'waiting').map((n) => n.waitUntil ?? Date.now()),
       ...(meta.status === 'waiting' ? [] : [meta.deadlineAt]),
     ];
     return times.length ? Math.min(...times) : null;
@@ -281,7 +285,7 @@ export class RunDriver {
     });
   }
 
-  /** Wakes the loop now (after an approval, a child's outcome, a resume). */
+  /** Wakes the loop now (after an approval, an event, a child's outcome, a resume). */
   wake(): Promise<void> {
     return this.host.storage.setAlarm(Date.now());
   }

@@ -1,13 +1,17 @@
 import { RunDriver, type RunHost } from './driver';
 import type { EnginePorts } from './ports';
-import { completeSubchain, decideApproval } from './waits';
+import type { WorkflowNode } from './definition';
+import { completeSubchain, decideApproval, eventProblems, receiveEvent } from './waits';
 import {
   type ChildOutcome,
   newNodeRecord,
   type RunEvent,
   type RunInit,
   type RunMeta,
+  type MapProgress,
+  type NodeRecord,
   type RunSignal,
+  type SignalResult,
   type RunView,
   TERMINAL_RUN,
 } from './types';
@@ -29,6 +33,9 @@ import {
  * runs, the events queue. D1 is written only from the outbox, after the fact, so the run's own
  * storage is the truth and D1 its projection.
  */
+/** Events a run keeps for wait_for_event nodes that have not started yet. */
+const MAX_STORED_EVENTS = 100;
+
 export class RunEngine {
   private readonly driver: RunDriver;
 
@@ -66,7 +73,22 @@ export class RunEngine {
   }
 
   view(): RunView {
-    return { meta: this.driver.state.meta(), nodes: [...this.driver.state.nodes().values()], lastSeq: this.driver.state.store.lastSeq() };
+    const { state } = this.driver;
+    const meta = state.meta();
+    const maps: Record<string, MapProgress> = {};
+    for (const def of meta.nodes) {
+      if (def.type !== 'map') continue;
+      const items = state.items(def.id).map((i) => i.rec.status);
+      const count = (...s: string[]) => items.filter((x) => s.includes(x)).length;
+      maps[def.id] = {
+        total: items.length,
+        succeeded: count('succeeded'),
+        failed: count('failed', 'cancelled'),
+        running: count('running', 'waiting', 'retry_wait'),
+        pending: count('pending'),
+      };
+    }
+    return { meta, nodes: [...state.nodes().values()], lastSeq: state.store.lastSeq(), maps };
   }
 
   events(after: number, limit: number): RunEvent[] {
@@ -108,19 +130,23 @@ export class RunEngine {
     const d = this.driver;
     const meta = d.state.meta();
     if (meta.status !== 'failed' && meta.status !== 'cancelled') return this.view();
-    for (const rec of d.state.nodes().values()) {
-      if (rec.status === 'failed' || rec.status === 'cancelled') {
-        Object.assign(rec, {
-          status: 'pending',
-          attempts: 0,
-          error: null,
-          nextAttemptAt: null,
-          pendingDelayMs: 0,
-          waitUntil: null,
-          childRunId: null,
-        });
-        d.state.store.saveNode(rec);
+    const again = (rec: NodeRecord, status: NodeRecord['status'] = 'pending') => {
+      Object.assign(rec, { status, attempts: 0, error: null, nextAttemptAt: null, pendingDelayMs: 0, waitUntil: null, childRunId: null });
+      d.state.save(rec);
+    };
+    for (const def of meta.nodes) {
+      const rec = d.state.nodes().get(def.id)!;
+      if (rec.status !== 'failed' && rec.status !== 'cancelled') continue;
+      const items = def.type === 'map' ? d.state.items(def.id) : [];
+      if (!items.length) {
+        again(rec);
+        continue;
       }
+      // A map goes on with its items: the ones that finished keep their outputs, the others run again.
+      for (const { rec: item } of items) if (item.status === 'failed' || item.status === 'cancelled') again(item);
+      rec.status = 'running';
+      Object.assign(rec, { error: null, finishedAt: null });
+      d.state.save(rec);
     }
     meta.error = null;
     meta.finishedAt = null;
@@ -130,21 +156,51 @@ export class RunEngine {
     return this.view();
   }
 
-  /** External events: approval decisions. Returns an error message when the event does not apply. */
-  async signal(signal: RunSignal): Promise<{ ok: true } | { ok: false; message: string }> {
+  /** External events: approval decisions, and named events for wait_for_event nodes. */
+  async signal(signal: RunSignal): Promise<SignalResult> {
+    if (signal.type === 'event') return this.event(signal.name, signal.payload);
     const meta = this.driver.state.meta();
     const rec = this.driver.state.nodes().get(signal.node_id);
     const def = meta.nodes.find((n) => n.id === signal.node_id);
-    if (!rec || def?.type !== 'approval') return { ok: false, message: `node ${signal.node_id} is not an approval node of this run` };
-    if (rec.status !== 'waiting') return { ok: false, message: `node ${signal.node_id} is not waiting for approval (it is ${rec.status})` };
+    if (!rec || def?.type !== 'approval')
+      return { ok: false, code: 'conflict', message: `node ${signal.node_id} is not an approval node of this run` };
+    if (rec.status !== 'waiting')
+      return { ok: false, code: 'conflict', message: `node ${signal.node_id} is not waiting for approval (it is ${rec.status})` };
     decideApproval(this.driver, rec, signal.approved, signal.comment ?? null, signal.actor);
     await this.driver.wake();
     return { ok: true };
   }
 
+  /**
+   * A named event: the wait_for_event node waiting for it takes it now; if none waits yet, the run
+   * keeps it (up to MAX_STORED_EVENTS) for the first such node that starts.
+   */
+  private async event(name: string, payload: unknown): Promise<SignalResult> {
+    const { state } = this.driver;
+    const meta = state.meta();
+    const defs = meta.nodes.filter(
+      (n): n is Extract<WorkflowNode, { type: 'wait_for_event' }> => n.type === 'wait_for_event' && n.event === name,
+    );
+    if (!defs.length) return { ok: false, code: 'validation_error', message: `no node of this run waits for an event named "${name}"` };
+    if (TERMINAL_RUN.includes(meta.status)) return { ok: false, code: 'conflict', message: `the run has ended (${meta.status})` };
+    const waiting = defs.find((d) => state.nodes().get(d.id)?.status === 'waiting');
+    const problem = eventProblems(waiting ?? defs[0]!, payload);
+    if (problem) return { ok: false, code: 'validation_error', message: problem };
+    if (waiting) {
+      receiveEvent(this.driver, state.nodes().get(waiting.id)!, payload);
+      await this.driver.wake();
+      return { ok: true };
+    }
+    if (state.store.waitingEvents() >= MAX_STORED_EVENTS)
+      return { ok: false, code: 'conflict', message: `${MAX_STORED_EVENTS} events already wait for their nodes; no more are kept` };
+    state.store.storeEvent(name, payload);
+    state.emit('event.stored', null, { name });
+    return { ok: true, stored: true };
+  }
+
   /** Called by a child run when it ends; the parent also polls, so a lost call is not fatal. */
   async childFinished(nodeId: string, child: ChildOutcome): Promise<void> {
-    const rec = this.driver.state.nodes().get(nodeId);
+    const rec = this.driver.state.record(nodeId);
     if (rec?.status !== 'waiting' || rec.childRunId !== child.runId) return;
     completeSubchain(this.driver, rec, child);
     await this.driver.wake();

@@ -161,6 +161,10 @@ export async function executeNode(
       throw new NodeError('task nodes need the background task layer, which this deployment does not have yet', false);
     case 'approval':
     case 'subchain':
+    case 'map':
+    case 'loop':
+    case 'wait':
+    case 'wait_for_event':
       throw new Error(`${node.type} nodes are driven by the run object, not executed directly`);
   }
 }

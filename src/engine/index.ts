@@ -6,33 +6,37 @@
  */
 export {
   ANALYSES,
-  graphIssues,
   MAX_NODES,
   NODE_TYPES,
   NodeSchema,
-  NodesSchema,
   NOTIFY_CHANNELS,
   RetryPolicy,
   SettingsSchema,
-  templateRefs,
   type WorkflowNode,
   type WorkflowSettings,
 } from './definition';
+export { JsonSchemaSubset, validateJson } from './json-schema';
+export { templateRefs } from './template';
+export { graphIssues, NodesSchema } from './validation';
 export { RunEngine } from './engine';
 export { titleOf } from './executors';
 export type { ChildRuns, EnginePorts, ExecDeps, ModelAnswer, ModelCall } from './ports';
 export { runOutput } from './projection';
 export {
   type ChildOutcome,
+  type MapProgress,
   DONE_NODE,
   NodeError,
   type NodeOutput,
   type NodeRecord,
   type NodeStatus,
+  itemKey,
+  parseItemKey,
   type RunEvent,
   type RunInit,
   type RunMeta,
   type RunSignal,
+  type SignalResult,
   type RunView,
   TERMINAL_RUN,
 } from './types';

@@ -79,25 +79,35 @@ export async function flushProjection(
       } else if (entry.kind === 'document') {
         const n = nodes.get(entry.nodeId);
         const def = meta.nodes.find((d) => d.id === entry.nodeId);
-        if (!n?.output || !def) continue;
+        // Entries carry the text they were made with (a loop may have moved on since); older ones take the node's.
+        const title = entry.title ?? n?.output?.title ?? entry.nodeId;
+        const text = entry.text ?? n?.output?.text;
+        if (!n || text === undefined || !def) continue;
+        const version = entry.version ?? 1;
         // The parent is the document of the first dependency that has one: the chain's link.
         const parentNode = def.depends_on.find((d) => nodes.get(d)?.output?.title !== undefined) ?? null;
         documentIndex.push([entry.nodeId, statements.length]);
         statements.push(
+          // A later loop iteration is a new version of the node's document; a flush repeated after
+          // a failure writes the same values again.
           rawAll<{ id: number }>(
             db,
             sql`INSERT INTO documents (owner_id, workflow_id, run_id, node_id, parent_id, kind, title, content, metadata)
             VALUES (${meta.ownerId}, ${meta.workflowId}, ${meta.runId}, ${n.id},
               (SELECT id FROM documents WHERE run_id = ${meta.runId} AND node_id = ${parentNode} AND kind = 'node'),
-              'node', ${n.output.title ?? n.id}, ${n.output.text},
+              'node', ${title}, ${text},
               ${JSON.stringify({ node_type: def.type, workflow_version: meta.workflowVersion, provider: n.provider, model: n.model, tokens_in: n.tokensIn, tokens_out: n.tokensOut })})
-            ON CONFLICT (run_id, node_id) WHERE kind = 'node' DO UPDATE SET updated_at = documents.updated_at
+            ON CONFLICT (run_id, node_id) WHERE kind = 'node' DO UPDATE SET
+              title = CASE WHEN ${version} >= documents.version THEN excluded.title ELSE documents.title END,
+              content = CASE WHEN ${version} >= documents.version THEN excluded.content ELSE documents.content END,
+              version = max(documents.version, ${version}),
+              updated_at = CASE WHEN ${version} > documents.version THEN ${Date.now()} ELSE documents.updated_at END
             RETURNING id`,
           ),
           rawRun(
             db,
             sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
-            SELECT id, 1, title, content, owner_id FROM documents WHERE run_id = ${meta.runId} AND node_id = ${n.id} AND kind = 'node'
+            SELECT id, ${version}, ${title}, ${text}, owner_id FROM documents WHERE run_id = ${meta.runId} AND node_id = ${n.id} AND kind = 'node'
             ON CONFLICT (document_id, version) DO NOTHING`,
           ),
         );

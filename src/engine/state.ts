@@ -2,7 +2,10 @@ import type { DomainEvent } from '../lib/events';
 import { RunBroadcast } from './broadcast';
 import { type AttemptRow, RunStore } from './storage';
 import type { TemplateContext } from './template';
-import { type NodeRecord, type RunEvent, type RunMeta, TERMINAL_RUN } from './types';
+import { type NodeRecord, parseItemKey, type RunEvent, type RunMeta, TERMINAL_RUN } from './types';
+
+/** A map node's item: its value (fixed when the map started) and its record. */
+export type MapItem = { item: unknown; rec: NodeRecord };
 
 /** What an attempt record carries besides its node, number, outcome and start. */
 export type AttemptDetail = {
@@ -29,6 +32,7 @@ export class RunState {
   // other's changes; every change is also saved to storage at once.
   private cachedMeta: RunMeta | null = null;
   private cachedNodes: Map<string, NodeRecord> | null = null;
+  private readonly cachedItems = new Map<string, MapItem[]>();
 
   /** `onEmit` runs after each event is stored (the run publishes it to its workflow's room). */
   constructor(sql: SqlStorage, onEmit: () => void) {
@@ -66,6 +70,38 @@ export class RunState {
     return this.broadcast.emit(type, nodeId, data);
   }
 
+  /** A map node's items, in order. */
+  items(mapId: string): MapItem[] {
+    let items = this.cachedItems.get(mapId);
+    if (!items) this.cachedItems.set(mapId, (items = this.store.items(mapId)));
+    return items;
+  }
+
+  setItems(mapId: string, items: MapItem[]): void {
+    this.store.deleteItems(mapId);
+    this.store.addItems(mapId, items);
+    this.cachedItems.set(mapId, items);
+  }
+
+  /** A node's record, or a map item's (`<map>[<index>]`). */
+  record(id: string): NodeRecord | undefined {
+    const item = parseItemKey(id);
+    return item ? this.items(item.mapId)[item.index]?.rec : this.nodes().get(id);
+  }
+
+  /** Saves a node's or an item's record. */
+  save(rec: NodeRecord): void {
+    const item = parseItemKey(rec.id);
+    if (item) this.store.saveItem(item.mapId, item.index, rec);
+    else this.store.saveNode(rec);
+  }
+
+  /** Emits an event about a node, or about an item of a map (then under the map's id, with the item's index). */
+  emitFor(rec: NodeRecord, type: string, data: Record<string, unknown>): RunEvent {
+    const item = parseItemKey(rec.id);
+    return item ? this.emit(`map.item_${type}`, item.mapId, { index: item.index, ...data }) : this.emit(`node.${type}`, rec.id, data);
+  }
+
   finishNode(
     rec: NodeRecord,
     status: 'succeeded' | 'failed' | 'skipped' | 'cancelled',
@@ -73,7 +109,7 @@ export class RunState {
     extra: Record<string, unknown> = {},
   ): void {
     Object.assign(rec, { status, error, finishedAt: Date.now(), nextAttemptAt: null, waitUntil: null });
-    this.store.saveNode(rec);
+    this.save(rec);
     const data: Record<string, unknown> = { ...extra, attempts: rec.attempts };
     if (status === 'succeeded' && rec.output) {
       Object.assign(data, {
@@ -86,7 +122,7 @@ export class RunState {
       });
     }
     if (error) data.error = error;
-    this.emit(`node.${status}`, rec.id, data);
+    this.emitFor(rec, status, data);
   }
 
   /** One attempt's record, for the node_attempts projection. */

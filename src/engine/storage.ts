@@ -5,7 +5,8 @@ export type OutboxEntry =
   | { kind: 'run' }
   | { kind: 'node'; nodeId: string }
   | { kind: 'attempt'; attempt: AttemptRow }
-  | { kind: 'document'; nodeId: string }
+  /** A node's document as it was produced: version 1, then one version per later loop iteration. */
+  | { kind: 'document'; nodeId: string; version?: number; title?: string; text?: string }
   | { kind: 'event'; event: DomainEvent };
 
 export type AttemptRow = {
@@ -34,7 +35,9 @@ export class RunStore {
     sql.exec(`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, rec TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, node_id TEXT, at INTEGER NOT NULL, data TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, k TEXT, payload TEXT NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, k TEXT, payload TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS items (node_id TEXT NOT NULL, idx INTEGER NOT NULL, item TEXT NOT NULL, rec TEXT NOT NULL, PRIMARY KEY (node_id, idx));
+      CREATE TABLE IF NOT EXISTS inbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, payload TEXT NOT NULL, at INTEGER NOT NULL, taken_by TEXT);`);
   }
 
   meta(): RunMeta | null {
@@ -74,6 +77,56 @@ export class RunStore {
       JSON.stringify(rec),
     );
     this.enqueue({ kind: 'node', nodeId: rec.id });
+  }
+
+  /** A map node's items: each one's value (fixed when the map starts) and its record. */
+  items(nodeId: string): { item: unknown; rec: NodeRecord }[] {
+    return this.sql
+      .exec<{ item: string; rec: string }>('SELECT item, rec FROM items WHERE node_id = ? ORDER BY idx', nodeId)
+      .toArray()
+      .map((r) => ({ item: JSON.parse(r.item) as unknown, rec: JSON.parse(r.rec) as NodeRecord }));
+  }
+
+  addItems(nodeId: string, items: { item: unknown; rec: NodeRecord }[]): void {
+    items.forEach(({ item, rec }, idx) => {
+      this.sql.exec(
+        'INSERT INTO items (node_id, idx, item, rec) VALUES (?, ?, ?, ?)',
+        nodeId,
+        idx,
+        JSON.stringify(item),
+        JSON.stringify(rec),
+      );
+    });
+  }
+
+  saveItem(nodeId: string, idx: number, rec: NodeRecord): void {
+    this.sql.exec('UPDATE items SET rec = ? WHERE node_id = ? AND idx = ?', JSON.stringify(rec), nodeId, idx);
+  }
+
+  deleteItems(nodeId: string): void {
+    this.sql.exec('DELETE FROM items WHERE node_id = ?', nodeId);
+  }
+
+  /** Events sent to the run (wait_for_event), kept until a node takes them. */
+  storeEvent(name: string, payload: unknown): void {
+    this.sql.exec('INSERT INTO inbox (name, payload, at) VALUES (?, ?, ?)', name, JSON.stringify(payload), Date.now());
+  }
+
+  waitingEvents(): number {
+    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM inbox WHERE taken_by IS NULL').one().n;
+  }
+
+  /** The oldest event of that name no node has taken yet, now taken by `nodeId`; null when there is none. */
+  takeEvent(name: string, nodeId: string): { payload: unknown; at: number } | null {
+    const row = this.sql
+      .exec<{ seq: number; payload: string; at: number }>(
+        'SELECT seq, payload, at FROM inbox WHERE name = ? AND taken_by IS NULL ORDER BY seq LIMIT 1',
+        name,
+      )
+      .toArray()[0];
+    if (!row) return null;
+    this.sql.exec('UPDATE inbox SET taken_by = ? WHERE seq = ?', nodeId, row.seq);
+    return { payload: JSON.parse(row.payload) as unknown, at: row.at };
   }
 
   appendEvent(type: string, nodeId: string | null, data: Record<string, unknown>): RunEvent {

@@ -1,13 +1,48 @@
 import { estimateTokens } from '../lib/tokens';
-import { templateRefs } from './definition';
 import type { NodeOutput } from './types';
 
+/** What a template can read: the run input, node outputs, the run and workflow, and inside maps and loops their own. */
 export type TemplateContext = {
   input: Record<string, unknown>;
   nodes: Record<string, { output: NodeOutput | null; status: string; finishedAt: number | null }>;
   run: Record<string, unknown>;
   workflow: Record<string, unknown>;
+  /** Inside a map node's per-item template: the item and its position (from 0). */
+  item?: unknown;
+  index?: number;
+  /** Inside a loop's body: the iteration (from 1) and the previous iteration's outputs. */
+  loop?: { iteration: number; previous: Record<string, { output: NodeOutput | null }> };
 };
+
+/** A reference's path: `nodes.outline.output.sections[0].title` → nodes, outline, output, sections, 0, title. */
+export type RefPath = (string | number)[];
+
+const REF = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+export function parseRef(ref: string): RefPath {
+  const out: RefPath = [];
+  for (const segment of ref.split('.')) {
+    const m = /^([^[\]]*)((?:\[\d{1,6}\])*)$/.exec(segment);
+    if (!m) {
+      out.push(segment);
+      continue;
+    }
+    if (m[1]) out.push(m[1]);
+    for (const [, i] of m[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(i));
+  }
+  return out;
+}
+
+/** The `{{ … }}` references in a template, as paths. */
+export function templateRefs(template: string): RefPath[] {
+  return [...template.matchAll(REF)].map((m) => parseRef(m[1]!));
+}
+
+/** A template that is exactly one reference (`{{nodes.outline.output.sections}}`), as its path; else null. */
+export function soleRef(template: string): RefPath | null {
+  const m = /^\s*\{\{\s*([^{}]*?)\s*\}\}\s*$/.exec(template);
+  return m ? parseRef(m[1]!) : null;
+}
 
 function stringify(value: unknown): string {
   if (value === undefined || value === null) return '';
@@ -19,40 +54,60 @@ function stringify(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function dig(value: unknown, path: string[]): unknown {
+function dig(value: unknown, path: RefPath): unknown {
   let cur = value;
   for (const key of path) {
     if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[key];
+    if (Array.isArray(cur)) {
+      if (typeof key !== 'number') return undefined;
+      cur = cur[key];
+    } else cur = (cur as Record<string, unknown>)[String(key)];
   }
   return cur;
 }
 
+/** A node output's reading: the text without a path, else its structured data at the path. */
+function outputAt(output: NodeOutput | null | undefined, path: RefPath): unknown {
+  return path.length ? dig(output?.data, path) : (output?.text ?? '');
+}
+
 /**
- * Resolves one reference. `nodes.<id>.output` is the node's text; `nodes.<id>.output.<path>` reads
- * its structured data (an analysis, a branch decision); `nodes.<id>.title`/`document_id`/`status`
- * read the rest. An object with a `label` (a sentiment, say) renders as that label.
+ * Resolves one reference to its value. `nodes.<id>.output` is the node's text;
+ * `nodes.<id>.output.<path>` reads its structured data (structured output, an analysis, a
+ * branch decision, a map's items); `nodes.<id>.title`/`document_id`/`status` read the rest.
+ * `item` and `index` exist inside a map's per-item template, `loop.iteration` and
+ * `loop.previous.<id>.output` inside a loop's body.
  */
-export function resolveRef(ref: string[], ctx: TemplateContext): string {
+export function resolveValue(ref: RefPath, ctx: TemplateContext): unknown {
   const [root, ...rest] = ref;
   if (root === 'nodes') {
     const [id, field, ...path] = rest;
-    const node = id ? ctx.nodes[id] : undefined;
-    if (!node) return '';
-    if (field === 'output' || field === undefined) {
-      return path.length ? stringify(dig(node.output?.data, path)) : (node.output?.text ?? '');
-    }
+    const node = typeof id === 'string' ? ctx.nodes[id] : undefined;
+    if (!node) return undefined;
+    if (field === 'output' || field === undefined) return outputAt(node.output, path);
     if (field === 'title') return node.output?.title ?? '';
-    if (field === 'document_id') return stringify(node.output?.documentId);
+    if (field === 'document_id') return node.output?.documentId;
     if (field === 'status') return node.status;
-    return '';
+    return undefined;
+  }
+  if (root === 'item') return dig(ctx.item, rest);
+  if (root === 'index') return rest.length ? undefined : ctx.index;
+  if (root === 'loop') {
+    const [field, id, sub, ...path] = rest;
+    if (field === 'iteration') return ctx.loop?.iteration;
+    if (field === 'previous' && typeof id === 'string' && (sub === 'output' || sub === undefined)) {
+      return outputAt(ctx.loop?.previous[id]?.output, path);
+    }
+    return undefined;
   }
   const base = root === 'input' ? ctx.input : root === 'run' ? ctx.run : root === 'workflow' ? ctx.workflow : undefined;
-  return stringify(dig(base, rest));
+  return dig(base, rest);
 }
 
+export const resolveRef = (ref: RefPath, ctx: TemplateContext): string => stringify(resolveValue(ref, ctx));
+
 export function render(template: string, ctx: TemplateContext): string {
-  return template.replace(/\{\{\s*([^{}]*?)\s*\}\}/g, (_m, path: string) => resolveRef(path.split('.'), ctx));
+  return template.replace(REF, (_m, path: string) => resolveRef(parseRef(path), ctx));
 }
 
 export type Compaction = { replaced: string[]; tokensBefore: number; tokensAfter: number; budget: number };
@@ -75,8 +130,8 @@ export function renderWithinBudget(
   const referenced = [
     ...new Set(
       templateRefs(template)
-        .filter((r) => r[0] === 'nodes' && r[1])
-        .map((r) => r[1]!),
+        .filter((r) => r[0] === 'nodes' && typeof r[1] === 'string')
+        .map((r) => r[1] as string),
     ),
   ]
     .filter((id) => (ctx.nodes[id]?.output?.text.length ?? 0) > 0)

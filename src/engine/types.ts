@@ -6,6 +6,17 @@ export type NodeStatus = 'pending' | 'running' | 'retry_wait' | 'waiting' | 'suc
 /** What a node produced: text for templates, structured data for analyses and branches. */
 export type NodeOutput = { text: string; title?: string; data?: Record<string, unknown>; documentId?: number | null };
 
+/** A loop node's progress: its iteration, the previous iteration's outputs, and what each iteration made. */
+export type LoopState = {
+  iteration: number;
+  previous: Record<string, NodeOutput | null>;
+  iterations: { iteration: number; outputs: Record<string, { preview: string; document_id: number | null } | null> }[];
+};
+
+/**
+ * The state of one node of a run, or of one item of a map node (then `id` is `<map>[<index>]`,
+ * see itemKey).
+ */
 export type NodeRecord = {
   id: string;
   status: NodeStatus;
@@ -29,7 +40,18 @@ export type NodeRecord = {
   tokensIn: number;
   tokensOut: number;
   contextCompacted: boolean;
+  /** Loop nodes only. */
+  loop?: LoopState;
 };
+
+/** A map item's record id: the map node's id and the item's position. */
+export const itemKey = (mapId: string, index: number) => `${mapId}[${index}]`;
+
+/** The map node and position of an item's record id; null for a node's own id. */
+export function parseItemKey(id: string): { mapId: string; index: number } | null {
+  const m = /^([a-z][a-z0-9_]*)\[(\d+)\]$/.exec(id);
+  return m ? { mapId: m[1]!, index: Number(m[2]) } : null;
+}
 
 export type RunMeta = {
   runId: number;
@@ -61,11 +83,19 @@ export type RunInit = Pick<
   'runId' | 'workflowId' | 'workflowVersion' | 'workflowName' | 'ownerId' | 'nodes' | 'settings' | 'input' | 'parent' | 'depth'
 >;
 
+/** How far a map node's items are. */
+export type MapProgress = { total: number; succeeded: number; failed: number; running: number; pending: number };
+
 /** A run's state as its readers see it. */
-export type RunView = { meta: RunMeta; nodes: NodeRecord[]; lastSeq: number };
+export type RunView = { meta: RunMeta; nodes: NodeRecord[]; lastSeq: number; maps?: Record<string, MapProgress> };
 
 /** An external decision a run waits for (an approval node). */
-export type RunSignal = { type: 'approval'; node_id: string; approved: boolean; comment?: string | undefined; actor: number | null };
+export type RunSignal =
+  | { type: 'approval'; node_id: string; approved: boolean; comment?: string | undefined; actor: number | null }
+  | { type: 'event'; name: string; payload: unknown; actor: number | null };
+
+/** The answer to a signal: applied, or why not (a validation problem, or a conflict with the run's state). */
+export type SignalResult = { ok: true; stored?: boolean } | { ok: false; code: 'validation_error' | 'conflict'; message: string };
 
 /** How a child run ended, as its parent's subchain node receives it. */
 export type ChildOutcome = { runId: number; status: string; output: Record<string, unknown> | null; error: string | null };

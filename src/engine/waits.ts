@@ -2,12 +2,15 @@ import type { ChildRuns } from './ports';
 import type { RunState } from './state';
 import { render, type TemplateContext } from './template';
 import type { WorkflowNode } from './definition';
+import { validateJson } from './json-schema';
 import { type ChildOutcome, NodeError, type NodeRecord, type RunMeta } from './types';
 
 /*
  * Nodes that wait for the outside world instead of executing: approvals (a person decides, or the
- * timeout does) and subchains (a child run of another workflow). Both park the node as `waiting`
- * with a deadline; the run goes on when a signal arrives or the deadline passes.
+ * timeout does), subchains (a child run of another workflow), waits (a duration or an instant) and
+ * waits for a named event. Each parks the node as `waiting` with a deadline, which the object's
+ * alarm keeps: nothing runs while it waits. The run goes on when a signal arrives or the deadline
+ * passes.
  */
 
 export const SUBCHAIN_POLL_MS = 30_000;
@@ -28,7 +31,7 @@ type Subchain = Extract<WorkflowNode, { type: 'subchain' }>;
 export function startApproval(d: WaitHost, meta: RunMeta, rec: NodeRecord, def: Approval, ctx: TemplateContext): void {
   rec.status = 'waiting';
   rec.waitUntil = Date.now() + def.approval_timeout_seconds * 1000;
-  d.state.store.saveNode(rec);
+  d.state.save(rec);
   const message = def.message ? render(def.message, ctx) : null;
   const until = new Date(rec.waitUntil).toISOString();
   const waiting = d.state.emit('node.waiting', rec.id, { reason: 'approval', message, until });
@@ -62,7 +65,7 @@ export function decideApproval(
 export function startSubchain(d: WaitHost, meta: RunMeta, rec: NodeRecord, def: Subchain, ctx: TemplateContext): void {
   rec.status = 'waiting';
   rec.waitUntil = Date.now() + SUBCHAIN_POLL_MS;
-  d.state.store.saveNode(rec);
+  d.state.save(rec);
   const input = Object.fromEntries(Object.entries(def.input).map(([k, v]) => [k, render(v, ctx)]));
   d.host.waitUntil(launchSubchain(d, meta, rec, def.workflow_id, input));
 }
@@ -72,8 +75,8 @@ async function launchSubchain(d: WaitHost, meta: RunMeta, rec: NodeRecord, workf
     if (meta.depth + 1 > MAX_SUBCHAIN_DEPTH) throw new NodeError(`subchains nest deeper than ${MAX_SUBCHAIN_DEPTH} levels`, false);
     const childRunId = await d.ports.children.launch(meta, rec.id, rec.attempts + 1, workflowId, input);
     rec.childRunId = childRunId;
-    d.state.store.saveNode(rec);
-    d.state.emit('node.waiting', rec.id, { reason: 'subchain', child_run_id: childRunId });
+    d.state.save(rec);
+    d.state.emitFor(rec, 'waiting', { reason: 'subchain', child_run_id: childRunId });
   } catch (err) {
     rec.attempts += 1;
     d.state.finishNode(rec, 'failed', err instanceof Error ? err.message : String(err));
@@ -84,7 +87,7 @@ async function launchSubchain(d: WaitHost, meta: RunMeta, rec: NodeRecord, workf
 /** The child has not reported: ask it, and look again later if it is still going. */
 export function pollSubchain(d: WaitHost, rec: NodeRecord): void {
   rec.waitUntil = Date.now() + SUBCHAIN_POLL_MS;
-  d.state.store.saveNode(rec);
+  d.state.save(rec);
   const childRunId = rec.childRunId!;
   d.host.waitUntil(
     d.ports.children.poll(childRunId).then(async (child) => {
@@ -106,4 +109,69 @@ export function completeSubchain(d: WaitHost, rec: NodeRecord, child: ChildOutco
   } else {
     d.state.finishNode(rec, 'failed', `child run ${child.runId} ${child.status}: ${child.error ?? 'no error recorded'}`);
   }
+}
+
+type Wait = Extract<WorkflowNode, { type: 'wait' }>;
+type WaitForEvent = Extract<WorkflowNode, { type: 'wait_for_event' }>;
+
+/** Parks a wait node until its instant: a duration from now, or `until` rendered. */
+export function startWait(d: WaitHost, rec: NodeRecord, def: Wait, ctx: TemplateContext): void {
+  const now = Date.now();
+  const raw = def.until === undefined ? null : render(def.until, ctx);
+  const until = raw === null ? now + def.duration_seconds! * 1000 : Date.parse(raw);
+  if (Number.isNaN(until)) {
+    rec.attempts = 1;
+    d.state.finishNode(rec, 'failed', `until must be an ISO 8601 instant; it rendered as "${raw!.slice(0, 100)}"`, { retryable: false });
+    return;
+  }
+  rec.status = 'waiting';
+  rec.waitUntil = Math.max(until, now);
+  d.state.save(rec);
+  d.state.emit('node.waiting', rec.id, { reason: 'wait', until: new Date(rec.waitUntil).toISOString() });
+}
+
+export function finishWait(d: WaitHost, rec: NodeRecord): void {
+  rec.attempts = 1;
+  rec.output = { text: '', data: { waited_until: new Date(rec.waitUntil ?? Date.now()).toISOString() } };
+  d.state.finishNode(rec, 'succeeded', null);
+}
+
+/** Parks a wait_for_event node, unless an event it waits for was sent before (the run keeps those). */
+export function startWaitForEvent(d: WaitHost, rec: NodeRecord, def: WaitForEvent): void {
+  const sent = d.state.store.takeEvent(def.event, rec.id);
+  if (sent) {
+    receiveEvent(d, rec, sent.payload);
+    return;
+  }
+  rec.status = 'waiting';
+  rec.waitUntil = Date.now() + def.timeout_seconds * 1000;
+  d.state.save(rec);
+  d.state.emit('node.waiting', rec.id, { reason: 'event', event: def.event, until: new Date(rec.waitUntil).toISOString() });
+}
+
+/** An event's payload becomes the node's output: its text (JSON), and its data when it is an object. */
+export function receiveEvent(d: WaitHost, rec: NodeRecord, payload: unknown): void {
+  rec.attempts = 1;
+  const data =
+    typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : { value: payload };
+  rec.output = { text: typeof payload === 'string' ? payload : JSON.stringify(payload), data };
+  d.state.emit('node.event_received', rec.id, {});
+  d.state.finishNode(rec, 'succeeded', null);
+}
+
+export function eventTimedOut(d: WaitHost, rec: NodeRecord, def: WaitForEvent): void {
+  rec.attempts = 1;
+  if (def.on_timeout === 'fail') {
+    d.state.finishNode(rec, 'failed', `no "${def.event}" event arrived within ${def.timeout_seconds}s`, { retryable: false });
+    return;
+  }
+  rec.output = { text: '', data: { event: def.event, timed_out: true } };
+  d.state.finishNode(rec, 'succeeded', null);
+}
+
+/** A payload's problems under the schema of the node that will take it; null when it is accepted. */
+export function eventProblems(def: WaitForEvent, payload: unknown): string | null {
+  if (!def.schema) return null;
+  const checked = validateJson(def.schema, payload);
+  return checked.valid ? null : `the payload does not match the event's schema: ${checked.errors.join('; ')}`;
 }

@@ -212,7 +212,7 @@ export const runRoutes = createRouter()
         path: '/{id}/runs/{runId}/events',
         operationId: 'signalRun',
         tags,
-        summary: 'Send an external event to a run (an approval decision)',
+        summary: 'Send an external event to a run: an approval decision, or a named event for a wait_for_event node',
         request: { params: RunParams, body: jsonBody(SignalBody) },
         responses: {
           200: jsonResponse(RunSchema, 'The run after the event'),
@@ -225,8 +225,9 @@ export const runRoutes = createRouter()
       const body = c.req.valid('json');
       await ownedRun(c.var.db, c.var.principal.userId, p.id, p.runId);
       const stub = runStub(c.env, p.runId);
-      const result = await stub.signal({ ...body, actor: c.var.principal.userId });
-      if (!result.ok) throw new ApiError('conflict', result.message);
+      const actor = c.var.principal.userId;
+      const result = await stub.signal(body.type === 'event' ? { ...body, payload: body.payload ?? null, actor } : { ...body, actor });
+      if (!result.ok) throw new ApiError(result.code, result.message);
       return c.json(await publicRun(c.var.db, await stub.view()), 200);
     },
   )

@@ -1,5 +1,5 @@
 import { objectStub } from '../lib/stubs';
-import type { ChildOutcome, RunEvent, RunInit, RunSignal, RunView } from '../engine';
+import type { ChildOutcome, RunEvent, RunInit, RunSignal, RunView, SignalResult } from '../engine';
 
 /** A run's object (durable-objects/workflow-run.ts): the single writer of one run's state. */
 export interface RunRpc {
@@ -15,8 +15,8 @@ export interface RunRpc {
   cancel(reason?: string): Promise<RunView>;
   /** Re-runs a failed or cancelled run from where it stopped. */
   retry(): Promise<RunView>;
-  /** An approval decision; an error message when it does not apply. */
-  signal(signal: RunSignal): Promise<{ ok: true } | { ok: false; message: string }>;
+  /** An approval decision or a named event; why not, when it does not apply. */
+  signal(signal: RunSignal): Promise<SignalResult>;
   /** A child run (of a subchain node) ended. */
   childFinished(nodeId: string, child: ChildOutcome): Promise<void>;
 }

@@ -62,6 +62,17 @@ const NodeView = z
     tokens_out: z.number().int(),
     context_compacted: z.boolean(),
     child_run_id: z.number().int().nullable(),
+    progress: z
+      .object({
+        total: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        running: z.number().int(),
+        pending: z.number().int(),
+      })
+      .nullable()
+      .openapi({ description: "A map node's items: how many are done, running and waiting to start" }),
+    iteration: z.number().int().nullable().openapi({ description: "A loop node's current (or last) iteration" }),
   })
   .openapi('RunNode');
 
@@ -148,12 +159,25 @@ export const StreamQuery = z.object({
 });
 
 export const SignalBody = z
-  .strictObject({
-    type: z.literal('approval'),
-    node_id: z.string().min(1).max(64),
-    approved: z.boolean(),
-    comment: z.string().max(2000).optional(),
-  })
+  .discriminatedUnion('type', [
+    z
+      .strictObject({
+        type: z.literal('approval'),
+        node_id: z.string().min(1).max(64),
+        approved: z.boolean(),
+        comment: z.string().max(2000).optional(),
+      })
+      .openapi('RunApprovalSignal', { description: "An approval node's decision" }),
+    z
+      .strictObject({
+        type: z.literal('event'),
+        name: z.string().min(1).max(64).openapi({ example: 'payment.received' }),
+        payload: z.unknown().optional().openapi({ description: "The event's data (JSON); a wait_for_event node's output" }),
+      })
+      .openapi('RunEventSignal', {
+        description: 'A named event for a wait_for_event node; kept by the run until such a node starts when none waits yet',
+      }),
+  ])
   .openapi('RunSignalRequest');
 
 export const AnalyticsSchema = z

@@ -49,6 +49,8 @@ export async function publicRun(db: DB, view: RunView) {
         tokens_out: n.tokensOut,
         context_compacted: n.contextCompacted,
         child_run_id: n.childRunId,
+        progress: view.maps?.[n.id] ?? null,
+        iteration: n.loop?.iteration ?? null,
       };
     }),
     attempts: attempts.map((a) => ({
