@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { modelInfo, type ModelInfo } from './catalogue';
+import { modelContext } from './errors';
+import { DEFAULT_MODELS } from './models';
 import {
   ProviderError,
   estimateTokens,
@@ -15,14 +18,18 @@ import { parseJson, postJson, providerSse, readJson, requireKey, truncatedStream
  * Google Gemini through the Generative Language API (generateContent / streamGenerateContent).
  * Its dialect differs from the chat APIs: turns are `contents` with roles `user` and `model`, the
  * system prompt is a separate `systemInstruction`, and sampling options sit in `generationConfig`.
+ * Current models think before they answer: `thoughtsTokenCount` is billed as output but is not
+ * part of `candidatesTokenCount`, so the two are added for the output tokens.
  */
 
 export type GoogleConfig = {
   apiKey: string;
-  /** Default 'gemini-2.0-flash'. */
+  /** Default: the catalogue's current Gemini default. */
   defaultModel?: string;
   /** Default 'https://generativelanguage.googleapis.com/v1beta'. */
   baseUrl?: string;
+  /** The catalogue's view of a model; default: the built-in catalogue, without AI_MODELS corrections. */
+  describe?: (model: string) => ModelInfo;
 };
 
 const Candidate = z.object({
@@ -37,15 +44,15 @@ const GenerateContentResponse = z.object({
   // Set instead of `candidates` when the prompt itself was blocked.
   promptFeedback: z.object({ blockReason: z.string().optional() }).optional(),
   // Counts are omitted when zero; in a stream, each chunk carries the running totals.
-  usageMetadata: z.object({ promptTokenCount: z.number().optional(), candidatesTokenCount: z.number().optional() }).optional(),
+  usageMetadata: z
+    .object({
+      promptTokenCount: z.number().optional(),
+      candidatesTokenCount: z.number().optional(),
+      thoughtsTokenCount: z.number().optional(),
+    })
+    .optional(),
 });
 type GeminiResponse = z.infer<typeof GenerateContentResponse>;
-
-const CONTEXT_WINDOWS: ReadonlyArray<readonly [prefix: string, tokens: number]> = [
-  ['gemini-1.5-pro', 2_097_152],
-  ['gemini-1.5-flash', 1_048_576],
-  ['gemini-2', 1_048_576],
-];
 
 type Reply = { text: string; finish: string | undefined; usage: GeminiResponse['usageMetadata'] };
 
@@ -55,17 +62,29 @@ export class GoogleProvider implements AIProvider {
   // `#` fields stay out of JSON.stringify and console.log of the provider, so the key does too.
   readonly #apiKey: string;
   readonly #baseUrl: string;
+  readonly #describe: (model: string) => ModelInfo;
   readonly #fetch: Fetcher;
 
   constructor(config: GoogleConfig, fetch: Fetcher) {
     this.#apiKey = config.apiKey;
     this.#baseUrl = (config.baseUrl ?? 'https://generativelanguage.googleapis.com/v1beta').replace(/\/+$/, '');
-    this.defaultModel = config.defaultModel ?? 'gemini-2.0-flash';
+    this.defaultModel = config.defaultModel ?? DEFAULT_MODELS.google;
+    this.#describe = config.describe ?? ((model) => modelInfo('google', model));
     this.#fetch = fetch;
   }
 
   contextWindow(model: string): number {
-    return CONTEXT_WINDOWS.find(([prefix]) => model.startsWith(prefix))?.[1] ?? 8_192;
+    return this.#describe(model).contextWindow;
+  }
+
+  requestBody(request: GenerateRequest, model: string) {
+    const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content);
+    const temperature = this.#describe(model).capabilities.temperature ? request.temperature : undefined;
+    return {
+      contents: request.messages.flatMap((m) => (m.role === 'system' ? [] : [{ role: geminiRole(m.role), parts: [{ text: m.content }] }])),
+      systemInstruction: system.length > 0 ? { parts: [{ text: system.join('\n\n') }] } : undefined,
+      generationConfig: { maxOutputTokens: request.maxTokens, temperature },
+    };
   }
 
   async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
@@ -78,28 +97,25 @@ export class GoogleProvider implements AIProvider {
     const url = `${this.#baseUrl}/models/${encodeURIComponent(model)}:${method}`;
     // The key goes in a header rather than `?key=`, so it never lands in a logged URL.
     const headers = { 'x-goog-api-key': apiKey, 'content-type': 'application/json' };
-    const res = await postJson('google', this.#fetch, url, headers, requestBody(request), options.signal);
+    const context = modelContext('google', request.model, model);
+    const res = await postJson('google', this.#fetch, url, headers, this.requestBody(request, model), options.signal, context);
     const reply = stream
       ? await readStream(res, options)
       : fromResponse(await readJson('google', res, GenerateContentResponse, options.signal), true);
+    const usage = reply.usage;
+    const thoughts = usage?.thoughtsTokenCount ?? 0;
+    const answer = usage?.candidatesTokenCount;
     return {
       text: reply.text,
       provider: 'google',
       model,
-      tokensIn: reply.usage?.promptTokenCount ?? estimateTokens(request.messages.map((m) => m.content).join('\n')),
-      tokensOut: reply.usage?.candidatesTokenCount ?? estimateTokens(reply.text),
+      tokensIn: usage?.promptTokenCount ?? estimateTokens(request.messages.map((m) => m.content).join('\n')),
+      tokensOut: answer !== undefined || thoughts > 0 ? (answer ?? 0) + thoughts : estimateTokens(reply.text),
+      ...(thoughts > 0 ? { tokensReasoning: thoughts } : {}),
       finishReason: reply.finish === 'STOP' ? 'stop' : reply.finish === 'MAX_TOKENS' ? 'length' : 'other',
+      ...(reply.finish ? { rawFinishReason: reply.finish } : {}),
     };
   }
-}
-
-function requestBody(request: GenerateRequest) {
-  const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content);
-  return {
-    contents: request.messages.flatMap((m) => (m.role === 'system' ? [] : [{ role: geminiRole(m.role), parts: [{ text: m.content }] }])),
-    systemInstruction: system.length > 0 ? { parts: [{ text: system.join('\n\n') }] } : undefined,
-    generationConfig: { maxOutputTokens: request.maxTokens, temperature: request.temperature },
-  };
 }
 
 const geminiRole = (role: Exclude<ChatMessage['role'], 'system'>) => (role === 'assistant' ? 'model' : 'user');

@@ -1,5 +1,26 @@
-/** The AI layer's public module: providers behind one interface (with fallback chains and the response cache) and the offline text algorithms. */
-export { type AiEnv, createProvider, defaultProvider, generateWithChain, providerChain } from './registry';
+/** The AI layer's public module: providers behind one interface (with fallback chains and the response cache), the model catalogue, and the offline text algorithms. */
+export {
+  CHECKED as CATALOGUE_CHECKED,
+  DEFAULT_MODELS,
+  MODELS,
+  costUsd,
+  modelInfo,
+  priceAt,
+  type Capabilities,
+  type Lifecycle,
+  type ModelEntry,
+  type ModelInfo,
+  type Price,
+} from './catalogue';
+export {
+  type AiEnv,
+  configuredModel,
+  configuredModelInfo,
+  createProvider,
+  defaultProvider,
+  generateWithChain,
+  providerChain,
+} from './registry';
 export { ANALYSIS_KINDS, type AnalysisKind, analyzeText } from './text/analyze';
 export { summarize } from './text/summarize';
 export { estimateTokens, ProviderError, type ProviderName, PROVIDERS } from './types';

@@ -9,13 +9,12 @@ import { draftFromPrompt } from './text/draft';
 import { splitInstruction } from './text/prompt';
 import { summarize } from './text/summarize';
 import { makeTitle, type TitleStyle } from './text/title';
+import { modelInfo } from './catalogue';
+import { DEFAULT_MODELS } from './models';
 import { truncateAtBoundary } from './text/tokenize';
 import { type AIProvider, estimateTokens, type GenerateOptions, type GenerateRequest, type GenerateResult, ProviderError } from './types';
 
-const MODEL = 'local-extractive-v1';
-// Not a limit of the algorithms, which are linear or quadratic in the text; it is what the
-// chain engine should budget upstream documents to, so local runs resemble model runs.
-const CONTEXT_WINDOW = 8192;
+const MODEL = DEFAULT_MODELS.local;
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new ProviderError('local', 'aborted', 'local: request aborted', false);
@@ -47,8 +46,13 @@ export class LocalProvider implements AIProvider {
   readonly name = 'local' as const;
   readonly defaultModel = MODEL;
 
+  /**
+   * The catalogue's window for the local model. Not a limit of the algorithms, which are linear or
+   * quadratic in the text: what the chain engine budgets upstream documents to, so local runs
+   * resemble model runs.
+   */
   contextWindow(_model: string): number {
-    return CONTEXT_WINDOW;
+    return modelInfo('local', MODEL).contextWindow;
   }
 
   /**

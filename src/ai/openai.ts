@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { modelInfo, type ModelInfo } from './catalogue';
+import { modelContext } from './errors';
+import { DEFAULT_MODELS } from './models';
+import { parseJson, postJson, providerSse, readJson, requireKey, truncatedStream } from './sse';
 import {
   ProviderError,
   estimateTokens,
@@ -8,30 +12,42 @@ import {
   type GenerateRequest,
   type GenerateResult,
 } from './types';
-import { parseJson, postJson, providerSse, readJson, requireKey, truncatedStream } from './sse';
 
 /*
  * OpenAI Chat Completions, and through `baseUrl` any server speaking the same dialect (Groq,
- * Together, vLLM, Ollama's /v1). Only the subset those servers share is used: `messages` with
- * system/user/assistant roles, `max_tokens`, `temperature` and `stream`.
+ * Together, vLLM, Ollama's /v1). What the request carries depends on the model (the catalogue):
+ * - the output cap is `max_completion_tokens`, the field OpenAI documents (`max_tokens` is
+ *   deprecated and refused by its reasoning models). Compatible servers document `max_tokens`
+ *   (Ollama lists only that one), so a model the catalogue does not know, on a server that is not
+ *   OpenAI's, gets `max_tokens`;
+ * - reasoning models (o-series, GPT-5 onwards) refuse sampling parameters: no `temperature`.
  */
 
 export type OpenAIConfig = {
   apiKey: string;
   /** Default 'https://api.openai.com/v1'; any OpenAI-compatible endpoint. */
   baseUrl?: string;
-  /** Default 'gpt-4o-mini'. */
+  /** Default: the catalogue's current OpenAI default. */
   defaultModel?: string;
+  /** The catalogue's view of a model; default: the built-in catalogue, without AI_MODELS corrections. */
+  describe?: (model: string) => ModelInfo;
 };
 
-const Usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number() });
+const OPENAI_API = 'https://api.openai.com/v1';
+
+const Usage = z.object({
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
+  // completion_tokens includes these; reasoning models report them, others leave them out or send 0.
+  completion_tokens_details: z.object({ reasoning_tokens: z.number().optional() }).nullish(),
+});
 
 const Completion = z.object({
   choices: z
     .array(
       z.object({
         // null when the model answers with a tool call or a refusal rather than text
-        message: z.object({ content: z.string().nullable() }),
+        message: z.object({ content: z.string().nullable(), refusal: z.string().nullish() }),
         finish_reason: z.string().nullable(),
       }),
     )
@@ -43,25 +59,16 @@ const Completion = z.object({
 // A streamed chunk. With `stream_options.include_usage`, every chunk carries `usage: null` except
 // a last one that has the usage and `choices: []`. A failure after the 200 arrives as `{ error }`.
 const Chunk = z.object({
-  choices: z.array(z.object({ delta: z.object({ content: z.string().nullish() }), finish_reason: z.string().nullish() })).default([]),
+  choices: z
+    .array(
+      z.object({ delta: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }), finish_reason: z.string().nullish() }),
+    )
+    .default([]),
   usage: Usage.nullish(),
   error: z.object({ message: z.string() }).optional(),
 });
 
-// Most specific prefix first: 'gpt-4' would otherwise claim every gpt-4o and gpt-4.1 model.
-const CONTEXT_WINDOWS: ReadonlyArray<readonly [prefix: string, tokens: number]> = [
-  ['gpt-4.1', 1_047_576],
-  ['gpt-4o', 128_000],
-  ['gpt-4-turbo', 128_000],
-  ['gpt-4', 8_192],
-  ['gpt-3.5-turbo', 16_385],
-  ['o1-mini', 128_000],
-  ['o1', 200_000],
-  ['o3', 200_000],
-  ['o4-mini', 200_000],
-];
-
-type Reply = { text: string; finish: string | null | undefined; usage: z.infer<typeof Usage> | null | undefined };
+type Reply = { text: string; finish: string | null | undefined; refusal: string; usage: z.infer<typeof Usage> | null | undefined };
 
 export class OpenAIProvider implements AIProvider {
   readonly name = 'openai';
@@ -69,41 +76,61 @@ export class OpenAIProvider implements AIProvider {
   // `#` fields stay out of JSON.stringify and console.log of the provider, so the key does too.
   readonly #apiKey: string;
   readonly #baseUrl: string;
+  readonly #describe: (model: string) => ModelInfo;
   readonly #fetch: Fetcher;
 
   constructor(config: OpenAIConfig, fetch: Fetcher) {
     this.#apiKey = config.apiKey;
-    this.#baseUrl = (config.baseUrl ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
-    this.defaultModel = config.defaultModel ?? 'gpt-4o-mini';
+    this.#baseUrl = (config.baseUrl ?? OPENAI_API).replace(/\/+$/, '');
+    this.defaultModel = config.defaultModel ?? DEFAULT_MODELS.openai;
+    this.#describe = config.describe ?? ((model) => modelInfo('openai', model));
     this.#fetch = fetch;
   }
 
   contextWindow(model: string): number {
-    return CONTEXT_WINDOWS.find(([prefix]) => model.startsWith(prefix))?.[1] ?? 8_192;
+    return this.#describe(model).contextWindow;
+  }
+
+  /** The request body for a call; exported through the class so contract tests can compare it with the SDK's. */
+  requestBody(request: GenerateRequest, model: string) {
+    const info = this.#describe(model);
+    const officialCap = info.known || this.#baseUrl === OPENAI_API;
+    const stream = request.stream === true;
+    return {
+      model,
+      messages: request.messages.map(({ role, content }) => ({ role, content })),
+      ...(officialCap ? { max_completion_tokens: request.maxTokens } : { max_tokens: request.maxTokens }),
+      temperature: info.capabilities.temperature ? request.temperature : undefined,
+      // Without include_usage a streamed reply reports no token counts at all.
+      ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+    };
   }
 
   async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
     const apiKey = requireKey('openai', this.#apiKey);
     const model = request.model ?? this.defaultModel;
-    const stream = request.stream === true;
-    const body = {
-      model,
-      messages: request.messages.map(({ role, content }) => ({ role, content })),
-      max_tokens: request.maxTokens,
-      temperature: request.temperature,
-      // Without include_usage a streamed reply reports no token counts at all.
-      ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
-    };
     const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
-    const res = await postJson('openai', this.#fetch, `${this.#baseUrl}/chat/completions`, headers, body, options.signal);
-    const reply = stream ? await readStream(res, options) : await readCompletion(res, options.signal);
+    const res = await postJson(
+      'openai',
+      this.#fetch,
+      `${this.#baseUrl}/chat/completions`,
+      headers,
+      this.requestBody(request, model),
+      options.signal,
+      modelContext('openai', request.model, model),
+    );
+    const reply = request.stream === true ? await readStream(res, options) : await readCompletion(res, options.signal);
+    const reasoning = reply.usage?.completion_tokens_details?.reasoning_tokens;
+    const raw = reply.text === '' && reply.refusal ? 'refusal' : (reply.finish ?? undefined);
     return {
       text: reply.text,
       provider: 'openai',
       model,
       tokensIn: reply.usage?.prompt_tokens ?? estimateTokens(request.messages.map((m) => m.content).join('\n')),
       tokensOut: reply.usage?.completion_tokens ?? estimateTokens(reply.text),
+      ...(reasoning ? { tokensReasoning: reasoning } : {}),
       finishReason: reply.finish === 'stop' ? 'stop' : reply.finish === 'length' ? 'length' : 'other',
+      ...(raw ? { rawFinishReason: raw } : {}),
     };
   }
 }
@@ -112,13 +139,16 @@ async function readCompletion(res: Response, signal: AbortSignal | undefined): P
   const completion = await readJson('openai', res, Completion, signal);
   // `.min(1)` above guarantees a first choice; the check only satisfies noUncheckedIndexedAccess.
   const choice = completion.choices[0];
-  return { text: choice?.message.content ?? '', finish: choice?.finish_reason, usage: completion.usage };
+  return {
+    text: choice?.message.content ?? '',
+    finish: choice?.finish_reason,
+    refusal: choice?.message.refusal ?? '',
+    usage: completion.usage,
+  };
 }
 
 async function readStream(res: Response, { signal, onToken }: GenerateOptions): Promise<Reply> {
-  let text = '';
-  let finish: string | null | undefined;
-  let usage: Reply['usage'];
+  const reply: Reply = { text: '', finish: undefined, refusal: '', usage: undefined };
   let done = false;
   for await (const { data } of providerSse('openai', res.body, signal)) {
     if (data === '[DONE]') {
@@ -130,13 +160,14 @@ async function readStream(res: Response, { signal, onToken }: GenerateOptions): 
     const choice = chunk.choices[0];
     const delta = choice?.delta.content;
     if (delta) {
-      text += delta;
+      reply.text += delta;
       onToken?.(delta);
     }
-    finish = choice?.finish_reason ?? finish;
-    usage = chunk.usage ?? usage;
+    reply.refusal += choice?.delta.refusal ?? '';
+    reply.finish = choice?.finish_reason ?? reply.finish;
+    reply.usage = chunk.usage ?? reply.usage;
   }
   // Servers that never send `[DONE]` still mark the last content chunk with a finish_reason.
-  if (!done && !finish) throw truncatedStream('openai');
-  return { text, finish, usage };
+  if (!done && !reply.finish) throw truncatedStream('openai');
+  return reply;
 }

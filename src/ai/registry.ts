@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { sha256Hex } from '../lib/crypto';
 import { log } from '../lib/log';
 import { AnthropicProvider } from './anthropic';
+import { modelInfo, overridesOf } from './catalogue';
 import { GoogleProvider } from './google';
 import { LocalProvider } from './local';
 import { OpenAIProvider } from './openai';
@@ -16,6 +17,7 @@ import {
   type ProviderName,
 } from './types';
 import { WorkersAIProvider, type WorkersAiBinding } from './workers-ai';
+import { DEFAULT_MODELS } from './models';
 import { cached } from '../cache';
 
 /**
@@ -33,36 +35,55 @@ export type AiEnv = Env & {
   GOOGLE_API_KEY?: string;
   GOOGLE_MODEL?: string;
   WORKERS_AI_MODEL?: string;
+  /** An AI Gateway id: Workers AI calls are then routed through it (`gateway: { id }`). */
+  WORKERS_AI_GATEWAY?: string;
+  /** Catalogue corrections and additions, JSON by provider and model (src/ai/catalogue.ts). */
+  AI_MODELS?: string;
 };
 
 const isProvider = (s: string): s is ProviderName => (PROVIDERS as readonly string[]).includes(s);
 const opt = (s: string | undefined) => (s?.trim() ? s.trim() : undefined);
 
+const MODEL_VARS = {
+  local: undefined,
+  'workers-ai': 'WORKERS_AI_MODEL',
+  openai: 'OPENAI_MODEL',
+  anthropic: 'ANTHROPIC_MODEL',
+  google: 'GOOGLE_MODEL',
+} as const satisfies Record<ProviderName, keyof AiEnv | undefined>;
+
+/** The model a provider uses when a call names none: its variable, else the catalogue's default. */
+export function configuredModel(name: ProviderName, env: AiEnv): string {
+  const variable = MODEL_VARS[name];
+  return (variable && opt(env[variable])) || DEFAULT_MODELS[name];
+}
+
 export function createProvider(name: ProviderName, env: AiEnv, fetcher: Fetcher = (input, init) => fetch(input, init)): AIProvider {
+  const describe = (model: string) => modelInfo(name, model, { env });
+  const defaultModel = configuredModel(name, env);
   switch (name) {
     case 'local':
       return new LocalProvider();
     case 'workers-ai':
-      return new WorkersAIProvider(env.AI, { ...(opt(env.WORKERS_AI_MODEL) ? { defaultModel: opt(env.WORKERS_AI_MODEL)! } : {}) });
+      return new WorkersAIProvider(env.AI, {
+        defaultModel,
+        describe,
+        ...(opt(env.WORKERS_AI_GATEWAY) ? { gateway: opt(env.WORKERS_AI_GATEWAY)! } : {}),
+      });
     case 'openai':
       return new OpenAIProvider(
         {
           apiKey: env.OPENAI_API_KEY ?? '',
+          defaultModel,
+          describe,
           ...(opt(env.OPENAI_BASE_URL) ? { baseUrl: opt(env.OPENAI_BASE_URL)! } : {}),
-          ...(opt(env.OPENAI_MODEL) ? { defaultModel: opt(env.OPENAI_MODEL)! } : {}),
         },
         fetcher,
       );
     case 'anthropic':
-      return new AnthropicProvider(
-        { apiKey: env.ANTHROPIC_API_KEY ?? '', ...(opt(env.ANTHROPIC_MODEL) ? { defaultModel: opt(env.ANTHROPIC_MODEL)! } : {}) },
-        fetcher,
-      );
+      return new AnthropicProvider({ apiKey: env.ANTHROPIC_API_KEY ?? '', defaultModel, describe }, fetcher);
     case 'google':
-      return new GoogleProvider(
-        { apiKey: env.GOOGLE_API_KEY ?? '', ...(opt(env.GOOGLE_MODEL) ? { defaultModel: opt(env.GOOGLE_MODEL)! } : {}) },
-        fetcher,
-      );
+      return new GoogleProvider({ apiKey: env.GOOGLE_API_KEY ?? '', defaultModel, describe }, fetcher);
   }
 }
 
@@ -96,7 +117,9 @@ const CachedResult = z.object({
   model: z.string(),
   tokensIn: z.number(),
   tokensOut: z.number(),
+  tokensReasoning: z.number().optional(),
   finishReason: z.enum(['stop', 'length', 'other']),
+  rawFinishReason: z.string().optional(),
 });
 
 async function cacheKey(provider: AIProvider, req: GenerateRequest): Promise<string> {
@@ -104,9 +127,43 @@ async function cacheKey(provider: AIProvider, req: GenerateRequest): Promise<str
   return `${provider.name}:${await sha256Hex(JSON.stringify([model, req.task ?? 'generate', req.messages, req.maxTokens ?? null, req.temperature ?? null]))}`;
 }
 
+/**
+ * Never an empty success: a network model that answers with no text (a reasoning model that
+ * spent its whole budget thinking, a filtered answer, a stream parsed wrong) is asked once more,
+ * and if the second answer is empty too the call fails for good with the provider's own finish
+ * reason. Both calls' tokens are counted, since both were billed. The local provider is
+ * deterministic: asking it again would give the same text.
+ */
+async function generateNonEmpty(env: AiEnv, provider: AIProvider, req: GenerateRequest, options: GenerateOptions): Promise<GenerateResult> {
+  const first = await provider.generate(req, options);
+  if (first.text.trim() !== '' || provider.name === 'local') return first;
+  log(env.LOG_LEVEL, 'warn', 'provider returned no text; asking once more', {
+    provider: provider.name,
+    model: first.model,
+    finish: first.rawFinishReason,
+  });
+  const second = await provider.generate(req, options);
+  if (second.text.trim() !== '') {
+    const reasoning = (first.tokensReasoning ?? 0) + (second.tokensReasoning ?? 0);
+    return {
+      ...second,
+      tokensIn: first.tokensIn + second.tokensIn,
+      tokensOut: first.tokensOut + second.tokensOut,
+      ...(reasoning > 0 ? { tokensReasoning: reasoning } : {}),
+    };
+  }
+  const spent = second.tokensReasoning ? `, ${second.tokensReasoning} of them reasoning` : '';
+  throw new ProviderError(
+    provider.name,
+    'empty_response',
+    `${provider.name}: ${second.model} returned no text twice (finish reason ${second.rawFinishReason ?? second.finishReason}; ${second.tokensOut} output tokens${spent})`,
+    false,
+  );
+}
+
 /** Generates with one provider, through the cache when the call is deterministic. */
 async function generateOnce(env: AiEnv, provider: AIProvider, req: GenerateRequest, options: GenerateOptions): Promise<GenerateResult> {
-  if (!deterministic(provider.name, req) || env.CACHE === undefined) return provider.generate(req, options);
+  if (!deterministic(provider.name, req) || env.CACHE === undefined) return generateNonEmpty(env, provider, req, options);
   let generated = false;
   const result = await cached(
     { env, waitUntil: options.waitUntil },
@@ -114,7 +171,7 @@ async function generateOnce(env: AiEnv, provider: AIProvider, req: GenerateReque
     await cacheKey(provider, req),
     async () => {
       generated = true;
-      const { cached: _, ...fresh } = await provider.generate(req, options);
+      const { cached: _, ...fresh } = await generateNonEmpty(env, provider, req, options);
       return fresh;
     },
     { schema: CachedResult },
@@ -129,7 +186,8 @@ export type ChainResult = GenerateResult & { fallbackFrom: ProviderName[] };
 /**
  * Generates with the first provider of the chain that succeeds. A provider that is not
  * configured, or fails, hands over to the next; the error thrown when all fail is retryable if
- * any failure was, so the engine's retry policy can try the whole chain again later.
+ * any failure was, so the engine's retry policy can try the whole chain again later — and no
+ * sooner than every retryable provider asked (`retryAfterMs`), when each of them gave advice.
  */
 export async function generateWithChain(
   env: AiEnv,
@@ -152,13 +210,28 @@ export async function generateWithChain(
     }
   }
   const last = failures.at(-1);
-  const retryable = failures.some((f) => f.retryable);
+  const retryable = failures.filter((f) => f.retryable);
   const summary = failures.map((f) => f.message).join('; ');
+  // The next attempt can succeed as soon as one retryable provider can: the smallest advice, and
+  // none at all if any retryable provider gave none.
+  const advised = retryable.map((f) => f.retryAfterMs);
+  const retryAfterMs = advised.length > 0 && advised.every((ms) => ms !== undefined) ? Math.min(...(advised as number[])) : undefined;
   throw new ProviderError(
     last?.provider ?? 'local',
     last?.code ?? 'not_configured',
     summary || 'no provider configured',
-    retryable,
+    retryable.length > 0,
     last?.status,
+    retryAfterMs,
   );
+}
+
+/** The catalogue entry of the model a provider would use here, and any problem with AI_MODELS. */
+export function configuredModelInfo(name: ProviderName, env: AiEnv, at: Date = new Date()) {
+  return {
+    info: modelInfo(name, configuredModel(name, env), { env, at }),
+    /** The variable that chooses the model. */
+    setting: MODEL_VARS[name] ?? 'the model',
+    problem: overridesOf(env).problem,
+  };
 }

@@ -29,7 +29,11 @@ const GenerateResponse = z
     provider: z.enum(PROVIDERS),
     model: z.string(),
     tokens_in: z.number().int(),
-    tokens_out: z.number().int(),
+    tokens_out: z.number().int().openapi({ description: 'Every output token billed, reasoning included' }),
+    tokens_reasoning: z
+      .number()
+      .int()
+      .openapi({ description: 'The part of tokens_out the model spent reasoning (0 when it reports none)' }),
     finish_reason: z.enum(['stop', 'length', 'other']),
     cached: z.boolean(),
     fallback_from: z.array(z.enum(PROVIDERS)).openapi({ description: 'Providers tried first that were not configured or failed' }),
@@ -116,6 +120,7 @@ export function aiRoutes(prefix: 'canonical' | 'seeds') {
               model: r.model,
               tokens_in: r.tokensIn,
               tokens_out: r.tokensOut,
+              tokens_reasoning: r.tokensReasoning ?? 0,
               finish_reason: r.finishReason,
               cached: r.cached ?? false,
               fallback_from: r.fallbackFrom,
@@ -125,7 +130,12 @@ export function aiRoutes(prefix: 'canonical' | 'seeds') {
         } catch (err) {
           if (err instanceof ProviderError) {
             throw new ApiError('service_unavailable', `No AI provider could answer: ${err.message}`, {
-              details: { provider: err.provider, code: err.code, retryable: err.retryable },
+              details: {
+                provider: err.provider,
+                code: err.code,
+                retryable: err.retryable,
+                ...(err.retryAfterMs !== undefined ? { retry_after_ms: err.retryAfterMs } : {}),
+              },
             });
           }
           throw err;

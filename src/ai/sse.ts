@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ProviderError, errorForStatus, type Fetcher, type ProviderName } from './types';
+import { httpError, type ModelContext } from './errors';
+import { ProviderError, type Fetcher, type ProviderName } from './types';
 
 /*
  * The wire plumbing the network providers share: a server-sent-events parser for streamed
@@ -105,7 +106,11 @@ export function requireKey(provider: ProviderName, apiKey: string | undefined): 
   return apiKey;
 }
 
-/** POSTs a JSON body; resolves only with a 2xx response, every other outcome is a classified ProviderError. */
+/**
+ * POSTs a JSON body; resolves only with a 2xx response, every other outcome is a classified
+ * ProviderError (src/ai/errors.ts), which names `context`'s model and setting when the provider
+ * does not serve the model.
+ */
 export async function postJson(
   provider: ProviderName,
   fetch: Fetcher,
@@ -113,6 +118,7 @@ export async function postJson(
   headers: Record<string, string>,
   body: unknown,
   signal: AbortSignal | undefined,
+  context: ModelContext,
 ): Promise<Response> {
   if (signal?.aborted) throw abortError(provider, signal);
   let res: Response;
@@ -122,21 +128,11 @@ export async function postJson(
   } catch (err) {
     throw thrownError(provider, err, signal);
   }
-  if (!res.ok) throw errorForStatus(provider, res.status, await errorDetail(res));
-  return res;
-}
-
-// OpenAI, Anthropic and Gemini all answer a failed request with `{ error: { message, ... } }`.
-const ErrorBody = z.object({ error: z.object({ message: z.string() }) });
-
-/** A short, single-line account of an error body for the ProviderError message. */
-async function errorDetail(res: Response): Promise<string> {
-  // The status already classifies the failure; the body only feeds the message, so a body that
-  // cannot be read is reported as such rather than replacing the status error.
+  if (res.ok) return res;
+  // The status already classifies the failure; the body only refines it, so a body that cannot
+  // be read is reported as such rather than replacing the status error.
   const text = await res.text().catch(() => '(unreadable body)');
-  const parsed = ErrorBody.safeParse(jsonOrUndefined(text));
-  const detail = (parsed.success ? parsed.data.error.message : text).replace(/\s+/g, ' ').trim();
-  return detail === '' ? '(empty body)' : detail.slice(0, 200);
+  throw httpError(provider, res.status, res.headers, text, context);
 }
 
 function jsonOrUndefined(text: string): unknown {

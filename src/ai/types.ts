@@ -32,8 +32,13 @@ export type GenerateResult = {
   provider: ProviderName;
   model: string;
   tokensIn: number;
+  /** Every output token billed, reasoning included (providers bill reasoning as output). */
   tokensOut: number;
+  /** The part of `tokensOut` the model spent reasoning, when the provider reports it. */
+  tokensReasoning?: number;
   finishReason: 'stop' | 'length' | 'other';
+  /** The provider's own finish reason (`end_turn`, `MAX_TOKENS`, `content_filter` …), when it gave one. */
+  rawFinishReason?: string;
   /** True when served from the cache (src/cache, namespace `ai`) rather than by the provider. */
   cached?: boolean;
 };
@@ -58,11 +63,14 @@ export type ProviderErrorCode =
   | 'not_configured'
   | 'bad_request'
   | 'auth'
+  | 'model_not_found'
+  | 'quota_exceeded'
   | 'rate_limited'
   | 'timeout'
   | 'server_error'
   | 'network'
   | 'invalid_response'
+  | 'empty_response'
   | 'aborted';
 
 /** A provider failure, classified so callers know whether another attempt can help. */
@@ -74,20 +82,11 @@ export class ProviderError extends Error {
     message: string,
     readonly retryable: boolean,
     readonly status?: number,
+    /** The provider's advice (retry-after, RetryInfo): the least delay before another attempt. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
-}
-
-/** Classifies an HTTP status from a provider: 408, 409, 429 and 5xx are worth retrying. */
-export function errorForStatus(provider: ProviderName, status: number, detail: string): ProviderError {
-  if (status === 401 || status === 403)
-    return new ProviderError(provider, 'auth', `${provider}: authentication failed (${status}): ${detail}`, false, status);
-  if (status === 429) return new ProviderError(provider, 'rate_limited', `${provider}: rate limited: ${detail}`, true, status);
-  if (status === 408) return new ProviderError(provider, 'timeout', `${provider}: request timeout: ${detail}`, true, status);
-  if (status === 409 || status >= 500)
-    return new ProviderError(provider, 'server_error', `${provider}: server error (${status}): ${detail}`, true, status);
-  return new ProviderError(provider, 'bad_request', `${provider}: request rejected (${status}): ${detail}`, false, status);
 }
 
 /** The fetch signature providers take, so tests can record the exact requests they send. */

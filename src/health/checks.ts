@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { getDb } from '../db/client';
 import { secretsProblem } from '../lib/config';
 import { limiter } from '../lib/limits';
-import { defaultProvider, providerChain, type AiEnv } from '../ai';
+import { CATALOGUE_CHECKED, configuredModelInfo, defaultProvider, PROVIDERS, providerChain, type AiEnv } from '../ai';
 
 export type CheckResult = { status: 'pass' | 'fail'; latency_ms: number; detail?: string };
 
@@ -66,17 +66,44 @@ export async function runHealthChecks(env: Env) {
   };
 }
 
-/** Which AI providers the engine will use, in order, and which are configured here. */
-function aiStatus(env: AiEnv) {
+/**
+ * Which AI providers the engine will use, in order, which are configured here, and the model each
+ * configured one would call by default, checked against the model catalogue: a retired model
+ * (every call fails) or a deprecated one (a retirement date is set) is flagged with what to change.
+ * Flagged, not failed: the fallback chain still answers, so the deployment is ready.
+ */
+export function aiStatus(env: AiEnv, at: Date = new Date()) {
+  const configured = {
+    local: true,
+    'workers-ai': env.AI !== undefined,
+    openai: Boolean(env.OPENAI_API_KEY),
+    anthropic: Boolean(env.ANTHROPIC_API_KEY),
+    google: Boolean(env.GOOGLE_API_KEY),
+  };
+  let problem: string | undefined;
+  const models = Object.fromEntries(
+    PROVIDERS.filter((p) => configured[p]).map((p) => {
+      const { info, setting, problem: catalogueProblem } = configuredModelInfo(p, env, at);
+      problem ??= catalogueProblem;
+      const lifecycle = info.retires ? `${info.status === 'retired' ? 'retired' : 'retires'} on ${info.retires}` : 'is deprecated';
+      const instead = info.replacement ? `; set ${setting} to ${info.replacement}` : `; set ${setting} to a served model`;
+      return [
+        p,
+        {
+          model: info.model,
+          status: info.status,
+          ...(info.retires ? { retires: info.retires } : {}),
+          ...(info.replacement ? { replacement: info.replacement } : {}),
+          ...(info.status === 'retired' || info.status === 'deprecated' ? { warning: `${info.model} ${lifecycle}${instead}` } : {}),
+        },
+      ];
+    }),
+  );
   return {
     provider: defaultProvider(env),
     chain: providerChain(env),
-    configured: {
-      local: true,
-      'workers-ai': env.AI !== undefined,
-      openai: Boolean(env.OPENAI_API_KEY),
-      anthropic: Boolean(env.ANTHROPIC_API_KEY),
-      google: Boolean(env.GOOGLE_API_KEY),
-    },
+    configured,
+    models,
+    catalogue: { checked: CATALOGUE_CHECKED, ...(problem ? { problem } : {}) },
   };
 }

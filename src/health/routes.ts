@@ -12,6 +12,22 @@ const Health = z
       provider: z.string().openapi({ description: 'Default provider (AI_PROVIDER)' }),
       chain: z.array(z.string()).openapi({ description: 'Default provider, then fallbacks' }),
       configured: z.record(z.string(), z.boolean()),
+      models: z
+        .record(
+          z.string(),
+          z.object({
+            model: z.string(),
+            status: z.enum(['active', 'deprecated', 'retired', 'unknown']),
+            retires: z.string().optional(),
+            replacement: z.string().optional(),
+            warning: z.string().optional().openapi({ description: 'Set when the model is retired or deprecated: what to change' }),
+          }),
+        )
+        .openapi({ description: 'Each configured provider: the model it calls by default and its lifecycle in the model catalogue' }),
+      catalogue: z.object({
+        checked: z.string().openapi({ description: "Date the built-in catalogue was checked against the providers' documentation" }),
+        problem: z.string().optional().openapi({ description: 'Why the AI_MODELS corrections were not applied' }),
+      }),
     }),
     checks: z.object({ d1: Check, kv: Check, durable_objects: Check, queue: Check, secrets: Check }),
     time: z.string(),

@@ -36,7 +36,7 @@ export function executionDeps(
       try {
         return await generateWithChain(aiEnv, providerChain(aiEnv, asProvider(call.provider), asProviders(o.fallback)), call, options);
       } catch (err) {
-        if (err instanceof ProviderError) throw new NodeError(err.message, err.retryable, err.provider);
+        if (err instanceof ProviderError) throw new NodeError(err.message, err.retryable, err.provider, err.retryAfterMs);
         throw err;
       }
     },

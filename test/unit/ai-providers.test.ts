@@ -3,87 +3,14 @@ import { AnthropicProvider } from '../../src/ai/anthropic';
 import { GoogleProvider } from '../../src/ai/google';
 import { OpenAIProvider } from '../../src/ai/openai';
 import { readSse } from '../../src/ai/sse';
-import { ProviderError, type AIProvider, type Fetcher, type GenerateRequest } from '../../src/ai/types';
-import { WorkersAIProvider, type WorkersAiBinding } from '../../src/ai/workers-ai';
+import type { AIProvider, Fetcher } from '../../src/ai/types';
+import { chat, chunked, collect, failure, fakeFetch, json, request, sent, sse } from './ai-wire';
 
 /*
  * The network providers against recorded wire traffic: each test hands a provider a fake fetch
- * (or AI binding) that records the request and answers with a body in the documented format.
+ * that records the request and answers with a body in the documented format. Workers AI, whose
+ * binding is not HTTP, has its own file (ai-workers-ai.test.ts).
  */
-
-type Call = { url: string; init: RequestInit };
-
-function fakeFetch(...replies: Array<Response | Error>) {
-  const calls: Call[] = [];
-  const fetch: Fetcher = async (url, init) => {
-    calls.push({ url, init });
-    const reply = replies.shift();
-    if (reply === undefined) throw new Error('unexpected extra request');
-    if (reply instanceof Error) throw reply;
-    return reply;
-  };
-  return { fetch, calls };
-}
-
-/** What went over the wire, in a form `toEqual` can compare exactly. */
-function sent(call: Call | undefined) {
-  if (!call) throw new Error('no request was sent');
-  const { body } = call.init;
-  return {
-    url: call.url,
-    method: call.init.method,
-    headers: Object.fromEntries(new Headers(call.init.headers)),
-    body: typeof body === 'string' ? JSON.parse(body) : body,
-  };
-}
-
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-
-/** `text` cut into `size`-byte reads, so lines, `\r\n` pairs and UTF-8 characters straddle reads. */
-function chunked(text: string, size: number, onCancel?: () => void): ReadableStream<Uint8Array> {
-  const bytes = new TextEncoder().encode(text);
-  let offset = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (offset >= bytes.length) return controller.close();
-      controller.enqueue(bytes.slice(offset, offset + size));
-      offset += size;
-    },
-    cancel: onCancel,
-  });
-}
-const sse = (text: string, size = 5) => new Response(chunked(text, size), { headers: { 'content-type': 'text/event-stream' } });
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => new Error('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ProviderError)) throw err;
-  return err;
-}
-
-function collect() {
-  const tokens: string[] = [];
-  return { tokens, onToken: (chunk: string) => void tokens.push(chunk) };
-}
-
-const request: GenerateRequest = {
-  messages: [
-    { role: 'system', content: 'You are terse.' },
-    { role: 'user', content: 'Summarise: the cat sat on the mat.' },
-    { role: 'assistant', content: 'Which part?' },
-    { role: 'user', content: 'All of it.' },
-  ],
-  maxTokens: 64,
-  temperature: 0.2,
-};
-const chat = [
-  { role: 'user', content: 'Summarise: the cat sat on the mat.' },
-  { role: 'assistant', content: 'Which part?' },
-  { role: 'user', content: 'All of it.' },
-];
 
 describe('readSse', () => {
   const stream = [
@@ -151,15 +78,19 @@ describe('OpenAIProvider', () => {
     'data: [DONE]\n\n',
   ].join('');
 
-  it('sends a Chat Completions request', async () => {
-    const { fetch, calls } = fakeFetch(json(completion));
-    await new OpenAIProvider({ apiKey: 'sk-test' }, fetch).generate(request);
+  it('sends a Chat Completions request: max_completion_tokens, and no sampling parameters for a reasoning model', async () => {
+    const { fetch, calls } = fakeFetch(json(completion), json(completion));
+    const openai = new OpenAIProvider({ apiKey: 'sk-test' }, fetch);
+    await openai.generate(request);
     expect(sent(calls[0])).toEqual({
       url: 'https://api.openai.com/v1/chat/completions',
       method: 'POST',
       headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json' },
-      body: { model: 'gpt-4o-mini', messages: request.messages, max_tokens: 64, temperature: 0.2 },
+      // gpt-6-luna, the default, reasons: OpenAI refuses temperature for it (400 unsupported_parameter).
+      body: { model: 'gpt-6-luna', messages: request.messages, max_completion_tokens: 64 },
     });
+    await openai.generate({ ...request, model: 'gpt-4o-mini' });
+    expect(sent(calls[1]).body).toEqual({ model: 'gpt-4o-mini', messages: request.messages, max_completion_tokens: 64, temperature: 0.2 });
   });
 
   it('talks to any OpenAI-compatible base URL, with usage requested when streaming', async () => {
@@ -168,12 +99,15 @@ describe('OpenAIProvider', () => {
       { apiKey: 'gsk-test', baseUrl: 'https://api.groq.com/openai/v1/', defaultModel: 'llama-3.1-8b-instant' },
       fetch,
     );
-    await groq.generate({ messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    await groq.generate({ messages: [{ role: 'user', content: 'Hi' }], maxTokens: 32, temperature: 0.5, stream: true });
+    // A model the catalogue does not know, on a server that is not OpenAI's: the cap compatible servers document.
     expect(sent(calls[0])).toMatchObject({
       url: 'https://api.groq.com/openai/v1/chat/completions',
       body: {
         model: 'llama-3.1-8b-instant',
         messages: [{ role: 'user', content: 'Hi' }],
+        max_tokens: 32,
+        temperature: 0.5,
         stream: true,
         stream_options: { include_usage: true },
       },
@@ -185,10 +119,11 @@ describe('OpenAIProvider', () => {
     expect(result).toEqual({
       text: 'A cat sat on a mat.',
       provider: 'openai',
-      model: 'gpt-4o-mini',
+      model: 'gpt-6-luna',
       tokensIn: 31,
       tokensOut: 7,
       finishReason: 'stop',
+      rawFinishReason: 'stop',
     });
   });
 
@@ -200,6 +135,15 @@ describe('OpenAIProvider', () => {
     );
     expect(tokens).toEqual(['A cat', ' sat \u2014 on a mat \u{1F408}']);
     expect(result).toMatchObject({ text: 'A cat sat \u2014 on a mat \u{1F408}', tokensIn: 31, tokensOut: 9, finishReason: 'length' });
+  });
+
+  it('counts reasoning tokens beside the output tokens that include them', async () => {
+    const reasoned = {
+      ...completion,
+      usage: { ...completion.usage, completion_tokens: 107, completion_tokens_details: { reasoning_tokens: 100 } },
+    };
+    const result = await new OpenAIProvider({ apiKey: 'sk-test' }, fakeFetch(json(reasoned)).fetch).generate(request);
+    expect(result).toMatchObject({ tokensOut: 107, tokensReasoning: 100 });
   });
 
   it('treats a stream that ends without a finish as cut off, and retryable', async () => {
@@ -244,20 +188,21 @@ describe('AnthropicProvider', () => {
     'event: message_stop\ndata: {"type":"message_stop"}\n\n',
   ].join('');
 
-  it('sends a Messages request: system prompt on top, max_tokens always set', async () => {
+  it('sends a Messages request: current API version, system prompt on top, max_tokens always set', async () => {
     const { fetch, calls } = fakeFetch(json(message), sse(streamBody));
     const anthropic = new AnthropicProvider({ apiKey: 'sk-ant-test' }, fetch);
     await anthropic.generate(request);
     expect(sent(calls[0])).toEqual({
       url: 'https://api.anthropic.com/v1/messages',
       method: 'POST',
-      headers: { 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
-      body: { model: 'claude-3-5-haiku-latest', max_tokens: 64, system: 'You are terse.', messages: chat, temperature: 0.2 },
+      headers: { authorization: 'Bearer sk-ant-test', 'anthropic-version': '2026-10-21', 'content-type': 'application/json' },
+      // API version 2026-10-21 refuses temperature on every model, so the caller's 0.2 is left out.
+      body: { model: 'claude-haiku-5-5', max_tokens: 64, system: 'You are terse.', messages: chat },
     });
     await anthropic.generate({ messages: [{ role: 'user', content: 'Hi' }], stream: true });
     expect(sent(calls[1]).body).toEqual({
-      model: 'claude-3-5-haiku-latest',
-      max_tokens: 1024,
+      model: 'claude-haiku-5-5',
+      max_tokens: 4096,
       messages: [{ role: 'user', content: 'Hi' }],
       stream: true,
     });
@@ -268,10 +213,11 @@ describe('AnthropicProvider', () => {
     expect(result).toEqual({
       text: 'A cat sat on a mat.',
       provider: 'anthropic',
-      model: 'claude-3-5-haiku-latest',
+      model: 'claude-haiku-5-5',
       tokensIn: 28,
       tokensOut: 10,
       finishReason: 'stop',
+      rawFinishReason: 'end_turn',
     });
   });
 
@@ -283,6 +229,25 @@ describe('AnthropicProvider', () => {
     );
     expect(tokens).toEqual(['A cat', ' sat on a m\u00e4t.']);
     expect(result).toMatchObject({ text: 'A cat sat on a m\u00e4t.', tokensIn: 28, tokensOut: 12, finishReason: 'length' });
+  });
+
+  it('skips thinking blocks and counts their tokens beside the output tokens that include them', async () => {
+    const thought = {
+      ...message,
+      content: [{ type: 'thinking', thinking: 'The user wants brevity.', signature: 'EqQBCgIYAhIM' }, ...message.content],
+      usage: { ...message.usage, output_tokens: 40, output_tokens_details: { thinking_tokens: 30 } },
+    };
+    const result = await new AnthropicProvider({ apiKey: 'sk-ant-test' }, fakeFetch(json(thought)).fetch).generate(request);
+    expect(result).toMatchObject({ text: 'A cat sat on a mat.', tokensOut: 40, tokensReasoning: 30 });
+    const streamed = streamBody.replace(
+      '"usage":{"output_tokens":12}',
+      '"usage":{"output_tokens":52,"output_tokens_details":{"thinking_tokens":40}}',
+    );
+    const fromStream = await new AnthropicProvider({ apiKey: 'sk-ant-test' }, fakeFetch(sse(streamed)).fetch).generate({
+      ...request,
+      stream: true,
+    });
+    expect(fromStream).toMatchObject({ tokensOut: 52, tokensReasoning: 40 });
   });
 
   it('classifies an error event inside a 200 stream by its documented type', async () => {
@@ -322,7 +287,7 @@ describe('GoogleProvider', () => {
     const google = new GoogleProvider({ apiKey: 'AIza-test' }, fetch);
     await google.generate(request);
     expect(sent(calls[0])).toEqual({
-      url: 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent',
+      url: 'https://generativelanguage.googleapis.com/v1beta/models/gemini-3.8-flash:generateContent',
       method: 'POST',
       headers: { 'x-goog-api-key': 'AIza-test', 'content-type': 'application/json' },
       body: {
@@ -346,10 +311,11 @@ describe('GoogleProvider', () => {
     expect(result).toEqual({
       text: 'A cat sat on a mat.\n',
       provider: 'google',
-      model: 'gemini-2.0-flash',
+      model: 'gemini-3.8-flash',
       tokensIn: 24,
       tokensOut: 8,
       finishReason: 'stop',
+      rawFinishReason: 'STOP',
     });
   });
 
@@ -363,6 +329,12 @@ describe('GoogleProvider', () => {
     expect(result).toMatchObject({ text: 'A cat sat on a mat.', tokensIn: 24, tokensOut: 8, finishReason: 'length' });
   });
 
+  it('adds thinking tokens, which candidatesTokenCount leaves out, to the output tokens', async () => {
+    const thinking = { ...reply, usageMetadata: { ...usage, thoughtsTokenCount: 120, totalTokenCount: 152 } };
+    const result = await new GoogleProvider({ apiKey: 'AIza-test' }, fakeFetch(json(thinking)).fetch).generate(request);
+    expect(result).toMatchObject({ tokensIn: 24, tokensOut: 128, tokensReasoning: 120 });
+  });
+
   it('reports a blocked prompt as a request it should not repeat', async () => {
     const blocked = {
       promptFeedback: { blockReason: 'SAFETY', safetyRatings: [] },
@@ -370,80 +342,6 @@ describe('GoogleProvider', () => {
     };
     const err = await failure(new GoogleProvider({ apiKey: 'AIza-test' }, fakeFetch(json(blocked)).fetch).generate(request));
     expect(err).toMatchObject({ code: 'bad_request', retryable: false });
-  });
-});
-
-describe('WorkersAIProvider', () => {
-  function fakeAi(...results: unknown[]) {
-    const calls: unknown[][] = [];
-    const ai: WorkersAiBinding = {
-      async run(...args) {
-        calls.push(args);
-        const result = results.shift();
-        if (result instanceof Error) throw result;
-        return result;
-      },
-    };
-    return { ai, calls };
-  }
-  const output = { response: 'A cat sat on a mat.', tool_calls: [], usage: { prompt_tokens: 40, completion_tokens: 9, total_tokens: 49 } };
-  // Each event is padded with a random-length `p` field, which hides token lengths from on-path observers.
-  const streamBody = [
-    'data: {"response":"A","p":"abdefgh"}\n\n',
-    'data: {"response":" cat sat","p":"ab"}\n\n',
-    'data: {"response":" on a mat.","p":"abcdefghijklmn"}\n\n',
-    'data: {"response":"","usage":{"prompt_tokens":40,"completion_tokens":64,"total_tokens":104}}\n\n',
-    'data: [DONE]\n\n',
-  ].join('');
-
-  it('calls the binding with the messages and options as the model expects', async () => {
-    const { ai, calls } = fakeAi(output);
-    await new WorkersAIProvider(ai).generate(request);
-    expect(calls).toEqual([
-      ['@cf/meta/llama-3.1-8b-instruct', { messages: request.messages, max_tokens: 64, temperature: 0.2 }, undefined],
-    ]);
-  });
-
-  it('reads the output, estimating usage when the model reports none', async () => {
-    const result = await new WorkersAIProvider(fakeAi(output).ai).generate(request);
-    expect(result).toEqual({
-      text: 'A cat sat on a mat.',
-      provider: 'workers-ai',
-      model: '@cf/meta/llama-3.1-8b-instruct',
-      tokensIn: 40,
-      tokensOut: 9,
-      finishReason: 'stop',
-    });
-    const bare = await new WorkersAIProvider(fakeAi({ response: 'A cat sat on a mat.' }).ai).generate(request);
-    expect(bare).toMatchObject({ tokensOut: 5, finishReason: 'other' });
-  });
-
-  it('streams the SSE byte stream the binding returns; a reply that used its whole budget was cut off', async () => {
-    const { ai, calls } = fakeAi(chunked(streamBody, 6));
-    const { tokens, onToken } = collect();
-    const signal = new AbortController().signal;
-    const result = await new WorkersAIProvider(ai).generate({ ...request, stream: true }, { onToken, signal });
-    expect(calls[0]).toEqual([
-      '@cf/meta/llama-3.1-8b-instruct',
-      { messages: request.messages, max_tokens: 64, temperature: 0.2, stream: true },
-      { signal },
-    ]);
-    expect(tokens).toEqual(['A', ' cat sat', ' on a mat.']);
-    expect(result).toMatchObject({ text: 'A cat sat on a mat.', tokensIn: 40, tokensOut: 64, finishReason: 'length' });
-  });
-
-  it.each([
-    ['local dev, where the binding cannot run', new Error('Binding AI needs to be run remotely'), 'not_configured', false],
-    ['an upstream failure', new Error('InferenceUpstreamError: 3040: Capacity temporarily exceeded'), 'server_error', true],
-    ['an output of the wrong shape', { result: 'nope' }, 'invalid_response', true],
-  ])('classifies %s', async (_, outcome, code, retryable) => {
-    const err = await failure(new WorkersAIProvider(fakeAi(outcome).ai).generate(request));
-    expect(err).toMatchObject({ provider: 'workers-ai', code, retryable });
-  });
-
-  it('is not configured without the binding', async () => {
-    const err = await failure(new WorkersAIProvider(undefined).generate(request));
-    expect(err).toMatchObject({ code: 'not_configured', retryable: false });
   });
 });
 
@@ -510,18 +408,17 @@ describe.each<[string, (fetch: Fetcher, apiKey?: string) => AIProvider, string]>
 });
 
 describe('contextWindow', () => {
-  it('knows the common models and is conservative about the rest', () => {
+  it('comes from the catalogue: listed models, their dated snapshots, families, and a conservative default', () => {
     const fetch = fakeFetch().fetch;
     const openai = new OpenAIProvider({ apiKey: 'k' }, fetch);
     expect([
-      openai.contextWindow('gpt-4o-mini'),
-      openai.contextWindow('gpt-4.1-nano'),
-      openai.contextWindow('gpt-4'),
+      openai.contextWindow('gpt-6-luna'),
+      openai.contextWindow('gpt-4o-mini-2024-07-18'),
+      openai.contextWindow('gpt-6.9-nova'),
       openai.contextWindow('llama3:8b'),
-    ]).toEqual([128_000, 1_047_576, 8_192, 8_192]);
-    expect(new AnthropicProvider({ apiKey: 'k' }, fetch).contextWindow('claude-3-5-haiku-latest')).toBe(200_000);
-    expect(new GoogleProvider({ apiKey: 'k' }, fetch).contextWindow('gemini-2.0-flash')).toBe(1_048_576);
-    const workersAi = new WorkersAIProvider(undefined);
-    expect([workersAi.contextWindow(workersAi.defaultModel), workersAi.contextWindow('@cf/unknown/model')]).toEqual([8_192, 8_192]);
+    ]).toEqual([1_050_000, 128_000, 128_000, 8_192]);
+    const anthropic = new AnthropicProvider({ apiKey: 'k' }, fetch);
+    expect([anthropic.contextWindow('claude-haiku-5-5'), anthropic.contextWindow('claude-3-5-haiku-latest')]).toEqual([1_000_000, 200_000]);
+    expect(new GoogleProvider({ apiKey: 'k' }, fetch).contextWindow('gemini-3.8-flash')).toBe(1_048_576);
   });
 });
