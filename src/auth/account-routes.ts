@@ -2,10 +2,20 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
-import { changePassword, requestPasswordReset, resetPassword, type SystemMail } from './credentials';
+import { changePassword, reauthenticate, requestPasswordReset, resetPassword, type SystemMail } from './credentials';
 import { ANY_ROLE, type Principal } from '../lib/access';
-import { Accepted, PasswordChangeBody, PasswordForgotBody, PasswordResetBody, SessionIdParam, SessionSchema } from './schemas';
-import { listActiveSessions, publicSession, revokeAllSessions, revokeSession } from './sessions';
+import {
+  Accepted,
+  PasswordChangeBody,
+  PasswordForgotBody,
+  PasswordResetBody,
+  ReauthenticateBody,
+  SessionIdParam,
+  SessionSchema,
+} from './schemas';
+import { listActiveSessions, publicSession, REAUTH_WINDOW_SECONDS, revokeAllSessions, revokeSession } from './sessions';
+import { publishEvents } from '../lib/events';
+import { toIso } from '../lib/time';
 import { requestMeta } from '../lib/context';
 
 /*
@@ -20,7 +30,22 @@ function sessionOf(p: Principal): string {
   return p.sessionId;
 }
 
-const SessionsRevoked = z.object({ sessions_revoked: z.number().int() }).openapi('SessionsRevoked');
+const SessionsRevoked = z
+  .object({
+    sessions_revoked: z.number().int(),
+    api_keys_revoked: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'Signing out everywhere and a password reset also revoke every API key' }),
+  })
+  .openapi('SessionsRevoked');
+const Reauthenticated = z
+  .object({
+    authenticated_at: z.string(),
+    valid_until: z.string().openapi({ description: 'Until when actions that need a recent sign-in are allowed' }),
+  })
+  .openapi('Reauthenticated');
 const FORGOT_ANSWER = 'If the account exists, a reset token is on its way. It is valid for 30 minutes and works once.';
 
 /** The account's own routes; `mail` sends the password-reset mail (src/app.ts passes notifications'). */
@@ -73,11 +98,36 @@ export const accountRoutes = (mail: SystemMail) =>
           path: '/logout-all',
           operationId: 'logoutAll',
           tags: ['sessions'],
-          summary: 'Sign out everywhere: end every session of yours, this one included',
-          responses: { 200: jsonResponse(SessionsRevoked, 'Sessions ended') },
+          summary: 'Sign out everywhere: end every session of yours, this one included, and revoke every API key of yours',
+          description:
+            'Your API keys are revoked too (a key made with a stolen session must not outlive this); you are told in your inbox and, if the service can send email, by mail.',
+          responses: { 200: jsonResponse(SessionsRevoked, 'Sessions ended, keys revoked') },
         }),
       ),
-      async (c) => c.json({ sessions_revoked: await revokeAllSessions(c.var.db, requestMeta(c), c.var.principal.userId) }, 200),
+      async (c) => {
+        const out = await revokeAllSessions(c.var.db, requestMeta(c), c.var.principal.userId);
+        c.executionCtx.waitUntil(publishEvents(c.env));
+        return c.json(out, 200);
+      },
+    )
+    .openapi(
+      createRoute(
+        withAccess(sessionOnly, {
+          method: 'post',
+          path: '/reauthenticate',
+          operationId: 'reauthenticate',
+          tags: ['sessions'],
+          summary: 'Prove a factor again (password, or with MFA a code) before an action that needs a recent sign-in',
+          description: `Creating an API key needs a sign-in or re-authentication of this session within the last ${REAUTH_WINDOW_SECONDS / 60} minutes. Send exactly one of \`password\`, \`code\` and \`recovery_code\` (the last two only with MFA enabled). Refreshing tokens does not count.`,
+          request: { body: jsonBody(ReauthenticateBody) },
+          responses: { 200: jsonResponse(Reauthenticated, 'Re-authenticated'), ...errorResponses('validation_error', 'rate_limited') },
+        }),
+      ),
+      async (c) => {
+        const p = c.var.principal;
+        const at = await reauthenticate(c.env, c.var.db, requestMeta(c), p.userId, sessionOf(p), c.req.valid('json'));
+        return c.json({ authenticated_at: toIso(at), valid_until: toIso(at + REAUTH_WINDOW_SECONDS * 1000) }, 200);
+      },
     )
     .openapi(
       createRoute(
@@ -126,9 +176,13 @@ export const accountRoutes = (mail: SystemMail) =>
         operationId: 'resetPassword',
         tags: ['passwords'],
         security: [],
-        summary: 'Set a new password with a reset token; ends every session of the account',
+        summary: 'Set a new password with a reset token; ends every session and revokes every API key of the account',
         request: { body: jsonBody(PasswordResetBody) },
         responses: { 200: jsonResponse(SessionsRevoked, 'Password set'), ...errorResponses('validation_error') },
       }),
-      async (c) => c.json(await resetPassword(c.env, c.var.db, requestMeta(c), c.req.valid('json')), 200),
+      async (c) => {
+        const out = await resetPassword(c.env, c.var.db, requestMeta(c), c.req.valid('json'));
+        c.executionCtx.waitUntil(publishEvents(c.env));
+        return c.json(out, 200);
+      },
     );

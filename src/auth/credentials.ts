@@ -4,11 +4,12 @@ import { rawAll, rawRun, type DB } from '../db/client';
 import { passwordResetTokens, users } from '../db/schema';
 import { isDevelopment, secrets } from '../lib/config';
 import { randomToken, sha256Hex } from '../lib/crypto';
-import { ApiError } from '../lib/errors';
+import { ApiError, invalidField } from '../lib/errors';
 import { enforceLimit, limiter } from '../lib/limits';
 import { log } from '../lib/log';
 import { hashPassword, verifyPassword } from './passwords';
-import { revokeSessionsStatement } from './sessions';
+import { credentialsRevokedEvent, markReauthenticated, revokeApiKeysStatement, revokeSessionsStatement } from './sessions';
+import { invalidCode, mfaEnabled, useSecondFactor } from './mfa';
 import { assertStrongPassword, findUserByLogin, getUser, normalizeLogin, type UserRow } from './users';
 import { recordSecurityEvent } from '../security';
 
@@ -191,7 +192,7 @@ export async function resetPassword(env: Env, db: DB, meta: RequestMeta, input: 
   assertStrongPassword(input.new_password, user, 'new_password');
   const newHash = await hashPassword(input.new_password, secrets(env).pepper);
   const won = hasHash(user.id, newHash);
-  const [updated, , , revoked] = await db.batch([
+  const [updated, , , revoked, keys] = await db.batch([
     rawAll<{ id: number }>(
       db,
       sql`UPDATE users SET password_hash = ${newHash}, password_changed_at = ${now}, updated_at = ${now}
@@ -200,6 +201,9 @@ export async function resetPassword(env: Env, db: DB, meta: RequestMeta, input: 
     auditIfChanged(db, meta, { action: 'auth.password_reset', actorUserId: user.id, targetType: 'user', targetId: user.id }),
     rawRun(db, sql`UPDATE password_reset_tokens SET used_at = ${now} WHERE user_id = ${user.id} AND used_at IS NULL AND ${won}`),
     revokeSessionsStatement(db, user.id, 'password_reset', { when: won }),
+    // A reset means the password may have been known to someone else: so may any key made with it.
+    revokeApiKeysStatement(db, user.id, 'password_reset', won),
+    credentialsRevokedEvent(db, user.id, 'password_reset', meta.requestId),
   ]);
   if (updated.length === 0) throw invalidResetToken();
   await recordSecurityEvent(env, db, {
@@ -207,7 +211,29 @@ export async function resetPassword(env: Env, db: DB, meta: RequestMeta, input: 
     severity: 'low',
     userId: user.id,
     ip: meta.ip,
-    details: { via: 'reset', sessions_revoked: revoked.length },
+    details: { via: 'reset', sessions_revoked: revoked.length, api_keys_revoked: keys.length },
   });
-  return { sessions_revoked: revoked.length };
+  return { sessions_revoked: revoked.length, api_keys_revoked: keys.length };
+}
+
+/**
+ * Re-authentication of a signed-in session: the password, or (MFA enabled) a current code or a
+ * recovery code, each with its usual per-account limits. Records the time on the session.
+ */
+export async function reauthenticate(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  userId: number,
+  sessionId: string,
+  input: { password?: string | undefined; code?: string | undefined; recovery_code?: string | undefined },
+): Promise<number> {
+  const user = await getUser(db, userId);
+  if (!user) throw new ApiError('unauthorized', 'User no longer exists');
+  if (input.password !== undefined) await confirmPassword(env, db, meta, user, input.password, 'password');
+  else {
+    if (!(await mfaEnabled(db, userId))) throw invalidField(['code'], 'MFA is not enabled: re-authenticate with your password');
+    if (!(await useSecondFactor(env, db, meta, userId, input))) throw invalidCode();
+  }
+  return markReauthenticated(db, meta, userId, sessionId);
 }

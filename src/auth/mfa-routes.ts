@@ -64,14 +64,16 @@ export const mfaRoutes = createRouter()
         path: '/mfa/confirm',
         operationId: 'confirmMfa',
         tags: ['mfa'],
-        summary: 'Confirm enrolment with a first code; answers the recovery codes once',
+        summary: 'Confirm enrolment with a first code; answers the recovery codes once and ends your other sessions',
         request: { body: jsonBody(MfaCodeBody) },
         responses: { 200: jsonResponse(RecoveryCodes, 'MFA enabled'), ...errorResponses('validation_error', 'conflict', 'rate_limited') },
       }),
     ),
     async (c) => {
-      const codes = await confirmEnrollment(c.env, c.var.db, requestMeta(c), c.var.principal.userId, c.req.valid('json').code);
-      return c.json({ recovery_codes: codes }, 200);
+      const p = c.var.principal;
+      if (p.kind !== 'session') throw new ApiError('forbidden', 'Sign in to do this');
+      const out = await confirmEnrollment(c.env, c.var.db, requestMeta(c), p.userId, p.sessionId, c.req.valid('json').code);
+      return c.json({ recovery_codes: out.codes, sessions_revoked: out.sessionsRevoked }, 200);
     },
   )
   .openapi(

@@ -8,6 +8,7 @@ import { ApiError } from '../lib/errors';
 import { enforceLimit, limiter } from '../lib/limits';
 import { toIsoOrNull } from '../lib/time';
 import { openFor, sealFor } from '../lib/encryption';
+import { revokeSessionsStatement } from './sessions';
 import { reachesBurst, recordSecurityEvent, base32Encode, newTotpSecret, otpauthUri, verifyTotp } from '../security';
 
 /*
@@ -144,7 +145,14 @@ async function noteFailure(env: Env, db: DB, meta: RequestMeta, userId: number, 
 }
 
 /** Confirms enrolment with a first code: MFA is enforced from now on. Returns the recovery codes. */
-export async function confirmEnrollment(env: Env, db: DB, meta: RequestMeta, userId: number, code: string): Promise<string[]> {
+export async function confirmEnrollment(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  userId: number,
+  currentSessionId: string,
+  code: string,
+): Promise<{ codes: string[]; sessionsRevoked: number }> {
   await enforceMfaLimits(env, meta, userId);
   const row = await db.select().from(userMfa).where(eq(userMfa.userId, userId)).get();
   if (!row) throw new ApiError('conflict', 'No MFA enrolment is pending; start one first');
@@ -160,7 +168,7 @@ export async function confirmEnrollment(env: Env, db: DB, meta: RequestMeta, use
   const resealed = await sealFor(env, 'user_mfa', userId, 'secret', secret);
   const won = sql`EXISTS (SELECT 1 FROM user_mfa WHERE user_id = ${userId} AND secret_enc = ${resealed})`;
   const codes = newRecoveryCodes();
-  const [confirmed] = await db.batch([
+  const [confirmed, , , , revoked] = await db.batch([
     db
       .update(userMfa)
       .set({ confirmedAt: Date.now(), lastStep: step, secretEnc: resealed })
@@ -168,11 +176,20 @@ export async function confirmEnrollment(env: Env, db: DB, meta: RequestMeta, use
       .returning({ userId: userMfa.userId }),
     auditIfChanged(db, meta, { action: 'mfa.enable', targetType: 'user', targetId: userId }),
     ...(await replaceRecoveryCodes(db, userId, codes, won)),
+    // Sessions signed in with the password alone (a thief's, perhaps) end: from now on every
+    // session has passed the second factor. The session confirming stays.
+    revokeSessionsStatement(db, userId, 'mfa_enabled', { except: currentSessionId, when: won }),
   ]);
   if (confirmed.length === 0) throw new ApiError('conflict', 'The enrolment changed or was confirmed by another request; start again');
   await limiter(env, `mfa:account:${userId}`).reset();
-  await recordSecurityEvent(env, db, { type: 'mfa_enabled', severity: 'low', userId, ip: meta.ip });
-  return codes;
+  await recordSecurityEvent(env, db, {
+    type: 'mfa_enabled',
+    severity: 'low',
+    userId,
+    ip: meta.ip,
+    details: { sessions_revoked: revoked.length },
+  });
+  return { codes, sessionsRevoked: revoked.length };
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   TokenResponse,
   UserSchema,
 } from './schemas';
-import { revokeSession, rotateRefreshToken } from './sessions';
+import { requireRecentAuthentication, revokeSession, rotateRefreshToken } from './sessions';
 import { getUser, listUsers, publicUser, setUserRole } from './users';
 import { recordSecurityEvent } from '../security';
 
@@ -139,14 +139,20 @@ export const authRoutes = createRouter()
           path: '/api-keys',
           operationId: 'createApiKey',
           tags: ['api keys'],
-          summary: 'Create an API key (the key is shown once)',
+          summary: 'Create an API key (the key is shown once); needs a recent sign-in',
+          description:
+            'The session must have signed in or re-authenticated (`POST /api/v3/auth/reauthenticate`) within the last 5 minutes; otherwise 403 with `details.reason: reauthentication_required`. Refreshing tokens does not count.',
           request: { body: jsonBody(ApiKeyCreateBody) },
           responses: { 201: jsonResponse(ApiKeyCreated, 'Created'), ...errorResponses('validation_error') },
         },
       ),
     ),
     async (c) => {
-      const { key, row } = await createApiKey(c.var.db, requestMeta(c), c.var.principal.userId, c.req.valid('json'));
+      const p = c.var.principal;
+      // withAccess without a scope refuses API keys, so this is a session: it must have proved a factor recently.
+      if (p.kind !== 'session') throw new ApiError('forbidden', 'Sign in to do this');
+      await requireRecentAuthentication(c.var.db, p.sessionId);
+      const { key, row } = await createApiKey(c.var.db, requestMeta(c), p.userId, c.req.valid('json'));
       return c.json({ ...publicApiKey(row), key }, 201);
     },
   )

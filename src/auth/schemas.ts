@@ -192,7 +192,14 @@ export const MfaEnrollment = z
   .openapi('MfaEnrollment');
 
 export const RecoveryCodes = z
-  .object({ recovery_codes: z.array(z.string()).openapi({ description: 'Each works once. Shown only in this response; store them now.' }) })
+  .object({
+    recovery_codes: z.array(z.string()).openapi({ description: 'Each works once. Shown only in this response; store them now.' }),
+    sessions_revoked: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'Confirming MFA ends every other session of yours (they signed in without the second factor)' }),
+  })
   .openapi('RecoveryCodes');
 
 export const SessionSchema = z
@@ -232,5 +239,17 @@ export const PasswordForgotBody = z
 export const PasswordResetBody = z
   .strictObject({ token: z.string().min(1).max(100), new_password: NewPassword })
   .openapi('PasswordResetRequest');
+
+export const ReauthenticateBody = z
+  .strictObject({
+    password: z.string().min(1).max(MAX_PASSWORD_LENGTH).optional(),
+    code: TotpCode.optional(),
+    recovery_code: RecoveryCode.optional(),
+  })
+  .refine((b) => [b.password, b.code, b.recovery_code].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of password, code and recovery_code',
+    path: ['password'],
+  })
+  .openapi('ReauthenticateRequest');
 
 export const Accepted = z.object({ message: z.string() }).openapi('Accepted');

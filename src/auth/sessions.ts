@@ -1,7 +1,8 @@
 import { and, desc, eq, gt, isNull, lt, ne, sql, type SQL } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import { preparedOnce, rawAll, rawRun, type DB } from '../db/client';
-import { refreshTokens, sessions, users } from '../db/schema';
+import { apiKeys, refreshTokens, sessions, users } from '../db/schema';
+import { ApiError } from '../lib/errors';
 import { randomToken, sha256Hex } from '../lib/crypto';
 import { toIso, toIsoOrNull } from '../lib/time';
 
@@ -20,9 +21,15 @@ export async function createSession(db: DB, meta: RequestMeta, userId: number, t
   const refreshToken = REFRESH_PREFIX + randomToken(32);
   const refreshExpiresAt = Date.now() + ttlSeconds * 1000;
   await db.batch([
-    db
-      .insert(sessions)
-      .values({ id: sessionId, userId, expiresAt: refreshExpiresAt, lastUsedAt: Date.now(), ip: meta.ip, userAgent: meta.userAgent }),
+    db.insert(sessions).values({
+      id: sessionId,
+      userId,
+      expiresAt: refreshExpiresAt,
+      lastUsedAt: Date.now(),
+      authenticatedAt: Date.now(),
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    }),
     db.insert(refreshTokens).values({ sessionId, tokenHash: await sha256Hex(refreshToken), expiresAt: refreshExpiresAt }),
     auditInsert(db, meta, { action: 'auth.login', actorUserId: userId, targetType: 'session', targetId: sessionId }),
   ]);
@@ -195,11 +202,92 @@ export function revokeSessionsStatement(db: DB, userId: number, reason: string, 
     .returning({ id: sessions.id });
 }
 
-/** Log out everywhere: every session of the user ends, the caller's included. Returns how many. */
-export async function revokeAllSessions(db: DB, meta: RequestMeta, userId: number): Promise<number> {
-  const [revoked] = await db.batch([
+/**
+ * Log out everywhere: every session of the user ends, the caller's included, and every API key
+ * with them (a key made with a stolen session must not outlive the owner's response to the
+ * theft); the owner is told about the keys (credentialsRevokedEvent). One batch.
+ */
+export async function revokeAllSessions(
+  db: DB,
+  meta: RequestMeta,
+  userId: number,
+): Promise<{ sessions_revoked: number; api_keys_revoked: number }> {
+  const [revoked, , keys] = await db.batch([
     revokeSessionsStatement(db, userId, 'logout_all'),
     auditIfChanged(db, meta, { action: 'auth.logout_all', targetType: 'user', targetId: userId }),
+    revokeApiKeysStatement(db, userId, 'logout_all'),
+    credentialsRevokedEvent(db, userId, 'logout_all', meta.requestId),
   ]);
-  return revoked.length;
+  return { sessions_revoked: revoked.length, api_keys_revoked: keys.length };
+}
+
+/** How long a sign-in or re-authentication counts as recent, for actions that mint credentials. */
+export const REAUTH_WINDOW_SECONDS = 300;
+
+/** When the user last proved a factor in this session, or null. */
+export async function sessionAuthenticatedAt(db: DB, sessionId: string): Promise<number | null> {
+  const row = await db.select({ at: sessions.authenticatedAt }).from(sessions).where(eq(sessions.id, sessionId)).get();
+  return row?.at ?? null;
+}
+
+/** Records a re-authentication on the (live) session; returns the time recorded. */
+export async function markReauthenticated(db: DB, meta: RequestMeta, userId: number, sessionId: string): Promise<number> {
+  const now = Date.now();
+  await db.batch([
+    db
+      .update(sessions)
+      .set({ authenticatedAt: now })
+      .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt))),
+    auditIfChanged(db, meta, { action: 'auth.reauthenticate', targetType: 'session', targetId: sessionId }),
+  ]);
+  return now;
+}
+
+/**
+ * Refuses (403, with what to do) when the session has not proved a factor within
+ * REAUTH_WINDOW_SECONDS: a stolen access token must not be enough to mint a long-lived credential.
+ */
+export async function requireRecentAuthentication(db: DB, sessionId: string): Promise<void> {
+  const at = await sessionAuthenticatedAt(db, sessionId);
+  if (at !== null && Date.now() - at <= REAUTH_WINDOW_SECONDS * 1000) return;
+  throw new ApiError(
+    'forbidden',
+    `This needs a recent sign-in: re-authenticate (POST /api/v3/auth/reauthenticate) and try again within ${REAUTH_WINDOW_SECONDS / 60} minutes`,
+    {
+      details: {
+        reason: 'reauthentication_required',
+        reauthenticate: 'POST /api/v3/auth/reauthenticate',
+        window_seconds: REAUTH_WINDOW_SECONDS,
+      },
+    },
+  );
+}
+
+/**
+ * An UPDATE revoking every live API key of the user, for a caller's batch (`when`: conditional
+ * on an earlier statement). Revoked, not suspended: a key is a bearer secret that may have been
+ * copied, so a new one is made after the owner has looked at what happened.
+ */
+export function revokeApiKeysStatement(db: DB, userId: number, reason: string, when?: SQL) {
+  return db
+    .update(apiKeys)
+    .set({ revokedAt: Date.now(), revokedReason: reason })
+    .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt), when))
+    .returning({ id: apiKeys.id });
+}
+
+/**
+ * The domain event telling the owner their API keys were revoked, inserted only if the statement
+ * just before it in the batch (the revocation) changed rows; the notifications subscriber turns
+ * it into an in-app notice and, if the service can send email, a mail.
+ */
+export function credentialsRevokedEvent(db: DB, userId: number, reason: string, requestId: string) {
+  const id = `api_keys_revoked:${userId}:${requestId}`;
+  return rawRun(
+    db,
+    sql`INSERT INTO event_outbox (event_id, body)
+    SELECT ${id}, json_object('id', ${id}, 'type', 'account.credentials_revoked', 'ownerId', ${userId}, 'at', ${Date.now()},
+      'data', json_object('reason', ${reason}, 'api_keys_revoked', changes()), 'effectRef', NULL)
+    WHERE changes() > 0`,
+  );
 }

@@ -26,6 +26,7 @@ export const EVENT_TYPES = [
   'workflow.created',
   'workflow.updated',
   'security.alert',
+  'account.credentials_revoked',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

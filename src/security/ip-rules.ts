@@ -103,14 +103,18 @@ export async function enforceIpRules(env: Env, db: DB, ip: string | null, key: {
 
 export type IpRuleInput = { action: IpAction; cidr: string; apiKeyId: number | null; note: string | null };
 
-/** A key the caller may attach rules to: any key for an admin, only their own otherwise. */
-export async function findKey(db: DB, keyId: number, ownerId?: number) {
+/**
+ * A key the caller may attach rules to: any key for an admin, only their own otherwise. With
+ * `live`, a revoked key is refused (409): a rule on it would protect nothing and suggest it works.
+ */
+export async function findKey(db: DB, keyId: number, ownerId?: number, opts: { live?: boolean } = {}) {
   const key = await db
-    .select({ id: apiKeys.id })
+    .select({ id: apiKeys.id, revokedAt: apiKeys.revokedAt })
     .from(apiKeys)
     .where(and(eq(apiKeys.id, keyId), ownerId === undefined ? undefined : eq(apiKeys.userId, ownerId)))
     .get();
   if (!key) throw notFound('API key');
+  if (opts.live && key.revokedAt !== null) throw new ApiError('conflict', 'This API key is revoked: it takes no new IP rules');
   return key;
 }
 

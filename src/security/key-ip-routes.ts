@@ -62,7 +62,7 @@ export const keyIpRuleRoutes = createRouter()
     async (c) => {
       const { id } = c.req.valid('param');
       const b = c.req.valid('json');
-      await findKey(c.var.db, id, c.var.principal.userId);
+      await findKey(c.var.db, id, c.var.principal.userId, { live: true });
       const rule = await createIpRule(c.var.db, requestMeta(c), { action: b.action, cidr: b.cidr, apiKeyId: id, note: b.note ?? null });
       return c.json(ipRuleView(rule), 201);
     },

@@ -258,7 +258,7 @@ export const policyRoutes = createRouter()
     ),
     async (c) => {
       const b = c.req.valid('json');
-      if (b.api_key_id !== null) await findKey(c.var.db, b.api_key_id);
+      if (b.api_key_id !== null) await findKey(c.var.db, b.api_key_id, undefined, { live: true });
       const rule = await createIpRule(c.var.db, requestMeta(c), {
         action: b.action,
         cidr: b.cidr,

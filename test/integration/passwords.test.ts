@@ -203,7 +203,7 @@ describe('reset password', () => {
 
     const ok = await reset({ token, new_password: NEW_PASSWORD });
     expect(ok.status, JSON.stringify(ok.json)).toBe(200);
-    expect(ok.json).toEqual({ sessions_revoked: 2 });
+    expect(ok.json).toEqual({ sessions_revoked: 2, api_keys_revoked: 0 });
     for (const s of [a, b]) {
       expectError(await me(s.access_token), 401, 'unauthorized');
       expectError(await refresh(s.refresh_token), 401, 'unauthorized');

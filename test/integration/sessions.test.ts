@@ -84,7 +84,7 @@ describe('sessions', () => {
 
     const res = await api('POST', '/api/v3/auth/logout-all', { token: a.access });
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ sessions_revoked: 2 });
+    expect(res.json).toEqual({ sessions_revoked: 2, api_keys_revoked: 0 });
     for (const s of [a, b]) {
       expectError(await me(s.access), 401, 'unauthorized');
       expectError(await refresh(s.refresh), 401, 'unauthorized');

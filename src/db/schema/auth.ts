@@ -47,6 +47,8 @@ export const sessions = sqliteTable(
     revokedReason: text('revoked_reason'),
     ip: text('ip'),
     userAgent: text('user_agent'),
+    /** The last time the user proved a factor in this session (sign-in, re-authentication); null: never recorded. */
+    authenticatedAt: integer('authenticated_at'),
   },
   (t) => [index('sessions_user_idx').on(t.userId)],
 );
@@ -84,6 +86,8 @@ export const apiKeys = sqliteTable(
     expiresAt: integer('expires_at'),
     lastUsedAt: integer('last_used_at'),
     revokedAt: integer('revoked_at'),
+    /** Why: `revoked_by_user`, `password_reset`, `logout_all`. */
+    revokedReason: text('revoked_reason'),
   },
   (t) => [uniqueIndex('api_keys_hash_unique').on(t.keyHash), index('api_keys_user_idx').on(t.userId)],
 );
