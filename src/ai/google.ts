@@ -82,7 +82,8 @@ export class GoogleProvider implements AIProvider {
     const temperature = this.#describe(model).capabilities.temperature ? request.temperature : undefined;
     return {
       contents: request.messages.flatMap((m) => (m.role === 'system' ? [] : [{ role: geminiRole(m.role), parts: [{ text: m.content }] }])),
-      systemInstruction: system.length > 0 ? { parts: [{ text: system.join('\n\n') }] } : undefined,
+      // The role is ignored by the API; it is what the official SDK (@google/genai) sends.
+      systemInstruction: system.length > 0 ? { parts: [{ text: system.join('\n\n') }], role: 'user' } : undefined,
       generationConfig: { maxOutputTokens: request.maxTokens, temperature },
     };
   }

@@ -296,7 +296,7 @@ describe('GoogleProvider', () => {
           { role: 'model', parts: [{ text: 'Which part?' }] },
           { role: 'user', parts: [{ text: 'All of it.' }] },
         ],
-        systemInstruction: { parts: [{ text: 'You are terse.' }] },
+        systemInstruction: { parts: [{ text: 'You are terse.' }], role: 'user' },
         generationConfig: { maxOutputTokens: 64, temperature: 0.2 },
       },
     });
