@@ -416,7 +416,8 @@ export const MODELS: readonly ModelEntry[] = [
 /** The model each provider uses when none is configured: current and served on CHECKED. */
 export const DEFAULT_MODELS: Readonly<Record<ProviderName, string>> = {
   local: 'local-extractive-v1',
-  'workers-ai': '@cf/google/gemma-4-26b-a4b-it',
+  // `satisfies`: the pinned @cloudflare/workers-types types this model's inputs and output (AiModels).
+  'workers-ai': '@cf/google/gemma-4-26b-a4b-it' satisfies keyof AiModels,
   openai: 'gpt-6-luna',
   anthropic: 'claude-haiku-5-5',
   google: 'gemini-3.8-flash',

@@ -18,8 +18,8 @@ import {
  * Together, vLLM, Ollama's /v1). What the request carries depends on the model (the catalogue):
  * - the output cap is `max_completion_tokens`, the field OpenAI documents (`max_tokens` is
  *   deprecated and refused by its reasoning models). Compatible servers document `max_tokens`
- *   (Ollama lists only that one), so a model the catalogue does not know, on a server that is not
- *   OpenAI's, gets `max_tokens`;
+ *   (Ollama lists only that one), so a model the catalogue does not know and that is not of an
+ *   OpenAI reasoning family, on a server that is not OpenAI's, gets `max_tokens`;
  * - reasoning models (o-series, GPT-5 onwards) refuse sampling parameters: no `temperature`.
  */
 
@@ -94,7 +94,8 @@ export class OpenAIProvider implements AIProvider {
   /** The request body for a call; exported through the class so contract tests can compare it with the SDK's. */
   requestBody(request: GenerateRequest, model: string) {
     const info = this.#describe(model);
-    const officialCap = info.known || this.#baseUrl === OPENAI_API;
+    // OpenAI's own field wherever OpenAI's models are served (its API, or a gateway in front of it).
+    const officialCap = info.known || info.capabilities.reasoning || this.#baseUrl === OPENAI_API;
     const stream = request.stream === true;
     return {
       model,

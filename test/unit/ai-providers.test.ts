@@ -114,6 +114,13 @@ describe('OpenAIProvider', () => {
     });
   });
 
+  it('sends an OpenAI reasoning model through a gateway as OpenAI wants it, even one the catalogue does not list', async () => {
+    const { fetch, calls } = fakeFetch(json(completion));
+    const gateway = new OpenAIProvider({ apiKey: 'sk-test', baseUrl: 'https://gateway.ai.cloudflare.com/v1/acct/gw/openai' }, fetch);
+    await gateway.generate({ ...request, model: 'o9-mini' });
+    expect(sent(calls[0]).body).toEqual({ model: 'o9-mini', messages: request.messages, max_completion_tokens: 64 });
+  });
+
   it('reads a completion', async () => {
     const result = await new OpenAIProvider({ apiKey: 'sk-test' }, fakeFetch(json(completion)).fetch).generate(request);
     expect(result).toEqual({
