@@ -27,6 +27,10 @@ export class WorkflowRun extends DurableObject<Env> implements RunRpc {
     return this.engine.view();
   }
 
+  async started(): Promise<boolean> {
+    return this.engine.started();
+  }
+
   async events(after: number, limit: number): Promise<RunEvent[]> {
     return this.engine.events(after, limit);
   }

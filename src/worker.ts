@@ -8,6 +8,7 @@ import { metricsCron } from './metrics/cron';
 import { mlTaskHandlers } from './ml/task-handler';
 import { notificationsSubscriber } from './notifications/subscriber';
 import { notificationsTaskHandlers } from './notifications/task-handler';
+import { runsCron } from './runs/cron';
 import { runsTaskHandlers } from './runs/task-handler';
 import { schedulerCron } from './scheduler/cron';
 import { schedulerTaskHooks } from './scheduler/task-hooks';
@@ -43,6 +44,7 @@ const OUTBOX_SWEEP_AFTER_MS = 30_000;
 
 /** Every minute; each job runs even if another fails, and a failure fails the invocation (Workers Logs shows it). */
 const CRON_JOBS: readonly ((env: Env) => Promise<unknown>)[] = [
+  runsCron,
   schedulerCron,
   tasksCron,
   auditCron,

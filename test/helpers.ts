@@ -142,6 +142,7 @@ export type RunJson = {
   id: number;
   status: string;
   error: string | null;
+  input: Record<string, unknown>;
   workflow_version: number;
   output: Record<string, { text: string; document_id: number | null }> | null;
   nodes: {

@@ -72,6 +72,10 @@ export class RunEngine {
     return this.view();
   }
 
+  started(): boolean {
+    return this.driver.state.hasRun();
+  }
+
   view(): RunView {
     const { state } = this.driver;
     const meta = state.meta();

@@ -17,7 +17,7 @@ export {
 } from './definition';
 export { JsonSchemaSubset, validateJson } from './json-schema';
 export { templateRefs } from './template';
-export { graphIssues, NodesSchema } from './validation';
+export { graphIssues, inputKeys, NodesSchema, prepareInput } from './validation';
 export { RunEngine } from './engine';
 export { titleOf } from './executors';
 export type { ChildRuns, EnginePorts, ExecDeps, ModelAnswer, ModelCall } from './ports';

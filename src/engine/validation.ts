@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { MAX_NODES, NodeSchema, type WorkflowNode } from './definition';
+import { MAX_NODES, NodeSchema, type WorkflowNode, type WorkflowSettings } from './definition';
 import { soleRef, templateRefs } from './template';
 
 /*
@@ -223,6 +223,32 @@ function effectiveDeps(nodes: WorkflowNode[], loopOf: Map<string, Extract<Workfl
       return [n.id, [...new Set([...n.depends_on, ...extra])]] as const;
     }),
   );
+}
+
+/** The run input keys a definition's templates read (`{{input.x}}`, `{{input.x.y}}` → x). */
+export function inputKeys(nodes: WorkflowNode[]): string[] {
+  const keys = new Set<string>();
+  for (const n of nodes) {
+    for (const { template } of templateFields(n, true)) {
+      for (const ref of templateRefs(template)) if (ref[0] === 'input' && typeof ref[1] === 'string') keys.add(ref[1]);
+    }
+  }
+  return [...keys];
+}
+
+/**
+ * A run's input with the definition's declared defaults filled in, and the keys its templates read
+ * that it still lacks (a run with any missing is refused, rather than rendering them empty).
+ */
+export function prepareInput(
+  nodes: WorkflowNode[],
+  settings: WorkflowSettings,
+  given: Record<string, unknown>,
+): { input: Record<string, unknown>; missing: string[] } {
+  const input = { ...given };
+  for (const [key, spec] of Object.entries(settings.inputs ?? {}))
+    if (!(key in input) && spec.default !== undefined) input[key] = spec.default;
+  return { input, missing: inputKeys(nodes).filter((k) => !(k in input)) };
 }
 
 export const NodesSchema = z

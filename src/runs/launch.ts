@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import { auditIfChanged, type RequestMeta } from '../lib/audit';
 import { getDb, rawAll, type DB } from '../db/client';
 import { runs } from '../db/schema';
@@ -6,6 +6,7 @@ import { ApiError } from '../lib/errors';
 import {
   type ChildOutcome,
   NodeError,
+  prepareInput,
   type RunInit,
   type RunMeta,
   runOutput,
@@ -29,12 +30,38 @@ type Launch = {
 };
 
 /**
+ * The run input as the run will see it: the definition's declared defaults filled in. An input
+ * that lacks keys the templates read is refused (400 naming them) before anything is written.
+ */
+function runInput(p: Launch): Record<string, unknown> {
+  const { input, missing } = prepareInput(p.workflow.nodes as WorkflowNode[], p.workflow.settings as WorkflowSettings, p.input);
+  if (missing.length) {
+    throw new ApiError(
+      'validation_error',
+      `The run input lacks ${missing.map((k) => `"${k}"`).join(', ')}, which the workflow's templates read`,
+      {
+        details: missing.map((k) => ({
+          path: ['input', k],
+          code: 'missing_input',
+          message: `read by the workflow as {{input.${k}}}; give it, or declare a default in settings.inputs`,
+        })),
+      },
+    );
+  }
+  return input;
+}
+
+/**
  * Starts a run of the workflow's current version, or returns the run an Idempotency-Key already
  * started. The D1 row comes first: its unique (owner, workflow, key) index decides, atomically,
  * whether this request starts anything. Then the run's object is started; `start` is idempotent,
  * so a repeat after a crash between the two steps completes the launch instead of duplicating it.
+ * If the object cannot be started, the row is marked failed with the reason (the object, should
+ * it have started after all, overwrites that with its own state), and the minute cron re-drives
+ * rows left `queued` by a crash between the two steps (sweepStuckRuns).
  */
-export async function launchRun(env: Env, db: DB, meta: RequestMeta, p: Launch): Promise<{ runId: number; created: boolean }> {
+export async function launchRun(env: Env, db: DB, meta: RequestMeta, launch: Launch): Promise<{ runId: number; created: boolean }> {
+  const p = { ...launch, input: runInput(launch) };
   const [inserted] = await db.batch([
     rawAll<{ id: number }>(
       db,
@@ -82,8 +109,80 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, p: Launch):
     parent: p.parent ? { runId: p.parent.runId, nodeId: p.parent.nodeId } : null,
     depth: p.parent?.depth ?? 0,
   };
-  await runStub(env, runId!).start(init);
+  try {
+    await runStub(env, runId!).start(init);
+  } catch (err) {
+    await markNotStarted(db, runId!, err);
+    throw new ApiError('service_unavailable', `The run could not start: ${err instanceof Error ? err.message : String(err)}`);
+  }
   return { runId: runId!, created };
+}
+
+/** A run row whose object never took it: failed, with why (the object's own projection wins if it did start). */
+async function markNotStarted(db: DB, runId: number, err: unknown): Promise<void> {
+  const now = Date.now();
+  await db
+    .update(runs)
+    .set({
+      status: 'failed',
+      error: `the run could not start: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000),
+      finishedAt: now,
+      updatedAt: now,
+    })
+    .where(and(eq(runs.id, runId), eq(runs.status, 'queued')));
+}
+
+/** How many parent runs a run has (for the subchain nesting limit), counted up its parent_run_id chain. */
+async function nestingDepth(db: DB, parentRunId: number | null): Promise<number> {
+  let depth = 0;
+  for (let id = parentRunId; id !== null && depth < 10; depth++) {
+    id = (await db.select({ parent: runs.parentRunId }).from(runs).where(eq(runs.id, id)).get())?.parent ?? null;
+  }
+  return depth;
+}
+
+/** Runs left `queued` longer than this were not taken by their object (a crash between the two steps of launchRun). */
+const STUCK_AFTER_MS = 2 * 60_000;
+
+/**
+ * The minute cron's repair of runs whose object never started: each is started again from its
+ * row (same version, same input; `start` is idempotent), or marked failed when that fails too.
+ * A run whose object did start is left to it: its projection brings the row up to date.
+ */
+export async function sweepStuckRuns(env: Env, now = Date.now()): Promise<{ restarted: number; failed: number }> {
+  const db = getDb(env.DB);
+  const stuck = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.status, 'queued'), lt(runs.createdAt, now - STUCK_AFTER_MS)))
+    .limit(50)
+    .all();
+  let restarted = 0;
+  let failed = 0;
+  for (const row of stuck) {
+    const stub = runStub(env, row.id);
+    try {
+      if (await stub.started()) continue;
+      const v = await workflowVersion({ env }, db, row.workflowId, row.workflowVersion);
+      await stub.start({
+        runId: row.id,
+        workflowId: row.workflowId,
+        workflowVersion: row.workflowVersion,
+        workflowName: v.name,
+        ownerId: row.ownerId,
+        nodes: v.nodes as WorkflowNode[],
+        settings: v.settings as WorkflowSettings,
+        input: row.input as Record<string, unknown>,
+        parent: row.parentRunId !== null && row.parentNodeId !== null ? { runId: row.parentRunId, nodeId: row.parentNodeId } : null,
+        depth: await nestingDepth(db, row.parentRunId),
+      });
+      restarted++;
+    } catch (err) {
+      await markNotStarted(db, row.id, err);
+      failed++;
+    }
+  }
+  return { restarted, failed };
 }
 
 /** Starts a subchain's child run; the idempotency key makes a repeated launch find the same child. */

@@ -6,6 +6,8 @@ export interface RunRpc {
   /** Creates the run's state and schedules its first step; a second call is a no-op. */
   start(init: RunInit): Promise<RunView>;
   view(): Promise<RunView>;
+  /** Whether the object holds a run (start was called and saved). */
+  started(): Promise<boolean>;
   /** Stored events after sequence number `after`, at most `limit`. */
   events(after: number, limit: number): Promise<RunEvent[]>;
   /** An SSE byte stream: stored events after `after`, then live ones until the run ends. */

@@ -95,7 +95,7 @@ describe('retries and failures', () => {
   it('a non-retryable error fails at once', async () => {
     const tag = unique('rej');
     const wf = await createWorkflow(token, { name: 'reject', settings, nodes: [llmNode('only', `reject-${tag}`)] });
-    const run = await waitForRun(token, wf.id, (await startRun(token, wf.id)).id);
+    const run = await waitForRun(token, wf.id, (await startRun(token, wf.id, { topic: 'x' })).id);
     expect(run.status).toBe('failed');
     expect(run.attempts).toHaveLength(1);
     expect((await llmStats(tag)).calls).toBe(1);
@@ -179,7 +179,7 @@ describe('control', () => {
       settings,
       nodes: [llmNode('a', `hold-${tags[0]}`), llmNode('b', `slow-10-${tags[1]}`, { depends_on: ['a'] })],
     });
-    const started = await startRun(token, wf.id);
+    const started = await startRun(token, wf.id, { topic: 'x' });
     await waitForRun(token, wf.id, started.id, (r) => r.nodes[0]!.status === 'running');
     const res = await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/cancel`, { token });
     await releaseLlm(tags[0]!);
@@ -200,7 +200,7 @@ describe('control', () => {
       settings,
       nodes: [llmNode('a', `hold-${tags[0]}`), llmNode('b', `slow-10-${tags[1]}`, { depends_on: ['a'] })],
     });
-    const started = await startRun(token, wf.id);
+    const started = await startRun(token, wf.id, { topic: 'x' });
     await waitForRun(token, wf.id, started.id, (r) => r.nodes[0]!.status === 'running');
     expect((await api('POST', `/api/v3/workflows/${wf.id}/runs/${started.id}/pause`, { token })).json.status).toBe('paused');
     await releaseLlm(tags[0]!);
