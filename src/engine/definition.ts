@@ -30,6 +30,7 @@ export const NODE_TYPES = [
 /** A name for the events a wait_for_event node waits for. */
 export const EventName = z
   .string()
+  .max(64)
   .regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'lower-case letters, digits, ".", "_" and "-", starting with a letter, at most 64 characters');
 
 export const NOTIFY_CHANNELS = ['email', 'sms', 'push', 'webhook', 'slack', 'teams', 'discord', 'in_app'] as const;
