@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { handleFrame, sendFrame, sendText, type HubContext } from '../src/realtime/frames';
 import { Attachment, MAX_FRAME_BYTES, RATE_BURST, RATE_PER_SECOND, userChannel } from '../src/realtime/protocol';
 import { roomStub, statsStub, type HubRpc, type RoomEvent } from '../src/realtime/rpc';
+import { endedSockets, RECHECK_MS } from '../src/realtime/credentials';
 
 /**
  * UserHub — one object per user (`idFromName("user:<id>")`), holding every WebSocket that user
@@ -15,8 +16,10 @@ import { roomStub, statsStub, type HubRpc, type RoomEvent } from '../src/realtim
  * nothing the hub needs lives only in memory — except replay buffers, which exist only while a
  * join is replaying (the object is active then, so they cannot be lost to hibernation).
  *
- * Identity comes from the Worker, which authenticated the upgrade before forwarding it here;
- * the seeds' `user_id` query parameter is never read.
+ * Identity comes from the Worker, whose guard authenticated the upgrade before forwarding it
+ * here; the seeds' `user_id` query parameter is never read. The session or API key the socket was
+ * opened with is kept in its attachment and re-checked by an alarm every few seconds while any
+ * socket is open, so ending that session or revoking that key closes the socket.
  */
 const STATS_FLUSH_MS = 1000;
 const ATTACHMENT_SAVE_MS = 100;
@@ -54,10 +57,14 @@ export class UserHub extends DurableObject<Env> implements HubContext, HubRpc {
       return new Response('expected an authenticated WebSocket upgrade from the Worker', { status: 400 });
     }
     const { 0: client, 1: server } = new WebSocketPair();
+    const keyId = request.headers.get('x-dwc-api-key-id');
     const attachment: Attachment = {
       connId: crypto.randomUUID(),
       label: request.headers.get('x-dwc-connection-label'),
       userId,
+      sessionId: request.headers.get('x-dwc-session-id'),
+      apiKeyId: keyId === null ? null : Number(keyId),
+      ended: false,
       rooms: { [userChannel(userId)]: 0 },
       tokens: RATE_BURST,
       refilledAt: Date.now(),
@@ -72,6 +79,7 @@ export class UserHub extends DurableObject<Env> implements HubContext, HubRpc {
       rooms: Object.keys(attachment.rooms),
     });
     this.ctx.waitUntil(statsStub(this.env).add({ connections: 1 }));
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + RECHECK_MS);
     const protocol = request.headers.get('x-dwc-protocol');
     return new Response(null, { status: 101, webSocket: client, headers: protocol ? { 'sec-websocket-protocol': protocol } : {} });
   }
@@ -107,6 +115,32 @@ export class UserHub extends DurableObject<Env> implements HubContext, HubRpc {
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     await this.disconnected(ws);
+  }
+
+  /**
+   * Every RECHECK_MS while sockets are open: closes (4401) those whose session ended or whose API
+   * key was revoked or expired, and runs their cleanup first (a close the server starts may never
+   * be answered by the client). The alarm wakes a hibernated hub; sockets stay connected through
+   * it. A failed check throws, and the platform retries the alarm.
+   */
+  override async alarm(): Promise<void> {
+    const open = this.ctx.getWebSockets().flatMap((ws) => {
+      const att = this.attachment(ws);
+      return att && !att.ended ? [{ ws, att }] : [];
+    });
+    if (open.length === 0) return;
+    const ended = await endedSockets(this.env, open);
+    for (const ws of ended) {
+      await this.disconnected(ws);
+      const att = this.attachment(ws);
+      if (att) this.saveAttachment(ws, { ...att, ended: true });
+      try {
+        ws.close(4401, 'session ended or credential revoked');
+      } catch {
+        // already closed by the peer
+      }
+    }
+    if (open.length > ended.length) await this.ctx.storage.setAlarm(Date.now() + RECHECK_MS);
   }
 
   // ---- RPC -------------------------------------------------------------------------------
@@ -220,7 +254,7 @@ export class UserHub extends DurableObject<Env> implements HubContext, HubRpc {
 
   private async disconnected(ws: WebSocket): Promise<void> {
     const att = this.attachment(ws);
-    if (!att) return;
+    if (!att || att.ended) return;
     this.saveAttachment(ws, { ...att, rooms: {} });
     await statsStub(this.env).add({ connections: -1 });
     const rooms = Object.keys(att.rooms).filter((room) => !room.startsWith('user:'));

@@ -4,9 +4,11 @@ import { BASE } from './helpers';
 export type Frame = { type: string; [k: string]: any };
 
 /** A WebSocket client through the whole worker (SELF.fetch with Upgrade), collecting frames. */
-export async function connectWs(opts: { token?: string; protocols?: string[]; path?: string; query?: string } = {}) {
+export async function connectWs(
+  opts: { token?: string; protocols?: string[]; path?: string; query?: string; headers?: Record<string, string> } = {},
+) {
   const qs = [opts.token ? `token=${encodeURIComponent(opts.token)}` : '', opts.query ?? ''].filter(Boolean).join('&');
-  const headers: Record<string, string> = { upgrade: 'websocket' };
+  const headers: Record<string, string> = { ...opts.headers, upgrade: 'websocket' };
   if (opts.protocols) headers['sec-websocket-protocol'] = opts.protocols.join(', ');
   const res = await SELF.fetch(`${BASE}${opts.path ?? '/api/v3/ws'}${qs ? `?${qs}` : ''}`, { headers });
   const ws = res.webSocket;
@@ -18,8 +20,13 @@ export async function connectWs(opts: { token?: string; protocols?: string[]; pa
       send: () => undefined,
       waitFor: async () => ({}) as Frame,
       close: () => undefined,
+      closed: new Promise<{ code: number; reason: string }>(() => undefined),
     };
   ws.accept();
+  /** Settles when the server closes the socket, with its code and reason. */
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })),
+  );
   const frames: Frame[] = [];
   const waiters: { pred: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
   ws.addEventListener('message', (e) => {
@@ -51,5 +58,6 @@ export async function connectWs(opts: { token?: string; protocols?: string[]; pa
     send: (frame: unknown) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     waitFor,
     close: () => ws.close(1000, 'done'),
+    closed,
   };
 }

@@ -39,11 +39,24 @@ async function call<T>(
 
 let users = 0;
 
-/** Registers a fresh user (strong password, so zxcvbn accepts it) and signs in. */
+/** The committed development bootstrap secret (.dev.vars), which the bench's local workers run with. */
+const DEV_BOOTSTRAP_SECRET = 'dev-only-bootstrap-secret-0123456789abcdef';
+
+/**
+ * Registers a fresh user (strong password, so zxcvbn accepts it) and signs in. The first user of a
+ * fresh worker is made its administrator the way a deployment makes one (the bootstrap secret);
+ * every later one self-registers (as editor, the development default).
+ */
 export async function newSession(base: string, label: string): Promise<Session> {
   const username = `bench-${label}-${Date.now().toString(36)}-${++users}`;
   const password = 'violet-Harbor-lantern-93-bench';
-  await call(base, 'POST', '/api/v3/auth/register', { username, email: `${username}@bench.invalid`, password });
+  const account = { username, email: `${username}@bench.invalid`, password };
+  try {
+    await call(base, 'POST', '/api/v3/auth/bootstrap', account, undefined, { 'x-bootstrap-secret': DEV_BOOTSTRAP_SECRET });
+  } catch (err) {
+    if (!String(err).includes('answered 409')) throw err;
+    await call(base, 'POST', '/api/v3/auth/register', account);
+  }
   const login = await call<{ access_token: string; user: { id: number } }>(base, 'POST', '/api/v3/auth/login', { username, password });
   return { base, token: login.access_token, userId: login.user.id, username };
 }

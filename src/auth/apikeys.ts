@@ -115,6 +115,24 @@ export async function resolveApiKey(db: DB, key: string, cache?: CacheScope) {
   return found === INVALID ? undefined : found;
 }
 
+/** A live key by id (a WebSocket ticket names its key): its owner and scopes, as `resolveApiKey` gives them. */
+export async function liveApiKey(db: DB, keyId: number) {
+  const row = await db
+    .select({
+      keyId: apiKeys.id,
+      scopes: apiKeys.scopes,
+      lastUsedAt: apiKeys.lastUsedAt,
+      userId: users.id,
+      username: users.username,
+      role: users.role,
+    })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, Date.now()))))
+    .get();
+  return row ? { ...row, scopes: row.scopes.filter(isScope) } : undefined;
+}
+
 /** `last_used_at` is kept to the minute so that a busy key does not write on every request. */
 export async function touchApiKey(db: DB, keyId: number, lastUsedAt: number | null): Promise<void> {
   const now = Date.now();

@@ -4,7 +4,8 @@ import { log } from '../lib/log';
 import type { AppEnv, Guard } from '../lib/context';
 import { secrets } from '../lib/config';
 import { ApiError } from '../lib/errors';
-import { API_KEY_PREFIX, resolveApiKey, touchApiKey } from './apikeys';
+import { API_KEY_PREFIX, liveApiKey, resolveApiKey, touchApiKey } from './apikeys';
+import { consumeSocketTicket } from './tickets';
 import type { Access, Principal } from '../lib/access';
 import { activeSessionUser } from './sessions';
 import { verifyAccessToken } from './tokens';
@@ -22,43 +23,81 @@ import {
 const unauthorized = (message: string) =>
   new ApiError('unauthorized', message, { headers: { 'WWW-Authenticate': 'Bearer realm="dwc", error="invalid_token"' } });
 
-function presentedCredential(authorization: string | undefined, apiKeyHeader: string | undefined) {
-  if (apiKeyHeader) return { kind: 'api_key' as const, value: apiKeyHeader.trim() };
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  if (!match) return null;
-  const value = match[1]!;
-  return { kind: value.startsWith(API_KEY_PREFIX) ? ('api_key' as const) : ('jwt' as const), value };
+type Presented = { kind: 'api_key' | 'jwt' | 'ticket'; value: string };
+
+const subprotocolToken = (header: string | undefined) =>
+  (header ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .find((p) => p.startsWith('bearer.'))
+    ?.slice('bearer.'.length);
+
+/**
+ * The credential a request presents: the X-API-Key header, else `Authorization: Bearer` (an API
+ * key by its prefix, else a JWT). Routes declared `socket` may also take a ticket or an access
+ * token the ways a browser's WebSocket can send them; an API key there is refused outright.
+ */
+function presentedCredential(c: Context<AppEnv>, access: Access): Presented | null {
+  const apiKeyHeader = c.req.header('x-api-key');
+  if (apiKeyHeader) return { kind: 'api_key', value: apiKeyHeader.trim() };
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
+  if (match) return { kind: match[1]!.startsWith(API_KEY_PREFIX) ? 'api_key' : 'jwt', value: match[1]! };
+  if (!access.socket) return null;
+  const ticket = c.req.query('ticket');
+  if (ticket) return { kind: 'ticket', value: ticket };
+  const token = c.req.query('token') ?? subprotocolToken(c.req.header('sec-websocket-protocol'));
+  if (!token) return null;
+  if (token.startsWith(API_KEY_PREFIX)) {
+    throw unauthorized(
+      'API keys are not accepted in a URL or subprotocol: send the X-API-Key header, or use a ticket (POST /api/v3/ws/ticket)',
+    );
+  }
+  return { kind: 'jwt', value: token };
 }
 
 /**
- * Establishes the principal from a JWT access token or an API key, or answers 401.
- * `onVerifiedToken` is told the user id of a correctly signed, unexpired token before its
- * session is looked up, so that work for that user can run beside the lookup.
+ * Establishes the principal from the presented credential, or answers 401.
+ * `onVerifiedUser` is told the user id as soon as it is known from a correctly signed, unexpired
+ * token (or a ticket), before its session is looked up, so that work for that user can run beside
+ * the lookup.
  */
-export async function resolvePrincipal(
+async function resolvePrincipal(
   env: Env,
   db: AppEnv['Variables']['db'],
-  authorization?: string,
-  apiKeyHeader?: string,
-  waitUntil?: (p: Promise<unknown>) => void,
-  onVerifiedToken?: (userId: number) => void,
+  cred: Presented | null,
+  waitUntil: (p: Promise<unknown>) => void,
+  onVerifiedUser: (userId: number) => void,
 ): Promise<Principal> {
-  const cred = presentedCredential(authorization, apiKeyHeader);
   if (!cred) throw unauthorized('Authentication required');
   if (cred.kind === 'api_key') {
     const key = await resolveApiKey(db, cred.value, { env, waitUntil });
     if (!key) throw unauthorized('Invalid API key');
-    const touch = touchApiKey(db, key.keyId, key.lastUsedAt);
-    if (waitUntil) waitUntil(touch);
-    else await touch;
+    waitUntil(touchApiKey(db, key.keyId, key.lastUsedAt));
     return { kind: 'api_key', userId: key.userId, username: key.username, role: key.role, apiKeyId: key.keyId, scopes: key.scopes };
   }
-  const claims = await verifyAccessToken(secrets(env).jwtSecret, cred.value);
-  if (!claims) throw unauthorized('Invalid or expired access token');
-  onVerifiedToken?.(Number(claims.sub));
-  const user = await activeSessionUser(db, Number(claims.sub), claims.sid);
+  let userId: number;
+  let sessionId: string;
+  if (cred.kind === 'ticket') {
+    const ticket = await consumeSocketTicket(db, cred.value);
+    if (!ticket) throw unauthorized('Invalid, expired or already used ticket');
+    onVerifiedUser(ticket.userId);
+    if (ticket.sessionId === null) {
+      const key = ticket.apiKeyId === null ? undefined : await liveApiKey(db, ticket.apiKeyId);
+      if (!key) throw unauthorized('The API key this ticket was made with is no longer valid');
+      return { kind: 'api_key', userId: key.userId, username: key.username, role: key.role, apiKeyId: key.keyId, scopes: key.scopes };
+    }
+    userId = ticket.userId;
+    sessionId = ticket.sessionId;
+  } else {
+    const claims = await verifyAccessToken(secrets(env).jwtSecret, cred.value);
+    if (!claims) throw unauthorized('Invalid or expired access token');
+    userId = Number(claims.sub);
+    sessionId = claims.sid;
+    onVerifiedUser(userId);
+  }
+  const user = await activeSessionUser(db, userId, sessionId);
   if (!user) throw unauthorized('Session has ended');
-  return { kind: 'session', userId: user.id, username: user.username, role: user.role, sessionId: claims.sid };
+  return { kind: 'session', userId: user.id, username: user.username, role: user.role, sessionId };
 }
 
 /**
@@ -90,8 +129,7 @@ export const guard: Guard = (access: Access): MiddlewareHandler<AppEnv> => {
     const principal = await resolvePrincipal(
       env,
       db,
-      c.req.header('authorization'),
-      c.req.header('x-api-key'),
+      presentedCredential(c, access),
       (p) => c.executionCtx.waitUntil(p),
       (userId) => count({ kind: 'user', id: String(userId) }),
     );

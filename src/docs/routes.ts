@@ -78,11 +78,17 @@ export function mountDocs(app: OpenAPIHono<AppEnv>) {
     description: 'An access token from /api/v3/auth/login, or an API key (dwc_...)',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKeyHeader', { type: 'apiKey', in: 'header', name: 'X-API-Key' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'wsTicket', {
+    type: 'apiKey',
+    in: 'query',
+    name: 'ticket',
+    description: 'WebSocket upgrades only: a single-use ticket from POST /api/v3/ws/ticket',
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'wsToken', {
     type: 'apiKey',
     in: 'query',
     name: 'token',
-    description: 'WebSocket upgrades only: an access token or API key (or the subprotocol `bearer.<token>`)',
+    description: 'WebSocket upgrades only: an access token (or the subprotocol `bearer.<token>`); never an API key',
   });
 
   const spec = createRouter().openapi(

@@ -45,8 +45,13 @@ export type Principal =
   | { kind: 'session'; userId: number; username: string; role: Role; sessionId: string }
   | { kind: 'api_key'; userId: number; username: string; role: Role; apiKeyId: number; scopes: Scope[] };
 
-/** Route access declaration: the roles admitted, and the scope an API key needs (none: keys refused). */
-export type Access = { roles: readonly Role[]; scope?: Scope };
+/**
+ * Route access declaration: the roles admitted, and the scope an API key needs (none: keys
+ * refused). `socket` marks a WebSocket upgrade, which a browser cannot send headers with: the
+ * credential may then also come as a single-use ticket (`?ticket=`), or an access token in
+ * `?token=` or the subprotocol `bearer.<token>` — never an API key there, since a URL is logged.
+ */
+export type Access = { roles: readonly Role[]; scope?: Scope; socket?: boolean };
 
 export const ANY_ROLE: readonly Role[] = ['admin', 'editor', 'viewer'];
 export const WRITERS: readonly Role[] = ['admin', 'editor'];

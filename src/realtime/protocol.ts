@@ -19,11 +19,18 @@ export const ClientFrame = z.discriminatedUnion('type', [
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
-/** What a hibernating socket remembers: its owner, rooms with the last seq sent, its rate bucket. */
+/**
+ * What a hibernating socket remembers: its owner, the session or API key it was opened with
+ * (re-checked while it is open), rooms with the last seq sent, its rate bucket.
+ */
 export const Attachment = z.object({
   connId: z.string(),
   label: z.string().nullable(),
   userId: z.number().int(),
+  sessionId: z.string().nullable().default(null),
+  apiKeyId: z.number().int().nullable().default(null),
+  /** Set when the server closed it (credential ended): its cleanup has run. */
+  ended: z.boolean().default(false),
   rooms: z.record(z.string(), z.number().int()),
   tokens: z.number(),
   refilledAt: z.number(),

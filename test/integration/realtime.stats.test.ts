@@ -29,7 +29,7 @@ describe('stats', () => {
     expect(after.connections).toBe(before.connections);
     expect(after.messages_in).toBeGreaterThanOrEqual(before.messages_in + 1);
     expect(after.messages_out).toBeGreaterThanOrEqual(before.messages_out + 2);
-    expectError(await api('GET', '/api/v3/ws'), 400, 'bad_request');
+    expectError(await api('GET', '/api/v3/ws', { token: owner.token }), 400, 'bad_request'); // signed in, but not an upgrade
   });
 });
 

@@ -197,3 +197,24 @@ export const emailVerifications = sqliteTable(
   },
   (t) => [uniqueIndex('email_verifications_hash_unique').on(t.tokenHash), index('email_verifications_user_idx').on(t.userId)],
 );
+
+/**
+ * A WebSocket ticket: what a browser puts in the upgrade URL instead of a credential. Single use,
+ * valid seconds, tied to the session or API key that asked for it (re-checked when it is used).
+ */
+export const socketTickets = sqliteTable(
+  'socket_tickets',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tokenHash: text('token_hash').notNull(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    sessionId: text('session_id'),
+    apiKeyId: integer('api_key_id'),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('socket_tickets_hash_unique').on(t.tokenHash)],
+);
