@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { build } from 'esbuild';
 import { defineConfig } from 'vitest/config';
 import { fakeLlm } from './test/fake-llm.ts';
 
@@ -18,6 +19,22 @@ export default defineConfig(async () => {
   // run on a fresh clone as `npm test` does.
   execFileSync(process.execPath, [path.join(import.meta.dirname, 'src/console/build.mjs')], { stdio: 'inherit' });
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'));
+  // The converter Worker (converter/), which the main Worker reaches through its CONVERTER service
+  // binding, runs beside it as an auxiliary worker. The pool does not bundle auxiliary workers, so
+  // it is bundled here as wrangler would bundle it (workerd conditions, cloudflare:* external).
+  const converterScript = path.join(import.meta.dirname, 'dist/test-converter/index.js');
+  await build({
+    entryPoints: [path.join(import.meta.dirname, 'converter/src/index.ts')],
+    outfile: converterScript,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['browser', 'module', 'main'],
+    external: ['cloudflare:*'],
+    logLevel: 'warning',
+  });
   return {
     test: {
       reporters: ['default', './test/summary-reporter.ts'],
@@ -36,6 +53,7 @@ export default defineConfig(async () => {
                   OPENAI_BASE_URL: 'http://llm.test/v1',
                 },
                 outboundService: fakeLlm,
+                workers: [{ name: 'dwc-converter', modules: true, scriptPath: converterScript, compatibilityDate: '2026-04-01' }],
               },
             }),
           ],

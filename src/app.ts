@@ -14,7 +14,7 @@ import { consoleRoutes } from './console/routes';
 import { getDb } from './db/client';
 import { mountDocs } from './docs/routes';
 import { healthRoutes, livenessRoutes } from './health/routes';
-import { accessLog, corsFromEnv, errorHandler, limitBody, notFoundHandler, requireJsonBody } from './lib/middleware';
+import { accessLog, corsFromEnv, errorHandler, limitBody, notFoundHandler, requireJsonBody, type UploadRoute } from './lib/middleware';
 import { ipFilter, limitAuthRoutes } from './security/middleware';
 import { createRouter } from './lib/openapi';
 import { httpMetrics } from './metrics/http';
@@ -44,6 +44,12 @@ import { guard, noteRefusal } from './auth/middleware';
  */
 const base = createRouter();
 
+/** The routes that take file uploads (multipart/form-data, up to UPLOAD_MAX_BYTES). */
+const UPLOADS: readonly UploadRoute[] = [
+  { method: 'POST', path: /^\/api\/v3\/documents\/?$/ },
+  { method: 'POST', path: /^\/api\/v3\/knowledge-bases\/\d+\/sources\/?$/ },
+];
+
 base.use(
   requestId({ limitLength: 64 }),
   httpMetrics(),
@@ -56,8 +62,8 @@ base.use(
       c.res.headers.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
   },
   corsFromEnv(),
-  limitBody(),
-  requireJsonBody(),
+  limitBody(UPLOADS),
+  requireJsonBody(UPLOADS),
   async function services(c, next) {
     c.set('db', getDb(c.env.DB));
     c.set('guard', guard);

@@ -3,32 +3,8 @@ import { auditInsert, type RequestMeta } from '../lib/audit';
 import { rawAll, rawRun, type DB } from '../db/client';
 import { documents, documentVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
-import { toIso } from '../lib/time';
 
 export type DocumentRow = typeof documents.$inferSelect;
-
-export function publicDocument(d: DocumentRow) {
-  const { excerpt, ...rest } = documentSummary(d);
-  void excerpt;
-  return { ...rest, content: d.content };
-}
-
-export function documentSummary(d: DocumentRow) {
-  return {
-    id: d.id,
-    title: d.title,
-    excerpt: d.content.slice(0, 280),
-    kind: d.kind,
-    version: d.version,
-    workflow_id: d.workflowId,
-    run_id: d.runId,
-    node_id: d.nodeId,
-    parent_id: d.parentId,
-    metadata: d.metadata,
-    created_at: toIso(d.createdAt),
-    updated_at: toIso(d.updatedAt),
-  };
-}
 
 export async function getDocument(db: DB, ownerId: number, id: number): Promise<DocumentRow | undefined> {
   return db
@@ -152,4 +128,53 @@ export async function insertDocument(
     }),
   ]);
   return inserted[0]!;
+}
+
+/**
+ * A document a person brought (typed or uploaded; kind `manual`), with its first version and
+ * audit row in one batch, as every other document gets.
+ */
+export async function createDocument(
+  db: DB,
+  meta: RequestMeta,
+  d: { ownerId: number; title: string; content: string; metadata: Record<string, unknown> },
+): Promise<DocumentRow> {
+  const newId = sql`(SELECT max(id) FROM documents)`;
+  const [inserted] = await db.batch([
+    db
+      .insert(documents)
+      .values({
+        ownerId: d.ownerId,
+        workflowId: null,
+        runId: null,
+        nodeId: null,
+        parentId: null,
+        kind: 'manual',
+        title: d.title,
+        content: d.content,
+        metadata: d.metadata,
+      })
+      .returning(),
+    rawAll(
+      db,
+      sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
+      SELECT id, 1, title, content, ${d.ownerId} FROM documents WHERE id = ${newId}`,
+    ),
+    auditInsert(db, meta, {
+      action: 'document.create',
+      targetType: 'document',
+      targetId: sql`CAST(${newId} AS TEXT)`,
+      details: { source: d.metadata.source ?? null },
+    }),
+  ]);
+  return inserted[0]!;
+}
+
+/** One stored version of a document. */
+export async function getVersion(db: DB, documentId: number, version: number) {
+  return db
+    .select()
+    .from(documentVersions)
+    .where(and(eq(documentVersions.documentId, documentId), eq(documentVersions.version, version)))
+    .get();
 }

@@ -2,101 +2,34 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { desc, and, eq } from 'drizzle-orm';
 import { ANY_ROLE, WRITERS } from '../lib/access';
 import { documents } from '../db/schema';
-import { ApiError } from '../lib/errors';
+import { ApiError, invalidField } from '../lib/errors';
 import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
-import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
+import { decodeCursor, pageOf, toPage } from '../lib/pagination';
 import { continueDocument } from './continue';
-import { documentSummary, editDocument, getDocument, listDocuments, listVersions, publicDocument } from './queries';
+import { createDocument, editDocument, getDocument, getVersion, listDocuments, listVersions } from './queries';
 import { toIso } from '../lib/time';
 import { requestMeta } from '../lib/context';
-import { PROVIDERS } from '../ai';
 import { ownedRun, RunParams } from '../runs';
+import {
+  ContinueBody,
+  CreateDocumentBody,
+  DiffQuery,
+  DiffSchema,
+  DocumentSchema,
+  DocumentSummary,
+  DocumentUploadForm,
+  EditBody,
+  ListQuery,
+  VersionParams,
+  VersionSchema,
+} from './schemas';
+import { diffStats, redlineHtml, wordDiff } from './diff';
+import { readUpload, uploadTitle } from './uploads';
+import { documentSummary, publicDocument } from './views';
 
 const read = { roles: ANY_ROLE, scope: 'documents:read' } as const;
 const write = { roles: WRITERS, scope: 'documents:write' } as const;
 const tags = ['documents'];
-
-const DocumentSchema = z
-  .object({
-    id: z.number().int(),
-    title: z.string(),
-    content: z.string(),
-    kind: z.enum(['node', 'continuation', 'manual']),
-    version: z.number().int(),
-    workflow_id: z.number().int().nullable(),
-    run_id: z.number().int().nullable(),
-    node_id: z.string().nullable(),
-    parent_id: z.number().int().nullable().openapi({ description: 'The document this one was generated from' }),
-    metadata: z.record(z.string(), z.unknown()),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .openapi('Document');
-const DocumentSummary = DocumentSchema.omit({ content: true }).extend({ excerpt: z.string() }).openapi('DocumentSummary');
-const VersionSchema = z
-  .object({
-    version: z.number().int(),
-    title: z.string(),
-    content: z.string(),
-    created_by: z.number().int().nullable(),
-    created_at: z.string(),
-  })
-  .openapi('DocumentVersion');
-
-const ListQuery = PageQuery.extend({
-  q: z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .openapi({ param: { name: 'q', in: 'query' }, description: 'Full-text search over title and content' }),
-  run_id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .openapi({ param: { name: 'run_id', in: 'query' } }),
-  workflow_id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .openapi({ param: { name: 'workflow_id', in: 'query' } }),
-  parent_id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .openapi({ param: { name: 'parent_id', in: 'query' }, description: 'Children of a document' }),
-});
-
-const ContinueBody = z
-  .strictObject({
-    prompt: z
-      .string()
-      .min(1)
-      .max(20_000)
-      .optional()
-      .openapi({ description: 'Instruction for the next document; written automatically when omitted' }),
-    provider: z.enum(PROVIDERS).optional(),
-    model: z.string().min(1).max(100).optional(),
-    max_tokens: z.number().int().min(1).max(8192).optional(),
-  })
-  .openapi('ContinueRequest');
-
-const EditBody = z
-  .strictObject({ title: z.string().min(1).max(300).optional(), content: z.string().min(1).max(500_000).optional() })
-  .refine((b) => b.title !== undefined || b.content !== undefined, { message: 'title or content is required' })
-  .openapi('DocumentEditRequest');
-
-const docParam = z.object({
-  id: IdParam.shape.id,
-  version: z.coerce
-    .number()
-    .int()
-    .positive()
-    .openapi({ param: { name: 'version', in: 'path' } }),
-});
 
 export const documentRoutes = createRouter()
   .openapi(
@@ -118,6 +51,62 @@ export const documentRoutes = createRouter()
       const q = c.req.valid('query');
       const rows = await listDocuments(c.var.db, c.var.principal.userId, q, q.limit, decodeCursor(q.cursor));
       return c.json(toPage(rows, q.limit, documentSummary), 200);
+    },
+  )
+  .openapi(
+    createRoute(
+      withAccess(write, {
+        method: 'post',
+        path: '/',
+        operationId: 'createDocument',
+        tags,
+        summary: 'Create a document from Markdown, or from an uploaded file converted to Markdown',
+        description:
+          'JSON `{title, content}` stores the Markdown as given. A multipart form with `file` (PDF, DOCX, HTML, Markdown or UTF-8 text) converts the file to Markdown first: PDF text layer only, DOCX and HTML with their headings, lists, emphasis and links.',
+        request: {
+          body: {
+            required: false,
+            content: { 'application/json': { schema: CreateDocumentBody }, 'multipart/form-data': { schema: DocumentUploadForm } },
+          },
+        },
+        responses: {
+          201: jsonResponse(DocumentSchema, 'The new document (version 1)'),
+          ...errorResponses('validation_error', 'bad_request', 'payload_too_large', 'unsupported_media_type', 'service_unavailable'),
+        },
+      }),
+    ),
+    async (c) => {
+      const ownerId = c.var.principal.userId;
+      if (/^multipart\/form-data/i.test(c.req.header('content-type') ?? '')) {
+        const form = c.req.valid('form');
+        // Both media types' schemas type the validated body; the content type says which one ran.
+        if (!('file' in form)) throw invalidField(['file'], 'a file is required');
+        const upload = await readUpload(c.env, form.file);
+        const doc = await createDocument(c.var.db, requestMeta(c), {
+          ownerId,
+          title: uploadTitle(upload, form.title),
+          content: upload.markdown,
+          metadata: {
+            source: 'upload',
+            filename: upload.filename,
+            media_type: upload.mediaType,
+            format: upload.format,
+            bytes: upload.bytes,
+          },
+        });
+        return c.json(publicDocument(doc), 201);
+      }
+      // Without a content type the validators let an empty body through: it is still a missing body.
+      if (!c.req.header('content-type')) throw invalidField([], 'a JSON body {title, content} or a multipart form with a file is required');
+      const body = c.req.valid('json');
+      if (!('content' in body)) throw invalidField(['content'], 'content is required');
+      const doc = await createDocument(c.var.db, requestMeta(c), {
+        ownerId,
+        title: body.title,
+        content: body.content,
+        metadata: { ...body.metadata, source: 'text' },
+      });
+      return c.json(publicDocument(doc), 201);
     },
   )
   .openapi(
@@ -193,17 +182,53 @@ export const documentRoutes = createRouter()
         operationId: 'getDocumentVersion',
         tags,
         summary: 'One version of a document',
-        request: { params: docParam },
+        request: { params: VersionParams },
         responses: { 200: jsonResponse(VersionSchema, 'The version'), ...errorResponses('validation_error', 'not_found') },
       }),
     ),
     async (c) => {
       const p = c.req.valid('param');
       const doc = await getDocument(c.var.db, c.var.principal.userId, p.id);
-      const v = doc ? (await listVersions(c.var.db, doc.id)).find((x) => x.version === p.version) : undefined;
+      const v = doc ? await getVersion(c.var.db, doc.id, p.version) : undefined;
       if (!v) throw new ApiError('not_found', 'Document version not found');
       return c.json(
         { version: v.version, title: v.title, content: v.content, created_by: v.createdBy, created_at: toIso(v.createdAt) },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute(
+      withAccess(read, {
+        method: 'get',
+        path: '/{id}/diff',
+        operationId: 'diffDocumentVersions',
+        tags,
+        summary: 'What changed between two versions: a word-level diff as hunks and as HTML with <ins>/<del>',
+        request: { params: IdParam, query: DiffQuery },
+        responses: { 200: jsonResponse(DiffSchema, 'The diff'), ...errorResponses('validation_error', 'bad_request', 'not_found') },
+      }),
+    ),
+    async (c) => {
+      const doc = await getDocument(c.var.db, c.var.principal.userId, c.req.valid('param').id);
+      if (!doc) throw new ApiError('not_found', 'Document not found');
+      const q = c.req.valid('query');
+      const toVersion = q.to ?? doc.version;
+      const fromVersion = q.from ?? Math.max(1, toVersion - 1);
+      const [from, to] = await Promise.all([getVersion(c.var.db, doc.id, fromVersion), getVersion(c.var.db, doc.id, toVersion)]);
+      if (!from || !to) throw new ApiError('not_found', `Document version ${from ? toVersion : fromVersion} not found`);
+      const { changes, hunks } = wordDiff(from.content, to.content);
+      return c.json(
+        {
+          document_id: doc.id,
+          from: { version: from.version, title: from.title },
+          to: { version: to.version, title: to.title },
+          title_changed: from.title !== to.title,
+          stats: { hunks: hunks.length, ...diffStats(changes) },
+          hunks,
+          changes,
+          html: redlineHtml(changes),
+        },
         200,
       );
     },

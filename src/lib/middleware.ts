@@ -49,10 +49,29 @@ export function corsFromEnv(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Rejects bodies over MAX_BODY_BYTES with 413, whether or not Content-Length is sent. */
-export function limitBody(): MiddlewareHandler<AppEnv> {
+/**
+ * Routes that take file uploads: a multipart/form-data body, up to UPLOAD_MAX_BYTES plus the
+ * form's framing. Listed by src/app.ts, because the body checks below run before routing.
+ */
+export type UploadRoute = { method: string; path: RegExp };
+
+export const DEFAULT_UPLOAD_MAX_BYTES = 5 * 1024 * 1024;
+/** Room for the multipart boundaries, part headers and small text fields around the file. */
+const FORM_FRAMING_BYTES = 64 * 1024;
+
+const isUpload = (c: Context<AppEnv>, uploads: readonly UploadRoute[]) =>
+  uploads.some((u) => u.method === c.req.method && u.path.test(c.req.path));
+
+/**
+ * Rejects bodies over MAX_BODY_BYTES (upload routes: UPLOAD_MAX_BYTES plus framing) with 413,
+ * whether or not Content-Length is sent. The upload route itself refuses a file over
+ * UPLOAD_MAX_BYTES with a message naming the file.
+ */
+export function limitBody(uploads: readonly UploadRoute[] = []): MiddlewareHandler<AppEnv> {
   return async function limitBody(c, next) {
-    const maxSize = Number(c.env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
+    const maxSize = isUpload(c, uploads)
+      ? (Number(c.env.UPLOAD_MAX_BYTES) || DEFAULT_UPLOAD_MAX_BYTES) + FORM_FRAMING_BYTES
+      : Number(c.env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
     return bodyLimit({
       maxSize,
       onError: () => {
@@ -62,14 +81,18 @@ export function limitBody(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** A request that carries a body must say it is JSON: every route here accepts JSON only. */
-export function requireJsonBody(): MiddlewareHandler<AppEnv> {
+/** A request that carries a body must say it is JSON (or, on an upload route, a multipart form). */
+export function requireJsonBody(uploads: readonly UploadRoute[] = []): MiddlewareHandler<AppEnv> {
   return async function requireJsonBody(c, next) {
     const hasBody = c.req.raw.body !== null && (c.req.header('content-length') ?? '') !== '0';
     if (hasBody && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(c.req.method)) {
       const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
-        throw new ApiError('unsupported_media_type', 'Request bodies must be application/json');
+      const upload = isUpload(c, uploads);
+      if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type) && !(upload && type === 'multipart/form-data')) {
+        throw new ApiError(
+          'unsupported_media_type',
+          upload ? 'Request bodies must be application/json or multipart/form-data' : 'Request bodies must be application/json',
+        );
       }
     }
     await next();
