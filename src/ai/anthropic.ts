@@ -3,6 +3,7 @@ import { modelInfo, type ModelInfo } from './catalogue';
 import { modelContext, streamedError, type ModelContext } from './errors';
 import { DEFAULT_MODELS } from './models';
 import { parseJson, postJson, providerSse, readJson, requireKey, truncatedStream, validate } from './sse';
+import { anthropicSchema, objectRoot, requireStructuredSupport, structuredFields } from './structured';
 import { estimateTokens, type AIProvider, type Fetcher, type GenerateOptions, type GenerateRequest, type GenerateResult } from './types';
 
 /*
@@ -17,6 +18,9 @@ import { estimateTokens, type AIProvider, type Fetcher, type GenerateOptions, ty
  * - the key goes in `Authorization: Bearer`, as the SDKs send it (the API still reads `x-api-key`).
  * Current models think adaptively: thinking blocks are not part of the answer, and their tokens
  * are inside `output_tokens` (reported separately in `output_tokens_details.thinking_tokens`).
+ * Structured output uses the API's own structured outputs, `output_config.format` (what the
+ * 1.17 SDK documents as current; the beta `output_format` is deprecated there), rather than a
+ * forced tool call: the JSON then arrives as ordinary text blocks, whole or as text deltas.
  */
 
 export type AnthropicConfig = {
@@ -92,12 +96,16 @@ export class AnthropicProvider implements AIProvider {
       messages: request.messages.flatMap(({ role, content }) => (role === 'system' ? [] : [{ role, content }])),
       temperature: this.#describe(model).capabilities.temperature ? request.temperature : undefined,
       stream: request.stream === true ? true : undefined,
+      output_config: request.output
+        ? { format: { type: 'json_schema', schema: anthropicSchema(objectRoot(request.output.schema).schema) } }
+        : undefined,
     };
   }
 
   async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
     const apiKey = requireKey('anthropic', this.#apiKey);
     const model = request.model ?? this.defaultModel;
+    if (request.output) requireStructuredSupport('anthropic', this.#describe(model), model);
     const context = modelContext('anthropic', request.model, model);
     const headers = { authorization: `Bearer ${apiKey}`, 'anthropic-version': ANTHROPIC_VERSION, 'content-type': 'application/json' };
     const url = `${this.#baseUrl}/v1/messages`;
@@ -112,6 +120,7 @@ export class AnthropicProvider implements AIProvider {
       ...(reply.thinking ? { tokensReasoning: reply.thinking } : {}),
       finishReason: finishReason(reply.stop),
       ...(reply.stop ? { rawFinishReason: reply.stop } : {}),
+      ...structuredFields(request.output, reply.text, request.output ? objectRoot(request.output.schema).wrapped : false),
     };
   }
 }

@@ -13,6 +13,7 @@ import {
   type GenerateResult,
 } from './types';
 import { parseJson, postJson, providerSse, readJson, requireKey, truncatedStream } from './sse';
+import { requireStructuredSupport, structuredFields } from './structured';
 
 /*
  * Google Gemini through the Generative Language API (generateContent / streamGenerateContent).
@@ -20,6 +21,11 @@ import { parseJson, postJson, providerSse, readJson, requireKey, truncatedStream
  * system prompt is a separate `systemInstruction`, and sampling options sit in `generationConfig`.
  * Current models think before they answer: `thoughtsTokenCount` is billed as output but is not
  * part of `candidatesTokenCount`, so the two are added for the output tokens.
+ * Structured output is `responseMimeType: 'application/json'` with the schema as
+ * `responseJsonSchema` (JSON Schema; `responseSchema` takes Google's OpenAPI-style Schema, and
+ * @google/genai 2.32 moves a JSON Schema given there to `responseJsonSchema`). Any root type is
+ * accepted; the API ignores keywords it does not support (it documents neither const nor string
+ * lengths), which the caller's validation still checks.
  */
 
 export type GoogleConfig = {
@@ -84,13 +90,18 @@ export class GoogleProvider implements AIProvider {
       contents: request.messages.flatMap((m) => (m.role === 'system' ? [] : [{ role: geminiRole(m.role), parts: [{ text: m.content }] }])),
       // The role is ignored by the API; it is what the official SDK (@google/genai) sends.
       systemInstruction: system.length > 0 ? { parts: [{ text: system.join('\n\n') }], role: 'user' } : undefined,
-      generationConfig: { maxOutputTokens: request.maxTokens, temperature },
+      generationConfig: {
+        maxOutputTokens: request.maxTokens,
+        temperature,
+        ...(request.output ? { responseMimeType: 'application/json', responseJsonSchema: request.output.schema } : {}),
+      },
     };
   }
 
   async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
     const apiKey = requireKey('google', this.#apiKey);
     const model = request.model ?? this.defaultModel;
+    if (request.output) requireStructuredSupport('google', this.#describe(model), model);
     const stream = request.stream === true;
     // The model id is a path segment: encoding it keeps a caller-chosen id from reaching another
     // endpoint with our key. Real ids (letters, digits, '.', '-') pass through unchanged.
@@ -115,6 +126,7 @@ export class GoogleProvider implements AIProvider {
       ...(thoughts > 0 ? { tokensReasoning: thoughts } : {}),
       finishReason: reply.finish === 'STOP' ? 'stop' : reply.finish === 'MAX_TOKENS' ? 'length' : 'other',
       ...(reply.finish ? { rawFinishReason: reply.finish } : {}),
+      ...structuredFields(request.output, reply.text, false),
     };
   }
 }

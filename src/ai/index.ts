@@ -23,4 +23,12 @@ export {
 } from './registry';
 export { ANALYSIS_KINDS, type AnalysisKind, analyzeText } from './text/analyze';
 export { summarize } from './text/summarize';
-export { estimateTokens, ProviderError, type ProviderName, PROVIDERS } from './types';
+export {
+  estimateTokens,
+  type GenerateRequest,
+  type GenerateResult,
+  ProviderError,
+  type ProviderName,
+  PROVIDERS,
+  type StructuredOutput,
+} from './types';

@@ -4,8 +4,14 @@
  * prompt's own material), so it works with no network, no key and no cost, and the same request
  * always gives the same answer. `temperature` is ignored for that reason. It is the default
  * provider in development and tests, and the last resort in a fallback chain.
+ *
+ * Asked for structured output, it answers with a value that satisfies the schema, filled with the
+ * prompt's own material (./text/fill.ts): a structural filler, not a model's answer. `maxTokens`
+ * does not cut it, since cut JSON would be of no use to anyone; a schema it cannot honour is
+ * refused as a bad request.
  */
 import { draftFromPrompt } from './text/draft';
+import { fillSchema, SchemaRefusal } from './text/fill';
 import { splitInstruction } from './text/prompt';
 import { summarize } from './text/summarize';
 import { makeTitle, type TitleStyle } from './text/title';
@@ -74,7 +80,11 @@ export class LocalProvider implements AIProvider {
     const task = request.task ?? 'generate';
     let text: string;
     let truncated = false;
-    if (task === 'generate' || task === 'continue') {
+    let json: unknown;
+    if (request.output) {
+      json = structured(user, request.output.schema);
+      text = JSON.stringify(json);
+    } else if (task === 'generate' || task === 'continue') {
       const draft = draftFromPrompt(user, {
         maxTokens: request.maxTokens,
         ...(task === 'continue' ? { intent: 'continue' as const } : {}),
@@ -111,6 +121,16 @@ export class LocalProvider implements AIProvider {
       tokensIn: request.messages.reduce((sum, m) => sum + estimateTokens(m.content), 0),
       tokensOut: estimateTokens(text),
       finishReason: truncated ? 'length' : 'stop',
+      ...(request.output ? { json } : {}),
     };
+  }
+}
+
+function structured(prompt: string, schema: Record<string, unknown>): unknown {
+  try {
+    return fillSchema(prompt, schema);
+  } catch (err) {
+    if (err instanceof SchemaRefusal) throw new ProviderError('local', 'bad_request', `local: ${err.message}`, false);
+    throw err;
   }
 }

@@ -319,6 +319,9 @@ export const MODELS: readonly ModelEntry[] = [
   ),
 
   // ---- Workers AI --------------------------------------------------------------------------
+  // structuredOutput here means JSON mode (`response_format` json_schema). Cloudflare's JSON mode
+  // page lists only older models; Gemma 4's model page lists the parameter. For the other active
+  // models it is assumed from notes on their input schemas, not confirmed: AI_MODELS corrects it.
   {
     provider: 'workers-ai',
     model: '@cf/google/gemma-4-26b-a4b-it',
@@ -408,7 +411,8 @@ export const MODELS: readonly ModelEntry[] = [
     contextWindow: 8_192,
     maxOutput: null,
     price: { inputPerMTok: 0, outputPerMTok: 0 },
-    capabilities: { streaming: true, structuredOutput: false, tools: false, temperature: false, reasoning: false },
+    // Structured output: schema-valid JSON filled with the prompt's material (src/ai/text/fill.ts), not model output.
+    capabilities: { streaming: true, structuredOutput: true, tools: false, temperature: false, reasoning: false },
     source: 'src/ai/local.ts: offline text algorithms, no cost',
   },
 ];

@@ -3,6 +3,7 @@ import { modelInfo, type ModelInfo } from './catalogue';
 import { modelContext } from './errors';
 import { DEFAULT_MODELS } from './models';
 import { parseJson, postJson, providerSse, readJson, requireKey, truncatedStream } from './sse';
+import { formatName, objectRoot, openaiStrictSchema, requireStructuredSupport, structuredFields } from './structured';
 import {
   ProviderError,
   estimateTokens,
@@ -20,7 +21,10 @@ import {
  *   deprecated and refused by its reasoning models). Compatible servers document `max_tokens`
  *   (Ollama lists only that one), so a model the catalogue does not know and that is not of an
  *   OpenAI reasoning family, on a server that is not OpenAI's, gets `max_tokens`;
- * - reasoning models (o-series, GPT-5 onwards) refuse sampling parameters: no `temperature`.
+ * - reasoning models (o-series, GPT-5 onwards) refuse sampling parameters: no `temperature`;
+ * - structured output is `response_format: { type: 'json_schema', json_schema: { name, schema,
+ *   strict } }`, strict when the schema meets strict mode's rules (./structured.ts), as the SDK's
+ *   helpers send it; otherwise `strict: false`, where the model is guided but not constrained.
  */
 
 export type OpenAIConfig = {
@@ -104,12 +108,14 @@ export class OpenAIProvider implements AIProvider {
       temperature: info.capabilities.temperature ? request.temperature : undefined,
       // Without include_usage a streamed reply reports no token counts at all.
       ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+      ...(request.output ? { response_format: responseFormat(request.output) } : {}),
     };
   }
 
   async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
     const apiKey = requireKey('openai', this.#apiKey);
     const model = request.model ?? this.defaultModel;
+    if (request.output) requireStructuredSupport('openai', this.#describe(model), model);
     const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
     const res = await postJson(
       'openai',
@@ -132,8 +138,16 @@ export class OpenAIProvider implements AIProvider {
       ...(reasoning ? { tokensReasoning: reasoning } : {}),
       finishReason: reply.finish === 'stop' ? 'stop' : reply.finish === 'length' ? 'length' : 'other',
       ...(raw ? { rawFinishReason: raw } : {}),
+      ...structuredFields(request.output, reply.text, request.output ? objectRoot(request.output.schema).wrapped : false),
     };
   }
+}
+
+/** The `response_format` for a structured call: strict when strict mode can take the schema. */
+function responseFormat(output: NonNullable<GenerateRequest['output']>) {
+  const { schema } = objectRoot(output.schema);
+  const strict = openaiStrictSchema(schema);
+  return { type: 'json_schema', json_schema: { name: formatName(output.name), schema: strict ?? schema, strict: strict !== undefined } };
 }
 
 async function readCompletion(res: Response, signal: AbortSignal | undefined): Promise<Reply> {

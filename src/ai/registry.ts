@@ -105,8 +105,8 @@ export function providerChain(env: AiEnv, requested?: ProviderName, fallback?: r
 /*
  * Results are cached (namespace `ai`, src/cache: this isolate's memory, then KV) only when the
  * call is deterministic — the local provider always is, and a network model at temperature 0 is
- * treated as such — keyed by the provider and a hash of the model, task, messages and
- * parameters, so one provider's entries can be cleared by prefix. A cache hit replays the text
+ * treated as such — keyed by the provider and a hash of the model, task, messages, parameters
+ * and output schema, so one provider's entries can be cleared by prefix. A cache hit replays the text
  * as one token chunk.
  */
 const deterministic = (provider: ProviderName, req: GenerateRequest) => provider === 'local' || req.temperature === 0;
@@ -120,11 +120,15 @@ const CachedResult = z.object({
   tokensReasoning: z.number().optional(),
   finishReason: z.enum(['stop', 'length', 'other']),
   rawFinishReason: z.string().optional(),
+  json: z.unknown().optional(),
+  jsonError: z.string().optional(),
 });
 
 async function cacheKey(provider: AIProvider, req: GenerateRequest): Promise<string> {
   const model = req.model ?? provider.defaultModel;
-  return `${provider.name}:${await sha256Hex(JSON.stringify([model, req.task ?? 'generate', req.messages, req.maxTokens ?? null, req.temperature ?? null]))}`;
+  // A structured call's schema is part of the key; a plain call's key is as it always was.
+  const parts = [model, req.task ?? 'generate', req.messages, req.maxTokens ?? null, req.temperature ?? null];
+  return `${provider.name}:${await sha256Hex(JSON.stringify(req.output ? [...parts, req.output] : parts))}`;
 }
 
 /**

@@ -16,6 +16,23 @@ export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: stri
 export const TASKS = ['generate', 'summarize', 'title', 'continue'] as const;
 export type GenerateTask = (typeof TASKS)[number];
 
+/**
+ * Structured output: ask for JSON matching a JSON Schema in the subset workflow definitions use
+ * (src/engine/json-schema.ts: type, properties, required, items, enum, const, min/max lengths,
+ * values and item counts, additionalProperties, description, title). Each provider sends it in its
+ * native form (docs/api/ai.md, "Structured output"); a model the catalogue says cannot is refused.
+ *
+ * @example
+ * await provider.generate({ messages, output: { name: 'outline', schema: { type: 'object',
+ *   properties: { sections: { type: 'array', items: { type: 'string' } } }, required: ['sections'] } } });
+ * // → { text: '{"sections":[…]}', json: { sections: […] }, … }
+ */
+export type StructuredOutput = {
+  /** What the output is (a node id will do); OpenAI requires a name, sent as [a-zA-Z0-9_-]{1,64}. */
+  name: string;
+  schema: Record<string, unknown>;
+};
+
 export type GenerateRequest = {
   messages: ChatMessage[];
   /** Provider-specific model id; each provider has a default. */
@@ -25,6 +42,8 @@ export type GenerateRequest = {
   task?: GenerateTask | undefined;
   /** Ask the provider to stream; tokens are then delivered to `onToken` as they arrive. */
   stream?: boolean | undefined;
+  /** Ask for JSON matching a schema; the answer then carries `json` or `jsonError`. */
+  output?: StructuredOutput | undefined;
 };
 
 export type GenerateResult = {
@@ -41,6 +60,14 @@ export type GenerateResult = {
   rawFinishReason?: string;
   /** True when served from the cache (src/cache, namespace `ai`) rather than by the provider. */
   cached?: boolean;
+  /**
+   * With `output`: the answer's text parsed as JSON (`text` keeps the raw JSON text). Exactly one
+   * of `json` and `jsonError` is present when `output` was asked for, neither otherwise. The JSON
+   * is not checked against the schema here: the caller validates it (and may ask again).
+   */
+  json?: unknown;
+  /** With `output`: why the text is not JSON (cut off, wrapped in prose …). Not a provider failure. */
+  jsonError?: string;
 };
 
 export type GenerateOptions = {

@@ -3,6 +3,7 @@ import { modelInfo, type ModelInfo } from './catalogue';
 import { modelContext, modelNotFound, type ModelContext } from './errors';
 import { DEFAULT_MODELS } from './models';
 import { abortError, parseJson, providerSse, truncatedStream } from './sse';
+import { objectRoot, requireStructuredSupport, structuredFields } from './structured';
 import { ProviderError, estimateTokens, type AIProvider, type GenerateOptions, type GenerateRequest, type GenerateResult } from './types';
 
 /*
@@ -21,6 +22,12 @@ import { ProviderError, estimateTokens, type AIProvider, type GenerateOptions, t
  *
  * With WORKERS_AI_GATEWAY set the binding routes the call through that AI Gateway (caching,
  * logs, rate limits): `gateway: { id }` in the run options.
+ *
+ * Structured output is JSON mode: `response_format: { type: 'json_schema', json_schema }` with
+ * the bare schema (not OpenAI's `{ name, schema, strict }` envelope), the name as its `title` —
+ * as Cloudflare's AI SDK provider sends it — for models the catalogue marks structuredOutput.
+ * Cloudflare documents that JSON mode does not stream and may fail with "JSON Mode couldn't be
+ * met", so a structured call is made whole (its text handed to `onToken` as one chunk).
  */
 
 /** The part of the `Ai` binding we use; narrow so tests can pass a fake. */
@@ -107,7 +114,8 @@ export class WorkersAIProvider implements AIProvider {
       messages: request.messages.map(({ role, content }) => ({ role, content })),
       max_tokens: request.maxTokens,
       temperature,
-      stream: request.stream === true ? true : undefined,
+      stream: request.stream === true && !request.output ? true : undefined,
+      response_format: request.output ? jsonMode(request.output) : undefined,
     };
     return Object.fromEntries(Object.entries(inputs).filter(([, value]) => value !== undefined));
   }
@@ -118,6 +126,7 @@ export class WorkersAIProvider implements AIProvider {
     const { signal } = options;
     if (signal?.aborted) throw abortError('workers-ai', signal);
     const model = request.model ?? this.defaultModel;
+    if (request.output) requireStructuredSupport('workers-ai', this.#describe(model), model);
     const context = modelContext('workers-ai', request.model, model);
     const runOptions = { ...(this.#gateway ? { gateway: { id: this.#gateway } } : {}), ...(signal ? { signal } : {}) };
     let result: unknown;
@@ -126,7 +135,10 @@ export class WorkersAIProvider implements AIProvider {
     } catch (err) {
       throw runError(err, signal, context);
     }
-    const reply = await readOutput(result, request.stream === true, options);
+    // A structured call was made whole (JSON mode does not stream); a streaming caller still gets its text.
+    const streamed = request.stream === true && !request.output;
+    const reply = await readOutput(result, streamed, options);
+    if (request.stream === true && !streamed && reply.text) options.onToken?.(reply.text);
     const tokensOut = reply.usage?.completion_tokens ?? estimateTokens(reply.text);
     const reasoning = reply.usage?.completion_tokens_details?.reasoning_tokens;
     return {
@@ -138,8 +150,15 @@ export class WorkersAIProvider implements AIProvider {
       ...(reasoning ? { tokensReasoning: reasoning } : {}),
       finishReason: finishReason(reply, tokensOut, request.maxTokens),
       ...(reply.finish ? { rawFinishReason: reply.finish } : {}),
+      ...structuredFields(request.output, reply.text, request.output ? objectRoot(request.output.schema).wrapped : false),
     };
   }
+}
+
+/** JSON mode's `response_format`: the bare schema, titled with the output's name unless it has a title. */
+function jsonMode(output: NonNullable<GenerateRequest['output']>) {
+  const { schema } = objectRoot(output.schema);
+  return { type: 'json_schema', json_schema: schema.title === undefined && output.name ? { ...schema, title: output.name } : schema };
 }
 
 function finishReason(reply: Reply, tokensOut: number, maxTokens: number | undefined): GenerateResult['finishReason'] {
@@ -261,6 +280,10 @@ export function workersAiCode(err: unknown): number | undefined {
 function runError(err: unknown, signal: AbortSignal | undefined, context: ModelContext): ProviderError {
   if (signal?.aborted) return abortError('workers-ai', signal);
   const message = (err instanceof Error ? err.message : String(err)).slice(0, 200);
+  if (message.includes("JSON Mode couldn't be met")) {
+    // The model could not produce JSON matching the schema this time; another attempt may.
+    return new ProviderError('workers-ai', 'invalid_response', `workers-ai: the model could not meet the JSON schema: ${message}`, true);
+  }
   if (message.includes('Binding AI needs to be run remotely')) {
     return new ProviderError('workers-ai', 'not_configured', 'workers-ai: the AI binding only runs on Cloudflare, not locally', false);
   }

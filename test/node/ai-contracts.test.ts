@@ -4,7 +4,8 @@ import { generateText, streamText } from 'ai';
 import OpenAI from 'openai';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createWorkersAI } from 'workers-ai-provider';
-import { ANSWER, anthropic, conversation, google, openai, type Recorded, workersAi } from './ai-fixtures.ts';
+import { type Adapters, binding, KEY, loadAdapters, recorder, request, wire } from './ai-contract-kit.ts';
+import { ANSWER, anthropic, conversation, google, openai, workersAi } from './ai-fixtures.ts';
 
 /*
  * Contract tests: each adapter in src/ai against the provider's official SDK (pinned in
@@ -13,75 +14,17 @@ import { ANSWER, anthropic, conversation, google, openai, type Recorded, workers
  * whole, streamed, failed — to the same text, token usage and finish reason. Workers AI is not
  * HTTP: its reference is Cloudflare's AI SDK provider (workers-ai-provider) driving a fake binding.
  * Where this layer deliberately decides differently from an SDK (no retry for quota or a missing
- * model) the test says so and checks both sides.
- *
- * The adapters are loaded by path, as the OpenAPI test loads the app: the Node project's
- * type-checking (NodeNext) does not follow the worker sources' extensionless imports.
+ * model) the test says so and checks both sides. Structured output has its own file
+ * (ai-contracts-structured.test.ts); the shared plumbing is in ai-contract-kit.ts.
  */
 
-type Req = {
-  messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
-  model?: string;
-  maxTokens?: number;
-  temperature?: number;
-  stream?: boolean;
-};
-type Res = { text: string; tokensIn: number; tokensOut: number; tokensReasoning?: number; finishReason: string; rawFinishReason?: string };
-type Provider = { defaultModel: string; generate(req: Req, options?: { onToken?: (t: string) => void }): Promise<Res> };
-type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
 type Failure = Error & { code: string; retryable: boolean; status?: number; retryAfterMs?: number };
-type Binding = { run(model: string, inputs: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown> };
-type Adapters = {
-  OpenAIProvider: new (config: { apiKey: string }, fetch: Fetcher) => Provider;
-  AnthropicProvider: new (config: { apiKey: string }, fetch: Fetcher) => Provider;
-  GoogleProvider: new (config: { apiKey: string }, fetch: Fetcher) => Provider;
-  WorkersAIProvider: new (ai: Binding, config?: { gateway?: string; defaultModel?: string }) => Provider;
-};
 
 let src: Adapters;
 beforeAll(async () => {
-  const load = (path: string) => import(/* @vite-ignore */ path);
-  src = {
-    ...(await load('../../src/ai/openai.ts')),
-    ...(await load('../../src/ai/anthropic.ts')),
-    ...(await load('../../src/ai/google.ts')),
-    ...(await load('../../src/ai/workers-ai.ts')),
-  };
+  src = await loadAdapters();
 });
 afterEach(() => vi.restoreAllMocks());
-
-const KEY = 'test-key-123';
-const request: Req = {
-  messages: [{ role: 'system', content: conversation.system }, ...conversation.turns],
-  maxTokens: conversation.maxTokens,
-  temperature: conversation.temperature,
-};
-
-/** A fetch that records what was sent and answers with recorded responses, in order. */
-function recorder(...answers: Recorded[]) {
-  const sent: { url: string; method: string; headers: Headers; body: unknown }[] = [];
-  const fetch = async (input: string | URL | Request, init: RequestInit = {}) => {
-    const body = typeof init.body === 'string' ? JSON.parse(init.body) : init.body;
-    sent.push({ url: String(input), method: init.method ?? 'GET', headers: new Headers(init.headers), body });
-    const answer = answers.shift();
-    if (!answer) throw new Error('no recorded answer left');
-    return new Response(answer.body, { status: answer.status, headers: answer.headers });
-  };
-  return { fetch, sent };
-}
-
-/** The parts of a request that carry meaning: where, how authenticated, which API version, what. */
-function wire(call: { url: string; method: string; headers: Headers; body: unknown } | undefined) {
-  if (!call) throw new Error('nothing was sent');
-  const h = call.headers;
-  const pick = (...names: string[]) => Object.fromEntries(names.flatMap((n) => (h.get(n) === null ? [] : [[n, h.get(n)]])));
-  return {
-    url: call.url,
-    method: call.method,
-    headers: pick('authorization', 'x-api-key', 'anthropic-version', 'x-goog-api-key', 'content-type'),
-    body: call.body,
-  };
-}
 
 async function failureOf(promise: Promise<unknown>): Promise<Failure> {
   const err = await promise.then(
@@ -326,20 +269,6 @@ describe('Gemini adapter = @google/genai', () => {
 });
 
 describe('Workers AI adapter = workers-ai-provider (Cloudflare’s AI SDK provider)', () => {
-  /** A binding that records each run and answers in order; a string answer is thrown as the binding's error. */
-  function binding(...outputs: unknown[]) {
-    const runs: { model: string; inputs: unknown; options: unknown }[] = [];
-    const ai: Binding = {
-      async run(model, inputs, options) {
-        // JSON drops the undefined options the AI SDK provider leaves in, so both sides compare by value.
-        runs.push({ model, inputs: JSON.parse(JSON.stringify(inputs)), options: JSON.parse(JSON.stringify(options ?? {})) });
-        const output = outputs.shift();
-        if (output instanceof Error) throw output;
-        return typeof output === 'string' && /^data: /.test(output) ? new Response(output).body : output;
-      },
-    };
-    return { ai, runs };
-  }
   const MODEL = '@cf/zai-org/glm-4.7-flash';
   const call = { system: conversation.system, messages: conversation.turns, maxOutputTokens: 64, temperature: 0.2, maxRetries: 0 };
   const upstream = (message: string) => Object.assign(new Error(message), { name: 'InferenceUpstreamError' });

@@ -288,3 +288,161 @@ export const workersAi = {
       "3036: You have used up your daily free allocation of 10,000 neurons. Please upgrade to Cloudflare's Workers Paid plan if you would like to continue usage.",
   },
 };
+
+// ---- Structured output (issue 15) -------------------------------------------------------------
+
+/**
+ * The schema every provider is asked to answer in: nested objects and arrays, an enum, and the
+ * constraints some providers move or drop (lengths, bounds, item counts), so each adapter's
+ * transformation of it is compared with its SDK's.
+ */
+export const OUTLINE_SCHEMA = {
+  type: 'object',
+  description: 'An outline of the answer',
+  properties: {
+    title: { type: 'string', minLength: 3, maxLength: 80, description: 'What the outline is called' },
+    tone: { type: 'string', enum: ['formal', 'casual'] },
+    sections: {
+      type: 'array',
+      minItems: 2,
+      maxItems: 6,
+      items: {
+        type: 'object',
+        title: 'Section',
+        properties: { heading: { type: 'string' }, words: { type: 'integer', minimum: 50, maximum: 500 } },
+        required: ['heading', 'words'],
+      },
+    },
+  },
+  required: ['title', 'tone', 'sections'],
+};
+
+/** The recorded answer in every format: unicode and an emoji inside a JSON string. */
+export const OUTLINE = {
+  title: 'Cats on m\u00e4ts',
+  tone: 'casual',
+  sections: [
+    { heading: 'The cat \u{1F408}', words: 120 },
+    { heading: 'The mat', words: 80 },
+  ],
+};
+const OUTLINE_TEXT = JSON.stringify(OUTLINE);
+// Streamed answers cut the JSON mid-string and mid-key, as models do.
+const outlineParts = [OUTLINE_TEXT.slice(0, 9), OUTLINE_TEXT.slice(9, 40), OUTLINE_TEXT.slice(40)];
+
+export const structured = {
+  openai: {
+    completion: json({
+      id: 'chatcmpl-CqS0',
+      object: 'chat.completion',
+      created: 1765100000,
+      model: 'gpt-6-luna-2026-09-22',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: OUTLINE_TEXT, refusal: null, annotations: [] },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
+      usage: { prompt_tokens: 88, completion_tokens: 140, total_tokens: 228, completion_tokens_details: { reasoning_tokens: 96 } },
+    }),
+    stream: sse([
+      `data: {${openaiHead},"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`,
+      ...outlineParts.map(
+        (part) =>
+          `data: {${openaiHead},"choices":[{"index":0,"delta":{"content":${JSON.stringify(part)}},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`,
+      ),
+      `data: {${openaiHead},"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}\n\n`,
+      `data: {${openaiHead},"choices":[],"usage":{"prompt_tokens":88,"completion_tokens":140,"total_tokens":228,"completion_tokens_details":{"reasoning_tokens":96}}}\n\n`,
+      'data: [DONE]\n\n',
+    ]),
+    /** The array-root case: the adapter wraps the schema in `{ value }`, so the model answers in it. */
+    wrapped: json({
+      id: 'chatcmpl-CqS1',
+      object: 'chat.completion',
+      created: 1765100000,
+      model: 'gpt-6-luna-2026-09-22',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: JSON.stringify({ value: OUTLINE.sections }), refusal: null },
+          finish_reason: 'stop',
+        },
+      ],
+      usage: { prompt_tokens: 60, completion_tokens: 30, total_tokens: 90 },
+    }),
+    /** Cut off at max_completion_tokens: text that is not JSON, reported, not thrown. */
+    cut: json({
+      id: 'chatcmpl-CqS2',
+      object: 'chat.completion',
+      created: 1765100000,
+      model: 'gpt-6-luna-2026-09-22',
+      choices: [{ index: 0, message: { role: 'assistant', content: OUTLINE_TEXT.slice(0, 30), refusal: null }, finish_reason: 'length' }],
+      usage: { prompt_tokens: 88, completion_tokens: 64, total_tokens: 152 },
+    }),
+  },
+  anthropic: {
+    message: json({
+      id: 'msg_01Hs1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-haiku-5-5',
+      content: [thinking, { type: 'text', text: OUTLINE_TEXT, citations: null }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: 120, output_tokens: 90, output_tokens_details: { thinking_tokens: 41 } },
+    }),
+    stream: sse([
+      'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_01Hs2","type":"message","role":"assistant","model":"claude-haiku-5-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":120,"output_tokens":1}}}\n\n',
+      'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n',
+      ...outlineParts.map(
+        (part) =>
+          `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: part } })}\n\n`,
+      ),
+      'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
+      'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":90,"output_tokens_details":{"thinking_tokens":41}}}\n\n',
+      'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ]),
+  },
+  google: {
+    response: json({
+      candidates: [
+        {
+          content: { parts: [{ text: 'Planning the outline.', thought: true }, { text: OUTLINE_TEXT }], role: 'model' },
+          finishReason: 'STOP',
+          index: 0,
+        },
+      ],
+      usageMetadata: { promptTokenCount: 70, candidatesTokenCount: 50, thoughtsTokenCount: 30, totalTokenCount: 150 },
+      modelVersion: 'gemini-3.8-flash',
+    }),
+    stream: sse(
+      outlineParts.map(
+        (part, i) =>
+          `data: ${JSON.stringify({
+            candidates: [
+              {
+                content: { parts: [{ text: part }], role: 'model' },
+                index: 0,
+                ...(i === outlineParts.length - 1 ? { finishReason: 'STOP' } : {}),
+              },
+            ],
+            usageMetadata: { promptTokenCount: 70, candidatesTokenCount: 50, thoughtsTokenCount: 30, totalTokenCount: 150 },
+          })}\r\n\r\n`,
+      ),
+    ),
+  },
+  workersAi: {
+    /** JSON mode in the original family: `response` is the parsed object. */
+    native: { response: OUTLINE, usage: { prompt_tokens: 90, completion_tokens: 45, total_tokens: 135 } },
+    chat: {
+      id: 'chatcmpl-2a1',
+      object: 'chat.completion',
+      created: 1765100000,
+      model: '@cf/google/gemma-4-26b-a4b-it',
+      choices: [{ index: 0, message: { role: 'assistant', content: OUTLINE_TEXT }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 90, completion_tokens: 45, total_tokens: 135 },
+    },
+  },
+};
