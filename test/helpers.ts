@@ -157,6 +157,9 @@ export type RunJson = {
     waiting_until: string | null;
     progress: { total: number; succeeded: number; failed: number; running: number; pending: number } | null;
     iteration: number | null;
+    tokens_in: number;
+    tokens_out: number;
+    reused_from_run_id: number | null;
   }[];
   attempts: {
     node_id: string;
@@ -169,6 +172,8 @@ export type RunJson = {
     started_at: string;
   }[];
   last_event_seq: number;
+  forked_from: { run_id: number; node_id: string } | null;
+  forks: number[];
 };
 
 export async function createWorkflow(token: string, body: unknown): Promise<{ id: number; version: number }> {

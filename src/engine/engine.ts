@@ -1,4 +1,5 @@
 import { RunDriver, type RunHost } from './driver';
+import { reusedRecord } from './fork';
 import type { EnginePorts } from './ports';
 import type { WorkflowNode } from './definition';
 import { completeSubchain, decideApproval, eventProblems, receiveEvent } from './waits';
@@ -53,8 +54,10 @@ export class RunEngine {
     const d = this.driver;
     if (!d.state.hasRun()) {
       const now = Date.now();
+      const { fork, ...rest } = init;
       const meta: RunMeta = {
-        ...init,
+        ...rest,
+        fork: fork ? { runId: fork.runId, fromNode: fork.fromNode } : null,
         status: 'queued',
         error: null,
         createdAt: now,
@@ -63,10 +66,17 @@ export class RunEngine {
         deadlineAt: now + init.settings.timeout_seconds * 1000,
       };
       d.state.store.saveMeta(meta);
-      const nodes = new Map(init.nodes.map((n) => [n.id, newNodeRecord(n.id)]));
+      const reused = new Map((fork?.reused ?? []).map((r) => [r.id, reusedRecord(r, fork!.runId)]));
+      const nodes = new Map(init.nodes.map((n) => [n.id, reused.get(n.id) ?? newNodeRecord(n.id)]));
       for (const rec of nodes.values()) d.state.store.saveNode(rec);
       d.state.adopt(meta, nodes);
-      d.state.emit('run.created', null, { workflow_id: meta.workflowId, workflow_version: meta.workflowVersion, input: meta.input });
+      d.state.emit('run.created', null, {
+        workflow_id: meta.workflowId,
+        workflow_version: meta.workflowVersion,
+        input: meta.input,
+        ...(meta.fork ? { forked_from: { run_id: meta.fork.runId, node_id: meta.fork.fromNode } } : {}),
+      });
+      for (const rec of reused.values()) d.state.emit('node.reused', rec.id, { from_run_id: rec.reusedFrom, status: rec.status });
       await d.wake();
     }
     return this.view();
@@ -82,6 +92,12 @@ export class RunEngine {
     const maps: Record<string, MapProgress> = {};
     for (const def of meta.nodes) {
       if (def.type !== 'map') continue;
+      const rec = state.nodes().get(def.id);
+      if (rec?.reusedFrom !== undefined) {
+        const data = rec.output?.data as { count?: number; succeeded?: number; failed?: number } | undefined;
+        maps[def.id] = { total: data?.count ?? 0, succeeded: data?.succeeded ?? 0, failed: data?.failed ?? 0, running: 0, pending: 0 };
+        continue;
+      }
       const items = state.items(def.id).map((i) => i.rec.status);
       const count = (...s: string[]) => items.filter((x) => s.includes(x)).length;
       maps[def.id] = {

@@ -19,6 +19,7 @@ export { JsonSchemaSubset, validateJson } from './json-schema';
 export { templateRefs } from './template';
 export { graphIssues, inputKeys, NodesSchema, prepareInput } from './validation';
 export { RunEngine } from './engine';
+export { planReuse } from './fork';
 export { titleOf } from './executors';
 export type { ChildRuns, EnginePorts, ExecDeps, ModelAnswer, ModelCall } from './ports';
 export { runOutput } from './projection';
@@ -35,6 +36,7 @@ export {
   type RunEvent,
   type RunInit,
   type RunMeta,
+  type ReusedNode,
   type RunSignal,
   type SignalResult,
   type RunView,

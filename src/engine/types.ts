@@ -42,7 +42,15 @@ export type NodeRecord = {
   contextCompacted: boolean;
   /** Loop nodes only. */
   loop?: LoopState;
+  /** Set when a fork took this node's outcome over from the run it was forked from (that run's id). */
+  reusedFrom?: number;
 };
+
+/** A finished node of the run a fork is made of, as the fork takes it over (fork.ts). */
+export type ReusedNode = Pick<
+  NodeRecord,
+  'id' | 'status' | 'output' | 'provider' | 'model' | 'startedAt' | 'finishedAt' | 'attempts' | 'loop'
+>;
 
 /** A map item's record id: the map node's id and the item's position. */
 export const itemKey = (mapId: string, index: number) => `${mapId}[${index}]`;
@@ -73,15 +81,20 @@ export type RunMeta = {
   suspendedAt?: number | null;
   parent: { runId: number; nodeId: string } | null;
   depth: number;
+  /** A fork's origin: the run it was forked from and the node it runs again from. */
+  fork?: { runId: number; fromNode: string } | null;
 };
 
 export type RunEvent = { seq: number; type: string; at: number; node_id: string | null; data: Record<string, unknown> };
 
-/** What starting a run needs: the pinned definition and everything else the run carries. */
+/**
+ * What starting a run needs: the pinned definition and everything else the run carries; a fork
+ * also brings the outcomes it takes over (fork.ts).
+ */
 export type RunInit = Pick<
   RunMeta,
   'runId' | 'workflowId' | 'workflowVersion' | 'workflowName' | 'ownerId' | 'nodes' | 'settings' | 'input' | 'parent' | 'depth'
->;
+> & { fork?: { runId: number; fromNode: string; reused: ReusedNode[] } | null };
 
 /** How far a map node's items are. */
 export type MapProgress = { total: number; succeeded: number; failed: number; running: number; pending: number };

@@ -7,6 +7,7 @@ import {
   type ChildOutcome,
   NodeError,
   prepareInput,
+  type ReusedNode,
   type RunInit,
   type RunMeta,
   runOutput,
@@ -14,6 +15,7 @@ import {
   type WorkflowNode,
   type WorkflowSettings,
 } from '../engine';
+import { type ForkOverrides, planFork } from './fork';
 import { runStub } from './rpc';
 import { workflowForRun, workflowVersion, type WorkflowDefinition } from '../workflows';
 
@@ -25,6 +27,8 @@ type Launch = {
   input: Record<string, unknown>;
   idempotencyKey?: string | undefined;
   parent?: { runId: number; nodeId: string; depth: number } | undefined;
+  /** A fork: the run it is forked from, the node it runs again from, its overrides (already applied to `workflow.nodes`) and the outcomes it takes over. */
+  fork?: { runId: number; fromNode: string; overrides: ForkOverrides; reused: ReusedNode[] } | undefined;
   /** The request's, when there is one: cache bookkeeping then finishes after the response. */
   waitUntil?: ((p: Promise<unknown>) => void) | undefined;
 };
@@ -65,9 +69,11 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, launch: Lau
   const [inserted] = await db.batch([
     rawAll<{ id: number }>(
       db,
-      sql`INSERT INTO runs (workflow_id, workflow_version, owner_id, status, input, idempotency_key, parent_run_id, parent_node_id)
+      sql`INSERT INTO runs (workflow_id, workflow_version, owner_id, status, input, idempotency_key, parent_run_id, parent_node_id,
+        forked_from_run_id, forked_from_node, fork_overrides)
       VALUES (${p.workflow.id}, ${p.workflow.version}, ${p.ownerId}, 'queued', ${JSON.stringify(p.input)}, ${p.idempotencyKey ?? null},
-        ${p.parent?.runId ?? null}, ${p.parent?.nodeId ?? null})
+        ${p.parent?.runId ?? null}, ${p.parent?.nodeId ?? null},
+        ${p.fork?.runId ?? null}, ${p.fork?.fromNode ?? null}, ${p.fork ? JSON.stringify(p.fork.overrides) : null})
       ON CONFLICT (owner_id, workflow_id, idempotency_key) DO NOTHING RETURNING id`,
     ),
     auditIfChanged(db, meta, {
@@ -75,7 +81,12 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, launch: Lau
       targetType: 'run',
       targetId: sql`(SELECT CAST(max(id) AS TEXT) FROM runs)`,
       actorUserId: p.ownerId,
-      details: { workflow_id: p.workflow.id, version: p.workflow.version, idempotency_key: p.idempotencyKey ?? null },
+      details: {
+        workflow_id: p.workflow.id,
+        version: p.workflow.version,
+        idempotency_key: p.idempotencyKey ?? null,
+        ...(p.fork ? { forked_from: { run_id: p.fork.runId, node_id: p.fork.fromNode } } : {}),
+      },
     }),
   ]);
   let runId = inserted[0]?.id;
@@ -88,14 +99,16 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, launch: Lau
       .where(and(eq(runs.ownerId, p.ownerId), eq(runs.workflowId, p.workflow.id), eq(runs.idempotencyKey, p.idempotencyKey!)))
       .get();
     if (!existing) throw new Error('idempotent run vanished');
-    if (!sameInput(existing.input, p.input)) {
+    if (!sameInput(existing.input, p.input) || !sameFork(existing, p.fork)) {
       throw new ApiError('conflict', 'This Idempotency-Key was already used with a different input');
     }
     runId = existing.id;
-    version = {
-      version: existing.workflowVersion,
-      ...(await workflowVersion({ env, waitUntil: p.waitUntil }, db, p.workflow.id, existing.workflowVersion)),
-    };
+    // A fork's repeat runs what the first request planned (same origin, node and overrides).
+    if (!p.fork)
+      version = {
+        version: existing.workflowVersion,
+        ...(await workflowVersion({ env, waitUntil: p.waitUntil }, db, p.workflow.id, existing.workflowVersion)),
+      };
   }
   const init: RunInit = {
     runId: runId!,
@@ -108,6 +121,7 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, launch: Lau
     input: p.input,
     parent: p.parent ? { runId: p.parent.runId, nodeId: p.parent.nodeId } : null,
     depth: p.parent?.depth ?? 0,
+    fork: p.fork ? { runId: p.fork.runId, fromNode: p.fork.fromNode, reused: p.fork.reused } : null,
   };
   try {
     await runStub(env, runId!).start(init);
@@ -117,6 +131,11 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, launch: Lau
   }
   return { runId: runId!, created };
 }
+
+const sameFork = (row: typeof runs.$inferSelect, fork: Launch['fork']) =>
+  (row.forkedFromRunId ?? null) === (fork?.runId ?? null) &&
+  (row.forkedFromNode ?? null) === (fork?.fromNode ?? null) &&
+  sameInput(row.forkOverrides ?? null, fork?.overrides ?? null);
 
 /** A run row whose object never took it: failed, with why (the object's own projection wins if it did start). */
 async function markNotStarted(db: DB, runId: number, err: unknown): Promise<void> {
@@ -164,13 +183,23 @@ export async function sweepStuckRuns(env: Env, now = Date.now()): Promise<{ rest
     try {
       if (await stub.started()) continue;
       const v = await workflowVersion({ env }, db, row.workflowId, row.workflowVersion);
+      const fork =
+        row.forkedFromRunId !== null && row.forkedFromNode !== null
+          ? await planFork(env, {
+              nodes: v.nodes as WorkflowNode[],
+              fromNode: row.forkedFromNode,
+              overrides: row.forkOverrides ?? {},
+              originRunId: row.forkedFromRunId,
+            })
+          : null;
       await stub.start({
         runId: row.id,
         workflowId: row.workflowId,
         workflowVersion: row.workflowVersion,
         workflowName: v.name,
         ownerId: row.ownerId,
-        nodes: v.nodes as WorkflowNode[],
+        nodes: fork?.nodes ?? (v.nodes as WorkflowNode[]),
+        fork: fork ? { runId: row.forkedFromRunId!, fromNode: row.forkedFromNode!, reused: fork.reused } : null,
         settings: v.settings as WorkflowSettings,
         input: row.input as Record<string, unknown>,
         parent: row.parentRunId !== null && row.parentNodeId !== null ? { runId: row.parentRunId, nodeId: row.parentNodeId } : null,

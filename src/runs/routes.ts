@@ -14,6 +14,7 @@ import {
   EventSchema,
   EventsQuery,
   ExecuteBody,
+  ForkBody,
   IdempotencyHeader,
   RunParams,
   RunSchema,
@@ -24,7 +25,9 @@ import {
 } from './schemas';
 import { publicRun, runSummary } from './views';
 import { runStub } from './rpc';
-import { getWorkflow, workflowForRun } from '../workflows';
+import { getWorkflow, workflowForRun, workflowVersion } from '../workflows';
+import type { WorkflowNode } from '../engine';
+import { planFork } from './fork';
 
 const read = { roles: ANY_ROLE, scope: 'workflows:read' } as const;
 const write = { roles: WRITERS, scope: 'workflows:write' } as const;
@@ -44,6 +47,43 @@ async function start(c: Context<AppEnv>, workflowId: number, input: Record<strin
   });
   const run = await publicRun(db, await runStub(c.env, runId).view());
   return { run, created };
+}
+
+async function fork(
+  c: Context<AppEnv>,
+  p: { id: number; runId: number },
+  body: z.infer<typeof ForkBody>,
+  idempotencyKey: string | undefined,
+) {
+  const db = c.var.db;
+  const ownerId = c.var.principal.userId;
+  const waitUntil = (x: Promise<unknown>) => c.executionCtx.waitUntil(x);
+  const origin = await ownedRun(db, ownerId, p.id, p.runId);
+  const current = await workflowForRun({ env: c.env, waitUntil }, db, ownerId, p.id);
+  if (!current) throw new ApiError('not_found', 'Workflow not found');
+  const workflow =
+    body.version === 'latest'
+      ? current
+      : {
+          id: p.id,
+          version: origin.workflowVersion,
+          ...(await workflowVersion({ env: c.env, waitUntil }, db, p.id, origin.workflowVersion)),
+        };
+  const plan = await planFork(c.env, {
+    nodes: workflow.nodes as WorkflowNode[],
+    fromNode: body.from_node,
+    overrides: body.overrides,
+    originRunId: p.runId,
+  });
+  const { runId, created } = await launchRun(c.env, db, requestMeta(c), {
+    workflow: { ...workflow, nodes: plan.nodes },
+    ownerId,
+    input: body.input ?? origin.input,
+    idempotencyKey,
+    fork: { runId: p.runId, fromNode: body.from_node, overrides: body.overrides, reused: plan.reused },
+    waitUntil,
+  });
+  return { run: await publicRun(db, await runStub(c.env, runId).view()), created };
 }
 
 const startResponses = {
@@ -204,6 +244,25 @@ export const runRoutes = createRouter()
   )
   .openapi(control('retry', 'Re-run a failed or cancelled run from its failed nodes, reusing every completed output'), async (c) =>
     controlHandler(c, c.req.valid('param'), 'retry'),
+  )
+  .openapi(
+    createRoute(
+      withAccess(write, {
+        method: 'post',
+        path: '/{id}/runs/{runId}/fork',
+        operationId: 'forkRun',
+        tags,
+        summary:
+          'Fork a run from one of its nodes: that node and everything downstream run again (with overrides), every other outcome is reused',
+        request: { params: RunParams, headers: IdempotencyHeader, body: jsonBody(ForkBody) },
+        responses: startResponses,
+      }),
+    ),
+    async (c) => {
+      const p = c.req.valid('param');
+      const { run, created } = await fork(c, p, c.req.valid('json'), c.req.valid('header')['idempotency-key']);
+      return created ? c.json(run, 201) : c.json(run, 200);
+    },
   )
   .openapi(
     createRoute(

@@ -1,13 +1,38 @@
 import { z } from '@hono/zod-openapi';
 import { RUN_STATUSES } from '../db/schema';
+import { jsonObject } from '../lib/json';
 
-const Json = z.record(z.string(), z.unknown());
+/** Free-form run JSON; bounded in depth and size (src/lib/json.ts) so an input cannot break the run's RPC. */
+const Json = jsonObject();
 
 export const StartRunBody = z
   .strictObject({
     input: Json.default({}).openapi({ description: 'Run input, read by templates as {{input.*}}', example: { topic: 'solar power' } }),
   })
   .openapi('StartRunRequest');
+
+export const ForkBody = z
+  .strictObject({
+    from_node: z
+      .string()
+      .min(1)
+      .max(64)
+      .openapi({ description: 'The node to run again; everything downstream of it runs again too', example: 'draft' }),
+    overrides: z
+      .record(z.string().max(64), z.record(z.string().max(64), z.unknown()))
+      .default({})
+      .openapi({
+        description:
+          "Per node, fields that replace the definition's (shallowly: a nested object such as a map's `node` is replaced whole). Only nodes the fork runs again; never id, type, depends_on, body, then or else",
+        example: { draft: { prompt: 'Write it for children: {{nodes.outline.output}}' } },
+      }),
+    input: Json.optional().openapi({ description: "The fork's input; the forked run's when absent" }),
+    version: z.enum(['same', 'latest']).default('same').openapi({
+      description:
+        "same: the version the forked run ran; latest: the workflow's current version (a node whose definition changed is run again, not reused)",
+    }),
+  })
+  .openapi('ForkRunRequest');
 
 /** The seeds' `POST /api/v3/advanced/workflows/execute` body. */
 export const ExecuteBody = z
@@ -73,6 +98,11 @@ const NodeView = z
       .nullable()
       .openapi({ description: "A map node's items: how many are done, running and waiting to start" }),
     iteration: z.number().int().nullable().openapi({ description: "A loop node's current (or last) iteration" }),
+    reused_from_run_id: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'Set on a fork for a node whose outcome it took over from this run (no provider call)' }),
   })
   .openapi('RunNode');
 
@@ -104,6 +134,11 @@ export const RunSchema = z
     output: Json.nullable(),
     error: z.string().nullable(),
     parent_run_id: z.number().int().nullable(),
+    forked_from: z
+      .object({ run_id: z.number().int(), node_id: z.string() })
+      .nullable()
+      .openapi({ description: 'A fork: the run it was forked from and the node it ran again from' }),
+    forks: z.array(z.number().int()).max(100).openapi({ description: 'Runs forked from this one (the first 100)' }),
     created_at: z.string(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),

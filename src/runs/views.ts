@@ -1,6 +1,6 @@
 import { asc, eq } from 'drizzle-orm';
 import type { DB } from '../db/client';
-import { nodeAttempts, type runs } from '../db/schema';
+import { nodeAttempts, runs } from '../db/schema';
 import type { RunView } from '../engine';
 import { toIso, toIsoOrNull } from '../lib/time';
 import { runOutput } from '../engine';
@@ -8,12 +8,14 @@ import { runOutput } from '../engine';
 /** A run as the API shows it: the object's live state plus the attempt history from D1. */
 export async function publicRun(db: DB, view: RunView) {
   const { meta } = view;
-  const attempts = await db
-    .select()
-    .from(nodeAttempts)
-    .where(eq(nodeAttempts.runId, meta.runId))
-    .orderBy(asc(nodeAttempts.startedAt), asc(nodeAttempts.attempt))
-    .all();
+  const [attempts, forks] = await db.batch([
+    db
+      .select()
+      .from(nodeAttempts)
+      .where(eq(nodeAttempts.runId, meta.runId))
+      .orderBy(asc(nodeAttempts.startedAt), asc(nodeAttempts.attempt)),
+    db.select({ id: runs.id }).from(runs).where(eq(runs.forkedFromRunId, meta.runId)).orderBy(asc(runs.id)).limit(100),
+  ]);
   const nodes = new Map(view.nodes.map((n) => [n.id, n]));
   return {
     id: meta.runId,
@@ -24,6 +26,8 @@ export async function publicRun(db: DB, view: RunView) {
     output: meta.status === 'succeeded' ? runOutput(meta, nodes) : null,
     error: meta.error,
     parent_run_id: meta.parent?.runId ?? null,
+    forked_from: meta.fork ? { run_id: meta.fork.runId, node_id: meta.fork.fromNode } : null,
+    forks: forks.map((f) => f.id),
     created_at: toIso(meta.createdAt),
     started_at: toIsoOrNull(meta.startedAt),
     finished_at: toIsoOrNull(meta.finishedAt),
@@ -51,6 +55,7 @@ export async function publicRun(db: DB, view: RunView) {
         child_run_id: n.childRunId,
         progress: view.maps?.[n.id] ?? null,
         iteration: n.loop?.iteration ?? null,
+        reused_from_run_id: n.reusedFrom ?? null,
       };
     }),
     attempts: attempts.map((a) => ({

@@ -98,6 +98,42 @@ describe('console: runs', () => {
     }
   });
 
+  it('forks a finished run from a node with an edited prompt; the fork shows where it came from and what it reused', async () => {
+    const { page, problems, close } = await openConsole(browser);
+    try {
+      await registerThroughUi(page);
+      const workflowId = await createFromTemplate(page, 'Blog post: outline → draft → title');
+      const runId = await startRun(page, 'rain gardens');
+      await expect.poll(() => runStatus(page), { timeout: 20_000 }).toBe('succeeded');
+
+      await page.locator('.node[data-node="draft"] .fork summary').click();
+      const prompt = page.getByLabel('Prompt of draft in the fork');
+      await prompt.fill(`${await prompt.inputValue()}\nKeep it under 100 words.`);
+      await page.getByRole('button', { name: 'Fork the run from draft' }).click();
+      await expect.poll(() => page.url()).not.toMatch(new RegExp(`runs/${runId}$`));
+      const forkId = Number(page.url().match(/runs\/(\d+)$/)![1]);
+      await expect.poll(() => runStatus(page), { timeout: 20_000 }).toBe('succeeded');
+      expect(await page.locator('.lineage').textContent()).toBe(`Forked from run ${runId} at node draft. `);
+      await expect.poll(() => page.locator('.node[data-node="outline"] .meta').textContent()).toContain(`reused from run ${runId}`);
+      expect(await page.locator('.node[data-node="draft"] .meta').textContent()).not.toContain('reused');
+
+      const token = await sessionToken(page);
+      const fork = await apiGet(token, `/api/v3/workflows/${workflowId}/runs/${forkId}`);
+      expect(fork.forked_from).toEqual({ run_id: runId, node_id: 'draft' });
+      expect(fork.nodes.map((n: { id: string; reused_from_run_id: number | null }) => [n.id, n.reused_from_run_id])).toEqual([
+        ['outline', runId],
+        ['draft', null],
+        ['headline', null],
+      ]);
+      // The origin links to its fork.
+      await page.getByRole('link', { name: `run ${runId}` }).click();
+      await expect.poll(() => page.locator('.lineage').textContent()).toBe(`Forks: run ${forkId}.`);
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
   it('waits at an approval node, approves it from the page, and the rest of the chain fills in live (phone)', async () => {
     const { page, problems, close } = await openConsole(browser, PHONE);
     try {

@@ -14,7 +14,7 @@ export type User = { id: number; username: string; role: string };
 export type TokenResponse = { access_token: string; refresh_token: string; user: User };
 
 /** A node of a workflow definition; the fields besides these depend on its type. */
-export type NodeDefinition = { id: string; type: string; depends_on?: string[]; message?: string; [field: string]: unknown };
+export type NodeDefinition = { id: string; type: string; depends_on?: string[]; message?: string; prompt?: string; [field: string]: unknown };
 
 /** A body for POST /api/v3/workflows. */
 export type WorkflowDefinition = { name: string; description?: string; nodes: NodeDefinition[]; settings?: { concurrency?: number } };
@@ -44,6 +44,8 @@ export type RunNode = {
   context_compacted: boolean;
   child_run_id: number | null;
   waiting_until: string | null;
+  /** On a fork: the run this node's outcome was taken over from. */
+  reused_from_run_id: number | null;
 };
 
 /** A run view (GET, POST and the controls answer one); last_event_seq is the state it reflects. */
@@ -56,6 +58,8 @@ export type Run = {
   created_at: string;
   last_event_seq: number;
   nodes: RunNode[];
+  forked_from: { run_id: number; node_id: string } | null;
+  forks: number[];
 };
 
 export type RunSummary = {

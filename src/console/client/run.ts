@@ -26,6 +26,7 @@ type NodeEls = {
   message: HTMLParagraphElement;
   output: HTMLPreElement;
   doc: HTMLParagraphElement;
+  fork: HTMLDetailsElement;
   documentId?: number | null;
 };
 
@@ -45,6 +46,7 @@ type NodeState = {
   tokensOut?: number;
   compacted?: boolean;
   childRunId?: number | null;
+  reusedFrom?: number | null;
   until?: string | null;
   title?: string | null;
   documentId?: number | null;
@@ -63,7 +65,7 @@ function update(n: NodeState, changes: Partial<NodeState>): void {
   Object.assign(n, changes);
 }
 
-function nodeCard(n: RunNode, base: string, onChange: OnChange): NodeEls {
+function nodeCard(n: RunNode, base: string, onChange: OnChange, prompt: string | undefined): NodeEls {
   const el: NodeEls = {
     card: h('article', { class: 'node card', 'data-node': n.id, 'aria-labelledby': `node-${n.id}` }),
     status: h('span'),
@@ -73,6 +75,7 @@ function nodeCard(n: RunNode, base: string, onChange: OnChange): NodeEls {
     message: h('p', { class: 'message' }),
     output: h('pre', { class: 'output', tabindex: 0, 'aria-label': `Output of ${n.id}` }),
     doc: h('p', { class: 'doc' }),
+    fork: buildFork(n, base, prompt),
   };
   el.card.append(
     h('header', {}, h('h3', { id: `node-${n.id}` }, h('code', {}, n.id), ' ', h('span', { class: 'type' }, n.type)), el.status),
@@ -81,6 +84,7 @@ function nodeCard(n: RunNode, base: string, onChange: OnChange): NodeEls {
     el.approval,
     el.output,
     el.doc,
+    el.fork,
   );
   if (n.type === 'approval') buildApproval(n, el, base, onChange);
   return el;
@@ -110,6 +114,32 @@ function buildApproval(n: RunNode, el: NodeEls, base: string, onChange: OnChange
   box.append(el.message, field(`Comment on ${n.id} (optional)`, comment), h('div', { class: 'actions' }, decide(true), decide(false)));
 }
 
+/**
+ * "Fork from here": a new run that runs this node and everything after it again (with the
+ * prompt as edited, for nodes that have one) and reuses every other node's outcome.
+ */
+function buildFork(n: RunNode, base: string, prompt: string | undefined): HTMLDetailsElement {
+  const box = h('details', { class: 'fork' }, h('summary', {}, 'Fork from here'));
+  const form = h('form', {});
+  const text = prompt === undefined ? null : h('textarea', { name: 'prompt', rows: 4, maxlength: 20000 });
+  if (text) {
+    text.value = prompt!;
+    form.append(field(`Prompt of ${n.id} in the fork`, text));
+  }
+  const button = h('button', { type: 'submit', 'aria-label': `Fork the run from ${n.id}` }, 'Start the fork');
+  form.append(button);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const overrides = text && text.value !== prompt ? { [n.id]: { prompt: text.value } } : {};
+    const run = await busy(button, box, () => api<Run>('POST', `${base}/fork`, { from_node: n.id, overrides }));
+    if (!run) return;
+    rememberRun(run);
+    location.hash = `#/workflows/${run.workflow_id}/runs/${run.id}`;
+  });
+  box.append(form);
+  return box;
+}
+
 function setIfChanged(node: Node, text: string): void {
   if (node.textContent !== text) node.textContent = text;
 }
@@ -127,6 +157,7 @@ function renderNode(n: NodeState): void {
   if (n.compacted) parts.push('context compacted');
   if (n.title) parts.push(`title: ${n.title}`);
   if (n.childRunId) parts.push(`child run ${n.childRunId}`);
+  if (n.reusedFrom) parts.push(`reused from run ${n.reusedFrom} (no new call)`);
   setIfChanged(el.meta, parts.join(' · '));
   setIfChanged(el.error, n.error || '');
   el.error.hidden = !n.error;
@@ -185,6 +216,7 @@ function applySnapshot(state: RunState, run: Run): void {
       tokensOut: v.tokens_out,
       compacted: v.context_compacted,
       childRunId: v.child_run_id,
+      reusedFrom: v.reused_from_run_id,
       until: v.waiting_until,
       title: v.output ? v.output.title : null,
       documentId: v.output ? v.output.document_id : null,
@@ -223,6 +255,20 @@ function applyEvent(state: RunState, e: RunEvent): void {
     if (d.provider) update(n, { provider: d.provider, model: d.model, tokensIn: d.tokens_in, tokensOut: d.tokens_out });
     if (!n.text && d.preview) setText(n, d.preview);
   }
+}
+
+/** Where a fork comes from and which forks were made of this run, as links. */
+function lineage(run: Run, workflowId: number): HTMLParagraphElement {
+  const p = h('p', { class: 'meta lineage' });
+  const link = (id: number) => h('a', { href: `#/workflows/${workflowId}/runs/${id}` }, `run ${id}`);
+  if (run.forked_from) p.append('Forked from ', link(run.forked_from.run_id), ` at node ${run.forked_from.node_id}. `);
+  if (run.forks.length) {
+    p.append('Forks: ');
+    run.forks.forEach((id, i) => p.append(...(i ? [', '] : []), link(id)));
+    p.append('.');
+  }
+  p.hidden = !p.childNodes.length;
+  return p;
 }
 
 export async function runView({ root, signal }: ViewContext, workflowId: number, runId: number): Promise<void> {
@@ -264,7 +310,7 @@ export async function runView({ root, signal }: ViewContext, workflowId: number,
   // The approval message until a node.waiting event brings the one the run was pinned to.
   const definitions = new Map(wf.nodes.map((d) => [d.id, d]));
   for (const v of initial.nodes) {
-    const el = nodeCard(v, base, onChange);
+    const el = nodeCard(v, base, onChange, definitions.get(v.id)?.prompt);
     const message = definitions.get(v.id)?.message;
     state.nodes.set(v.id, { id: v.id, type: v.type, seq: 0, status: 'pending', attempts: 0, text: '', message, el });
     nodesEl.append(el.card);
@@ -322,6 +368,7 @@ export async function runView({ root, signal }: ViewContext, workflowId: number,
       ` · version ${initial.workflow_version} · created ${fmtTime(initial.created_at)} · live updates: `,
       streamEl,
     ),
+    lineage(initial, workflowId),
     errorEl,
     controls,
     h('section', { 'aria-labelledby': 'nodes-title' }, h('h2', { id: 'nodes-title' }, 'Chain'), nodesEl),

@@ -17,6 +17,7 @@ export * from './analytics';
 export * from './audit';
 export * from './auth';
 export * from './automations';
+export * from './costs';
 export * from './documents';
 export * from './events';
 export * from './ml';

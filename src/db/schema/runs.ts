@@ -1,5 +1,5 @@
 /** Run projections, their nodes and every node attempt (src/runs). */
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { users } from './auth';
 import { now } from './columns';
 import { workflows } from './workflows';
@@ -29,9 +29,17 @@ export const runs = sqliteTable(
     idempotencyKey: text('idempotency_key'),
     parentRunId: integer('parent_run_id'),
     parentNodeId: text('parent_node_id'),
+    /** A fork's origin: the run it was forked from, the node it runs again from, and its per-node overrides. */
+    forkedFromRunId: integer('forked_from_run_id'),
+    forkedFromNode: text('forked_from_node'),
+    forkOverrides: text('fork_overrides', { mode: 'json' }).$type<Record<string, Record<string, unknown>>>(),
     tokensIn: integer('tokens_in').notNull().default(0),
     tokensOut: integer('tokens_out').notNull().default(0),
     retries: integer('retries').notNull().default(0),
+    /** USD spent by the run's calls at the prices in force when each ran (0 for the local provider). */
+    costUsd: real('cost_usd').notNull().default(0),
+    /** The run's own limits (the run request's, or its workflow settings'). */
+    budget: text('budget', { mode: 'json' }).$type<{ max_cost_usd?: number; max_tokens?: number }>(),
     createdAt: integer('created_at').notNull().default(now),
     startedAt: integer('started_at'),
     finishedAt: integer('finished_at'),
@@ -41,6 +49,8 @@ export const runs = sqliteTable(
     uniqueIndex('runs_idempotency_unique').on(t.ownerId, t.workflowId, t.idempotencyKey),
     index('runs_workflow_idx').on(t.workflowId, t.id),
     index('runs_owner_idx').on(t.ownerId, t.id),
+    index('runs_forked_from_idx').on(t.forkedFromRunId),
+    index('runs_owner_created_idx').on(t.ownerId, t.createdAt),
   ],
 );
 
@@ -63,6 +73,7 @@ export const runNodes = sqliteTable(
     model: text('model'),
     tokensIn: integer('tokens_in').notNull().default(0),
     tokensOut: integer('tokens_out').notNull().default(0),
+    costUsd: real('cost_usd').notNull().default(0),
     contextCompacted: integer('context_compacted', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [primaryKey({ columns: [t.runId, t.nodeId] })],
@@ -89,6 +100,8 @@ export const nodeAttempts = sqliteTable(
     model: text('model'),
     tokensIn: integer('tokens_in').notNull().default(0),
     tokensOut: integer('tokens_out').notNull().default(0),
+    /** USD at the price in force when it ran; null when the model's price is unknown. */
+    costUsd: real('cost_usd'),
   },
   (t) => [primaryKey({ columns: [t.runId, t.nodeId, t.attempt] })],
 );
