@@ -17,7 +17,15 @@
  *   missing-<tag>         404 model_not_found
  *   empty-<tag>           200 with no text (finish_reason "length") every time
  *   emptyonce-<tag>       200 with no text on the first call of <tag>, then answer
- * GET /stats?tag=<tag> returns {calls, prompts} for a tag; anything else outside llm.test is refused.
+ * Structured output (issue 15): a request with `response_format: { type: 'json_schema' }` is
+ * answered with an object built from its schema (see structuredAnswer below), whatever the model;
+ * these model names script the answer instead:
+ *   json-<tag>            a schema-valid object (plain text when the request asks for none)
+ *   json-bad-<tag>        text that is not JSON on the first call of <tag>, then a valid object
+ *   json-bad2-<tag>       text that is not JSON on the first two calls, then a valid object
+ *   json-wrong-<tag>      JSON of the wrong shape (a string) on the first call, then a valid object
+ * GET /stats?tag=<tag> returns {calls, prompts, response_formats} for a tag (response_formats: each
+ * call's `response_format` as received, null when it had none); anything else outside llm.test is refused.
  *
  * http://hooks.test/ is a webhook receiver for webhook_call tasks: POST /<tag>/<script> records
  * the request (method, headers, body) under <tag> and answers by script:
@@ -34,7 +42,7 @@
  * Every other destination is refused (status 599) and recorded: GET http://hooks.test/foreign
  * lists those URLs, so SSRF tests can assert that nothing reached an address it must not.
  */
-type Stat = { calls: number; prompts: string[] };
+type Stat = { calls: number; prompts: string[]; response_formats: unknown[] };
 const stats = new Map<string, Stat>();
 const healed = new Set<string>();
 /** Calls of hold-<tag> waiting for /control?release=<tag>; released tags answer at once from then on. */
@@ -174,7 +182,8 @@ export async function fakeLlm(request: Request): Promise<Response> {
     foreign.push(request.url);
     return new Response('outbound network is disabled in tests', { status: 599 });
   }
-  if (url.pathname === '/stats') return json(stats.get(url.searchParams.get('tag') ?? '') ?? { calls: 0, prompts: [] });
+  if (url.pathname === '/stats')
+    return json(stats.get(url.searchParams.get('tag') ?? '') ?? { calls: 0, prompts: [], response_formats: [] });
   if (url.pathname === '/control') {
     const tag = url.searchParams.get('heal');
     if (tag) healed.add(tag);
@@ -188,16 +197,23 @@ export async function fakeLlm(request: Request): Promise<Response> {
   }
   if (url.pathname !== '/v1/chat/completions' || request.method !== 'POST') return json({ error: { message: 'not found' } }, 404);
   if (request.headers.get('authorization') !== 'Bearer test-key') return json({ error: { message: 'bad key' } }, 401);
-  const body = (await request.json()) as { model: string; stream?: boolean; messages: { role: string; content: string }[] };
+  const body = (await request.json()) as {
+    model: string;
+    stream?: boolean;
+    messages: { role: string; content: string }[];
+    response_format?: ResponseFormat;
+  };
   const prompt = body.messages
     .filter((m) => m.role === 'user')
     .map((m) => m.content)
     .join('\n');
   const [kind, a, b] = body.model.split('-');
-  const tag = (kind === 'flaky' || kind === 'slow' ? b : a) ?? body.model;
-  const stat = stats.get(tag) ?? { calls: 0, prompts: [] };
+  const jsonScript = kind === 'json' && (a === 'bad' || a === 'bad2' || a === 'wrong') ? a : undefined;
+  const tag = (kind === 'flaky' || kind === 'slow' || jsonScript ? b : a) ?? body.model;
+  const stat = stats.get(tag) ?? { calls: 0, prompts: [], response_formats: [] };
   stat.calls++;
   stat.prompts.push(prompt);
+  stat.response_formats.push(body.response_format ?? null);
   stats.set(tag, stat);
   if (kind === 'flaky' && stat.calls <= Number(a)) return json({ error: { message: 'temporarily overloaded' } }, 503);
   if (kind === 'fail' && !healed.has(tag)) return json({ error: { message: 'upstream is down' } }, 503);
@@ -227,6 +243,8 @@ export async function fakeLlm(request: Request): Promise<Response> {
       404,
     );
   if (kind === 'empty' || (kind === 'emptyonce' && stat.calls === 1)) return emptyAnswer(body.model, body.stream === true);
+  if (body.response_format?.type === 'json_schema')
+    return structuredAnswer(body.model, body.response_format.json_schema?.schema, jsonScript, stat.calls, body.stream === true);
   return answer(body.model, prompt, body.stream === true);
 }
 
@@ -245,4 +263,70 @@ function emptyAnswer(model: string, stream: boolean): Response {
   return new Response(`data: ${JSON.stringify(chunk)}\n\ndata: ${JSON.stringify({ choices: [], usage })}\n\ndata: [DONE]\n\n`, {
     headers: { 'content-type': 'text/event-stream' },
   });
+}
+
+// ---- structured output (issue 15) -------------------------------------------------------------
+
+type JsonSchema = { [key: string]: unknown };
+type ResponseFormat = { type: string; json_schema?: { name?: string; schema?: JsonSchema; strict?: boolean } };
+
+/**
+ * A value that satisfies a JSON Schema of the subset workflows use, built independently of src/
+ * (so a bug there cannot hide here): every declared property, `<property> <n>` strings padded or
+ * cut to their lengths, the least number the bounds allow, two array items unless minItems or
+ * maxItems says otherwise, an enum's first value.
+ */
+function sampleOf(schema: JsonSchema, key: string, index: number): unknown {
+  if ('const' in schema) return schema.const;
+  if (Array.isArray(schema.enum)) return schema.enum[0];
+  const declared = Array.isArray(schema.type) ? (schema.type.find((t) => t !== 'null') ?? 'null') : schema.type;
+  const type = declared ?? (schema.properties || schema.required ? 'object' : schema.items ? 'array' : 'string');
+  const num = (name: string) => (typeof schema[name] === 'number' ? (schema[name] as number) : undefined);
+  if (type === 'object') {
+    const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+    const out: Record<string, unknown> = {};
+    for (const [name, sub] of Object.entries(properties)) out[name] = sampleOf(sub, name, index);
+    for (const name of (schema.required ?? []) as string[]) if (!(name in out)) out[name] = `${name} ${index + 1}`;
+    return out;
+  }
+  if (type === 'array') {
+    const count = Math.max(num('minItems') ?? 0, Math.min(num('maxItems') ?? 2, 2));
+    return Array.from({ length: count }, (_, i) => sampleOf((schema.items ?? {}) as JsonSchema, key, i));
+  }
+  if (type === 'integer' || type === 'number') {
+    const min = num('minimum');
+    return type === 'integer' ? Math.ceil(min ?? 0) : (min ?? 0);
+  }
+  if (type === 'boolean') return true;
+  if (type === 'null') return null;
+  let text = `${key || 'text'} ${index + 1}`;
+  while (text.length < (num('minLength') ?? 0)) text += '.';
+  return text.slice(0, num('maxLength') ?? text.length);
+}
+
+/** The answer to a json_schema request; json-bad/-bad2/-wrong answer wrongly on their first calls. */
+function structuredAnswer(model: string, schema: JsonSchema | undefined, script: string | undefined, call: number, stream: boolean) {
+  const valid = JSON.stringify(sampleOf(schema ?? {}, '', 0));
+  const wrongNow = (script === 'bad' && call === 1) || (script === 'bad2' && call <= 2);
+  const text = wrongNow
+    ? `Here is the JSON: ${valid.slice(0, Math.ceil(valid.length / 2))}`
+    : script === 'wrong' && call === 1
+      ? '"not the object the schema asks for"'
+      : valid;
+  const usage = { prompt_tokens: 20, completion_tokens: Math.ceil(text.length / 4) };
+  if (!stream)
+    return json({
+      id: 'cmpl-json',
+      object: 'chat.completion',
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop' }],
+      usage,
+    });
+  const parts = [text.slice(0, 7), text.slice(7, 20), text.slice(20)].filter(Boolean);
+  const chunks = parts.map(
+    (part) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: part }, finish_reason: null }] })}\n\n`,
+  );
+  chunks.push(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
+  chunks.push(`data: ${JSON.stringify({ choices: [], usage })}\n\ndata: [DONE]\n\n`);
+  return new Response(chunks.join(''), { headers: { 'content-type': 'text/event-stream' } });
 }

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { JsonSchemaSubset, validateJson } from '../engine';
 import { ANY_ROLE, WRITERS } from '../lib/access';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
@@ -20,6 +21,10 @@ const GenerateBody = z
     max_tokens: z.number().int().min(1).max(8192).optional(),
     temperature: z.number().min(0).max(2).optional(),
     task: z.enum(TASKS).default('generate'),
+    output_schema: JsonSchemaSubset.optional().openapi({
+      description:
+        "Ask for JSON matching this schema (the subset docs/engine.md lists), in each provider's native structured-output mode; the answer's `json` and `json_errors` say what came back",
+    }),
   })
   .openapi('GenerateRequest');
 
@@ -37,6 +42,11 @@ const GenerateResponse = z
     finish_reason: z.enum(['stop', 'length', 'other']),
     cached: z.boolean(),
     fallback_from: z.array(z.enum(PROVIDERS)).openapi({ description: 'Providers tried first that were not configured or failed' }),
+    json: z.unknown().optional().openapi({ description: 'With `output_schema`: the answer parsed as JSON, null when it is not JSON' }),
+    json_errors: z.array(z.string()).optional().openapi({
+      description:
+        'With `output_schema`: why `json` is not a value of the schema (not JSON, or where it differs, as `$.sections.2.title: …`); empty when it is. No repair is attempted here',
+    }),
   })
   .openapi('GenerateResponse');
 
@@ -84,6 +94,13 @@ const analyzeRoute = (path: string, operationId: string, summary: string) =>
     ),
   );
 
+/** The answer's JSON and how it falls short of the schema: not JSON at all, or the validator's findings. */
+function structuredView(schema: Record<string, unknown>, r: { json?: unknown; jsonError?: string }) {
+  if (r.jsonError !== undefined) return { json: null, json_errors: [r.jsonError] };
+  const checked = validateJson(schema, r.json);
+  return { json: r.json ?? null, json_errors: checked.valid ? [] : checked.errors };
+}
+
 /** Mounted at /api/v3/ai (canonical) and /api/v3/advanced/ai (the seeds' paths). */
 export function aiRoutes(prefix: 'canonical' | 'seeds') {
   const id = (name: string) => (prefix === 'canonical' ? name : `${name}Advanced`);
@@ -110,6 +127,7 @@ export function aiRoutes(prefix: 'canonical' | 'seeds') {
               model: body.model,
               maxTokens: body.max_tokens,
               temperature: body.temperature,
+              ...(body.output_schema ? { output: { name: 'output', schema: body.output_schema } } : {}),
             },
             { waitUntil: (p) => c.executionCtx.waitUntil(p) },
           );
@@ -124,6 +142,7 @@ export function aiRoutes(prefix: 'canonical' | 'seeds') {
               finish_reason: r.finishReason,
               cached: r.cached ?? false,
               fallback_from: r.fallbackFrom,
+              ...(body.output_schema ? structuredView(body.output_schema, r) : {}),
             },
             200,
           );
