@@ -1,4 +1,6 @@
+import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { generateWithChain } from '../../src/ai/registry';
 import { validateJson } from '../../src/engine/json-schema';
 import { api, expectError, registerAndLogin, unique } from '../helpers';
 
@@ -123,5 +125,37 @@ describe('POST /api/v3/ai/generate with output_schema', () => {
     expectError(impossible, 503, 'service_unavailable');
     expect(impossible.json.error.details).toMatchObject({ provider: 'local', code: 'bad_request', retryable: false });
     expect(impossible.json.error.message).toMatch(/minLength 5 is above maxLength 2/);
+  });
+});
+
+describe('the openai provider against the fake, as the run engine calls it', () => {
+  const output = { name: 'outline node', schema };
+  const ask = (model: string, stream: boolean) =>
+    generateWithChain(env, ['openai'], { messages: [{ role: 'user', content: 'Outline tides' }], model, stream, output });
+
+  it('streams a structured answer: the tokens are the JSON text, parsed once complete', async () => {
+    const tag = unique('jss');
+    const tokens: string[] = [];
+    const r = await generateWithChain(
+      env,
+      ['openai'],
+      { messages: [{ role: 'user', content: 'Outline tides' }], model: `json-${tag}`, stream: true, output },
+      { onToken: (t) => tokens.push(t) },
+    );
+    expect(tokens.length).toBeGreaterThan(1);
+    expect(tokens.join('')).toBe(r.text);
+    expect(validateJson(schema, r.json)).toEqual({ valid: true });
+    expect((await stats(tag)).response_formats).toEqual([
+      { type: 'json_schema', json_schema: { name: 'outline_node', schema, strict: false } },
+    ]);
+  });
+
+  it('json-bad2 answers with text that is not JSON twice, then with JSON: each is a result, never a failure', async () => {
+    const tag = unique('jb2');
+    const answers = [await ask(`json-bad2-${tag}`, false), await ask(`json-bad2-${tag}`, true), await ask(`json-bad2-${tag}`, false)];
+    expect(answers.map((a) => a.jsonError === undefined)).toEqual([false, false, true]);
+    expect(answers[0]!.jsonError).toMatch(/^the answer is not JSON/);
+    expect(validateJson(schema, answers[2]!.json)).toEqual({ valid: true });
+    expect((await stats(tag)).calls).toBe(3);
   });
 });
