@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { jsonObject, jsonValue } from '../lib/json';
 import { AUTOMATION_TRIGGERS, EXECUTION_STATUSES, NOTIFICATION_CHANNELS, TASK_PRIORITIES, TASK_TYPES } from '../db/schema';
 import { PROVIDERS } from '../ai';
 
@@ -133,14 +134,14 @@ export const Action = z
       type: z.literal('run_workflow'),
       parameters: z.strictObject({
         workflow_id: z.number().int().positive(),
-        input: z.record(z.string().max(100), z.unknown()).default({}),
+        input: jsonObject({ maxKeyLength: 100 }).default({}),
       }),
     }),
     z.strictObject({
       type: z.literal('submit_task'),
       parameters: z.strictObject({
         task_type: z.enum(TASK_TYPES).exclude(['automation_run', 'automation_fire', 'notification_delivery', 'ml_train']),
-        payload: z.record(z.string().max(100), z.unknown()).default({}),
+        payload: jsonObject({ maxKeyLength: 100 }).default({}),
         priority: z.enum(TASK_PRIORITIES).default('normal'),
       }),
     }),
@@ -150,7 +151,7 @@ export const Action = z
         url: Text(2048).min(1),
         method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
         headers: Headers.default({}),
-        body: z.unknown().optional(),
+        body: jsonValue().optional(),
       }),
     }),
   ])
@@ -172,14 +173,9 @@ export type AutomationBody = z.infer<typeof AutomationBody>;
 
 export const TriggerBody = z
   .strictObject({
-    trigger_data: z
-      .record(z.string().max(100), z.unknown())
-      .default({})
-      .refine((r) => JSON.stringify(r).length <= 32_000, 'at most 32 000 characters of JSON'),
-    context: z
-      .record(z.string().max(100), z.unknown())
-      .default({})
-      .refine((r) => JSON.stringify(r).length <= 8_000, 'at most 8 000 characters of JSON'),
+    // Bounded before anything serialises them (JSON.stringify of a deeply nested value overflows the stack).
+    trigger_data: jsonObject({ maxBytes: 32_000, maxKeyLength: 100 }).default({}),
+    context: jsonObject({ maxBytes: 8_000, maxKeyLength: 100 }).default({}),
   })
   .openapi('AutomationTriggerRequest');
 

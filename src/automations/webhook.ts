@@ -54,7 +54,8 @@ export function verifyWebhook(): MiddlewareHandler<AppEnv> {
       .get();
     if (!row?.webhookSecret) throw refused();
     const secret = await openFor(c.env, 'automations', row.id, 'webhook_secret', row.webhookSecret);
-    const body = await c.req.raw.clone().text();
+    // Hono's cached copy: the body was already read once (src/lib/middleware.ts checks it as it arrives).
+    const body = await c.req.text();
     const expected = await webhookSignature(secret, ts, body);
     if (!constantTimeEqual(new TextEncoder().encode(expected), new TextEncoder().encode(sig))) throw refused();
     await next();

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { jsonObject } from '../lib/json';
 import { PROVIDERS } from '../ai';
 import { IdParam } from '../lib/openapi';
 import { PageQuery } from '../lib/pagination';
@@ -107,7 +108,9 @@ export const CreateDocumentBody = z
   .strictObject({
     title: z.string().trim().min(1).max(300),
     content: z.string().min(1).max(MAX_CONTENT_CHARS).openapi({ description: 'Markdown' }),
-    metadata: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Your own fields, stored as given' }),
+    metadata: jsonObject({ maxBytes: 16_384 })
+      .optional()
+      .openapi({ description: 'Your own fields, stored as given (at most 16 KiB of JSON)' }),
   })
   .openapi('DocumentCreateRequest');
 

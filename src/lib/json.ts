@@ -87,8 +87,8 @@ const check =
  *
  * @example const Body = z.strictObject({ input: jsonObject().default({}) });
  */
-export const jsonObject = (limits: Partial<JsonLimits> = {}) =>
-  z.record(z.string(), z.unknown()).superRefine(check({ ...JSON_LIMITS, ...limits }));
+export const jsonObject = ({ maxKeyLength = 200, ...limits }: Partial<JsonLimits> & { maxKeyLength?: number } = {}) =>
+  z.record(z.string().max(maxKeyLength), z.unknown()).superRefine(check({ ...JSON_LIMITS, ...limits }));
 
 /** Any JSON value, bounded like jsonObject. */
 export const jsonValue = (limits: Partial<JsonLimits> = {}) => z.unknown().superRefine(check({ ...JSON_LIMITS, ...limits }));

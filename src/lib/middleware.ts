@@ -4,6 +4,7 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, errorBody } from './errors';
 import type { AppEnv } from './context';
+import { jsonTextProblem } from './json';
 import { log } from './log';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -81,18 +82,38 @@ export function limitBody(uploads: readonly UploadRoute[] = []): MiddlewareHandl
   };
 }
 
-/** A request that carries a body must say it is JSON (or, on an upload route, a multipart form). */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * A request that carries a body must say it is JSON (or, on an upload route, a multipart form). A
+ * JSON body must also be valid UTF-8 (a lenient decoder would store U+FFFD for the bad bytes,
+ * silently), hold no NUL character, and nest at most BODY_MAX_DEPTH deep: all 400 before any
+ * handler runs. The bytes read here stay in Hono's body cache, from which the validators parse.
+ */
 export function requireJsonBody(uploads: readonly UploadRoute[] = []): MiddlewareHandler<AppEnv> {
   return async function requireJsonBody(c, next) {
     const hasBody = c.req.raw.body !== null && (c.req.header('content-length') ?? '') !== '0';
     if (hasBody && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(c.req.method)) {
       const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       const upload = isUpload(c, uploads);
-      if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type) && !(upload && type === 'multipart/form-data')) {
+      const json = type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+      if (!json && !(upload && type === 'multipart/form-data')) {
         throw new ApiError(
           'unsupported_media_type',
           upload ? 'Request bodies must be application/json or multipart/form-data' : 'Request bodies must be application/json',
         );
+      }
+      if (json) {
+        // Read outside the try: a body over the size limit fails the read, and that 413 stands.
+        const bytes = await c.req.arrayBuffer();
+        let text: string;
+        try {
+          text = utf8.decode(bytes);
+        } catch {
+          throw new ApiError('bad_request', 'The request body is not valid UTF-8');
+        }
+        const problem = jsonTextProblem(text);
+        if (problem) throw new ApiError('bad_request', `The request body is refused: ${problem}`);
       }
     }
     await next();

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { jsonObject } from '../lib/json';
 import { DELIVERY_STATUSES, NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES } from '../db/schema';
 import { PageQuery } from '../lib/pagination';
 
@@ -9,10 +10,7 @@ const Variables = z
   .record(z.string().max(64), z.string().max(5000))
   .refine((v) => Object.keys(v).length <= 50, 'at most 50 variables')
   .openapi({ description: 'Values for the template’s {{variables}}' });
-const Data = z
-  .record(z.string().max(64), z.unknown())
-  .refine((d) => JSON.stringify(d).length <= 4000, 'at most 4000 characters as JSON')
-  .openapi({ description: 'Extra JSON passed to push, webhook and in-app receivers' });
+const Data = jsonObject({ maxBytes: 4000, maxKeyLength: 64 }).openapi({ description: 'Extra JSON passed to push, webhook and in-app receivers' });
 
 const content = {
   subject: z.string().max(300).optional().openapi({ example: 'Test' }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonObject } from '../lib/json';
 
 export const MAX_FRAME_BYTES = 16 * 1024;
 /** Per connection: a bucket of 20 messages refilled at 10 per second. */
@@ -15,7 +16,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
   z.object({ type: z.literal('leave_workflow'), workflow_id: z.coerce.number().int().positive() }),
   z.object({ type: z.literal('join_room'), room: RoomName, after: After }),
   z.object({ type: z.literal('leave_room'), room: RoomName }),
-  z.object({ type: z.literal('publish'), room: RoomName, data: z.record(z.string(), z.unknown()) }),
+  z.object({ type: z.literal('publish'), room: RoomName, data: jsonObject() }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { jsonObject } from '../lib/json';
 import { FIRE_OUTCOMES, OVERLAP_POLICIES, SCHEDULE_KINDS, TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES } from '../db/schema';
 import { validTimezone, WEEKDAYS } from './timing';
 
@@ -12,7 +13,7 @@ export const ScheduleTarget = z
       .object({
         type: z.literal('workflow'),
         workflow_id: z.number().int().positive(),
-        input: z.record(z.string(), z.unknown()).default({}),
+        input: jsonObject().default({}),
         priority: Priority,
         timeout_seconds: Timeout,
       })
@@ -21,7 +22,7 @@ export const ScheduleTarget = z
       .object({
         type: z.literal('task'),
         task_type: z.enum(TASK_TYPES),
-        payload: z.record(z.string(), z.unknown()).default({}),
+        payload: jsonObject().default({}),
         priority: Priority,
         timeout_seconds: Timeout,
       })

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { jsonObject } from '../lib/json';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES } from '../db/schema';
 
 export const SubmitBody = z
@@ -6,7 +7,7 @@ export const SubmitBody = z
     name: z.string().trim().min(1).max(200).openapi({ example: 'Test Task' }),
     task_type: z.enum(TASK_TYPES),
     priority: z.enum(TASK_PRIORITIES).default('normal'),
-    payload: z.record(z.string(), z.unknown()).default({}).openapi({
+    payload: jsonObject().default({}).openapi({
       description:
         'By type — workflow_run: {workflow_id, input}; webhook_call: {url, method?, headers?, body?}; data_processing: {data (CSV text or array of objects), format?, delimiter?, group_by?, fields?}; cleanup: {older_than_days?, include?}',
     }),

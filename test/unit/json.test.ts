@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { JSON_LIMITS, jsonObject, jsonProblem, jsonTextProblem } from '../../src/lib/json';
 
 /** `{"a":{"a":…}}` nested `n` deep, built without recursion. */
-export function deep(n: number): Record<string, unknown> {
+function deep(n: number): Record<string, unknown> {
   let v: Record<string, unknown> = {};
   for (let i = 1; i < n; i++) v = { a: v };
   return v;
