@@ -35,6 +35,9 @@ import { securityRoutes } from './security/routes';
 import { taskRoutes } from './tasks/routes';
 import { executeRoutes, runRoutes } from './runs/routes';
 import { workflowRoutes } from './workflows/routes';
+import { workflowBulkRoutes } from './workflows/bulk-routes';
+import { bundleSchemaRoutes, workflowBundleRoutes } from './workflows/bundle-routes';
+import { workflowVersionRoutes } from './workflows/version-routes';
 import { systemMail } from './notifications';
 import { guard, noteRefusal } from './auth/middleware';
 
@@ -90,7 +93,12 @@ export const app = base
   .route('/api/v3/advanced/notifications', notificationSendRoutes('seeds'))
   .route('/api/v3/notifications', notificationChannelRoutes)
   .route('/api/v3/notifications', notificationSettingsRoutes)
+  // Before workflowRoutes: `/export` and `/import` must not be read as `/{id}`.
+  .route('/api/v3/workflows', workflowBundleRoutes)
   .route('/api/v3/workflows', workflowRoutes)
+  .route('/api/v3/workflows', workflowVersionRoutes)
+  .route('/api/v3/workflows', workflowBulkRoutes)
+  .route('/api/v3/schemas', bundleSchemaRoutes)
   .route('/api/v3/automations', automationRoutes)
   .route('/api/v3/workflows', runRoutes)
   .route('/api/v3/workflows', runContinueRoutes)

@@ -55,3 +55,34 @@ export function toPage<T extends { id: number }, U>(rows: T[], limit: number, ma
     next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null,
   };
 }
+
+const toBase64Url = (s: string) => btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+/**
+ * A keyset position for lists sorted by something other than the id: the sort it belongs to, the
+ * last row's sort value and its id (the tie-breaker). Opaque to clients like the plain cursor.
+ */
+export type Keyset = { sort: string; value: string | number; id: number };
+
+export function encodeKeyset(k: Keyset): string {
+  return toBase64Url(JSON.stringify({ id: k.id, s: k.sort, v: k.value }));
+}
+
+/** Decodes a keyset cursor; one made for another sort (or forged) is refused, as a bad cursor is. */
+export function decodeKeyset(cursor: string | undefined, sort: string): Keyset | undefined {
+  if (cursor === undefined) return undefined;
+  const invalid = new ApiError('bad_request', 'Invalid cursor', {
+    details: [{ path: ['cursor'], message: 'not a cursor returned by this API for this sort order' }],
+  });
+  let parsed: { id: number; s: string; v: string | number };
+  try {
+    const json: unknown = JSON.parse(atob(cursor.replace(/-/g, '+').replace(/_/g, '/')));
+    parsed = z
+      .object({ id: z.number().int().positive(), s: z.string().max(40), v: z.union([z.string().max(400), z.number()]) })
+      .parse(json);
+  } catch {
+    throw invalid;
+  }
+  if (parsed.s !== sort) throw invalid;
+  return { sort: parsed.s, value: parsed.v, id: parsed.id };
+}

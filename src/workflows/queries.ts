@@ -1,17 +1,18 @@
 import { z } from '@hono/zod-openapi';
-import { and, desc, eq, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import { and, eq, isNull, type SQL, sql } from 'drizzle-orm';
 import { auditIfChanged, auditInsert, type RequestMeta } from '../lib/audit';
 import { preparedOnce, rawRun, type DB } from '../db/client';
-import { workflows, workflowVersions } from '../db/schema';
+import { type RunStatus, workflows, workflowVersions } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { toIso } from '../lib/time';
 import type { WorkflowNode, WorkflowSettings } from '../engine';
 import { cached, type CacheScope } from '../cache';
+import { addTags } from './tags';
 
 export type WorkflowRow = typeof workflows.$inferSelect;
 export type WorkflowInput = { name: string; description?: string | null | undefined; nodes: WorkflowNode[]; settings: WorkflowSettings };
 
-export function publicWorkflow(w: WorkflowRow) {
+export function publicWorkflow(w: WorkflowRow, tags: string[] = []) {
   return {
     id: w.id,
     name: w.name,
@@ -19,16 +20,18 @@ export function publicWorkflow(w: WorkflowRow) {
     version: w.version,
     nodes: w.nodes as WorkflowNode[],
     settings: w.settings as WorkflowSettings,
+    tags,
+    archived: w.archivedAt !== null,
     owner_id: w.ownerId,
     created_at: toIso(w.createdAt),
     updated_at: toIso(w.updatedAt),
   };
 }
 
-export function workflowSummary(w: WorkflowRow) {
-  const { nodes, settings, ...rest } = publicWorkflow(w);
+export function workflowSummary(w: WorkflowRow & { lastRunStatus: RunStatus | null }, tags: string[]) {
+  const { nodes, settings, ...rest } = publicWorkflow(w, tags);
   void settings;
-  return { ...rest, node_count: nodes.length };
+  return { ...rest, node_count: nodes.length, last_run_status: w.lastRunStatus };
 }
 
 /** Subchain nodes may only start workflows that exist and belong to the same owner. */
@@ -49,12 +52,12 @@ async function checkSubchains(db: DB, ownerId: number, nodes: WorkflowNode[], se
  * that writes it, built in SQL from the stored row: a new workflow's id is only known there, and
  * an update that lost its compare-and-set wrote no row of that version, so it raises nothing.
  */
-function versionEvent(db: DB, id: SQL | number, version: number) {
+export function versionEvent(db: DB, id: SQL | number, version: number, created = version === 1) {
   const eventId = sql`'workflow:' || w.id || ':v' || w.version`;
   return rawRun(
     db,
     sql`INSERT INTO event_outbox (event_id, body)
-    SELECT ${eventId}, json_object('id', ${eventId}, 'type', ${version === 1 ? 'workflow.created' : 'workflow.updated'},
+    SELECT ${eventId}, json_object('id', ${eventId}, 'type', ${created ? 'workflow.created' : 'workflow.updated'},
       'ownerId', w.owner_id, 'at', w.updated_at, 'data', json_object('workflow_id', w.id, 'version', w.version, 'name', w.name),
       'effectRef', NULL)
     FROM workflows w WHERE w.id = ${id} AND w.version = ${version}
@@ -62,7 +65,12 @@ function versionEvent(db: DB, id: SQL | number, version: number) {
   );
 }
 
-export async function createWorkflow(db: DB, meta: RequestMeta, ownerId: number, input: WorkflowInput): Promise<WorkflowRow> {
+export async function createWorkflow(
+  db: DB,
+  meta: RequestMeta,
+  ownerId: number,
+  input: WorkflowInput & { tags?: string[] | undefined },
+): Promise<WorkflowRow> {
   await checkSubchains(db, ownerId, input.nodes);
   // The batch is one transaction and D1 serialises writes, so inside it the newest workflow
   // id is the one this batch just inserted.
@@ -88,6 +96,7 @@ export async function createWorkflow(db: DB, meta: RequestMeta, ownerId: number,
       details: { version: 1 },
     }),
     versionEvent(db, newId, 1),
+    addTags(db, newId, input.tags ?? []),
   ]);
   return inserted[0]!;
 }
@@ -141,16 +150,6 @@ export async function workflowForRun(cache: CacheScope, db: DB, ownerId: number,
   return head && { id, version: head.version, ...(await workflowVersion(cache, db, id, head.version)) };
 }
 
-export async function listWorkflows(db: DB, ownerId: number, limit: number, beforeId?: number): Promise<WorkflowRow[]> {
-  return db
-    .select()
-    .from(workflows)
-    .where(and(eq(workflows.ownerId, ownerId), isNull(workflows.deletedAt), beforeId ? lt(workflows.id, beforeId) : undefined))
-    .orderBy(desc(workflows.id))
-    .limit(limit + 1)
-    .all();
-}
-
 /**
  * Writes a new version. The update is conditional on the version that was read, so of two
  * concurrent updates one wins and the other gets 409 instead of silently overwriting it.
@@ -161,6 +160,7 @@ export async function updateWorkflow(
   ownerId: number,
   id: number,
   change: (current: WorkflowInput) => WorkflowInput,
+  audit: { action: string; details?: Record<string, unknown> } = { action: 'workflow.update' },
 ): Promise<WorkflowRow> {
   const current = await getWorkflow(db, ownerId, id);
   if (!current) throw new ApiError('not_found', 'Workflow not found');
@@ -193,7 +193,7 @@ export async function updateWorkflow(
         ${JSON.stringify(next.settings)}, ${meta.actorUserId ?? ownerId}
       WHERE changes() > 0`,
     ),
-    auditIfChanged(db, meta, { action: 'workflow.update', targetType: 'workflow', targetId: id, details: { version } }),
+    auditIfChanged(db, meta, { action: audit.action, targetType: 'workflow', targetId: id, details: { ...audit.details, version } }),
     versionEvent(db, id, version),
   ]);
   if (!updated[0]) throw new ApiError('conflict', 'The workflow was changed concurrently; fetch it and retry');

@@ -93,6 +93,8 @@ describe('OpenAPI document', () => {
       'POST /api/v3/security/auth/login',
       'GET /api/v3/ws/stats',
       'POST /api/v3/automations/{automation_id}/webhook',
+      // A published JSON Schema: editors and CI fetch it without credentials.
+      'GET /api/v3/schemas/workflow-bundle/{version}',
     ]);
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {

@@ -19,8 +19,26 @@ export const workflows = sqliteTable(
     createdAt: integer('created_at').notNull().default(now),
     updatedAt: integer('updated_at').notNull().default(now),
     deletedAt: integer('deleted_at'),
+    /** Archived workflows are left out of lists unless asked for; they stay readable and runnable. */
+    archivedAt: integer('archived_at'),
   },
   (t) => [index('workflows_owner_idx').on(t.ownerId, t.id)],
+);
+
+/**
+ * A workflow's tags: labels for finding it, not part of its definition, so changing them writes
+ * no version. One row per (workflow, tag); the tag index serves `?tag=` filters.
+ */
+export const workflowTags = sqliteTable(
+  'workflow_tags',
+  {
+    workflowId: integer('workflow_id')
+      .notNull()
+      .references(() => workflows.id, { onDelete: 'cascade' }),
+    tag: text('tag').notNull(),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.tag] }), index('workflow_tags_tag_idx').on(t.tag, t.workflowId)],
 );
 
 /** Immutable snapshots: a run is pinned to one (workflow_id, version). */
