@@ -21,6 +21,9 @@ import { httpMetrics } from './metrics/http';
 import { metricRoutes, prometheusRoutes } from './metrics/routes';
 import { mlRoutes } from './ml/routes';
 import { documentRoutes, runContinueRoutes } from './documents/routes';
+import { knowledgeRoutes } from './knowledge/routes';
+import { knowledgeSourceRoutes } from './knowledge/source-routes';
+import { documentExportRoutes, exportRoutes, runExportRoutes } from './exports/routes';
 import { realtimeRoutes } from './realtime/routes';
 import { recommendationDataRoutes } from './recommendations/routes';
 import { recommendationModelRoutes } from './recommendations/model-routes';
@@ -102,7 +105,12 @@ export const app = base
   .route('/api/v3/automations', automationRoutes)
   .route('/api/v3/workflows', runRoutes)
   .route('/api/v3/workflows', runContinueRoutes)
+  .route('/api/v3/workflows', runExportRoutes)
   .route('/api/v3/documents', documentRoutes)
+  .route('/api/v3/documents', documentExportRoutes)
+  .route('/api/v3/exports', exportRoutes)
+  .route('/api/v3/knowledge-bases', knowledgeRoutes)
+  .route('/api/v3/knowledge-bases', knowledgeSourceRoutes)
   .route('/api/v3/advanced', executeRoutes)
   .route('/api/v3/ai', aiRoutes('canonical'))
   .route('/api/v3/advanced/ai', aiRoutes('seeds'))

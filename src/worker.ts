@@ -3,6 +3,7 @@ import { auditCron } from './audit/cron';
 import { authCron } from './auth/cron';
 import { automationsSubscriber } from './automations/subscriber';
 import { automationsTaskHandlers } from './automations/task-handler';
+import { exportsTaskHandlers } from './exports/task-handler';
 import { consumeEvents, EVENTS_QUEUE_NAME, publishOutbox, type Subscriber } from './lib/events';
 import { metricsCron } from './metrics/cron';
 import { mlTaskHandlers } from './ml/task-handler';
@@ -31,6 +32,7 @@ const TASK_HANDLERS = {
   ...notificationsTaskHandlers,
   ...mlTaskHandlers,
   ...automationsTaskHandlers,
+  ...exportsTaskHandlers,
 } satisfies TaskHandlers;
 
 // Installed when this module loads, before the Worker handles anything.

@@ -140,7 +140,9 @@ export const Action = z
     z.strictObject({
       type: z.literal('submit_task'),
       parameters: z.strictObject({
-        task_type: z.enum(TASK_TYPES).exclude(['automation_run', 'automation_fire', 'notification_delivery', 'ml_train']),
+        task_type: z
+          .enum(TASK_TYPES)
+          .exclude(['automation_run', 'automation_fire', 'notification_delivery', 'ml_train', 'document_export']),
         payload: jsonObject({ maxKeyLength: 100 }).default({}),
         priority: z.enum(TASK_PRIORITIES).default('normal'),
       }),

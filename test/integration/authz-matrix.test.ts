@@ -46,10 +46,10 @@ describe('authorisation matrix', () => {
   it('covers every documented operation', () => {
     expect(ops.length).toBeGreaterThan(40);
     const undeclared = ops.filter((o) => !o.access).map((o) => `${o.method} ${o.path}`);
-    // Only sign-up/sign-in, health, docs, the console shell and public counters are open.
+    // Only sign-up/sign-in, health, docs, the console shell, public counters and signed export links are open.
     for (const key of undeclared)
       expect(key).toMatch(
-        /auth\/(register|bootstrap|email\/verify|login|refresh|mfa\/verify|password\/(forgot|reset))|\/health|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats|automations\/\{automation_id\}\/webhook/,
+        /auth\/(register|bootstrap|email\/verify|login|refresh|mfa\/verify|password\/(forgot|reset))|\/health|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats|automations\/\{automation_id\}\/webhook|exports\/\{id\}\/file/,
       );
   });
 

@@ -20,6 +20,8 @@ export * from './automations';
 export * from './costs';
 export * from './documents';
 export * from './events';
+export * from './exports';
+export * from './knowledge';
 export * from './ml';
 export * from './notifications';
 export * from './recommendations';

@@ -12,6 +12,7 @@ export const TASK_TYPES = [
   'ml_train',
   'automation_run',
   'automation_fire',
+  'document_export',
 ] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 export const TASK_PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
