@@ -1,5 +1,14 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { CounterUsage, HitAllResult, LimitResult, RateLimiterRpc, WindowSpec, WindowState } from '../src/lib/limits';
+import type {
+  CounterUsage,
+  HitAllResult,
+  LimitResult,
+  LockoutResult,
+  LockoutSpec,
+  RateLimiterRpc,
+  WindowSpec,
+  WindowState,
+} from '../src/lib/limits';
 
 /**
  * RateLimiter — one object per limited subject (`rl:user:42`, `rl:ip:203.0.113.9`,
@@ -22,6 +31,7 @@ import type { CounterUsage, HitAllResult, LimitResult, RateLimiterRpc, WindowSpe
  * open window deletes what has expired, so objects for passing IPs do not keep storage forever.
  */
 type CounterRow = { name: string; window_ms: number; started_at: number; count: number; refused: number };
+type LockoutRow = { count: number; started_at: number; locked_until: number; locks: number; last_lock_at: number; expires_at: number };
 
 export class RateLimiter extends DurableObject<Env> implements RateLimiterRpc {
   /** The alarm this instance has set, to skip setting it again; lost on eviction, which is harmless. */
@@ -41,6 +51,9 @@ export class RateLimiter extends DurableObject<Env> implements RateLimiterRpc {
       );
       this.ctx.storage.sql.exec(
         'CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, window_ms INTEGER NOT NULL, started_at INTEGER NOT NULL, count INTEGER NOT NULL, refused INTEGER NOT NULL)',
+      );
+      this.ctx.storage.sql.exec(
+        'CREATE TABLE IF NOT EXISTS lockout (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL, started_at INTEGER NOT NULL, locked_until INTEGER NOT NULL, locks INTEGER NOT NULL, last_lock_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)',
       );
       this.ready = true;
     }
@@ -119,6 +132,49 @@ export class RateLimiter extends DurableObject<Env> implements RateLimiterRpc {
     return { allowed, windows: out };
   }
 
+  /**
+   * Counts one sign-in attempt against a lockout: `limit` attempts per window, then the key is
+   * locked; each lock within `memorySeconds` of the previous one lasts twice as long (one window,
+   * two, four … at most `maxLockSeconds`). Attempts are counted before the password is checked,
+   * so concurrent guesses cannot slip past the limit; a successful sign-in calls `reset`.
+   */
+  attempt(spec: LockoutSpec): LockoutResult {
+    const now = Date.now();
+    const windowMs = spec.windowSeconds * 1000;
+    const row = this.sql.exec<LockoutRow>('SELECT * FROM lockout WHERE id = 1').toArray()[0];
+    if (row && row.locked_until > now) return { allowed: false, remaining: 0, resetAt: row.locked_until, locks: row.locks };
+    const live = row !== undefined && now - row.started_at < windowMs;
+    let count = (live ? row.count : 0) + 1;
+    let startedAt = live ? row.started_at : now;
+    let locks = row && now - row.last_lock_at < spec.memorySeconds * 1000 ? row.locks : 0;
+    let lockedUntil = 0;
+    let lastLockAt = row?.last_lock_at ?? 0;
+    if (count >= spec.limit) {
+      locks += 1;
+      lockedUntil = now + Math.min(windowMs * 2 ** (locks - 1), spec.maxLockSeconds * 1000);
+      lastLockAt = now;
+      count = 0;
+      startedAt = now;
+    }
+    const expiresAt = Math.max(startedAt + windowMs, lockedUntil, lastLockAt + spec.memorySeconds * 1000);
+    this.sql.exec(
+      'INSERT INTO lockout (id, count, started_at, locked_until, locks, last_lock_at, expires_at) VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET count = excluded.count, started_at = excluded.started_at, locked_until = excluded.locked_until, locks = excluded.locks, last_lock_at = excluded.last_lock_at, expires_at = excluded.expires_at',
+      count,
+      startedAt,
+      lockedUntil,
+      locks,
+      lastLockAt,
+      expiresAt,
+    );
+    this.cleanUpAfter(expiresAt);
+    return {
+      allowed: true,
+      remaining: lockedUntil ? 0 : spec.limit - count,
+      resetAt: lockedUntil || startedAt + windowMs,
+      locks,
+    };
+  }
+
   /** The live windows counted by `hitAll` (expired ones are left out: their count is zero). */
   usage(): CounterUsage[] {
     const now = Date.now();
@@ -142,6 +198,7 @@ export class RateLimiter extends DurableObject<Env> implements RateLimiterRpc {
   reset(): void {
     this.sql.exec('DELETE FROM windows');
     this.sql.exec('DELETE FROM counters');
+    this.sql.exec('DELETE FROM lockout');
   }
 
   /** Health probe: a storage round trip through this object. */
@@ -170,9 +227,10 @@ export class RateLimiter extends DurableObject<Env> implements RateLimiterRpc {
     const sql = this.sql;
     sql.exec('DELETE FROM windows WHERE started_at + window_ms <= ?', now);
     sql.exec('DELETE FROM counters WHERE started_at + window_ms <= ?', now);
+    sql.exec('DELETE FROM lockout WHERE expires_at <= ?', now);
     const next = sql
       .exec<{ at: number | null }>(
-        'SELECT max(at) AS at FROM (SELECT started_at + window_ms AS at FROM windows UNION ALL SELECT started_at + window_ms AS at FROM counters)',
+        'SELECT max(at) AS at FROM (SELECT started_at + window_ms AS at FROM windows UNION ALL SELECT started_at + window_ms AS at FROM counters UNION ALL SELECT expires_at AS at FROM lockout)',
       )
       .one().at;
     const probe = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'probe'").one().n;

@@ -5,16 +5,31 @@ import { loginChallenges, users } from '../db/schema';
 import { intVar, secrets } from '../lib/config';
 import { randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError } from '../lib/errors';
-import { enforceLimit, limiter } from '../lib/limits';
+import { enforceLimit, enforceLockout, limiter } from '../lib/limits';
 import { mfaEnabled, useSecondFactor, type SecondFactor } from './mfa';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import { createSession, type IssuedSession } from './sessions';
 import { signAccessToken } from './tokens';
 import { findUserByLogin, getUser, normalizeLogin, publicUser, type UserRow } from './users';
-import { reachesBurst, recordSecurityEvent } from '../security';
+import { ipSubject, reachesBurst, recordSecurityEvent } from '../security';
+import { issueDeviceToken, knownDevice } from './devices';
 
-/** Attempts per account and per client IP; the account counter resets on a successful login. */
-export const LOGIN_ACCOUNT_POLICY = { name: 'login-account', limit: 10, windowSeconds: 900 };
+/*
+ * Sign-in attempts are counted so that nobody can lock the rightful owner out (the old counter,
+ * keyed on the typed name, let ten wrong passwords from anywhere lock the account for everyone,
+ * and the email spelling had ten more of its own). Counters are keyed by the resolved account:
+ *   - from a known device (a valid device token, src/auth/devices.ts): that device's own counter;
+ *   - from anywhere else: the account together with the client's IP (IPv6 per /64), and an
+ *     account-wide counter for unknown devices, which only a distributed guess fills;
+ *   - every client IP, whatever account it tries.
+ * A full counter locks for one window, then twice as long for each further lock within a day
+ * (15 min, 30 min, 1 h … 24 h). A successful sign-in clears the counter it used. The 429 names
+ * the policy that refused it in RateLimit-Policy.
+ */
+const lockout = (name: string, limit: number) => ({ name, limit, windowSeconds: 900, maxLockSeconds: 86_400, memorySeconds: 86_400 });
+export const LOGIN_DEVICE_POLICY = lockout('login-device', 10);
+export const LOGIN_ACCOUNT_IP_POLICY = lockout('login-account-ip', 10);
+export const LOGIN_ACCOUNT_POLICY = lockout('login-account', 50);
 export const LOGIN_IP_POLICY = { name: 'login-ip', limit: 100, windowSeconds: 900 };
 /** Failures that make one `login_failure_burst` event: per account name, and per client IP. */
 export const LOGIN_FAILURE_BURST = { account: { threshold: 5, windowSeconds: 900 }, ip: { threshold: 20, windowSeconds: 900 } };
@@ -38,6 +53,12 @@ export async function issueTokens(env: Env, user: UserRow, session: IssuedSessio
     refresh_expires_in: Math.max(0, Math.floor((session.refreshExpiresAt - Date.now()) / 1000)),
     user: publicUser(user),
   };
+}
+
+/** Tokens for a completed sign-in, with a device token (the device keeps its id when it presented one). */
+async function signedIn(env: Env, user: UserRow, session: IssuedSession, deviceId: string | null) {
+  const tokens = await issueTokens(env, user, session);
+  return { ...tokens, device_token: await issueDeviceToken(secrets(env).jwtSecret, user.id, deviceId ?? undefined) };
 }
 
 const startSession = (env: Env, db: DB, meta: RequestMeta, userId: number) =>
@@ -78,25 +99,34 @@ export async function passwordSignIn(
   env: Env,
   db: DB,
   meta: RequestMeta,
-  body: { username?: string | undefined; email?: string | undefined; password: string },
+  body: { username?: string | undefined; email?: string | undefined; password: string; device_token?: string | undefined },
   defer: Defer,
 ) {
-  const { pepper } = secrets(env);
+  const { pepper, jwtSecret } = secrets(env);
   const loginName = normalizeLogin(body.username ?? body.email ?? '');
-  const accountKey = `login:account:${loginName}`;
+  // Without CF-Connecting-IP (local development, tests) the per-IP limit does not apply and the
+  // account is counted with the placeholder address "-".
+  const ipLimit = meta.ip ? enforceLimit(env, `login:ip:${meta.ip}`, LOGIN_IP_POLICY) : undefined;
+  ipLimit?.catch(() => undefined);
+  const user = await findUserByLogin(db, loginName);
+  const account = user ? `user:${user.id}` : `name:${loginName}`;
+  const device = user ? await knownDevice(jwtSecret, body.device_token, user) : null;
+  const key = device ? `login:device:${device}` : `login:account-ip:${account}:${meta.ip ? ipSubject(meta.ip).id : '-'}`;
   try {
-    // Without CF-Connecting-IP (local development, tests) only the per-account limit applies.
-    await Promise.all([
-      enforceLimit(env, accountKey, LOGIN_ACCOUNT_POLICY),
-      meta.ip ? enforceLimit(env, `login:ip:${meta.ip}`, LOGIN_IP_POLICY) : undefined,
-    ]);
+    await ipLimit;
+    await enforceLockout(env, key, device ? LOGIN_DEVICE_POLICY : LOGIN_ACCOUNT_IP_POLICY);
+    if (!device) await enforceLockout(env, `login:account:${account}`, LOGIN_ACCOUNT_POLICY);
   } catch (err) {
     if (err instanceof ApiError)
-      await auditInsert(db, meta, { action: 'auth.login', outcome: 'failure', details: { login: loginName, reason: 'rate_limited' } });
+      await auditInsert(db, meta, {
+        action: 'auth.login',
+        outcome: 'failure',
+        actorUserId: user?.id ?? null,
+        details: { login: loginName, reason: 'rate_limited', known_device: device !== null },
+      });
     throw err;
   }
 
-  const user = await findUserByLogin(db, loginName);
   // Unknown users are checked against a dummy hash so both failures cost the same PBKDF2 work.
   const verdict = await verifyPassword(body.password, user?.passwordHash ?? (await dummyPasswordHash(pepper)), pepper);
   if (!user || !verdict.ok) {
@@ -106,10 +136,11 @@ export async function passwordSignIn(
       actorUserId: user?.id ?? null,
       details: { login: loginName, reason: 'invalid_credentials' },
     });
-    await noteLoginFailure(env, db, meta, loginName, user?.id ?? null);
+    // One burst per account whichever spelling was typed: named by the username when it exists.
+    await noteLoginFailure(env, db, meta, user?.username ?? loginName, user?.id ?? null);
     throw invalidCredentials();
   }
-  await limiter(env, accountKey).reset();
+  await limiter(env, key).reset();
   if (user.status === 'pending') {
     // Only someone who knows the password learns that the account waits for its address.
     throw new ApiError('forbidden', 'Confirm your email address before signing in (the token was mailed to you)');
@@ -119,7 +150,7 @@ export async function passwordSignIn(
     defer(db.update(users).set({ passwordHash: upgraded }).where(eq(users.id, user.id)).run());
   }
   if (await mfaEnabled(db, user.id)) return createChallenge(db, meta, user.id);
-  return issueTokens(env, user, await startSession(env, db, meta, user.id));
+  return signedIn(env, user, await startSession(env, db, meta, user.id), device);
 }
 
 async function createChallenge(db: DB, meta: RequestMeta, userId: number) {
@@ -136,7 +167,12 @@ async function createChallenge(db: DB, meta: RequestMeta, userId: number) {
  * conditional UPDATE, so concurrent tries cannot exceed the limit; the challenge is consumed
  * the same way, so it yields at most one session.
  */
-export async function completeMfaSignIn(env: Env, db: DB, meta: RequestMeta, body: SecondFactor & { challenge_token: string }) {
+export async function completeMfaSignIn(
+  env: Env,
+  db: DB,
+  meta: RequestMeta,
+  body: SecondFactor & { challenge_token: string; device_token?: string | undefined },
+) {
   const tokenHash = await sha256Hex(body.challenge_token);
   const now = Date.now();
   const [challenge] = await db.all<{ id: number; user_id: number }>(sql`UPDATE login_challenges SET attempts = attempts + 1
@@ -153,5 +189,6 @@ export async function completeMfaSignIn(env: Env, db: DB, meta: RequestMeta, bod
   );
   const user = await getUser(db, userId);
   if (consumed.length === 0 || !user) throw invalidChallenge();
-  return issueTokens(env, user, await startSession(env, db, meta, userId));
+  const device = await knownDevice(secrets(env).jwtSecret, body.device_token, user);
+  return signedIn(env, user, await startSession(env, db, meta, userId), device);
 }

@@ -3,6 +3,8 @@ import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { confirmPassword } from './credentials';
 import { completeMfaSignIn } from './login';
+import { getCookie } from 'hono/cookie';
+import { DEVICE_COOKIE, deviceCookie } from './devices';
 import {
   confirmEnrollment,
   disableMfa,
@@ -140,5 +142,11 @@ export const mfaRoutes = createRouter()
       request: { body: jsonBody(MfaVerifyBody) },
       responses: { 200: jsonResponse(TokenResponse, 'Signed in'), ...errorResponses('validation_error', 'unauthorized', 'rate_limited') },
     }),
-    async (c) => c.json(await completeMfaSignIn(c.env, c.var.db, requestMeta(c), c.req.valid('json')), 200),
+    async (c) => {
+      const body = c.req.valid('json');
+      const device_token = body.device_token ?? getCookie(c, DEVICE_COOKIE);
+      const out = await completeMfaSignIn(c.env, c.var.db, requestMeta(c), { ...body, device_token });
+      c.header('Set-Cookie', deviceCookie(out.device_token));
+      return c.json(out, 200);
+    },
   );

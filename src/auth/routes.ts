@@ -6,6 +6,8 @@ import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAcce
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { createApiKey, listApiKeys, publicApiKey, revokeApiKey } from './apikeys';
 import { issueTokens, passwordSignIn } from './login';
+import { getCookie } from 'hono/cookie';
+import { DEVICE_COOKIE, deviceCookie } from './devices';
 import { ADMINS, ANY_ROLE } from '../lib/access';
 import {
   ApiKeyCreateBody,
@@ -39,9 +41,16 @@ const loginRoute = (path: string, extra: { operationId: string; summary: string;
     },
   });
 
-/** Shared by the canonical route and the seeds' `/api/v3/security/auth/login`. */
-const login = (c: Context<AppEnv>, body: z.infer<typeof LoginBody>) =>
-  passwordSignIn(c.env, c.var.db, requestMeta(c), body, (p) => c.executionCtx.waitUntil(p));
+/**
+ * Shared by the canonical route and the seeds' `/api/v3/security/auth/login`. The device token
+ * comes from the body or, for a browser, its HttpOnly cookie; a completed sign-in sets the cookie.
+ */
+async function login(c: Context<AppEnv>, body: z.infer<typeof LoginBody>) {
+  const device_token = body.device_token ?? getCookie(c, DEVICE_COOKIE);
+  const out = await passwordSignIn(c.env, c.var.db, requestMeta(c), { ...body, device_token }, (p) => c.executionCtx.waitUntil(p));
+  if ('device_token' in out) c.header('Set-Cookie', deviceCookie(out.device_token));
+  return out;
+}
 
 export const securityAuthRoutes = createRouter().openapi(
   loginRoute('/auth/login', {

@@ -80,11 +80,17 @@ export const InviteCreated = InviteSchema.extend({
   token: z.string().openapi({ description: 'Give this to the invitee (register with `invite_token`). Shown only in this response.' }),
 }).openapi('InviteCreated');
 
+const DeviceToken = z.string().min(1).max(200).openapi({
+  description:
+    'The `device_token` of an earlier sign-in from this device (browsers send it as the `dwc_device` cookie): failures elsewhere then cannot lock this device out',
+});
+
 export const LoginBody = z
   .strictObject({
     username: z.string().min(1).max(254).optional().openapi({ description: 'Username or email', example: 'ada' }),
     email: z.string().min(1).max(254).optional(),
     password: z.string().min(1).max(MAX_PASSWORD_LENGTH).openapi({ example: 'correct horse battery staple' }),
+    device_token: DeviceToken.optional(),
   })
   .refine((b) => b.username !== undefined || b.email !== undefined, { message: 'username or email is required', path: ['username'] })
   .openapi('LoginRequest');
@@ -97,6 +103,12 @@ export const TokenResponse = z
     refresh_token: z.string(),
     refresh_expires_in: z.number().int(),
     user: UserSchema,
+    device_token: z
+      .string()
+      .optional()
+      .openapi({
+        description: 'Present after a sign-in: send it with later sign-ins from this device (also set as the HttpOnly `dwc_device` cookie)',
+      }),
   })
   .openapi('TokenResponse');
 
@@ -162,7 +174,12 @@ const oneFactor: [(b: { code?: string | undefined; recovery_code?: string | unde
   [(b) => (b.code === undefined) !== (b.recovery_code === undefined), { message: 'give either code or recovery_code', path: ['code'] }];
 
 export const MfaVerifyBody = z
-  .strictObject({ challenge_token: z.string().min(1).max(100), code: TotpCode.optional(), recovery_code: RecoveryCode.optional() })
+  .strictObject({
+    challenge_token: z.string().min(1).max(100),
+    code: TotpCode.optional(),
+    recovery_code: RecoveryCode.optional(),
+    device_token: DeviceToken.optional(),
+  })
   .refine(...oneFactor)
   .openapi('MfaVerifyRequest');
 export const MfaDisableBody = z

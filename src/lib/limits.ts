@@ -15,6 +15,9 @@ export type WindowState = WindowSpec & {
   full: boolean;
 };
 export type HitAllResult = { allowed: boolean; windows: WindowState[] };
+/** A lockout (`attempt`): `limit` attempts per window, then locked for one window, doubling per repeat within `memorySeconds`. */
+export type LockoutSpec = { name: string; limit: number; windowSeconds: number; maxLockSeconds: number; memorySeconds: number };
+export type LockoutResult = { allowed: boolean; remaining: number; resetAt: number; locks: number };
 export type CounterUsage = { name: string; windowSeconds: number; count: number; refused: number; startedAt: number; resetAt: number };
 
 /** The RateLimiter object's RPC (durable-objects/rate-limiter.ts implements it). */
@@ -23,6 +26,8 @@ export interface RateLimiterRpc {
   hit(limit: number, windowMs: number, cost?: number): LimitResult;
   /** Counts one event against several named windows at once: admitted only if every one admits it. */
   hitAll(specs: WindowSpec[]): HitAllResult;
+  /** Counts one attempt against a progressive lockout (sign-in); refused while locked. */
+  attempt(spec: LockoutSpec): LockoutResult;
   usage(): CounterUsage[];
   reset(): void;
   /** A storage round trip, for health checks. */
@@ -68,6 +73,28 @@ export async function enforceLimit(
     throw new ApiError('rate_limited', opts.message ?? 'Too many attempts; try again later', {
       details: { policy: policy.name, limit: policy.limit, window_seconds: policy.windowSeconds, retry_after_seconds: retryAfter },
       headers: { 'Retry-After': String(retryAfter), ...rateLimitHeaders(policy, 0, retryAfter) },
+    });
+  }
+  return result;
+}
+
+/**
+ * Counts one attempt for `key` against a progressive lockout; throws 429 with Retry-After (until
+ * the lock ends) and the RateLimit headers naming the policy while the key is locked.
+ */
+export async function enforceLockout(env: Env, key: string, spec: LockoutSpec): Promise<LockoutResult> {
+  const result = await limiter(env, key).attempt(spec);
+  if (!result.allowed) {
+    const retryAfter = secondsUntil(result.resetAt);
+    throw new ApiError('rate_limited', 'Too many attempts; try again later', {
+      details: {
+        policy: spec.name,
+        limit: spec.limit,
+        window_seconds: spec.windowSeconds,
+        locks: result.locks,
+        retry_after_seconds: retryAfter,
+      },
+      headers: { 'Retry-After': String(retryAfter), ...rateLimitHeaders({ ...spec }, 0, retryAfter) },
     });
   }
   return result;
