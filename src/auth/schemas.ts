@@ -103,12 +103,9 @@ export const TokenResponse = z
     refresh_token: z.string(),
     refresh_expires_in: z.number().int(),
     user: UserSchema,
-    device_token: z
-      .string()
-      .optional()
-      .openapi({
-        description: 'Present after a sign-in: send it with later sign-ins from this device (also set as the HttpOnly `dwc_device` cookie)',
-      }),
+    device_token: z.string().optional().openapi({
+      description: 'Present after a sign-in: send it with later sign-ins from this device (also set as the HttpOnly `dwc_device` cookie)',
+    }),
   })
   .openapi('TokenResponse');
 

@@ -10,7 +10,9 @@ const Variables = z
   .record(z.string().max(64), z.string().max(5000))
   .refine((v) => Object.keys(v).length <= 50, 'at most 50 variables')
   .openapi({ description: 'Values for the template’s {{variables}}' });
-const Data = jsonObject({ maxBytes: 4000, maxKeyLength: 64 }).openapi({ description: 'Extra JSON passed to push, webhook and in-app receivers' });
+const Data = jsonObject({ maxBytes: 4000, maxKeyLength: 64 }).openapi({
+  description: 'Extra JSON passed to push, webhook and in-app receivers',
+});
 
 const content = {
   subject: z.string().max(300).optional().openapi({ example: 'Test' }),

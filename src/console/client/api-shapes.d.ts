@@ -14,7 +14,14 @@ export type User = { id: number; username: string; role: string };
 export type TokenResponse = { access_token: string; refresh_token: string; user: User };
 
 /** A node of a workflow definition; the fields besides these depend on its type. */
-export type NodeDefinition = { id: string; type: string; depends_on?: string[]; message?: string; prompt?: string; [field: string]: unknown };
+export type NodeDefinition = {
+  id: string;
+  type: string;
+  depends_on?: string[];
+  message?: string;
+  prompt?: string;
+  [field: string]: unknown;
+};
 
 /** A body for POST /api/v3/workflows. */
 export type WorkflowDefinition = { name: string; description?: string; nodes: NodeDefinition[]; settings?: { concurrency?: number } };

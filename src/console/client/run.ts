@@ -264,7 +264,9 @@ function lineage(run: Run, workflowId: number): HTMLParagraphElement {
   if (run.forked_from) p.append('Forked from ', link(run.forked_from.run_id), ` at node ${run.forked_from.node_id}. `);
   if (run.forks.length) {
     p.append('Forks: ');
-    run.forks.forEach((id, i) => p.append(...(i ? [', '] : []), link(id)));
+    run.forks.forEach((id, i) => {
+      p.append(...(i ? [', '] : []), link(id));
+    });
     p.append('.');
   }
   p.hidden = !p.childNodes.length;
