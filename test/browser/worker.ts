@@ -37,6 +37,23 @@ export async function startLocalWorker(): Promise<LocalWorker> {
     // CI: apply without asking for confirmation.
     env: { ...process.env, ...OFFLINE_ENV, CI: 'true' },
   });
+  // The converter Worker runs beside the main one, as `npm run dev` runs both: each finds the
+  // other through a dev registry of their own (a temporary directory, so no other local session
+  // is ever reached).
+  const registry = path.join(persist, 'registry');
+  const converter = await unstable_startWorker({
+    config: path.join(ROOT, 'converter/wrangler.toml'),
+    dev: {
+      remote: false,
+      persist,
+      registry,
+      watch: false,
+      inspector: false,
+      logLevel: 'error',
+      server: { hostname: '127.0.0.1', port: 0 },
+    },
+  });
+  await converter.ready;
   const worker = await unstable_startWorker({
     config: path.join(ROOT, 'wrangler.toml'),
     // Request logs would drown the test report; the console's own behaviour is what is tested.
@@ -44,6 +61,7 @@ export async function startLocalWorker(): Promise<LocalWorker> {
     dev: {
       remote: false,
       persist,
+      registry,
       watch: false,
       inspector: false,
       logLevel: 'error',
@@ -61,11 +79,13 @@ export async function startLocalWorker(): Promise<LocalWorker> {
       url,
       async stop() {
         await worker.dispose();
+        await converter.dispose();
         await rm(persist, { recursive: true, force: true });
       },
     };
   } catch (err) {
     await worker.dispose();
+    await converter.dispose();
     await rm(persist, { recursive: true, force: true });
     throw err;
   }
