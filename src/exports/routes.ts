@@ -130,6 +130,7 @@ export const exportRoutes = createRouter()
       operationId: 'downloadExportBySignedLink',
       tags,
       summary: "A ready export's file through a signed link (no credentials; valid 15 minutes)",
+      security: [],
       request: { params: IdParam, query: FileLinkQuery },
       responses: { 200: { description: 'The file', content: fileContent }, ...errorResponses('validation_error', 'not_found', 'conflict') },
     }),

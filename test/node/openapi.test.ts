@@ -95,6 +95,8 @@ describe('OpenAPI document', () => {
       'POST /api/v3/automations/{automation_id}/webhook',
       // A published JSON Schema: editors and CI fetch it without credentials.
       'GET /api/v3/schemas/workflow-bundle/{version}',
+      // A signed download link: the signature is the credential.
+      'GET /api/v3/exports/{id}/file',
     ]);
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
