@@ -1,5 +1,14 @@
 import { DurableObject } from 'cloudflare:workers';
-import { type ChildOutcome, type RunEvent, RunEngine, type RunInit, type RunSignal, type RunView, type SignalResult } from '../src/engine';
+import {
+  type Budget,
+  type ChildOutcome,
+  type RunEvent,
+  RunEngine,
+  type RunInit,
+  type RunSignal,
+  type RunView,
+  type SignalResult,
+} from '../src/engine';
 import { runPorts } from '../src/runs/ports';
 import type { RunRpc } from '../src/runs/rpc';
 
@@ -43,8 +52,8 @@ export class WorkflowRun extends DurableObject<Env> implements RunRpc {
     return this.engine.pause();
   }
 
-  resume(): Promise<RunView> {
-    return this.engine.resume();
+  resume(budget?: Budget): Promise<RunView> {
+    return this.engine.resume(budget);
   }
 
   cancel(reason?: string): Promise<RunView> {

@@ -11,6 +11,7 @@ import { mfaRoutes } from './auth/mfa-routes';
 import { authRoutes, securityAuthRoutes } from './auth/routes';
 import { registrationRoutes } from './auth/registration-routes';
 import { consoleRoutes } from './console/routes';
+import { costRoutes } from './costs/routes';
 import { getDb } from './db/client';
 import { mountDocs } from './docs/routes';
 import { healthRoutes, livenessRoutes } from './health/routes';
@@ -104,6 +105,7 @@ export const app = base
   .route('/api/v3/schemas', bundleSchemaRoutes)
   .route('/api/v3/automations', automationRoutes)
   .route('/api/v3/workflows', runRoutes)
+  .route('/api/v3/costs', costRoutes)
   .route('/api/v3/workflows', runContinueRoutes)
   .route('/api/v3/workflows', runExportRoutes)
   .route('/api/v3/documents', documentRoutes)

@@ -3,7 +3,8 @@ import { DEFAULT_RETRY, retryDelay } from './backoff';
 import type { WorkflowNode } from './definition';
 import { executeNode } from './executors';
 import type { EnginePorts } from './ports';
-import type { RunState } from './state';
+import { BudgetExceeded, type RunBudget } from './budget';
+import type { AttemptDetail, RunState } from './state';
 import type { TemplateContext } from './template';
 import { DONE_NODE, NodeError, type NodeRecord, type RunMeta, TERMINAL_RUN } from './types';
 
@@ -30,6 +31,8 @@ export type AttemptHost = {
   readonly ports: EnginePorts;
   /** Attempts in flight in this incarnation, by record id. */
   readonly executions: Map<string, Execution>;
+  /** The run's budgets: every model call is checked and counted there. */
+  readonly budget: RunBudget;
 };
 
 /**
@@ -58,11 +61,21 @@ export function startAttempt(
   const controller = new AbortController();
   const timeoutMs = (def.timeout_seconds ?? DEFAULT_NODE_TIMEOUT_S) * 1000;
   const timer = setTimeout(() => controller.abort(new NodeError(`attempt timed out after ${timeoutMs / 1000}s`, true)), timeoutMs);
-  const deps = h.ports.execution({
-    signal: controller.signal,
-    onToken: (text) => state.broadcast.token(rec.id, text),
-    fallback: meta.settings.fallback_providers,
-  });
+  const { deps, used } = h.budget.meter(
+    meta,
+    h.ports.execution({
+      signal: controller.signal,
+      onToken: (text) => state.broadcast.token(rec.id, text),
+      fallback: meta.settings.fallback_providers,
+    }),
+  );
+  // Every call of the attempt counts on its record, whether the attempt succeeds or not.
+  const charge = () => {
+    rec.tokensIn += used.tokensIn;
+    rec.tokensOut += used.tokensOut;
+    rec.costUsd = (rec.costUsd ?? 0) + used.costUsd;
+    return { tokensIn: used.tokensIn, tokensOut: used.tokensOut, costUsd: used.unpriced ? null : used.costUsd };
+  };
   const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
   const promise = Promise.race([executeNode(def, meta.settings, ctx, deps), aborted])
     .then(
@@ -72,8 +85,7 @@ export function startAttempt(
         rec.attempts = attempt;
         rec.output = result.output;
         Object.assign(rec, { provider: result.provider ?? null, model: result.model ?? null });
-        rec.tokensIn += result.tokensIn;
-        rec.tokensOut += result.tokensOut;
+        const usage = charge();
         if (result.compaction) {
           rec.contextCompacted = true;
           state.emit('context.compacted', rec.id, { ...result.compaction });
@@ -82,8 +94,7 @@ export function startAttempt(
           delayMs,
           provider: result.provider,
           model: result.model,
-          tokensIn: result.tokensIn,
-          tokensOut: result.tokensOut,
+          ...usage,
         });
         state.finishNode(rec, 'succeeded', null);
         onSucceeded?.(rec);
@@ -91,6 +102,7 @@ export function startAttempt(
       (err: unknown) => {
         state.broadcast.flushTokens(rec.id);
         if (TERMINAL_RUN.includes(meta.status) || err instanceof Stopped) return afterCancelled(state, rec, attemptNo, now, delayMs);
+        if (err instanceof BudgetExceeded) return pauseForBudget(state, meta, rec, attemptNo, now, { delayMs, ...charge() }, err);
         const error = err instanceof Error ? err.message : String(err);
         const retryable = err instanceof NodeError ? err.retryable : false;
         if (!(err instanceof NodeError)) log(h.ports.logLevel, 'error', 'node crashed', { runId: meta.runId, node: rec.id, error });
@@ -100,6 +112,7 @@ export function startAttempt(
           error,
           retryable,
           provider: err instanceof NodeError ? err.provider : undefined,
+          ...charge(),
         });
         const policy = ('retry' in def ? def.retry : undefined) ?? DEFAULT_RETRY;
         if (retryable && attempt < policy.max_attempts) {
@@ -118,6 +131,29 @@ export function startAttempt(
       h.executions.delete(rec.id);
     });
   h.executions.set(rec.id, { controller, promise });
+}
+
+/**
+ * A call of the attempt would have passed a budget and was not made: the attempt is recorded as
+ * cancelled, the record goes back to pending (it starts again, as attempt 1 of what remains, when
+ * the run resumes), and the run pauses with the reason. Calls already in flight finish.
+ */
+function pauseForBudget(
+  state: RunState,
+  meta: RunMeta,
+  rec: NodeRecord,
+  attemptNo: number,
+  startedAt: number,
+  detail: AttemptDetail,
+  err: BudgetExceeded,
+): void {
+  state.recordAttempt(rec, attemptNo, 'cancelled', startedAt, { ...detail, error: `budget exceeded: ${err.message}` });
+  Object.assign(rec, { status: 'pending', nextAttemptAt: null, pendingDelayMs: 0 });
+  state.save(rec);
+  state.emitFor(rec, 'budget_exceeded', { ...err.overrun, needed: Number.isNaN(err.overrun.needed) ? null : err.overrun.needed });
+  if (meta.status === 'paused') return;
+  meta.pauseReason = { code: 'budget_exceeded', message: err.message, limit: err.overrun.limit };
+  state.setStatus(meta, 'paused', 'run.paused', { reason: 'budget_exceeded', limit: err.overrun.limit, message: err.message });
 }
 
 /** The run stopped while this attempt was in flight: its result is discarded and the record cancelled. */

@@ -255,6 +255,14 @@ export const SettingsSchema = z
         description:
           'Declared run inputs. A run whose templates read {{input.x}} must be given x, unless x is declared here with a default',
       }),
+    max_cost_usd: z.number().positive().max(1_000_000).optional().openapi({
+      description:
+        'What one run may spend, in USD at the prices in force. A call that could pass it is not made: the run pauses with reason budget_exceeded',
+    }),
+    max_tokens: z.number().int().positive().max(1_000_000_000).optional().openapi({
+      description:
+        "The run's token budget: input and output tokens of all its calls together (not a node's output cap, which is the node's max_tokens)",
+    }),
     context_budget_tokens: z.number().int().min(256).max(2_000_000).optional().openapi({
       description:
         "Prompt budget; larger upstream documents are replaced by summaries. Defaults to the model's context window minus max_tokens",

@@ -1,4 +1,5 @@
 import { type Execution, interrupted, startAttempt } from './attempt';
+import { RunBudget } from './budget';
 import type { WorkflowNode } from './definition';
 import { loopsOf, nextStep } from './graph';
 import { advanceLoop, loopContext, startLoop } from './loop';
@@ -40,6 +41,7 @@ export class RunDriver {
   readonly outbox: RunOutbox;
   /** Attempts in flight in this incarnation, by record id (a node's, or a map item's). */
   readonly executions = new Map<string, Execution>();
+  readonly budget: RunBudget;
   private driving = false;
 
   constructor(
@@ -48,6 +50,7 @@ export class RunDriver {
   ) {
     this.state = new RunState(host.storage.sql, () => this.outbox.publishToRoom());
     this.outbox = new RunOutbox(this.state, ports, host);
+    this.budget = new RunBudget(this.state, ports);
   }
 
   // ---- the loop --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import type { EnginePorts } from './ports';
 import type { WorkflowNode } from './definition';
 import { completeSubchain, decideApproval, eventProblems, receiveEvent } from './waits';
 import {
+  type Budget,
   type ChildOutcome,
   newNodeRecord,
   type RunEvent,
@@ -128,9 +129,18 @@ export class RunEngine {
     return this.view();
   }
 
-  async resume(): Promise<RunView> {
+  /** Resumes a paused run; `budget` replaces the limits it names (a run its budget paused needs a larger one). */
+  async resume(budget?: Budget): Promise<RunView> {
     const meta = this.driver.state.meta();
     if (meta.status === 'paused') {
+      if (budget && (budget.maxCostUsd !== undefined || budget.maxTokens !== undefined)) {
+        meta.budget = { ...meta.budget, ...Object.fromEntries(Object.entries(budget).filter(([, v]) => v !== undefined)) };
+        this.driver.state.emit('run.budget_changed', null, {
+          max_cost_usd: meta.budget.maxCostUsd ?? null,
+          max_tokens: meta.budget.maxTokens ?? null,
+        });
+      }
+      meta.pauseReason = null;
       this.driver.state.setStatus(meta, 'running', 'run.resumed');
       await this.driver.wake();
     }

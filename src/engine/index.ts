@@ -36,6 +36,7 @@ export {
   type RunEvent,
   type RunInit,
   type RunMeta,
+  type Budget,
   type ReusedNode,
   type RunSignal,
   type SignalResult,

@@ -71,6 +71,7 @@ export function advanceLoop(h: LoopHost, meta: RunMeta, rec: NodeRecord, def: Lo
     rec.output = { text: last?.output?.text ?? '', data: { iterations: loop.iteration, stopped, history: loop.iterations } };
     rec.tokensIn = body.reduce((n, b) => n + b.tokensIn, 0);
     rec.tokensOut = body.reduce((n, b) => n + b.tokensOut, 0);
+    rec.costUsd = body.reduce((n, b) => n + (b.costUsd ?? 0), 0);
     state.finishNode(rec, 'succeeded', null);
     return true;
   }

@@ -126,6 +126,7 @@ function totals(rec: NodeRecord, items: { rec: NodeRecord }[]): void {
   rec.attempts = items.reduce((n, i) => n + i.rec.attempts, 0);
   rec.tokensIn = items.reduce((n, i) => n + i.rec.tokensIn, 0);
   rec.tokensOut = items.reduce((n, i) => n + i.rec.tokensOut, 0);
+  rec.costUsd = items.reduce((n, i) => n + (i.rec.costUsd ?? 0), 0);
   const first = items.find((i) => i.rec.provider !== null)?.rec;
   Object.assign(rec, { provider: first?.provider ?? null, model: first?.model ?? null });
 }

@@ -23,7 +23,15 @@ export type ModelCall = {
   stream: boolean;
 };
 
-export type ModelAnswer = { text: string; provider: string; model: string; tokensIn: number; tokensOut: number };
+export type ModelAnswer = {
+  text: string;
+  provider: string;
+  model: string;
+  tokensIn: number;
+  tokensOut: number;
+  /** What the call cost at the price in force; null when the model's price is unknown (0 when served from the cache). */
+  costUsd: number | null;
+};
 
 /**
  * What executing one node attempt needs. `generate` throws a NodeError (retryable or not) when
@@ -63,4 +71,19 @@ export type EnginePorts = {
   /** Hands domain events from the run's outbox to the events queue; throws if they were not accepted. */
   sendEvents(events: DomainEvent[]): Promise<void>;
   children: ChildRuns;
+  costs: Costs;
+};
+
+/** Prices and the owner's monthly budget, for the run's budgets (budget.ts). */
+export type Costs = {
+  /**
+   * The most a call could take: its prompt and max output tokens, and their cost at the priciest
+   * of the providers it may go to (`unpriced` names a model whose price is unknown; costUsd is then null).
+   */
+  quote(
+    call: ModelCall,
+    fallback: readonly string[] | undefined,
+  ): Promise<{ tokens: number; costUsd: number | null; unpriced: string | null }>;
+  /** The owner's monthly limit and what their other runs spent this month; null when they have none. */
+  monthly(ownerId: number, runId: number): Promise<{ limitUsd: number; spentUsd: number } | null>;
 };

@@ -38,12 +38,14 @@ export async function flushProjection(
           (t, n) => ({ tin: t.tin + n.tokensIn, tout: t.tout + n.tokensOut, retries: t.retries + Math.max(0, n.attempts - 1) }),
           { tin: 0, tout: 0, retries: 0 },
         );
+        // Runs keep their spending as they go (every attempt, every loop iteration); older runs only had their nodes'.
+        if (meta.spent) Object.assign(totals, { tin: meta.spent.tokensIn, tout: meta.spent.tokensOut });
         statements.push(
           rawRun(
             db,
             sql`UPDATE runs SET status = ${meta.status}, error = ${meta.error}, output = ${output ? JSON.stringify(output) : null},
             started_at = ${meta.startedAt}, finished_at = ${meta.finishedAt}, tokens_in = ${totals.tin}, tokens_out = ${totals.tout},
-            retries = ${totals.retries}, updated_at = ${Date.now()} WHERE id = ${meta.runId}`,
+            cost_usd = ${meta.spent?.costUsd ?? 0}, retries = ${totals.retries}, updated_at = ${Date.now()} WHERE id = ${meta.runId}`,
           ),
         );
       } else if (entry.kind === 'node') {
@@ -54,14 +56,15 @@ export async function flushProjection(
           rawRun(
             db,
             sql`INSERT INTO run_nodes (run_id, node_id, type, status, attempts, started_at, finished_at, duration_ms, document_id,
-              error, provider, model, tokens_in, tokens_out, context_compacted)
+              error, provider, model, tokens_in, tokens_out, cost_usd, context_compacted)
             VALUES (${meta.runId}, ${n.id}, ${def.type}, ${n.status}, ${n.attempts}, ${n.startedAt}, ${n.finishedAt},
               ${n.startedAt && n.finishedAt ? n.finishedAt - n.startedAt : null}, ${n.output?.documentId ?? null}, ${n.error},
-              ${n.provider}, ${n.model}, ${n.tokensIn}, ${n.tokensOut}, ${n.contextCompacted ? 1 : 0})
+              ${n.provider}, ${n.model}, ${n.tokensIn}, ${n.tokensOut}, ${n.costUsd ?? 0}, ${n.contextCompacted ? 1 : 0})
             ON CONFLICT (run_id, node_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
               started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
               document_id = excluded.document_id, error = excluded.error, provider = excluded.provider, model = excluded.model,
-              tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, context_compacted = excluded.context_compacted`,
+              tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, cost_usd = excluded.cost_usd,
+              context_compacted = excluded.context_compacted`,
           ),
         );
       } else if (entry.kind === 'attempt') {
@@ -70,9 +73,10 @@ export async function flushProjection(
           rawRun(
             db,
             sql`INSERT INTO node_attempts (run_id, node_id, attempt, status, started_at, finished_at, latency_ms, delay_ms,
-              error, retryable, provider, model, tokens_in, tokens_out)
+              error, retryable, provider, model, tokens_in, tokens_out, cost_usd)
             VALUES (${meta.runId}, ${a.nodeId}, ${a.attempt}, ${a.status}, ${a.startedAt}, ${a.finishedAt}, ${a.finishedAt - a.startedAt},
-              ${a.delayMs}, ${a.error}, ${a.retryable === null ? null : a.retryable ? 1 : 0}, ${a.provider}, ${a.model}, ${a.tokensIn}, ${a.tokensOut})
+              ${a.delayMs}, ${a.error}, ${a.retryable === null ? null : a.retryable ? 1 : 0}, ${a.provider}, ${a.model}, ${a.tokensIn}, ${a.tokensOut},
+              ${a.costUsd ?? null})
             ON CONFLICT (run_id, node_id, attempt) DO NOTHING`,
           ),
         );

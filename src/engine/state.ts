@@ -16,6 +16,7 @@ export type AttemptDetail = {
   model?: string | undefined;
   tokensIn?: number;
   tokensOut?: number;
+  costUsd?: number | null;
 };
 
 /**
@@ -140,11 +141,12 @@ export class RunState {
       model: x.model ?? null,
       tokensIn: x.tokensIn ?? 0,
       tokensOut: x.tokensOut ?? 0,
+      costUsd: x.costUsd === undefined ? 0 : x.costUsd,
     };
     this.store.enqueue({ kind: 'attempt', attempt });
   }
 
-  setStatus(meta: RunMeta, status: RunMeta['status'], event: string): void {
+  setStatus(meta: RunMeta, status: RunMeta['status'], event: string, data: Record<string, unknown> = {}): void {
     const now = Date.now();
     const suspended = (s: RunMeta['status']) => s === 'waiting' || s === 'paused';
     if (suspended(status) && !suspended(meta.status)) meta.suspendedAt = now;
@@ -154,7 +156,7 @@ export class RunState {
     }
     meta.status = status;
     this.store.saveMeta(meta);
-    this.emit(event, null, { status });
+    this.emit(event, null, { status, ...data });
   }
 
   /**

@@ -22,6 +22,8 @@ export type AttemptRow = {
   model: string | null;
   tokensIn: number;
   tokensOut: number;
+  /** Null when the price was unknown; absent in rows stored before costs were kept. */
+  costUsd?: number | null;
 };
 
 /**

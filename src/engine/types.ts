@@ -39,6 +39,8 @@ export type NodeRecord = {
   model: string | null;
   tokensIn: number;
   tokensOut: number;
+  /** USD its calls cost, every attempt included (0 when the price was unknown). */
+  costUsd?: number;
   contextCompacted: boolean;
   /** Loop nodes only. */
   loop?: LoopState;
@@ -51,6 +53,11 @@ export type ReusedNode = Pick<
   NodeRecord,
   'id' | 'status' | 'output' | 'provider' | 'model' | 'startedAt' | 'finishedAt' | 'attempts' | 'loop'
 >;
+
+/** What a run may spend (budget.ts): USD at the prices in force, tokens in and out together. */
+export type Budget = { maxCostUsd?: number | undefined; maxTokens?: number | undefined };
+/** What a run's model calls used. */
+export type Spent = { tokensIn: number; tokensOut: number; costUsd: number };
 
 /** A map item's record id: the map node's id and the item's position. */
 export const itemKey = (mapId: string, index: number) => `${mapId}[${index}]`;
@@ -83,6 +90,12 @@ export type RunMeta = {
   depth: number;
   /** A fork's origin: the run it was forked from and the node it runs again from. */
   fork?: { runId: number; fromNode: string } | null;
+  /** What the run may spend (budget.ts); absent: no limit of its own. */
+  budget?: Budget | null;
+  /** What its model calls used so far, every attempt included. */
+  spent?: Spent;
+  /** Why the run is paused, when it paused itself (a budget it would pass). */
+  pauseReason?: { code: 'budget_exceeded'; message: string; limit: string } | null;
 };
 
 export type RunEvent = { seq: number; type: string; at: number; node_id: string | null; data: Record<string, unknown> };
@@ -93,7 +106,7 @@ export type RunEvent = { seq: number; type: string; at: number; node_id: string 
  */
 export type RunInit = Pick<
   RunMeta,
-  'runId' | 'workflowId' | 'workflowVersion' | 'workflowName' | 'ownerId' | 'nodes' | 'settings' | 'input' | 'parent' | 'depth'
+  'runId' | 'workflowId' | 'workflowVersion' | 'workflowName' | 'ownerId' | 'nodes' | 'settings' | 'input' | 'parent' | 'depth' | 'budget'
 > & { fork?: { runId: number; fromNode: string; reused: ReusedNode[] } | null };
 
 /** How far a map node's items are. */

@@ -13,6 +13,7 @@ import {
   type AnalysisKind,
   summarize,
 } from '../ai';
+import { callCost } from '../costs';
 
 const asProvider = (p: string | undefined): ProviderName | undefined =>
   (PROVIDERS as readonly string[]).includes(p ?? '') ? (p as ProviderName) : undefined;
@@ -34,7 +35,15 @@ export function executionDeps(
     onToken: o.onToken,
     generate: async (call, options) => {
       try {
-        return await generateWithChain(aiEnv, providerChain(aiEnv, asProvider(call.provider), asProviders(o.fallback)), call, options);
+        const answer = await generateWithChain(
+          aiEnv,
+          providerChain(aiEnv, asProvider(call.provider), asProviders(o.fallback)),
+          call,
+          options,
+        );
+        // A cached answer cost nothing this time.
+        const costUsd = answer.cached ? 0 : await callCost(env, answer.provider, answer.model, answer);
+        return { ...answer, costUsd };
       } catch (err) {
         if (err instanceof ProviderError) throw new NodeError(err.message, err.retryable, err.provider, err.retryAfterMs);
         throw err;

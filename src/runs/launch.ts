@@ -29,6 +29,8 @@ type Launch = {
   parent?: { runId: number; nodeId: string; depth: number } | undefined;
   /** A fork: the run it is forked from, the node it runs again from, its overrides (already applied to `workflow.nodes`) and the outcomes it takes over. */
   fork?: { runId: number; fromNode: string; overrides: ForkOverrides; reused: ReusedNode[] } | undefined;
+  /** The run request's budget; each limit it gives replaces the workflow settings' one. */
+  budget?: { max_cost_usd?: number | undefined; max_tokens?: number | undefined } | undefined;
   /** The request's, when there is one: cache bookkeeping then finishes after the response. */
   waitUntil?: ((p: Promise<unknown>) => void) | undefined;
 };
@@ -66,14 +68,16 @@ function runInput(p: Launch): Record<string, unknown> {
  */
 export async function launchRun(env: Env, db: DB, meta: RequestMeta, launch: Launch): Promise<{ runId: number; created: boolean }> {
   const p = { ...launch, input: runInput(launch) };
+  const budget = budgetOf(p.workflow.settings as WorkflowSettings, p.budget);
   const [inserted] = await db.batch([
     rawAll<{ id: number }>(
       db,
       sql`INSERT INTO runs (workflow_id, workflow_version, owner_id, status, input, idempotency_key, parent_run_id, parent_node_id,
-        forked_from_run_id, forked_from_node, fork_overrides)
+        forked_from_run_id, forked_from_node, fork_overrides, budget)
       VALUES (${p.workflow.id}, ${p.workflow.version}, ${p.ownerId}, 'queued', ${JSON.stringify(p.input)}, ${p.idempotencyKey ?? null},
         ${p.parent?.runId ?? null}, ${p.parent?.nodeId ?? null},
-        ${p.fork?.runId ?? null}, ${p.fork?.fromNode ?? null}, ${p.fork ? JSON.stringify(p.fork.overrides) : null})
+        ${p.fork?.runId ?? null}, ${p.fork?.fromNode ?? null}, ${p.fork ? JSON.stringify(p.fork.overrides) : null},
+        ${budget ? JSON.stringify(budget) : null})
       ON CONFLICT (owner_id, workflow_id, idempotency_key) DO NOTHING RETURNING id`,
     ),
     auditIfChanged(db, meta, {
@@ -122,6 +126,7 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, launch: Lau
     parent: p.parent ? { runId: p.parent.runId, nodeId: p.parent.nodeId } : null,
     depth: p.parent?.depth ?? 0,
     fork: p.fork ? { runId: p.fork.runId, fromNode: p.fork.fromNode, reused: p.fork.reused } : null,
+    budget: budget && { maxCostUsd: budget.max_cost_usd, maxTokens: budget.max_tokens },
   };
   try {
     await runStub(env, runId!).start(init);
@@ -130,6 +135,14 @@ export async function launchRun(env: Env, db: DB, meta: RequestMeta, launch: Lau
     throw new ApiError('service_unavailable', `The run could not start: ${err instanceof Error ? err.message : String(err)}`);
   }
   return { runId: runId!, created };
+}
+
+/** A run's budget: each limit of the request's, else of the workflow settings'; null when there is none. */
+function budgetOf(settings: WorkflowSettings, request: Launch['budget']): { max_cost_usd?: number; max_tokens?: number } | null {
+  const max_cost_usd = request?.max_cost_usd ?? settings.max_cost_usd;
+  const max_tokens = request?.max_tokens ?? settings.max_tokens;
+  if (max_cost_usd === undefined && max_tokens === undefined) return null;
+  return { ...(max_cost_usd !== undefined ? { max_cost_usd } : {}), ...(max_tokens !== undefined ? { max_tokens } : {}) };
 }
 
 const sameFork = (row: typeof runs.$inferSelect, fork: Launch['fork']) =>
@@ -200,6 +213,7 @@ export async function sweepStuckRuns(env: Env, now = Date.now()): Promise<{ rest
         ownerId: row.ownerId,
         nodes: fork?.nodes ?? (v.nodes as WorkflowNode[]),
         fork: fork ? { runId: row.forkedFromRunId!, fromNode: row.forkedFromNode!, reused: fork.reused } : null,
+        budget: row.budget && { maxCostUsd: row.budget.max_cost_usd, maxTokens: row.budget.max_tokens },
         settings: v.settings as WorkflowSettings,
         input: row.input as Record<string, unknown>,
         parent: row.parentRunId !== null && row.parentNodeId !== null ? { runId: row.parentRunId, nodeId: row.parentNodeId } : null,

@@ -1,3 +1,5 @@
+import { getDb } from '../db/client';
+import { monthlyStanding, quoteCall } from '../costs';
 import { sendEvents } from '../lib/events';
 import type { EnginePorts } from '../engine';
 import { executionDeps } from './execution';
@@ -27,6 +29,13 @@ export function runPorts(env: Env): EnginePorts {
         await runStub(env, childRunId).cancel(reason);
       },
       notifyParent: (parent, outcome) => runStub(env, parent.runId).childFinished(parent.nodeId, outcome),
+    },
+    costs: {
+      quote: (call, fallback) => quoteCall(env, call, fallback),
+      monthly: async (ownerId, runId) => {
+        const standing = await monthlyStanding(getDb(env.DB), ownerId, Date.now(), runId);
+        return standing.limitUsd === null ? null : { limitUsd: standing.limitUsd, spentUsd: standing.spentUsd };
+      },
     },
   };
 }

@@ -11,11 +11,13 @@ import { workflowAnalytics } from './analytics';
 import { launchRun, ownedRun } from './launch';
 import {
   AnalyticsSchema,
+  type BudgetBody,
   EventSchema,
   EventsQuery,
   ExecuteBody,
   ForkBody,
   IdempotencyHeader,
+  ResumeBody,
   RunParams,
   RunSchema,
   RunSummarySchema,
@@ -33,7 +35,12 @@ const read = { roles: ANY_ROLE, scope: 'workflows:read' } as const;
 const write = { roles: WRITERS, scope: 'workflows:write' } as const;
 const tags = ['runs'];
 
-async function start(c: Context<AppEnv>, workflowId: number, input: Record<string, unknown>, idempotencyKey: string | undefined) {
+async function start(
+  c: Context<AppEnv>,
+  workflowId: number,
+  body: { input: Record<string, unknown>; budget?: z.infer<typeof BudgetBody> | undefined },
+  idempotencyKey: string | undefined,
+) {
   const db = c.var.db;
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   const workflow = await workflowForRun({ env: c.env, waitUntil }, db, c.var.principal.userId, workflowId);
@@ -41,7 +48,8 @@ async function start(c: Context<AppEnv>, workflowId: number, input: Record<strin
   const { runId, created } = await launchRun(c.env, db, requestMeta(c), {
     workflow,
     ownerId: c.var.principal.userId,
-    input,
+    input: body.input,
+    budget: body.budget,
     idempotencyKey,
     waitUntil,
   });
@@ -81,6 +89,7 @@ async function fork(
     input: body.input ?? origin.input,
     idempotencyKey,
     fork: { runId: p.runId, fromNode: body.from_node, overrides: body.overrides, reused: plan.reused },
+    budget: body.budget,
     waitUntil,
   });
   return { run: await publicRun(db, await runStub(c.env, runId).view()), created };
@@ -93,7 +102,7 @@ const startResponses = {
 };
 
 /** Run control: each is a no-op when the run is not in a state it applies to. */
-const control = <A extends 'pause' | 'resume' | 'cancel' | 'retry'>(action: A, summary: string) =>
+const control = <A extends 'pause' | 'cancel' | 'retry'>(action: A, summary: string) =>
   createRoute(
     withAccess(write, {
       method: 'post',
@@ -106,7 +115,7 @@ const control = <A extends 'pause' | 'resume' | 'cancel' | 'retry'>(action: A, s
     }),
   );
 
-async function controlHandler(c: Context<AppEnv>, params: { id: number; runId: number }, action: 'pause' | 'resume' | 'cancel' | 'retry') {
+async function controlHandler(c: Context<AppEnv>, params: { id: number; runId: number }, action: 'pause' | 'cancel' | 'retry') {
   await ownedRun(c.var.db, c.var.principal.userId, params.id, params.runId);
   const stub = runStub(c.env, params.runId);
   const view = action === 'cancel' ? await stub.cancel(`cancelled by user ${c.var.principal.userId}`) : await stub[action]();
@@ -127,7 +136,7 @@ export const runRoutes = createRouter()
       }),
     ),
     async (c) => {
-      const { run, created } = await start(c, c.req.valid('param').id, c.req.valid('json').input, c.req.valid('header')['idempotency-key']);
+      const { run, created } = await start(c, c.req.valid('param').id, c.req.valid('json'), c.req.valid('header')['idempotency-key']);
       return created ? c.json(run, 201) : c.json(run, 200);
     },
   )
@@ -238,7 +247,26 @@ export const runRoutes = createRouter()
   .openapi(control('pause', 'Pause: running attempts finish, no new node starts'), async (c) =>
     controlHandler(c, c.req.valid('param'), 'pause'),
   )
-  .openapi(control('resume', 'Resume a paused run'), async (c) => controlHandler(c, c.req.valid('param'), 'resume'))
+  .openapi(
+    createRoute(
+      withAccess(write, {
+        method: 'post',
+        path: '/{id}/runs/{runId}/resume',
+        operationId: 'resumeRun',
+        tags,
+        summary: 'Resume a paused run; with a body, a larger budget for a run its budget paused',
+        request: { params: RunParams, body: { required: false, content: { 'application/json': { schema: ResumeBody } } } },
+        responses: { 200: jsonResponse(RunSchema, 'The run after the action'), ...errorResponses('validation_error', 'not_found') },
+      }),
+    ),
+    async (c) => {
+      const p = c.req.valid('param');
+      const body = (c.req.valid('json') ?? {}) as z.infer<typeof ResumeBody>;
+      await ownedRun(c.var.db, c.var.principal.userId, p.id, p.runId);
+      const view = await runStub(c.env, p.runId).resume({ maxCostUsd: body.max_cost_usd, maxTokens: body.max_tokens });
+      return c.json(await publicRun(c.var.db, view), 200);
+    },
+  )
   .openapi(control('cancel', 'Cancel: in-flight attempts are aborted and no further node runs'), async (c) =>
     controlHandler(c, c.req.valid('param'), 'cancel'),
   )
@@ -336,7 +364,7 @@ export const executeRoutes = createRouter().openapi(
   ),
   async (c) => {
     const body = c.req.valid('json');
-    const { run, created } = await start(c, body.workflow_id, body.parameters, c.req.valid('header')['idempotency-key']);
+    const { run, created } = await start(c, body.workflow_id, { input: body.parameters }, c.req.valid('header')['idempotency-key']);
     return created ? c.json(run, 201) : c.json(run, 200);
   },
 );

@@ -1,5 +1,5 @@
 import { objectStub } from '../lib/stubs';
-import type { ChildOutcome, RunEvent, RunInit, RunSignal, RunView, SignalResult } from '../engine';
+import type { Budget, ChildOutcome, RunEvent, RunInit, RunSignal, RunView, SignalResult } from '../engine';
 
 /** A run's object (durable-objects/workflow-run.ts): the single writer of one run's state. */
 export interface RunRpc {
@@ -13,7 +13,8 @@ export interface RunRpc {
   /** An SSE byte stream: stored events after `after`, then live ones until the run ends. */
   stream(after: number): Promise<ReadableStream<Uint8Array>>;
   pause(): Promise<RunView>;
-  resume(): Promise<RunView>;
+  /** Resumes a paused run; a budget given replaces the run's limits it names (a run paused by its budget needs a larger one). */
+  resume(budget?: Budget): Promise<RunView>;
   cancel(reason?: string): Promise<RunView>;
   /** Re-runs a failed or cancelled run from where it stopped. */
   retry(): Promise<RunView>;

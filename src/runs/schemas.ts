@@ -5,11 +5,29 @@ import { jsonObject } from '../lib/json';
 /** Free-form run JSON; bounded in depth and size (src/lib/json.ts) so an input cannot break the run's RPC. */
 const Json = jsonObject();
 
+export const BudgetBody = z
+  .strictObject({
+    max_cost_usd: z.number().positive().max(1_000_000).optional().openapi({ description: 'USD the run may spend', example: 0.5 }),
+    max_tokens: z
+      .number()
+      .int()
+      .positive()
+      .max(1_000_000_000)
+      .optional()
+      .openapi({ description: 'Input and output tokens of all its calls together' }),
+  })
+  .openapi('RunBudget');
+
 export const StartRunBody = z
   .strictObject({
     input: Json.default({}).openapi({ description: 'Run input, read by templates as {{input.*}}', example: { topic: 'solar power' } }),
+    budget: BudgetBody.optional().openapi({ description: "The run's budget; each limit given replaces the workflow settings' one" }),
   })
   .openapi('StartRunRequest');
+
+export const ResumeBody = BudgetBody.openapi('ResumeRunRequest', {
+  description: 'Optional: a larger budget for a run paused with budget_exceeded (each limit given replaces the current one)',
+});
 
 export const ForkBody = z
   .strictObject({
@@ -27,6 +45,7 @@ export const ForkBody = z
         example: { draft: { prompt: 'Write it for children: {{nodes.outline.output}}' } },
       }),
     input: Json.optional().openapi({ description: "The fork's input; the forked run's when absent" }),
+    budget: BudgetBody.optional().openapi({ description: "The fork's budget (as a run request's)" }),
     version: z.enum(['same', 'latest']).default('same').openapi({
       description:
         "same: the version the forked run ran; latest: the workflow's current version (a node whose definition changed is run again, not reused)",
@@ -85,6 +104,7 @@ const NodeView = z
     model: z.string().nullable(),
     tokens_in: z.number().int(),
     tokens_out: z.number().int(),
+    cost_usd: z.number().openapi({ description: 'USD its calls cost, every attempt included' }),
     context_compacted: z.boolean(),
     child_run_id: z.number().int().nullable(),
     progress: z
@@ -121,6 +141,7 @@ export const AttemptView = z
     model: z.string().nullable(),
     tokens_in: z.number().int(),
     tokens_out: z.number().int(),
+    cost_usd: z.number().nullable().openapi({ description: 'At the price in force when it ran; null when the price was unknown' }),
   })
   .openapi('NodeAttempt');
 
@@ -139,6 +160,17 @@ export const RunSchema = z
       .nullable()
       .openapi({ description: 'A fork: the run it was forked from and the node it ran again from' }),
     forks: z.array(z.number().int()).max(100).openapi({ description: 'Runs forked from this one (the first 100)' }),
+    budget: z
+      .object({ max_cost_usd: z.number().nullable(), max_tokens: z.number().int().nullable() })
+      .nullable()
+      .openapi({ description: "The run's budget, when it has one" }),
+    spent: z
+      .object({ tokens_in: z.number().int(), tokens_out: z.number().int(), cost_usd: z.number() })
+      .openapi({ description: 'What its calls used so far, every attempt and loop iteration included' }),
+    pause_reason: z
+      .object({ code: z.literal('budget_exceeded'), limit: z.string(), message: z.string() })
+      .nullable()
+      .openapi({ description: 'Why the run paused itself: a call would have passed a budget. Resume with a larger one' }),
     created_at: z.string(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
@@ -157,6 +189,7 @@ export const RunSummarySchema = z
     error: z.string().nullable(),
     tokens_in: z.number().int(),
     tokens_out: z.number().int(),
+    cost_usd: z.number(),
     retries: z.number().int(),
     created_at: z.string(),
     started_at: z.string().nullable(),

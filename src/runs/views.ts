@@ -28,6 +28,9 @@ export async function publicRun(db: DB, view: RunView) {
     parent_run_id: meta.parent?.runId ?? null,
     forked_from: meta.fork ? { run_id: meta.fork.runId, node_id: meta.fork.fromNode } : null,
     forks: forks.map((f) => f.id),
+    budget: meta.budget ? { max_cost_usd: meta.budget.maxCostUsd ?? null, max_tokens: meta.budget.maxTokens ?? null } : null,
+    spent: { tokens_in: meta.spent?.tokensIn ?? 0, tokens_out: meta.spent?.tokensOut ?? 0, cost_usd: meta.spent?.costUsd ?? 0 },
+    pause_reason: meta.status === 'paused' && meta.pauseReason ? meta.pauseReason : null,
     created_at: toIso(meta.createdAt),
     started_at: toIsoOrNull(meta.startedAt),
     finished_at: toIsoOrNull(meta.finishedAt),
@@ -51,6 +54,7 @@ export async function publicRun(db: DB, view: RunView) {
         model: n.model,
         tokens_in: n.tokensIn,
         tokens_out: n.tokensOut,
+        cost_usd: n.costUsd ?? 0,
         context_compacted: n.contextCompacted,
         child_run_id: n.childRunId,
         progress: view.maps?.[n.id] ?? null,
@@ -72,6 +76,7 @@ export async function publicRun(db: DB, view: RunView) {
       model: a.model,
       tokens_in: a.tokensIn,
       tokens_out: a.tokensOut,
+      cost_usd: a.costUsd,
     })),
   };
 }
@@ -85,6 +90,7 @@ export function runSummary(r: typeof runs.$inferSelect) {
     error: r.error,
     tokens_in: r.tokensIn,
     tokens_out: r.tokensOut,
+    cost_usd: r.costUsd,
     retries: r.retries,
     created_at: toIso(r.createdAt),
     started_at: toIsoOrNull(r.startedAt),

@@ -1,0 +1,58 @@
+import { type AiEnv, configuredModel, estimateTokens, PROVIDERS, type ProviderName, providerChain } from '../ai';
+import { costAt, priceOf } from './prices';
+
+/** A model call as priced before it is made: its messages, its output cap, and the providers it may go to. */
+export type CallShape = {
+  messages: { content: string }[];
+  maxTokens: number;
+  provider?: string | undefined;
+  model?: string | undefined;
+};
+
+const asProvider = (p: string | undefined): ProviderName | undefined =>
+  (PROVIDERS as readonly string[]).includes(p ?? '') ? (p as ProviderName) : undefined;
+
+/** Whether a provider can answer here at all (a provider with no key is skipped by the chain). */
+function usable(env: AiEnv, name: ProviderName): boolean {
+  switch (name) {
+    case 'local':
+      return true;
+    case 'workers-ai':
+      return env.AI !== undefined;
+    case 'openai':
+      return Boolean(env.OPENAI_API_KEY || env.OPENAI_BASE_URL);
+    case 'anthropic':
+      return Boolean(env.ANTHROPIC_API_KEY);
+    case 'google':
+      return Boolean(env.GOOGLE_API_KEY);
+  }
+}
+
+/**
+ * The most a call could take: its prompt (estimated at about four characters a token) and its
+ * whole output cap, priced at the priciest usable provider of its chain. `unpriced` names the
+ * first model whose price is unknown; the cost is then null.
+ */
+export async function quoteCall(
+  env: Env,
+  call: CallShape,
+  fallback: readonly string[] | undefined,
+): Promise<{ tokens: number; tokensIn: number; costUsd: number | null; unpriced: string | null; model: string; provider: ProviderName }> {
+  const tokensIn = call.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
+  const usage = { tokensIn, tokensOut: call.maxTokens };
+  const chain = providerChain(
+    env,
+    asProvider(call.provider),
+    fallback?.map(asProvider).filter((p): p is ProviderName => p !== undefined),
+  );
+  const candidates = chain.filter((name) => usable(env, name));
+  let worst: { costUsd: number | null; unpriced: string | null; model: string; provider: ProviderName } | null = null;
+  for (const provider of candidates.length ? candidates : chain.slice(0, 1)) {
+    const model = call.model ?? configuredModel(provider, env);
+    const cost = costAt((await priceOf(env, provider, model, tokensIn)).price, usage);
+    if (cost === null)
+      return { tokens: tokensIn + call.maxTokens, tokensIn, costUsd: null, unpriced: `${provider}/${model}`, model, provider };
+    if (!worst || cost > (worst.costUsd ?? 0)) worst = { costUsd: cost, unpriced: null, model, provider };
+  }
+  return { tokens: tokensIn + call.maxTokens, tokensIn, ...worst! };
+}
