@@ -85,89 +85,59 @@ export async function editDocument(
   return updated[0];
 }
 
-/** A new document (a continuation), with its first version and audit row in one batch. */
-export async function insertDocument(
-  db: DB,
-  meta: RequestMeta,
-  d: {
-    ownerId: number;
-    workflowId: number | null;
-    runId: number | null;
-    parentId: number;
-    title: string;
-    content: string;
-    metadata: Record<string, unknown>;
-  },
-): Promise<DocumentRow> {
+type NewDocument = {
+  ownerId: number;
+  workflowId: number | null;
+  runId: number | null;
+  parentId: number | null;
+  kind: 'continuation' | 'manual';
+  title: string;
+  content: string;
+  metadata: Record<string, unknown>;
+};
+
+/**
+ * A new document with its first version and audit row in one batch. The new row's id is read
+ * inside the batch as max(id): a D1 batch is one transaction, so no other insert comes between.
+ */
+async function insertNew(db: DB, meta: RequestMeta, d: NewDocument, audit: { action: string; details: Record<string, unknown> }) {
   const newId = sql`(SELECT max(id) FROM documents)`;
   const [inserted] = await db.batch([
     db
       .insert(documents)
-      .values({
-        ownerId: d.ownerId,
-        workflowId: d.workflowId,
-        runId: d.runId,
-        nodeId: null,
-        parentId: d.parentId,
-        kind: 'continuation',
-        title: d.title,
-        content: d.content,
-        metadata: d.metadata,
-      })
+      .values({ ...d, nodeId: null })
       .returning(),
     rawAll(
       db,
       sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
       SELECT id, 1, title, content, ${d.ownerId} FROM documents WHERE id = ${newId}`,
     ),
-    auditInsert(db, meta, {
-      action: 'document.continue',
-      targetType: 'document',
-      targetId: sql`CAST(${newId} AS TEXT)`,
-      details: { parent_id: d.parentId },
-    }),
+    auditInsert(db, meta, { action: audit.action, targetType: 'document', targetId: sql`CAST(${newId} AS TEXT)`, details: audit.details }),
   ]);
   return inserted[0]!;
 }
 
-/**
- * A document a person brought (typed or uploaded; kind `manual`), with its first version and
- * audit row in one batch, as every other document gets.
- */
+/** A continuation of `parentId`. */
+export async function insertDocument(
+  db: DB,
+  meta: RequestMeta,
+  d: Omit<NewDocument, 'kind' | 'parentId'> & { parentId: number },
+): Promise<DocumentRow> {
+  return insertNew(db, meta, { ...d, kind: 'continuation' }, { action: 'document.continue', details: { parent_id: d.parentId } });
+}
+
+/** A document a person brought (typed or uploaded; kind `manual`), versioned and audited as every other. */
 export async function createDocument(
   db: DB,
   meta: RequestMeta,
   d: { ownerId: number; title: string; content: string; metadata: Record<string, unknown> },
 ): Promise<DocumentRow> {
-  const newId = sql`(SELECT max(id) FROM documents)`;
-  const [inserted] = await db.batch([
-    db
-      .insert(documents)
-      .values({
-        ownerId: d.ownerId,
-        workflowId: null,
-        runId: null,
-        nodeId: null,
-        parentId: null,
-        kind: 'manual',
-        title: d.title,
-        content: d.content,
-        metadata: d.metadata,
-      })
-      .returning(),
-    rawAll(
-      db,
-      sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
-      SELECT id, 1, title, content, ${d.ownerId} FROM documents WHERE id = ${newId}`,
-    ),
-    auditInsert(db, meta, {
-      action: 'document.create',
-      targetType: 'document',
-      targetId: sql`CAST(${newId} AS TEXT)`,
-      details: { source: d.metadata.source ?? null },
-    }),
-  ]);
-  return inserted[0]!;
+  return insertNew(
+    db,
+    meta,
+    { ...d, kind: 'manual', workflowId: null, runId: null, parentId: null },
+    { action: 'document.create', details: { source: d.metadata.source ?? null } },
+  );
 }
 
 /** One stored version of a document. */
