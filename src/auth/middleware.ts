@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getDb } from '../db/client';
 import { log } from '../lib/log';
 import type { AppEnv, Guard } from '../lib/context';
-import { secrets } from '../lib/config';
+import { assertConfigured, secrets } from '../lib/config';
 import { ApiError } from '../lib/errors';
 import { API_KEY_PREFIX, liveApiKey, resolveApiKey, touchApiKey } from './apikeys';
 import { consumeSocketTicket } from './tickets';
@@ -114,6 +114,10 @@ async function resolvePrincipal(
  */
 export const guard: Guard = (access: Access): MiddlewareHandler<AppEnv> => {
   return async function guard(c, next) {
+    // A deployment whose secrets are missing, too short, or development values outside development
+    // refuses every authenticated request, API keys included (a key is checked against D1 only, so
+    // it would otherwise keep working while token routes failed): 503, with the problem in the log.
+    assertConfigured(c.env);
     const { env } = c;
     const db = c.var.db;
     const ip = c.req.header('cf-connecting-ip') ?? null;

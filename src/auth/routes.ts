@@ -1,6 +1,7 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { type AppEnv, requestMeta } from '../lib/context';
+import { assertConfigured } from '../lib/config';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
@@ -78,6 +79,8 @@ export const authRoutes = createRouter()
       responses: { 200: jsonResponse(TokenResponse, 'New token pair'), ...errorResponses('validation_error', 'unauthorized') },
     }),
     async (c) => {
+      // Before the rotation: a deployment that cannot sign the new token must not consume the old one.
+      assertConfigured(c.env);
       const db = c.var.db;
       const meta = requestMeta(c);
       const result = await rotateRefreshToken(db, meta, c.req.valid('json').refresh_token);

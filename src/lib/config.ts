@@ -2,9 +2,10 @@
 export const VERSION = '0.1.0';
 
 /**
- * Secrets come from `.dev.vars` locally (committed, development-only values) and from
- * `wrangler secret put` in production. A production worker that still has a development value,
- * or none, refuses to issue or check credentials rather than run with a guessable key.
+ * Secrets come from `.dev.vars` locally (committed, development-only values, with
+ * ENVIRONMENT=development) and from `wrangler secret put` in production. A worker that is not in
+ * development and still has a development value, or none, refuses every credential — sign-in,
+ * tokens and API keys alike, with 503 — rather than run with a guessable key.
  */
 const DEV_PREFIX = 'dev-only-';
 
@@ -28,15 +29,20 @@ export function secretsProblem(env: Env): string | null {
   if (pepper.length < 16) return 'PASSWORD_PEPPER must be set to at least 16 characters';
   const keys = env.ENCRYPTION_KEYS ?? '';
   if (!/^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43}/.test(keys)) return 'ENCRYPTION_KEYS must be set to <id>:<32 bytes base64url>[,…]';
-  if (env.ENVIRONMENT === 'production' && (jwt.startsWith(DEV_PREFIX) || pepper.startsWith(DEV_PREFIX) || keys.startsWith('dev:'))) {
-    return 'development secrets are not allowed when ENVIRONMENT=production; use `wrangler secret put`';
+  if (!isDevelopment(env) && (jwt.startsWith(DEV_PREFIX) || pepper.startsWith(DEV_PREFIX) || keys.startsWith('dev:'))) {
+    return 'development secrets are only allowed with ENVIRONMENT=development; use `wrangler secret put`';
   }
   return null;
 }
 
-export function secrets(env: Env): Secrets {
+/** Throws a ConfigError (answered 503, logged) unless the deployment's secrets are usable. */
+export function assertConfigured(env: Env): void {
   const problem = secretsProblem(env);
   if (problem) throw new ConfigError(problem);
+}
+
+export function secrets(env: Env): Secrets {
+  assertConfigured(env);
   return { jwtSecret: env.JWT_SECRET, pepper: env.PASSWORD_PEPPER, encryptionKeys: env.ENCRYPTION_KEYS };
 }
 

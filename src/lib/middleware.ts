@@ -4,6 +4,7 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, errorBody } from './errors';
 import type { AppEnv } from './context';
+import { ConfigError } from './config';
 import { jsonTextProblem } from './json';
 import { log } from './log';
 
@@ -147,6 +148,11 @@ export function errorHandler(hooks: ErrorHooks = {}): ErrorHandler<AppEnv> {
     if (err instanceof ApiError) {
       if ((err.code === 'forbidden' || err.code === 'unauthorized') && hooks.onRefused) hooks.onRefused(c, err);
       return render(c, err);
+    }
+    if (err instanceof ConfigError) {
+      // A deployment without usable secrets: the operator's problem, named in the log, not the client's.
+      log(c.env?.LOG_LEVEL, 'error', 'configuration problem', { requestId: c.get('requestId'), path: c.req.path, problem: err.message });
+      return render(c, new ApiError('service_unavailable', 'The service is not configured correctly; the operator has been told'));
     }
     if (err instanceof HTTPException) {
       const byStatus: Record<number, ApiError> = {

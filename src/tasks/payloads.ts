@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { isDevelopment } from '../lib/config';
 import type { DB } from '../db/client';
 import type { TaskType } from '../db/schema';
 import { ApiError, invalidField } from '../lib/errors';
@@ -72,7 +73,7 @@ export type Payloads = {
   cleanup: z.infer<typeof CleanupPayload>;
 };
 
-export const outboundPolicy = (env: Env) => ({ allowHttpTestHosts: env.ENVIRONMENT !== 'production' });
+export const outboundPolicy = (env: Env) => ({ allowHttpTestHosts: isDevelopment(env) });
 
 export function tableOf(p: Payloads['data_processing']): Table {
   const format = p.format ?? (typeof p.data === 'string' ? 'csv' : 'json');
