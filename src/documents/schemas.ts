@@ -5,6 +5,28 @@ import { IdParam } from '../lib/openapi';
 import { PageQuery } from '../lib/pagination';
 import { MAX_CONTENT_CHARS } from './uploads';
 
+export const CitationSchema = z
+  .object({
+    paragraph: z.number().int(),
+    marker: z.number().int().openapi({ description: 'The [n] the text cites it by' }),
+    chunk_id: z.number().int(),
+    source_id: z.number().int(),
+    document_id: z.number().int().nullable().openapi({ description: 'The document the source was made from, if any' }),
+  })
+  .openapi('Citation');
+
+export const ReviewSchema = z
+  .object({
+    node_id: z.string().openapi({ description: 'The approval node' }),
+    decision: z.enum(['approve', 'reject', 'edit', 'request_changes']),
+    comment: z.string().nullable(),
+    actor_user_id: z.number().int().nullable().openapi({ description: 'The reviewer; null when the timeout decided' }),
+    timed_out: z.boolean(),
+    at: z.string(),
+    document_version: z.number().int().nullable().openapi({ description: "An edit: the version holding the reviewer's text" }),
+  })
+  .openapi('DocumentReview');
+
 export const ProvenanceSchema = z
   .object({
     origin: z.enum(['run', 'continuation', 'upload', 'user']).openapi({
@@ -18,6 +40,11 @@ export const ProvenanceSchema = z
         'Whether a language model wrote the text. False for the `local` provider (deterministic text algorithms) and for documents no model wrote',
     }),
     edited: z.boolean().openapi({ description: 'Whether a person has edited it since (it has versions after the first)' }),
+    citations: z.array(CitationSchema).openapi({
+      description:
+        'A generated document that was given knowledge passages to cite: which paragraph (from 0, of the generated text) cites which chunk. GET /documents/{id}/citations shows the chunks',
+    }),
+    reviews: z.array(ReviewSchema).openapi({ description: 'The review decisions taken on it at approval nodes, in order' }),
   })
   .openapi('DocumentProvenance');
 

@@ -210,10 +210,14 @@ export class RunDriver {
         return;
       default:
         startAttempt(this, meta, rec, def, ctx, (done) => {
-          // A node's document reaches D1 through the outbox; in a loop each iteration is a new version of it.
+          // A node's document reaches D1 through the outbox; each later success (a loop's next
+          // iteration, a re-run a reviewer asked for) is a new version of it, as is a reviewer's edit.
           if (done.output?.title === undefined) return;
           const loop = loopsOf(meta.nodes).get(def.id);
-          const version = loop ? (this.state.nodes().get(loop.id)?.loop?.iteration ?? 1) : 1;
+          const iteration = loop ? (this.state.nodes().get(loop.id)?.loop?.iteration ?? 1) : 1;
+          const version = Math.max(iteration, (done.docVersion ?? 0) + 1);
+          done.docVersion = version;
+          this.state.save(done);
           this.state.store.enqueue({ kind: 'document', nodeId: done.id, version, title: done.output.title, text: done.output.text });
         });
     }

@@ -2,6 +2,7 @@ import { RunDriver, type RunHost } from './driver';
 import { reusedRecord } from './fork';
 import type { EnginePorts } from './ports';
 import type { WorkflowNode } from './definition';
+import { decideReview } from './review';
 import { completeSubchain, decideApproval, eventProblems, receiveEvent } from './waits';
 import {
   type Budget,
@@ -186,7 +187,7 @@ export class RunEngine {
     return this.view();
   }
 
-  /** External events: approval decisions, and named events for wait_for_event nodes. */
+  /** External events: review decisions at approval nodes (review.ts), and named events for wait_for_event nodes. */
   async signal(signal: RunSignal): Promise<SignalResult> {
     if (signal.type === 'event') return this.event(signal.name, signal.payload);
     const meta = this.driver.state.meta();
@@ -196,7 +197,12 @@ export class RunEngine {
       return { ok: false, code: 'conflict', message: `node ${signal.node_id} is not an approval node of this run` };
     if (rec.status !== 'waiting')
       return { ok: false, code: 'conflict', message: `node ${signal.node_id} is not waiting for approval (it is ${rec.status})` };
-    decideApproval(this.driver, rec, signal.approved, signal.comment ?? null, signal.actor);
+    if (signal.decision === 'approve' || signal.decision === 'reject') {
+      decideApproval(this.driver, rec, signal.decision === 'approve', signal.comment ?? null, signal.actor);
+    } else {
+      const result = decideReview(this.driver.state, meta, rec, def, signal);
+      if (!result.ok) return result;
+    }
     await this.driver.wake();
     return { ok: true };
   }

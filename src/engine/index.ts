@@ -41,5 +41,8 @@ export {
   type RunSignal,
   type SignalResult,
   type RunView,
+  REVIEW_DECISIONS,
+  type ReviewDecision,
+  type ReviewEntry,
   TERMINAL_RUN,
 } from './types';

@@ -1,6 +1,7 @@
 import { evaluateCondition } from './condition';
 import type { WorkflowNode } from './definition';
 import type { RunState } from './state';
+import { sentBack } from './review';
 import { render, type TemplateContext } from './template';
 import { DONE_NODE, type LoopState, NodeError, type NodeRecord, type RunMeta } from './types';
 
@@ -53,7 +54,8 @@ export function advanceLoop(h: LoopHost, meta: RunMeta, rec: NodeRecord, def: Lo
   try {
     const ctx = h.contextFor(meta, def.body[0]!);
     const right = typeof def.until.right === 'string' ? render(def.until.right, ctx) : def.until.right;
-    holds = evaluateCondition(def.until.operator, render(def.until.left, ctx), right);
+    // A reviewer who requested changes sends the loop round again, whatever its condition says.
+    holds = !sentBack(body) && evaluateCondition(def.until.operator, render(def.until.left, ctx), right);
   } catch (err) {
     rec.attempts = loop.iteration;
     state.finishNode(rec, 'failed', err instanceof NodeError ? err.message : String(err), { retryable: false });

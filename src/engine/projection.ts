@@ -99,11 +99,11 @@ export async function flushProjection(
             sql`INSERT INTO documents (owner_id, workflow_id, run_id, node_id, parent_id, kind, title, content, metadata)
             VALUES (${meta.ownerId}, ${meta.workflowId}, ${meta.runId}, ${n.id},
               (SELECT id FROM documents WHERE run_id = ${meta.runId} AND node_id = ${parentNode} AND kind = 'node'),
-              'node', ${title}, ${text},
-              ${JSON.stringify({ node_type: def.type, workflow_version: meta.workflowVersion, provider: n.provider, model: n.model, tokens_in: n.tokensIn, tokens_out: n.tokensOut })})
+              'node', ${title}, ${text}, ${JSON.stringify(documentMetadata(meta, def.type, n))})
             ON CONFLICT (run_id, node_id) WHERE kind = 'node' DO UPDATE SET
               title = CASE WHEN ${version} >= documents.version THEN excluded.title ELSE documents.title END,
               content = CASE WHEN ${version} >= documents.version THEN excluded.content ELSE documents.content END,
+              metadata = CASE WHEN ${version} >= documents.version THEN excluded.metadata ELSE documents.metadata END,
               version = max(documents.version, ${version}),
               updated_at = CASE WHEN ${version} > documents.version THEN ${Date.now()} ELSE documents.updated_at END
             RETURNING id`,
@@ -111,7 +111,7 @@ export async function flushProjection(
           rawRun(
             db,
             sql`INSERT INTO document_versions (document_id, version, title, content, created_by)
-            SELECT id, ${version}, ${title}, ${text}, owner_id FROM documents WHERE run_id = ${meta.runId} AND node_id = ${n.id} AND kind = 'node'
+            SELECT id, ${version}, ${title}, ${text}, COALESCE(${entry.by ?? null}, owner_id) FROM documents WHERE run_id = ${meta.runId} AND node_id = ${n.id} AND kind = 'node'
             ON CONFLICT (document_id, version) DO NOTHING`,
           ),
         );
@@ -128,6 +128,23 @@ export async function flushProjection(
     if (events.length) await sendEvents(events);
     store.acknowledge(batch.map((b) => b.id));
   }
+}
+
+/**
+ * What a run's document records of its making (the provenance its readers are shown): the model
+ * that wrote it, the knowledge chunks it cites, and the review decisions it went through.
+ */
+function documentMetadata(meta: RunMeta, type: string, n: NodeRecord) {
+  return {
+    node_type: type,
+    workflow_version: meta.workflowVersion,
+    provider: n.provider,
+    model: n.model,
+    tokens_in: n.tokensIn,
+    tokens_out: n.tokensOut,
+    citations: n.output?.citations ?? [],
+    reviews: (meta.reviews ?? []).filter((r) => r.reviewed_node === n.id),
+  };
 }
 
 /** A finished run's output: the outputs of its sink nodes that succeeded. */

@@ -183,7 +183,7 @@ export class RunState {
     this.store.enqueue({ kind: 'event', event });
   }
 
-  /** What templates see: the input, the nodes' outputs so far, the run and the workflow. */
+  /** What templates see: the input, the nodes' outputs so far, the run and the workflow, and the latest review comments. */
   templateContext(meta: RunMeta): TemplateContext {
     return {
       input: meta.input,
@@ -192,6 +192,7 @@ export class RunState {
       ),
       run: { id: meta.runId, workflow_version: meta.workflowVersion, created_at: new Date(meta.createdAt).toISOString() },
       workflow: { id: meta.workflowId, name: meta.workflowName, version: meta.workflowVersion },
+      review: { comments: meta.reviews?.findLast((r) => r.decision === 'request_changes')?.comment ?? '' },
     };
   }
 }

@@ -6,7 +6,7 @@ export type OutboxEntry =
   | { kind: 'node'; nodeId: string }
   | { kind: 'attempt'; attempt: AttemptRow }
   /** A node's document as it was produced: version 1, then one version per later loop iteration. */
-  | { kind: 'document'; nodeId: string; version?: number; title?: string; text?: string }
+  | { kind: 'document'; nodeId: string; version?: number; title?: string; text?: string; by?: number }
   | { kind: 'event'; event: DomainEvent };
 
 export type AttemptRow = {

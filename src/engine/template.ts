@@ -12,6 +12,8 @@ export type TemplateContext = {
   index?: number;
   /** Inside a loop's body: the iteration (from 1) and the previous iteration's outputs. */
   loop?: { iteration: number; previous: Record<string, { output: NodeOutput | null }> };
+  /** The comments of the run's latest request for changes at an approval node (empty before any). */
+  review?: { comments: string };
 };
 
 /** A reference's path: `nodes.outline.output.sections[0].title` → nodes, outline, output, sections, 0, title. */
@@ -100,6 +102,7 @@ export function resolveValue(ref: RefPath, ctx: TemplateContext): unknown {
     }
     return undefined;
   }
+  if (root === 'review') return dig(ctx.review ?? { comments: '' }, rest);
   const base = root === 'input' ? ctx.input : root === 'run' ? ctx.run : root === 'workflow' ? ctx.workflow : undefined;
   return dig(base, rest);
 }

@@ -4,7 +4,35 @@ import type { WorkflowNode, WorkflowSettings } from './definition';
 export type NodeStatus = 'pending' | 'running' | 'retry_wait' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 /** What a node produced: text for templates, structured data for analyses and branches. */
-export type NodeOutput = { text: string; title?: string; data?: Record<string, unknown>; documentId?: number | null };
+export type NodeOutput = {
+  text: string;
+  title?: string;
+  data?: Record<string, unknown>;
+  documentId?: number | null;
+  /** A generate node given passages to cite (`cite`): which paragraph cites which chunk (citations.ts). */
+  citations?: Citation[];
+};
+
+/** Paragraph `paragraph` (from 0, blank-line separated) of a generated text cites source `[marker]`, a knowledge chunk. */
+export type Citation = { paragraph: number; marker: number; chunk_id: number; source_id: number; document_id: number | null };
+
+/** The decisions a reviewer can make at an approval node (review.ts). */
+export const REVIEW_DECISIONS = ['approve', 'reject', 'edit', 'request_changes'] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+
+/** One decision taken at an approval node, kept in the run's review log. */
+export type ReviewEntry = {
+  node_id: string;
+  /** The node whose document was reviewed (the approval's first dependency that wrote one), if any. */
+  reviewed_node: string | null;
+  decision: ReviewDecision;
+  comment: string | null;
+  actor_user_id: number | null;
+  timed_out: boolean;
+  at: number;
+  /** For an edit: the document version the reviewer's text became. */
+  document_version: number | null;
+};
 
 /** A loop node's progress: its iteration, the previous iteration's outputs, and what each iteration made. */
 export type LoopState = {
@@ -46,6 +74,8 @@ export type NodeRecord = {
   loop?: LoopState;
   /** Set when a fork took this node's outcome over from the run it was forked from (that run's id). */
   reusedFrom?: number;
+  /** The version its document is at in this run (loop iterations, reviewers' edits and re-runs each add one). */
+  docVersion?: number;
 };
 
 /** A finished node of the run a fork is made of, as the fork takes it over (fork.ts). */
@@ -96,6 +126,8 @@ export type RunMeta = {
   spent?: Spent;
   /** Why the run is paused, when it paused itself (a budget it would pass). */
   pauseReason?: { code: 'budget_exceeded'; message: string; limit: string } | null;
+  /** Every decision taken at its approval nodes, in order (review.ts). */
+  reviews?: ReviewEntry[];
 };
 
 export type RunEvent = { seq: number; type: string; at: number; node_id: string | null; data: Record<string, unknown> };
@@ -117,7 +149,16 @@ export type RunView = { meta: RunMeta; nodes: NodeRecord[]; lastSeq: number; map
 
 /** An external decision a run waits for (an approval node). */
 export type RunSignal =
-  | { type: 'approval'; node_id: string; approved: boolean; comment?: string | undefined; actor: number | null }
+  | {
+      type: 'approval';
+      node_id: string;
+      decision: ReviewDecision;
+      comment?: string | undefined;
+      /** For an edit: the document's new text (and optionally title). */
+      content?: string | undefined;
+      title?: string | undefined;
+      actor: number | null;
+    }
   | { type: 'event'; name: string; payload: unknown; actor: number | null };
 
 /** The answer to a signal: applied, or why not (a validation problem, or a conflict with the run's state). */

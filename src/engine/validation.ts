@@ -18,9 +18,9 @@ type Scope = 'node' | 'item' | 'loop';
 type Field = { field: string; template: string; scope: Scope };
 
 const ROOTS: Record<Scope, Set<string>> = {
-  node: new Set(['input', 'nodes', 'run', 'workflow']),
-  item: new Set(['input', 'nodes', 'run', 'workflow', 'item', 'index']),
-  loop: new Set(['input', 'nodes', 'run', 'workflow', 'loop']),
+  node: new Set(['input', 'nodes', 'run', 'workflow', 'review']),
+  item: new Set(['input', 'nodes', 'run', 'workflow', 'review', 'item', 'index']),
+  loop: new Set(['input', 'nodes', 'run', 'workflow', 'review', 'loop']),
 };
 
 /** A node's template fields, with what their templates may read. `inLoop`: the node is in a loop's body. */
@@ -149,6 +149,8 @@ export function graphIssues(nodes: WorkflowNode[]): Issue[] {
           else if (!ancestorsOf(n.id).has(target) && !(n.type === 'loop' && n.body.includes(target))) {
             issues.push({ path, message: `template refers to node "${target}", which is not upstream of "${n.id}"; add it to depends_on` });
           }
+        } else if (root === 'review') {
+          if (ref.length !== 2 || ref[1] !== 'comments') issues.push({ path, message: 'use review.comments' });
         } else if (root === 'loop') {
           const own = n.type === 'loop' ? n : loop;
           if (ref[1] === 'previous' && !(typeof ref[2] === 'string' && own?.body.includes(ref[2])))

@@ -3,6 +3,7 @@ import type { RunState } from './state';
 import { render, type TemplateContext } from './template';
 import type { WorkflowNode } from './definition';
 import { validateJson } from './json-schema';
+import { logReview } from './review';
 import { type ChildOutcome, NodeError, type NodeRecord, type RunMeta } from './types';
 
 /*
@@ -55,8 +56,13 @@ export function decideApproval(
   timedOut = false,
 ): void {
   rec.attempts = 1;
-  rec.output = { text: approved ? 'approved' : 'rejected', data: { approved, comment, actor_user_id: actor, timed_out: timedOut } };
+  const decision = approved ? 'approve' : 'reject';
+  rec.output = {
+    text: approved ? 'approved' : 'rejected',
+    data: { decision, approved, comment, actor_user_id: actor, timed_out: timedOut },
+  };
   d.state.emit(approved ? 'node.approved' : 'node.rejected', rec.id, { comment, actor_user_id: actor, timed_out: timedOut });
+  logReview(d.state, rec.id, decision, { comment, actor, timedOut });
   if (approved) d.state.finishNode(rec, 'succeeded', null);
   else d.state.finishNode(rec, 'failed', timedOut ? 'approval timed out' : `approval rejected${comment ? `: ${comment}` : ''}`);
 }

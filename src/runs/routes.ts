@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { ANY_ROLE, WRITERS } from '../lib/access';
 import { runs } from '../db/schema';
 import { type AppEnv, requestMeta } from '../lib/context';
+import { auditInsert } from '../lib/audit';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
@@ -313,8 +314,22 @@ export const runRoutes = createRouter()
       await ownedRun(c.var.db, c.var.principal.userId, p.id, p.runId);
       const stub = runStub(c.env, p.runId);
       const actor = c.var.principal.userId;
-      const result = await stub.signal(body.type === 'event' ? { ...body, payload: body.payload ?? null, actor } : { ...body, actor });
+      if (body.type === 'event') {
+        const result = await stub.signal({ ...body, payload: body.payload ?? null, actor });
+        if (!result.ok) throw new ApiError(result.code, result.message);
+        return c.json(await publicRun(c.var.db, await stub.view()), 200);
+      }
+      const { approved, ...rest } = body;
+      const decision = rest.decision ?? (approved ? 'approve' : 'reject');
+      // The run's object takes the decision once (it is the single writer of the run); the audit row follows it.
+      const result = await stub.signal({ ...rest, decision, actor });
       if (!result.ok) throw new ApiError(result.code, result.message);
+      await auditInsert(c.var.db, requestMeta(c), {
+        action: `run.review.${decision}`,
+        targetType: 'run',
+        targetId: p.runId,
+        details: { workflow_id: p.id, node_id: body.node_id, comment: body.comment ?? null, edited: decision === 'edit' },
+      });
       return c.json(await publicRun(c.var.db, await stub.view()), 200);
     },
   )

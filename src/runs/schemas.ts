@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { RUN_STATUSES } from '../db/schema';
 import { jsonObject } from '../lib/json';
+import { REVIEW_DECISIONS } from '../engine';
 
 /** Free-form run JSON; bounded in depth and size (src/lib/json.ts) so an input cannot break the run's RPC. */
 const Json = jsonObject();
@@ -86,6 +87,29 @@ export const RunParams = z.object({
     .openapi({ param: { name: 'runId', in: 'path' }, example: 1 }),
 });
 
+const CitationView = z
+  .object({
+    paragraph: z.number().int().openapi({ description: 'Paragraph of the text, from 0 (blank-line separated)' }),
+    marker: z.number().int().openapi({ description: 'The [n] the text cites it by' }),
+    chunk_id: z.number().int(),
+    source_id: z.number().int(),
+    document_id: z.number().int().nullable(),
+  })
+  .openapi('RunCitation');
+
+export const ReviewView = z
+  .object({
+    node_id: z.string(),
+    reviewed_node: z.string().nullable().openapi({ description: 'The node whose document was reviewed' }),
+    decision: z.enum(REVIEW_DECISIONS),
+    comment: z.string().nullable(),
+    actor_user_id: z.number().int().nullable().openapi({ description: 'Who decided; null when the timeout did' }),
+    timed_out: z.boolean(),
+    at: z.string(),
+    document_version: z.number().int().nullable().openapi({ description: "An edit: the document version holding the reviewer's text" }),
+  })
+  .openapi('RunReview');
+
 const NodeView = z
   .object({
     id: z.string(),
@@ -98,7 +122,15 @@ const NodeView = z
     waiting_until: z.string().nullable(),
     error: z.string().nullable(),
     output: z
-      .object({ text: z.string(), title: z.string().nullable(), data: Json.nullable(), document_id: z.number().int().nullable() })
+      .object({
+        text: z.string(),
+        title: z.string().nullable(),
+        data: Json.nullable(),
+        document_id: z.number().int().nullable(),
+        citations: z
+          .array(CitationView)
+          .openapi({ description: 'A generate node with `cite`: which paragraph cites which knowledge chunk' }),
+      })
       .nullable(),
     provider: z.string().nullable(),
     model: z.string().nullable(),
@@ -175,6 +207,7 @@ export const RunSchema = z
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
     last_event_seq: z.number().int(),
+    reviews: z.array(ReviewView).openapi({ description: 'Every decision taken at its approval nodes, in order' }),
     nodes: z.array(NodeView),
     attempts: z.array(AttemptView),
   })
@@ -226,16 +259,47 @@ export const StreamQuery = z.object({
     .openapi({ param: { name: 'after', in: 'query' }, description: 'Resume after this seq (or send Last-Event-ID)' }),
 });
 
+/** Why an approval signal cannot be applied as given; null when it can. */
+function approvalProblem(b: {
+  decision?: string | undefined;
+  approved?: boolean | undefined;
+  comment?: string | undefined;
+  content?: string | undefined;
+  title?: string | undefined;
+}) {
+  if ((b.decision === undefined) === (b.approved === undefined)) return 'give decision (or the earlier approved), not both';
+  if (b.decision === 'edit' && b.content === undefined) return 'content is required to edit';
+  if (b.decision !== 'edit' && (b.content !== undefined || b.title !== undefined)) return 'content and title go with decision edit';
+  if (b.decision === 'request_changes' && !b.comment?.trim()) return 'a comment saying what to change is required to request changes';
+  return null;
+}
+
 export const SignalBody = z
   .discriminatedUnion('type', [
     z
       .strictObject({
         type: z.literal('approval'),
         node_id: z.string().min(1).max(64),
-        approved: z.boolean(),
+        decision: z.enum(REVIEW_DECISIONS).optional().openapi({
+          description:
+            'approve; reject (fails the run); edit (content becomes a new version of the reviewed document, and what the nodes after read); request_changes (comment required: the enclosing loop goes round again, or the reviewed node runs again, with {{review.comments}})',
+        }),
+        approved: z.boolean().optional().openapi({ description: 'The earlier form: true is approve, false reject. Give this or decision' }),
         comment: z.string().max(2000).optional(),
+        content: z.string().min(1).max(500_000).optional().openapi({ description: "edit: the document's new text (Markdown)" }),
+        title: z
+          .string()
+          .trim()
+          .min(1)
+          .max(300)
+          .optional()
+          .openapi({ description: "edit: the document's new title (default: its first heading)" }),
       })
-      .openapi('RunApprovalSignal', { description: "An approval node's decision" }),
+      .superRefine((b, ctx) => {
+        const problem = approvalProblem(b);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [problem.startsWith('content') ? 'content' : 'decision'] });
+      })
+      .openapi('RunApprovalSignal', { description: "A review decision at an approval node (docs/engine.md, 'Review')" }),
     z
       .strictObject({
         type: z.literal('event'),

@@ -35,6 +35,7 @@ export async function publicRun(db: DB, view: RunView) {
     started_at: toIsoOrNull(meta.startedAt),
     finished_at: toIsoOrNull(meta.finishedAt),
     last_event_seq: view.lastSeq,
+    reviews: (meta.reviews ?? []).map((r) => ({ ...r, at: toIso(r.at) })),
     nodes: meta.nodes.map((def) => {
       const n = nodes.get(def.id)!;
       return {
@@ -48,7 +49,13 @@ export async function publicRun(db: DB, view: RunView) {
         waiting_until: n.status === 'waiting' ? toIsoOrNull(n.waitUntil) : null,
         error: n.error,
         output: n.output
-          ? { text: n.output.text, title: n.output.title ?? null, data: n.output.data ?? null, document_id: n.output.documentId ?? null }
+          ? {
+              text: n.output.text,
+              title: n.output.title ?? null,
+              data: n.output.data ?? null,
+              document_id: n.output.documentId ?? null,
+              citations: n.output.citations ?? [],
+            }
           : null,
         provider: n.provider,
         model: n.model,
