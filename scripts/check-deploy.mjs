@@ -13,7 +13,7 @@
 import { unstable_readConfig } from 'wrangler';
 
 /** Secrets: set with `wrangler secret put`, never as plain [vars] in a committed file. */
-const SECRET_NAMES = ['JWT_SECRET', 'PASSWORD_PEPPER', 'ENCRYPTION_KEYS', 'BOOTSTRAP_SECRET'];
+const SECRET_NAMES = ['JWT_SECRET', 'PASSWORD_PEPPER', 'ENCRYPTION_KEYS', 'BOOTSTRAP_SECRET', 'HEALTH_CHECK_SECRET'];
 
 /**
  * The problems of one resolved environment's variables, as sentences; none means deployable.

@@ -43,6 +43,7 @@ declare namespace Cloudflare {
     PASSWORD_PEPPER: string;
     ENCRYPTION_KEYS: string;
     BOOTSTRAP_SECRET: string;
+    HEALTH_CHECK_SECRET: string;
     RATE_LIMITER: DurableObjectNamespace<import('./index').RateLimiter>;
     WORKFLOW_RUN: DurableObjectNamespace<import('./index').WorkflowRun>;
     ROOM: DurableObjectNamespace<import('./index').Room>;

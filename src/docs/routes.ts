@@ -78,6 +78,12 @@ export function mountDocs(app: OpenAPIHono<AppEnv>) {
     description: 'An access token from /api/v3/auth/login, or an API key (dwc_...)',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKeyHeader', { type: 'apiKey', in: 'header', name: 'X-API-Key' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'healthSecret', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Health-Secret',
+    description: 'GET /api/v3/health only: the HEALTH_CHECK_SECRET secret, for monitors',
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'wsTicket', {
     type: 'apiKey',
     in: 'query',

@@ -1,13 +1,17 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { VERSION } from '../lib/config';
-import { createRouter, jsonResponse } from '../lib/openapi';
-import { runHealthChecks } from './checks';
+import type { MiddlewareHandler } from 'hono';
+import { type Access, ADMINS } from '../lib/access';
+import { isDevelopment, VERSION } from '../lib/config';
+import type { AppEnv } from '../lib/context';
+import { constantTimeEqual, sha256Hex } from '../lib/crypto';
+import { bearerSecurity, createRouter, jsonResponse, withAccess } from '../lib/openapi';
+import { READINESS_CACHE_MS, readiness } from './checks';
 
 const Check = z.object({ status: z.enum(['pass', 'fail']), latency_ms: z.number(), detail: z.string().optional() }).openapi('HealthCheck');
 const Health = z
   .object({
     status: z.enum(['healthy', 'unhealthy']),
-    environment: z.string(),
+    environment: z.enum(['development', 'production']).openapi({ description: 'development only with ENVIRONMENT=development' }),
     ai: z.object({
       provider: z.string().openapi({ description: 'Default provider (AI_PROVIDER)' }),
       chain: z.array(z.string()).openapi({ description: 'Default provider, then fallbacks' }),
@@ -48,18 +52,47 @@ export const livenessRoutes = createRouter().openapi(
   (c) => c.json({ status: 'ok' as const, version: VERSION, time: new Date().toISOString() }, 200),
 );
 
-export const healthRoutes = createRouter().openapi(
+/** Administrators, or their API keys with `security:read`; a monitor uses the secret header instead. */
+const READINESS: Access = { roles: ADMINS, scope: 'security:read' };
+
+/**
+ * Whether the request carries `X-Health-Secret` equal to the HEALTH_CHECK_SECRET secret. Unset,
+ * shorter than 32 characters, or a development value outside development: the header opens
+ * nothing, and the caller must be an administrator.
+ */
+async function monitorSecret(env: Env, presented: string | undefined): Promise<boolean> {
+  const configured = env.HEALTH_CHECK_SECRET ?? '';
+  if (!presented || configured.length < 32 || (!isDevelopment(env) && configured.startsWith('dev-only-'))) return false;
+  const [a, b] = await Promise.all([sha256Hex(configured), sha256Hex(presented)]);
+  return constantTimeEqual(new TextEncoder().encode(a), new TextEncoder().encode(b));
+}
+
+const monitorOrAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (await monitorSecret(c.env, c.req.header('x-health-secret'))) return next();
+  return c.var.guard(READINESS)(c, next);
+};
+
+const readinessRoute = withAccess(
+  READINESS,
   createRoute({
     method: 'get',
     path: '/',
     operationId: 'readiness',
     tags: ['health'],
-    security: [],
-    summary: 'Readiness: checks D1, KV, Durable Objects, the queue producer and secrets',
+    summary: 'Readiness: checks D1, KV, Durable Objects, the queue producer and secrets (administrators or X-Health-Secret)',
+    description:
+      'For administrators (API keys need `security:read`) or a monitor sending `X-Health-Secret` equal to the `HEALTH_CHECK_SECRET` secret. ' +
+      'One report is answered for 15 seconds per isolate (`time` says when it was checked), so probing it costs at most one round of checks per isolate in that time. ' +
+      'The public liveness probe is `GET /health`.',
     responses: { 200: jsonResponse(Health, 'All checks pass'), 503: jsonResponse(Health, 'At least one check failed') },
   }),
+);
+
+export const healthRoutes = createRouter().openapi(
+  { ...readinessRoute, middleware: monitorOrAdmin, security: [...bearerSecurity, { healthSecret: [] }] },
   async (c) => {
-    const report = await runHealthChecks(c.env);
+    const report = await readiness(c.env);
+    c.header('Cache-Control', `private, max-age=${READINESS_CACHE_MS / 1000}`);
     return report.status === 'healthy' ? c.json(report, 200) : c.json(report, 503);
   },
 );

@@ -95,7 +95,7 @@ describe('never an empty success', () => {
 
 describe('readiness', () => {
   it("reports each configured provider's model with its lifecycle", async () => {
-    const res = await api('GET', '/api/v3/health');
+    const res = await api('GET', '/api/v3/health', { headers: { 'x-health-secret': env.HEALTH_CHECK_SECRET } });
     expect(res.json.ai.models).toMatchObject({
       local: { model: 'local-extractive-v1', status: 'active' },
       openai: { model: 'gpt-6-luna', status: 'active' },
