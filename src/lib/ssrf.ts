@@ -8,7 +8,8 @@
  * (`localhost`, `*.local`, `*.internal`, single-label names, metadata host names), and every
  * literal address in every spelling — WHATWG URL parsing already turns decimal, octal and hex
  * IPv4 forms (`2130706433`, `0177.1`, `0x7f.0.0.1`) into dotted quads, and IPv6 is expanded here,
- * including IPv4-mapped, IPv4-compatible, NAT64 and 6to4 addresses that embed an IPv4 one.
+ * including IPv4-mapped, IPv4-compatible, IPv4-translated (SIIT), NAT64 and 6to4 addresses that
+ * embed an IPv4 one.
  *
  * What is not: the addresses a host *name* resolves to. Workers have no DNS API, and a lookup
  * over DNS-over-HTTPS would still race a rebinding answer. On Cloudflare a Worker's subrequests
@@ -95,7 +96,12 @@ function v6Problem(g: number[]): string | null {
   // ::ffff:a.b.c.d (IPv4-mapped) and ::a.b.c.d (IPv4-compatible): judged by the IPv4 address.
   if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || g[5] === 0))
     return embedded(g[6]!, g[7]!) ?? (g[5] === 0 ? 'IPv4-compatible' : null);
-  if (g[0] === 0x64 && g[1] === 0xff9b) return embedded(g[6]!, g[7]!) ?? null;
+  // ::ffff:0:a.b.c.d (IPv4-translated, RFC 2765/6145): a translator on the path turns it into the
+  // IPv4 address, private or not; nothing on the public internet is reached by one. The whole range.
+  if (g.slice(0, 4).every((x) => x === 0) && g[4] === 0xffff && g[5] === 0) return embedded(g[6]!, g[7]!) ?? 'IPv4-translated (SIIT)';
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 0) return embedded(g[6]!, g[7]!) ?? null;
+  // 64:ff9b:1::/48 is the local-use NAT64 prefix (RFC 8215): a network's own translator.
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return 'local-use NAT64';
   if (g[0] === 0x2002) return embedded(g[1]!, g[2]!) ?? null;
   if (g[0] === 0x2001 && g[1] === 0) return 'Teredo';
   if (g[0] === 0x2001 && g[1] === 0xdb8) return 'documentation';

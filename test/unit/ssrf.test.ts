@@ -63,6 +63,22 @@ describe('the outbound URL guard', () => {
     for (const url of forms) expect(refused(url), url).toMatch(/not public|malformed|not a valid/);
   });
 
+  it('refuses the IPv4-translated (SIIT) range ::ffff:0:0/96 and local-use NAT64, whatever address they embed', () => {
+    for (const url of [
+      'https://[::ffff:0:127.0.0.1]/',
+      'https://[::ffff:0:7f00:1]/',
+      'https://[0:0:0:0:ffff:0:a9fe:a9fe]/',
+      'https://[::ffff:0:10.0.0.1]/',
+      'https://[64:ff9b:1::a00:1]/',
+    ]) {
+      expect(refused(url), url).toMatch(/not public/);
+    }
+    expect(addressProblem('[::ffff:0:8.8.8.8]')).toBe('IPv4-translated (SIIT)');
+    expect(addressProblem('[::ffff:0:127.0.0.1]')).toBe('loopback');
+    expect(addressProblem('[64:ff9b:1::808:808]')).toBe('local-use NAT64');
+    expect(addressProblem('[64:ff9b::808:808]')).toBeNull(); // the well-known NAT64 prefix to a public address
+  });
+
   it('refuses local and metadata names, single labels, credentials and other schemes', () => {
     expect(refused('https://localhost/')).toMatch(/local or metadata/);
     expect(refused('https://api.localhost/')).toMatch(/local or metadata/);
