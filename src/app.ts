@@ -24,6 +24,7 @@ import { mlRoutes } from './ml/routes';
 import { documentRoutes, runContinueRoutes } from './documents/routes';
 import { knowledgeRoutes } from './knowledge/routes';
 import { knowledgeSourceRoutes } from './knowledge/source-routes';
+import { documentCitationRoutes } from './knowledge/citation-routes';
 import { documentExportRoutes, exportRoutes, runExportRoutes } from './exports/routes';
 import { realtimeRoutes } from './realtime/routes';
 import { recommendationDataRoutes } from './recommendations/routes';
@@ -110,6 +111,7 @@ export const app = base
   .route('/api/v3/workflows', runExportRoutes)
   .route('/api/v3/documents', documentRoutes)
   .route('/api/v3/documents', documentExportRoutes)
+  .route('/api/v3/documents', documentCitationRoutes)
   .route('/api/v3/exports', exportRoutes)
   .route('/api/v3/knowledge-bases', knowledgeRoutes)
   .route('/api/v3/knowledge-bases', knowledgeSourceRoutes)

@@ -67,6 +67,7 @@ export function startAttempt(
       signal: controller.signal,
       onToken: (text) => state.broadcast.token(rec.id, text),
       fallback: meta.settings.fallback_providers,
+      ownerId: meta.ownerId,
     }),
   );
   // Every call of the attempt counts on its record, whether the attempt succeeds or not.

@@ -26,6 +26,7 @@ export const NODE_TYPES = [
   'loop',
   'wait',
   'wait_for_event',
+  'retrieve',
 ] as const;
 /** A name for the events a wait_for_event node waits for. */
 export const EventName = z
@@ -95,6 +96,10 @@ export const Condition = z
 const GenerateFields = {
   prompt: Template.min(1).openapi({ example: 'Write an outline about {{input.topic}}' }),
   system: Template.optional(),
+  cite: z.array(NodeId).min(1).max(5).optional().openapi({
+    description:
+      'Retrieve nodes upstream whose passages the model is given as numbered sources and asked to cite as [n]; the document records which paragraph cites which chunk',
+  }),
   ...ai,
   max_tokens: z.number().int().min(1).max(8192).optional(),
   temperature: z.number().min(0).max(2).optional(),
@@ -222,6 +227,19 @@ export const NodeSchema = z
         .max(30 * 86_400)
         .default(86_400),
       on_timeout: z.enum(['fail', 'continue']).default('fail'),
+    }),
+    z.strictObject({
+      ...base,
+      type: z.literal('retrieve'),
+      knowledge_base_id: z.number().int().positive().openapi({ description: 'One of your knowledge bases' }),
+      query: Template.min(1).openapi({ example: '{{input.question}}' }),
+      top_k: z.number().int().min(1).max(20).default(4).openapi({ description: 'At most this many passages, best first' }),
+      min_score: z
+        .number()
+        .min(-1)
+        .max(1)
+        .optional()
+        .openapi({ description: "None below this cosine similarity to the query (under the base's embedding)" }),
     }),
   ])
   .openapi('WorkflowNode');

@@ -1,3 +1,4 @@
+import { citationsIn, citedPassages, withSources } from './citations';
 import { evaluateCondition } from './condition';
 import { render, renderWithinBudget, type Compaction, type TemplateContext } from './template';
 import { applyTransform } from './transform';
@@ -75,13 +76,14 @@ export async function executeNode(
         throw new NodeError(err instanceof Error ? err.message : String(err), false);
       }
       const system = node.system ? render(node.system, ctx) : undefined;
+      const sources = citedPassages(node.cite, ctx);
       const messages = [
         ...(system ? [{ role: 'system' as const, content: system }] : []),
-        { role: 'user' as const, content: rendered.text },
+        { role: 'user' as const, content: withSources(rendered.text, sources) },
       ];
       const r = await callModel(node, settings, deps, 'generate', messages, maxTokens, node.temperature);
       return {
-        output: { text: r.text, title: titleOf(r.text) },
+        output: { text: r.text, title: titleOf(r.text), ...(sources.length ? { citations: citationsIn(r.text, sources) } : {}) },
         provider: r.provider,
         model: r.model,
         tokensIn: r.tokensIn,
@@ -154,6 +156,23 @@ export async function executeNode(
       const result = evaluateCondition(node.condition.operator, left, right);
       const chosen = result ? node.then : node.else;
       return { output: { text: String(result), data: { result, chosen } }, tokensIn: 0, tokensOut: 0, compaction: null };
+    }
+    case 'retrieve': {
+      const query = render(node.query, ctx).trim().slice(0, 2000);
+      if (!query) throw new NodeError('nothing to retrieve: the query is empty', false);
+      const { passages } = await deps.retrieve({
+        knowledgeBaseId: node.knowledge_base_id,
+        query,
+        topK: node.top_k,
+        minScore: node.min_score,
+      });
+      const text = passages.map((p, i) => `[${i + 1}] ${p.title ? `${p.title}: ` : ''}${p.text}`).join('\n\n');
+      return {
+        output: { text, data: { query, knowledge_base_id: node.knowledge_base_id, passages } },
+        tokensIn: 0,
+        tokensOut: 0,
+        compaction: null,
+      };
     }
     case 'notify':
       throw new NodeError('notify nodes need the notification layer, which this deployment does not have yet', false);

@@ -45,8 +45,25 @@ export type ExecDeps = {
   summarize: (text: string, maxWords: number) => string;
   /** Text analyses by name (sentiment, keywords, readability …). */
   analyze: (text: string, analyses: string[]) => Record<string, unknown>;
+  /**
+   * Passages of one of the run owner's knowledge bases that best answer the query, best first.
+   * Throws a NodeError: not retryable for a base the owner does not have.
+   */
+  retrieve: (q: { knowledgeBaseId: number; query: string; topK: number; minScore?: number | undefined }) => Promise<{
+    passages: RetrievedPassage[];
+  }>;
   signal: AbortSignal;
   onToken: (text: string) => void;
+};
+
+/** A knowledge chunk a retrieve node found; `score` is its cosine similarity to the query. */
+export type RetrievedPassage = {
+  chunk_id: number;
+  source_id: number;
+  document_id: number | null;
+  title: string | null;
+  text: string;
+  score: number;
 };
 
 /** Subchain nodes run another workflow as a child run; these reach the child runs. */
@@ -65,7 +82,13 @@ export type EnginePorts = {
   d1: D1Database;
   logLevel: string | undefined;
   /** Binds node execution to the deployment's providers and text algorithms, once per attempt. */
-  execution(o: { signal: AbortSignal; onToken: (t: string) => void; fallback: readonly string[] | undefined }): ExecDeps;
+  execution(o: {
+    signal: AbortSignal;
+    onToken: (t: string) => void;
+    fallback: readonly string[] | undefined;
+    /** The run's owner: retrieval reads only their knowledge bases. */
+    ownerId: number;
+  }): ExecDeps;
   /** Publishes run events to the workflow's room for WebSocket subscribers; a repeated `source` is ignored there. */
   publish(workflowId: number, items: { source: string; payload: Record<string, unknown> }[]): Promise<void>;
   /** Hands domain events from the run's outbox to the events queue; throws if they were not accepted. */

@@ -14,6 +14,8 @@ import {
   summarize,
 } from '../ai';
 import { callCost } from '../costs';
+import { ApiError } from '../lib/errors';
+import { retrieve } from '../knowledge';
 
 const asProvider = (p: string | undefined): ProviderName | undefined =>
   (PROVIDERS as readonly string[]).includes(p ?? '') ? (p as ProviderName) : undefined;
@@ -27,7 +29,7 @@ const asAnalyses = (list: string[]) => list.filter((a): a is AnalysisKind => (AN
  */
 export function executionDeps(
   env: Env,
-  o: { signal: AbortSignal; onToken: (t: string) => void; fallback: readonly string[] | undefined },
+  o: { signal: AbortSignal; onToken: (t: string) => void; fallback: readonly string[] | undefined; ownerId: number },
 ): ExecDeps {
   const aiEnv: AiEnv = env;
   return {
@@ -55,5 +57,15 @@ export function executionDeps(
     },
     summarize: (text, maxWords) => summarize(text, { maxWords }),
     analyze: (text, analyses) => analyzeText(text, asAnalyses(analyses)),
+    retrieve: async (q) => {
+      try {
+        return await retrieve(env, o.ownerId, q);
+      } catch (err) {
+        // A missing base (or someone else's) or one built with another embedding stays so; an embedding service that is down may not.
+        if (err instanceof ApiError)
+          throw new NodeError(`knowledge base ${q.knowledgeBaseId}: ${err.message}`, err.code === 'service_unavailable');
+        throw err;
+      }
+    },
   };
 }
