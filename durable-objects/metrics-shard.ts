@@ -166,6 +166,10 @@ export class MetricsShard extends DurableObject<Env> implements MetricsShardRpc 
       ? JSON.stringify(addCounts(series.counts ? (JSON.parse(series.counts) as number[]) : [], delta.counts))
       : series.counts;
     const value = delta.gauge === 'set' ? delta.last : delta.gauge === 'add' ? series.value + delta.sum : series.value;
+    // Each value is finite (JSON has no Infinity), but a total of finite ones is not always: two
+    // records of 1e308 would leave +Inf in the series for good, since nothing can be added back.
+    if (!Number.isFinite(series.sum + delta.sum) || !Number.isFinite(value))
+      throw new Refused(`${family.name}: this value would make its total non-finite`);
     sql.exec(
       'UPDATE series SET count = count + ?, sum = sum + ?, value = ?, counts = ?, updated_at = ? WHERE id = ?',
       delta.count,

@@ -5,6 +5,7 @@ import type { DB } from '../db/client';
 import { rateLimitPolicies, type LIMIT_SUBJECTS, type ROUTE_CLASSES } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { limiter, rateLimitHeaders, secondsUntil } from '../lib/limits';
+import { log } from '../lib/log';
 import { formatAddress, parseAddress } from './cidr';
 import { recordSecurityEvent } from './events';
 
@@ -122,6 +123,11 @@ export const subjectKey = (s: Subject) => `rl:${s.kind}:${s.id}`;
 export type LimitContext = { classes: RouteClass[]; userId: number | null; ip: string | null };
 /** One subject's windows after counting this request: the answer of its object. */
 export type Counted = { subject: Subject; result: HitAllResult };
+/** A subject whose count could not be taken, and why. */
+export type Uncounted = { subject: Subject; failure: string };
+
+/** Retry-After of a write refused because the limiter was unavailable. */
+export const LIMITER_RETRY_AFTER_SECONDS = 5;
 
 /** Of the windows just counted, the one a client should watch: fewest left, then the longest wait. */
 function tightest(windows: WindowState[]): WindowState {
@@ -133,17 +139,44 @@ function tightest(windows: WindowState[]): WindowState {
  * classes, with one RPC: the subject's object counts all those windows at once, all or nothing.
  * Null, without calling any object, when no policy applies.
  */
-export async function countSubject(env: Env, db: DB, subject: Subject, classes: RouteClass[]): Promise<Counted | null> {
-  const specs = (await cachedPolicies(db))
-    .filter((p) => p.enabled && p.subject === subject.kind && classes.includes(p.routeClass))
-    .map((p) => ({ name: p.name, limit: p.limit, windowSeconds: p.windowSeconds }));
-  if (specs.length === 0) return null;
-  return { subject, result: await limiter(env, subjectKey(subject)).hitAll(specs) };
+export async function countSubject(env: Env, db: DB, subject: Subject, classes: RouteClass[]): Promise<Counted | Uncounted | null> {
+  try {
+    const specs = (await cachedPolicies(db))
+      .filter((p) => p.enabled && p.subject === subject.kind && classes.includes(p.routeClass))
+      .map((p) => ({ name: p.name, limit: p.limit, windowSeconds: p.windowSeconds }));
+    if (specs.length === 0) return null;
+    return { subject, result: await limiter(env, subjectKey(subject)).hitAll(specs) };
+  } catch (err) {
+    return { subject, failure: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
+ * What happens when a count cannot be taken (the subject's limiter object, or the policies' D1
+ * read, failed): writes and the sign-in family fail closed with 503 and `Retry-After`, since a
+ * limit that silently stops counting is what credential stuffing and runaway scripts need; reads
+ * fail open, so an outage of the limiter is not an outage of the whole API. Either way the reason
+ * is logged once per request, with the subjects that went uncounted.
+ */
+function settleFailures(env: Env, failures: Uncounted[], req: LimitContext): void {
+  if (failures.length === 0) return;
+  const closed = req.classes.includes('write') || req.classes.includes('auth');
+  log(env.LOG_LEVEL, 'error', 'rate limiter unavailable', {
+    outcome: closed ? 'refused (fail closed: write)' : 'allowed (fail open: read)',
+    subjects: failures.map((f) => `${f.subject.kind}:${f.subject.id}`),
+    failure: failures[0]!.failure,
+    route_classes: req.classes,
+  });
+  if (closed) {
+    throw new ApiError('service_unavailable', 'Rate limiting is unavailable, so changes are refused for now; retry shortly', {
+      headers: { 'Retry-After': String(LIMITER_RETRY_AFTER_SECONDS) },
+    });
+  }
 }
 
 /**
  * Turns the subjects' counts into the answer: the IETF headers of the tightest window, or null
- * when nothing was counted; throws 429 when any window is full, after recording one security
+ * when nothing was counted; throws 503 for a write some count failed for (settleFailures); 429 when any window is full, after recording one security
  * event for the first refusal in each full window.
  *
  * Across subjects counting is not atomic: when the IP's window is full but the user's is not,
@@ -152,10 +185,15 @@ export async function countSubject(env: Env, db: DB, subject: Subject, classes: 
 export async function settleLimits(
   env: Env,
   db: DB,
-  counts: (Counted | null)[],
+  counts: (Counted | Uncounted | null)[],
   req: LimitContext,
 ): Promise<Record<string, string> | null> {
-  const counted = counts.filter((c): c is Counted => c !== null);
+  settleFailures(
+    env,
+    counts.filter((c): c is Uncounted => c !== null && 'failure' in c),
+    req,
+  );
+  const counted = counts.filter((c): c is Counted => c !== null && 'result' in c);
   if (counted.length === 0) return null;
   const now = Date.now();
   if (counted.every((c) => c.result.allowed)) {
