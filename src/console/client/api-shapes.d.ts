@@ -95,6 +95,8 @@ export type EventData = {
   timed_out?: boolean;
   actor_user_id?: number;
   comment?: string;
+  reviewed_node?: string;
+  version?: number;
   title?: string;
   provider?: string;
   model?: string;
@@ -122,7 +124,36 @@ export type DocumentSummary = {
   updated_at: string;
 };
 
-export type Document = Omit<DocumentSummary, 'excerpt'> & { content: string };
+/** Where a document's text came from (src/documents/views.ts). */
+export type Provenance = {
+  origin: string;
+  provider: string | null;
+  model: string | null;
+  language_model: boolean;
+  edited: boolean;
+  citations: { paragraph: number; marker: number; chunk_id: number; source_id: number }[];
+  reviews: {
+    node_id: string;
+    decision: string;
+    comment: string | null;
+    actor_user_id: number | null;
+    timed_out: boolean;
+    at: string;
+    document_version: number | null;
+  }[];
+};
+
+export type Document = Omit<DocumentSummary, 'excerpt'> & { content: string; provenance: Provenance };
+
+/** GET /api/v3/documents/{id}/citations */
+export type DocumentCitations = {
+  items: {
+    paragraph: number;
+    marker: number;
+    chunk_id: number;
+    chunk: { text: string; title: string | null; knowledge_base_id: number } | null;
+  }[];
+};
 
 export type DocumentVersion = { version: number; title: string; content: string; created_by: number | null; created_at: string };
 

@@ -1,5 +1,5 @@
 /** /console/documents.js: document search and list, one document with its versions. */
-import type { Document, DocumentSummary, DocumentVersion, Page } from './api-shapes.js';
+import type { Document, DocumentCitations, DocumentSummary, DocumentVersion, Page } from './api-shapes.js';
 import { api, query } from './api.js';
 import { append, busy, type Child, field, fmtTime, h, type ViewContext } from './dom.js';
 
@@ -118,12 +118,76 @@ function metaList(doc: Document): HTMLDListElement {
   );
 }
 
+/**
+ * Who or what wrote the document, said plainly: text from the local provider carries a visible
+ * label, since it was written by deterministic text algorithms and not by a language model.
+ */
+function provenanceLabel(doc: Document): HTMLParagraphElement | null {
+  const p = doc.provenance;
+  if (p.provider === 'local')
+    return h(
+      'p',
+      { class: 'label local-provider', role: 'note' },
+      'Not written by a language model: the local provider drafted this with text algorithms.',
+    );
+  if (p.language_model) return h('p', { class: 'label', role: 'note' }, `Written by a language model: ${p.provider} / ${p.model}.`);
+  return null;
+}
+
+function reviewList(doc: Document): HTMLElement | null {
+  const reviews = doc.provenance.reviews;
+  if (!reviews.length) return null;
+  return h(
+    'ol',
+    { class: 'reviews', 'aria-label': 'Review decisions' },
+    reviews.map((r) =>
+      h(
+        'li',
+        {},
+        `${r.decision.replace('_', ' ')} at ${r.node_id}`,
+        r.timed_out ? ' (on timeout)' : r.actor_user_id ? ` by user ${r.actor_user_id}` : '',
+        r.document_version ? ` → version ${r.document_version}` : '',
+        r.comment ? `: ${r.comment}` : '',
+        ' · ',
+        h('time', { datetime: r.at }, fmtTime(r.at)),
+      ),
+    ),
+  );
+}
+
+function citationList(cited: DocumentCitations | null): HTMLElement | null {
+  if (!cited?.items.length) return null;
+  return h(
+    'ol',
+    { class: 'citations', 'aria-label': 'Cited sources' },
+    cited.items.map((c) =>
+      h(
+        'li',
+        {},
+        h('strong', {}, `[${c.marker}]`),
+        ` paragraph ${c.paragraph + 1} cites `,
+        c.chunk
+          ? [
+              `${c.chunk.title || 'a source'} (knowledge base ${c.chunk.knowledge_base_id}, chunk ${c.chunk_id})`,
+              h('blockquote', {}, c.chunk.text.slice(0, 400)),
+            ]
+          : `chunk ${c.chunk_id} (its source was deleted since)`,
+      ),
+    ),
+  );
+}
+
 export async function documentView({ root, signal }: ViewContext, id: number, version: number | null): Promise<void> {
   const [doc, versions, shown] = await Promise.all([
     api<Document>('GET', `/api/v3/documents/${id}`, undefined, { signal }),
     api<{ items: DocumentVersion[] }>('GET', `/api/v3/documents/${id}/versions`, undefined, { signal }),
     version ? api<DocumentVersion>('GET', `/api/v3/documents/${id}/versions/${version}`, undefined, { signal }) : null,
   ]);
+  const cited = doc.provenance.citations.length
+    ? await api<DocumentCitations>('GET', `/api/v3/documents/${id}/citations`, undefined, { signal })
+    : null;
+  const reviews = reviewList(doc);
+  const citations = citationList(cited);
   const current = shown || { version: doc.version, title: doc.title, content: doc.content, created_at: doc.updated_at };
   const isOld = current.version !== doc.version;
   const versionList = h(
@@ -146,6 +210,7 @@ export async function documentView({ root, signal }: ViewContext, id: number, ve
     root,
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/documents' }, 'Documents')),
     h('h1', {}, current.title || `Document ${id}`),
+    provenanceLabel(doc),
     isOld
       ? h(
           'p',
@@ -170,6 +235,8 @@ export async function documentView({ root, signal }: ViewContext, id: number, ve
         metaList(doc),
         h('h2', {}, 'Versions'),
         versionList,
+        citations ? [h('h2', {}, 'Sources cited'), citations] : null,
+        reviews ? [h('h2', {}, 'Reviews'), reviews] : null,
       ),
     ),
   );

@@ -65,7 +65,7 @@ function update(n: NodeState, changes: Partial<NodeState>): void {
   Object.assign(n, changes);
 }
 
-function nodeCard(n: RunNode, base: string, onChange: OnChange, prompt: string | undefined): NodeEls {
+function nodeCard(n: RunNode, base: string, onChange: OnChange, prompt: string | undefined, reviewed: () => string): NodeEls {
   const el: NodeEls = {
     card: h('article', { class: 'node card', 'data-node': n.id, 'aria-labelledby': `node-${n.id}` }),
     status: h('span'),
@@ -86,32 +86,71 @@ function nodeCard(n: RunNode, base: string, onChange: OnChange, prompt: string |
     el.doc,
     el.fork,
   );
-  if (n.type === 'approval') buildApproval(n, el, base, onChange);
+  if (n.type === 'approval') buildApproval(n, el, base, onChange, reviewed);
   return el;
 }
 
-function buildApproval(n: RunNode, el: NodeEls, base: string, onChange: OnChange): void {
+type Decision = 'approve' | 'reject' | 'edit' | 'request_changes';
+const DECIDED: Record<Decision, string> = {
+  approve: 'Approved',
+  reject: 'Rejected',
+  edit: 'Saved the edit and approved',
+  request_changes: 'Requested changes at',
+};
+
+/**
+ * The four review decisions (docs/engine.md, "Review"): approve, reject, request changes (the
+ * comment says what to change) and edit, whose text area starts from the reviewed document.
+ */
+function buildApproval(n: RunNode, el: NodeEls, base: string, onChange: OnChange, reviewed: () => string): void {
   const box = el.approval;
   const comment = h('input', { name: 'comment', maxlength: 2000, autocomplete: 'off' });
-  const decide = (approved: boolean) => {
-    const button = h(
-      'button',
-      { type: 'button', class: approved ? '' : 'danger', 'aria-label': `${approved ? 'Approve ' : 'Reject '}${n.id}` },
-      approved ? 'Approve' : 'Reject',
-    );
-    button.addEventListener('click', async () => {
-      const body: { type: 'approval'; node_id: string; approved: boolean; comment?: string } = {
-        type: 'approval',
-        node_id: n.id,
-        approved,
-      };
-      if (comment.value.trim()) body.comment = comment.value.trim();
-      const run = await busy(button, box, () => api<Run>('POST', `${base}/events`, body));
-      if (run) onChange(run, approved ? `Approved ${n.id}` : `Rejected ${n.id}`);
-    });
-    return button;
+  const text = h('textarea', { name: 'content', rows: 10, maxlength: 500000 });
+  const send = async (button: HTMLButtonElement, decision: Decision) => {
+    const body: { type: 'approval'; node_id: string; decision: Decision; comment?: string; content?: string } = {
+      type: 'approval',
+      node_id: n.id,
+      decision,
+    };
+    if (comment.value.trim()) body.comment = comment.value.trim();
+    else if (decision === 'request_changes') {
+      showError(box, new Error('Say in the comment what to change, then request changes.'));
+      comment.focus();
+      return;
+    }
+    if (decision === 'edit') body.content = text.value;
+    const run = await busy(button, box, () => api<Run>('POST', `${base}/events`, body));
+    if (!run) return;
+    // The next wait (after a request for changes) is a new decision: it starts from empty fields.
+    comment.value = '';
+    text.value = '';
+    onChange(run, `${DECIDED[decision]} ${n.id}`);
   };
-  box.append(el.message, field(`Comment on ${n.id} (optional)`, comment), h('div', { class: 'actions' }, decide(true), decide(false)));
+  const button = (decision: Decision, label: string, aria: string, cls = '') => {
+    const b = h('button', { type: 'button', class: cls, 'aria-label': `${aria} ${n.id}` }, label);
+    b.addEventListener('click', () => send(b, decision));
+    return b;
+  };
+  const edit = h('details', { class: 'edit' }, h('summary', {}, 'Edit the document'));
+  edit.addEventListener('toggle', () => {
+    if (edit.open && !text.value) text.value = reviewed();
+  });
+  edit.append(
+    field(`Edited text for ${n.id}`, text, 'Saving approves it: this text goes on to the next nodes'),
+    button('edit', 'Save edit', 'Save edit at'),
+  );
+  box.append(
+    el.message,
+    field(`Comment on ${n.id} (optional)`, comment, 'Required to request changes: say what to change'),
+    h(
+      'div',
+      { class: 'actions' },
+      button('approve', 'Approve', 'Approve'),
+      button('request_changes', 'Request changes', 'Request changes at', 'quiet'),
+      button('reject', 'Reject', 'Reject', 'danger'),
+    ),
+    edit,
+  );
 }
 
 /**
@@ -153,6 +192,7 @@ function renderNode(n: NodeState): void {
   }
   const parts = [`attempts: ${n.attempts}`];
   if (n.provider) parts.push(n.provider + (n.model ? ` / ${n.model}` : ''));
+  if (n.provider === 'local') parts.push('not a language model');
   if (n.tokensIn || n.tokensOut) parts.push(`${fmtNumber(n.tokensIn)} tokens in, ${fmtNumber(n.tokensOut)} out`);
   if (n.compacted) parts.push('context compacted');
   if (n.title) parts.push(`title: ${n.title}`);
@@ -312,7 +352,9 @@ export async function runView({ root, signal }: ViewContext, workflowId: number,
   // The approval message until a node.waiting event brings the one the run was pinned to.
   const definitions = new Map(wf.nodes.map((d) => [d.id, d]));
   for (const v of initial.nodes) {
-    const el = nodeCard(v, base, onChange, definitions.get(v.id)?.prompt);
+    // An approval reviews its first dependency that wrote a document; edits start from that text.
+    const reviewed = () => (definitions.get(v.id)?.depends_on ?? []).map((d) => state.nodes.get(d)).find((s) => s?.title)?.text ?? '';
+    const el = nodeCard(v, base, onChange, definitions.get(v.id)?.prompt, reviewed);
     const message = definitions.get(v.id)?.message;
     state.nodes.set(v.id, { id: v.id, type: v.type, seq: 0, status: 'pending', attempts: 0, text: '', message, el });
     nodesEl.append(el.card);

@@ -17,6 +17,10 @@ function describe(e: RunEvent): string {
       return d.reason === 'approval'
         ? `waiting for approval${d.message ? `: ${d.message}` : ''}`
         : `waiting for child run ${d.child_run_id}`;
+    case 'node.edited':
+      return `by user ${d.actor_user_id}: ${d.reviewed_node} edited (version ${d.version})${d.comment ? `: ${d.comment}` : ''}`;
+    case 'node.changes_requested':
+      return `by user ${d.actor_user_id}: ${d.comment}`;
     case 'node.approved':
     case 'node.rejected':
       return (d.timed_out ? 'on timeout' : `by user ${d.actor_user_id}`) + (d.comment ? `: ${d.comment}` : '');
