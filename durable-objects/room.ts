@@ -1,10 +1,13 @@
 import { DurableObject } from 'cloudflare:workers';
 import { log } from '../src/lib/log';
-import { hubStub, statsStub, type RoomEvent, type RoomRpc } from '../src/realtime/rpc';
+import { userChannel } from '../src/realtime/protocol';
+import { hubStub, MAX_ROOM_MEMBERS, statsStub, type RoomEvent, type RoomRpc } from '../src/realtime/rpc';
 
 /**
  * Room — one object per room (`idFromName(room)`: `workflow:<id>` for a workflow's run events,
- * `room:<name>` for named rooms). It owns the room's ordered event log and its subscribers.
+ * `room:<owner id>:<name>` for named rooms). It owns the room's ordered event log, its
+ * subscribers and, for a named room, its access list: the users its owner admitted (the owner is
+ * implied; the hub checks it, since only the hub knows who is asking).
  *
  * Why a single writer: the room assigns each event its sequence number, so every subscriber
  * sees the same events in the same order and a client can say "I have everything up to N".
@@ -16,8 +19,8 @@ import { hubStub, statsStub, type RoomEvent, type RoomRpc } from '../src/realtim
  * Durable Object calls from one stub arrive in order; hubs also check sequence numbers and fetch
  * any gap from `since()`, so delivery stays gap-free even across evictions.
  *
- * What survives eviction: the log (the newest RETAIN events) and the subscriber list, both in
- * SQLite storage. The stub cache is memory only and is rebuilt on demand.
+ * What survives eviction: the log (the newest RETAIN events), the subscriber list and the access
+ * list, all in SQLite storage. The stub cache is memory only and is rebuilt on demand.
  */
 const RETAIN = 5000;
 
@@ -27,7 +30,8 @@ export class Room extends DurableObject<Env> implements RoomRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, source TEXT UNIQUE, payload TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS subscribers (hub TEXT PRIMARY KEY, since INTEGER NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS subscribers (hub TEXT PRIMARY KEY, since INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS members (user_id INTEGER PRIMARY KEY, granted_at INTEGER NOT NULL);`);
   }
 
   /** Appends events (skipping sources already in the log) and fans them out. Returns the last seq. */
@@ -95,6 +99,23 @@ export class Room extends DurableObject<Env> implements RoomRpc {
 
   lastSeq(): number {
     return this.ctx.storage.sql.exec<{ s: number | null }>('SELECT max(seq) AS s FROM events').one().s ?? 0;
+  }
+
+  grant(userId: number): boolean {
+    const sql = this.ctx.storage.sql;
+    if (this.admits(userId)) return true;
+    if (sql.exec<{ n: number }>('SELECT count(*) AS n FROM members').one().n >= MAX_ROOM_MEMBERS) return false;
+    sql.exec('INSERT INTO members (user_id, granted_at) VALUES (?, ?)', userId, Date.now());
+    return true;
+  }
+
+  revoke(userId: number): void {
+    this.ctx.storage.sql.exec('DELETE FROM members WHERE user_id = ?', userId);
+    this.unsubscribe(userChannel(userId));
+  }
+
+  admits(userId: number): boolean {
+    return this.ctx.storage.sql.exec('SELECT 1 FROM members WHERE user_id = ?', userId).toArray().length > 0;
   }
 
   private subscriberCount(): number {

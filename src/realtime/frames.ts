@@ -1,6 +1,6 @@
 import { getDb } from '../db/client';
 import { ClientFrame, namedRoom, userChannel, workflowRoom, type Attachment } from './protocol';
-import { roomStub, type RoomEvent } from './rpc';
+import { MAX_ROOM_MEMBERS, roomStub, type RoomEvent } from './rpc';
 import { getWorkflow } from '../workflows';
 
 /** What frame handling needs from the hub object; the hub implements it. */
@@ -66,20 +66,48 @@ export async function handleFrame(hub: HubContext, ws: WebSocket, text: string):
     }
     case 'leave_workflow':
       return leave(hub, ws, workflowRoom(frame.workflow_id));
-    case 'join_room':
-      return join(hub, ws, namedRoom(frame.room), frame.after);
+    case 'join_room': {
+      const owner = frame.owner_id ?? att.userId;
+      const room = namedRoom(owner, frame.room);
+      if (!(await mayUse(hub, att, owner, room))) return error(hub, ws, 'forbidden', notAdmitted(frame.room, owner));
+      return join(hub, ws, room, frame.after);
+    }
     case 'leave_room':
-      return leave(hub, ws, namedRoom(frame.room));
+      return leave(hub, ws, namedRoom(frame.owner_id ?? att.userId, frame.room));
     case 'publish': {
-      const room = namedRoom(frame.room);
+      const owner = frame.owner_id ?? att.userId;
+      const room = namedRoom(owner, frame.room);
       if (att.rooms[room] === undefined) return error(hub, ws, 'forbidden', `join ${frame.room} before publishing to it`);
+      // Checked again: the owner may have revoked this member since it joined.
+      if (!(await mayUse(hub, att, owner, room))) return error(hub, ws, 'forbidden', notAdmitted(frame.room, owner));
       const seq = await roomStub(hub.bindings, room).publish(room, [
         { payload: { type: 'message', from_user_id: att.userId, data: frame.data } },
       ]);
       return sendFrame(hub, ws, { type: 'published', room, seq });
     }
+    case 'grant_room':
+    case 'revoke_room': {
+      // Only on your own rooms: the owner is the sender, never a field of the frame.
+      const room = namedRoom(att.userId, frame.room);
+      const stub = roomStub(hub.bindings, room);
+      if (frame.type === 'revoke_room') {
+        await stub.revoke(frame.user_id);
+        return sendFrame(hub, ws, { type: 'revoked', room, user_id: frame.user_id });
+      }
+      if (frame.user_id !== att.userId && !(await stub.grant(frame.user_id)))
+        return error(hub, ws, 'too_large', `a room admits at most ${MAX_ROOM_MEMBERS} users besides its owner`);
+      return sendFrame(hub, ws, { type: 'granted', room, user_id: frame.user_id });
+    }
   }
 }
+
+/** The owner always; anyone else only while on the room's access list. */
+async function mayUse(hub: HubContext, att: Attachment, owner: number, room: string): Promise<boolean> {
+  return owner === att.userId || (await roomStub(hub.bindings, room).admits(att.userId));
+}
+
+// The same answer for a room that does not exist and one you were not granted.
+const notAdmitted = (name: string, owner: number) => `room ${name} of user ${owner} is not one you have been granted`;
 
 /**
  * Joins a room. With `after`, the events after it are replayed from the room's log first; live

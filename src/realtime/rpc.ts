@@ -16,7 +16,15 @@ export interface RoomRpc {
   since(after: number, limit: number): RoomEvent[];
   firstSeq(): number;
   lastSeq(): number;
+  /** Named rooms' access list (the owner is implied): adds a user; false when the list is full. */
+  grant(userId: number): boolean;
+  /** Removes a user from the access list and stops delivering to their hub. */
+  revoke(userId: number): void;
+  admits(userId: number): boolean;
 }
+
+/** Users a named room's owner may admit besides themself. */
+export const MAX_ROOM_MEMBERS = 1000;
 
 /** A user's hub (durable-objects/user-hub.ts): their sockets, and their gateway to rooms. */
 export interface HubRpc {

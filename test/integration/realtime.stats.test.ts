@@ -42,7 +42,7 @@ describe('hibernation', () => {
     c.send({ type: 'publish', room, data: { n: 1 } });
     await c.waitFor((f) => f.type === 'event');
     const stub = env.USER_HUB.get(env.USER_HUB.idFromName(`user:${owner.user.id}`));
-    const expected = { userId: owner.user.id, rooms: { [`user:${owner.user.id}`]: 0, [`room:${room}`]: 1 } };
+    const expected = { userId: owner.user.id, rooms: { [`user:${owner.user.id}`]: 0, [`room:${owner.user.id}:${room}`]: 1 } };
     const live = await runInDurableObject(stub, (instance: UserHub, state) => state.getWebSockets().map((ws) => instance.attachment(ws)));
     expect(live).toHaveLength(1);
     expect(live[0]).toMatchObject(expected);

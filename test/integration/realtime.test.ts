@@ -132,17 +132,23 @@ describe('workflow rooms', () => {
     const b = await connectWs({ token: stranger.token });
     const c = await connectWs({ token: stranger.token });
     const room = unique('lobby');
+    const shared = { room, owner_id: owner.user.id };
     a.send({ type: 'join_room', room });
-    b.send({ type: 'join_room', room });
+    a.send({ type: 'grant_room', room, user_id: stranger.user.id });
+    expect(await a.waitFor((f) => f.type === 'granted')).toMatchObject({
+      room: `room:${owner.user.id}:${room}`,
+      user_id: stranger.user.id,
+    });
+    b.send({ type: 'join_room', ...shared });
     c.send({ type: 'join_room', room: `${room}-other` });
     for (const cl of [a, b, c]) await cl.waitFor((f) => f.type === 'joined');
-    c.send({ type: 'publish', room, data: { text: 'not a member' } });
+    c.send({ type: 'publish', ...shared, data: { text: 'not a member' } });
     expect((await c.waitFor((f) => f.type === 'error')).code).toBe('forbidden');
     a.send({ type: 'publish', room, data: { text: 'hello' } });
-    const got = await b.waitFor((f) => f.type === 'event' && f.room === `room:${room}`);
+    const got = await b.waitFor((f) => f.type === 'event' && f.room === `room:${owner.user.id}:${room}`);
     expect(got.event).toMatchObject({ type: 'message', from_user_id: owner.user.id, data: { text: 'hello' } });
     await a.waitFor((f) => f.type === 'published');
-    b.send({ type: 'leave_room', room });
+    b.send({ type: 'leave_room', ...shared });
     await b.waitFor((f) => f.type === 'left');
     a.send({ type: 'publish', room, data: { text: 'second' } });
     await a.waitFor(() => a.frames.filter((f) => f.type === 'event').length === 2);
@@ -150,5 +156,46 @@ describe('workflow rooms', () => {
     expect(b.frames.filter((f) => f.type === 'event')).toHaveLength(1);
     expect(c.frames.filter((f) => f.type === 'event')).toHaveLength(0);
     for (const cl of [a, b, c]) cl.close();
+  });
+
+  it("named rooms are their owner's: the same name is another user's own room; others need a grant, and a revoke ends it", async () => {
+    const a = await connectWs({ token: owner.token });
+    const b = await connectWs({ token: stranger.token });
+    const room = unique('team');
+    a.send({ type: 'join_room', room });
+    b.send({ type: 'join_room', room }); // the stranger's own room of that name: not the owner's
+    for (const cl of [a, b]) await cl.waitFor((f) => f.type === 'joined');
+    a.send({ type: 'publish', room, data: { text: 'for the owner only' } });
+    await a.waitFor((f) => f.type === 'event');
+    // Without a grant, joining the owner's room is refused like a room that does not exist.
+    b.send({ type: 'join_room', room, owner_id: owner.user.id });
+    const refused = await b.waitFor((f) => f.type === 'error');
+    expect(refused).toMatchObject({ code: 'forbidden' });
+    b.send({ type: 'join_room', room: unique('nonexistent'), owner_id: owner.user.id });
+    await b.waitFor(() => b.frames.filter((f) => f.type === 'error').length === 2);
+    expect(b.frames.filter((f) => f.type === 'error')[1]!.message.replace(/room \S+ /, 'room X ')).toBe(
+      refused.message.replace(/room \S+ /, 'room X '),
+    );
+    // Granting is the owner's alone: a grant frame always names the sender's own room.
+    b.send({ type: 'grant_room', room, user_id: stranger.user.id });
+    expect(await b.waitFor((f) => f.type === 'granted')).toMatchObject({ room: `room:${stranger.user.id}:${room}` });
+    b.send({ type: 'join_room', room, owner_id: owner.user.id });
+    await b.waitFor(() => b.frames.filter((f) => f.type === 'error').length === 3);
+
+    a.send({ type: 'grant_room', room, user_id: stranger.user.id });
+    await a.waitFor((f) => f.type === 'granted');
+    b.send({ type: 'join_room', room, owner_id: owner.user.id });
+    await b.waitFor((f) => f.type === 'joined' && f.room === `room:${owner.user.id}:${room}`);
+    expect(b.frames.filter((f) => f.type === 'event')).toHaveLength(0); // the owner's earlier message was not in its own-named room
+
+    a.send({ type: 'revoke_room', room, user_id: stranger.user.id });
+    await a.waitFor((f) => f.type === 'revoked');
+    b.send({ type: 'publish', room, owner_id: owner.user.id, data: { text: 'after revoke' } });
+    await b.waitFor(() => b.frames.filter((f) => f.type === 'error').length === 4);
+    a.send({ type: 'publish', room, data: { text: 'members only' } });
+    await a.waitFor(() => a.frames.filter((f) => f.type === 'event').length === 2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(b.frames.filter((f) => f.type === 'event' && f.room === `room:${owner.user.id}:${room}`)).toHaveLength(0);
+    for (const cl of [a, b]) cl.close();
   });
 });
