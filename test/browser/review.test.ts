@@ -69,7 +69,9 @@ describe('console: review decisions', () => {
 
       await page.goto(`/console#/documents/${draft.output.document_id}`);
       await expect.poll(() => page.locator('.doc-content').textContent()).toBe(edited);
-      expect(await page.locator('.label.local-provider').textContent()).toContain('Not written by a language model');
+      const label = await page.locator('.label.local-provider').textContent();
+      expect(label).toContain('Not written by a language model');
+      expect(label).toContain('A reviewer replaced its text (version 3)');
       expect(await page.locator('.reviews li').allTextContents()).toEqual([
         expect.stringMatching(/^request changes at review by user \d+: Add a paragraph on soil · /),
         expect.stringMatching(/^edit at review by user \d+ → version 3 · /),

@@ -124,13 +124,16 @@ function metaList(doc: Document): HTMLDListElement {
  */
 function provenanceLabel(doc: Document): HTMLParagraphElement | null {
   const p = doc.provenance;
+  const edit = p.reviews.findLast((r) => r.decision === 'edit');
+  const edited = edit ? ` A reviewer replaced its text (version ${edit.document_version}).` : '';
   if (p.provider === 'local')
     return h(
       'p',
       { class: 'label local-provider', role: 'note' },
-      'Not written by a language model: the local provider drafted this with text algorithms.',
+      `Not written by a language model: the local provider drafted this with text algorithms.${edited}`,
     );
-  if (p.language_model) return h('p', { class: 'label', role: 'note' }, `Written by a language model: ${p.provider} / ${p.model}.`);
+  if (p.language_model)
+    return h('p', { class: 'label', role: 'note' }, `Written by a language model: ${p.provider} / ${p.model}.${edited}`);
   return null;
 }
 
