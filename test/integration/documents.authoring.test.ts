@@ -57,12 +57,30 @@ describe('documents people bring', () => {
   it('creates a document from a title and Markdown, owned, versioned and searchable, with provenance "user"', async () => {
     const res = await api('POST', '/api/v3/documents', {
       token,
-      body: { title: 'Pricing memo', content: '# Pricing\n\nWe raise the *basic* plan to 12 euros.', metadata: { provider: 'openai' } },
+      body: {
+        title: 'Pricing memo',
+        content: '# Pricing\n\nWe raise the *basic* plan to 12 euros.',
+        metadata: {
+          provider: 'openai',
+          citations: [{ paragraph: 0, marker: 1, chunk_id: 1, source_id: 1, document_id: null }],
+          reviews: [
+            { node_id: 'r', decision: 'approve', comment: null, actor_user_id: 1, timed_out: false, at: 0, document_version: null },
+          ],
+        },
+      },
     });
     expect(res.status, JSON.stringify(res.json)).toBe(201);
     expect(res.json).toMatchObject({ kind: 'manual', version: 1, run_id: null, title: 'Pricing memo' });
-    // Metadata a person sends cannot make their text look machine-written.
-    expect(res.json.provenance).toEqual({ origin: 'user', provider: null, model: null, language_model: false, edited: false });
+    // Metadata a person sends cannot make their text look machine-written, cited or reviewed.
+    expect(res.json.provenance).toEqual({
+      origin: 'user',
+      provider: null,
+      model: null,
+      language_model: false,
+      edited: false,
+      citations: [],
+      reviews: [],
+    });
     const edited = await api('PATCH', `/api/v3/documents/${res.json.id}`, {
       token,
       body: { content: '# Pricing\n\nWe raise the basic plan to 14 euros.' },
@@ -157,6 +175,8 @@ describe('documents people bring', () => {
       model: doc.json.metadata.model,
       language_model: false,
       edited: false,
+      citations: [],
+      reviews: [],
     });
     const list = await api('GET', `/api/v3/documents?run_id=${run.id}`, { token });
     expect(list.json.items[0].provenance).toMatchObject({ origin: 'run', provider: 'local', language_model: false });
