@@ -1,6 +1,18 @@
-import { env } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, createWorkflow, expectError, llmStats, type RunJson, registerAndLogin, startRun, unique, waitForRun } from '../helpers';
+import {
+  api,
+  createWorkflow,
+  expectError,
+  llmStats,
+  poll,
+  type RunJson,
+  registerAndLogin,
+  releaseLlm,
+  startRun,
+  unique,
+  waitForRun,
+} from '../helpers';
 
 /*
  * Editable review at approval nodes (issue 16): each decision changes what flows downstream as
@@ -172,6 +184,55 @@ describe('review decisions at approval nodes', () => {
       'node.succeeded',
     ]);
     expect(events.some((e) => e.type === 'node.changes_requested' && e.node_id === 'review')).toBe(true);
+  });
+
+  it('an edit survives the run object being evicted: one new version, one decision, and the next node reads it', async () => {
+    const nextTag = unique('evict');
+    const wf = await createWorkflow(token, {
+      name: 'edit then evict',
+      settings,
+      nodes: [
+        { id: 'draft', type: 'generate', model: `echo-${unique('d')}`, prompt: 'Write about {{input.topic}}' },
+        { id: 'review', type: 'approval', depends_on: ['draft'] },
+        { id: 'publish', type: 'generate', depends_on: ['review', 'draft'], model: `hold-${nextTag}`, prompt: '{{nodes.draft.output}}' },
+      ],
+    });
+    const run = await startRun(token, wf.id, { topic: 'wasps' });
+    await waitingRound(wf.id, run.id, 0);
+    const edited = '# Wasps\n\nEdited before the object went away.';
+    expect((await decide(wf.id, run.id, { decision: 'edit', content: edited })).status).toBe(200);
+    await waitForRun(token, wf.id, run.id, (r) => nodeOf(r, 'publish').status === 'running');
+
+    const stub = env.WORKFLOW_RUN.get(env.WORKFLOW_RUN.idFromName(`run:${run.id}`));
+    await runInDurableObject(stub, (_instance, state) => {
+      try {
+        state.abort('test: simulated eviction');
+      } catch {
+        // abort() throws inside the object by design
+      }
+    }).catch(() => undefined);
+    const fresh = env.WORKFLOW_RUN.get(env.WORKFLOW_RUN.idFromName(`run:${run.id}`));
+    const alarm = runDurableObjectAlarm(fresh);
+    await poll(
+      async () => (await api('GET', `/api/v3/workflows/${wf.id}/runs/${run.id}/events?after=0&limit=200`, { token })).json.items,
+      (items: { type: string; node_id: string }[]) => items.some((e) => e.type === 'node.interrupted' && e.node_id === 'publish'),
+      { what: "the run's events" },
+    );
+    await releaseLlm(nextTag);
+    await alarm;
+    const done = await waitForRun(token, wf.id, run.id);
+    expect(done.status).toBe('succeeded');
+    expect((done as RunJson & { reviews: unknown[] }).reviews).toHaveLength(1);
+    // The lost call and the one after the restart were both sent the reviewer's text.
+    const next = await llmStats(nextTag);
+    expect(next.calls).toBeGreaterThanOrEqual(1);
+    expect(next.prompts.every((p) => p === edited)).toBe(true);
+    const doc = await runDocument(run.id, 'draft');
+    const versions = await env.DB.prepare('SELECT version FROM document_versions WHERE document_id = ? ORDER BY version')
+      .bind(doc.id)
+      .all<{ version: number }>();
+    expect(versions.results.map((v) => v.version)).toEqual([1, 2]);
+    expect(doc).toMatchObject({ version: 2, content: edited });
   });
 
   it('an approval that reviews no document can only be approved or rejected', async () => {
