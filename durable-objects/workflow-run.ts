@@ -75,4 +75,14 @@ export class WorkflowRun extends DurableObject<Env> implements RunRpc {
   override alarm(): Promise<void> {
     return this.engine.alarm();
   }
+
+  /**
+   * Deletes everything this object stores, alarm included, once its run row is gone (the retention
+   * cron, src/security/retention.ts, is told by a D1 trigger). An object whose storage is empty
+   * costs nothing; one left behind would keep the run's events, input and outputs forever.
+   */
+  async purge(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
 }

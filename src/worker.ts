@@ -13,6 +13,7 @@ import { runsCron } from './runs/cron';
 import { runsTaskHandlers } from './runs/task-handler';
 import { schedulerCron } from './scheduler/cron';
 import { schedulerTaskHooks } from './scheduler/task-hooks';
+import { retentionCron } from './security/cron';
 import { installTasks, type TaskHandlers } from './tasks';
 import { handleQueue } from './tasks/consumer';
 import { tasksCron } from './tasks/cron';
@@ -52,6 +53,7 @@ const CRON_JOBS: readonly ((env: Env) => Promise<unknown>)[] = [
   auditCron,
   authCron,
   metricsCron,
+  retentionCron,
   (env) => publishOutbox(env, OUTBOX_SWEEP_AFTER_MS),
 ];
 

@@ -76,3 +76,14 @@ export const ipRules = sqliteTable(
   },
   (t) => [index('ip_rules_key_idx').on(t.apiKeyId)],
 );
+
+/**
+ * Run objects whose run row is gone (its owner's `cleanup` task, or the owner's account deleted),
+ * filled by the trigger `runs_purge_storage` (migration 0018, so every way a row goes is caught,
+ * cascades included) and emptied by the retention cron once the object's storage is deleted:
+ * Durable Objects cannot be listed, so this is how the cron finds them.
+ */
+export const runStoragePurges = sqliteTable('run_storage_purges', {
+  runId: integer('run_id').primaryKey(),
+  deletedAt: integer('deleted_at').notNull().default(now),
+});
