@@ -1,5 +1,6 @@
 import { citationsIn, citedPassages, withSources } from './citations';
 import { evaluateCondition } from './condition';
+import { estimateTokens } from '../lib/tokens';
 import { render, renderWithinBudget, type Compaction, type TemplateContext } from './template';
 import { applyTransform } from './transform';
 import type { ExecDeps, ModelCall } from './ports';
@@ -69,14 +70,18 @@ export async function executeNode(
       const budget =
         settings.context_budget_tokens ??
         deps.contextWindow(node.provider ?? settings.provider, node.model ?? settings.default_model) - maxTokens;
+      // Passages to cite come whole (a citation names a chunk), so the prompt fits in what they leave.
+      const sources = citedPassages(node.cite, ctx);
+      const sourceTokens = sources.length ? estimateTokens(withSources('', sources)) : 0;
+      if (sourceTokens >= budget)
+        throw new NodeError(`the ${sources.length} passages to cite need ~${sourceTokens} tokens; the prompt budget is ${budget}`, false);
       let rendered: { text: string; compaction: Compaction | null };
       try {
-        rendered = renderWithinBudget(node.prompt, ctx, budget, deps.summarize);
+        rendered = renderWithinBudget(node.prompt, ctx, budget - sourceTokens, deps.summarize);
       } catch (err) {
         throw new NodeError(err instanceof Error ? err.message : String(err), false);
       }
       const system = node.system ? render(node.system, ctx) : undefined;
-      const sources = citedPassages(node.cite, ctx);
       const messages = [
         ...(system ? [{ role: 'system' as const, content: system }] : []),
         { role: 'user' as const, content: withSources(rendered.text, sources) },

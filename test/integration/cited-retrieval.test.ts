@@ -119,6 +119,21 @@ describe('retrieve nodes and cited generation', () => {
     expect(doc.provenance).toMatchObject({ provider: 'local', language_model: false });
   });
 
+  it('passages to cite count against the prompt budget: too many fail the node, naming why', async () => {
+    const wf = await createWorkflow(token, {
+      name: 'over budget',
+      settings: { provider: 'local', context_budget_tokens: 256 },
+      nodes: [
+        { id: 'find', type: 'retrieve', knowledge_base_id: baseId, query: 'backups passwords receipts leave', top_k: 6, min_score: -1 },
+        { id: 'reply', type: 'generate', depends_on: ['find'], cite: ['find'], prompt: 'Answer' },
+      ],
+    });
+    const run = await waitForRun(token, wf.id, (await startRun(token, wf.id)).id);
+    expect(run.status).toBe('failed');
+    expect(nodeOf(run, 'reply')).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(run.error).toMatch(/^the \d+ passages to cite need ~\d+ tokens; the prompt budget is 256$/);
+  });
+
   it("a retrieve node cannot read another user's base: the node fails, not retried, and writes nothing", async () => {
     const wf = await createWorkflow(other.token, {
       name: 'not mine',
