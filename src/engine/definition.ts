@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { PROVIDERS } from '../db/schema';
 import { JsonSchemaSubset } from './json-schema';
+import { jsonObject } from '../lib/json';
 
 /*
  * The workflow definition language: the node types and the workflow's settings. A definition is a
@@ -35,6 +36,8 @@ export const EventName = z
   .regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'lower-case letters, digits, ".", "_" and "-", starting with a letter, at most 64 characters');
 
 export const NOTIFY_CHANNELS = ['email', 'sms', 'push', 'webhook', 'slack', 'teams', 'discord', 'in_app'] as const;
+/** The background task types a task node may submit (the ones people submit through /api/v3/tasks). */
+export const NODE_TASK_TYPES = ['workflow_run', 'webhook_call', 'data_processing', 'cleanup'] as const;
 export const ANALYSES = ['sentiment', 'keywords', 'readability', 'language', 'quality'] as const;
 
 export const NodeId = z
@@ -103,6 +106,12 @@ const GenerateFields = {
   ...ai,
   max_tokens: z.number().int().min(1).max(8192).optional(),
   temperature: z.number().min(0).max(2).optional(),
+  output_schema: JsonSchemaSubset.refine((s) => s.type === 'object', 'the root of an output_schema is an object (type: object)')
+    .optional()
+    .openapi({
+      description:
+        'Ask for JSON matching this schema (docs/engine.md, "Structured output"): validated, repaired once, stored as the output\'s data',
+    }),
 };
 const SummarizeFields = { ...ai, source, max_words: z.number().int().min(10).max(2000).optional() };
 const AnalyzeFields = {
@@ -162,15 +171,27 @@ export const NodeSchema = z
       ...base,
       type: z.literal('notify'),
       channel: z.enum(NOTIFY_CHANNELS),
-      recipient: z.string().min(1).max(500),
+      recipient: Template.min(1).max(500).openapi({ description: 'A user (id, username, email), address, number or URL; a template' }),
       subject: Template.optional(),
-      message: Template.min(1),
+      message: Template.min(1).optional().openapi({ description: 'The text, a template; or give template_id' }),
+      template_id: z.number().int().positive().optional().openapi({ description: 'One of your notification templates' }),
+      variables: z
+        .record(z.string().max(64), Template.max(2000))
+        .refine((v) => Object.keys(v).length <= 50, 'at most 50 variables')
+        .optional()
+        .openapi({ description: "The template's variables; values are templates" }),
     }),
     z.strictObject({
       ...base,
       type: z.literal('task'),
-      task_type: z.string().min(1).max(64),
-      payload: z.record(z.string(), z.unknown()).default({}),
+      task_type: z.enum(NODE_TASK_TYPES),
+      payload: jsonObject({ maxBytes: 20_000, maxKeyLength: 64 })
+        .default({})
+        .openapi({ description: 'The task type’s payload; strings in it are templates' }),
+      wait: z
+        .boolean()
+        .default(true)
+        .openapi({ description: 'Wait for the task to end and output its result (default), or go on once it is queued' }),
     }),
     z.strictObject({ ...base, type: z.literal('subchain'), ...SubchainFields }),
     z.strictObject({

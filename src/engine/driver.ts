@@ -2,6 +2,7 @@ import { type Execution, interrupted, startAttempt } from './attempt';
 import { RunBudget } from './budget';
 import type { WorkflowNode } from './definition';
 import { loopsOf, nextStep } from './graph';
+import { pollEffect, startEffect } from './effects';
 import { advanceLoop, loopContext, startLoop } from './loop';
 import { advanceMap, startMap } from './map';
 import { RunOutbox } from './outbox';
@@ -124,6 +125,7 @@ export class RunDriver {
         else if (def.type === 'subchain' && rec.childRunId !== null) pollSubchain(this, rec);
         else if (def.type === 'wait') finishWait(this, rec);
         else if (def.type === 'wait_for_event') eventTimedOut(this, rec, def);
+        else if (def.type === 'notify' || def.type === 'task') pollEffect(this, meta, rec, def);
       } else if (rec.status === 'running' && def.type === 'map') {
         advanceMap(this, meta, rec, def);
       } else if (rec.status === 'running' && def.type === 'loop') {
@@ -207,6 +209,10 @@ export class RunDriver {
         return;
       case 'loop':
         startLoop(this, rec, def);
+        return;
+      case 'notify':
+      case 'task':
+        startEffect(this, meta, rec, def);
         return;
       default:
         startAttempt(this, meta, rec, def, ctx, (done) => {

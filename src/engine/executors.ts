@@ -1,5 +1,6 @@
 import { citationsIn, citedPassages, withSources } from './citations';
 import { evaluateCondition } from './condition';
+import { generateStructured } from './structured';
 import { estimateTokens } from '../lib/tokens';
 import { render, renderWithinBudget, type Compaction, type TemplateContext } from './template';
 import { applyTransform } from './transform';
@@ -86,6 +87,31 @@ export async function executeNode(
         ...(system ? [{ role: 'system' as const, content: system }] : []),
         { role: 'user' as const, content: withSources(rendered.text, sources) },
       ];
+      if (node.output_schema) {
+        const s = await generateStructured(
+          {
+            task: 'generate',
+            messages,
+            provider: node.provider ?? settings.provider,
+            model: node.model ?? settings.default_model,
+            maxTokens,
+            temperature: node.temperature,
+            stream: true,
+            output: { name: node.id, schema: node.output_schema },
+          },
+          deps,
+        );
+        const text = JSON.stringify(s.json, null, 2);
+        const title = typeof s.json.title === 'string' && s.json.title.trim() ? titleOf(s.json.title) : (node.name ?? node.id);
+        return {
+          output: { text, title, data: s.json },
+          provider: s.answer.provider,
+          model: s.answer.model,
+          tokensIn: s.tokensIn,
+          tokensOut: s.tokensOut,
+          compaction: rendered.compaction,
+        };
+      }
       const r = await callModel(node, settings, deps, 'generate', messages, maxTokens, node.temperature);
       return {
         output: { text: r.text, title: titleOf(r.text), ...(sources.length ? { citations: citationsIn(r.text, sources) } : {}) },
@@ -180,9 +206,7 @@ export async function executeNode(
       };
     }
     case 'notify':
-      throw new NodeError('notify nodes need the notification layer, which this deployment does not have yet', false);
     case 'task':
-      throw new NodeError('task nodes need the background task layer, which this deployment does not have yet', false);
     case 'approval':
     case 'subchain':
     case 'map':

@@ -21,7 +21,7 @@ export { graphIssues, inputKeys, NodesSchema, prepareInput } from './validation'
 export { RunEngine } from './engine';
 export { planReuse } from './fork';
 export { titleOf } from './executors';
-export type { ChildRuns, EnginePorts, ExecDeps, ModelAnswer, ModelCall } from './ports';
+export type { ChildRuns, Effect, EffectOutcome, EnginePorts, ExecDeps, ModelAnswer, ModelCall } from './ports';
 export { runOutput } from './projection';
 export {
   type ChildOutcome,

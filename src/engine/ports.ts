@@ -21,6 +21,8 @@ export type ModelCall = {
   maxTokens: number;
   temperature?: number | undefined;
   stream: boolean;
+  /** Ask for JSON matching this schema (a generate node's output_schema), in the provider's native structured-output mode. */
+  output?: { name: string; schema: Record<string, unknown> } | undefined;
 };
 
 export type ModelAnswer = {
@@ -31,6 +33,9 @@ export type ModelAnswer = {
   tokensOut: number;
   /** What the call cost at the price in force; null when the model's price is unknown (0 when served from the cache). */
   costUsd: number | null;
+  /** With `output`: the answer parsed as JSON, or why it is not JSON (exactly one of them). */
+  json?: unknown;
+  jsonError?: string;
 };
 
 /**
@@ -95,6 +100,35 @@ export type EnginePorts = {
   sendEvents(events: DomainEvent[]): Promise<void>;
   children: ChildRuns;
   costs: Costs;
+  effects: Effects;
+};
+
+/** A notify or task node's effect, its templates rendered (effects.ts). */
+export type Effect =
+  | {
+      kind: 'notify';
+      channel: string;
+      recipient: string;
+      subject: string | undefined;
+      message: string | undefined;
+      templateId: number | undefined;
+      variables: Record<string, string> | undefined;
+    }
+  | { kind: 'task'; taskType: string; payload: Record<string, unknown>; wait: boolean };
+
+/** Where an effect stands: `pending` (a task still running), `done`, or `failed` (for good: refused or failed). */
+export type EffectOutcome =
+  | { status: 'pending'; data: Record<string, unknown> }
+  | { status: 'done'; text: string; data: Record<string, unknown> }
+  | { status: 'failed'; text: string; data: Record<string, unknown>; error: string };
+
+/** Effects outside the run, for notify and task nodes. */
+export type Effects = {
+  /**
+   * Does the effect once per key, on behalf of the run's owner, and reports where it stands;
+   * asking again with the same key only reports. Throws when it cannot tell (the caller asks again).
+   */
+  perform(ownerId: number, key: string, effect: Effect): Promise<EffectOutcome>;
 };
 
 /** Prices and the owner's monthly budget, for the run's budgets (budget.ts). */

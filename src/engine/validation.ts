@@ -23,6 +23,14 @@ const ROOTS: Record<Scope, Set<string>> = {
   loop: new Set(['input', 'nodes', 'run', 'workflow', 'review', 'loop']),
 };
 
+/** The strings of a task payload (templates), with their paths. */
+function payloadStrings(value: unknown, path: string): [string, string][] {
+  if (typeof value === 'string') return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((v, i) => payloadStrings(v, `${path}.${i}`));
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => payloadStrings(v, `${path}.${k}`));
+  return [];
+}
+
 /** A node's template fields, with what their templates may read. `inLoop`: the node is in a loop's body. */
 function templateFields(node: WorkflowNode, inLoop: boolean): Field[] {
   const out: Field[] = [];
@@ -61,8 +69,10 @@ function templateFields(node: WorkflowNode, inLoop: boolean): Field[] {
       add('query', node.query);
       break;
     case 'notify':
+      add('recipient', node.recipient);
       add('subject', node.subject);
       add('message', node.message);
+      for (const [k, v] of Object.entries(node.variables ?? {})) add(`variables.${k}`, v);
       break;
     case 'subchain':
       for (const [k, v] of Object.entries(node.input)) add(`input.${k}`, v);
@@ -77,6 +87,8 @@ function templateFields(node: WorkflowNode, inLoop: boolean): Field[] {
       break;
     }
     case 'task':
+      for (const [path, t] of payloadStrings(node.payload, 'payload')) add(path, t);
+      break;
     case 'wait_for_event':
       break;
   }

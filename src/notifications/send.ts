@@ -1,4 +1,4 @@
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { RequestMeta } from '../lib/audit';
 import type { Role } from '../db/schema';
 import { type DB, runBatch } from '../db/client';
@@ -158,6 +158,73 @@ function sendAtOf(raw: string | undefined, now: number): number {
   return Math.max(at, now);
 }
 
+type DeliveryRow = typeof notificationDeliveries.$inferSelect;
+
+/**
+ * Hands queued deliveries to the task layer, one `notification_delivery` task each (idempotency key
+ * `notification:<id>`, so handing one over twice makes one task). If the task layer refuses (its
+ * per-user backlog is full), the deliveries are removed again and the error stands.
+ */
+async function queueDeliveries(env: Env, db: DB, meta: RequestMeta, ownerId: number, toSend: DeliveryRow[], now: number) {
+  if (!toSend.length) return;
+  let submitted;
+  try {
+    submitted = await submitTasks(
+      env,
+      db,
+      meta,
+      ownerId,
+      toSend.map((r) => ({
+        name: `notification ${r.id} (${r.channel})`,
+        task_type: 'notification_delivery' as const,
+        priority: TASK_PRIORITY[r.priority],
+        payload: { delivery_id: r.id },
+        delay_seconds: Math.max(0, Math.ceil((r.sendAt - now) / 1000)),
+        timeout_seconds: 3600,
+        max_retries: DELIVERY_RETRIES,
+        idempotency_key: `notification:${r.id}`,
+      })),
+    );
+  } catch (err) {
+    await db.delete(notificationDeliveries).where(
+      inArray(
+        notificationDeliveries.id,
+        toSend.map((r) => r.id),
+      ),
+    );
+    throw err;
+  }
+  const taskOf = new Map(submitted.map((s, i) => [toSend[i]!.id, s.task.id]));
+  for (const r of toSend) r.taskId = taskOf.get(r.id) ?? null;
+  await runBatch(
+    db,
+    toSend.map((r) => db.update(notificationDeliveries).set({ taskId: r.taskId }).where(eq(notificationDeliveries.id, r.id))),
+  );
+}
+
+/**
+ * A send made once per key (a workflow's notify node: the run, node and attempt): the key is the
+ * deliveries' batch id, so asking again finds the deliveries the first ask stored — and hands
+ * over any it stored but could not yet hand to the task layer — instead of sending again.
+ */
+export async function sendNotificationsOnce(env: Env, db: DB, meta: RequestMeta, sender: Sender, input: SendInput, key: string) {
+  const prior = await db
+    .select()
+    .from(notificationDeliveries)
+    .where(and(eq(notificationDeliveries.ownerId, sender.userId), eq(notificationDeliveries.batchId, key)))
+    .all();
+  if (!prior.length) return sendNotifications(env, db, meta, sender, input, (i) => ['recipients', i], { batchId: key });
+  await queueDeliveries(
+    env,
+    db,
+    meta,
+    sender.userId,
+    prior.filter((r) => r.status === 'queued' && r.taskId === null),
+    Date.now(),
+  );
+  return { batchId: key, rows: prior };
+}
+
 /**
  * Stores the deliveries, then hands each to the background task layer (one
  * `notification_delivery` task each, idempotency key `notification:<id>`, delayed until
@@ -171,12 +238,13 @@ export async function sendNotifications(
   sender: Sender,
   input: SendInput,
   path: (i: number) => (string | number)[],
+  options: { batchId?: string } = {},
 ) {
   const now = Date.now();
   const sendAt = sendAtOf(input.send_at, now);
   const planned = await plan(env, db, sender, input, path);
   await chargeQuota(env, sender.userId, input.channel, planned.filter((p) => !p.skipReason).length);
-  const batchId = crypto.randomUUID();
+  const batchId = options.batchId ?? crypto.randomUUID();
   const inserts = planned.map((p) =>
     db
       .insert(notificationDeliveries)
@@ -202,41 +270,13 @@ export async function sendNotifications(
       .returning(),
   );
   const rows = (await runBatch(db, inserts)).map((r) => (r as (typeof notificationDeliveries.$inferSelect)[])[0]!);
-  const toSend = rows.filter((r) => r.status === 'queued');
-  if (toSend.length) {
-    let submitted;
-    try {
-      submitted = await submitTasks(
-        env,
-        db,
-        meta,
-        sender.userId,
-        toSend.map((r) => ({
-          name: `notification ${r.id} (${r.channel})`,
-          task_type: 'notification_delivery' as const,
-          priority: TASK_PRIORITY[input.priority],
-          payload: { delivery_id: r.id },
-          delay_seconds: Math.ceil((sendAt - now) / 1000),
-          timeout_seconds: 3600,
-          max_retries: DELIVERY_RETRIES,
-          idempotency_key: `notification:${r.id}`,
-        })),
-      );
-    } catch (err) {
-      await db.delete(notificationDeliveries).where(
-        inArray(
-          notificationDeliveries.id,
-          rows.map((r) => r.id),
-        ),
-      );
-      throw err;
-    }
-    const taskOf = new Map(submitted.map((s, i) => [toSend[i]!.id, s.task.id]));
-    for (const r of toSend) r.taskId = taskOf.get(r.id) ?? null;
-    await runBatch(
-      db,
-      toSend.map((r) => db.update(notificationDeliveries).set({ taskId: r.taskId }).where(eq(notificationDeliveries.id, r.id))),
-    );
-  }
+  await queueDeliveries(
+    env,
+    db,
+    meta,
+    sender.userId,
+    rows.filter((r) => r.status === 'queued'),
+    now,
+  );
   return { batchId, rows };
 }

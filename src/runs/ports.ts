@@ -2,6 +2,7 @@ import { getDb } from '../db/client';
 import { monthlyStanding, quoteCall } from '../costs';
 import { sendEvents } from '../lib/events';
 import type { EnginePorts } from '../engine';
+import { performEffect } from './effects';
 import { executionDeps } from './execution';
 import { launchChildRun, pollChild } from './launch';
 import { runStub } from './rpc';
@@ -30,6 +31,7 @@ export function runPorts(env: Env): EnginePorts {
       },
       notifyParent: (parent, outcome) => runStub(env, parent.runId).childFinished(parent.nodeId, outcome),
     },
+    effects: { perform: (ownerId, key, effect) => performEffect(env, ownerId, key, effect) },
     costs: {
       quote: (call, fallback) => quoteCall(env, call, fallback),
       monthly: async (ownerId, runId) => {

@@ -112,16 +112,6 @@ describe('retries and failures', () => {
     expect(run.status).toBe('succeeded');
     expect(run.attempts[0]).toMatchObject({ status: 'succeeded', provider: 'local' });
   });
-
-  it('notify and task nodes are refused at run time with a clear error', async () => {
-    const wf = await createWorkflow(token, {
-      name: 'notify',
-      nodes: [{ id: 'n', type: 'notify', channel: 'email', recipient: 'a@example.com', message: 'hi' }],
-    });
-    const run = await waitForRun(token, wf.id, (await startRun(token, wf.id)).id);
-    expect(run.status).toBe('failed');
-    expect(run.error).toMatch(/notification layer/);
-  });
 });
 
 describe('durability', () => {
