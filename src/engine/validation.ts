@@ -180,13 +180,19 @@ export function graphIssues(nodes: WorkflowNode[]): Issue[] {
       if (!ref || (ref[0] !== 'nodes' && ref[0] !== 'input'))
         issues.push({ path: ['nodes', i, 'items'], message: 'one reference to a list, such as {{nodes.outline.output.sections}}' });
     }
-    if (n.type === 'generate')
-      n.cite?.forEach((id, j) => {
-        if (nodes[index.get(id) ?? -1]?.type !== 'retrieve')
-          issues.push({ path: ['nodes', i, 'cite', j], message: `cite names retrieve nodes; "${id}" is not one` });
-        else if (!ancestorsOf(n.id).has(id))
-          issues.push({ path: ['nodes', i, 'cite', j], message: `"${id}" is not upstream of "${n.id}"; add it to depends_on` });
-      });
+    // A generate node, or a map's per-item one, cites retrieve nodes upstream of it.
+    const cites =
+      n.type === 'generate'
+        ? { at: ['nodes', i], cite: n.cite }
+        : n.type === 'map' && n.node.type === 'generate'
+          ? { at: ['nodes', i, 'node'], cite: n.node.cite }
+          : null;
+    cites?.cite?.forEach((id, j) => {
+      if (nodes[index.get(id) ?? -1]?.type !== 'retrieve')
+        issues.push({ path: [...cites.at, 'cite', j], message: `cite names retrieve nodes; "${id}" is not one` });
+      else if (!ancestorsOf(n.id).has(id))
+        issues.push({ path: [...cites.at, 'cite', j], message: `"${id}" is not upstream of "${n.id}"; add it to depends_on` });
+    });
     if (n.type === 'wait' && (n.duration_seconds === undefined) === (n.until === undefined))
       issues.push({ path: ['nodes', i], message: 'give either duration_seconds or until' });
     if (n.type === 'branch') {

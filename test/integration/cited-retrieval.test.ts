@@ -119,6 +119,28 @@ describe('retrieve nodes and cited generation', () => {
     expect(doc.provenance).toMatchObject({ provider: 'local', language_model: false });
   });
 
+  it('a map item cites the retrieve nodes upstream of its map', async () => {
+    const wf = await createWorkflow(token, {
+      name: 'map cites',
+      settings: { provider: 'openai', fallback_providers: [] },
+      nodes: [
+        { id: 'find', type: 'retrieve', knowledge_base_id: baseId, query: 'backups', top_k: 1, min_score: -1 },
+        {
+          id: 'each',
+          type: 'map',
+          depends_on: ['find'],
+          items: '{{input.list}}',
+          node: { type: 'generate', model: `echo-${unique('map')}`, prompt: 'On {{item}}', cite: ['find'] },
+        },
+      ],
+    });
+    const run = await waitForRun(token, wf.id, (await startRun(token, wf.id, { list: ['a', 'b'] })).id);
+    expect(run.status, run.error ?? '').toBe('succeeded');
+    const items = (nodeOf(run, 'each').output!.data as { items: { text: string }[] }).items;
+    const chunk = passagesOf(run, 'find')[0]!;
+    for (const item of items) expect(item.text).toContain(`[1] (Handbook) ${chunk.text.trim().slice(0, 40)}`);
+  });
+
   it('passages to cite count against the prompt budget: too many fail the node, naming why', async () => {
     const wf = await createWorkflow(token, {
       name: 'over budget',
@@ -159,6 +181,7 @@ describe('retrieve nodes and cited generation', () => {
       { id: 'a', type: 'generate', prompt: 'p' },
       { id: 'w', type: 'generate', depends_on: ['a'], prompt: 'p', cite: ['a'] },
     ]);
+    await bad([find, { id: 'm', type: 'map', items: '{{input.list}}', node: { type: 'generate', prompt: 'p', cite: ['find'] } }]);
     await bad([{ ...find, top_k: 0 }]);
     await bad([{ ...find, top_k: 21 }]);
     await bad([{ ...find, min_score: 2 }]);
