@@ -44,3 +44,6 @@ for (const file of result.outputFiles) {
   written++;
 }
 console.log(`console: ${result.outputFiles.length} files in ${path.relative(process.cwd(), OUT) || '.'} (${written} changed)`);
+
+// The API documentation pages' files (Swagger UI, ReDoc) go into the same static assets.
+await import('../docs/build.mjs');

@@ -1,30 +1,42 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../lib/context';
-import { createRouter } from '../lib/openapi';
+import { createRouter, errorResponses } from '../lib/openapi';
 import { VERSION } from '../lib/config';
 import { cached } from '../cache';
 
 /*
- * Swagger UI and ReDoc are single HTML pages that load their JavaScript from the jsDelivr CDN in
- * the reader's browser, so the Worker bundle stays small. Their CSP allows exactly that origin.
+ * Swagger UI and ReDoc are single HTML pages whose scripts and stylesheet come from this origin:
+ * src/docs/build.mjs copies them from npm packages pinned to exact versions (swagger-ui-dist,
+ * redoc) into the static assets, and GET /docs/assets/{file} serves them. No CDN (nothing loads
+ * a floating major version, and the pages work offline), no inline script, and the CSP allows
+ * this origin only. Swagger UI does not persist an authorization: a token typed into "Authorize"
+ * is gone with the tab, never left in localStorage.
  */
-const CDN = 'https://cdn.jsdelivr.net';
-const DOCS_CSP = `default-src 'none'; script-src 'unsafe-inline' ${CDN}; style-src 'unsafe-inline' ${CDN}; img-src 'self' data: ${CDN}; font-src ${CDN}; connect-src 'self'; worker-src blob:; frame-ancestors 'none'`;
+const DOCS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src blob:; frame-ancestors 'none'";
+
+const DOCS_FILES = {
+  'swagger-ui-bundle.js': 'text/javascript',
+  'swagger-ui.css': 'text/css',
+  'swagger-init.js': 'text/javascript',
+  'redoc.standalone.js': 'text/javascript',
+} as const;
+type DocsFile = keyof typeof DOCS_FILES;
 
 const swaggerHtml = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Document Workflow Chain API — Swagger UI</title>
-<link rel="stylesheet" href="${CDN}/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="${CDN}/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', persistAuthorization: true });</script>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/swagger-init.js"></script>
 </body></html>`;
 
 const redocHtml = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Document Workflow Chain API — ReDoc</title></head>
 <body><redoc spec-url="/openapi.json"></redoc>
-<script src="${CDN}/npm/redoc@2/bundles/redoc.standalone.js"></script>
+<script src="/docs/assets/redoc.standalone.js"></script>
 </body></html>`;
 
 export const OPENAPI_CONFIG = {
@@ -125,5 +137,39 @@ export function mountDocs(app: OpenAPIHono<AppEnv>) {
     c.header('Content-Security-Policy', DOCS_CSP);
     return c.html(redocHtml, 200);
   });
-  app.route('/openapi.json', spec).route('/docs', swagger).route('/redoc', redoc);
+  const assets = createRouter().openapi(
+    createRoute({
+      method: 'get',
+      path: '/{file}',
+      operationId: 'docsAsset',
+      tags: ['docs'],
+      security: [],
+      summary: "The documentation pages' scripts and stylesheet (Swagger UI, ReDoc), served from this origin",
+      request: {
+        params: z.object({
+          file: z.enum(Object.keys(DOCS_FILES) as [DocsFile, ...DocsFile[]]).openapi({ param: { name: 'file', in: 'path' } }),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'A script or stylesheet',
+          content: { 'text/javascript': { schema: z.string() }, 'text/css': { schema: z.string() } },
+        },
+        ...errorResponses('not_found'),
+      },
+    }),
+    async (c) => {
+      const file = c.req.valid('param').file;
+      const res = await c.env.ASSETS.fetch(new URL(`/docs/${file}`, c.req.url));
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new Error(`The docs file ${file} is not in the static assets (status ${res.status}); run npm run build:console`);
+      }
+      c.header('Content-Security-Policy', DOCS_CSP);
+      // The files change only with a deploy (their versions are pinned): an hour, then revalidated.
+      c.header('Cache-Control', 'public, max-age=3600');
+      return c.body(res.body, 200, { 'Content-Type': `${DOCS_FILES[file]}; charset=utf-8` });
+    },
+  );
+  app.route('/openapi.json', spec).route('/docs/assets', assets).route('/docs', swagger).route('/redoc', redoc);
 }

@@ -4,7 +4,8 @@ import { api, expectError, registerAndLogin, simpleNodes, snapshot, STRONG_PASSW
 
 /*
  * Issue 17, finding 10, the lower items that need the whole worker: a metric total cannot be
- * driven to +Inf, and the rate limiter failing has a documented outcome instead of a 500.
+ * driven to +Inf, the rate limiter failing has a documented outcome instead of a 500, and the API
+ * documentation pages load pinned files from this origin instead of a CDN.
  */
 afterEach(() => vi.restoreAllMocks());
 
@@ -80,5 +81,33 @@ describe('when the rate limiter fails', () => {
         expect.objectContaining({ msg: 'rate limiter unavailable', outcome: 'refused (fail closed: write)', route_classes: ['auth'] }),
       ]),
     );
+  });
+});
+
+describe('the API documentation pages', () => {
+  it('load their scripts and stylesheet from this origin only, and keep no token in localStorage', async () => {
+    const pkg = (await import('../../package.json')).default as { devDependencies: Record<string, string> };
+    expect(pkg.devDependencies['swagger-ui-dist']).toMatch(/^\d+\.\d+\.\d+$/); // pinned, not a range
+    expect(pkg.devDependencies.redoc).toMatch(/^\d+\.\d+\.\d+$/);
+    for (const page of ['/docs', '/redoc']) {
+      const res = await api('GET', page);
+      expect(res.status).toBe(200);
+      const html = String(res.json);
+      const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      expect(urls.length, page).toBeGreaterThan(0);
+      for (const url of urls) expect(url, page).toMatch(/^\/docs\/assets\//);
+      expect(html).not.toMatch(/<script>|persistAuthorization: ?true|cdn\./);
+      for (const url of urls) {
+        const asset = await api('GET', url);
+        expect(asset.status, url).toBe(200);
+        expect(asset.headers.get('content-type'), url).toMatch(/^text\/(javascript|css); charset=utf-8$/);
+      }
+    }
+    const init = await api('GET', '/docs/assets/swagger-init.js');
+    expect(String(init.json)).toContain('persistAuthorization: false');
+    expect(String((await api('GET', '/docs/assets/swagger-ui-bundle.js')).json)).toContain('SwaggerUIBundle');
+    expect(String((await api('GET', '/docs/assets/redoc.standalone.js')).json)).toContain('Redoc');
+    expectError(await api('GET', '/docs/assets/../../wrangler.toml'), 404, 'not_found');
+    expectError(await api('GET', '/docs/assets/other.js'), 400, 'validation_error');
   });
 });
