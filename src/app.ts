@@ -43,6 +43,10 @@ import { workflowRoutes } from './workflows/routes';
 import { workflowBulkRoutes } from './workflows/bulk-routes';
 import { bundleSchemaRoutes, workflowBundleRoutes } from './workflows/bundle-routes';
 import { workflowVersionRoutes } from './workflows/version-routes';
+import { traceRoutes } from './traces/routes';
+import { traceRequests } from './traces';
+import { errorTrackingRoutes } from './errors-tracking/routes';
+import { trackFaults } from './errors-tracking';
 import { systemMail } from './notifications';
 import { guard, noteRefusal } from './auth/middleware';
 
@@ -60,6 +64,7 @@ const UPLOADS: readonly UploadRoute[] = [
 
 base.use(
   requestId({ limitLength: 64 }),
+  traceRequests(),
   httpMetrics(),
   accessLog(),
   secureHeaders(),
@@ -106,6 +111,7 @@ export const app = base
   .route('/api/v3/schemas', bundleSchemaRoutes)
   .route('/api/v3/automations', automationRoutes)
   .route('/api/v3/workflows', runRoutes)
+  .route('/api/v3/workflows', traceRoutes)
   .route('/api/v3/costs', costRoutes)
   .route('/api/v3/workflows', runContinueRoutes)
   .route('/api/v3/workflows', runExportRoutes)
@@ -131,10 +137,11 @@ export const app = base
   .route('/', prometheusRoutes)
   .route('/api/v3/recommendations', recommendationDataRoutes)
   .route('/api/v3/recommendations', recommendationModelRoutes)
+  .route('/api/v3/admin', errorTrackingRoutes)
   .route('/console', consoleRoutes);
 
 mountDocs(app);
-app.onError(errorHandler({ onRefused: noteRefusal }));
+app.onError(trackFaults(errorHandler({ onRefused: noteRefusal })));
 app.notFound(notFoundHandler);
 
 /** For typed clients: `hc<AppType>('https://…')` from `hono/client`. */

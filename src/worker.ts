@@ -18,6 +18,7 @@ import { installTasks, type TaskHandlers } from './tasks';
 import { handleQueue } from './tasks/consumer';
 import { tasksCron } from './tasks/cron';
 import { tasksTaskHandlers } from './tasks/task-handler';
+import { tracesSubscriber } from './traces/subscriber';
 
 /**
  * The composition root: the one module that knows every feature's background side. It builds the
@@ -40,7 +41,7 @@ const TASK_HANDLERS = {
 installTasks({ handlers: TASK_HANDLERS, onEnd: [schedulerTaskHooks] });
 
 /** Who hears which domain event (src/lib/events.ts), in this order. */
-export const SUBSCRIBERS: readonly Subscriber[] = [automationsSubscriber, notificationsSubscriber];
+export const SUBSCRIBERS: readonly Subscriber[] = [automationsSubscriber, notificationsSubscriber, tracesSubscriber];
 
 /** Outbox rows older than this are the cron's to send: a request or consumer that stored them normally already did. */
 const OUTBOX_SWEEP_AFTER_MS = 30_000;

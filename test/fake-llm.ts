@@ -24,8 +24,9 @@
  *   json-bad-<tag>        text that is not JSON on the first call of <tag>, then a valid object
  *   json-bad2-<tag>       text that is not JSON on the first two calls, then a valid object
  *   json-wrong-<tag>      JSON of the wrong shape (a string) on the first call, then a valid object
- * GET /stats?tag=<tag> returns {calls, prompts, response_formats} for a tag (response_formats: each
- * call's `response_format` as received, null when it had none); anything else outside llm.test is refused.
+ * GET /stats?tag=<tag> returns {calls, prompts, response_formats, traceparents} for a tag (response_formats: each
+ * call's `response_format` as received, null when it had none; traceparents: each call's `traceparent`
+ * header, null when absent); anything else outside llm.test is refused.
  *
  * http://hooks.test/ is a webhook receiver for webhook_call tasks: POST /<tag>/<script> records
  * the request (method, headers, body) under <tag> and answers by script:
@@ -42,7 +43,7 @@
  * Every other destination is refused (status 599) and recorded: GET http://hooks.test/foreign
  * lists those URLs, so SSRF tests can assert that nothing reached an address it must not.
  */
-type Stat = { calls: number; prompts: string[]; response_formats: unknown[] };
+type Stat = { calls: number; prompts: string[]; response_formats: unknown[]; traceparents: (string | null)[] };
 const stats = new Map<string, Stat>();
 const healed = new Set<string>();
 /** Calls of hold-<tag> waiting for /control?release=<tag>; released tags answer at once from then on. */
@@ -183,7 +184,7 @@ export async function fakeLlm(request: Request): Promise<Response> {
     return new Response('outbound network is disabled in tests', { status: 599 });
   }
   if (url.pathname === '/stats')
-    return json(stats.get(url.searchParams.get('tag') ?? '') ?? { calls: 0, prompts: [], response_formats: [] });
+    return json(stats.get(url.searchParams.get('tag') ?? '') ?? { calls: 0, prompts: [], response_formats: [], traceparents: [] });
   if (url.pathname === '/control') {
     const tag = url.searchParams.get('heal');
     if (tag) healed.add(tag);
@@ -210,10 +211,11 @@ export async function fakeLlm(request: Request): Promise<Response> {
   const [kind, a, b] = body.model.split('-');
   const jsonScript = kind === 'json' && (a === 'bad' || a === 'bad2' || a === 'wrong') ? a : undefined;
   const tag = (kind === 'flaky' || kind === 'slow' || jsonScript ? b : a) ?? body.model;
-  const stat = stats.get(tag) ?? { calls: 0, prompts: [], response_formats: [] };
+  const stat = stats.get(tag) ?? { calls: 0, prompts: [], response_formats: [], traceparents: [] };
   stat.calls++;
   stat.prompts.push(prompt);
   stat.response_formats.push(body.response_format ?? null);
+  stat.traceparents.push(request.headers.get('traceparent'));
   stats.set(tag, stat);
   if (kind === 'flaky' && stat.calls <= Number(a)) return json({ error: { message: 'temporarily overloaded' } }, 503);
   if (kind === 'fail' && !healed.has(tag)) return json({ error: { message: 'upstream is down' } }, 503);

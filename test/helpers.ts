@@ -234,6 +234,6 @@ export async function releaseLlm(tag: string): Promise<void> {
   await fetch(`http://llm.test/control?release=${tag}`);
 }
 
-export async function llmStats(tag: string): Promise<{ calls: number; prompts: string[] }> {
+export async function llmStats(tag: string): Promise<{ calls: number; prompts: string[]; traceparents: (string | null)[] }> {
   return (await fetch(`http://llm.test/stats?tag=${tag}`)).json();
 }

@@ -22,6 +22,7 @@ export const CONSOLE_FILES = {
   'workflow.js': 'text/javascript',
   'run.js': 'text/javascript',
   'timeline.js': 'text/javascript',
+  'trace.js': 'text/javascript',
   'documents.js': 'text/javascript',
   'charts.js': 'text/javascript',
   'analytics.js': 'text/javascript',

@@ -68,6 +68,7 @@ export function startAttempt(
       onToken: (text) => state.broadcast.token(rec.id, text),
       fallback: meta.settings.fallback_providers,
       ownerId: meta.ownerId,
+      trace: { runId: meta.runId, workflowId: meta.workflowId, createdAt: meta.createdAt, nodeId: rec.id, attempt: attemptNo },
     }),
   );
   // Every call of the attempt counts on its record, whether the attempt succeeds or not.

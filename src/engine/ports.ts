@@ -82,6 +82,9 @@ export type ChildRuns = {
   notifyParent(parent: { runId: number; nodeId: string }, outcome: ChildOutcome): Promise<void>;
 };
 
+/** Names the attempt a node's model calls belong to (the run's trace is derived from it). */
+export type ExecTrace = { runId: number; workflowId: number; createdAt: number; nodeId: string; attempt: number };
+
 export type EnginePorts = {
   /** D1, where the run's projection is written (runs, run_nodes, node_attempts, documents). */
   d1: D1Database;
@@ -93,6 +96,8 @@ export type EnginePorts = {
     fallback: readonly string[] | undefined;
     /** The run's owner: retrieval reads only their knowledge bases. */
     ownerId: number;
+    /** Which attempt the calls are for: outbound calls carry it as their trace context. */
+    trace?: ExecTrace;
   }): ExecDeps;
   /** Publishes run events to the workflow's room for WebSocket subscribers; a repeated `source` is ignored there. */
   publish(workflowId: number, items: { source: string; payload: Record<string, unknown> }[]): Promise<void>;

@@ -1,4 +1,4 @@
-import { type ExecDeps, NodeError } from '../engine';
+import { type EnginePorts, type ExecDeps, NodeError } from '../engine';
 import {
   PROVIDERS,
   ProviderError,
@@ -16,6 +16,9 @@ import {
 import { callCost } from '../costs';
 import { ApiError } from '../lib/errors';
 import { retrieve } from '../knowledge';
+import { callTraceparent, withTraceparent } from '../traces';
+
+type ExecTrace = Parameters<EnginePorts['execution']>[0]['trace'];
 
 const asProvider = (p: string | undefined): ProviderName | undefined =>
   (PROVIDERS as readonly string[]).includes(p ?? '') ? (p as ProviderName) : undefined;
@@ -29,7 +32,13 @@ const asAnalyses = (list: string[]) => list.filter((a): a is AnalysisKind => (AN
  */
 export function executionDeps(
   env: Env,
-  o: { signal: AbortSignal; onToken: (t: string) => void; fallback: readonly string[] | undefined; ownerId: number },
+  o: {
+    signal: AbortSignal;
+    onToken: (t: string) => void;
+    fallback: readonly string[] | undefined;
+    ownerId: number;
+    trace?: ExecTrace | undefined;
+  },
 ): ExecDeps {
   const aiEnv: AiEnv = env;
   return {
@@ -42,6 +51,8 @@ export function executionDeps(
           providerChain(aiEnv, asProvider(call.provider), asProviders(o.fallback)),
           call,
           options,
+          // Providers' HTTP calls carry the attempt's call span as their trace context.
+          o.trace ? withTraceparent(await callTraceparent(o.trace)) : undefined,
         );
         // A cached answer cost nothing this time.
         const costUsd = answer.cached ? 0 : await callCost(env, answer.provider, answer.model, answer);

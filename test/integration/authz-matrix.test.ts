@@ -46,10 +46,11 @@ describe('authorisation matrix', () => {
   it('covers every documented operation', () => {
     expect(ops.length).toBeGreaterThan(40);
     const undeclared = ops.filter((o) => !o.access).map((o) => `${o.method} ${o.path}`);
-    // Only sign-up/sign-in, health, docs, the console shell, public counters and signed export links are open.
+    // Only sign-up/sign-in, health, docs, the console shell, public counters, signed export links and
+    // the workflow bundle's JSON Schema (a published format, at a stable URL) are open.
     for (const key of undeclared)
       expect(key).toMatch(
-        /auth\/(register|bootstrap|email\/verify|login|refresh|mfa\/verify|password\/(forgot|reset))|\/health|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats|automations\/\{automation_id\}\/webhook|exports\/\{id\}\/file/,
+        /auth\/(register|bootstrap|email\/verify|login|refresh|mfa\/verify|password\/(forgot|reset))|\/health|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats|automations\/\{automation_id\}\/webhook|exports\/\{id\}\/file|schemas\/workflow-bundle\/\{version\}/,
       );
   });
 

@@ -11,6 +11,7 @@ import { api } from './api.js';
 import { append, badge, busy, field, fmtNumber, fmtTime, h, showError, toast, type ViewContext } from './dom.js';
 import { openEventStream } from './sse.js';
 import { createTimeline } from './timeline.js';
+import { traceSection } from './trace.js';
 
 const TERMINAL: readonly string[] = ['succeeded', 'failed', 'cancelled'];
 const DONE_NODE: readonly string[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
@@ -422,6 +423,7 @@ export async function runView({ root, signal }: ViewContext, workflowId: number,
       h('h2', { id: 'timeline-title' }, 'Timeline'),
       h('div', { role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Run events' }, timelineList),
     ),
+    traceSection(base, runId),
     h('p', {}, h('a', { href: `#/documents?run_id=${runId}` }, 'Documents of this run')),
   );
   applySnapshot(state, initial);

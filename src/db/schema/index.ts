@@ -24,6 +24,7 @@ export * from './exports';
 export * from './knowledge';
 export * from './ml';
 export * from './notifications';
+export * from './observability';
 export * from './recommendations';
 export * from './runs';
 export * from './scheduler';
