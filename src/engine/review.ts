@@ -62,6 +62,8 @@ export function logReview(
   ];
   state.store.saveMeta(meta);
   if (reviewed?.output?.title === undefined) return;
+  // A fork's reused node shows the origin run's document; only an edit makes it one of this run.
+  if (reviewed.reusedFrom !== undefined && x.editedVersion === undefined) return;
   state.store.enqueue({
     kind: 'document',
     nodeId: reviewed.id,
@@ -88,7 +90,8 @@ export function decideReview(state: RunState, meta: RunMeta, rec: NodeRecord, de
   };
   if (s.decision === 'edit') {
     const text = s.content!;
-    const version = (target.docVersion ?? 1) + 1;
+    // A node a fork reused has no document in this run yet: the reviewer's text becomes its first version.
+    const version = (target.docVersion ?? (target.reusedFrom === undefined ? 1 : 0)) + 1;
     target.output = { ...target.output!, text, title: s.title ?? titleOf(text) };
     target.docVersion = version;
     state.save(target);
@@ -131,6 +134,7 @@ export function decideReview(state: RunState, meta: RunMeta, rec: NodeRecord, de
       error: null,
       waitUntil: null,
       contextCompacted: false,
+      reusedFrom: undefined,
     });
     state.save(r);
   }

@@ -235,6 +235,40 @@ describe('review decisions at approval nodes', () => {
     expect(doc).toMatchObject({ version: 2, content: edited });
   });
 
+  it("a fork asked again at the approval: an edit makes the reused draft this run's own document, leaving the origin's alone", async () => {
+    const wf = await createWorkflow(token, {
+      name: 'fork review',
+      settings,
+      nodes: [
+        { id: 'draft', type: 'generate', model: `echo-${unique('fd')}`, prompt: 'Write about {{input.topic}}' },
+        { id: 'review', type: 'approval', depends_on: ['draft'] },
+      ],
+    });
+    const origin = await startRun(token, wf.id, { topic: 'moths' });
+    await waitingRound(wf.id, origin.id, 0);
+    expect((await decide(wf.id, origin.id, { decision: 'approve' })).status).toBe(200);
+    const done = await waitForRun(token, wf.id, origin.id);
+    const originDoc = await runDocument(origin.id, 'draft');
+
+    const forked = await api('POST', `/api/v3/workflows/${wf.id}/runs/${origin.id}/fork`, { token, body: { from_node: 'review' } });
+    expect(forked.status, JSON.stringify(forked.json)).toBe(201);
+    await waitingRound(wf.id, forked.json.id, 0);
+    // Until the edit, the reused draft is the origin's document: the fork has none of its own.
+    expect((await api('GET', `/api/v3/documents?run_id=${forked.json.id}`, { token })).json.items).toEqual([]);
+    const edited = '# Moths\n\nThe fork says it differently.';
+    expect((await decide(wf.id, forked.json.id, { decision: 'edit', content: edited })).status).toBe(200);
+    const fork = await waitForRun(token, wf.id, forked.json.id);
+    expect(fork.status).toBe('succeeded');
+    const forkDoc = await runDocument(forked.json.id, 'draft');
+    expect(forkDoc.id).not.toBe(originDoc.id);
+    expect(nodeOf(fork, 'draft').output!.document_id).toBe(forkDoc.id);
+    expect(forkDoc).toMatchObject({ version: 1, content: edited });
+    expect(forkDoc.provenance.reviews).toMatchObject([{ decision: 'edit', document_version: 1 }]);
+    const again = (await api('GET', `/api/v3/documents/${originDoc.id}`, { token })).json;
+    expect(again).toMatchObject({ version: 1, content: nodeOf(done, 'draft').output!.text });
+    expect(again.provenance.reviews).toMatchObject([{ decision: 'approve' }]);
+  });
+
   it('an approval that reviews no document can only be approved or rejected', async () => {
     const wf = await createWorkflow(token, { name: 'bare', nodes: [{ id: 'review', type: 'approval' }] });
     const run = await startRun(token, wf.id);
