@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { taskEffects } from '../../db/schema';
 import { readExcerpt } from '../../lib/http';
+import { derivedId, formatTraceparent, randomId } from '../../lib/trace-context';
 import { checkOutboundUrl } from '../../lib/ssrf';
 import { effectInsert } from '../lifecycle';
 import { outboundPolicy, type Payloads } from '../payloads';
@@ -38,6 +39,13 @@ export async function webhookCall({ env, db, task, now, deadline }: AttemptConte
   headers.set('webhook-id', id);
   headers.set('webhook-timestamp', String(timestamp));
   headers.set('webhook-signature', await signWebhook(secret, id, timestamp, body));
+  // W3C trace context: a traceparent the task was given is passed on as it is; otherwise the call
+  // is a span of the task's own trace (derived from the task), so a receiver sees a delivery's
+  // retries as one trace.
+  if (!headers.has('traceparent')) {
+    const traceId = await derivedId(`dwc-task:${task.id}:${task.createdAt}`, 16);
+    headers.set('traceparent', formatTraceparent({ traceId, spanId: randomId(8), sampled: true }));
+  }
 
   const timeoutMs = Math.max(1, Math.min(ATTEMPT_TIMEOUT_MS, deadline - now));
   let res: Response;
