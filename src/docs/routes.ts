@@ -168,7 +168,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>) {
       c.header('Content-Security-Policy', DOCS_CSP);
       // The files change only with a deploy (their versions are pinned): an hour, then revalidated.
       c.header('Cache-Control', 'public, max-age=3600');
-      return c.body(res.body, 200, { 'Content-Type': `${DOCS_FILES[file]}; charset=utf-8` });
+      return c.body(res.body ?? '', 200, { 'Content-Type': `${DOCS_FILES[file]}; charset=utf-8` });
     },
   );
   app.route('/openapi.json', spec).route('/docs/assets', assets).route('/docs', swagger).route('/redoc', redoc);
