@@ -195,10 +195,13 @@ export class RunEngine {
     const def = meta.nodes.find((n) => n.id === signal.node_id);
     if (!rec || def?.type !== 'approval')
       return { ok: false, code: 'conflict', message: `node ${signal.node_id} is not an approval node of this run` };
+    // A decision sent again with its Idempotency-Key (a client's retry) was taken already: it must not
+    // apply to the next wait (after a request for changes) as a second decision.
+    if (signal.key && meta.reviews?.some((r) => r.node_id === signal.node_id && r.key === signal.key)) return { ok: true, replayed: true };
     if (rec.status !== 'waiting')
       return { ok: false, code: 'conflict', message: `node ${signal.node_id} is not waiting for approval (it is ${rec.status})` };
     if (signal.decision === 'approve' || signal.decision === 'reject') {
-      decideApproval(this.driver, rec, signal.decision === 'approve', signal.comment ?? null, signal.actor);
+      decideApproval(this.driver, rec, signal.decision === 'approve', signal.comment ?? null, signal.actor, false, signal.key);
     } else {
       const result = decideReview(this.driver.state, meta, rec, def, signal);
       if (!result.ok) return result;

@@ -143,7 +143,7 @@ function documentMetadata(meta: RunMeta, type: string, n: NodeRecord) {
     tokens_in: n.tokensIn,
     tokens_out: n.tokensOut,
     citations: n.output?.citations ?? [],
-    reviews: (meta.reviews ?? []).filter((r) => r.reviewed_node === n.id),
+    reviews: (meta.reviews ?? []).filter((r) => r.reviewed_node === n.id).map(({ key, ...r }) => r),
   };
 }
 

@@ -42,7 +42,7 @@ export function logReview(
   state: RunState,
   approvalId: string,
   decision: ReviewDecision,
-  x: { comment: string | null; actor: number | null; timedOut?: boolean; editedVersion?: number },
+  x: { comment: string | null; actor: number | null; timedOut?: boolean; editedVersion?: number; key?: string | undefined },
 ): void {
   const meta = state.meta();
   const def = meta.nodes.find((n): n is Approval => n.id === approvalId && n.type === 'approval');
@@ -58,6 +58,7 @@ export function logReview(
       timed_out: x.timedOut ?? false,
       at: Date.now(),
       document_version: x.editedVersion ?? null,
+      ...(x.key ? { key: x.key } : {}),
     },
   ];
   state.store.saveMeta(meta);
@@ -97,7 +98,7 @@ export function decideReview(state: RunState, meta: RunMeta, rec: NodeRecord, de
     state.save(target);
     decided('approved', { approved: true, edited: { node_id: target.id, version } });
     state.emit('node.edited', rec.id, { reviewed_node: target.id, version, comment, actor_user_id: s.actor });
-    logReview(state, def.id, 'edit', { comment, actor: s.actor, editedVersion: version });
+    logReview(state, def.id, 'edit', { comment, actor: s.actor, editedVersion: version, key: s.key });
     state.finishNode(rec, 'succeeded', null);
     return { ok: true };
   }
@@ -110,7 +111,7 @@ export function decideReview(state: RunState, meta: RunMeta, rec: NodeRecord, de
       message: `changes were requested at ${def.id} ${asked} times, the most it accepts: approve, edit or reject`,
     };
   state.emit('node.changes_requested', rec.id, { reviewed_node: target.id, comment, actor_user_id: s.actor });
-  logReview(state, def.id, 'request_changes', { comment, actor: s.actor });
+  logReview(state, def.id, 'request_changes', { comment, actor: s.actor, key: s.key });
   if (loop) {
     // The iteration ends here: the loop (loop.ts) sees the request and goes round again.
     decided('changes_requested', { approved: false });

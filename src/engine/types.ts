@@ -32,6 +32,8 @@ export type ReviewEntry = {
   at: number;
   /** For an edit: the document version the reviewer's text became. */
   document_version: number | null;
+  /** The Idempotency-Key the decision was sent with: the same key again is the same decision. */
+  key?: string | null;
 };
 
 /** A loop node's progress: its iteration, the previous iteration's outputs, and what each iteration made. */
@@ -157,12 +159,16 @@ export type RunSignal =
       /** For an edit: the document's new text (and optionally title). */
       content?: string | undefined;
       title?: string | undefined;
+      /** A client's Idempotency-Key: a decision sent again with it is answered as taken, not taken twice. */
+      key?: string | undefined;
       actor: number | null;
     }
   | { type: 'event'; name: string; payload: unknown; actor: number | null };
 
 /** The answer to a signal: applied, or why not (a validation problem, or a conflict with the run's state). */
-export type SignalResult = { ok: true; stored?: boolean } | { ok: false; code: 'validation_error' | 'conflict'; message: string };
+export type SignalResult =
+  | { ok: true; stored?: boolean; replayed?: boolean }
+  | { ok: false; code: 'validation_error' | 'conflict'; message: string };
 
 /** How a child run ended, as its parent's subchain node receives it. */
 export type ChildOutcome = { runId: number; status: string; output: Record<string, unknown> | null; error: string | null };

@@ -54,6 +54,7 @@ export function decideApproval(
   comment: string | null,
   actor: number | null,
   timedOut = false,
+  key?: string,
 ): void {
   rec.attempts = 1;
   const decision = approved ? 'approve' : 'reject';
@@ -62,7 +63,7 @@ export function decideApproval(
     data: { decision, approved, comment, actor_user_id: actor, timed_out: timedOut },
   };
   d.state.emit(approved ? 'node.approved' : 'node.rejected', rec.id, { comment, actor_user_id: actor, timed_out: timedOut });
-  logReview(d.state, rec.id, decision, { comment, actor, timedOut });
+  logReview(d.state, rec.id, decision, { comment, actor, timedOut, key });
   if (approved) d.state.finishNode(rec, 'succeeded', null);
   else d.state.finishNode(rec, 'failed', timedOut ? 'approval timed out' : `approval rejected${comment ? `: ${comment}` : ''}`);
 }

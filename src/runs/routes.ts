@@ -301,7 +301,9 @@ export const runRoutes = createRouter()
         operationId: 'signalRun',
         tags,
         summary: 'Send an external event to a run: an approval decision, or a named event for a wait_for_event node',
-        request: { params: RunParams, body: jsonBody(SignalBody) },
+        description:
+          'An approval decision sent again with the same Idempotency-Key is answered as taken (200) and not taken again, so a retry cannot become the decision on the next wait',
+        request: { params: RunParams, headers: IdempotencyHeader, body: jsonBody(SignalBody) },
         responses: {
           200: jsonResponse(RunSchema, 'The run after the event'),
           ...errorResponses('validation_error', 'not_found', 'conflict'),
@@ -322,14 +324,16 @@ export const runRoutes = createRouter()
       const { approved, ...rest } = body;
       const decision = rest.decision ?? (approved ? 'approve' : 'reject');
       // The run's object takes the decision once (it is the single writer of the run); the audit row follows it.
-      const result = await stub.signal({ ...rest, decision, actor });
+      const key = c.req.valid('header')['idempotency-key'];
+      const result = await stub.signal({ ...rest, decision, actor, ...(key ? { key } : {}) });
       if (!result.ok) throw new ApiError(result.code, result.message);
-      await auditInsert(c.var.db, requestMeta(c), {
-        action: `run.review.${decision}`,
-        targetType: 'run',
-        targetId: p.runId,
-        details: { workflow_id: p.id, node_id: body.node_id, comment: body.comment ?? null, edited: decision === 'edit' },
-      });
+      if (!result.replayed)
+        await auditInsert(c.var.db, requestMeta(c), {
+          action: `run.review.${decision}`,
+          targetType: 'run',
+          targetId: p.runId,
+          details: { workflow_id: p.id, node_id: body.node_id, comment: body.comment ?? null, edited: decision === 'edit' },
+        });
       return c.json(await publicRun(c.var.db, await stub.view()), 200);
     },
   )

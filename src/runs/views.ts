@@ -35,7 +35,7 @@ export async function publicRun(db: DB, view: RunView) {
     started_at: toIsoOrNull(meta.startedAt),
     finished_at: toIsoOrNull(meta.finishedAt),
     last_event_seq: view.lastSeq,
-    reviews: (meta.reviews ?? []).map((r) => ({ ...r, at: toIso(r.at) })),
+    reviews: (meta.reviews ?? []).map(({ key, ...r }) => ({ ...r, at: toIso(r.at) })),
     nodes: meta.nodes.map((def) => {
       const n = nodes.get(def.id)!;
       return {

@@ -123,9 +123,21 @@ describe('review decisions at approval nodes', () => {
     const run = await startRun(token, wf.id, { topic: 'honey' });
     await waitingRound(wf.id, run.id, 0);
     expectError(await decide(wf.id, run.id, { decision: 'request_changes' }), 400, 'validation_error');
-    expect((await decide(wf.id, run.id, { decision: 'request_changes', comment: 'Say how it is harvested' })).status).toBe(200);
+    const changes = { type: 'approval', node_id: 'review', decision: 'request_changes', comment: 'Say how it is harvested' };
+    const sendChanges = () =>
+      api('POST', `/api/v3/workflows/${wf.id}/runs/${run.id}/events`, {
+        token,
+        body: changes,
+        headers: { 'Idempotency-Key': 'changes-1' },
+      });
+    expect((await sendChanges()).status).toBe(200);
 
     const again = await waitingRound(wf.id, run.id, 1);
+    // A client's retry of that request, with its key, is the decision already taken, not one on this new wait.
+    const retried = await sendChanges();
+    expect(retried.status).toBe(200);
+    expect(retried.json.reviews).toHaveLength(1);
+    expect(nodeOf(retried.json, 'review').status).toBe('waiting');
     const stats = await llmStats(tag);
     expect(stats.calls).toBe(2);
     expect(stats.prompts[0]).toBe('Write about honey.\nReviewer: ');
@@ -140,6 +152,12 @@ describe('review decisions at approval nodes', () => {
     expect(doc.version).toBe(2);
     expect(doc.content).toContain('Say how it is harvested');
     expect(doc.provenance.reviews.map((r: { decision: string }) => r.decision)).toEqual(['request_changes', 'approve']);
+    expect(doc.provenance.reviews[0]).not.toHaveProperty('key');
+    expect((await llmStats(tag)).calls).toBe(2);
+    const audit = await env.DB.prepare("SELECT action FROM audit_log WHERE action LIKE 'run.review.%' AND target_id = ? ORDER BY id")
+      .bind(String(run.id))
+      .all<{ action: string }>();
+    expect(audit.results.map((a) => a.action)).toEqual(['run.review.request_changes', 'run.review.approve']);
   });
 
   it('request_changes inside a loop sends it round again, whatever its condition says; the comments reach the next iteration', async () => {
