@@ -46,4 +46,4 @@ for (const file of result.outputFiles) {
 console.log(`console: ${result.outputFiles.length} files in ${path.relative(process.cwd(), OUT) || '.'} (${written} changed)`);
 
 // The API documentation pages' files (Swagger UI, ReDoc) go into the same static assets.
-await import('../docs/build.mjs');
+await import('../../scripts/build-docs-assets.mjs');

@@ -6,8 +6,8 @@ import { cached } from '../cache';
 
 /*
  * Swagger UI and ReDoc are single HTML pages whose scripts and stylesheet come from this origin:
- * src/docs/build.mjs copies them from npm packages pinned to exact versions (swagger-ui-dist,
- * redoc) into the static assets, and GET /docs/assets/{file} serves them. No CDN (nothing loads
+ * scripts/build-docs-assets.mjs copies them from npm packages pinned to exact versions
+ * (swagger-ui-dist, redoc) into the static assets, and GET /docs/assets/{file} serves them. No CDN (nothing loads
  * a floating major version, and the pages work offline), no inline script, and the CSP allows
  * this origin only. Swagger UI does not persist an authorization: a token typed into "Authorize"
  * is gone with the tab, never left in localStorage.
@@ -168,7 +168,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>) {
       c.header('Content-Security-Policy', DOCS_CSP);
       // The files change only with a deploy (their versions are pinned): an hour, then revalidated.
       c.header('Cache-Control', 'public, max-age=3600');
-      return c.body(res.body ?? '', 200, { 'Content-Type': `${DOCS_FILES[file]}; charset=utf-8` });
+      return c.body(await res.arrayBuffer(), 200, { 'Content-Type': `${DOCS_FILES[file]}; charset=utf-8` });
     },
   );
   app.route('/openapi.json', spec).route('/docs/assets', assets).route('/docs', swagger).route('/redoc', redoc);

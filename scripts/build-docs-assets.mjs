@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const require = createRequire(import.meta.url);
-const OUT = path.join(import.meta.dirname, '../../dist/assets/docs');
+const OUT = path.join(import.meta.dirname, '../dist/assets/docs');
 const from = (pkg, file) => path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
 
 // Swagger UI's initializer, as a file so that the page's CSP allows scripts from this origin only.
