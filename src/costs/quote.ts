@@ -39,6 +39,16 @@ export async function quoteCall(
   fallback: readonly string[] | undefined,
 ): Promise<{ tokens: number; tokensIn: number; costUsd: number | null; unpriced: string | null; model: string; provider: ProviderName }> {
   const tokensIn = call.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
+  return quoteTokens(env, { ...call, tokensIn }, fallback);
+}
+
+/** quoteCall for a call known only by its size: `tokensIn` of prompt and a `maxTokens` output cap. */
+export async function quoteTokens(
+  env: Env,
+  call: Omit<CallShape, 'messages'> & { tokensIn: number },
+  fallback: readonly string[] | undefined,
+): Promise<{ tokens: number; tokensIn: number; costUsd: number | null; unpriced: string | null; model: string; provider: ProviderName }> {
+  const { tokensIn } = call;
   const usage = { tokensIn, tokensOut: call.maxTokens };
   const chain = providerChain(
     env,

@@ -24,6 +24,7 @@ export async function workflowAnalytics(db: DB, workflowId: number, days: number
       tokensIn: runs.tokensIn,
       tokensOut: runs.tokensOut,
       retries: runs.retries,
+      costUsd: runs.costUsd,
     })
     .from(runs)
     .where(and(eq(runs.workflowId, workflowId), gte(runs.createdAt, since)))
@@ -36,17 +37,19 @@ export async function workflowAnalytics(db: DB, workflowId: number, days: number
     .all();
 
   const byStatus: Record<string, number> = {};
-  const perDay = new Map<string, { runs: number; succeeded: number; failed: number }>();
+  const perDay = new Map<string, { runs: number; succeeded: number; failed: number; cost_usd: number }>();
   for (const r of rows) {
     byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
     const day = new Date(r.createdAt).toISOString().slice(0, 10);
-    const d = perDay.get(day) ?? { runs: 0, succeeded: 0, failed: 0 };
+    const d = perDay.get(day) ?? { runs: 0, succeeded: 0, failed: 0, cost_usd: 0 };
     d.runs++;
+    d.cost_usd += r.costUsd;
     if (r.status === 'succeeded') d.succeeded++;
     if (r.status === 'failed') d.failed++;
     perDay.set(day, d);
   }
   const finished = (byStatus.succeeded ?? 0) + (byStatus.failed ?? 0) + (byStatus.cancelled ?? 0);
+  const finishedCost = rows.filter((r) => ['succeeded', 'failed', 'cancelled'].includes(r.status)).reduce((s, r) => s + r.costUsd, 0);
   const durations = rows
     .filter((r) => r.status === 'succeeded' && r.startedAt !== null && r.finishedAt !== null)
     .map((r) => r.finishedAt! - r.startedAt!)
@@ -69,6 +72,7 @@ export async function workflowAnalytics(db: DB, workflowId: number, days: number
       }),
     ),
     tokens: { in: rows.reduce((s, r) => s + r.tokensIn, 0), out: rows.reduce((s, r) => s + r.tokensOut, 0) },
+    cost_usd: { total: rows.reduce((s, r) => s + r.costUsd, 0), per_run: finished ? finishedCost / finished : null },
     retries: rows.reduce((s, r) => s + r.retries, 0),
     runs_per_day: [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, d]) => ({ day, ...d })),
   };

@@ -40,7 +40,12 @@ type Launch = {
  * that lacks keys the templates read is refused (400 naming them) before anything is written.
  */
 function runInput(p: Launch): Record<string, unknown> {
-  const { input, missing } = prepareInput(p.workflow.nodes as WorkflowNode[], p.workflow.settings as WorkflowSettings, p.input);
+  return checkedInput(p.workflow.nodes as WorkflowNode[], p.workflow.settings as WorkflowSettings, p.input);
+}
+
+/** The input with the definition's defaults filled in; 400 naming the keys the templates read that it lacks. */
+export function checkedInput(nodes: WorkflowNode[], settings: WorkflowSettings, given: Record<string, unknown>): Record<string, unknown> {
+  const { input, missing } = prepareInput(nodes, settings, given);
   if (missing.length) {
     throw new ApiError(
       'validation_error',

@@ -9,7 +9,7 @@ import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
 import { decodeCursor, PageQuery, pageOf, toPage } from '../lib/pagination';
 import { workflowAnalytics } from './analytics';
-import { launchRun, ownedRun } from './launch';
+import { checkedInput, launchRun, ownedRun } from './launch';
 import {
   AnalyticsSchema,
   type BudgetBody,
@@ -24,12 +24,14 @@ import {
   RunSummarySchema,
   SignalBody,
   StartRunBody,
+  EstimateSchema,
   StreamQuery,
 } from './schemas';
 import { publicRun, runSummary } from './views';
 import { runStub } from './rpc';
 import { getWorkflow, workflowForRun, workflowVersion } from '../workflows';
-import type { WorkflowNode } from '../engine';
+import type { WorkflowNode, WorkflowSettings } from '../engine';
+import { estimateRun } from './estimate';
 import { planFork } from './fork';
 
 const read = { roles: ANY_ROLE, scope: 'workflows:read' } as const;
@@ -124,6 +126,38 @@ async function controlHandler(c: Context<AppEnv>, params: { id: number; runId: n
 }
 
 export const runRoutes = createRouter()
+  .openapi(
+    createRoute(
+      withAccess(write, {
+        method: 'post',
+        path: '/{id}/runs/estimate',
+        operationId: 'estimateRun',
+        tags,
+        summary: 'What a run of the current version could cost, before starting it',
+        description:
+          'An upper bound on model calls, tokens and USD for this input and budget (docs/engine.md, "Costs and budgets"). Starts nothing.',
+        request: { params: IdParam, body: jsonBody(StartRunBody) },
+        responses: {
+          200: jsonResponse(EstimateSchema, 'The estimate'),
+          ...errorResponses('validation_error', 'not_found'),
+        },
+      }),
+    ),
+    async (c) => {
+      const body = c.req.valid('json');
+      const workflow = await getWorkflow(c.var.db, c.var.principal.userId, c.req.valid('param').id);
+      if (!workflow) throw new ApiError('not_found', 'Workflow not found');
+      const nodes = workflow.nodes as WorkflowNode[];
+      const settings = workflow.settings as WorkflowSettings;
+      const input = checkedInput(nodes, settings, body.input);
+      const budget = {
+        max_cost_usd: body.budget?.max_cost_usd ?? settings.max_cost_usd,
+        max_tokens: body.budget?.max_tokens ?? settings.max_tokens,
+      };
+      const estimate = await estimateRun(c.env, nodes, settings, input, budget);
+      return c.json({ workflow_id: workflow.id, version: workflow.version, ...estimate }, 200);
+    },
+  )
   .openapi(
     createRoute(
       withAccess(write, {

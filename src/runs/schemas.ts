@@ -26,6 +26,40 @@ export const StartRunBody = z
   })
   .openapi('StartRunRequest');
 
+export const EstimateSchema = z
+  .object({
+    workflow_id: z.number().int(),
+    version: z.number().int(),
+    nodes: z.array(
+      z.object({
+        node_id: z.string(),
+        type: z.string(),
+        calls: z
+          .number()
+          .int()
+          .openapi({ description: 'Model calls the node can make (map items, loop iterations and a repair included)' }),
+        tokens_in: z.number().int().openapi({ description: 'Prompt tokens of those calls, estimated' }),
+        tokens_out_max: z.number().int().openapi({ description: 'Their output caps together' }),
+        cost_usd_max: z.number().nullable().openapi({ description: 'The most those calls can cost; null when a price is unknown' }),
+        provider: z.string().nullable(),
+        model: z.string().nullable(),
+      }),
+    ),
+    calls: z.number().int(),
+    tokens_in: z.number().int(),
+    tokens_out_max: z.number().int(),
+    tokens_max: z.number().int().openapi({ description: 'What max_tokens budgets count: prompts and outputs together' }),
+    cost_usd_max: z.number().nullable().openapi({ description: 'The upper bound in USD; null when a price is unknown' }),
+    unpriced: z.array(z.string()).openapi({ description: 'provider/model pairs whose price is unknown' }),
+    budget: z.object({
+      max_cost_usd: z.number().nullable(),
+      max_tokens: z.number().nullable(),
+      within: z.boolean().nullable().openapi({ description: 'Whether the upper bound fits the run budget; null without one' }),
+    }),
+    assumptions: z.array(z.string()).openapi({ description: 'What the upper bound assumes' }),
+  })
+  .openapi('RunEstimate');
+
 export const ResumeBody = BudgetBody.openapi('ResumeRunRequest', {
   description: 'Optional: a larger budget for a run paused with budget_exceeded (each limit given replaces the current one)',
 });
@@ -321,7 +355,13 @@ export const AnalyticsSchema = z
     run_duration_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
     node_duration_ms: z.record(z.string(), z.object({ count: z.number().int(), p50: z.number().nullable(), p95: z.number().nullable() })),
     tokens: z.object({ in: z.number().int(), out: z.number().int() }),
+    cost_usd: z.object({
+      total: z.number().openapi({ description: 'What the window’s runs spent at the prices in force (unpriced calls count 0)' }),
+      per_run: z.number().nullable().openapi({ description: 'The mean over finished runs' }),
+    }),
     retries: z.number().int(),
-    runs_per_day: z.array(z.object({ day: z.string(), runs: z.number().int(), succeeded: z.number().int(), failed: z.number().int() })),
+    runs_per_day: z.array(
+      z.object({ day: z.string(), runs: z.number().int(), succeeded: z.number().int(), failed: z.number().int(), cost_usd: z.number() }),
+    ),
   })
   .openapi('WorkflowAnalytics');

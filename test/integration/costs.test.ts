@@ -73,6 +73,10 @@ describe('cost accounting', () => {
     const byModel = usage.json.by_model.find((m: { model: string }) => m.model === model);
     expect(byModel).toMatchObject({ provider: 'openai', calls: 3, tokens_in: run.spent.tokens_in, tokens_out: run.spent.tokens_out });
     expect(byModel.cost_usd).toBeCloseTo(run.spent.cost_usd, 12);
+    const analytics = (await api('GET', `/api/v3/workflows/${wf.id}/analytics`, { token })).json;
+    expect(analytics.cost_usd.total).toBeCloseTo(run.spent.cost_usd, 12);
+    expect(analytics.cost_usd.per_run).toBeCloseTo(run.spent.cost_usd, 12);
+    expect(analytics.runs_per_day.at(-1).cost_usd).toBeCloseTo(run.spent.cost_usd, 12);
     expect(usage.json.by_workflow.find((w: { workflow_id: number }) => w.workflow_id === wf.id).cost_usd).toBeCloseTo(
       run.spent.cost_usd,
       12,
@@ -204,5 +208,79 @@ describe('budgets', () => {
     expect((await api('PUT', '/api/v3/costs/budget', { token, body: { monthly_usd: 0.25 } })).json.monthly_usd).toBe(0.25);
     await api('PUT', `/api/v3/costs/budgets/${userId}`, { token: admin, body: { ceiling_usd: null } });
     expect((await api('PUT', '/api/v3/costs/budget', { token, body: { monthly_usd: null } })).json.monthly_usd).toBeNull();
+  });
+});
+
+describe('estimates', () => {
+  const estimate = (wfId: number, body: Record<string, unknown>) => api('POST', `/api/v3/workflows/${wfId}/runs/estimate`, { token, body });
+
+  it('bounds what the run then spends, call by call, and says whether it fits the budget', async () => {
+    const model = `prompted-${unique('est')}`;
+    await price(model, 1000, 3000);
+    const wf = await createWorkflow(token, chain(model));
+    const res = await estimate(wf.id, { input: { topic: 'tides' }, budget: { max_tokens: 100 } });
+    expect(res.status).toBe(200);
+    const e = res.json;
+    expect(e).toMatchObject({ workflow_id: wf.id, calls: 3, tokens_out_max: 150, unpriced: [] });
+    expect(e.nodes.map((n: { node_id: string; calls: number }) => [n.node_id, n.calls])).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['c', 1],
+    ]);
+    // b's prompt counts a's whole output cap; each node's cost is its tokens at the price.
+    expect(e.nodes[1].tokens_in).toBeGreaterThanOrEqual(50);
+    for (const n of e.nodes) expect(n.cost_usd_max).toBeCloseTo((n.tokens_in * 1000 + n.tokens_out_max * 3000) / 1_000_000, 12);
+    expect(e.budget).toEqual({ max_cost_usd: null, max_tokens: 100, within: false });
+    expect(e.tokens_max).toBe(e.tokens_in + e.tokens_out_max);
+
+    const run = (await waitForRun(token, wf.id, (await startRun(token, wf.id, { topic: 'tides' })).id)) as unknown as {
+      spent: { tokens_in: number; tokens_out: number; cost_usd: number };
+    };
+    expect(run.spent.tokens_out).toBeLessThanOrEqual(e.tokens_out_max);
+    expect(run.spent.cost_usd).toBeLessThanOrEqual(e.cost_usd_max);
+  });
+
+  it('counts map items from the input, loop iterations at their cap, and a structured call with its repair', async () => {
+    const model = `prompted-${unique('shape')}`;
+    await price(model, 100, 100);
+    const wf = await createWorkflow(token, {
+      name: 'shapes',
+      settings,
+      nodes: [
+        { ...gen('outline', model, 'Outline {{input.topic}}'), output_schema: { type: 'object', properties: { t: { type: 'string' } } } },
+        {
+          id: 'each',
+          type: 'map',
+          items: '{{input.parts}}',
+          node: { type: 'generate', provider: 'openai', model, prompt: 'Write {{item}}', max_tokens: 20 },
+        },
+        {
+          id: 'polish',
+          type: 'loop',
+          body: ['draft'],
+          until: { left: '{{nodes.draft.output}}', operator: 'contains', right: 'done' },
+          max_iterations: 3,
+        },
+        gen('draft', model, 'Improve {{nodes.outline.output}}', ['outline']),
+      ],
+    });
+    const e = (await estimate(wf.id, { input: { topic: 'x', parts: ['one', 'two', 'three', 'four'] } })).json;
+    const calls = Object.fromEntries(e.nodes.map((n: { node_id: string; calls: number }) => [n.node_id, n.calls]));
+    expect(calls).toEqual({ outline: 2, each: 4, draft: 3 });
+    expect(e.nodes.find((n: { node_id: string }) => n.node_id === 'each').tokens_out_max).toBe(80);
+    expect(e.assumptions).toEqual(
+      expect.arrayContaining(['loops are counted at max_iterations', 'a structured-output call is counted with its one repair']),
+    );
+  });
+
+  it('an unknown price makes the cost unknown, not zero; a missing input is a 400; nothing starts', async () => {
+    const model = `prompted-${unique('unknown')}`;
+    const wf = await createWorkflow(token, { name: 'unknown', settings, nodes: [gen('a', model, 'Hello {{input.topic}}')] });
+    const e = (await estimate(wf.id, { input: { topic: 'x' }, budget: { max_cost_usd: 1 } })).json;
+    expect(e).toMatchObject({ cost_usd_max: null, unpriced: [`openai/${model}`], budget: { max_cost_usd: 1, within: false } });
+    const missing = await estimate(wf.id, { input: {} });
+    expectError(missing, 400, 'validation_error');
+    expect(missing.json.error.details[0].path).toEqual(['input', 'topic']);
+    expect((await api('GET', `/api/v3/workflows/${wf.id}/runs`, { token })).json.items).toHaveLength(0);
   });
 });
