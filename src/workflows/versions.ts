@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { DB } from '../db/client';
-import { runs, workflowVersions } from '../db/schema';
+import { workflowVersions } from '../db/schema';
 import type { RequestMeta } from '../lib/audit';
 import { ApiError } from '../lib/errors';
 import { toIso } from '../lib/time';
@@ -57,8 +57,10 @@ export async function listVersions(db: DB, ownerId: number, id: number, limit: n
       settings: workflowVersions.settings,
       createdBy: workflowVersions.createdBy,
       createdAt: workflowVersions.createdAt,
-      runCount: sql<number>`(SELECT count(*) FROM ${runs} WHERE ${runs.workflowId} = ${workflowVersions.workflowId}
-        AND ${runs.workflowVersion} = ${workflowVersions.version})`,
+      // Spelled out: inside sql`` drizzle renders a column without its table, and in this
+      // correlated subquery an unqualified workflow_id would be the runs table's own on both sides.
+      runCount: sql<number>`(SELECT count(*) FROM runs WHERE runs.workflow_id = workflow_versions.workflow_id
+        AND runs.workflow_version = workflow_versions.version)`,
     })
     .from(workflowVersions)
     .where(and(eq(workflowVersions.workflowId, id), beforeVersion ? lt(workflowVersions.version, beforeVersion) : undefined))

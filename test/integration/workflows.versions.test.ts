@@ -31,6 +31,9 @@ async function twoVersions(token: string) {
 
 describe('workflow versions', () => {
   it('lists versions newest first with the runs pinned to each, and pages through them', async () => {
+    // A run of another workflow, at a version number this one also has, is not counted here.
+    const other = await createWorkflow(alice.token, { name: 'Other', nodes: simpleNodes });
+    await startRun(alice.token, other.id, { topic: 'elsewhere' });
     const id = await twoVersions(alice.token);
     const run = await startRun(alice.token, id, { topic: 'tides' });
     await api('PATCH', `/api/v3/workflows/${id}`, { token: alice.token, body: { description: 'third' } });
