@@ -105,6 +105,9 @@ describe('searching and filtering workflows', () => {
     expect(await names('last_run_status=succeeded')).toEqual(['delta_notes']);
     expect((await list('last_run_status=succeeded')).items[0].last_run_status).toBe('succeeded');
     expect(await names('last_run_status=failed')).toEqual(['epsilon failing']);
+    // Each listed workflow shows its own newest run's status (never another workflow's).
+    expect((await list('last_run_status=failed')).items[0].last_run_status).toBe('failed');
+    expect((await list('last_run_status=none')).items.map((w: any) => w.last_run_status)).toEqual([null, null, null]);
     expect(await names('last_run_status=none')).toEqual(['Gamma 100% draft', 'beta report', 'Alpha newsletter']);
     expectError(await api('GET', '/api/v3/workflows?last_run_status=great', { token: alice.token }), 400, 'validation_error');
     await api('POST', '/api/v3/workflows/bulk', { token: alice.token, body: { action: 'delete', ids: [failing.id] } });
