@@ -5,6 +5,7 @@ import { jsonObject } from '../lib/json';
 import { instantQuery } from '../lib/openapi';
 import { PageQuery } from '../lib/pagination';
 import { BULK_ACTIONS, MAX_BULK } from './bulk';
+import { checkContextWindows } from './context-check';
 import { BundleSchema } from './bundle';
 import { POLICIES } from './import';
 import { SORTS } from './search';
@@ -18,10 +19,14 @@ const definitionFields = {
 };
 
 /** PUT: a whole new definition (tags are not part of it: they are changed with bulk tag/untag). */
-export const WorkflowReplaceBody = z.strictObject(definitionFields).openapi('WorkflowReplaceRequest');
+export const WorkflowReplaceBody = z
+  .strictObject(definitionFields)
+  .superRefine((b, ctx) => checkContextWindows(b.nodes, b.settings, ctx))
+  .openapi('WorkflowReplaceRequest');
 
 export const WorkflowCreateBody = z
   .strictObject({ ...definitionFields, tags: z.array(Tag).max(MAX_TAGS).optional() })
+  .superRefine((b, ctx) => checkContextWindows(b.nodes, b.settings, ctx))
   .openapi('WorkflowCreateRequest');
 
 export const WorkflowPatchBody = z
@@ -32,6 +37,7 @@ export const WorkflowPatchBody = z
     settings: SettingsSchema.optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' })
+  .superRefine((b, ctx) => checkContextWindows(b.nodes, b.settings, ctx))
   .openapi('WorkflowPatchRequest');
 
 export const WorkflowSchema = z

@@ -117,3 +117,43 @@ describe('the stuck-run sweep', () => {
     expect(failed!.error).toMatch(/^the run could not start: /);
   });
 });
+
+describe('output caps and context windows', () => {
+  const gen = (extra: Record<string, unknown>) => ({ id: 'draft', type: 'generate', prompt: 'Write about {{input.topic}}', ...extra });
+
+  it('a max_tokens that leaves no room for the prompt in the named model’s window is refused when saved', async () => {
+    // gpt-4's context window is 8,192 tokens (src/ai/models.ts).
+    const res = await api('POST', '/api/v3/workflows', {
+      token,
+      body: { name: 'too big', nodes: [gen({ provider: 'openai', model: 'gpt-4', max_tokens: 8192 })] },
+    });
+    expectError(res, 400, 'validation_error');
+    expect(res.json.error.details[0]).toMatchObject({
+      path: ['nodes', 0, 'max_tokens'],
+      message: expect.stringMatching(
+        /^an output cap of 8192 tokens and a prompt of at least \d+ leave no room in openai\/gpt-4's context window of 8192 tokens$/,
+      ),
+    });
+    // The model may come from the settings; a map's per-item node is checked too.
+    const viaSettings = await api('POST', '/api/v3/workflows', {
+      token,
+      body: {
+        name: 'too big',
+        settings: { provider: 'openai', default_model: 'gpt-4' },
+        nodes: [{ id: 'each', type: 'map', items: '{{input.parts}}', node: { type: 'generate', prompt: 'x {{item}}', max_tokens: 8192 } }],
+      },
+    });
+    expectError(viaSettings, 400, 'validation_error');
+    expect(viaSettings.json.error.details[0].path).toEqual(['nodes', 0, 'node', 'max_tokens']);
+    // A PATCH is checked as well; with room left, the same model is accepted.
+    const ok = await createWorkflow(token, { name: 'fits', nodes: [gen({ provider: 'openai', model: 'gpt-4', max_tokens: 4000 })] });
+    expectError(
+      await api('PATCH', `/api/v3/workflows/${ok.id}`, {
+        token,
+        body: { nodes: [gen({ provider: 'openai', model: 'gpt-4', max_tokens: 8190 })] },
+      }),
+      400,
+      'validation_error',
+    );
+  });
+});
