@@ -214,7 +214,152 @@ const documentReview: Template = {
   ],
 };
 
-export const TEMPLATES: readonly Template[] = [contentGeneration, blogSeries, summarization, translation, seoAnalysis, documentReview];
+/**
+ * A long document written section by section, from only the composer's own parts: a structured
+ * outline (title, glossary, one heading and summary per section) → a map writing every section,
+ * each seeing its siblings' one-line summaries and the shared glossary (bounded by the outline's
+ * schema, so each section's prompt stays the same size whatever the document's length) → the
+ * sections stitched under the title → a consistency pass in a loop, checked by a structured
+ * verdict, at most three times → a title.
+ */
+const longDocument: Template = {
+  name: 'long_document',
+  workflow_type: 'content_generation',
+  description:
+    'A long document: a JSON outline, every section written in parallel with its siblings’ summaries and a shared glossary, stitched, revised for consistency in a loop, titled.',
+  parameters: [
+    str('topic', 'What the document is about', true, undefined, 500),
+    str('audience', 'Who it is for', false, 'a general audience', 200),
+    int('sections', 'How many sections (fixed when the workflow is created)', 2, 20, 5),
+    int('words_per_section', 'About how long each section is, in words (fixed at creation)', 50, 2000, 300),
+  ],
+  example: { topic: 'Tides and the moon', sections: 4 },
+  build: (input) => {
+    const sections = input.sections as number;
+    const sectionTokens = Math.min(8192, Math.ceil((input.words_per_section as number) * 2));
+    const short = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });
+    return [
+      {
+        id: 'outline',
+        type: 'generate',
+        name: 'Outline',
+        prompt:
+          `Plan a long document about {{input.topic}} for {{input.audience}}: its title, a glossary of the key terms it uses ` +
+          `(each with a one-sentence definition), and exactly ${sections} sections, each with a heading and a one-sentence summary ` +
+          'of what it covers that no other section covers.',
+        max_tokens: 2000,
+        output_schema: {
+          type: 'object',
+          properties: {
+            title: short(120),
+            glossary: {
+              type: 'array',
+              maxItems: 12,
+              items: {
+                type: 'object',
+                properties: { term: short(60), definition: short(240) },
+                required: ['term', 'definition'],
+                additionalProperties: false,
+              },
+            },
+            sections: {
+              type: 'array',
+              minItems: sections,
+              maxItems: sections,
+              items: {
+                type: 'object',
+                properties: { heading: short(120), summary: short(240) },
+                required: ['heading', 'summary'],
+                additionalProperties: false,
+              },
+            },
+          },
+          required: ['title', 'glossary', 'sections'],
+          additionalProperties: false,
+        },
+      },
+      {
+        id: 'sections',
+        type: 'map',
+        name: 'Sections',
+        depends_on: ['outline'],
+        items: '{{nodes.outline.output.sections}}',
+        concurrency: 4,
+        max_items: sections,
+        node: {
+          type: 'generate',
+          max_tokens: sectionTokens,
+          prompt:
+            'You are writing one section of "{{nodes.outline.output.title}}", a document about {{input.topic}} for {{input.audience}}.\n' +
+            'Write section {{index}}: "{{item.heading}}" — {{item.summary}}\n' +
+            `About ${input.words_per_section as number} words. Start with the heading as a Markdown "## " heading.\n` +
+            'The other sections cover these; do not repeat them: {{nodes.outline.output.sections}}\n' +
+            'Use these terms as defined here: {{nodes.outline.output.glossary}}',
+        },
+      },
+      {
+        id: 'stitch',
+        type: 'transform',
+        name: 'Stitched document',
+        depends_on: ['sections'],
+        source: '# {{nodes.outline.output.title}}\n\n{{nodes.sections.output}}',
+        operations: [{ op: 'trim' }],
+      },
+      {
+        id: 'consistency',
+        type: 'loop',
+        name: 'Consistency pass',
+        depends_on: ['stitch'],
+        body: ['revise', 'check'],
+        max_iterations: 3,
+        on_max: 'continue',
+        until: { left: '{{nodes.check.output.consistent}}', operator: 'eq', right: 'true' },
+      },
+      {
+        id: 'revise',
+        type: 'generate',
+        name: 'Revised document',
+        depends_on: ['stitch'],
+        max_tokens: Math.min(8192, sectionTokens * sections + 200),
+        prompt:
+          'Revise this document so that its sections read as one: consistent terms (as the glossary defines them), no repetition ' +
+          'between sections, transitions where a section starts. Keep every heading and every fact. Reply with the whole document.\n' +
+          'Glossary: {{nodes.outline.output.glossary}}\n' +
+          'Problems found in the last revision (none on the first pass): {{loop.previous.check.output}}\n' +
+          'Last revision (empty on the first pass — then revise the stitched document): {{loop.previous.revise.output}}\n' +
+          'Stitched document:\n{{nodes.stitch.output}}',
+      },
+      {
+        id: 'check',
+        type: 'generate',
+        name: 'Consistency check',
+        depends_on: ['revise'],
+        max_tokens: 600,
+        prompt:
+          'Check this document for inconsistent terms (against the glossary), repeated passages and contradictions between ' +
+          'sections. Answer whether it is consistent, and list the problems.\nGlossary: {{nodes.outline.output.glossary}}\n' +
+          'Document:\n{{nodes.revise.output}}',
+        output_schema: {
+          type: 'object',
+          properties: { consistent: { type: 'boolean' }, problems: { type: 'array', maxItems: 10, items: short(300) } },
+          required: ['consistent', 'problems'],
+          additionalProperties: false,
+        },
+      },
+      { id: 'title', type: 'title', name: 'Title', depends_on: ['consistency'], source: '{{nodes.revise.output}}', style: 'blog' },
+    ];
+  },
+};
+
+export const TEMPLATES: readonly Template[] = [
+  contentGeneration,
+  blogSeries,
+  summarization,
+  translation,
+  seoAnalysis,
+  documentReview,
+  longDocument,
+];
 export const TEMPLATE_NAMES = TEMPLATES.map((t) => t.name) as [string, ...string[]];
 export const WORKFLOW_TYPES = [...new Set(TEMPLATES.map((t) => t.workflow_type))] as [string, ...string[]];
 

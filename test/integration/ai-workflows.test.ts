@@ -72,7 +72,15 @@ describe('AI workflows from templates', () => {
     const res = await api('GET', '/api/v3/ai-workflows/templates', { token });
     expect(res.status).toBe(200);
     const names = res.json.items.map((t: { name: string }) => t.name);
-    expect(names).toEqual(['content_generation', 'blog_series', 'summarization', 'translation', 'seo_analysis', 'document_review']);
+    expect(names).toEqual([
+      'content_generation',
+      'blog_series',
+      'summarization',
+      'translation',
+      'seo_analysis',
+      'document_review',
+      'long_document',
+    ]);
     const review = res.json.items.find((t: { name: string }) => t.name === 'document_review');
     expect(review.nodes.map((n: { type: string }) => n.type)).toContain('approval');
     expect(review.parameters.find((p: { name: string }) => p.name === 'text')).toMatchObject({ required: true, type: 'string' });
