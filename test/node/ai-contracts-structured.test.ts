@@ -243,7 +243,7 @@ describe('Workers AI structured output = workers-ai-provider', () => {
     maxOutputTokens: 64,
     temperature: 0.2,
     maxRetries: 0,
-    output: Output.object({ schema: jsonSchema(OUTLINE_SCHEMA), name: 'outline' }),
+    output: Output.object({ schema: jsonSchema(OUTLINE_SCHEMA as Parameters<typeof jsonSchema>[0]), name: 'outline' }),
   };
 
   it.each([
