@@ -1,7 +1,7 @@
-import { env } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { performEffect } from '../../src/runs/effects';
-import { createWorkflow, registerAndLogin, type RunJson, startRun, unique, waitForRun } from '../helpers';
+import { createWorkflow, poll, registerAndLogin, releaseLlm, type RunJson, startRun, unique, waitForRun } from '../helpers';
 
 /*
  * notify and task nodes: their effects go through the notifications service and the background
@@ -154,5 +154,43 @@ describe('task nodes', () => {
     const run = await waitForRun(token, wf.id, (await startRun(token, wf.id, {})).id);
     expect(run.status).toBe('failed');
     expect(nodeOf(run, 'hook').error).toMatch(/^task refused: Request validation failed; payload\.url: this URL may not be called/);
+  });
+});
+
+describe('eviction', () => {
+  it('a task node whose object is evicted while it waits makes no second task, and takes the result when it comes', async () => {
+    const tag = unique('evicted');
+    const key = unique('hold');
+    const child = await createWorkflow(token, {
+      name: 'slow child',
+      settings: { fallback_providers: [] },
+      nodes: [{ id: 'write', type: 'generate', provider: 'openai', model: `prompted-${tag}`, prompt: `[hold:${key}] Write it` }],
+    });
+    const parent = await createWorkflow(token, {
+      name: 'waits for a task',
+      nodes: [{ id: 'work', type: 'task', task_type: 'workflow_run', payload: { workflow_id: child.id, input: {} } }],
+    });
+    const started = await startRun(token, parent.id, {});
+    const taskKey = `run:${started.id}:work:1`;
+    await poll(
+      () => count('SELECT count(*) AS n FROM runs WHERE workflow_id = ?', child.id),
+      (n) => n === 1,
+    );
+    const stub = env.WORKFLOW_RUN.get(env.WORKFLOW_RUN.idFromName(`run:${started.id}`));
+    await runInDurableObject(stub, (_instance, state) => {
+      try {
+        state.abort('test: simulated eviction');
+      } catch {
+        // abort() throws inside the object by design
+      }
+    }).catch(() => undefined);
+    // The fresh object polls (asking again with the same key) while the child still holds.
+    await runDurableObjectAlarm(env.WORKFLOW_RUN.get(env.WORKFLOW_RUN.idFromName(`run:${started.id}`)));
+    await releaseLlm(key);
+    const run = await waitForRun(token, parent.id, started.id);
+    expect(run.status).toBe('succeeded');
+    expect(nodeOf(run, 'work').output.data).toMatchObject({ task_type: 'workflow_run', status: 'succeeded' });
+    expect(await count('SELECT count(*) AS n FROM tasks WHERE idempotency_key = ?', taskKey)).toBe(1);
+    expect(await count('SELECT count(*) AS n FROM runs WHERE workflow_id = ?', child.id)).toBe(1);
   });
 });
