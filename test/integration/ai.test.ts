@@ -94,7 +94,11 @@ describe('workflow analytics', () => {
       ],
     });
     for (let n = 0; n < 3; n++) await waitForRun(token, wf.id, (await startRun(token, wf.id, { n })).id);
-    const broken = await createWorkflow(token, { name: 'x', nodes: [{ id: 'n', type: 'task', task_type: 'cleanup' }] });
+    // A task node whose payload the task layer refuses: the run fails.
+    const broken = await createWorkflow(token, {
+      name: 'x',
+      nodes: [{ id: 'n', type: 'task', task_type: 'webhook_call', payload: { url: 'http://169.254.169.254/' } }],
+    });
     await waitForRun(token, broken.id, (await startRun(token, broken.id)).id);
 
     const res = await api('GET', `/api/v3/workflows/${wf.id}/analytics`, { token });

@@ -12,6 +12,7 @@ describe('AI workflow templates', () => {
       'translation',
       'seo_analysis',
       'document_review',
+      'long_document',
     ]);
     for (const t of TEMPLATES) {
       const nodes = t.build(paramsSchema(t).parse(t.example));
