@@ -8,6 +8,7 @@ import { buildWorker, type Build } from './lib/build';
 import { transportRetries } from './lib/http';
 import { consoleTable, markdown, writeBenchmarksMd, type Report } from './lib/report';
 import type { BuildName, Ctx, ScenarioResult } from './lib/types';
+import { CONVERTER_STANDIN } from './lib/ours';
 import { disposeAll, startWorker } from './lib/workers';
 import { scenarios } from './scenarios';
 
@@ -88,7 +89,7 @@ function environment() {
 
 async function probePaths(ctx: Ctx): Promise<Set<string> | null> {
   try {
-    const running = await startWorker(await ctx.build('ours'));
+    const running = await startWorker(await ctx.build('ours'), { extra: CONVERTER_STANDIN });
     try {
       return await declaredPaths(running.url);
     } finally {

@@ -8,8 +8,17 @@ import { applyMigrations, startWorker, type Running } from './workers';
  * migrations applied, and with workerd's inspector on a free port so that a scenario can take a
  * CPU profile of our isolate when a target is missed.
  */
+/**
+ * The converter Worker (files to Markdown and back) is a Worker of its own behind our CONVERTER
+ * service binding; no scenario converts a file, so the binding answers 503 in the bench instead of
+ * a second worker sharing the measured machine.
+ */
+export const CONVERTER_STANDIN = {
+  serviceBindings: { CONVERTER: () => new Response('the converter Worker is not run by the bench', { status: 503 }) },
+};
+
 export async function startOurs(ctx: Ctx): Promise<Running> {
-  const running = await startWorker(await ctx.build('ours'), { inspectorPort: await ctx.freePort() });
+  const running = await startWorker(await ctx.build('ours'), { inspectorPort: await ctx.freePort(), extra: CONVERTER_STANDIN });
   try {
     await applyMigrations(running, ctx.root);
   } catch (err) {

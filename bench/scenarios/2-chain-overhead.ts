@@ -23,6 +23,13 @@ import { startWorker, type Running } from '../lib/workers';
  * peer is Cloudflare Workflows in Miniflare (same workerd build) with no-op `step.do` steps.
  */
 const RUNS = 50;
+/**
+ * The map measurement: MAP_RUNS runs of one map node over MAP_ITEMS items (a `trim` transform per
+ * item, 16 at a time), against MAP_RUNS runs of one node, so the per-item overhead
+ *   (makespan(map) − makespan(1)) / (MAP_RUNS × MAP_ITEMS)
+ * can be read beside the per-node overhead of a chain.
+ */
+const MAP_RUNS = 10;
 const TERMINAL = "('succeeded','failed','cancelled')";
 
 type Batch = { makespanMs: number; cpuMs: number | null; peakMiB: number | null };
@@ -37,12 +44,12 @@ async function waitFor<T>(what: string, timeoutMs: number, poll: () => Promise<T
   }
 }
 
-async function oursBatch(ours: Running, launch: () => Promise<number>): Promise<Batch> {
+async function oursBatch(ours: Running, launch: () => Promise<number>, runs = RUNS): Promise<Batch> {
   const db = await ours.mf.getD1Database('DB');
   const m = await metered(ours.pid, async () => {
     const t0 = Date.now();
-    const ids = await Promise.all(Array.from({ length: RUNS }, launch));
-    const done = await waitFor('our runs', 30_000, async () => {
+    const ids = await Promise.all(Array.from({ length: runs }, launch));
+    const done = await waitFor('our runs', 60_000, async () => {
       const r = await retrying(() =>
         db
           .prepare(
@@ -50,9 +57,9 @@ async function oursBatch(ours: Running, launch: () => Promise<number>): Promise<
           )
           .first<{ n: number; ok: number; last: number }>(),
       );
-      return r && r.n === RUNS ? r : null;
+      return r && r.n === runs ? r : null;
     });
-    if (done.ok !== RUNS) throw new Error(`${RUNS - done.ok} of ${RUNS} runs did not succeed`);
+    if (done.ok !== runs) throw new Error(`${runs - done.ok} of ${runs} runs did not succeed`);
     return done.last - t0;
   });
   return { makespanMs: m.result, cpuMs: m.cpuMs, peakMiB: m.peakMiB };
@@ -88,6 +95,7 @@ export const chainOverhead: Scenario = {
   missing: () => null,
   async run(ctx) {
     const NODES = ctx.quick ? 5 : 10;
+    const MAP_ITEMS = ctx.quick ? 20 : 100;
     const ours = await startOurs(ctx);
     const peer = await startWorker(await ctx.build('workflows'));
     try {
@@ -97,18 +105,33 @@ export const chainOverhead: Scenario = {
         [NODES]: await createWorkflow(s, `chain of ${NODES}`, transformChain(NODES)),
       };
       const launcher = (n: number) => () => startRun(s, wf[n]!, { text: '  Solar power for small farms.  ' });
+      const mapWf = await createWorkflow(s, `map of ${MAP_ITEMS}`, [
+        {
+          id: 'each',
+          type: 'map',
+          items: '{{input.items}}',
+          max_items: MAP_ITEMS,
+          concurrency: 16,
+          node: { type: 'transform', source: '{{item}}', operations: [{ op: 'trim' }] },
+        },
+      ]);
+      const items = Array.from({ length: MAP_ITEMS }, (_, i) => `  section ${i}  `);
+      const mapLauncher = () => startRun(s, mapWf, { items });
       const idle = { ours: rssMiB(ours.pid), peer: rssMiB(peer.pid) };
       ctx.log('  warming up both sides (one small batch each, not counted)');
       await oursBatch(ours, launcher(1));
       await peerBatch(peer, 1);
       const res = { ours1: [] as Batch[], oursN: [] as Batch[], peer1: [] as Batch[], peerN: [] as Batch[] };
+      const maps = { one: [] as Batch[], map: [] as Batch[] };
       for (let rep = 0; rep < ctx.reps; rep++) {
         res.ours1.push(await oursBatch(ours, launcher(1)));
         res.oursN.push(await oursBatch(ours, launcher(NODES)));
+        maps.one.push(await oursBatch(ours, launcher(1), MAP_RUNS));
+        maps.map.push(await oursBatch(ours, mapLauncher, MAP_RUNS));
         res.peer1.push(await peerBatch(peer, 1));
         res.peerN.push(await peerBatch(peer, NODES));
         ctx.log(
-          `  rep ${rep + 1}: ours ${res.ours1[rep]!.makespanMs}/${res.oursN[rep]!.makespanMs} ms, peer ${res.peer1[rep]!.makespanMs}/${res.peerN[rep]!.makespanMs} ms (1/${NODES} nodes)`,
+          `  rep ${rep + 1}: ours ${res.ours1[rep]!.makespanMs}/${res.oursN[rep]!.makespanMs} ms, peer ${res.peer1[rep]!.makespanMs}/${res.peerN[rep]!.makespanMs} ms (1/${NODES} nodes); map ${maps.one[rep]!.makespanMs}/${maps.map[rep]!.makespanMs} ms (1 node/${MAP_ITEMS} items × ${MAP_RUNS} runs)`,
         );
       }
       const perNode = (one: Batch[], many: Batch[], f: (b: Batch) => number | null) =>
@@ -126,6 +149,7 @@ export const chainOverhead: Scenario = {
       const oursCpu = perNode(res.ours1, res.oursN, (b) => b.cpuMs);
       const peerCpu = perNode(res.peer1, res.peerN, (b) => b.cpuMs);
       const ms = (v: number[]) => figure(v, 'ms');
+      const perItem = maps.one.map((b, i) => (maps.map[i]!.makespanMs - b.makespanMs) / (MAP_RUNS * MAP_ITEMS));
       const rows: Row[] = [
         { metric: 'per-node overhead (wall, amortised)', ours: ms(oursNode), peer: ms(peerNode), ratio },
         {
@@ -134,6 +158,15 @@ export const chainOverhead: Scenario = {
           peer: ms(peerCpu),
           ratio: figure(
             oursCpu.map((o, i) => o / peerCpu[i]!),
+            '×',
+          ),
+        },
+        {
+          metric: `per-item overhead, map of ${MAP_ITEMS} (wall, amortised; beside our per-node)`,
+          ours: ms(perItem),
+          peer: ms(oursNode),
+          ratio: figure(
+            perItem.map((p, i) => p / oursNode[i]!),
             '×',
           ),
         },
@@ -172,6 +205,7 @@ export const chainOverhead: Scenario = {
         lost: 0,
         notes: [
           `${RUNS} runs at once; chains of 1 and ${NODES} nodes; linear chains (node i depends on node i−1); every run checked to succeed`,
+          `the map row compares our own two figures, not a peer: its "peer" column is our per-node chain overhead, and its ratio the cost of one map item relative to one chain node (${MAP_RUNS} runs of a ${MAP_ITEMS}-item map, 16 items at a time, against ${MAP_RUNS} runs of one node)`,
         ],
       };
       if (ctx.profile === 'always' || (ctx.profile === 'auto' && !met)) {

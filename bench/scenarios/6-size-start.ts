@@ -6,6 +6,7 @@ import { summarize, type CpuProfile, type ProfileSummary } from '../lib/profile'
 import { rssMiB } from '../lib/procs';
 import { figure } from '../lib/stats';
 import type { Row, Scenario } from '../lib/types';
+import { CONVERTER_STANDIN } from '../lib/ours';
 import { startWorker } from '../lib/workers';
 
 /**
@@ -73,7 +74,7 @@ export const sizeStart: Scenario = {
         ['ours', ours, '/health'],
         ['peer', peer, '/'],
       ] as const) {
-        const running = await startWorker(b);
+        const running = await startWorker(b, key === 'ours' ? { extra: CONVERTER_STANDIN } : {});
         try {
           const t = performance.now();
           const res = await fetch(running.url + route);
