@@ -105,6 +105,19 @@ const UsageSchema = z
   })
   .openapi('CostUsage');
 
+/** Writes a user's budget row (created on first use), stamped now. */
+function upsertBudget(
+  db: Parameters<typeof monthlyStanding>[0],
+  userId: number,
+  fields: { monthlyUsd: number; ceilingUsd?: number; updatedBy: number },
+) {
+  const set = { ...fields, updatedAt: Date.now() };
+  return db
+    .insert(costBudgets)
+    .values({ userId, ...set })
+    .onConflictDoUpdate({ target: costBudgets.userId, set });
+}
+
 async function budgetView(db: Parameters<typeof monthlyStanding>[0], userId: number) {
   const s = await monthlyStanding(db, userId);
   return {
@@ -241,14 +254,7 @@ export const costRoutes = createRouter()
       });
       if (monthly_usd === null) await db.batch([db.delete(costBudgets).where(eq(costBudgets.userId, userId)), audit]);
       else {
-        const set = { monthlyUsd: monthly_usd, updatedBy: userId, updatedAt: Date.now() };
-        await db.batch([
-          db
-            .insert(costBudgets)
-            .values({ userId, ...set })
-            .onConflictDoUpdate({ target: costBudgets.userId, set }),
-          audit,
-        ]);
+        await db.batch([upsertBudget(db, userId, { monthlyUsd: monthly_usd, updatedBy: userId }), audit]);
       }
       return c.json(await budgetView(db, userId), 200);
     },
@@ -292,14 +298,7 @@ export const costRoutes = createRouter()
       } else {
         // The user's own limit stays if it is lower; otherwise the ceiling is their limit.
         const monthlyUsd = Math.min(current?.monthlyUsd ?? ceiling_usd, ceiling_usd);
-        const set = { monthlyUsd, ceilingUsd: ceiling_usd, updatedBy: c.var.principal.userId, updatedAt: Date.now() };
-        await db.batch([
-          db
-            .insert(costBudgets)
-            .values({ userId, ...set })
-            .onConflictDoUpdate({ target: costBudgets.userId, set }),
-          audit,
-        ]);
+        await db.batch([upsertBudget(db, userId, { monthlyUsd, ceilingUsd: ceiling_usd, updatedBy: c.var.principal.userId }), audit]);
       }
       return c.json(await budgetView(db, userId), 200);
     },

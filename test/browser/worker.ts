@@ -41,32 +41,22 @@ export async function startLocalWorker(): Promise<LocalWorker> {
   // other through a dev registry of their own (a temporary directory, so no other local session
   // is ever reached).
   const registry = path.join(persist, 'registry');
-  const converter = await unstable_startWorker({
-    config: path.join(ROOT, 'converter/wrangler.toml'),
-    dev: {
-      remote: false,
-      persist,
-      registry,
-      watch: false,
-      inspector: false,
-      logLevel: 'error',
-      server: { hostname: '127.0.0.1', port: 0 },
-    },
-  });
+  const dev = {
+    remote: false,
+    persist,
+    registry,
+    watch: false,
+    inspector: false,
+    logLevel: 'error',
+    server: { hostname: '127.0.0.1', port: 0 },
+  } as const;
+  const converter = await unstable_startWorker({ config: path.join(ROOT, 'converter/wrangler.toml'), dev });
   await converter.ready;
   const worker = await unstable_startWorker({
     config: path.join(ROOT, 'wrangler.toml'),
     // Request logs would drown the test report; the console's own behaviour is what is tested.
     bindings: { LOG_LEVEL: { type: 'plain_text', value: process.env.TEST_LOG_LEVEL ?? 'silent' } },
-    dev: {
-      remote: false,
-      persist,
-      registry,
-      watch: false,
-      inspector: false,
-      logLevel: 'error',
-      server: { hostname: '127.0.0.1', port: 0 },
-    },
+    dev,
   });
   try {
     await worker.ready;
