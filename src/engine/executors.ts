@@ -18,6 +18,22 @@ export type ExecResult = {
 };
 
 const DEFAULT_MAX_TOKENS = 1024;
+const TITLE_MAX_TOKENS = 40;
+
+/**
+ * The output cap a call of an AI node is sent with: a generate node's max_tokens (1024 by
+ * default), twice a summary's word limit, 40 for a title. Budgets, estimates and the save-time
+ * context-window check read it here, so they price the calls the engine actually makes.
+ */
+export function outputCap(node: {
+  type: 'generate' | 'summarize' | 'title';
+  max_tokens?: number | undefined;
+  max_words?: number | undefined;
+}): number {
+  if (node.type === 'generate') return node.max_tokens ?? DEFAULT_MAX_TOKENS;
+  if (node.type === 'summarize') return Math.ceil((node.max_words ?? 150) * 2);
+  return TITLE_MAX_TOKENS;
+}
 
 /** The text a node works on: its `source` template, or its dependencies' outputs in order. */
 export function sourceText(node: WorkflowNode, ctx: TemplateContext): string {
@@ -67,7 +83,7 @@ export async function executeNode(
 ): Promise<ExecResult> {
   switch (node.type) {
     case 'generate': {
-      const maxTokens = node.max_tokens ?? DEFAULT_MAX_TOKENS;
+      const maxTokens = outputCap(node);
       const budget =
         settings.context_budget_tokens ??
         deps.contextWindow(node.provider ?? settings.provider, node.model ?? settings.default_model) - maxTokens;
@@ -136,7 +152,7 @@ export async function executeNode(
           { role: 'system', content: system },
           { role: 'user', content: src },
         ],
-        Math.ceil(words * 2),
+        outputCap(node),
       );
       return {
         output: { text: r.text, title: `Summary: ${titleOf(src)}` },
@@ -160,7 +176,7 @@ export async function executeNode(
           { role: 'system', content: system },
           { role: 'user', content: src },
         ],
-        40,
+        outputCap(node),
       );
       const title = (r.text.split('\n').find((l) => l.trim()) ?? '').trim().replace(/^["'#\s]+|["'\s]+$/g, '');
       return {

@@ -20,7 +20,7 @@ export { templateRefs } from './template';
 export { graphIssues, inputKeys, NodesSchema, prepareInput } from './validation';
 export { RunEngine } from './engine';
 export { planReuse } from './fork';
-export { titleOf } from './executors';
+export { outputCap, titleOf } from './executors';
 export type { ChildRuns, Effect, EffectOutcome, EnginePorts, ExecDeps, ModelAnswer, ModelCall } from './ports';
 export { runOutput } from './projection';
 export {

@@ -1,6 +1,6 @@
 import { estimateTokens } from '../ai';
 import { quoteTokens } from '../costs';
-import type { WorkflowNode, WorkflowSettings } from '../engine';
+import { outputCap, type WorkflowNode, type WorkflowSettings } from '../engine';
 
 /*
  * What a run could cost before it starts: every model call its definition can make, each at its
@@ -11,7 +11,6 @@ import type { WorkflowNode, WorkflowSettings } from '../engine';
  * repair, a map at its input list's length when the input holds the list, else at max_items.
  */
 
-const DEFAULT_MAX_TOKENS = 1024;
 /** Knowledge passages are about 800 characters (src/knowledge/chunking.ts), cut at sentence ends. */
 const PASSAGE_TOKENS = 250;
 const REF = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -77,11 +76,9 @@ export async function estimateRun(
   function nodeOut(n: Node | Item): number {
     switch (n.type) {
       case 'generate':
-        return n.max_tokens ?? DEFAULT_MAX_TOKENS;
       case 'summarize':
-        return Math.ceil((n.max_words ?? 150) * 2);
       case 'title':
-        return 40;
+        return outputCap(n);
       case 'transform':
         return sourceTokens(n);
       case 'retrieve':
@@ -121,7 +118,7 @@ export async function estimateRun(
   function callsOf(n: Node | Item, item?: unknown): { tokensIn: number; maxTokens: number }[] {
     switch (n.type) {
       case 'generate': {
-        const maxTokens = n.max_tokens ?? DEFAULT_MAX_TOKENS;
+        const maxTokens = outputCap(n);
         const cited = (n.cite ?? []).reduce((t, id) => t + outTokens(id), 0);
         const tokensIn = promptTokens(n.prompt, item) + (n.system ? promptTokens(n.system, item) : 0) + cited;
         if (!n.output_schema) return [{ tokensIn, maxTokens }];
@@ -132,9 +129,9 @@ export async function estimateRun(
         ];
       }
       case 'summarize':
-        return [{ tokensIn: sourceTokens(n, item) + 20, maxTokens: Math.ceil((n.max_words ?? 150) * 2) }];
+        return [{ tokensIn: sourceTokens(n, item) + 20, maxTokens: outputCap(n) }];
       case 'title':
-        return [{ tokensIn: sourceTokens(n, item) + 20, maxTokens: 40 }];
+        return [{ tokensIn: sourceTokens(n, item) + 20, maxTokens: outputCap(n) }];
       default:
         return [];
     }

@@ -1,6 +1,6 @@
 import type { z } from '@hono/zod-openapi';
 import { estimateTokens, modelInfo, PROVIDERS, type ProviderName } from '../ai';
-import type { WorkflowNode, WorkflowSettings } from '../engine';
+import { outputCap, type WorkflowNode, type WorkflowSettings } from '../engine';
 
 /*
  * A model call's output cap and its prompt share the model's context window. A definition whose
@@ -10,16 +10,13 @@ import type { WorkflowNode, WorkflowSettings } from '../engine';
  * (the deployment's default provider) are checked then: their prompt is compacted to fit.
  */
 
-const DEFAULT_MAX_TOKENS = 1024;
-
 type AiNode = Extract<WorkflowNode['type'], 'generate' | 'summarize' | 'title'>;
 type Checked = { type: AiNode; provider?: string | undefined; model?: string | undefined } & Record<string, unknown>;
 
 function capOf(n: Checked): { field: string; cap: number; prompt: string } {
-  if (n.type === 'generate')
-    return { field: 'max_tokens', cap: (n.max_tokens as number | undefined) ?? DEFAULT_MAX_TOKENS, prompt: String(n.prompt ?? '') };
-  if (n.type === 'summarize') return { field: 'max_words', cap: Math.ceil(((n.max_words as number | undefined) ?? 150) * 2), prompt: '' };
-  return { field: 'style', cap: 40, prompt: '' };
+  const cap = outputCap(n as Parameters<typeof outputCap>[0]);
+  if (n.type === 'generate') return { field: 'max_tokens', cap, prompt: String(n.prompt ?? '') };
+  return { field: n.type === 'summarize' ? 'max_words' : 'style', cap, prompt: '' };
 }
 
 function problem(n: Checked, settings: Partial<WorkflowSettings> | undefined): { field: string; message: string } | null {
