@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { inferTitleStyle, LocalProvider, wordChunks } from '../../src/ai/local';
 import { summarize } from '../../src/ai/text/summarize';
 import { makeTitle } from '../../src/ai/text/title';
+import { countWords } from '../../src/ai/text/tokenize';
 import { estimateTokens, ProviderError, type GenerateRequest } from '../../src/ai/types';
 
 const ARTICLE = [
@@ -49,6 +50,28 @@ describe('LocalProvider', () => {
       tokensIn: estimateTokens(request.messages[0]!.content),
       tokensOut: estimateTokens(result.text),
     });
+  });
+
+  it('never summarises in more words than the instruction asks, ending at a sentence end', async () => {
+    for (const budget of [10, 40]) {
+      const result = await provider.generate(ask(`Summarize this in ${budget} words:\n${ARTICLE}`, { task: 'summarize' }));
+      expect(result.text).toBe(summarize(ARTICLE, { maxWords: budget }));
+      expect(countWords(result.text)).toBeLessThanOrEqual(budget);
+      expect(result.text).toMatch(/\.$/);
+      expect(result.finishReason).toBe('stop');
+    }
+    const tight = await provider.generate(ask(`Summarize this in 5 words:\n${ARTICLE}`, { task: 'summarize' }));
+    expect(countWords(tight.text)).toBeLessThanOrEqual(5);
+    expect(tight.text).toMatch(/…$/);
+  });
+
+  it('titles a short text as a title, not a cut sentence', async () => {
+    const text = 'Solar panels cut energy bills. Everyone loves cheaper energy.';
+    const blog = await provider.generate(ask(`Title this:\n${text}`, { task: 'title' }));
+    expect(blog.text).toBe(makeTitle(text, 'blog'));
+    expect(blog.text).toMatch(/Cheaper Energy$/);
+    const news = await provider.generate(ask(`Write a news headline for this:\n${text}`, { task: 'title' }));
+    expect(news.text).toBe('Solar panels cut energy bills');
   });
 
   it('titles in the style the prompt or system message names', async () => {

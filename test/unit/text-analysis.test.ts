@@ -8,8 +8,8 @@ import { mattr, qualityOf } from '../../src/ai/text/quality';
 import { countSyllables, readability } from '../../src/ai/text/readability';
 import { sentimentOf } from '../../src/ai/text/sentiment';
 import { summarize } from '../../src/ai/text/summarize';
-import { makeTitle, MAX_TITLE_CHARS, TITLE_STYLES } from '../../src/ai/text/title';
-import { documentSentences, markdownBlocks, splitSentences } from '../../src/ai/text/tokenize';
+import { MAX_TITLE_CHARS, MAX_TITLE_WORDS, makeTitle, TITLE_STYLES } from '../../src/ai/text/title';
+import { countWords, documentSentences, markdownBlocks, splitSentences } from '../../src/ai/text/tokenize';
 
 const SOLAR = [
   'Solar power is the conversion of sunlight into electricity.',
@@ -35,6 +35,15 @@ const watts = panels * 400;
 \`\`\`
 
 Most analysts expect **solar power** to keep growing, and [installers](https://example.com) agree.`;
+
+const SHORT = 'Solar panels cut energy bills. Everyone loves cheaper energy.';
+const MUNICIPAL =
+  'Municipal utilities across the northern provinces are replacing ageing coal plants with solar farms, battery parks and demand response programmes. Grid operators welcome the change. Critics warn that the transition will raise prices for households in the short term, although most studies expect savings within a decade.';
+const FARMS = 'Solar panels convert sunlight into electricity. Farms use them to cut costs. Surplus power is sold to the grid.';
+const NASA = 'The rocket was built by NASA engineers in Houston. NASA engineers tested the rocket twice in Houston.';
+const SPANISH = 'El sol es la estrella más cercana a la Tierra y proporciona la energía necesaria para la vida en nuestro planeta.';
+// Every text of this file that the summary, keyword and title properties are checked over.
+const FIXTURES = [SOLAR, SOLAR_MARKDOWN, SHORT, MUNICIPAL, FARMS, NASA, SPANISH];
 
 describe('tokenize', () => {
   it('splits sentences without breaking on abbreviations or decimals', () => {
@@ -77,6 +86,27 @@ describe('sentiment', () => {
 });
 
 describe('keywords (RAKE)', () => {
+  it('finds key phrases in a short text made of long runs (the README example)', () => {
+    const text = 'Solar panels cut energy bills. Everyone loves cheaper energy.';
+    const terms = analyzeText(text, ['sentiment', 'keywords']).keywords?.map((k) => k.term) ?? [];
+    expect(terms.slice(0, 3)).toEqual(['cheaper energy', 'energy bills', 'solar panels']);
+    expect(extractKeywords('Quarterly revenue grew.').map((k) => k.term)).toEqual(['quarterly revenue grew']);
+    expect(extractKeywords('Municipal utilities replace ageing coal plants').map((k) => k.term)).toEqual([
+      'municipal utilities',
+      'coal plants',
+    ]);
+  });
+
+  it('is never empty for a fixture text with a content word, and scores best first', () => {
+    for (const text of FIXTURES) {
+      const keywords = extractKeywords(text);
+      expect(keywords.length, text).toBeGreaterThan(0);
+      const scores = keywords.map((k) => k.score);
+      expect(scores, text).toEqual([...scores].sort((a, b) => b - a));
+    }
+    expect(extractKeywords('It is what it is.')).toEqual([]);
+  });
+
   it('finds the obvious key phrases of a paragraph first', () => {
     const top = extractKeywords(SOLAR)
       .slice(0, 2)
@@ -213,9 +243,52 @@ describe('summarize (TextRank)', () => {
   });
 
   it('cuts the best sentence with an ellipsis when no sentence fits the word budget', () => {
-    const summary = summarize(SOLAR, { maxWords: 4 });
-    expect(summary.endsWith('…')).toBe(true);
-    expect(summary.slice(0, -1).split(/\s+/)).toHaveLength(4);
+    // "Solar power is the" would end on function words, which the cut drops.
+    expect(summarize(SOLAR, { maxWords: 4 })).toBe('Solar power…');
+    expect(summarize(SOLAR, { maxWords: 8 })).toBe('Solar power is the conversion of sunlight…');
+    // A clause boundary inside the budget is preferred to the last word that fits.
+    const long = 'The cost of solar panels has fallen sharply over the past decade, which makes solar power competitive with fossil fuels.';
+    expect(summarize(`${long} ${long.replace('cost', 'price')}`, { maxWords: 16 })).toBe(
+      'The cost of solar panels has fallen sharply over the past decade…',
+    );
+  });
+
+  it('never gives more words than asked, in whole sentences (README example: 10 and 40 words)', () => {
+    expect(summarize(SOLAR, { maxWords: 10 })).toBe('Solar power is the conversion of sunlight into electricity.');
+    const forty = summarize(SOLAR, { maxWords: 40 });
+    expect(countWords(forty)).toBeLessThanOrEqual(40);
+    expect(splitSentences(forty).every((s) => original.includes(s))).toBe(true);
+    expect(splitSentences(forty).length).toBeGreaterThan(1);
+  });
+
+  it('counts words one way: whitespace tokens or letter-and-digit words, whichever is more', () => {
+    expect(countWords('Solar — and wind')).toBe(4);
+    expect(countWords('e.g. 3.5 GW')).toBe(5);
+    expect(countWords("The sun's well-known glow.")).toBe(4);
+    expect(countWords('  ')).toBe(0);
+  });
+
+  it('keeps every word budget from 5 to 80 on every fixture text, ending at a sentence end or with "…"', () => {
+    for (const text of FIXTURES) {
+      for (let maxWords = 5; maxWords <= 80; maxWords++) {
+        const summary = summarize(text, { maxWords });
+        const label = `${maxWords} words: ${summary}`;
+        expect(summary.length, label).toBeGreaterThan(0);
+        expect(countWords(summary), label).toBeLessThanOrEqual(maxWords);
+        expect(summary.split(/\s+/).length, label).toBeLessThanOrEqual(maxWords);
+        expect(summary, label).toMatch(/[.!?…]["'”’)\]]*$/);
+        // Whole sentences of the original, or one cut sentence ending with the ellipsis.
+        if (!summary.endsWith('…')) {
+          const source = documentSentences(text).map((s) => s.text.replace(/\.?$/, '.'));
+          expect(
+            splitSentences(summary).every((s) => source.includes(s) || text.includes(s)),
+            label,
+          ).toBe(true);
+        } else {
+          expect(summary.slice(0, -1), label).not.toMatch(/[\s,;:—–-]$/);
+        }
+      }
+    }
   });
 
   it('summarises markdown as prose, leaving out headings, bullets and code', () => {
@@ -263,9 +336,46 @@ describe('makeTitle', () => {
     expect(makeTitle('', 'news')).toBe('Untitled');
   });
 
-  it('shortens a long key sentence to fit', () => {
+  it('makes a headline of key phrases, not a cut sentence, when the key sentence is too long', () => {
     const long = `${'Municipal utilities across the northern provinces are replacing ageing coal plants with solar farms, battery parks and demand response programmes. '.repeat(2)}`;
-    expect(makeTitle(long, 'news').length).toBeLessThanOrEqual(MAX_TITLE_CHARS);
+    const news = makeTitle(long, 'news');
+    expect(news.length).toBeLessThanOrEqual(MAX_TITLE_CHARS);
+    expect(long.startsWith(news)).toBe(false);
+    expect(news).toMatch(/^[A-Z]/);
+    expect(news.toLowerCase()).toMatch(/programmes|utilities|coal plants|solar farms/);
+  });
+
+  it('uses a short key sentence whole as a news headline, without its full stop', () => {
+    expect(makeTitle('Solar panels cut energy bills. Everyone loves cheaper energy.', 'news')).toBe('Solar panels cut energy bills');
+  });
+
+  it('gives every style a title-shaped phrase for every fixture text', () => {
+    const stop = new Set(['of', 'and', 'the', 'a', 'an', 'to', 'in', 'for', 'with', 'on', 'at', 'by', 'or', 'is', 'are']);
+    for (const text of FIXTURES) {
+      for (const style of TITLE_STYLES) {
+        const title = makeTitle(text, style);
+        const label = `${style}: ${title}`;
+        const ws = title.match(/[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu) ?? [];
+        expect(ws.length, label).toBeGreaterThan(0);
+        expect(ws.length, label).toBeLessThanOrEqual(MAX_TITLE_WORDS);
+        expect(title.length, label).toBeLessThanOrEqual(MAX_TITLE_CHARS);
+        expect(stop.has(ws[ws.length - 1]!.toLowerCase()), label).toBe(false);
+        expect(title, label).not.toMatch(/[\s,;:.—–\-(/&]$/);
+        expect(title, label).toMatch(/^\P{Ll}/u);
+        if (style !== 'news') {
+          // Title Case: every word but the minor ones starts with a capital.
+          const lower = ws
+            .slice(1)
+            .filter((w) => /^\p{Ll}/u.test(w) && !/^(a|an|the|and|but|or|nor|for|so|yet|as|at|by|in|of|off|on|per|to|up|via|vs)$/.test(w));
+          expect(lower, label).toEqual([]);
+        }
+      }
+    }
+  });
+
+  it('titles the README example from its key phrases', () => {
+    const text = 'Solar panels cut energy bills. Everyone loves cheaper energy.';
+    for (const style of ['blog', 'academic', 'catchy'] as const) expect(makeTitle(text, style)).toMatch(/Cheaper Energy/);
   });
 });
 

@@ -12,8 +12,13 @@
  * one-off three-word run above the subject a text keeps returning to, which in a paragraph is
  * the wrong way round, so deg(w) is used.
  * Runs longer than `maxPhraseWords` still count towards their words' degrees but are not offered
- * as keywords: without a part-of-speech tagger a long run is usually a clause glued together by
- * verbs ("makes solar power competitive"), not a phrase.
+ * whole: without a part-of-speech tagger a long run is usually a clause glued together by verbs
+ * ("solar panels cut energy bills"), not a phrase. What such a run does offer is its first and
+ * its last two words (its first and last word when `maxPhraseWords` is 1): in an English clause
+ * the subject opens the run and the object closes it, so "solar panels" and "energy bills" are
+ * kept and only the verb in between is lost. Such edge phrases rank after every whole run. There is no minimum frequency or score share, so a
+ * text with any content word always has at least one keyword (short texts are mostly long runs,
+ * and dropping those once left a two-sentence text with none).
  */
 import { stopwordsFor } from './stopwords';
 import { documentSentences, words } from './tokenize';
@@ -51,24 +56,43 @@ export function rankPhrases(text: string, options: KeywordOptions = {}): RankedP
 
   const degree = new Map<string, number>();
   for (const run of runs) for (const w of run) degree.set(w, (degree.get(w) ?? 0) + run.length);
-  const occurrences = runs.filter((run) => run.length <= maxLen);
+  const edge = Math.max(1, Math.min(2, maxLen));
+  const occurrences = runs.flatMap((run) =>
+    run.length <= maxLen ? [{ phrase: run, from: run }] : [run.slice(0, edge), run.slice(-edge)].map((phrase) => ({ phrase, from: run })),
+  );
 
   const phrases = new Map<string, RankedPhrase>();
-  occurrences.forEach((phrase, position) => {
+  // Phrases seen at least once as a whole run. One seen only as the edge of a longer run is a
+  // guess at a phrase boundary, so it ranks after every whole run: in a paragraph it only fills
+  // the list's tail ("manufacturing solar" must not push "fossil fuels" out), in a text of two
+  // long sentences it is all there is. Its score is what it would have been had the run been
+  // split there (the run adds the edge's length to its words' degrees, not its own), capped at
+  // the lowest whole-run score so that the list stays best first by score.
+  const whole = new Set<string>();
+  occurrences.forEach(({ phrase, from }, position) => {
     const key = phrase.join(' ');
+    if (phrase === from) whole.add(key);
     const seen = phrases.get(key);
     if (seen) {
       seen.count++;
       return;
     }
-    const score = phrase.reduce((sum, w) => sum + (degree.get(w) ?? 0), 0);
+    const score = phrase.reduce((sum, w) => sum + (degree.get(w) ?? 0) - from.length + phrase.length, 0);
     const term = phrase.map((w) => display.get(w) ?? w).join(' ');
     phrases.set(key, { term, score, count: 1, first: position, words: phrase });
   });
   const all = [...phrases.values()];
   const extendsShorter = (p: RankedPhrase) =>
     all.some((q) => q.words.length < p.words.length && q.count >= p.count && ` ${p.words.join(' ')} `.includes(` ${q.words.join(' ')} `));
-  return all.filter((p) => !extendsShorter(p)).sort((a, b) => b.score - a.score || b.count - a.count || a.first - b.first);
+  const byRank = (a: RankedPhrase, b: RankedPhrase) => b.score - a.score || b.count - a.count || a.first - b.first;
+  const kept = all.filter((p) => !extendsShorter(p));
+  const wholeRuns = kept.filter((p) => whole.has(p.words.join(' '))).sort(byRank);
+  const floor = wholeRuns[wholeRuns.length - 1]?.score ?? Number.POSITIVE_INFINITY;
+  const edges = kept
+    .filter((p) => !whole.has(p.words.join(' ')))
+    .sort(byRank)
+    .map((p) => ({ ...p, score: Math.min(p.score, floor) }));
+  return [...wholeRuns, ...edges];
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { detectLanguage } from './language';
 import { stopwordsFor } from './stopwords';
-import { documentSentences, normalizedWords, type Sentence, words } from './tokenize';
+import { countWords, documentSentences, normalizedWords, type Sentence, words } from './tokenize';
 
 export type SummaryOptions = { maxWords?: number | undefined; maxSentences?: number | undefined };
 export type RankedSentence = Sentence & { score: number; wordCount: number };
@@ -65,7 +65,7 @@ export function rankSentences(text: string): RankedSentence[] {
   }
 
   return sentences
-    .map((s, i) => ({ ...s, score: scores[i] ?? 0, wordCount: words(s.text).length }))
+    .map((s, i) => ({ ...s, score: scores[i] ?? 0, wordCount: countWords(s.text) }))
     .sort((a, b) => b.score - a.score || a.index - b.index);
 }
 
@@ -73,19 +73,27 @@ const withStop = (sentence: string) => (/[.!?…]["'”’)\]]*$/.test(sentence)
 
 /**
  * An extractive summary of a text or markdown document. Without a sentence budget it keeps about
- * a fifth of the sentences, between three and eight. A text already within the budget is returned as it
- * is; when even the best sentence is longer than `maxWords`, its first `maxWords` words are
- * returned with an ellipsis.
+ * a fifth of the sentences, between three and eight.
+ *
+ * `maxWords` is a hard limit, counted with `countWords` (the count every word budget uses): the
+ * summary is never longer. It is made of whole sentences, the best-ranked that fit, put back in
+ * document order, each ending with its full stop. A text already within both budgets is returned
+ * as it is. When even the best sentence is longer than `maxWords`, that sentence alone is cut: at
+ * the last clause boundary (comma, semicolon, colon, dash, bracket) that keeps at least half the
+ * budget, else after the last word that fits, then without trailing punctuation or function
+ * words ("of", "the"), and it always ends with "…" — the ellipsis, never a full stop, is how a
+ * summary says that its only sentence is incomplete. The ellipsis is attached to the last word,
+ * so it adds no word.
  *
  * @example summarize(article, { maxWords: 60 }) // the best sentences that fit in 60 words, in order
  */
 export function summarize(text: string, options: SummaryOptions = {}): string {
   const ranked = rankSentences(text);
   if (ranked.length === 0) return '';
-  const maxWords = options.maxWords ?? Number.POSITIVE_INFINITY;
+  const maxWords = Math.max(1, Math.floor(options.maxWords ?? Number.POSITIVE_INFINITY));
   const maxSentences = Math.max(1, options.maxSentences ?? Math.min(8, Math.max(3, Math.ceil(ranked.length / 5))));
-  const totalWords = ranked.reduce((sum, s) => sum + s.wordCount, 0);
-  if (ranked.length <= maxSentences && totalWords <= maxWords) return text.trim();
+  const trimmed = text.trim();
+  if (ranked.length <= maxSentences && countWords(trimmed) <= maxWords) return trimmed;
 
   const chosen: RankedSentence[] = [];
   let used = 0;
@@ -97,8 +105,7 @@ export function summarize(text: string, options: SummaryOptions = {}): string {
   }
   if (chosen.length === 0) {
     const best = ranked.find((s) => s.wordCount > 0);
-    if (!best) return '';
-    return `${firstWords(best.text, Math.max(1, Math.floor(maxWords))).replace(/[\s,;:.!?—–-]+$/, '')}…`;
+    return best ? shorten(best.text, maxWords, stopwordsFor(detectLanguage(text).code)) : '';
   }
   return chosen
     .sort((a, b) => a.index - b.index)
@@ -106,14 +113,30 @@ export function summarize(text: string, options: SummaryOptions = {}): string {
     .join(' ');
 }
 
-/** The text up to and including its n-th word, keeping the original spacing and punctuation. */
-function firstWords(text: string, n: number): string {
-  const re = /[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu;
-  let end = 0;
-  for (let i = 0; i < n; i++) {
-    const m = re.exec(text);
-    if (!m) break;
-    end = m.index + m[0].length;
+// Punctuation at the end of a token that closes a clause, and tokens that are a dash on their own.
+const CLAUSE_END = /[,;:)\]—–]["'”’]*$/;
+const DASH = /^[—–-]+$/;
+
+/** One sentence cut to at most `maxWords` words at a clause or word boundary, ending with "…". */
+function shorten(sentence: string, maxWords: number, stop: ReadonlySet<string>): string {
+  const tokens = [...sentence.matchAll(/\S+/g)].map((m) => ({ end: m.index + m[0].length, text: m[0] }));
+  // The longest prefix of whole tokens within the budget, and the longest that ends a clause.
+  let fit = 0;
+  let clause = 0;
+  for (let k = 1; k <= tokens.length; k++) {
+    if (countWords(sentence.slice(0, tokens[k - 1]!.end)) > maxWords) break;
+    fit = k;
+    if (CLAUSE_END.test(tokens[k - 1]!.text) || DASH.test(tokens[k]?.text ?? '')) clause = k;
   }
-  return text.slice(0, end);
+  const keep = clause >= Math.max(2, Math.ceil(maxWords / 2)) ? clause : fit;
+  // A first token longer than the budget on its own (a URL, say): its first words, spaced.
+  const head = keep > 0 ? sentence.slice(0, tokens[keep - 1]!.end) : words(sentence).slice(0, maxWords).join(' ');
+  let out = head.replace(/[\s\p{P}\p{S}]+$/u, '');
+  for (;;) {
+    const last = /(\s+)(\S+)$/.exec(out);
+    const bare = last ? normalizedWords(last[2]!) : [];
+    if (!last || bare.length !== 1 || !stop.has(bare[0]!)) break;
+    out = out.slice(0, last.index).replace(/[\s\p{P}\p{S}]+$/u, '');
+  }
+  return `${out}…`;
 }

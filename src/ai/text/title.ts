@@ -5,7 +5,8 @@
 import { rankPhrases, type RankedPhrase } from './keywords';
 import { detectLanguage } from './language';
 import { rankSentences } from './summarize';
-import { hashString, markdownBlocks, pick, truncateAtWord, words } from './tokenize';
+import { stopwordsFor } from './stopwords';
+import { hashString, markdownBlocks, pick, words } from './tokenize';
 
 export const TITLE_STYLES = ['blog', 'news', 'academic', 'catchy'] as const;
 export type TitleStyle = (typeof TITLE_STYLES)[number];
@@ -76,36 +77,71 @@ export function keyPhrases(text: string, count: number, options: { minShare?: nu
   return picked.map((p) => p.term);
 }
 
-/** Shortens a headline-length sentence at a clause boundary when one falls inside the limit. */
-function headline(sentence: string): string {
-  const bare = sentence.replace(/[.!?…:;,]+["'”’)\]]*$/, '').trim();
-  if (bare.length <= MAX_TITLE_CHARS) return bare;
-  const clause = bare.slice(0, MAX_TITLE_CHARS + 1).match(/^(.{20,}?)[,;:—–(](?!.*[,;:—–(])/s)?.[1];
-  return (clause ?? truncateAtWord(bare, MAX_TITLE_CHARS)).trim();
+// A title is a phrase, not a sentence: at most this many words (and MAX_TITLE_CHARS characters).
+export const MAX_TITLE_WORDS = 12;
+
+/** Whether a title fits: within both limits, and not ending on a function word or stray punctuation. */
+function isTitle(title: string, stop: ReadonlySet<string>): boolean {
+  const ws = words(title);
+  const last = ws[ws.length - 1]?.toLowerCase();
+  return (
+    ws.length > 0 &&
+    ws.length <= MAX_TITLE_WORDS &&
+    title.length <= MAX_TITLE_CHARS &&
+    !/[\s,;:—–\-(/&]$/.test(title) &&
+    last !== undefined &&
+    !stop.has(last) &&
+    !MINOR.has(last)
+  );
 }
 
 /**
- * A title for a text in one of four styles, at most MAX_TITLE_CHARS characters:
- * - blog: Title Case key phrases ("Solar Panels and Battery Storage");
- * - news: the key sentence in sentence case, cut at a clause if too long;
- * - academic: "Key Phrase: A Study of Second and Third";
- * - catchy: number-led when the text has a list ("4 Things to Know About Solar Panels"),
- *   otherwise a question ("What Does Solar Power Mean for Battery Storage?").
+ * The key sentence as a news headline, when it is one already: short enough whole, and not
+ * ending on a function word. Its final full stop goes; a question keeps its mark. A sentence too
+ * long to be a headline is not cut (a cut sentence reads as a broken one): undefined.
+ */
+function headline(sentence: string, stop: ReadonlySet<string>): string | undefined {
+  const bare = sentence.replace(/(?<!\?)[.!…:;,]+["'”’)\]]*$/, '').trim();
+  const plain = bare.replace(/\?["'”’)\]]*$/, '');
+  return isTitle(plain, stop) && bare.length <= MAX_TITLE_CHARS ? bare : undefined;
+}
+
+/**
+ * A title for a text in one of four styles. Every title is a phrase made of the text's RAKE key
+ * phrases (or, for news, its key sentence when that is already headline-length): at most
+ * MAX_TITLE_WORDS words and MAX_TITLE_CHARS characters, never ending on a function word ("of",
+ * "and", "the") or on dangling punctuation, never a sentence cut part-way.
+ * - blog: Title Case key phrases ("Solar Power: Solar Panels and Battery Storage");
+ * - news: sentence case; the key sentence without its full stop when it is short enough
+ *   ("Solar panels cut energy bills"), otherwise key phrases ("Solar power: battery storage
+ *   and fossil fuels");
+ * - academic: Title Case, "Key Phrase: A Study of Second and Third";
+ * - catchy: Title Case, number-led when the text has a list ("4 Things to Know About Solar
+ *   Panels"), otherwise a question ("What Does Solar Power Mean for Battery Storage?").
  * Template variants are chosen by a hash of the text, so the same text always gets the same title.
  */
 export function makeTitle(text: string, style: TitleStyle = 'blog'): string {
   const hash = hashString(text);
+  const language = detectLanguage(text).code;
+  const stop = stopwordsFor(language);
+  const phrases = keyPhrases(text, 3, { language });
+
   if (style === 'news') {
     const key = rankSentences(text)[0];
-    return key ? sentenceCase(headline(key.text)) : 'Untitled';
+    const whole = key ? headline(key.text, stop) : undefined;
+    if (whole) return sentenceCase(whole);
+    const [first, second, third] = phrases;
+    if (!first) return 'Untitled';
+    const candidates = [
+      ...(second && third ? [`${first}: ${second} and ${third}`] : []),
+      ...(second ? [`${first} and ${second}`] : []),
+      first,
+    ];
+    return sentenceCase(candidates.find((c) => isTitle(c, stop)) ?? first);
   }
 
-  const phrases = keyPhrases(text, 3);
   const [first, second, third] = phrases.map(titleCase);
-  if (!first) {
-    const fallback = words(text).slice(0, 8).join(' ');
-    return fallback ? titleCase(truncateAtWord(fallback, MAX_TITLE_CHARS)) : 'Untitled';
-  }
+  if (!first) return 'Untitled';
 
   const candidates: string[] = [];
   if (style === 'blog') {
@@ -123,6 +159,7 @@ export function makeTitle(text: string, style: TitleStyle = 'blog'): string {
     if (second) candidates.push(`What Does ${first} Mean for ${second}?`);
     candidates.push(pick([`Why Does ${first} Matter?`, `What Is Really Behind ${first}?`], hash));
   }
-  const fits = candidates.find((c) => c.length <= MAX_TITLE_CHARS);
-  return fits ?? truncateAtWord(candidates[candidates.length - 1] ?? first, MAX_TITLE_CHARS);
+  // A question ends with its mark, which isTitle would not see past.
+  const fits = candidates.find((c) => isTitle(c.replace(/\?$/, ''), stop));
+  return fits ?? first;
 }

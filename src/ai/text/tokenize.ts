@@ -141,6 +141,17 @@ export function words(text: string): string[] {
   return text.match(WORD) ?? [];
 }
 
+/**
+ * How many words a text has for a word budget ("at most 40 words"): whitespace-separated tokens
+ * (what `wc -w` or a reader counts, so a free-standing dash counts) or the words of `words`
+ * ("e.g." and "3.5" are two each), whichever is more. Every word budget is checked with this one
+ * count, so a text within it is within the budget however its words are counted.
+ */
+export function countWords(text: string): number {
+  const tokens = text.match(/\S+/g)?.length ?? 0;
+  return Math.max(tokens, words(text).length);
+}
+
 /** Lower-cased words, with the typographic apostrophe folded to the ASCII one. */
 export function normalizedWords(text: string): string[] {
   return words(text).map((w) => w.toLowerCase().replace(/’/g, "'"));
