@@ -1,5 +1,6 @@
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { adminRoutes } from './admin/routes';
 import { aiRoutes } from './ai/routes';
 import { aiWorkflowRoutes } from './ai-workflows/routes';
 import { analyticsRoutes, seedAnalyticsRoutes } from './analytics/routes';
@@ -18,6 +19,7 @@ import { healthRoutes, livenessRoutes } from './health/routes';
 import { accessLog, corsFromEnv, errorHandler, limitBody, notFoundHandler, requireJsonBody, type UploadRoute } from './lib/middleware';
 import { ipFilter, limitAuthRoutes } from './security/middleware';
 import { createRouter } from './lib/openapi';
+import { methodNotAllowed } from './lib/allowed-methods';
 import { httpMetrics } from './metrics/http';
 import { metricRoutes, prometheusRoutes } from './metrics/routes';
 import { mlRoutes } from './ml/routes';
@@ -34,6 +36,7 @@ import { notificationChannelRoutes } from './notifications/channel-routes';
 import { notificationSendRoutes } from './notifications/send-routes';
 import { notificationSettingsRoutes } from './notifications/settings-routes';
 import { schedulerRoutes } from './scheduler/routes';
+import { siteRoutes } from './site/routes';
 import { keyIpRuleRoutes } from './security/key-ip-routes';
 import { policyRoutes } from './security/policy-routes';
 import { securityRoutes } from './security/routes';
@@ -88,6 +91,7 @@ base.use(
 
 export const app = base
   .route('/', livenessRoutes)
+  .route('/', siteRoutes)
   .route('/api/v3/health', healthRoutes)
   .route('/api/v3/auth', registrationRoutes(systemMail))
   .route('/api/v3/auth', authRoutes)
@@ -138,11 +142,17 @@ export const app = base
   .route('/api/v3/recommendations', recommendationDataRoutes)
   .route('/api/v3/recommendations', recommendationModelRoutes)
   .route('/api/v3/admin', errorTrackingRoutes)
+  // The registry is `base`'s (the same app): reading it through `app` would make app's type circular.
+  .route(
+    '/api/v3/admin',
+    adminRoutes(() => base.openAPIRegistry.definitions),
+  )
   .route('/console', consoleRoutes);
 
 mountDocs(app);
 app.onError(trackFaults(errorHandler({ onRefused: noteRefusal })));
-app.notFound(notFoundHandler);
+// A known path asked with another method answers 405 with Allow; an unknown one 404.
+app.notFound(methodNotAllowed(() => app.routes, notFoundHandler));
 
 /** For typed clients: `hc<AppType>('https://…')` from `hono/client`. */
 export type AppType = typeof app;

@@ -26,6 +26,7 @@ type DocsFile = keyof typeof DOCS_FILES;
 const swaggerHtml = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Document Workflow Chain API — Swagger UI</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
@@ -34,7 +35,8 @@ const swaggerHtml = `<!doctype html>
 
 const redocHtml = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Document Workflow Chain API — ReDoc</title></head>
+<title>Document Workflow Chain API — ReDoc</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml"></head>
 <body><redoc spec-url="/openapi.json"></redoc>
 <script src="/docs/assets/redoc.standalone.js"></script>
 </body></html>`;

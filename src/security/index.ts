@@ -3,3 +3,4 @@ export { noteAccessDenied, reachesBurst, recordSecurityEvent } from './events';
 export { enforceIpRules } from './ip-rules';
 export { type Counted, countSubject, ipSubject, routeClasses, settleLimits, type Subject } from './rate-limits';
 export { base32Encode, newTotpSecret, otpauthUri, verifyTotp } from './totp';
+export { purgeExpired, purgeRunStorage } from './retention';

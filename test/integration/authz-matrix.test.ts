@@ -46,11 +46,11 @@ describe('authorisation matrix', () => {
   it('covers every documented operation', () => {
     expect(ops.length).toBeGreaterThan(40);
     const undeclared = ops.filter((o) => !o.access).map((o) => `${o.method} ${o.path}`);
-    // Only sign-up/sign-in, liveness, docs, the console shell, public counters, signed export links and the
-    // published bundle schema are open; readiness (/api/v3/health) is declared since issue 17 (finding 9).
+    // Only sign-up/sign-in, liveness and status, the icon, docs, the console shell, public counters, signed export
+    // links and the published bundle schema are open; readiness (/api/v3/health) is declared since issue 17 (finding 9).
     for (const key of undeclared)
       expect(key).toMatch(
-        /auth\/(register|bootstrap|email\/verify|login|refresh|mfa\/verify|password\/(forgot|reset))|^GET \/health$|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats|automations\/\{automation_id\}\/webhook|exports\/\{id\}\/file|schemas\/workflow-bundle\/\{version\}/,
+        /auth\/(register|bootstrap|email\/verify|login|refresh|mfa\/verify|password\/(forgot|reset))|^GET \/(health|status|favicon\.(svg|ico))$|openapi\.json|\/docs|\/redoc|\/console|\/ws\/stats|automations\/\{automation_id\}\/webhook|exports\/\{id\}\/file|schemas\/workflow-bundle\/\{version\}/,
       );
   });
 
