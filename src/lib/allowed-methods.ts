@@ -26,7 +26,8 @@ export function patternRegExp(path: string): RegExp {
         .join('.*');
     })
     .join('/');
-  return new RegExp(`^${source || ''}${tail}$`);
+  // The root pattern `/` has an empty body; with a wildcard tail the empty body is right as it is.
+  return new RegExp(`^${source || (tail ? '' : '/')}${tail}$`);
 }
 
 /** Every path pattern once, with the methods registered for it. */

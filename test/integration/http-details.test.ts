@@ -72,8 +72,9 @@ describe('favicon', () => {
     expect(await res.text()).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   });
 
-  it('is referenced by the documentation pages', async () => {
-    for (const page of ['/docs', '/redoc']) expect(await (await SELF.fetch(`${BASE}${page}`)).text()).toContain('href="/favicon.svg"');
+  it('is referenced by the console and the documentation pages', async () => {
+    for (const page of ['/console', '/docs', '/redoc'])
+      expect(await (await SELF.fetch(`${BASE}${page}`)).text(), page).toContain('href="/favicon.svg"');
   });
 });
 
