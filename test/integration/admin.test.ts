@@ -73,13 +73,15 @@ describe('GET /api/v3/admin/config', () => {
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({
       environment: 'development',
-      vars: { AI_PROVIDER: 'local', AI_FALLBACK_PROVIDERS: 'local', ENVIRONMENT: 'development' },
+      vars: { AI_PROVIDER: env.AI_PROVIDER, AI_FALLBACK_PROVIDERS: env.AI_FALLBACK_PROVIDERS, ENVIRONMENT: 'development' },
       secrets: { JWT_SECRET: true, PASSWORD_PEPPER: true, ENCRYPTION_KEYS: true, BOOTSTRAP_SECRET: true, ANTHROPIC_API_KEY: false },
       secrets_problem: null,
       registration: { mode: 'open', default_role: 'editor', email_verification: false, source: 'default' },
-      ai: { provider: 'local', chain: ['local'], configured: { local: true, anthropic: false } },
+      ai: { provider: env.AI_PROVIDER, configured: { local: true, anthropic: false } },
       editable: ['registration'],
     });
+    expect(res.json.ai.chain[0]).toBe(env.AI_PROVIDER);
+    expect(res.json.ai.chain).toContain('local');
     const body = JSON.stringify(res.json);
     // The .dev.vars secrets, and the test configuration's OpenAI key and endpoint (vitest.config.ts).
     const bindings: Record<string, unknown> = { ...env };
