@@ -44,6 +44,9 @@ export default defineConfig(async () => {
             cloudflareTest({
               main: './src/index.ts',
               wrangler: { configPath: './wrangler.toml' },
+              // The AI binding has no local simulation and, left on, the pool would open a remote
+              // session for it (a Cloudflare login): the tests never leave 127.0.0.1.
+              remoteBindings: false,
               miniflare: {
                 bindings: {
                   TEST_MIGRATIONS: migrations,

@@ -1,4 +1,4 @@
-import { type AiEnv, configuredModel, defaultProvider, PROVIDERS, type ProviderName, providerChain } from '../ai';
+import { type AiEnv, configuredModel, defaultProvider, isConfigured, PROVIDERS, type ProviderName, providerChain } from '../ai';
 import { type RegistrationSettings, registrationSettings } from '../auth';
 import type { DB } from '../db/client';
 import { isDevelopment, secretsProblem, VERSION } from '../lib/config';
@@ -53,19 +53,9 @@ export const EDITABLE = ['registration'] as const;
 
 type ConfigEnv = AiEnv & { OTEL_EXPORTER_OTLP_ENDPOINT?: string; OTEL_EXPORTER_OTLP_HEADERS?: string };
 
-/**
- * Which providers can answer here. The readiness report (src/health/checks.ts, aiStatus) derives
- * the same map; it is repeated rather than imported because health exposes no public module.
- */
-function configuredProviders(env: AiEnv): Record<ProviderName, boolean> {
-  return {
-    local: true,
-    'workers-ai': env.AI !== undefined,
-    openai: Boolean(env.OPENAI_API_KEY),
-    anthropic: Boolean(env.ANTHROPIC_API_KEY),
-    google: Boolean(env.GOOGLE_API_KEY),
-  };
-}
+/** Which providers are set up here: the AI layer's own test, as the readiness report uses. */
+const configuredProviders = (env: AiEnv) =>
+  Object.fromEntries(PROVIDERS.map((p) => [p, isConfigured(p, env)])) as Record<ProviderName, boolean>;
 
 /** The effective configuration, as an administrator may see it: values of settings, presence of secrets. */
 export async function effectiveConfig(env: Env, db: DB) {

@@ -84,6 +84,12 @@ export async function createAiWorkflow(
 ): Promise<Row> {
   const { template, input } = resolveTemplate(body);
   const provider = body.ai_provider ?? z.enum(PROVIDERS).catch('local').parse(env.AI_PROVIDER);
+  if (template.requires_language_model && provider === 'local')
+    throw new ApiError(
+      'unsupported_by_provider',
+      `The ${template.name} template needs a language model, and the local provider is text algorithms, not one: set ai_provider (workers-ai, openai, anthropic or google) or AI_PROVIDER`,
+      { details: { provider, providers: ['workers-ai', 'openai', 'anthropic', 'google'] } },
+    );
   const nodes = buildNodes(template, input);
   const settings = { concurrency: 4, timeout_seconds: 3600, provider, ...(body.model ? { default_model: body.model } : {}) };
   const wf = await createWorkflow(db, meta, ownerId, { name: body.name, description: body.description ?? null, nodes, settings });

@@ -53,6 +53,7 @@ export const aiWorkflowRoutes = createRouter()
             name: t.name,
             workflow_type: t.workflow_type,
             description: t.description,
+            requires_language_model: t.requires_language_model ?? false,
             parameters: t.parameters,
             example_input: t.example,
             nodes: buildNodes(t, paramsSchema(t).parse(t.example)),
@@ -83,7 +84,7 @@ export const aiWorkflowRoutes = createRouter()
         tags,
         summary: 'Create a workflow from a built-in template',
         request: { body: jsonBody(AiWorkflowCreateBody) },
-        responses: { 201: jsonResponse(AiWorkflowSchema, 'Created'), ...errorResponses('validation_error') },
+        responses: { 201: jsonResponse(AiWorkflowSchema, 'Created'), ...errorResponses('validation_error', 'unsupported_by_provider') },
       }),
     ),
     async (c) => {

@@ -89,6 +89,10 @@ export const TemplateSchema = z
     name: z.string(),
     workflow_type: z.string(),
     description: z.string(),
+    requires_language_model: z.boolean().openapi({
+      description:
+        'Only a language model can do what this template promises: with the `local` provider it is refused (422 `unsupported_by_provider`)',
+    }),
     parameters: z.array(ParamSchema),
     example_input: z.record(z.string(), z.union([z.string(), z.number()])),
     nodes: z.array(NodeSchema).openapi({ description: 'The nodes built from `example_input`' }),

@@ -32,6 +32,12 @@ export type Template = {
   description: string;
   parameters: Param[];
   example: Record<string, string | number>;
+  /**
+   * Set when what the template promises only a language model can do (translating, writing a
+   * series that develops from post to post): with the `local` provider it is refused at creation
+   * rather than run into filler.
+   */
+  requires_language_model?: true;
   build: (input: Record<string, unknown>) => NodeInput[];
 };
 
@@ -89,6 +95,7 @@ const blogSeries: Template = {
     int('posts', 'How many posts (fixed when the workflow is created)', 2, 10, 3),
   ],
   example: { topic: 'Home composting', posts: 3 },
+  requires_language_model: true,
   build: (input) => {
     const count = input.posts as number;
     const posts = Array.from({ length: count }, (_, i): NodeInput => {
@@ -135,6 +142,7 @@ const translation: Template = {
     str('source_language', 'Language of the text, if known', false, 'the language it is written in', 64),
   ],
   example: { text: 'Good morning, the report is ready.', target_language: 'Spanish' },
+  requires_language_model: true,
   build: () => [
     gen(
       'translate',

@@ -19,6 +19,7 @@ export {
   createProvider,
   defaultProvider,
   generateWithChain,
+  isConfigured,
   providerChain,
 } from './registry';
 export { ANALYSIS_KINDS, type AnalysisKind, analyzeText } from './text/analyze';

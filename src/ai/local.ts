@@ -12,7 +12,7 @@
  */
 import { draftFromPrompt } from './text/draft';
 import { fillSchema, SchemaRefusal } from './text/fill';
-import { splitInstruction } from './text/prompt';
+import { splitInstruction, unsupportedRequest } from './text/prompt';
 import { summarize } from './text/summarize';
 import { makeTitle, type TitleStyle } from './text/title';
 import { modelInfo } from './catalogue';
@@ -78,6 +78,7 @@ export class LocalProvider implements AIProvider {
       .join('\n');
 
     const task = request.task ?? 'generate';
+    refuseUnsupported(task, user, request.output !== undefined);
     let text: string;
     let truncated = false;
     let json: unknown;
@@ -93,11 +94,12 @@ export class LocalProvider implements AIProvider {
     } else {
       const { instruction, material } = splitInstruction(user);
       const source = material || user;
-      text =
-        task === 'summarize'
-          ? summarize(source, summaryBudget(instruction))
-          : makeTitle(source, inferTitleStyle(`${instruction}\n${system}`));
-      if (request.maxTokens !== undefined && estimateTokens(text) > request.maxTokens) {
+      // A budget may be stated in the instruction or in the system message (the summarize node's).
+      const budget = summaryBudget(`${instruction}\n${system}`);
+      text = task === 'summarize' ? summarize(source, budget) : makeTitle(source, inferTitleStyle(`${instruction}\n${system}`));
+      // A summary within its stated word budget is whole sentences; a token cap would only cut one.
+      const withinBudget = task === 'summarize' && budget.maxWords !== undefined;
+      if (!withinBudget && request.maxTokens !== undefined && estimateTokens(text) > request.maxTokens) {
         text = truncateAtBoundary(text, Math.max(0, request.maxTokens * 4));
         truncated = true;
       }
@@ -124,6 +126,26 @@ export class LocalProvider implements AIProvider {
       ...(request.output ? { json } : {}),
     };
   }
+}
+
+/** The providers that are language models, named in a refusal so the caller knows what to configure. */
+export const LANGUAGE_MODEL_PROVIDERS = ['workers-ai', 'openai', 'anthropic', 'google'] as const;
+
+/**
+ * Refuses, rather than answering with filler, what text algorithms cannot do: translate, answer
+ * a question the prompt does not answer itself, write questions and answers. Only writing tasks
+ * are read this way; summaries and titles work on their material whatever it says.
+ */
+function refuseUnsupported(task: string, user: string, structuredOutput: boolean): void {
+  if (task !== 'generate' && task !== 'continue' && !structuredOutput) return;
+  const what = unsupportedRequest(user);
+  if (!what) return;
+  throw new ProviderError(
+    'local',
+    'unsupported',
+    `local: ${what} needs a language model, and the local provider is text algorithms, not one; use ${LANGUAGE_MODEL_PROVIDERS.join(', ')} (docs/api/ai.md)`,
+    false,
+  );
 }
 
 function structured(prompt: string, schema: Record<string, unknown>): unknown {

@@ -87,6 +87,26 @@ export function createProvider(name: ProviderName, env: AiEnv, fetcher: Fetcher 
   }
 }
 
+/**
+ * Whether a provider is set up here: `local` always, Workers AI when the `[ai]` binding exists
+ * (under `wrangler dev` without remote bindings it exists but every call fails as not configured,
+ * which callers see at call time), the others when their API key is set.
+ */
+export function isConfigured(name: ProviderName, env: AiEnv): boolean {
+  switch (name) {
+    case 'local':
+      return true;
+    case 'workers-ai':
+      return env.AI !== undefined;
+    case 'openai':
+      return Boolean(env.OPENAI_API_KEY);
+    case 'anthropic':
+      return Boolean(env.ANTHROPIC_API_KEY);
+    case 'google':
+      return Boolean(env.GOOGLE_API_KEY);
+  }
+}
+
 /** The configured default provider (AI_PROVIDER), `local` when unset or unknown. */
 export function defaultProvider(env: AiEnv): ProviderName {
   const p = opt(env.AI_PROVIDER);

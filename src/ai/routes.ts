@@ -3,15 +3,23 @@ import { JsonSchemaSubset, validateJson } from '../engine';
 import { ANY_ROLE, WRITERS } from '../lib/access';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses, jsonBody, jsonResponse, withAccess } from '../lib/openapi';
-import { generateWithChain, providerChain, type AiEnv } from './registry';
+import { LANGUAGE_MODEL_PROVIDERS } from './local';
+import { generateWithChain, isConfigured, providerChain, type AiEnv } from './registry';
 import { analyzeText, ANALYSIS_KINDS } from './text/analyze';
-import { PROVIDERS, ProviderError, TASKS } from './types';
+import { PROVIDERS, ProviderError, type ProviderName, TASKS } from './types';
 
 const GenerateBody = z
   .strictObject({
     prompt: z.string().min(1).max(100_000).openapi({ example: 'Generate a workflow description' }),
     system: z.string().max(20_000).optional(),
-    provider: z.enum(PROVIDERS).optional().openapi({ description: 'Tried first; the fallbacks follow', example: 'openai' }),
+    provider: z.enum(PROVIDERS).optional().openapi({
+      description:
+        'The provider to use. Named here, it is the only one tried (422 `provider_not_configured` when it is not set up) unless `allow_fallback` or `fallback_providers` says otherwise; left out, AI_PROVIDER and then AI_FALLBACK_PROVIDERS are tried',
+      example: 'workers-ai',
+    }),
+    allow_fallback: z.boolean().optional().openapi({
+      description: 'With `provider`: try the fallbacks (AI_FALLBACK_PROVIDERS) when it is not configured or fails',
+    }),
     fallback_providers: z
       .array(z.enum(PROVIDERS))
       .max(PROVIDERS.length)
@@ -42,6 +50,10 @@ const GenerateResponse = z
     finish_reason: z.enum(['stop', 'length', 'other']),
     cached: z.boolean(),
     fallback_from: z.array(z.enum(PROVIDERS)).openapi({ description: 'Providers tried first that were not configured or failed' }),
+    language_model: z.boolean().openapi({
+      description: 'Whether a language model wrote the text; false for the `local` provider, whose text comes from text algorithms',
+    }),
+    notice: z.string().optional().openapi({ description: 'Present when no language model wrote the text, saying so' }),
     json: z.unknown().optional().openapi({ description: 'With `output_schema`: the answer parsed as JSON, null when it is not JSON' }),
     json_errors: z.array(z.string()).optional().openapi({
       description:
@@ -70,7 +82,10 @@ const generateRoute = (path: string, operationId: string, summary: string) =>
         tags: ['ai'],
         summary,
         request: { body: jsonBody(GenerateBody) },
-        responses: { 200: jsonResponse(GenerateResponse, 'Generated text'), ...errorResponses('validation_error', 'service_unavailable') },
+        responses: {
+          200: jsonResponse(GenerateResponse, 'Generated text'),
+          ...errorResponses('validation_error', 'provider_not_configured', 'unsupported_by_provider', 'service_unavailable'),
+        },
       },
     ),
   );
@@ -101,6 +116,21 @@ function structuredView(schema: Record<string, unknown>, r: { json?: unknown; js
   return { json: r.json ?? null, json_errors: checked.valid ? [] : checked.errors };
 }
 
+/** What an answer of the local provider says about itself. */
+export const LOCAL_NOTICE =
+  'Not written by a language model: the local provider built this text with text algorithms from the prompt itself.';
+
+/** 422 for a provider the request named that is not set up here, naming what would set it up. */
+function notConfigured(provider: ProviderName, why?: string): ApiError {
+  const setup =
+    provider === 'workers-ai' ? 'the [ai] binding, on Cloudflare or with `npm run dev:ai`' : `the ${provider.toUpperCase()}_API_KEY secret`;
+  return new ApiError(
+    'provider_not_configured',
+    `The ${provider} provider is not configured here (it needs ${setup}); leave \`provider\` out, or send "allow_fallback": true to use the fallbacks`,
+    { details: { provider, ...(why ? { reason: why } : {}) } },
+  );
+}
+
 /** Mounted at /api/v3/ai (canonical) and /api/v3/advanced/ai (the seeds' paths). */
 export function aiRoutes(prefix: 'canonical' | 'seeds') {
   const id = (name: string) => (prefix === 'canonical' ? name : `${name}Advanced`);
@@ -114,10 +144,12 @@ export function aiRoutes(prefix: 'canonical' | 'seeds') {
       async (c) => {
         const body = c.req.valid('json');
         const env: AiEnv = c.env;
+        const strict = body.provider !== undefined && !body.allow_fallback && body.fallback_providers === undefined;
+        if (strict && !isConfigured(body.provider!, env)) throw notConfigured(body.provider!);
         try {
           const r = await generateWithChain(
             env,
-            providerChain(env, body.provider, body.fallback_providers),
+            strict ? [body.provider!] : providerChain(env, body.provider, body.fallback_providers),
             {
               task: body.task,
               messages: [
@@ -142,22 +174,27 @@ export function aiRoutes(prefix: 'canonical' | 'seeds') {
               finish_reason: r.finishReason,
               cached: r.cached ?? false,
               fallback_from: r.fallbackFrom,
+              language_model: r.provider !== 'local',
+              ...(r.provider === 'local' ? { notice: LOCAL_NOTICE } : {}),
               ...(body.output_schema ? structuredView(body.output_schema, r) : {}),
             },
             200,
           );
         } catch (err) {
-          if (err instanceof ProviderError) {
-            throw new ApiError('service_unavailable', `No AI provider could answer: ${err.message}`, {
-              details: {
-                provider: err.provider,
-                code: err.code,
-                retryable: err.retryable,
-                ...(err.retryAfterMs !== undefined ? { retry_after_ms: err.retryAfterMs } : {}),
-              },
+          if (!(err instanceof ProviderError)) throw err;
+          if (strict && err.code === 'not_configured') throw notConfigured(body.provider!, err.message);
+          if (err.code === 'unsupported')
+            throw new ApiError('unsupported_by_provider', err.message, {
+              details: { provider: err.provider, providers: LANGUAGE_MODEL_PROVIDERS },
             });
-          }
-          throw err;
+          throw new ApiError('service_unavailable', `No AI provider could answer: ${err.message}`, {
+            details: {
+              provider: err.provider,
+              code: err.code,
+              retryable: err.retryable,
+              ...(err.retryAfterMs !== undefined ? { retry_after_ms: err.retryAfterMs } : {}),
+            },
+          });
         }
       },
     )

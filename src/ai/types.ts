@@ -98,6 +98,8 @@ export type ProviderErrorCode =
   | 'network'
   | 'invalid_response'
   | 'empty_response'
+  /** The provider cannot do what was asked (the local provider asked to translate, say). */
+  | 'unsupported'
   | 'aborted';
 
 /** A provider failure, classified so callers know whether another attempt can help. */

@@ -1,4 +1,4 @@
-import { type AiEnv, configuredModel, estimateTokens, PROVIDERS, type ProviderName, providerChain } from '../ai';
+import { configuredModel, estimateTokens, isConfigured, PROVIDERS, type ProviderName, providerChain } from '../ai';
 import { costAt, priceOf } from './prices';
 
 /** A model call as priced before it is made: its messages, its output cap, and the providers it may go to. */
@@ -11,22 +11,6 @@ export type CallShape = {
 
 const asProvider = (p: string | undefined): ProviderName | undefined =>
   (PROVIDERS as readonly string[]).includes(p ?? '') ? (p as ProviderName) : undefined;
-
-/** Whether a provider can answer here at all (a provider with no key is skipped by the chain). */
-function usable(env: AiEnv, name: ProviderName): boolean {
-  switch (name) {
-    case 'local':
-      return true;
-    case 'workers-ai':
-      return env.AI !== undefined;
-    case 'openai':
-      return Boolean(env.OPENAI_API_KEY || env.OPENAI_BASE_URL);
-    case 'anthropic':
-      return Boolean(env.ANTHROPIC_API_KEY);
-    case 'google':
-      return Boolean(env.GOOGLE_API_KEY);
-  }
-}
 
 /**
  * The most a call could take: its prompt (estimated at about four characters a token) and its
@@ -55,7 +39,7 @@ export async function quoteTokens(
     asProvider(call.provider),
     fallback?.map(asProvider).filter((p): p is ProviderName => p !== undefined),
   );
-  const candidates = chain.filter((name) => usable(env, name));
+  const candidates = chain.filter((name) => isConfigured(name, env));
   let worst: { costUsd: number | null; unpriced: string | null; model: string; provider: ProviderName } | null = null;
   for (const provider of candidates.length ? candidates : chain.slice(0, 1)) {
     const model = call.model ?? configuredModel(provider, env);

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { getDb } from '../db/client';
 import { isDevelopment, secretsProblem } from '../lib/config';
 import { limiter } from '../lib/limits';
-import { CATALOGUE_CHECKED, configuredModelInfo, defaultProvider, PROVIDERS, providerChain, type AiEnv } from '../ai';
+import { CATALOGUE_CHECKED, configuredModelInfo, defaultProvider, isConfigured, PROVIDERS, providerChain, type AiEnv } from '../ai';
 
 export type CheckResult = { status: 'pass' | 'fail'; latency_ms: number; detail?: string };
 
@@ -99,13 +99,7 @@ export async function runHealthChecks(env: Env) {
  * Flagged, not failed: the fallback chain still answers, so the deployment is ready.
  */
 export function aiStatus(env: AiEnv, at: Date = new Date()) {
-  const configured = {
-    local: true,
-    'workers-ai': env.AI !== undefined,
-    openai: Boolean(env.OPENAI_API_KEY),
-    anthropic: Boolean(env.ANTHROPIC_API_KEY),
-    google: Boolean(env.GOOGLE_API_KEY),
-  };
+  const configured = Object.fromEntries(PROVIDERS.map((p) => [p, isConfigured(p, env)])) as Record<(typeof PROVIDERS)[number], boolean>;
   let problem: string | undefined;
   const models = Object.fromEntries(
     PROVIDERS.filter((p) => configured[p]).map((p) => {

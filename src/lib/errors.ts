@@ -15,6 +15,10 @@ export const ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  /** An AI provider named by the request is not set up on this deployment. */
+  provider_not_configured: 422,
+  /** The AI provider that would answer cannot do what was asked (the local provider asked to translate). */
+  unsupported_by_provider: 422,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

@@ -115,9 +115,26 @@ describe('AI workflows from templates', () => {
   });
 
   it('runs a blog series as a chain and a translation with its target language', async () => {
+    // Both need a language model: the local provider (the tests' AI_PROVIDER) is refused, and nothing is created.
+    const before = [await count('workflows'), await count('ai_workflows')];
+    for (const body of [
+      { name: 'Series', template_name: 'blog_series', input_data: { topic: 'bees', posts: 2 } },
+      { name: 'T', workflow_type: 'translation', input_data: { text: 'Good morning', target_language: 'Spanish' } },
+    ]) {
+      const refused = await api('POST', '/api/v3/ai-workflows', { token, body });
+      expectError(refused, 422, 'unsupported_by_provider');
+      expect(refused.json.error.message).toContain('needs a language model');
+    }
+    expect([await count('workflows'), await count('ai_workflows')]).toEqual(before);
+    const templates = (await api('GET', '/api/v3/ai-workflows/templates', { token })).json.items as {
+      name: string;
+      requires_language_model: boolean;
+    }[];
+    expect(templates.filter((t) => t.requires_language_model).map((t) => t.name)).toEqual(['blog_series', 'translation']);
+
     const series = await api('POST', '/api/v3/ai-workflows', {
       token,
-      body: { name: 'Series', template_name: 'blog_series', input_data: { topic: 'bees', posts: 2 } },
+      body: { name: 'Series', template_name: 'blog_series', ai_provider: 'openai', input_data: { topic: 'bees', posts: 2 } },
     });
     expect(series.status).toBe(201);
     const run = await waitForRun(
@@ -164,8 +181,9 @@ describe('AI workflows from templates', () => {
     expect(by_template.content_generation.tokens.in).toBeGreaterThan(0);
     expect(by_template.document_review.runs_by_status.succeeded).toBe(1);
     expect(by_template.seo_analysis).toMatchObject({ ai_workflows: 0, runs: 0 });
-    expect(by_provider.openai).toEqual({ ai_workflows: 2, runs: 2 });
-    expect(by_provider.local).toEqual({ ai_workflows: 2, runs: 2 });
+    // The blog series and the translation need a language model: both run on openai.
+    expect(by_provider.openai).toEqual({ ai_workflows: 3, runs: 3 });
+    expect(by_provider.local).toEqual({ ai_workflows: 1, runs: 1 });
 
     const list = await api('GET', '/api/v3/ai-workflows?limit=3', { token });
     expect(list.json.items.map((i: { id: string }) => i.id)).toEqual(['ai_workflow_4', 'ai_workflow_3', 'ai_workflow_2']);

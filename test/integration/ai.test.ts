@@ -19,13 +19,53 @@ describe('AI layer endpoints', () => {
     expect((await llmStats(tag)).calls).toBe(1);
   });
 
-  it('falls back to local when the requested provider is not configured, and says so', async () => {
-    const res = await api('POST', '/api/v3/ai/generate', {
+  it('refuses a named provider that is not configured, unless the request allows fallback, and says so', async () => {
+    const refused = await api('POST', '/api/v3/ai/generate', {
       token,
       body: { prompt: 'Outline an article about rivers', provider: 'anthropic' },
     });
+    expectError(refused, 422, 'provider_not_configured');
+    expect(refused.json.error.message).toContain('ANTHROPIC_API_KEY');
+    expect(refused.json.error.details).toMatchObject({ provider: 'anthropic' });
+    // The Workers AI binding exists in tests but cannot run locally: the call itself says so.
+    const local = await api('POST', '/api/v3/advanced/ai/generate', { token, body: { prompt: 'Outline rivers', provider: 'workers-ai' } });
+    expectError(local, 422, 'provider_not_configured');
+    const res = await api('POST', '/api/v3/ai/generate', {
+      token,
+      body: { prompt: 'Outline an article about rivers', provider: 'anthropic', allow_fallback: true },
+    });
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ provider: 'local', fallback_from: ['anthropic'] });
+    expect(res.json).toMatchObject({ provider: 'local', fallback_from: ['anthropic'], language_model: false });
+    expect(res.json.notice).toMatch(/^Not written by a language model/);
+  });
+
+  it('the local provider refuses what needs a language model, with the providers that can', async () => {
+    const asked = [
+      'Translate the following text into Spanish.\n\nGood morning, the report is ready.',
+      'What is the capital of Australia?',
+      'Write an FAQ about heat pumps',
+    ];
+    for (const prompt of asked) {
+      const res = await api('POST', '/api/v3/ai/generate', { token, body: { prompt } });
+      expectError(res, 422, 'unsupported_by_provider');
+      expect(res.json.error.details).toEqual({ provider: 'local', providers: ['workers-ai', 'openai', 'anthropic', 'google'] });
+    }
+    // What it can do from the prompt's own material still works, and is labelled.
+    const ok = await api('POST', '/api/v3/ai/generate', {
+      token,
+      body: { prompt: 'Write a brief on heat pumps covering costs, maintenance and regulations' },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ provider: 'local', language_model: false });
+    for (const aspect of ['Costs', 'Maintenance', 'Regulations']) expect(ok.json.text).toContain(`## ${aspect}`);
+    // A configured language model answers and carries no notice.
+    const tag = unique('lm');
+    const lm = await api('POST', '/api/v3/ai/generate', {
+      token,
+      body: { prompt: 'What is the capital of Australia?', provider: 'openai', model: `slow-1-${tag}` },
+    });
+    expect(lm.json).toMatchObject({ provider: 'openai', language_model: true });
+    expect(lm.json.notice).toBeUndefined();
   });
 
   it('caches deterministic calls in KV', async () => {
@@ -45,7 +85,10 @@ describe('AI layer endpoints', () => {
 
   it('answers 503 when every provider fails, and 400 on bad input', async () => {
     const tag = unique('down');
-    const rescued = await api('POST', '/api/v3/ai/generate', { token, body: { prompt: 'x', provider: 'openai', model: `reject-${tag}` } });
+    const rescued = await api('POST', '/api/v3/ai/generate', {
+      token,
+      body: { prompt: 'x', provider: 'openai', model: `reject-${tag}`, allow_fallback: true },
+    });
     expect(rescued.json).toMatchObject({ provider: 'local', fallback_from: ['openai'] });
     const down = await api('POST', '/api/v3/ai/generate', {
       token,

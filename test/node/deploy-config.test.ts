@@ -69,3 +69,31 @@ describe('npm run check:deploy', () => {
     expect(scripts.deploy).toMatch(/^node scripts\/check-deploy\.mjs && /);
   });
 });
+
+describe('Workers AI in production, local in development', () => {
+  it('wrangler deploy --dry-run binds AI and makes workers-ai the default, local the fallback', async () => {
+    const { execFile } = await import('node:child_process');
+    const outdir = mkdtempSync(path.join(tmpdir(), 'dwc-dry-'));
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [path.join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir],
+        { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, timeout: 120_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+      ),
+    );
+    expect(output).toMatch(/^env\.AI\s+AI\s*$/m);
+    expect(output).toMatch(/^env\.AI_PROVIDER \("workers-ai"\)/m);
+    expect(output).toMatch(/^env\.AI_FALLBACK_PROVIDERS \("local"\)/m);
+  }, 180_000);
+
+  it('npm run dev stays offline (.dev.vars: local) and npm run dev:ai makes only the AI binding remote', () => {
+    expect(readFileSync(path.join(root, '.dev.vars'), 'utf8')).toMatch(/^AI_PROVIDER="local"$/m);
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.dev).toContain('--local');
+    expect(pkg.scripts['dev:ai']).toBe('node scripts/dev-ai.mjs');
+    const script = readFileSync(path.join(root, 'scripts/dev-ai.mjs'), 'utf8');
+    expect(script).toContain('\'[ai]\\nbinding = "AI"\\nremote = true\'');
+    expect(script).toContain("'AI_PROVIDER:workers-ai'");
+  });
+});

@@ -170,3 +170,41 @@ describe('wordChunks', () => {
     expect(wordChunks(text).join('')).toBe(text);
   });
 });
+
+describe('the local provider as the engine calls it', () => {
+  const provider = new LocalProvider();
+  it("keeps a summarize node's word budget, stated in its system message, in whole sentences", async () => {
+    for (const words of [10, 40]) {
+      const r = await provider.generate({
+        task: 'summarize',
+        maxTokens: words * 2,
+        messages: [
+          { role: 'system', content: `Summarize the user's document in at most ${words} words. Reply with the summary only.` },
+          { role: 'user', content: ARTICLE },
+        ],
+      });
+      expect(countWords(r.text), r.text).toBeLessThanOrEqual(words);
+      expect(r.text).toMatch(/[.!?…]$/);
+      expect(r.finishReason).toBe('stop');
+    }
+  });
+
+  it('refuses translation, knowledge questions and FAQs, naming the providers that can', async () => {
+    for (const content of [
+      'Translate the following text from English into Spanish. Reply with the translation only.\n\nGood morning, the report is ready.',
+      'What is the capital of Australia?',
+      'Write an FAQ about heat pumps',
+    ]) {
+      const err = await provider.generate(ask(content)).catch((e: unknown) => e);
+      expect(err, content).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).code).toBe('unsupported');
+      expect((err as ProviderError).retryable).toBe(false);
+      expect((err as ProviderError).message).toContain('workers-ai, openai, anthropic, google');
+    }
+    // Writing from a topic, an outline or material, and summaries of a question, still work.
+    for (const content of ['Outline an article about solar power', 'How to choose a heat pump', 'Write a blog post in English about tea'])
+      expect((await provider.generate(ask(content))).text.length, content).toBeGreaterThan(0);
+    const titled = await provider.generate({ task: 'title', messages: [{ role: 'user', content: 'Why do heat pumps work?' }] });
+    expect(titled.text.length).toBeGreaterThan(0);
+  });
+});

@@ -7,7 +7,7 @@
  * input always gives the same draft.
  */
 import { estimateTokens } from '../types';
-import { detectIntent, documentKind, type DraftIntent, splitInstruction, topicOf } from './prompt';
+import { detectIntent, documentKind, type DraftIntent, requestedAspects, splitInstruction, topicOf } from './prompt';
 import { detectLanguage } from './language';
 import { SCAFFOLDS } from './scaffolds';
 import { stopwordsFor } from './stopwords';
@@ -47,6 +47,8 @@ type Context = {
   elaborated: Set<string>;
   /** The material's language (ISO 639-3), detected once. */
   language: string;
+  /** What the instruction asked the document to cover ("covering costs and maintenance"), in order. */
+  aspects: string[];
   /** Stopwords of that language: sharing "the" does not make two sentences related. */
   stop: ReadonlySet<string>;
   /** Content words per text, so each sentence is tokenised once however often it is compared. */
@@ -167,6 +169,8 @@ function outlineBlocks(material: string, ctx: Context): string[] {
       const support = [quote(ctx, phrase, ''), quote(ctx, phrase, '')].filter((s): s is string => s !== undefined);
       if (support.length) items.push([`**${titleCase(phrase)}**`, ...support.map((s) => `   - ${s}`)].join('\n'));
     }
+  } else if (ctx.aspects.length > 0) {
+    for (const aspect of ctx.aspects) items.push(`**${titleCase(aspect)}**: how ${aspect} bears on ${ctx.topic}`);
   } else {
     for (const phrase of keyPhrases(ctx.topic, 3).filter((p) => p.toLowerCase() !== ctx.topic.toLowerCase())) {
       items.push(`**${titleCase(phrase)}**: how ${phrase} relates to ${ctx.topic}`);
@@ -178,6 +182,13 @@ function outlineBlocks(material: string, ctx: Context): string[] {
   return blocks;
 }
 
+// What a section asked for by name is for; structural, like the scaffolds: nothing asserted about the topic.
+const ASPECT_LINES = [
+  'This section is for {a}: what a reader needs to know about {a} when it comes to {t}.',
+  'Here the {k} turns to {a} and what it means for {t}.',
+  'This part sets out how {a} applies to {t}.',
+] as const;
+
 function writeBlocks(material: string, ctx: Context, titleFromTopic: boolean): string[] {
   const title = titleFromTopic || !material ? titleCase(ctx.topic) : makeTitle(material, 'blog');
   const blocks = [`# ${title}`];
@@ -186,12 +197,19 @@ function writeBlocks(material: string, ctx: Context, titleFromTopic: boolean): s
   const others = ctx.phrases.filter((p) => p.toLowerCase() !== ctx.topic.toLowerCase());
   const multiWord = others.filter((p) => words(p).length > 1);
   const covered = multiWord.length ? multiWord : others;
+  const intro = ctx.aspects.length > 0 && !material ? ctx.aspects : covered;
   blocks.push(
-    covered.length
-      ? `This ${ctx.kind} covers ${ctx.topic}, looking in turn at ${listOf(covered.slice(0, 3))}.`
+    intro.length
+      ? `This ${ctx.kind} covers ${ctx.topic}, looking in turn at ${listOf(intro.slice(0, 3))}.`
       : `This ${ctx.kind} looks at ${ctx.topic}: what it is, why it matters and where its limits lie.`,
   );
-  if (!material) {
+  if (!material && ctx.aspects.length > 0) {
+    // Asked for named aspects with no material: one section for each, saying what it is for.
+    for (const [i, aspect] of ctx.aspects.entries()) {
+      const line = pick(ASPECT_LINES, ctx.hash, i).replaceAll('{a}', aspect).replaceAll('{t}', ctx.topic).replaceAll('{k}', ctx.kind);
+      blocks.push(`## ${titleCase(aspect)}`, line);
+    }
+  } else if (!material) {
     for (const step of pick(SCAFFOLDS, ctx.hash, 1)) blocks.push(`## ${fill(step.heading, ctx)}`, fill(step.body, ctx));
   } else {
     let salt = 0;
@@ -261,7 +279,8 @@ export function draftFromPrompt(prompt: string, options: DraftOptions = {}): Dra
   // A short one-line prompt with no instruction verb ("solar power") is a topic, not material.
   if (!instruction && !material.includes('\n') && words(material).length <= 12) [instruction, material] = [material, ''];
   const intent = options.intent ?? detectIntent(instruction);
-  const explicitTopic = topicOf(instruction);
+  const { aspects, rest } = requestedAspects(instruction);
+  const explicitTopic = topicOf(rest);
   // A document that opens with a top-level heading names its own topic.
   const [opening] = markdownBlocks(material);
   const heading = opening?.kind === 'heading' && opening.depth === 1 ? opening.text : undefined;
@@ -278,6 +297,7 @@ export function draftFromPrompt(prompt: string, options: DraftOptions = {}): Dra
     quoted: new Set(),
     elaborated: new Set(),
     language,
+    aspects,
     stop: stopwordsFor(language),
     wordCache: new Map(),
   };

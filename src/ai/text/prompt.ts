@@ -4,6 +4,7 @@
  * expressions over English phrasing only; anything unrecognised is treated as a writing request.
  */
 import { rankPhrases } from './keywords';
+import { words } from './tokenize';
 
 export type DraftIntent = 'outline' | 'write' | 'continue';
 export type ParsedPrompt = { instruction: string; material: string };
@@ -132,4 +133,59 @@ export function topicOf(instruction: string): string | undefined {
     .filter((w) => !REQUEST_WORDS.has(w.toLowerCase().replace(/[^\p{L}]/gu, '')))
     .join(' ');
   return rankPhrases(kept)[0]?.term;
+}
+
+// Languages a translation request names ("into Spanish", "in French"), English names and endonyms.
+const LANGUAGE_NAMES =
+  'spanish|español|french|français|german|deutsch|italian|italiano|portuguese|português|dutch|nederlands|' +
+  'russian|chinese|mandarin|japanese|korean|arabic|hindi|turkish|polish|swedish|norwegian|danish|finnish|greek|' +
+  'hebrew|czech|ukrainian|romanian|hungarian|indonesian|vietnamese|thai|catalan|basque|galician';
+const TRANSLATION = new RegExp(
+  `\\b(?:translat(?:e|es|ed|ing|ion)|traduc(?:e|ir|ción)|tradui(?:s|re)|übersetze?n?)\\b|\\b(?:in|into)\\s+(?:${LANGUAGE_NAMES})\\b`,
+  'i',
+);
+const QUESTION_START = /^\W*(?:what|why|how|who|whose|when|where|which)\s+(?:is|are|was|were|do|does|did|can|could|should|would|will)\b/i;
+const ANSWERING = /\b(?:faq|frequently asked questions|answer (?:the|these|this|my|each|every|following) questions?|q&a)\b/i;
+
+/**
+ * What the local provider cannot do for this prompt, if anything. It has no language model and
+ * no knowledge: it cannot translate (it would return the text unchanged), answer a question the
+ * prompt does not itself answer, or write questions and answers. Everything else — summaries,
+ * titles, keywords, outlines and scaffolds from the prompt's own material — it can.
+ *
+ * @example unsupportedRequest('Translate into Spanish:\nGood morning') // 'translation'
+ * @example unsupportedRequest('What is the capital of France?') // 'answering a question'
+ */
+export function unsupportedRequest(prompt: string): 'translation' | 'answering a question' | 'questions and answers' | undefined {
+  const { instruction, material } = splitInstruction(prompt);
+  // The request is the instruction, or the whole prompt when it has no recognised instruction.
+  const request = instruction || prompt.trim().split('\n')[0]!;
+  if (TRANSLATION.test(request)) return 'translation';
+  if (ANSWERING.test(request)) return 'questions and answers';
+  // A question with nothing to draw the answer from; "Why X matters: <text>" carries its material.
+  const question = /\?\s*$/.test(request) || (QUESTION_START.test(request) && !INSTRUCTION_VERB.test(request));
+  const context = instruction ? material : prompt.trim().split('\n').slice(1).join('\n');
+  if (question && words(context).length < 40) return 'answering a question';
+  return undefined;
+}
+
+const ASPECT_LEAD =
+  /\s*,?\s*\b(?:covering|including|that covers|which covers|with sections on|addressing|focusing on|looking at)\s+(.+?)\s*(?:[.!?;]|$)/i;
+
+/**
+ * The aspects an instruction asks a document to cover ("… covering costs, maintenance and
+ * regulations" → costs, maintenance, regulations), and the instruction without them, so the
+ * topic is read from what remains.
+ */
+export function requestedAspects(instruction: string): { aspects: string[]; rest: string } {
+  const match = ASPECT_LEAD.exec(instruction);
+  if (!match) return { aspects: [], rest: instruction };
+  const aspects = match[1]!
+    .split(/\s*(?:,|;|\band\b|\bor\b|&)\s*/i)
+    .map((a) => a.replace(/^(?:the|its|their)\s+/i, '').trim())
+    .filter((a) => a.length > 1 && a.split(/\s+/).length <= 6);
+  return {
+    aspects: [...new Set(aspects)].slice(0, 8),
+    rest: `${instruction.slice(0, match.index)}${instruction.slice(match.index + match[0].length)}`.trim(),
+  };
 }
