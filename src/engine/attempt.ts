@@ -169,7 +169,10 @@ export function interrupted(state: RunState, rec: NodeRecord): void {
   state.recordAttempt(rec, rec.startedAttempts, 'interrupted', rec.lastAttemptStartedAt ?? Date.now(), {
     error: 'the run object restarted during this attempt',
   });
+  // The interrupted attempt counts: the node's `attempts`, its attempt list and the `attempt` of
+  // its next `node.started` event all agree (the next one is number startedAttempts + 1).
+  rec.attempts = rec.startedAttempts;
   rec.status = 'pending';
   state.save(rec);
-  state.emitFor(rec, 'interrupted', { attempt: rec.attempts + 1 });
+  state.emitFor(rec, 'interrupted', { attempt: rec.attempts });
 }

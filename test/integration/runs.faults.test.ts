@@ -151,7 +151,19 @@ describe('durability', () => {
     await alarm;
     const run = await waitForRun(token, wf.id, started.id);
     expect(run.status).toBe('succeeded');
-    expect(run.nodes.map((n) => n.attempts)).toEqual([1, 1, 1]);
+    // b's interrupted attempt counts: its node, its attempt list and its node.started events agree.
+    expect(run.nodes.map((n) => n.attempts)).toEqual([1, 2, 1]);
+    for (const n of run.nodes)
+      expect(
+        run.attempts.filter((a) => a.node_id === n.id),
+        n.id,
+      ).toHaveLength(n.attempts);
+    const events = (await api('GET', `/api/v3/workflows/${wf.id}/runs/${started.id}/events?after=0&limit=100`, { token })).json.items as {
+      type: string;
+      node_id: string | null;
+      data: { attempt?: number };
+    }[];
+    expect(events.filter((e) => e.type === 'node.started' && e.node_id === 'b').map((e) => e.data.attempt)).toEqual([1, 2]);
     expect((await llmStats(tags[0]!)).calls).toBe(1);
     expect((await llmStats(tags[2]!)).calls).toBe(1);
     // b was in flight: its interrupted attempt is recorded, and it completed once afterwards.
