@@ -24,6 +24,7 @@ export const CONSOLE_FILES = {
   'timeline.js': 'text/javascript',
   'trace.js': 'text/javascript',
   'documents.js': 'text/javascript',
+  'markdown.js': 'text/javascript',
   'charts.js': 'text/javascript',
   'analytics.js': 'text/javascript',
   'service.js': 'text/javascript',

@@ -39,6 +39,36 @@ async function blogWithRuns(page: Page, topics: string[]) {
 }
 
 describe('console: documents and analytics (phone)', () => {
+  it("renders a document's Markdown as text only: no markup from the document, no unsafe links", async () => {
+    const { page, problems, close } = await openConsole(browser, PHONE);
+    try {
+      await registerThroughUi(page);
+      const token = await sessionToken(page);
+      const content = [
+        '# Heading',
+        'A **bold** claim with `code` and a [safe link](https://example.com/a) and a [bad one](javascript:alert(1)).',
+        '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>',
+        '- one',
+        '- two',
+      ].join('\n');
+      const doc = await apiSend(token, 'POST', '/api/v3/documents', { title: 'Markdown check', content });
+      await page.goto(`/console#/documents/${doc.id}`);
+      await expect.poll(() => page.locator('.doc-content h2').textContent()).toBe('Heading');
+      expect(await page.locator('.doc-content strong').textContent()).toBe('bold');
+      expect(await page.locator('.doc-content li').allTextContents()).toEqual(['one', 'two']);
+      expect(await page.locator('.doc-content a').evaluateAll((links) => links.map((a) => a.getAttribute('href')))).toEqual([
+        'https://example.com/a',
+      ]);
+      expect(await page.locator('.doc-content').textContent()).toContain('bad one (javascript:alert(1))');
+      expect(await page.locator('.doc-content img, .doc-content script').count()).toBe(0);
+      expect(await page.locator('.doc-content').textContent()).toContain('<img src=x onerror=');
+      expect(await page.evaluate('window.__pwned ?? null')).toBeNull();
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
   it('searches documents and opens one with an earlier version', async () => {
     const { page, problems, close } = await openConsole(browser, PHONE);
     try {
@@ -64,7 +94,17 @@ describe('console: documents and analytics (phone)', () => {
       await expect.poll(() => versions.count()).toBe(2);
       await page.getByRole('link', { name: 'Version 1' }).click();
       await expect.poll(() => page.locator('.doc-content').getAttribute('data-version')).toBe('1');
-      expect(await page.locator('.doc-content').textContent()).toBe(original.content);
+      // Read formatted (the generated draft's Markdown headings are headings), the stored text one toggle away.
+      expect(original.content).toMatch(/^#{1,2} /m);
+      expect(await page.locator('.doc-content h2, .doc-content h3').count()).toBeGreaterThan(0);
+      expect(await page.locator('.doc-content').textContent()).not.toContain('## ');
+      expect(await page.locator('.doc-raw').isHidden()).toBe(true);
+      await page.getByRole('button', { name: 'Show raw Markdown' }).click();
+      await expect.poll(() => page.locator('.doc-raw').isVisible()).toBe(true);
+      expect(await page.locator('.doc-raw').textContent()).toBe(original.content);
+      expect(await page.locator('.doc-content').isHidden()).toBe(true);
+      await page.getByRole('button', { name: 'Show formatted' }).click();
+      await expect.poll(() => page.locator('.doc-content').isVisible()).toBe(true);
       expect(await page.locator('.notice').textContent()).toContain('You are viewing version 1 of 2');
       expect(await page.getByRole('link', { name: 'Version 1' }).getAttribute('aria-current')).toBe('page');
       await expectNoHorizontalScroll(page);

@@ -68,7 +68,7 @@ describe('console: review decisions', () => {
       expect(summary.output.text).toContain('soil');
 
       await page.goto(`/console#/documents/${draft.output.document_id}`);
-      await expect.poll(() => page.locator('.doc-content').textContent()).toBe(edited);
+      await expect.poll(() => page.locator('.doc-raw').textContent()).toBe(edited);
       const label = await page.locator('.label.local-provider').textContent();
       expect(label).toContain('Not written by a language model');
       expect(label).toContain('A reviewer replaced its text (version 3)');

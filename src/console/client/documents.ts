@@ -1,5 +1,6 @@
 /** /console/documents.js: document search and list, one document with its versions. */
 import type { Document, DocumentCitations, DocumentSummary, DocumentVersion, Page } from './api-shapes.js';
+import { renderMarkdown } from './markdown.js';
 import { api, query } from './api.js';
 import { append, busy, type Child, field, fmtTime, h, type ViewContext } from './dom.js';
 
@@ -193,6 +194,18 @@ export async function documentView({ root, signal }: ViewContext, id: number, ve
   const citations = citationList(cited);
   const current = shown || { version: doc.version, title: doc.title, content: doc.content, created_at: doc.updated_at };
   const isOld = current.version !== doc.version;
+  // The Markdown rendered for reading (sanitised: text nodes only, src/console/client/markdown.ts),
+  // and the stored text exactly as it is, one toggle away.
+  const formatted = h('div', { class: 'doc-content', 'data-version': current.version }, renderMarkdown(current.content));
+  const raw = h('pre', { class: 'doc-raw', 'data-version': current.version, hidden: true }, current.content);
+  const rawToggle = h('button', { type: 'button', class: 'link', 'aria-pressed': 'false' }, 'Show raw Markdown');
+  rawToggle.addEventListener('click', () => {
+    const showRaw = raw.hidden;
+    raw.hidden = !showRaw;
+    formatted.hidden = showRaw;
+    rawToggle.setAttribute('aria-pressed', String(showRaw));
+    rawToggle.textContent = showRaw ? 'Show formatted' : 'Show raw Markdown';
+  });
   const versionList = h(
     'ol',
     { class: 'versions', reversed: true },
@@ -228,8 +241,9 @@ export async function documentView({ root, signal }: ViewContext, id: number, ve
       h(
         'article',
         { class: 'card', 'aria-label': `Version ${current.version} content` },
-        h('p', { class: 'meta' }, `Version ${current.version} · ${fmtTime(current.created_at)}`),
-        h('div', { class: 'doc-content', 'data-version': current.version }, current.content),
+        h('p', { class: 'meta' }, `Version ${current.version} · ${fmtTime(current.created_at)}`, ' · ', rawToggle),
+        formatted,
+        raw,
       ),
       h(
         'aside',
