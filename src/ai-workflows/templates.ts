@@ -174,7 +174,8 @@ const seoAnalysis: Template = {
     },
     gen(
       'advice',
-      'Give concrete SEO recommendations for this content. Target keywords: {{input.keywords}}. Readability: {{nodes.metrics.output.readability}}. Quality: {{nodes.metrics.output.quality}}. Keywords found: {{nodes.metrics.output.keywords}}.\n\nContent:\n{{input.text}}',
+      // The metrics as a reader states them, not as JSON: reading ease and grade, the quality score, the top key phrases.
+      'Give concrete SEO recommendations for this content. Target keywords: {{input.keywords}}. Readability: Flesch reading ease {{nodes.metrics.output.readability.flesch_reading_ease}}, grade {{nodes.metrics.output.readability.flesch_kincaid_grade}}. Quality score: {{nodes.metrics.output.quality.score}} out of 100. Key phrases found: {{nodes.metrics.output.keywords[0].term}}, {{nodes.metrics.output.keywords[1].term}}, {{nodes.metrics.output.keywords[2].term}}.\n\nContent:\n{{input.text}}',
       ['metrics'],
       'SEO advice',
     ),
