@@ -284,7 +284,8 @@ describe('knowledge bases', () => {
   it('chooses the embedding per deployment: workers-ai without the AI binding is refused, and a base is searched only with its own embedding', async () => {
     const base = await newBase('Local');
     await api('POST', `/api/v3/knowledge-bases/${base.id}/sources`, { token, body: { title: 'T', content: 'Kites fly in wind.' } });
-    const cloud = { ...env, KNOWLEDGE_EMBEDDINGS: 'workers-ai' } as Env;
+    // wrangler.toml declares the AI binding; a deployment without it is the case refused here.
+    const cloud = { ...env, KNOWLEDGE_EMBEDDINGS: 'workers-ai', AI: undefined } as unknown as Env;
     expectError(await api('POST', '/api/v3/knowledge-bases', { token, env: cloud, body: { name: 'x' } }), 503, 'service_unavailable');
     const withAi = { ...cloud, AI: { run: async () => ({ data: [new Array(768).fill(0.1)] }) } } as Env;
     expectError(await api('GET', `/api/v3/knowledge-bases/${base.id}/search?q=kites`, { token, env: withAi }), 409, 'conflict');
