@@ -59,6 +59,7 @@ export async function publicRun(db: DB, view: RunView) {
           : null,
         provider: n.provider,
         model: n.model,
+        language_model: n.provider === null ? null : n.provider !== 'local',
         tokens_in: n.tokensIn,
         tokens_out: n.tokensOut,
         cost_usd: n.costUsd ?? 0,

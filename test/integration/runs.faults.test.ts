@@ -111,6 +111,8 @@ describe('retries and failures', () => {
     const run = await waitForRun(token, wf.id, (await startRun(token, wf.id, { topic: 'fallbacks' })).id);
     expect(run.status).toBe('succeeded');
     expect(run.attempts[0]).toMatchObject({ status: 'succeeded', provider: 'local' });
+    // The node says no language model wrote its output.
+    expect(run.nodes[0]).toMatchObject({ provider: 'local', language_model: false });
   });
 });
 
