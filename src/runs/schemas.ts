@@ -169,7 +169,8 @@ const NodeView = z
     provider: z.string().nullable(),
     model: z.string().nullable(),
     language_model: z.boolean().nullable().openapi({
-      description: 'Whether a language model wrote the output: false for the `local` provider (text algorithms), null for a node that called no provider',
+      description:
+        'Whether a language model wrote the output: false for the `local` provider (text algorithms), null for a node that called no provider',
     }),
     tokens_in: z.number().int(),
     tokens_out: z.number().int(),
