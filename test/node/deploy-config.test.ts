@@ -78,8 +78,9 @@ describe('Workers AI in production, local in development', () => {
       execFile(
         process.execPath,
         [path.join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir],
-        { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, timeout: 120_000 },
-        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+        // WRANGLER_LOG: the browser tests' setup sets it to warn in this process, which hides the bindings table.
+        { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG: 'log', CI: 'true' }, timeout: 120_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(`${stdout}\n${stderr}`)),
       ),
     );
     expect(output).toMatch(/^env\.AI\s+AI\s*$/m);
