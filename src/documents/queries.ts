@@ -1,4 +1,5 @@
-import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, lt, sql, type SQL } from 'drizzle-orm';
+import { integer, sqliteTable } from 'drizzle-orm/sqlite-core';
 import { auditInsert, type RequestMeta } from '../lib/audit';
 import { rawAll, rawRun, type DB } from '../db/client';
 import { documents, documentVersions } from '../db/schema';
@@ -27,23 +28,53 @@ export function ftsQuery(q: string): string | null {
   return terms.length ? terms.map((t) => `"${t}"*`).join(' ') : null;
 }
 
+/**
+ * The FTS5 index (migration 0002) as drizzle sees it: only its rowid, the document id, is read.
+ * Declared here, not in src/db/schema, because drizzle-kit cannot create a virtual table.
+ */
+const documentsFts = sqliteTable('documents_fts', { rowid: integer('rowid').notNull() });
+
+/**
+ * One page of the owner's documents, newest first, `limit + 1` rows (see toPage). Each filter has
+ * an index ending in id (src/db/schema/documents.ts), so a page reads only the rows it returns.
+ *
+ * A search walks the full-text index itself in descending rowid (= document id) order, which FTS5
+ * serves from its doclists without sorting, and stops at the limit: a page never collects every
+ * match in order to sort it. Other filters given with `q` are tested on each match in that walk.
+ * CROSS JOIN is SQLite's way to pin the join order (its left table is always the outer loop):
+ * without it, a later page's `rowid <` bound can tempt the planner into walking the owner's
+ * documents and sorting their matches.
+ */
 export async function listDocuments(db: DB, ownerId: number, f: DocumentFilter, limit: number, beforeId?: number): Promise<DocumentRow[]> {
   const conditions: (SQL | undefined)[] = [
     eq(documents.ownerId, ownerId),
     f.run_id !== undefined ? eq(documents.runId, f.run_id) : undefined,
     f.workflow_id !== undefined ? eq(documents.workflowId, f.workflow_id) : undefined,
     f.parent_id !== undefined ? eq(documents.parentId, f.parent_id) : undefined,
-    beforeId ? lt(documents.id, beforeId) : undefined,
   ];
   if (f.q !== undefined) {
     const match = ftsQuery(f.q);
     if (!match) return [];
-    conditions.push(sql`${documents.id} IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ${match})`);
+    return db
+      .select(getTableColumns(documents))
+      .from(documentsFts)
+      .crossJoin(documents)
+      .where(
+        and(
+          sql`${documentsFts} MATCH ${match}`,
+          eq(documents.id, documentsFts.rowid),
+          beforeId ? lt(documentsFts.rowid, beforeId) : undefined,
+          ...conditions,
+        ),
+      )
+      .orderBy(desc(documentsFts.rowid))
+      .limit(limit + 1)
+      .all();
   }
   return db
     .select()
     .from(documents)
-    .where(and(...conditions))
+    .where(and(...conditions, beforeId ? lt(documents.id, beforeId) : undefined))
     .orderBy(desc(documents.id))
     .limit(limit + 1)
     .all();

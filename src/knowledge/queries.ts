@@ -33,7 +33,7 @@ export async function listBases(db: DB, ownerId: number, limit: number, beforeId
   return db
     .select({
       base: knowledgeBases,
-      sources: sql<number>`(SELECT count(*) FROM knowledge_sources s WHERE s.base_id = ${knowledgeBases.id})`,
+      sources: sql<number>`(SELECT count(*) FROM knowledge_sources s WHERE s.base_id = knowledge_bases.id)`,
     })
     .from(knowledgeBases)
     .where(and(eq(knowledgeBases.ownerId, ownerId), beforeId ? lt(knowledgeBases.id, beforeId) : undefined))

@@ -31,6 +31,8 @@ export const auditLog = sqliteTable(
     index('audit_action_idx').on(t.action, t.id),
     index('audit_at_idx').on(t.at),
     index('audit_target_idx').on(t.targetType, t.targetId, t.id),
+    index('audit_target_type_idx').on(t.targetType, t.id),
+    index('audit_outcome_idx').on(t.outcome, t.id),
   ],
 );
 

@@ -31,7 +31,7 @@ export const automations = sqliteTable(
     createdAt: integer('created_at').notNull().default(now),
     updatedAt: integer('updated_at').notNull().default(now),
   },
-  (t) => [index('automations_owner_idx').on(t.ownerId, t.triggerType)],
+  (t) => [index('automations_owner_idx').on(t.ownerId, t.triggerType), index('automations_owner_id_idx').on(t.ownerId, t.id)],
 );
 
 /**
@@ -61,6 +61,7 @@ export const automationExecutions = sqliteTable(
   },
   (t) => [
     uniqueIndex('automation_executions_event_unique').on(t.automationId, t.eventId),
+    index('automation_executions_automation_idx').on(t.automationId, t.id),
     index('automation_executions_owner_idx').on(t.ownerId, t.id),
   ],
 );

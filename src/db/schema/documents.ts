@@ -30,7 +30,11 @@ export const documents = sqliteTable(
     // A node's document is created once per run, however often its projection is retried.
     uniqueIndex('documents_run_node_unique').on(t.runId, t.nodeId).where(sql`kind = 'node'`),
     index('documents_owner_idx').on(t.ownerId, t.id),
-    index('documents_parent_idx').on(t.parentId),
+    // One per list filter, each ending in id: a filtered page walks only the matching rows, newest
+    // first, and stops at the limit (test/integration/query-plans.test.ts holds these plans).
+    index('documents_owner_run_idx').on(t.ownerId, t.runId, t.id),
+    index('documents_owner_workflow_idx').on(t.ownerId, t.workflowId, t.id),
+    index('documents_owner_parent_idx').on(t.ownerId, t.parentId, t.id),
   ],
 );
 

@@ -62,6 +62,7 @@ export const mlModelVersions = sqliteTable(
   },
   (t) => [
     uniqueIndex('ml_model_versions_unique').on(t.modelId, t.version),
+    index('ml_model_versions_model_idx').on(t.modelId, t.id),
     uniqueIndex('ml_model_versions_one_training').on(t.modelId).where(sql`status = 'training'`),
   ],
 );

@@ -144,7 +144,10 @@ export const notificationDeliveries = sqliteTable(
   (t) => [
     index('notification_deliveries_owner_idx').on(t.ownerId, t.id),
     index('notification_deliveries_recipient_idx').on(t.ownerId, t.recipient, t.id),
-    index('notification_deliveries_batch_idx').on(t.batchId),
+    // batch_id is the sender's idempotency key, unique per owner only: the owner leads.
+    index('notification_deliveries_batch_idx').on(t.ownerId, t.batchId, t.id),
+    index('notification_deliveries_channel_idx').on(t.ownerId, t.channel, t.id),
+    index('notification_deliveries_status_idx').on(t.ownerId, t.status, t.id),
   ],
 );
 

@@ -49,6 +49,8 @@ export const runs = sqliteTable(
     uniqueIndex('runs_idempotency_unique').on(t.ownerId, t.workflowId, t.idempotencyKey),
     index('runs_workflow_idx').on(t.workflowId, t.id),
     index('runs_owner_idx').on(t.ownerId, t.id),
+    // A workflow's runs for its owner (GET /workflows/{id}/runs), whatever the planner's statistics.
+    index('runs_owner_workflow_idx').on(t.ownerId, t.workflowId, t.id),
     index('runs_forked_from_idx').on(t.forkedFromRunId),
     index('runs_owner_created_idx').on(t.ownerId, t.createdAt),
   ],

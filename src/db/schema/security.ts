@@ -37,6 +37,8 @@ export const securityEvents = sqliteTable(
   (t) => [
     index('security_events_at_idx').on(t.at),
     index('security_events_type_idx').on(t.type, t.id),
+    index('security_events_user_idx').on(t.userId, t.id),
+    index('security_events_ip_idx').on(t.ip, t.id),
     uniqueIndex('security_events_dedupe_unique').on(t.dedupeKey),
   ],
 );

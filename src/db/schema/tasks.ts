@@ -67,6 +67,10 @@ export const tasks = sqliteTable(
     uniqueIndex('tasks_idempotency_unique').on(t.ownerId, t.idempotencyKey),
     uniqueIndex('tasks_schedule_fire_unique').on(t.scheduleFireId),
     index('tasks_owner_idx').on(t.ownerId, t.id),
+    // The list's filters (GET /tasks?status=|task_type=|priority=), each paged newest first.
+    index('tasks_owner_status_idx').on(t.ownerId, t.status, t.id),
+    index('tasks_owner_type_idx').on(t.ownerId, t.taskType, t.id),
+    index('tasks_owner_priority_idx').on(t.ownerId, t.priority, t.id),
     index('tasks_status_idx').on(t.status, t.leaseUntil),
     index('tasks_schedule_idx').on(t.scheduleId, t.status),
     index('tasks_finished_idx').on(t.finishedAt),

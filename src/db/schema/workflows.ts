@@ -1,4 +1,5 @@
 /** Workflow definitions and their immutable versions (src/workflows). */
+import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { users } from './auth';
 import { now } from './columns';
@@ -22,7 +23,12 @@ export const workflows = sqliteTable(
     /** Archived workflows are left out of lists unless asked for; they stay readable and runnable. */
     archivedAt: integer('archived_at'),
   },
-  (t) => [index('workflows_owner_idx').on(t.ownerId, t.id)],
+  (t) => [
+    index('workflows_owner_idx').on(t.ownerId, t.id),
+    // The list's other sort orders (src/workflows/search.ts): the key, then id as the tie-break.
+    index('workflows_owner_updated_idx').on(t.ownerId, t.updatedAt, t.id),
+    index('workflows_owner_name_idx').on(t.ownerId, sql`${t.name} COLLATE NOCASE`, t.id),
+  ],
 );
 
 /**
