@@ -116,10 +116,13 @@ async function hookReceiver(request: Request, url: URL): Promise<Response> {
 
 /** Hosts answered as Resend, SendGrid, Postmark, Twilio, Slack, Discord, Teams and push services. */
 const PROVIDER_HOSTS =
-  /^(api\.resend\.com|api\.sendgrid\.com|api\.postmarkapp\.com|api\.twilio\.com|hooks\.slack\.com|discord\.com|[a-z0-9-]+\.webhook\.office\.com|fcm\.googleapis\.com|updates\.push\.services\.mozilla\.com)$/;
+  /^(api\.resend\.com|api\.sendgrid\.com|api\.postmarkapp\.com|api\.twilio\.com|hooks\.slack\.com|discord\.com|[a-z0-9-]+\.webhook\.office\.com|[a-z0-9.-]+\.logic\.azure\.com|fcm\.googleapis\.com|updates\.push\.services\.mozilla\.com)$/;
 type Recorded = { host: string; method: string; url: string; headers: Record<string, string>; body: string; body_b64: string };
 const providerLog: Recorded[] = [];
-/** Scripts keyed by a substring of the request's URL or body: `flaky-<n>` (503 n times), `status-<code>`, `throttle` (429 once). */
+/**
+ * Scripts keyed by a substring of the request's URL or body: `flaky-<n>` (503 n times), `status-<code>`,
+ * `throttle` (429 once), or `once {"status","headers","body"}` (that exact answer once, then success).
+ */
 const providerScripts = new Map<string, { script: string; calls: number }>();
 
 function providerSuccess(host: string, n: number): Response {
@@ -131,6 +134,8 @@ function providerSuccess(host: string, n: number): Response {
   if (host === 'hooks.slack.com') return new Response('ok', { status: 200, headers: { 'content-type': 'text/plain' } });
   if (host === 'discord.com') return json({ id: `10000000000000000${n}`, type: 0 });
   if (host.endsWith('.webhook.office.com')) return new Response('1', { status: 200 });
+  // A Teams Workflows trigger accepts the request and runs the flow later: 202, empty body.
+  if (host.endsWith('.logic.azure.com')) return new Response(null, { status: 202 });
   return new Response(null, { status: 201, headers: { location: `https://${host}/message/${n}` } });
 }
 
@@ -154,6 +159,14 @@ async function providerReceiver(request: Request, url: URL): Promise<Response> {
   for (const [match, s] of providerScripts) {
     if (!request.url.includes(match) && !body.includes(match)) continue;
     s.calls++;
+    if (s.script.startsWith('once ')) {
+      if (s.calls > 1) break;
+      const once = JSON.parse(s.script.slice(5)) as { status: number; headers?: Record<string, string>; body?: unknown };
+      return new Response(once.body === undefined ? null : JSON.stringify(once.body), {
+        status: once.status,
+        headers: { 'content-type': 'application/json', ...once.headers },
+      });
+    }
     const [kind, arg] = s.script.split('-');
     if (kind === 'flaky' && s.calls <= Number(arg)) return json({ message: 'try again' }, 503);
     if (kind === 'throttle' && s.calls === 1) return json({ message: 'slow down', retry_after: 0.1 }, 429);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { retryAfterFromHeaders } from '../lib/retry-after';
 import { modelInfo } from './catalogue';
 import { DEFAULT_MODELS } from './models';
 import { ProviderError, type ProviderName } from './types';
@@ -29,16 +30,8 @@ export const modelContext = (provider: ProviderName, requested: string | undefin
   setting: requested ? "the node's or request's `model`" : MODEL_SETTINGS[provider],
 });
 
-/** The least delay a response asks for: `retry-after-ms`, else `retry-after` in seconds or as an HTTP date. */
-export function retryAfterFromHeaders(headers: Headers, now: number = Date.now()): number | undefined {
-  const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
-  if (Number.isFinite(ms) && ms >= 0) return Math.ceil(ms);
-  const value = headers.get('retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
+/** Kept exported here for the AI adapters' callers; the parser itself lives in lib/ for every outbound caller. */
+export { retryAfterFromHeaders };
 
 /** A protobuf Duration in its JSON form (`"17s"`, `"0.250s"`), as Gemini's RetryInfo carries it. */
 export function durationMs(value: string): number | undefined {

@@ -4,14 +4,14 @@ import { notificationAttempts, notificationDeliveries } from '../db/schema';
 import { CHANNELS, ChannelError } from './channels';
 import { resolveConfig } from './config';
 import { optedOut } from './preferences';
-import { effectInsert, type TaskRow } from '../tasks';
+import { effectInsert, planRetry, type RetryPlan, type TaskRow } from '../tasks';
 import { getUser } from '../auth';
 import { configSource, serviceRecipientProblem } from './relay';
 
 type Delivery = typeof notificationDeliveries.$inferSelect;
 export type AttemptVerdict =
   | { kind: 'done'; result: Record<string, unknown>; statements: Stmt[] }
-  | { kind: 'failed'; message: string; retryable: boolean };
+  | { kind: 'failed'; message: string; retryable: boolean; retryAfterMs?: number };
 
 const FINISHED = ['sent', 'skipped', 'failed'] as const;
 const open = (d: Delivery) => and(eq(notificationDeliveries.id, d.id), notInArray(notificationDeliveries.status, [...FINISHED]));
@@ -26,7 +26,14 @@ const open = (d: Delivery) => and(eq(notificationDeliveries.id, d.id), notInArra
  * batch leaves a window in which the next attempt sends again; providers with an idempotency key
  * (Resend, the Standard Webhooks id, the inbox's dedupe key) make that repeat harmless.
  */
-export async function attemptDelivery(env: Env, db: DB, task: TaskRow, deliveryId: number, now: number): Promise<AttemptVerdict> {
+export async function attemptDelivery(
+  env: Env,
+  db: DB,
+  task: TaskRow,
+  deliveryId: number,
+  now: number,
+  deadline: number,
+): Promise<AttemptVerdict> {
   const d = await db.select().from(notificationDeliveries).where(eq(notificationDeliveries.id, deliveryId)).get();
   // Only the delivery's own task may send it (a hand-made task naming it is refused).
   if (!d || d.ownerId !== task.ownerId || task.idempotencyKey !== `notification:${d.id}`)
@@ -58,6 +65,8 @@ export async function attemptDelivery(env: Env, db: DB, task: TaskRow, deliveryI
   const channel = CHANNELS[d.channel];
   const started = Date.now();
   try {
+    const tooMuch = channel.checkMessage?.({ subject: d.subject, body: d.body });
+    if (tooMuch) throw new ChannelError(tooMuch.message, false);
     const config = channel.needsConfig ? await resolveConfig(env, db, d.ownerId, d.channel, d.configName) : null;
     if (channel.needsConfig && !config)
       throw new ChannelError(`the ${d.channel} configuration "${d.configName}" was removed or disabled`, false);
@@ -105,7 +114,11 @@ export async function attemptDelivery(env: Env, db: DB, task: TaskRow, deliveryI
     const latencyMs = Date.now() - started;
     // Anything that is not a provider's verdict (D1, decryption) may pass: retry it.
     const e = err instanceof ChannelError ? err : new ChannelError(err instanceof Error ? err.message : String(err), true);
-    const final = !e.retryable || attempt > task.maxRetries;
+    // The same plan the task layer makes from this verdict: a provider's wait is honoured to the
+    // second, or, when it cannot be within the deadline or the queue's longest delay, ends the delivery.
+    const plan = e.retryable ? planRetry(attempt, Date.now(), deadline, e.retryAfterMs) : null;
+    const final = !plan?.retry || attempt > task.maxRetries;
+    const error = `${e.message.slice(0, 900)}${adviceNote(plan, final)}`;
     await db.batch([
       db
         .insert(notificationAttempts)
@@ -116,7 +129,7 @@ export async function attemptDelivery(env: Env, db: DB, task: TaskRow, deliveryI
           retryable: e.retryable,
           responseCode: e.status,
           latencyMs,
-          error: e.message.slice(0, 1000),
+          error,
           at: now,
         })
         .onConflictDoNothing(),
@@ -124,13 +137,25 @@ export async function attemptDelivery(env: Env, db: DB, task: TaskRow, deliveryI
         .update(notificationDeliveries)
         .set({
           status: final ? 'failed' : 'retrying',
-          error: e.message.slice(0, 1000),
+          error,
           providerStatus: e.status,
           attempts: attempt,
           finishedAt: final ? Date.now() : null,
         })
         .where(open(d)),
     ]);
-    return { kind: 'failed', message: e.message, retryable: e.retryable };
+    return {
+      kind: 'failed',
+      message: e.message,
+      retryable: e.retryable,
+      ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+    };
   }
+}
+
+/** What the history says about a provider's requested wait: when the next attempt is due, or why there is none. */
+function adviceNote(plan: RetryPlan | null, final: boolean): string {
+  if (!plan || plan.advisedSeconds === undefined) return '';
+  if (plan.retry && !final) return ` (retry at ${new Date(plan.at).toISOString()}, provider asked for ${plan.advisedSeconds} s)`;
+  return plan.retry ? ` (provider asked for ${plan.advisedSeconds} s; no attempts left)` : ` (${plan.reason})`;
 }

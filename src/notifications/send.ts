@@ -69,7 +69,6 @@ async function plan(env: Env, db: DB, sender: Sender, input: SendInput, path: (i
     issues.push({ path: ['message'], message: 'give either a template_id or subject/message, not both' });
   if (!template && input.template_id === undefined && input.variables)
     issues.push({ path: ['variables'], message: 'variables need a template_id' });
-  if (input.channel === 'email' && !template && !input.subject) issues.push({ path: ['subject'], message: 'an email needs a subject' });
   if (issues.length) throw invalid(issues);
 
   const seen = new Set<string>();
@@ -100,6 +99,14 @@ async function plan(env: Env, db: DB, sender: Sender, input: SendInput, path: (i
         continue;
       }
       content = rendered;
+    }
+    // The provider's limits apply to what is sent, so to a template's output, recipient by recipient.
+    const tooMuch = channel.checkMessage?.(content);
+    if (tooMuch) {
+      const where = template ? (at[0] === 'recipients' ? at : ['template_id']) : [tooMuch.field];
+      const message = template ? `${tooMuch.message} once the template is filled in` : tooMuch.message;
+      if (!issues.some((i) => i.message === message && i.path.join() === where.join())) issues.push({ path: where, message });
+      continue;
     }
 
     let recipientUserId: number | null = null;

@@ -30,7 +30,8 @@ export const notificationsTaskHandlers = {
   /**
    * notification_delivery: one attempt at one notification (deliver.ts). The notification's own
    * rows (sent, attempt, effect) join the batch that marks the task succeeded; a failure is retried
-   * with the task layer's backoff only when the provider's answer allows it.
+   * with the task layer's backoff only when the provider's answer allows it, and no sooner than
+   * the provider asked (Retry-After, Discord's retry_after).
    */
   notification_delivery: taskHandler({
     payload: NotificationDeliveryPayload,
@@ -41,9 +42,9 @@ export const notificationsTaskHandlers = {
           'not one of your notifications waiting to be sent; send notifications through /api/v3/notifications/send',
         );
     },
-    async run({ env, db, task, now }, p) {
-      const verdict = await attemptDelivery(env, db, task, p.delivery_id, now);
-      if (verdict.kind === 'failed') throw new TaskError(verdict.message, verdict.retryable);
+    async run({ env, db, task, now, deadline }, p) {
+      const verdict = await attemptDelivery(env, db, task, p.delivery_id, now, deadline);
+      if (verdict.kind === 'failed') throw new TaskError(verdict.message, verdict.retryable, verdict.retryAfterMs);
       return { kind: 'succeeded', result: verdict.result, statements: verdict.statements };
     },
   }),

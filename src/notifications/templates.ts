@@ -92,8 +92,15 @@ export type TemplateInput = { name: string; channel: NotificationChannel; subjec
 
 const nameTaken = (name: string) => new ApiError('conflict', `You already have a template named "${name}"`);
 
-export async function createTemplate(db: DB, ownerId: number, t: TemplateInput): Promise<Row> {
+/** A template's problems, including its channel's: an email template needs a subject. */
+function savedTemplateIssues(t: TemplateInput): Issue[] {
   const issues = templateIssues(t.subject, t.body, t.variables);
+  if (t.channel === 'email' && !t.subject.trim()) issues.push({ path: ['subject'], message: 'an email template needs a subject' });
+  return issues;
+}
+
+export async function createTemplate(db: DB, ownerId: number, t: TemplateInput): Promise<Row> {
+  const issues = savedTemplateIssues(t);
   if (issues.length) throw invalid(issues);
   const row = await db
     .insert(notificationTemplates)
@@ -106,7 +113,7 @@ export async function createTemplate(db: DB, ownerId: number, t: TemplateInput):
 }
 
 export async function replaceTemplate(db: DB, ownerId: number, id: number, t: TemplateInput): Promise<Row> {
-  const issues = templateIssues(t.subject, t.body, t.variables);
+  const issues = savedTemplateIssues(t);
   if (issues.length) throw invalid(issues);
   const clash = await db
     .select({ id: notificationTemplates.id })

@@ -3,7 +3,7 @@ import { getDb, runBatch, type DB } from '../db/client';
 import { tasks } from '../db/schema';
 import { eventInsert, publishEvents } from '../lib/events';
 import { log } from '../lib/log';
-import { retryDelaySeconds } from './backoff';
+import { planRetry, QUEUE_MAX_DELAY_SECONDS } from './backoff';
 import { TASKS_DLQ_NAME, TaskMessage } from './dispatch';
 import {
   claimAttempt,
@@ -97,35 +97,29 @@ export async function processTaskMessage(env: Env, db: DB, m: TaskMessage, now =
 }
 
 /**
- * A failed attempt: retry with backoff, or end the task (failed, timed out, or dead-lettered). A
- * task that fails for good raises `task.failed` in the same batch that ends it.
+ * A failed attempt: retry with backoff (or after the wait the called service asked for), or end
+ * the task (failed, timed out, or dead-lettered). A task that fails for good raises `task.failed`
+ * in the same batch that ends it.
  */
 async function failed(env: Env, db: DB, task: TaskRow, err: unknown, deadline: number): Promise<Decision> {
   const now = Date.now();
   const retryable = !(err instanceof TaskError) || err.retryable;
   const message = err instanceof Error ? err.message : String(err);
   if (!(err instanceof TaskError)) log(env.LOG_LEVEL, 'error', 'task attempt threw', { task_id: task.id, error: message });
-  const delay = retryDelaySeconds(task.attempts);
-  if (retryable && now + delay * 1000 >= deadline) {
-    await runBatch(
-      db,
-      finishStatements(db, task, now, {
-        status: 'timed_out',
-        error: `${message} (no time left for another attempt within timeout_seconds)`,
-      }),
-    );
+  const plan = planRetry(task.attempts, now, deadline, err instanceof TaskError ? err.retryAfterMs : undefined);
+  // A wait past the deadline ends the task timed out; one no queue message can wait out ends it failed.
+  if (retryable && !plan.retry && plan.delaySeconds <= QUEUE_MAX_DELAY_SECONDS) {
+    await runBatch(db, finishStatements(db, task, now, { status: 'timed_out', error: `${message} (${plan.reason})` }));
     return ack({ release: true, ended: task });
   }
-  if (!retryable) {
-    await runBatch(db, [
-      ...finishStatements(db, task, now, { status: 'failed', error: message }),
-      eventInsert(db, taskFailed(task, message, now)),
-    ]);
+  if (!retryable || !plan.retry) {
+    const error = retryable && !plan.retry ? `${message} (${plan.reason})` : message;
+    await runBatch(db, [...finishStatements(db, task, now, { status: 'failed', error }), eventInsert(db, taskFailed(task, error, now))]);
     return ack({ release: true, ended: task, events: true });
   }
   if (task.attempts <= task.maxRetries) {
-    await runBatch(db, retryStatements(db, task, now, message, delay));
-    return { retryDelay: delay };
+    await runBatch(db, retryStatements(db, task, now, message, plan.delaySeconds));
+    return { retryDelay: plan.delaySeconds };
   }
   return deadLetter(env, db, task, `failed ${task.attempts} attempt(s); last error: ${message}`);
 }

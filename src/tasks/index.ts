@@ -4,6 +4,7 @@
  * runner's pieces (payload validation, outbound URL policy, webhook signing). The runner itself
  * imports no feature.
  */
+export { planRetry, QUEUE_MAX_DELAY_SECONDS, type RetryPlan } from './backoff';
 export { effectInsert, TERMINAL, type TaskRow } from './lifecycle';
 export { outboundPolicy, validatePayload } from './payloads';
 export { type CancelOutcome, cancelTasks, enqueueTasks, type NewTask, submitTasks } from './queries';

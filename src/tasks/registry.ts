@@ -13,12 +13,16 @@ export type TaskRow = typeof tasks.$inferSelect;
  * or alarm is handled. It is wiring, the same in every isolate, not state.
  */
 
-/** A failure with its verdict: retryable ones are retried with backoff, the others end the task. */
+/**
+ * A failure with its verdict: retryable ones are retried with backoff, the others end the task.
+ * `retryAfterMs` is the wait the called service asked for; the next attempt comes no sooner.
+ */
 export class TaskError extends Error {
   override name = 'TaskError';
   constructor(
     message: string,
     readonly retryable: boolean,
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }

@@ -129,7 +129,7 @@ describe('chat webhooks', () => {
     expect(req).toMatchObject({ method: 'POST', url });
     expect(req!.headers['content-type']).toBe('application/json');
     expect(JSON.parse(req!.body)).toEqual({
-      text: 'Deploy: v2 <is> out & live',
+      text: 'Deploy: v2 &lt;is&gt; out &amp; live',
       blocks: [
         { type: 'header', text: { type: 'plain_text', text: 'Deploy', emoji: true } },
         { type: 'section', text: { type: 'mrkdwn', text: 'v2 &lt;is&gt; out &amp; live' } },
@@ -139,10 +139,11 @@ describe('chat webhooks', () => {
   });
 
   it('Microsoft Teams: a message with one Adaptive Card attachment', async () => {
-    const url = `https://acme.webhook.office.com/webhookb2/${unique('teams')}`;
+    const flow = unique('teams');
+    const url = `https://prod-12.westus.logic.azure.com/workflows/${flow}/triggers/manual/paths/invoke?api-version=2016-06-01&sig=abc`;
     await saveChannel(token, 'teams', 'ops', { secrets: { webhook_url: url } });
     await sendAndWait({ channel: 'teams', recipient: 'ops', subject: 'Disk', message: '91% full', priority: 'urgent' });
-    const [req] = await providerLog('acme.webhook.office.com', url.split('/').at(-1)!);
+    const [req] = await providerLog('prod-12.westus.logic.azure.com', flow);
     expect(req).toMatchObject({ method: 'POST', url });
     const body = JSON.parse(req!.body);
     expect(body.type).toBe('message');

@@ -34,6 +34,7 @@ export type DeliveryJson = {
     response_code: number | null;
     latency_ms: number | null;
     error: string | null;
+    at: string;
   }[];
 };
 

@@ -68,7 +68,12 @@ beforeAll(async () => {
     ],
     ['slack', 'x', { secrets: { webhook_url: 'https://hooks.slack.com/services/T1/B1/slacksecretatrest' } }, 'mine'],
     ['discord', 'x', { secrets: { webhook_url: 'https://discord.com/api/webhooks/1/discordsecretatrest' } }, 'mine'],
-    ['teams', 'x', { secrets: { webhook_url: 'https://acme.webhook.office.com/webhookb2/teamssecretatrest' } }, 'mine'],
+    [
+      'teams',
+      'x',
+      { secrets: { webhook_url: 'https://prod-00.westus.logic.azure.com/workflows/teamssecretatrest/triggers/manual/paths/invoke' } },
+      'mine',
+    ],
     ['webhook', 'x', { settings: { url: 'https://hooks.example.com/in' } }, 'mine'],
     [
       'push',

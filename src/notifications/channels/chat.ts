@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { callProvider, guardUrl, jsonField } from './http';
+import { type BodyAdvice, callProvider, guardUrl, jsonField } from './http';
 import { ChannelError, type Channel, type Message, type Priority, type SendContext } from './types';
 import { CONFIG_NAME } from './webhook';
 
@@ -28,8 +28,13 @@ const webhookUrl = (ctx: SendContext) => {
   return guardUrl(ctx.env, raw);
 };
 
-const post = (provider: string, url: URL, payload: unknown) =>
-  callProvider(provider, url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+const post = (provider: string, url: URL, payload: unknown, bodyAdvice?: BodyAdvice) =>
+  callProvider(
+    provider,
+    url,
+    { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) },
+    bodyAdvice,
+  );
 
 const cut = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 
@@ -39,13 +44,22 @@ const SLACK_HOSTS = /^hooks\.slack\.com$/;
 /** Slack's mrkdwn treats &, < and > as control characters; the docs ask for these three escapes. */
 const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** Block Kit: a header (plain_text, ≤150 chars), a mrkdwn section (≤3000), a context line. */
+/**
+ * Block Kit: a header (plain_text, ≤150 chars), a mrkdwn section (≤3000), a context line. A text
+ * object must hold at least one character, so a blank subject or message leaves its block out.
+ * The top-level `text` (the notification and screen-reader fallback) is mrkdwn too: it gets the
+ * same escapes as the section, or `<!channel>` in a message would ping the whole channel.
+ */
 export function slackPayload(m: Message) {
+  const subject = m.subject.trim();
+  const body = m.body.trim();
+  const fallback = [subject, body].filter(Boolean).join(': ');
+  if (!fallback) throw new ChannelError('a Slack message needs a subject or a message: Slack refuses empty text', false);
   return {
-    text: cut(`${m.subject}: ${m.body}`, 3000),
+    text: cut(slackEscape(fallback), 3000),
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: cut(m.subject, 150), emoji: true } },
-      { type: 'section', text: { type: 'mrkdwn', text: cut(slackEscape(m.body), 3000) } },
+      ...(subject ? [{ type: 'header', text: { type: 'plain_text', text: cut(subject, 150), emoji: true } }] : []),
+      ...(body ? [{ type: 'section', text: { type: 'mrkdwn', text: cut(slackEscape(body), 3000) } }] : []),
       { type: 'context', elements: [{ type: 'mrkdwn', text: `Priority: *${m.priority}*` }] },
     ],
   };
@@ -66,6 +80,10 @@ export const slackChannel: Channel = {
       'a Slack incoming webhook URL (https://hooks.slack.com/services/…)',
     ),
   checkRecipient: (r) => (CONFIG_NAME.test(r) ? null : 'the name of one of your Slack configurations'),
+  checkMessage: (m) =>
+    m.subject.trim() || m.body.trim()
+      ? null
+      : { field: 'message', message: 'a Slack message needs a subject or a message that is not blank' },
   async send(ctx, m) {
     const res = await post('Slack', webhookUrl(ctx), slackPayload(m));
     return { status: res.status, providerMessageId: null };
@@ -74,8 +92,29 @@ export const slackChannel: Channel = {
 
 // ---- Microsoft Teams --------------------------------------------------------------------------
 
-// Office 365 connector URLs (*.webhook.office.com) and their successor, Workflows (Power Automate).
-const TEAMS_HOSTS = /^([a-z0-9-]+\.)*(webhook\.office\.com|logic\.azure\.com|environment\.api\.powerplatform\.com)$/;
+// Workflows (Power Automate) webhooks, the successor of the Office 365 connectors.
+const TEAMS_HOSTS = /^([a-z0-9-]+\.)*(logic\.azure\.com|environment\.api\.powerplatform\.com)$/;
+const TEAMS_WORKFLOWS_HINT =
+  'create a Workflows webhook in Teams instead (the channel\'s "Workflows" app, template "Send webhook alerts to a channel") and save its URL (https://….logic.azure.com/workflows/… or https://….environment.api.powerplatform.com/…)';
+
+/**
+ * Office 365 connector URLs: `*.webhook.office.com/webhookb2/…` and the older
+ * `outlook.office.com/webhook/…`. Microsoft retired these connectors in favour of Workflows, so
+ * such a URL is refused with the way forward rather than saved to fail at send time.
+ */
+export function isOffice365Connector(url: URL): boolean {
+  const host = url.hostname.toLowerCase();
+  return (
+    (/(^|\.)webhook\.office\.com$/.test(host) && url.pathname.startsWith('/webhookb2/')) ||
+    (host === 'outlook.office.com' && url.pathname.startsWith('/webhook/'))
+  );
+}
+
+function teamsCheck(env: Env, raw: string | undefined): string | null {
+  if (raw && URL.canParse(raw) && isOffice365Connector(new URL(raw)))
+    return `Office 365 connector webhooks (…webhook.office.com/webhookb2/…, outlook.office.com/webhook/…) are retired by Microsoft; ${TEAMS_WORKFLOWS_HINT}`;
+  return hostCheck(env, raw, TEAMS_HOSTS, /^\/.+/, `a Teams Workflows webhook URL; ${TEAMS_WORKFLOWS_HINT}`);
+}
 const TEAMS_COLOR: Record<Priority, string> = { low: 'Default', normal: 'Default', high: 'Warning', urgent: 'Attention' };
 
 /** A message with one Adaptive Card attachment, the shape both Teams webhook kinds accept. */
@@ -107,9 +146,12 @@ export const teamsChannel: Channel = {
   recipientIsConfig: true,
   settings: NoSettings,
   secrets: Secrets,
-  checkConfig: (env, _s, secrets) => hostCheck(env, secrets.webhook_url, TEAMS_HOSTS, /^\/.+/, 'a Teams incoming webhook or Workflows URL'),
+  checkConfig: (env, _s, secrets) => teamsCheck(env, secrets.webhook_url),
   checkRecipient: (r) => (CONFIG_NAME.test(r) ? null : 'the name of one of your Teams configurations'),
   async send(ctx, m) {
+    // A connector URL saved before they were refused: Microsoft no longer delivers through it.
+    const problem = teamsCheck(ctx.env, ctx.config!.secrets.webhook_url);
+    if (problem) throw new ChannelError(problem, false);
     const res = await post('Microsoft Teams', webhookUrl(ctx), teamsPayload(m));
     return { status: res.status, providerMessageId: null };
   },
@@ -136,6 +178,20 @@ export function discordPayload(m: Message, now: number) {
   };
 }
 
+const DiscordRateLimit = z.object({ retry_after: z.number().nonnegative() });
+
+/** Discord's 429 body: `{"message", "retry_after": <seconds, fractional>, "global"}`. */
+export function discordRetryAfter(text: string): number | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = DiscordRateLimit.safeParse(json);
+  return parsed.success ? Math.ceil(parsed.data.retry_after * 1000) : undefined;
+}
+
 export const discordChannel: Channel = {
   name: 'discord',
   needsConfig: true,
@@ -155,7 +211,7 @@ export const discordChannel: Channel = {
     // ?wait=true makes Discord answer 200 with the created message (and its id) instead of 204.
     const url = webhookUrl(ctx);
     url.searchParams.set('wait', 'true');
-    const res = await post('Discord', url, discordPayload(m, ctx.now));
+    const res = await post('Discord', url, discordPayload(m, ctx.now), discordRetryAfter);
     return { status: res.status, providerMessageId: jsonField(res.text, 'id') };
   },
 };

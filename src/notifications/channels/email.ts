@@ -109,6 +109,8 @@ export const emailChannel: Channel = {
     return secrets.api_key ? null : `provider ${s.provider} needs secrets.api_key`;
   },
   checkRecipient: (r) => (r.length <= 254 && ADDRESS.test(r) ? null : 'not an email address'),
+  // Every provider here takes an empty subject, but a mail without one reads as spam or a mistake.
+  checkMessage: (m) => (m.subject.trim() ? null : { field: 'subject', message: 'an email needs a subject that is not blank' }),
   fallbackConfig(env): ResolvedConfig | null {
     // Without a saved configuration, the deployment's own binding sends (if it has one).
     if (!('SEND_EMAIL' in env) || !env.NOTIFICATIONS_EMAIL_FROM) return null;

@@ -1,4 +1,5 @@
 import { readExcerpt } from '../../lib/http';
+import { retryAfterFromHeaders } from '../../lib/retry-after';
 import { checkOutboundUrl } from '../../lib/ssrf';
 import { ChannelError } from './types';
 import { outboundPolicy } from '../../tasks';
@@ -19,15 +20,20 @@ export function guardUrl(env: Env, raw: string): URL {
   return check.url;
 }
 
+/** Reads a provider's wait advice from its error body, where a provider puts it there (Discord). */
+export type BodyAdvice = (text: string) => number | undefined;
+
 /**
  * One request to a provider. Redirects are never followed (a public URL must not bounce us to a
  * private one); the verdict on failure follows `retryableStatus`, and a network error or timeout
- * is retryable.
+ * is retryable. A retryable answer carries the provider's requested wait, the longer of
+ * `Retry-After` (seconds or an HTTP date) and what `bodyAdvice` reads from the body.
  */
 export async function callProvider(
   provider: string,
   url: string | URL,
   init: RequestInit,
+  bodyAdvice?: BodyAdvice,
 ): Promise<{ status: number; text: string; headers: Headers }> {
   let res: Response;
   try {
@@ -44,12 +50,16 @@ export async function callProvider(
   const text = await readExcerpt(res, EXCERPT_BYTES);
   if (res.status >= 300 && res.status < 400)
     throw new ChannelError(`${provider} answered ${res.status}; redirects are not followed`, false, res.status);
-  if (!res.ok)
+  if (!res.ok) {
+    const retryable = retryableStatus(res.status);
+    const advised = retryable ? [retryAfterFromHeaders(res.headers), bodyAdvice?.(text)].filter((ms) => ms !== undefined) : [];
     throw new ChannelError(
       `${provider} answered ${res.status}${text ? `: ${text.slice(0, 300)}` : ''}`,
-      retryableStatus(res.status),
+      retryable,
       res.status,
+      advised.length ? Math.max(...advised) : undefined,
     );
+  }
   return { status: res.status, text, headers: res.headers };
 }
 

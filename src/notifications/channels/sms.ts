@@ -22,6 +22,12 @@ const Secrets = z.strictObject({ auth_token: z.string().min(16).max(200) });
  * message body alone is sent. Twilio has no idempotency key for this endpoint: see docs/api/notifications.md on
  * the window in which a retry could send twice.
  */
+/**
+ * Twilio refuses a body over 1,600 characters (error 21617) and does not split it further.
+ * Counted in UTF-16 code units, so an emoji counts as two: never more than Twilio counts.
+ */
+export const SMS_MAX_CHARS = 1600;
+
 export const smsChannel: Channel = {
   name: 'sms',
   needsConfig: true,
@@ -34,6 +40,13 @@ export const smsChannel: Channel = {
     return null;
   },
   checkRecipient: (r) => (E164.test(r) ? null : 'not an E.164 phone number (e.g. +14155550100)'),
+  checkMessage: ({ body }) =>
+    body.length > SMS_MAX_CHARS
+      ? {
+          field: 'message',
+          message: `an SMS may hold at most ${SMS_MAX_CHARS} characters (Twilio's limit, error 21617); this message has ${body.length}`,
+        }
+      : null,
   async send({ config, target }, m) {
     const s = Settings.parse(config!.settings);
     const token = config!.secrets.auth_token;

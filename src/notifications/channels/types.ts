@@ -27,13 +27,17 @@ export type SendTarget = {
 
 export type SendContext = { env: Env; db: DB; config: ResolvedConfig | null; target: SendTarget; now: number };
 
+/** Content a provider would refuse: which field and why. */
+export type ContentProblem = { field: 'subject' | 'message'; message: string };
+
 /** What the provider answered to a successful send. */
 export type SendResult = { status: number | null; providerMessageId: string | null };
 
 /**
  * A failed send with its verdict. Retryable: 5xx, 429, 408/425, network errors and timeouts —
  * a later attempt may succeed. Not retryable: every other 4xx and anything refused before a
- * request was made (bad configuration, a URL the SSRF guard refuses).
+ * request was made (bad configuration, a URL the SSRF guard refuses). `retryAfterMs` is the wait
+ * the provider asked for (Retry-After, Discord's `retry_after`): no attempt is made sooner.
  */
 export class ChannelError extends Error {
   override name = 'ChannelError';
@@ -41,6 +45,7 @@ export class ChannelError extends Error {
     message: string,
     readonly retryable: boolean,
     readonly status: number | null = null,
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
@@ -73,6 +78,12 @@ export interface Channel {
   ): Promise<{ settings: Record<string, unknown>; secrets: Record<string, string>; reveal?: Record<string, string> }>;
   /** A recipient address for this channel, or the reason it is not one. */
   checkRecipient(recipient: string): string | null;
+  /**
+   * The provider's limits on the content itself, checked on the rendered subject and body when a
+   * send is accepted (a 400) and again before each attempt (a delivery queued before a limit was
+   * enforced fails for good, without a provider call). Null when the content fits.
+   */
+  checkMessage?(m: Pick<Message, 'subject' | 'body'>): ContentProblem | null;
   /** A configuration the deployment itself provides when the owner has saved none, if any. */
   fallbackConfig?(env: Env): ResolvedConfig | null;
   send(ctx: SendContext, m: Message): Promise<SendResult>;
