@@ -1,7 +1,6 @@
 import { type Execution, interrupted, startAttempt } from './attempt';
 import { RunBudget } from './budget';
 import type { WorkflowNode } from './definition';
-import { loopsOf, nextStep } from './graph';
 import { pollEffect, startEffect } from './effects';
 import { advanceLoop, loopContext, startLoop } from './loop';
 import { advanceMap, startMap } from './map';
@@ -10,7 +9,7 @@ import type { EnginePorts } from './ports';
 import { runOutput } from './projection';
 import { RunState } from './state';
 import type { TemplateContext } from './template';
-import { DONE_NODE, NodeError, type NodeRecord, type RunMeta, TERMINAL_RUN } from './types';
+import { DONE_NODE, NodeError, type NodeRecord, parseItemKey, type RunMeta, TERMINAL_RUN } from './types';
 import {
   decideApproval,
   eventTimedOut,
@@ -74,12 +73,18 @@ export class RunDriver {
   private async drive(): Promise<void> {
     const meta = this.state.meta();
     const nodes = this.state.nodes();
-    for (const def of meta.nodes) {
-      const rec = nodes.get(def.id)!;
-      if (rec.status !== 'running') continue;
+    const schedule = this.state.schedule();
+    // Attempts that were in flight when a previous incarnation died: only running records can be.
+    for (const id of schedule.inOrder(schedule.statuses.keys('running'))) {
+      const def = schedule.def(id);
+      const rec = nodes.get(id);
+      if (!def || !rec) continue;
       if (def.type === 'map') {
-        for (const { rec: item } of this.state.items(def.id))
-          if (item.status === 'running' && !this.executions.has(item.id)) interrupted(this.state, item);
+        const map = schedule.map(def.id);
+        for (const index of [...map.statuses.keys('running')].sort((a, b) => a - b)) {
+          const item = map.items[index]!.rec;
+          if (!this.executions.has(item.id)) interrupted(this.state, item);
+        }
       } else if (!COMPOSITE.includes(def.type) && !this.executions.has(rec.id)) interrupted(this.state, rec);
     }
     if (meta.status === 'queued') {
@@ -114,9 +119,24 @@ export class RunDriver {
       this.stopRun(meta, 'failed', `run exceeded its ${meta.settings.timeout_seconds}s timeout`);
       return;
     }
+    const schedule = this.state.schedule();
+    schedule.counters.passes++;
+    // What fell due (nodes, and items grouped under their map) and the running maps and loops, in definition order.
+    const dueItems = new Map<string, NodeRecord[]>();
+    const dueNodes: string[] = [];
+    for (const rec of schedule.takeDue(now)) {
+      const item = parseItemKey(rec.id);
+      if (!item) dueNodes.push(rec.id);
+      else {
+        const list = dueItems.get(item.mapId);
+        if (list) list.push(rec);
+        else dueItems.set(item.mapId, [rec]);
+      }
+    }
     let changed = false;
-    for (const def of meta.nodes) {
-      const rec = nodes.get(def.id)!;
+    for (const id of schedule.inOrder(new Set([...dueNodes, ...schedule.composites]))) {
+      const def = schedule.def(id)!;
+      const rec = nodes.get(id)!;
       if (rec.status === 'retry_wait' && rec.nextAttemptAt !== null && rec.nextAttemptAt <= now) {
         rec.status = 'pending';
         this.state.save(rec);
@@ -126,26 +146,28 @@ export class RunDriver {
         else if (def.type === 'wait') finishWait(this, rec);
         else if (def.type === 'wait_for_event') eventTimedOut(this, rec, def);
         else if (def.type === 'notify' || def.type === 'task') pollEffect(this, meta, rec, def);
+        else schedule.track(rec);
       } else if (rec.status === 'running' && def.type === 'map') {
-        advanceMap(this, meta, rec, def);
+        advanceMap(this, meta, rec, def, dueItems.get(def.id) ?? []);
       } else if (rec.status === 'running' && def.type === 'loop') {
         changed = advanceLoop(this, meta, rec, def) || changed;
+      } else {
+        // Due but not able to move on yet (a subchain whose child is still being launched): keep its timer.
+        schedule.track(rec);
       }
     }
-    const failedBefore = [...nodes.values()].some((n) => n.status === 'failed');
+    const failedBefore = schedule.statuses.count('failed') > 0;
     if (!failedBefore) {
-      const step = nextStep(meta.nodes, nodes);
-      for (const id of step.skip) this.state.finishNode(nodes.get(id)!, 'skipped', null);
-      if (step.skip.length || changed) {
+      const skip = schedule.skipsNow();
+      for (const id of skip) this.state.finishNode(nodes.get(id)!, 'skipped', null);
+      if (skip.length || changed) {
         this.advance(meta, nodes);
         return;
       }
-      let started = 0;
-      for (const id of step.ready) {
-        if (this.nodeExecutions() >= meta.settings.concurrency) break;
-        this.startNode(meta, nodes.get(id)!);
-        started++;
-      }
+      const started = schedule.startReady(
+        () => this.nodeExecutions() < meta.settings.concurrency,
+        (id) => this.startNode(meta, nodes.get(id)!),
+      );
       // A node may be done or running without an attempt of its own as soon as it starts (a loop
       // opens its body, a wait finds its event already sent): look again at what can start now.
       if (started) {
@@ -155,14 +177,13 @@ export class RunDriver {
     }
     if (this.executions.size > 0) return;
     // Some nodes fail as they start (a map whose list is too long): look again.
-    const failed = [...nodes.values()].some((n) => n.status === 'failed');
-    const open = [...nodes.values()].filter((n) => !DONE_NODE.includes(n.status));
+    const failed = schedule.firstFailed();
     if (failed) {
-      meta.error = [...nodes.values()].find((n) => n.status === 'failed')?.error ?? 'a node failed';
+      meta.error = failed.error ?? 'a node failed';
       this.state.finishRun(meta, 'failed');
-    } else if (open.length === 0) {
+    } else if (schedule.openCount() === 0) {
       this.state.finishRun(meta, 'succeeded');
-    } else if (meta.status !== 'waiting' && open.some((n) => n.status === 'waiting') && this.nothingDue(meta, open)) {
+    } else if (meta.status !== 'waiting' && schedule.statuses.count('waiting') > 0 && this.nothingDue()) {
       // Nothing runs and nothing is due: the run now only moves on an approval, an event, a child run or a timer.
       this.state.setStatus(meta, 'waiting', 'run.waiting');
     }
@@ -176,18 +197,18 @@ export class RunDriver {
   }
 
   /** Nothing of the open nodes is scheduled to run again by itself (a retry, or a map's items). */
-  private nothingDue(meta: RunMeta, open: NodeRecord[]): boolean {
-    if (open.some((n) => n.status === 'retry_wait')) return false;
-    return !meta.nodes.some(
-      (d) =>
-        d.type === 'map' &&
-        this.state.nodes().get(d.id)?.status === 'running' &&
-        this.state.items(d.id).some((i) => i.rec.status !== 'waiting' && !DONE_NODE.includes(i.rec.status)),
-    );
+  private nothingDue(): boolean {
+    const schedule = this.state.schedule();
+    if (schedule.statuses.count('retry_wait') > 0) return false;
+    for (const id of schedule.composites) {
+      if (schedule.def(id)?.type !== 'map') continue;
+      if (schedule.map(id).statuses.count('pending', 'running', 'retry_wait') > 0) return false;
+    }
+    return true;
   }
 
   private startNode(meta: RunMeta, rec: NodeRecord): void {
-    const def = meta.nodes.find((d) => d.id === rec.id)!;
+    const def = this.state.schedule().def(rec.id)!;
     rec.startedAt ??= Date.now();
     if (meta.status === 'waiting') this.state.setStatus(meta, 'running', 'run.resumed');
     const ctx = this.contextFor(meta, def.id);
@@ -219,7 +240,7 @@ export class RunDriver {
           // A node's document reaches D1 through the outbox; each later success (a loop's next
           // iteration, a re-run a reviewer asked for) is a new version of it, as is a reviewer's edit.
           if (done.output?.title === undefined) return;
-          const loop = loopsOf(meta.nodes).get(def.id);
+          const loop = this.state.schedule().loopOf(def.id);
           const iteration = loop ? (this.state.nodes().get(loop.id)?.loop?.iteration ?? 1) : 1;
           const version = Math.max(iteration, (done.docVersion ?? 0) + 1);
           done.docVersion = version;
@@ -232,7 +253,7 @@ export class RunDriver {
   /** What a node's templates read: a body node of a loop also sees the loop's iteration and previous outputs. */
   contextFor(meta: RunMeta, nodeId: string): TemplateContext {
     const ctx = this.state.templateContext(meta);
-    const loop = loopsOf(meta.nodes).get(nodeId);
+    const loop = this.state.schedule().loopOf(nodeId);
     const rec = loop && this.state.nodes().get(loop.id);
     return rec?.loop ? { ...ctx, loop: loopContext(rec.loop) } : ctx;
   }
@@ -278,15 +299,9 @@ export class RunDriver {
 
   /** The next time something falls due: a retry, a wait's end (a map item's too), or the run's deadline. */
   private nextDue(meta: RunMeta): number | null {
-    const records = [...this.state.nodes().values()];
-    for (const d of meta.nodes)
-      if (d.type === 'map' && this.state.nodes().get(d.id)?.status === 'running') records.push(...this.state.items(d.id).map((i) => i.rec));
-    const times = [
-      ...records.filter((n) => n.status === 'retry_wait').map((n) => n.nextAttemptAt ?? Date.now()),
-      ...records.filter((n) => n.status === 'waiting').map((n) => n.waitUntil ?? Date.now()),
-      ...(meta.status === 'waiting' ? [] : [meta.deadlineAt]),
-    ];
-    return times.length ? Math.min(...times) : null;
+    const due = this.state.schedule().nextDue();
+    if (meta.status === 'waiting') return due;
+    return due === null ? meta.deadlineAt : Math.min(due, meta.deadlineAt);
   }
 
   private async notifyParent(meta: RunMeta, parent: { runId: number; nodeId: string }): Promise<void> {

@@ -46,6 +46,11 @@ export class RunEngine {
     this.driver = new RunDriver(host, ports);
   }
 
+  /** How many records scheduling looked at, over how many passes, in this incarnation (schedule.ts): tests read it to show a step's cost. */
+  schedulingCounters(): { visits: number; passes: number } {
+    return { ...this.driver.state.schedule().counters };
+  }
+
   /** What the engine reaches outside its object; tests swap a port to inject a fault. */
   get ports(): EnginePorts {
     return this.driver.ports;

@@ -95,7 +95,7 @@ export function advanceLoop(h: LoopHost, meta: RunMeta, rec: NodeRecord, def: Lo
       contextCompacted: false,
     });
     state.save(b);
-    if (meta.nodes.find((d) => d.id === b.id)?.type === 'map') state.setItems(b.id, []);
+    if (state.schedule().def(b.id)?.type === 'map') state.setItems(b.id, []);
   }
   state.save(rec);
   state.emit('loop.iteration', def.id, { iteration: loop.iteration, max_iterations: def.max_iterations });

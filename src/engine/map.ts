@@ -2,7 +2,7 @@ import { type AttemptHost, Stopped, startAttempt } from './attempt';
 import type { WorkflowNode } from './definition';
 import type { RunState } from './state';
 import { resolveValue, soleRef, type TemplateContext } from './template';
-import { DONE_NODE, itemKey, newNodeRecord, type NodeRecord, type RunMeta } from './types';
+import { DONE_NODE, itemKey, newNodeRecord, type NodeRecord, parseItemKey, type RunMeta } from './types';
 import { pollSubchain, startSubchain, type WaitHost } from './waits';
 
 /*
@@ -57,36 +57,44 @@ export function startMap(h: MapHost, meta: RunMeta, rec: NodeRecord, def: MapNod
   advanceMap(h, meta, rec, def);
 }
 
-/** One pass over a running map: due retries, ends, and new items up to the concurrency. */
-export function advanceMap(h: MapHost, meta: RunMeta, rec: NodeRecord, def: MapNode): void {
+/**
+ * One pass over a running map: its items that fell due (`due`, from the run's timers), its end,
+ * and new items up to the concurrency. The map's item index (schedule.ts) answers which items
+ * are pending, running or failed, so a pass costs the same however long the list is.
+ */
+export function advanceMap(h: MapHost, meta: RunMeta, rec: NodeRecord, def: MapNode, due: NodeRecord[] = []): void {
   const { state } = h;
-  const items = state.items(def.id);
+  const schedule = state.schedule();
+  const index = schedule.map(def.id);
+  const { items } = index;
   const now = Date.now();
-  for (const { rec: r } of items) {
+  for (const r of [...due].sort((a, b) => parseItemKey(a.id)!.index - parseItemKey(b.id)!.index)) {
     if (r.status === 'retry_wait' && r.nextAttemptAt !== null && r.nextAttemptAt <= now) {
       r.status = 'pending';
       state.save(r);
     } else if (r.status === 'waiting' && r.childRunId !== null && r.waitUntil !== null && r.waitUntil <= now) {
       pollSubchain(h, r);
+    } else {
+      schedule.track(r);
     }
   }
-  const failed = items.find((i) => i.rec.status === 'failed');
-  if (failed && def.on_item_failure === 'fail_fast') {
-    failMap(h, meta, rec, def, items, failed.rec);
+  const failed = index.firstFailed();
+  if (failed !== undefined && def.on_item_failure === 'fail_fast') {
+    failMap(h, meta, rec, def, items, items[failed]!.rec);
     return;
   }
-  if (items.every((i) => DONE_NODE.includes(i.rec.status))) {
+  if (index.allDone()) {
     finishMap(state, rec, items);
     return;
   }
-  let running = items.filter((i) => i.rec.status === 'running' || i.rec.status === 'waiting').length;
-  for (const [index, { item, rec: r }] of items.entries()) {
-    if (running >= def.concurrency) break;
-    if (r.status !== 'pending') continue;
+  let running = index.statuses.count('running', 'waiting');
+  for (let next = index.nextPending(); next !== undefined && running < def.concurrency; next = index.nextPending()) {
+    const { item, rec: r } = items[next]!;
     running++;
-    const ctx = itemContext(state, meta, item, index);
+    const ctx = itemContext(state, meta, item, next);
     if (def.node.type === 'subchain') startSubchain(h, meta, r, itemNode(def) as Extract<WorkflowNode, { type: 'subchain' }>, ctx);
     else startAttempt(h, meta, r, itemNode(def), ctx);
+    if (r.status === 'pending') break;
   }
 }
 

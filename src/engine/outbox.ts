@@ -45,7 +45,8 @@ export class RunOutbox {
     try {
       const nodes = state.nodes();
       const send = (events: DomainEvent[]) => ports.sendEvents(events);
-      const created = await flushProjection(ports.d1, state.store, meta, nodes, send);
+      const defOf = (id: string) => state.schedule().def(id);
+      const created = await flushProjection(ports.d1, state.store, meta, nodes, send, defOf);
       for (const [nodeId, documentId] of created) {
         const rec = nodes.get(nodeId);
         if (!rec?.output || rec.output.documentId === documentId) continue;
@@ -61,7 +62,7 @@ export class RunOutbox {
           effectRef: `run:${meta.runId}`,
         });
       }
-      if (created.size) await flushProjection(ports.d1, state.store, meta, state.nodes(), send);
+      if (created.size) await flushProjection(ports.d1, state.store, meta, state.nodes(), send, defOf);
       if (state.store.getValue('outbox_failures') !== null) state.store.deleteValue('outbox_failures');
     } catch (err) {
       state.store.setValue('outbox_failures', String(Number(state.store.getValue('outbox_failures') ?? 0) + 1));

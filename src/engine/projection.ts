@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { getDb, rawAll, rawRun } from '../db/client';
+import type { WorkflowNode } from './definition';
 import { sinkNodes } from './graph';
 import type { DomainEvent } from '../lib/events';
 import type { RunStore } from './storage';
@@ -20,6 +21,7 @@ export async function flushProjection(
   meta: RunMeta,
   nodes: Map<string, NodeRecord>,
   sendEvents: (events: DomainEvent[]) => Promise<void>,
+  defOf: (id: string) => WorkflowNode | undefined,
 ): Promise<Map<string, number>> {
   const db = getDb(d1);
   const created = new Map<string, number>();
@@ -50,7 +52,7 @@ export async function flushProjection(
         );
       } else if (entry.kind === 'node') {
         const n = nodes.get(entry.nodeId);
-        const def = meta.nodes.find((d) => d.id === entry.nodeId);
+        const def = defOf(entry.nodeId);
         if (!n || !def) continue;
         statements.push(
           rawRun(
@@ -82,7 +84,7 @@ export async function flushProjection(
         );
       } else if (entry.kind === 'document') {
         const n = nodes.get(entry.nodeId);
-        const def = meta.nodes.find((d) => d.id === entry.nodeId);
+        const def = defOf(entry.nodeId);
         // Entries carry the text they were made with (a loop may have moved on since); older ones take the node's.
         const title = entry.title ?? n?.output?.title ?? entry.nodeId;
         const text = entry.text ?? n?.output?.text;

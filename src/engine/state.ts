@@ -1,11 +1,10 @@
 import type { DomainEvent } from '../lib/events';
 import { RunBroadcast } from './broadcast';
+import { RunSchedule } from './schedule';
 import { type AttemptRow, RunStore } from './storage';
 import type { TemplateContext } from './template';
-import { type NodeRecord, parseItemKey, type RunEvent, type RunMeta, TERMINAL_RUN } from './types';
+import { type MapItem, type NodeRecord, parseItemKey, type RunEvent, type RunMeta, TERMINAL_RUN } from './types';
 
-/** A map node's item: its value (fixed when the map started) and its record. */
-export type MapItem = { item: unknown; rec: NodeRecord };
 
 /** What an attempt record carries besides its node, number, outcome and start. */
 export type AttemptDetail = {
@@ -34,6 +33,8 @@ export class RunState {
   private cachedMeta: RunMeta | null = null;
   private cachedNodes: Map<string, NodeRecord> | null = null;
   private readonly cachedItems = new Map<string, MapItem[]>();
+  // Derived from the records above (schedule.ts) and never stored: rebuilt by each incarnation.
+  private cachedSchedule: RunSchedule | null = null;
 
   /** `onEmit` runs after each event is stored (the run publishes it to its workflow's room). */
   constructor(sql: SqlStorage, onEmit: () => void) {
@@ -45,6 +46,7 @@ export class RunState {
   adopt(meta: RunMeta, nodes: Map<string, NodeRecord>): void {
     this.cachedMeta = meta;
     this.cachedNodes = nodes;
+    this.cachedSchedule = null;
   }
 
   hasRun(): boolean {
@@ -67,6 +69,12 @@ export class RunState {
     return this.cachedNodes;
   }
 
+  /** The scheduling indexes of this incarnation, built from the records the first time they are needed. */
+  schedule(): RunSchedule {
+    this.cachedSchedule ??= new RunSchedule(this.meta().nodes, this.nodes(), (mapId) => this.items(mapId));
+    return this.cachedSchedule;
+  }
+
   emit(type: string, nodeId: string | null, data: Record<string, unknown>): RunEvent {
     return this.broadcast.emit(type, nodeId, data);
   }
@@ -82,6 +90,7 @@ export class RunState {
     this.store.deleteItems(mapId);
     this.store.addItems(mapId, items);
     this.cachedItems.set(mapId, items);
+    this.cachedSchedule?.setItems(mapId, items);
   }
 
   /** A node's record, or a map item's (`<map>[<index>]`). */
@@ -93,8 +102,13 @@ export class RunState {
   /** Saves a node's or an item's record. */
   save(rec: NodeRecord): void {
     const item = parseItemKey(rec.id);
-    if (item) this.store.saveItem(item.mapId, item.index, rec);
-    else this.store.saveNode(rec);
+    if (item) {
+      this.store.saveItem(item.mapId, item.index, rec);
+      this.cachedSchedule?.observeItem(item.mapId, item.index, rec);
+    } else {
+      this.store.saveNode(rec);
+      this.cachedSchedule?.observe(rec);
+    }
   }
 
   /** Emits an event about a node, or about an item of a map (then under the map's id, with the item's index). */

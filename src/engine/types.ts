@@ -91,6 +91,9 @@ export type Budget = { maxCostUsd?: number | undefined; maxTokens?: number | und
 /** What a run's model calls used. */
 export type Spent = { tokensIn: number; tokensOut: number; costUsd: number };
 
+/** A map node's item: its value (fixed when the map started) and its record. */
+export type MapItem = { item: unknown; rec: NodeRecord };
+
 /** A map item's record id: the map node's id and the item's position. */
 export const itemKey = (mapId: string, index: number) => `${mapId}[${index}]`;
 
