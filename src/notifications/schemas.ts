@@ -15,8 +15,13 @@ const Data = jsonObject({ maxBytes: 4000, maxKeyLength: 64 }).openapi({
 });
 
 const content = {
-  subject: z.string().max(300).optional().openapi({ example: 'Test' }),
-  message: z.string().min(1).max(10_000).optional().openapi({ example: 'Hello' }),
+  subject: z.string().max(300).optional().openapi({ example: 'Test', description: 'Email: required and not blank' }),
+  message: z
+    .string()
+    .min(1)
+    .max(10_000)
+    .optional()
+    .openapi({ example: 'Hello', description: "SMS: at most 1,600 characters (Twilio's limit), counted after a template is filled in" }),
   template_id: z.number().int().positive().optional(),
   variables: Variables.optional(),
   priority: z.enum(NOTIFICATION_PRIORITIES).default('normal'),
@@ -163,7 +168,7 @@ export const TemplateBody = z
   .strictObject({
     name: z.string().trim().min(1).max(100),
     channel: Channel,
-    subject: z.string().max(300).default(''),
+    subject: z.string().max(300).default('').openapi({ description: 'Email templates: required and not blank' }),
     body: z.string().min(1).max(10_000),
     variables: z
       .array(z.strictObject({ name: z.string().max(64), required: z.boolean().default(true), default: z.string().max(5000).optional() }))
