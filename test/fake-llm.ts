@@ -108,6 +108,8 @@ async function hookReceiver(request: Request, url: URL): Promise<Response> {
   if (kind === 'fail') return json({ error: 'receiver down' }, 503);
   if (kind === 'flaky' && hook.calls <= Number(arg)) return json({ error: 'try again' }, 503);
   if (kind === 'status') return json({ status: Number(arg) }, Number(arg));
+  // busy-<n>: 429 asking for n seconds (Retry-After) on the first call, then success.
+  if (kind === 'busy' && hook.calls === 1) return new Response(null, { status: 429, headers: { 'retry-after': String(Number(arg)) } });
   if (kind === 'redirect') return new Response(null, { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/' } });
   return json({ received: true, tag });
 }

@@ -72,6 +72,23 @@ describe('at-least-once delivery', () => {
 });
 
 describe('retries and dead letters', () => {
+  it("waits as long as a webhook receiver's Retry-After asks, then delivers once", async () => {
+    const tag = unique('busy');
+    const task = await submit(token, {
+      name: 'busy receiver',
+      task_type: 'webhook_call',
+      payload: { url: `http://hooks.test/${tag}/busy-120` },
+      ...held,
+    });
+    const first = await deliver('dwc-tasks', [{ id: 'b1', body: run(task.id), attempts: 1 }]);
+    expect(first.retryDelays).toEqual([{ msgId: 'b1', delaySeconds: 120 }]);
+    expect(await getTask(token, task.id)).toMatchObject({ status: 'retrying', attempts: 1, error: expect.stringContaining('429') });
+    const second = await deliver('dwc-tasks', [{ id: 'b2', body: run(task.id), attempts: 2 }]);
+    expect(second.explicitAcks).toEqual(['b2']);
+    expect(await getTask(token, task.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect((await hookStats(tag)).calls).toBe(2);
+  });
+
   it('retries a failing task with growing delays and lands in dead after max_retries + 1 attempts', async () => {
     const tag = unique('down');
     const task = await submit(token, {

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { taskEffects } from '../../db/schema';
 import { readExcerpt } from '../../lib/http';
+import { retryAfterFromHeaders } from '../../lib/retry-after';
 import { derivedId, formatTraceparent, randomId } from '../../lib/trace-context';
 import { checkOutboundUrl } from '../../lib/ssrf';
 import { effectInsert } from '../lifecycle';
@@ -65,7 +66,9 @@ export async function webhookCall({ env, db, task, now, deadline }: AttemptConte
   if (res.status >= 300 && res.status < 400) throw new TaskError(`the receiver answered ${res.status}; redirects are not followed`, false);
   if (!res.ok) {
     const retryable = res.status === 408 || res.status === 425 || res.status === 429 || res.status >= 500;
-    throw new TaskError(`the receiver answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, retryable);
+    // The receiver's Retry-After is the least the next attempt waits (src/tasks/backoff.ts planRetry).
+    const wait = retryable ? retryAfterFromHeaders(res.headers, now) : undefined;
+    throw new TaskError(`the receiver answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, retryable, wait);
   }
   const detail = { status: res.status, webhook_id: id, response_excerpt: text, delivered_at: new Date(now).toISOString() };
   return { kind: 'succeeded', result: detail, statements: [effectInsert(db, task.id, { effect: 'delivered', detail })] };
