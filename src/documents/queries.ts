@@ -29,6 +29,13 @@ export function ftsQuery(q: string): string | null {
 }
 
 /**
+ * The same terms within one owner's documents (migration 0021): the owner's token in the
+ * `owner_id` column AND the terms in `title` or `content`, never in `owner_id` (a search for
+ * "12" must not find every document of user 12).
+ */
+export const ownerFtsQuery = (ownerId: number, terms: string) => `{owner_id} : "${ownerId}" AND {title content} : (${terms})`;
+
+/**
  * The FTS5 index (migration 0002) as drizzle sees it: only its rowid, the document id, is read.
  * Declared here, not in src/db/schema, because drizzle-kit cannot create a virtual table.
  */
@@ -40,7 +47,9 @@ const documentsFts = sqliteTable('documents_fts', { rowid: integer('rowid').notN
  *
  * A search walks the full-text index itself in descending rowid (= document id) order, which FTS5
  * serves from its doclists without sorting, and stops at the limit: a page never collects every
- * match in order to sort it. Other filters given with `q` are tested on each match in that walk.
+ * match in order to sort it. The match carries the owner (ownerFtsQuery), so the walk visits this
+ * owner's matches only; `owner_id = ?` on the row stays as the tenant check it always was. Other
+ * filters given with `q` are tested on each of the owner's matches in that walk.
  * CROSS JOIN is SQLite's way to pin the join order (its left table is always the outer loop):
  * without it, a later page's `rowid <` bound can tempt the planner into walking the owner's
  * documents and sorting their matches.
@@ -53,8 +62,9 @@ export async function listDocuments(db: DB, ownerId: number, f: DocumentFilter, 
     f.parent_id !== undefined ? eq(documents.parentId, f.parent_id) : undefined,
   ];
   if (f.q !== undefined) {
-    const match = ftsQuery(f.q);
-    if (!match) return [];
+    const terms = ftsQuery(f.q);
+    if (!terms) return [];
+    const match = ownerFtsQuery(ownerId, terms);
     return db
       .select(getTableColumns(documents))
       .from(documentsFts)
