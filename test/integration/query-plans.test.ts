@@ -333,6 +333,16 @@ describe('automations, schedules, knowledge, models', () => {
     await expectIndexed((db) => listSchedules(db, owner, page, before));
     await expectIndexed((db) => listFires(db, 7, page, before));
   });
+  it("the knowledge base list counts each base's own sources (its subquery is correlated with the base)", async () => {
+    const { token } = await registerAndLogin(unique('kb'));
+    const base = (await api('POST', '/api/v3/knowledge-bases', { token, body: { name: 'Counted' } })).json as { id: number };
+    for (const title of ['One', 'Two']) {
+      const added = await api('POST', `/api/v3/knowledge-bases/${base.id}/sources`, { token, body: { title, content: `${title} text.` } });
+      expect(added.status, JSON.stringify(added.json)).toBe(201);
+    }
+    const listed = (await api('GET', '/api/v3/knowledge-bases', { token })).json.items as { id: number; source_count: number }[];
+    expect(listed.find((b) => b.id === base.id)?.source_count).toBe(2);
+  });
   it('knowledge bases and their sources', async () => {
     await expectIndexed((db) => listBases(db, owner, page, before));
     await expectIndexed((db) => listSources(db, 7, page, before));
