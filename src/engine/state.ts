@@ -1,10 +1,10 @@
 import type { DomainEvent } from '../lib/events';
 import { RunBroadcast } from './broadcast';
+import { NodeViews } from './node-views';
 import { RunSchedule } from './schedule';
 import { type AttemptRow, RunStore } from './storage';
 import type { TemplateContext } from './template';
 import { type MapItem, type NodeRecord, parseItemKey, type RunEvent, type RunMeta, TERMINAL_RUN } from './types';
-
 
 /** What an attempt record carries besides its node, number, outcome and start. */
 export type AttemptDetail = {
@@ -35,6 +35,7 @@ export class RunState {
   private readonly cachedItems = new Map<string, MapItem[]>();
   // Derived from the records above (schedule.ts) and never stored: rebuilt by each incarnation.
   private cachedSchedule: RunSchedule | null = null;
+  private cachedViews: NodeViews | null = null;
 
   /** `onEmit` runs after each event is stored (the run publishes it to its workflow's room). */
   constructor(sql: SqlStorage, onEmit: () => void) {
@@ -47,6 +48,7 @@ export class RunState {
     this.cachedMeta = meta;
     this.cachedNodes = nodes;
     this.cachedSchedule = null;
+    this.cachedViews = null;
   }
 
   hasRun(): boolean {
@@ -108,6 +110,7 @@ export class RunState {
     } else {
       this.store.saveNode(rec);
       this.cachedSchedule?.observe(rec);
+      this.cachedViews?.record(rec);
     }
   }
 
@@ -201,9 +204,8 @@ export class RunState {
   templateContext(meta: RunMeta): TemplateContext {
     return {
       input: meta.input,
-      nodes: Object.fromEntries(
-        [...this.nodes().values()].map((n) => [n.id, { output: n.output, status: n.status, finishedAt: n.finishedAt }]),
-      ),
+      // A window on the nodes as they are now (node-views.ts): no copy of every node at each start.
+      nodes: (this.cachedViews ??= new NodeViews(this.nodes().values())).window(),
       run: { id: meta.runId, workflow_version: meta.workflowVersion, created_at: new Date(meta.createdAt).toISOString() },
       workflow: { id: meta.workflowId, name: meta.workflowName, version: meta.workflowVersion },
       review: { comments: meta.reviews?.findLast((r) => r.decision === 'request_changes')?.comment ?? '' },
