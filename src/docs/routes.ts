@@ -3,6 +3,7 @@ import type { AppEnv } from '../lib/context';
 import { createRouter, errorResponses } from '../lib/openapi';
 import { VERSION } from '../lib/config';
 import { cached } from '../cache';
+import { completeDocument } from './complete';
 
 /*
  * Swagger UI and ReDoc are single HTML pages whose scripts and stylesheet come from this origin:
@@ -83,6 +84,10 @@ const html = (operationId: string, summary: string) =>
     responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
   });
 
+/** The app's OpenAPI document: generated from the routes' schemas, then completed with the statuses and headers the shared middleware adds. */
+export const openApiDocument = (app: OpenAPIHono<AppEnv>) =>
+  completeDocument(app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>);
+
 /** Registers /openapi.json, /docs and /redoc on the finished app (the document describes it). */
 export function mountDocs(app: OpenAPIHono<AppEnv>) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -126,7 +131,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>) {
     // Built from every route's schemas, which takes a while: kept per isolate and per data centre
     // (namespace `public`, src/cache), keyed by the release, as it only changes with a deploy.
     async (c) => {
-      const build = async () => app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>;
+      const build = async () => openApiDocument(app);
       const scope = { env: c.env, waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p) };
       return c.json(await cached(scope, 'public', `openapi:${VERSION}`, build, { schema: z.record(z.string(), z.unknown()) }), 200);
     },

@@ -9,18 +9,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
  */
 type App = {
   routes: { method: string; path: string }[];
-  getOpenAPI31Document(config: unknown): { paths: Record<string, Record<string, unknown>> };
 };
 let app: App;
-let config: unknown;
 let doc: { paths: Record<string, Record<string, Record<string, unknown>>> };
 
 beforeAll(async () => {
   const appPath = '../../src/app.ts';
   const docsPath = '../../src/docs/routes.ts';
   app = (await import(/* @vite-ignore */ appPath)).app;
-  config = (await import(/* @vite-ignore */ docsPath)).OPENAPI_CONFIG;
-  doc = app.getOpenAPI31Document(config) as typeof doc;
+  const docs = await import(/* @vite-ignore */ docsPath);
+  // What /openapi.json serves: the generated document completed with the shared statuses and headers.
+  doc = docs.openApiDocument(app) as typeof doc;
 });
 
 describe('OpenAPI document', () => {
@@ -197,5 +196,37 @@ describe('OpenAPI document', () => {
       }
     }
     expect(uncapped).toEqual([]);
+  });
+});
+
+describe('the statuses and headers the shared middleware adds (src/docs/complete.ts)', () => {
+  type Op = { requestBody?: unknown; responses: Record<string, { headers?: Record<string, unknown> }>; 'x-access'?: unknown };
+  const operations = () =>
+    Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item as Record<string, Op>).map(([method, op]) => ({ id: `${method.toUpperCase()} ${path}`, op })),
+    );
+
+  it('documents 413 and 415 on every operation that takes a body', () => {
+    const withBody = operations().filter(({ op }) => op.requestBody !== undefined);
+    expect(withBody.length).toBeGreaterThan(60);
+    for (const { id, op } of withBody) {
+      expect(op.responses['413'], id).toBeDefined();
+      expect(op.responses['415'], id).toBeDefined();
+    }
+  });
+
+  it('documents 429 with Retry-After and the RateLimit fields on every rate-limited operation, and RateLimit on its successes', () => {
+    const limited = operations().filter(({ id, op }) => op['x-access'] !== undefined || / \/api\/v3\/auth\/login$/.test(id));
+    expect(limited.length).toBeGreaterThan(150);
+    expect(limited.map((l) => l.id)).toContain('POST /api/v3/auth/login');
+    for (const { id, op } of limited) {
+      expect(Object.keys(op.responses['429']?.headers ?? {}), id).toEqual(
+        expect.arrayContaining(['Retry-After', 'RateLimit', 'RateLimit-Policy']),
+      );
+      for (const [status, response] of Object.entries(op.responses))
+        if (status.startsWith('2')) expect(Object.keys(response.headers ?? {}), `${id} ${status}`).toContain('RateLimit');
+    }
+    // Liveness is not rate limited, and says nothing about it.
+    expect(doc.paths['/health']!.get!.responses).not.toHaveProperty('429');
   });
 });

@@ -1,0 +1,70 @@
+/*
+ * The statuses and headers every operation shares, added to the generated document in one pass
+ * so that no route has to repeat them and none can forget them (issue 25): the shared middleware
+ * answers them, so the document says so.
+ *
+ * - 413 `payload_too_large` and 415 `unsupported_media_type` on every operation with a request
+ *   body (src/lib/middleware.ts: limitBody, requireJsonBody);
+ * - 429 `rate_limited` with `Retry-After`, `RateLimit` and `RateLimit-Policy` on every operation
+ *   the rate limits count (every authenticated one, through the guard, and the sign-in family,
+ *   counted per IP: src/security/rate-limits.ts), whose 2xx answers carry `RateLimit` and
+ *   `RateLimit-Policy` too.
+ */
+type Json = Record<string, unknown>;
+type Operation = { requestBody?: unknown; responses?: Record<string, Json>; security?: unknown[]; 'x-access'?: unknown };
+
+/** The paths limited per IP before any sign-in, as src/security/rate-limits.ts AUTH_PATH counts them. */
+const AUTH_PATH = /^\/api\/v3\/(auth|security\/auth)\/(register|bootstrap|email\/verify|login|refresh|mfa|password)([/-]|$)/;
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
+
+const HEADERS: Record<string, Json> = {
+  RetryAfter: {
+    description: 'Seconds until the request may be sent again',
+    schema: { type: 'integer', minimum: 1 },
+  },
+  RateLimit: {
+    description:
+      'The tightest window counting this request (draft-ietf-httpapi-ratelimit-headers): `"<policy>";r=<remaining>;t=<seconds to reset>`',
+    schema: { type: 'string', maxLength: 200 },
+  },
+  RateLimitPolicy: {
+    description: 'That window\'s policy: `"<policy>";q=<quota>;w=<window seconds>`',
+    schema: { type: 'string', maxLength: 200 },
+  },
+};
+const ref = (name: string) => ({ $ref: `#/components/headers/${name}` });
+const error = (description: string, headers?: Json): Json => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+/** Adds the shared statuses and headers to a generated OpenAPI 3.1 document, in place, and returns it. */
+export function completeDocument<D extends Json>(doc: D): D {
+  const components = ((doc as Json).components ??= {}) as Json;
+  components.headers = { ...(components.headers as Json | undefined), ...HEADERS };
+  for (const [path, item] of Object.entries(((doc as Json).paths ?? {}) as Record<string, Json>)) {
+    for (const method of METHODS) {
+      const op = item[method] as Operation | undefined;
+      if (!op) continue;
+      const responses = (op.responses ??= {});
+      if (op.requestBody !== undefined) {
+        responses['413'] ??= error('payload_too_large: the body is over MAX_BODY_BYTES (bytes, not characters; uploads UPLOAD_MAX_BYTES)');
+        responses['415'] ??= error(
+          'unsupported_media_type: a body that is not application/json (or multipart/form-data where an upload is taken)',
+        );
+      }
+      const limited = op['x-access'] !== undefined || AUTH_PATH.test(path);
+      if (!limited) continue;
+      const window = { RateLimit: ref('RateLimit'), 'RateLimit-Policy': ref('RateLimitPolicy') };
+      const existing = responses['429'];
+      responses['429'] = {
+        ...(existing ?? error('rate_limited: a rate-limit window is full; `details` names the policy')),
+        headers: { ...((existing?.headers as Json | undefined) ?? {}), 'Retry-After': ref('RetryAfter'), ...window },
+      };
+      for (const [status, response] of Object.entries(responses))
+        if (/^2\d\d$/.test(status)) response.headers = { ...((response.headers as Json | undefined) ?? {}), ...window };
+    }
+  }
+  return doc;
+}
