@@ -110,15 +110,20 @@ const IpRuleQuery = PageQuery.extend({
     .openapi({ param: { name: 'api_key_id', in: 'query' }, description: "Only this key's rules" }),
 });
 
-const AdminIpRuleBody = IpRuleBody.extend({
-  api_key_id: z
-    .number()
-    .int()
-    .positive()
-    .nullable()
-    .default(null)
-    .openapi({ description: "Restrict one API key (any user's); null or absent: a global rule" }),
-}).openapi('AdminIpRuleRequest');
+// One closed object (not `.extend`, which the document would render as an allOf of two closed
+// objects that no body can satisfy).
+const AdminIpRuleBody = z
+  .strictObject({
+    ...IpRuleBody.shape,
+    api_key_id: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .default(null)
+      .openapi({ description: "Restrict one API key (any user's); null or absent: a global rule" }),
+  })
+  .openapi('AdminIpRuleRequest');
 
 export const policyRoutes = createRouter()
   .openapi(
@@ -208,7 +213,8 @@ export const policyRoutes = createRouter()
         request: { params: NameParam },
         responses: {
           200: jsonResponse(
-            z.object({ deleted: z.string(), effective: PolicySchema.nullable() }),
+            // A union, not `.nullable()` on a named schema (rendered as allOf with it, which null cannot pass).
+            z.object({ deleted: z.string(), effective: z.union([PolicySchema, z.null()]) }),
             'Deleted; `effective` is the default now in force, or null',
           ),
           ...errorResponses('validation_error', 'not_found'),

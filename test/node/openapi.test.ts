@@ -230,3 +230,24 @@ describe('the statuses and headers the shared middleware adds (src/docs/complete
     expect(doc.paths['/health']!.get!.responses).not.toHaveProperty('429');
   });
 });
+
+describe('schemas accept what the server accepts and returns', () => {
+  async function validate(pointer: string, value: unknown) {
+    const { Validator } = await import('@cfworker/json-schema');
+    const validator = new Validator({ $ref: `https://dwc.test/openapi.json#${pointer}` }, '2020-12', false);
+    validator.addSchema(doc as never, 'https://dwc.test/openapi.json');
+    return validator.validate(value).valid;
+  }
+
+  it("POST /security/ip-rules takes the README's body, with or without api_key_id, and nothing unknown", async () => {
+    const schema = '/paths/~1api~1v3~1security~1ip-rules/post/requestBody/content/application~1json/schema';
+    expect(await validate(schema, { action: 'deny', cidr: '203.0.113.0/24', note: 'scraper' })).toBe(true);
+    expect(await validate(schema, { action: 'allow', cidr: '2001:db8::/32', api_key_id: 3 })).toBe(true);
+    expect(await validate(schema, { action: 'deny', cidr: '203.0.113.0/24', role: 'admin' })).toBe(false);
+  });
+
+  it('DELETE /security/rate-limits/{name} may answer effective: null', async () => {
+    const schema = '/paths/~1api~1v3~1security~1rate-limits~1{name}/delete/responses/200/content/application~1json/schema';
+    expect(await validate(schema, { deleted: 'custom-burst', effective: null })).toBe(true);
+  });
+});
