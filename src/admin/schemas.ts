@@ -33,9 +33,13 @@ export const AdminConfig = z
       .nullable()
       .openapi({ description: 'Why credentials are refused (503) in this deployment, or null when the secrets are usable' }),
     bindings: z.record(z.string(), z.boolean()).openapi({ description: 'Whether each optional binding is present' }),
-    registration: RegistrationSettings.extend({
-      source: z.enum(['default', 'saved']).openapi({ description: 'default: nothing saved yet, the environment default applies' }),
-    }).openapi('AdminRegistrationSettings'),
+    // From the shape, not `.extend` (an allOf with the closed request schema would accept no value).
+    registration: z
+      .object({
+        ...RegistrationSettings.shape,
+        source: z.enum(['default', 'saved']).openapi({ description: 'default: nothing saved yet, the environment default applies' }),
+      })
+      .openapi('AdminRegistrationSettings'),
     ai: z.object({
       provider: z.string().openapi({ description: 'Default provider (AI_PROVIDER)' }),
       chain: z.array(z.string()).openapi({ description: 'Default provider, then fallbacks' }),

@@ -31,10 +31,14 @@ import { confirmEmail, requestEmailVerification } from './verification';
 
 const admin = { roles: ADMINS, scope: 'users:admin' } as const;
 
-const RegistrationSettingsView = RegistrationSettings.extend({
-  source: z.enum(['default', 'saved']).openapi({ description: "`default`: nothing saved yet, the environment's defaults apply" }),
-  email_configured: z.boolean().openapi({ description: 'Whether the service can send email (needed for email verification to apply)' }),
-}).openapi('RegistrationSettingsView');
+// Built from the shape, not `.extend`: the document would render an allOf with the closed request schema, which no view passes.
+const RegistrationSettingsView = z
+  .object({
+    ...RegistrationSettings.shape,
+    source: z.enum(['default', 'saved']).openapi({ description: "`default`: nothing saved yet, the environment's defaults apply" }),
+    email_configured: z.boolean().openapi({ description: 'Whether the service can send email (needed for email verification to apply)' }),
+  })
+  .openapi('RegistrationSettingsView');
 
 /**
  * Creating accounts, mounted at /api/v3/auth: registration under the administrator's policy, the

@@ -246,6 +246,25 @@ describe('schemas accept what the server accepts and returns', () => {
     expect(await validate(schema, { action: 'deny', cidr: '203.0.113.0/24', role: 'admin' })).toBe(false);
   });
 
+  it('has no allOf that nothing can pass: a named schema made nullable, or two closed objects', () => {
+    type Node = { allOf?: Node[]; $ref?: string; type?: unknown; additionalProperties?: unknown };
+    const schemas = (doc as unknown as { components: { schemas: Record<string, Node> } }).components.schemas;
+    const closed = (n: Node) =>
+      n.additionalProperties === false || (n.$ref !== undefined && schemas[n.$ref.split('/').pop()!]?.additionalProperties === false);
+    const found: string[] = [];
+    const walk = (node: unknown, at: string) => {
+      if (!node || typeof node !== 'object') return;
+      const n = node as Node;
+      if (Array.isArray(n.allOf)) {
+        const nullableRef = n.allOf.some((s) => s.$ref) && n.allOf.some((s) => Array.isArray(s.type) && s.type.includes('null'));
+        if (nullableRef || n.allOf.filter(closed).length >= 2) found.push(at);
+      }
+      for (const [k, v] of Object.entries(n)) walk(v, `${at}/${k}`);
+    };
+    walk(doc, '');
+    expect(found).toEqual([]);
+  });
+
   it('DELETE /security/rate-limits/{name} may answer effective: null', async () => {
     const schema = '/paths/~1api~1v3~1security~1rate-limits~1{name}/delete/responses/200/content/application~1json/schema';
     expect(await validate(schema, { deleted: 'custom-burst', effective: null })).toBe(true);
