@@ -38,7 +38,8 @@ export const WorkflowPatchBody = z
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' })
   .superRefine((b, ctx) => checkContextWindows(b.nodes, b.settings, ctx))
-  .openapi('WorkflowPatchRequest');
+  // The refine above, in the document's own terms.
+  .openapi('WorkflowPatchRequest', { minProperties: 1 });
 
 export const WorkflowSchema = z
   .object({

@@ -265,6 +265,11 @@ describe('schemas accept what the server accepts and returns', () => {
     expect(found).toEqual([]);
   });
 
+  it('PATCH /workflows/{id} says, as the server does, that an empty body changes nothing and is refused', async () => {
+    expect(await validate('/components/schemas/WorkflowPatchRequest', {})).toBe(false);
+    expect(await validate('/components/schemas/WorkflowPatchRequest', { name: 'Renamed' })).toBe(true);
+  });
+
   it('DELETE /security/rate-limits/{name} may answer effective: null', async () => {
     const schema = '/paths/~1api~1v3~1security~1rate-limits~1{name}/delete/responses/200/content/application~1json/schema';
     expect(await validate(schema, { deleted: 'custom-burst', effective: null })).toBe(true);
