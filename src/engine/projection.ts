@@ -31,10 +31,15 @@ export async function flushProjection(
     const statements = [];
     const documentIndex: [string, number][] = [];
     const events: DomainEvent[] = [];
+    // Every run entry of a page writes the same row from the same state: one UPDATE says it all,
+    // and the run's totals (a pass over its nodes) are added up once per page, not once per entry.
+    let runWritten = false;
     for (const { entry } of batch) {
       if (entry.kind === 'event') {
         events.push(entry.event);
       } else if (entry.kind === 'run') {
+        if (runWritten) continue;
+        runWritten = true;
         const output = meta.status === 'succeeded' ? runOutput(meta, nodes) : null;
         const totals = [...nodes.values()].reduce(
           (t, n) => ({ tin: t.tin + n.tokensIn, tout: t.tout + n.tokensOut, retries: t.retries + Math.max(0, n.attempts - 1) }),
