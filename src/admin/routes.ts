@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { saveRegistrationSettings } from '../auth';
+import { registrationSettings, saveRegistrationSettings } from '../auth';
 import { purgeExpired, purgeRunStorage } from '../security';
 import { ADMINS } from '../lib/access';
 import { auditInsert } from '../lib/audit';
@@ -75,7 +75,7 @@ export function adminRoutes(definitions: () => readonly unknown[]) {
       async (c) => {
         const patch = c.req.valid('json');
         if (patch.registration && Object.keys(patch.registration).length > 0) {
-          const { source: _, ...current } = (await effectiveConfig(c.env, c.var.db)).registration;
+          const { source: _, ...current } = await registrationSettings(c.env, c.var.db);
           await saveRegistrationSettings(c.var.db, requestMeta(c), { ...current, ...patch.registration });
         }
         c.header('Cache-Control', 'no-store');

@@ -8,7 +8,7 @@ import { toIso } from '../lib/time';
 import type { AiWorkflowCreateBody } from './schemas';
 import { findTemplate, paramsSchema, TEMPLATE_NAMES, type Template } from './templates';
 import { NodesSchema, type WorkflowNode } from '../engine';
-import { PROVIDERS } from '../ai';
+import { LANGUAGE_MODEL_PROVIDERS, PROVIDERS } from '../ai';
 import { createWorkflow, deleteWorkflow } from '../workflows';
 
 type Row = { ai: typeof aiWorkflows.$inferSelect; wf: typeof workflows.$inferSelect };
@@ -87,8 +87,8 @@ export async function createAiWorkflow(
   if (template.requires_language_model && provider === 'local')
     throw new ApiError(
       'unsupported_by_provider',
-      `The ${template.name} template needs a language model, and the local provider is text algorithms, not one: set ai_provider (workers-ai, openai, anthropic or google) or AI_PROVIDER`,
-      { details: { provider, providers: ['workers-ai', 'openai', 'anthropic', 'google'] } },
+      `The ${template.name} template needs a language model, and the local provider is text algorithms, not one: set ai_provider (${LANGUAGE_MODEL_PROVIDERS.join(', ')}) or AI_PROVIDER`,
+      { details: { provider, providers: LANGUAGE_MODEL_PROVIDERS } },
     );
   const nodes = buildNodes(template, input);
   const settings = { concurrency: 4, timeout_seconds: 3600, provider, ...(body.model ? { default_model: body.model } : {}) };

@@ -22,6 +22,7 @@ export {
   isConfigured,
   providerChain,
 } from './registry';
+export { LANGUAGE_MODEL_PROVIDERS } from './local';
 export { ANALYSIS_KINDS, type AnalysisKind, analyzeText } from './text/analyze';
 export { summarize } from './text/summarize';
 export {

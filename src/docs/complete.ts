@@ -10,11 +10,11 @@
  *   counted per IP: src/security/rate-limits.ts), whose 2xx answers carry `RateLimit` and
  *   `RateLimit-Policy` too.
  */
+import { isAuthPath } from '../security';
+
 type Json = Record<string, unknown>;
 type Operation = { requestBody?: unknown; responses?: Record<string, Json>; security?: unknown[]; 'x-access'?: unknown };
 
-/** The paths limited per IP before any sign-in, as src/security/rate-limits.ts AUTH_PATH counts them. */
-const AUTH_PATH = /^\/api\/v3\/(auth|security\/auth)\/(register|bootstrap|email\/verify|login|refresh|mfa|password)([/-]|$)/;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 
 const HEADERS: Record<string, Json> = {
@@ -54,7 +54,7 @@ export function completeDocument<D extends Json>(doc: D): D {
           'unsupported_media_type: a body that is not application/json (or multipart/form-data where an upload is taken)',
         );
       }
-      const limited = op['x-access'] !== undefined || AUTH_PATH.test(path);
+      const limited = op['x-access'] !== undefined || isAuthPath(path);
       if (!limited) continue;
       const window = { RateLimit: ref('RateLimit'), 'RateLimit-Policy': ref('RateLimitPolicy') };
       const existing = responses['429'];
