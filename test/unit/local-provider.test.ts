@@ -208,3 +208,14 @@ describe('the local provider as the engine calls it', () => {
     expect(titled.text.length).toBeGreaterThan(0);
   });
 });
+
+describe('reading a prompt stays linear in its length', () => {
+  it('handles 100,000 spaces inside an instruction (the aspect and topic patterns once backtracked over them)', async () => {
+    const { requestedAspects, topicOf, unsupportedRequest } = await import('../../src/ai/text/prompt');
+    const gap = ' '.repeat(100_000);
+    expect(requestedAspects(`Write a brief covering${gap}costs and upkeep`).aspects).toEqual(['costs', 'upkeep']);
+    expect(requestedAspects(`Write a brief${gap}x`).aspects).toEqual([]);
+    expect(topicOf(`Write about heat${gap}pumps`)).toBe('heat pumps');
+    expect(unsupportedRequest(`Write a brief${gap}x`)).toBeUndefined();
+  });
+});

@@ -121,7 +121,9 @@ const REQUEST_WORDS = new Set([
  * @example topicOf('Outline an article about solar power') // 'solar power'
  */
 export function topicOf(instruction: string): string | undefined {
-  const about = /\b(?:about|on|regarding|covering|concerning)\s+(.+?)\s*(?:[.:!?;]|$)/i.exec(instruction)?.[1];
+  // Up to the first stop, whitespace collapsed: `(.+?)\s*` and the `\s+in …$` below would
+  // backtrack over a long run of spaces (quadratic in the prompt).
+  const about = /\b(?:about|on|regarding|covering|concerning)\s+([^.:!?;\n]+)/i.exec(instruction)?.[1]?.replace(/\s+/g, ' ').trim();
   const cleaned = about
     ?.replace(/^(?:the|a|an)\s+/i, '')
     .replace(/\s+in\s+\d+\s+\w+$/i, '')
@@ -169,23 +171,30 @@ export function unsupportedRequest(prompt: string): 'translation' | 'answering a
   return undefined;
 }
 
+// Linear in the instruction: no pattern here can backtrack over a run of spaces (a long one
+// made the earlier `\s*,?\s*…(.+?)\s*` form take seconds for a few thousand).
 const ASPECT_LEAD =
-  /\s*,?\s*\b(?:covering|including|that covers|which covers|with sections on|addressing|focusing on|looking at)\s+(.+?)\s*(?:[.!?;]|$)/i;
+  /\b(?:covering|including|that covers|which covers|with sections on|addressing|focusing on|looking at)\s+([^.!?;]+)[.!?;]?/i;
 
 /**
  * The aspects an instruction asks a document to cover ("… covering costs, maintenance and
  * regulations" → costs, maintenance, regulations), and the instruction without them, so the
  * topic is read from what remains.
  */
+const withoutTrailingComma = (text: string) => {
+  const trimmed = text.trimEnd();
+  return trimmed.endsWith(',') ? trimmed.slice(0, -1).trimEnd() : trimmed;
+};
+
 export function requestedAspects(instruction: string): { aspects: string[]; rest: string } {
   const match = ASPECT_LEAD.exec(instruction);
   if (!match) return { aspects: [], rest: instruction };
   const aspects = match[1]!
-    .split(/\s*(?:,|;|\band\b|\bor\b|&)\s*/i)
-    .map((a) => a.replace(/^(?:the|its|their)\s+/i, '').trim())
+    .split(/[,;&]|\b(?:and|or)\b/i)
+    .map((a) => a.trim().replace(/^(?:the|its|their)\s+/i, ''))
     .filter((a) => a.length > 1 && a.split(/\s+/).length <= 6);
   return {
     aspects: [...new Set(aspects)].slice(0, 8),
-    rest: `${instruction.slice(0, match.index)}${instruction.slice(match.index + match[0].length)}`.trim(),
+    rest: `${withoutTrailingComma(instruction.slice(0, match.index))}${instruction.slice(match.index + match[0].length)}`.trim(),
   };
 }
