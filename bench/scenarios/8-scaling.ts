@@ -416,8 +416,9 @@ export const scaling: Scenario = {
         );
       }
       // Below the API: the search statement alone, through the D1 binding, with the common word as
-      // the route sends it (a prefix, `"w"*`) and as an exact term, to tell FTS5's prefix merge
-      // (every owner's postings of every term with that prefix) from the owner-scoped walk.
+      // the route sends it (an exact term, `"w"`) and as the prefix a user asks for with `w*`, to
+      // tell FTS5's prefix merge (every owner's postings of every term with that prefix) from the
+      // owner-scoped walk.
       const direct = { prefix: worlds.map(() => [] as number[]), exact: worlds.map(() => [] as number[]) };
       for (let r = 0; r < PER_REP; r++) {
         for (const [k, w] of worlds.entries()) {
@@ -434,7 +435,7 @@ export const scaling: Scenario = {
       for (const kind of ['prefix', 'exact'] as const) {
         const med = direct[kind].map((t) => median(t));
         diagnostics.push({
-          metric: `diagnostic, D1 binding directly: the search statement, common word as ${kind === 'prefix' ? 'a prefix ("harvest"*, as the route sends it)' : 'an exact term ("harvest")'}, slope ${sizes[0]} → ${sizes[sizes.length - 1]}`,
+          metric: `diagnostic, D1 binding directly: the search statement, common word as ${kind === 'prefix' ? 'a prefix ("harvest"*, as the route sends harvest*)' : 'an exact term ("harvest", as the route sends harvest)'}, slope ${sizes[0]} → ${sizes[sizes.length - 1]}`,
           ours: figure([slope(sizes[0]!, med[0]!, sizes[sizes.length - 1]!, med[med.length - 1]!)], ''),
           peer: null,
           ratio: null,

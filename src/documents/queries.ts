@@ -22,10 +22,16 @@ export type DocumentFilter = {
   parent_id?: number | undefined;
 };
 
-/** FTS5 query from free text: each word becomes a quoted prefix term, so user input is never syntax. */
+/**
+ * FTS5 query from free text, so user input is never syntax: each word becomes a quoted term,
+ * matched as a whole word after stemming ("harvests" finds "harvesting"), and a word written with
+ * a trailing `*` becomes a prefix term ("sol*" finds "solar"). Whole words are the default because
+ * FTS5 seeks through an exact term's doclist next to the owner's, while a prefix first merges
+ * every matching term's postings across the whole index (docs/api/documents.md).
+ */
 export function ftsQuery(q: string): string | null {
-  const terms = q.match(/[\p{L}\p{N}]+/gu)?.slice(0, 16) ?? [];
-  return terms.length ? terms.map((t) => `"${t}"*`).join(' ') : null;
+  const terms = q.match(/[\p{L}\p{N}]+\*?/gu)?.slice(0, 16) ?? [];
+  return terms.length ? terms.map((t) => (t.endsWith('*') ? `"${t.slice(0, -1)}"*` : `"${t}"`)).join(' ') : null;
 }
 
 /**

@@ -82,7 +82,11 @@ export const ListQuery = PageQuery.extend({
     .min(1)
     .max(200)
     .optional()
-    .openapi({ param: { name: 'q', in: 'query' }, description: 'Full-text search over title and content' }),
+    .openapi({
+      param: { name: 'q', in: 'query' },
+      description:
+        'Full-text search over title and content: every word must occur, matched as a whole word after English stemming; a word ending in `*` is a prefix (`sol*`)',
+    }),
   run_id: z.coerce
     .number()
     .int()

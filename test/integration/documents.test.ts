@@ -51,6 +51,25 @@ describe('documents', () => {
     expect(odd.status).toBe(200);
   });
 
+  it('matches whole words with their stems, and a prefix only when asked with *', async () => {
+    const doc = await api('POST', '/api/v3/documents', {
+      token,
+      body: { title: 'Harvesting notes', content: 'The orchards were harvested by volunteers.' },
+    });
+    expect(doc.status).toBe(201);
+    const ids = async (q: string) =>
+      (await api('GET', `/api/v3/documents?q=${encodeURIComponent(q)}`, { token })).json.items.map((d: { id: number }) => d.id);
+    // Stemming: every form of the word finds the document.
+    for (const q of ['harvest', 'harvests', 'HARVESTING', 'orchard volunteer']) expect(await ids(q)).toContain(doc.json.id);
+    // A part of a word is not a word...
+    expect(await ids('harv')).not.toContain(doc.json.id);
+    expect(await ids('orch')).not.toContain(doc.json.id);
+    // ...unless it is written as a prefix.
+    expect(await ids('harv*')).toContain(doc.json.id);
+    expect(await ids('orch* volunt*')).toContain(doc.json.id);
+    expect(await ids('orch* submarine')).toEqual([]);
+  });
+
   it('editing creates a new version and keeps the old ones readable', async () => {
     const before = (await api('GET', `/api/v3/documents/${docIds[0]}`, { token })).json;
     const edited = await api('PATCH', `/api/v3/documents/${docIds[0]}`, {
