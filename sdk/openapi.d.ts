@@ -4111,7 +4111,7 @@ export interface components {
             password: string;
             /** @description The `device_token` of an earlier sign-in from this device (browsers send it as the `dwc_device` cookie): failures elsewhere then cannot lock this device out */
             device_token?: string;
-        };
+        } | unknown | unknown;
         RefreshRequest: {
             refresh_token: string;
         };
@@ -4201,7 +4201,7 @@ export interface components {
              * @example k7fq2-m9xta
              */
             recovery_code?: string;
-        };
+        } & (unknown | unknown);
         MfaVerifyRequest: {
             challenge_token: string;
             /**
@@ -4216,7 +4216,7 @@ export interface components {
             recovery_code?: string;
             /** @description The `device_token` of an earlier sign-in from this device (browsers send it as the `dwc_device` cookie): failures elsewhere then cannot lock this device out */
             device_token?: string;
-        };
+        } & (unknown | unknown);
         SessionPage: {
             items: components["schemas"]["Session"][];
             /** @description Pass as `cursor` for the next page; null on the last page */
@@ -4255,7 +4255,7 @@ export interface components {
              * @example k7fq2-m9xta
              */
             recovery_code?: string;
-        };
+        } & (unknown | unknown | unknown);
         PasswordChangeRequest: {
             current_password: string;
             /** @example amber-Quarry-whistle-58 */
@@ -4268,7 +4268,7 @@ export interface components {
              */
             username?: string;
             email?: string;
-        };
+        } & (unknown | unknown);
         PasswordResetRequest: {
             token: string;
             /** @example amber-Quarry-whistle-58 */
@@ -4507,6 +4507,11 @@ export interface components {
             window_seconds: number;
             /** @default true */
             enabled?: boolean;
+        } | {
+            route_class?: unknown;
+        } | {
+            /** @constant */
+            subject: "ip";
         };
         IpRulePage: {
             items: components["schemas"]["IpRule"][];
@@ -4623,7 +4628,7 @@ export interface components {
                 at: string;
             }[];
         };
-        NotificationSend: {
+        NotificationSend: ({
             /**
              * @example email
              * @enum {string}
@@ -4662,8 +4667,12 @@ export interface components {
             };
             /** @description Email, SMS and push: the configuration name to use (default "default") */
             config?: string;
-        };
-        NotificationBulkSend: {
+        } & (({
+            channel?: unknown;
+        } | unknown | {
+            subject: unknown;
+        }) & (unknown | unknown))) & (unknown | unknown);
+        NotificationBulkSend: ({
             /** @enum {string} */
             channel: "email" | "sms" | "push" | "webhook" | "slack" | "teams" | "discord" | "in_app";
             /** @description Up to 100; each a recipient, or {recipient, variables} to fill a template per recipient */
@@ -4702,7 +4711,11 @@ export interface components {
             };
             /** @description Email, SMS and push: the configuration name to use (default "default") */
             config?: string;
-        };
+        } & (({
+            channel?: unknown;
+        } | unknown | {
+            subject: unknown;
+        }) & (unknown | unknown))) & (unknown | unknown);
         NotificationDeliveryPage: {
             items: components["schemas"]["NotificationDelivery"][];
             /** @description Pass as `cursor` for the next page; null on the last page */
@@ -4804,6 +4817,10 @@ export interface components {
                 required?: boolean;
                 default?: string;
             }[];
+        } | {
+            channel?: unknown;
+        } | {
+            subject: unknown;
         };
         NotificationTemplatePage: {
             items: components["schemas"]["NotificationTemplate"][];
@@ -4951,7 +4968,7 @@ export interface components {
              * @default false
              */
             dry_run?: boolean;
-        };
+        } & (unknown | unknown);
         Workflow: {
             id: number;
             name: string;
@@ -7005,10 +7022,7 @@ export interface components {
         RunSignalRequest: components["schemas"]["RunApprovalSignal"] | components["schemas"]["RunEventSignal"];
         /** @description A review decision at an approval node (docs/engine.md, 'Review') */
         RunApprovalSignal: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "approval";
             node_id: string;
             /**
@@ -7023,7 +7037,22 @@ export interface components {
             content?: string;
             /** @description edit: the document's new title (default: its first heading) */
             title?: string;
-        };
+        } & ((unknown | unknown) & ({
+            /** @constant */
+            decision: "edit";
+        } | {
+            decision?: unknown;
+        }) & ({
+            decision?: unknown;
+        } | {
+            comment: unknown;
+        }) & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "approval";
+        });
         /** @description A named event for a wait_for_event node; kept by the run until such a node starts when none waits yet */
         RunEventSignal: {
             /**
@@ -7317,7 +7346,7 @@ export interface components {
         DocumentEditRequest: {
             title?: string;
             content?: string;
-        };
+        } | unknown | unknown;
         DocumentVersion: {
             version: number;
             title: string;
@@ -7409,7 +7438,7 @@ export interface components {
         KnowledgeBaseUpdateRequest: {
             name?: string;
             description?: string | null;
-        };
+        } | unknown | unknown;
         KnowledgeSearchResult: {
             knowledge_base_id: number;
             query: string;
@@ -7662,7 +7691,7 @@ export interface components {
              */
             ai_provider?: "local" | "workers-ai" | "openai" | "anthropic" | "google";
             model?: string;
-        };
+        } | unknown | unknown;
         AiWorkflowPage: {
             items: components["schemas"]["AiWorkflow"][];
             /** @description Pass as `cursor` for the next page; null on the last page */
@@ -8062,7 +8091,7 @@ export interface components {
             /** @enum {string} */
             weekday?: "sun" | "mon" | "tue" | "wed" | "thu" | "fri" | "sat";
             weekdays?: ("sun" | "mon" | "tue" | "wed" | "thu" | "fri" | "sat")[];
-        };
+        } & (unknown | unknown);
         MonthlyScheduleCreate: {
             name: string;
             description?: string;
@@ -8386,6 +8415,21 @@ export interface components {
             })[];
         };
         AnalyticsReport: {
+            /** @enum {string} */
+            scope: "mine" | "all";
+            /** @enum {string} */
+            time_range: "hour" | "day" | "week" | "month" | "quarter" | "year" | "custom";
+            from: string;
+            to: string;
+            /** @example 1h */
+            bucket: string;
+            buckets: number;
+            previous: {
+                from: string;
+                to: string;
+            };
+            /** @enum {string} */
+            dataset: "summary" | "series" | "users" | "workflows";
             columns: string[];
             rows: {
                 [key: string]: unknown;
@@ -8827,7 +8871,9 @@ export interface components {
             rating?: number;
             /** @description Your id for this event: posting it again stores nothing new */
             event_id?: string;
-        };
+        } | {
+            interaction_type?: unknown;
+        } | unknown;
         RecBulkResult: {
             received: number;
             inserted: number;
@@ -8928,7 +8974,7 @@ export interface components {
             parameters?: {
                 [key: string]: unknown;
             };
-        };
+        } | unknown | unknown;
         RecModelPage: {
             items: components["schemas"]["RecModel"][];
             /** @description Pass as `cursor` for the next page; null on the last page */

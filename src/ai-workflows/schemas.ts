@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { anyOfRequired } from '../lib/openapi';
 import { RUN_STATUSES } from '../db/schema';
 import { TEMPLATE_NAMES, WORKFLOW_TYPES } from './templates';
 import { NodeSchema } from '../engine';
@@ -39,7 +40,7 @@ export const AiWorkflowCreateBody = z
     message: 'template_name or workflow_type is required',
     path: ['template_name'],
   })
-  .openapi('AiWorkflowCreateRequest');
+  .openapi('AiWorkflowCreateRequest', anyOfRequired('template_name', 'workflow_type'));
 
 export const AiWorkflowParam = z.object({
   id: z

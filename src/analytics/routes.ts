@@ -8,6 +8,7 @@ import { series, summary, topLists, userActivity, workflowActivity } from './que
 import { resolveWindow, windowView } from './ranges';
 import { buildReport } from './report';
 import {
+  ReportSchema,
   CustomEventsBody,
   EventsAcceptedSchema,
   EventTypesSchema,
@@ -188,9 +189,7 @@ export const analyticsRoutes = createRouter()
             description: 'The report',
             content: {
               'application/json': {
-                schema: z
-                  .object({ columns: z.array(z.string()), rows: z.array(z.record(z.string(), z.unknown())) })
-                  .openapi('AnalyticsReport'),
+                schema: ReportSchema,
               },
               'text/csv': { schema: z.string() },
             },

@@ -94,6 +94,15 @@ const WindowFields = {
   previous: z.object({ from: z.string(), to: z.string() }),
 };
 
+export const ReportSchema = z
+  .object({
+    ...WindowFields,
+    dataset: z.enum(REPORT_DATASETS),
+    columns: z.array(z.string()),
+    rows: z.array(z.record(z.string(), z.unknown())),
+  })
+  .openapi('AnalyticsReport');
+
 export const SummarySchema = z
   .object({ ...WindowFields, totals: Trend, by_type: z.record(z.string(), Trend), series: z.array(Point) })
   .openapi('AnalyticsSummary');

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { ROLES, SELF_SERVICE_ROLES } from '../db/schema';
 import { MAX_PASSWORD_LENGTH } from './passwords';
 import { SCOPES } from '../lib/access';
+import { anyOfRequired, oneOfRequired } from '../lib/openapi';
 
 export const UserSchema = z
   .object({
@@ -93,7 +94,7 @@ export const LoginBody = z
     device_token: DeviceToken.optional(),
   })
   .refine((b) => b.username !== undefined || b.email !== undefined, { message: 'username or email is required', path: ['username'] })
-  .openapi('LoginRequest');
+  .openapi('LoginRequest', anyOfRequired('username', 'email'));
 
 export const TokenResponse = z
   .object({
@@ -178,11 +179,11 @@ export const MfaVerifyBody = z
     device_token: DeviceToken.optional(),
   })
   .refine(...oneFactor)
-  .openapi('MfaVerifyRequest');
+  .openapi('MfaVerifyRequest', oneOfRequired('code', 'recovery_code'));
 export const MfaDisableBody = z
   .strictObject({ password: z.string().min(1).max(MAX_PASSWORD_LENGTH), code: TotpCode.optional(), recovery_code: RecoveryCode.optional() })
   .refine(...oneFactor)
-  .openapi('MfaDisableRequest');
+  .openapi('MfaDisableRequest', oneOfRequired('code', 'recovery_code'));
 export const MfaCodeBody = z.strictObject({ code: TotpCode }).openapi('MfaCodeRequest');
 
 export const MfaStatus = z
@@ -248,7 +249,7 @@ export const PasswordForgotBody = z
     email: z.string().min(1).max(254).optional(),
   })
   .refine((b) => (b.username === undefined) !== (b.email === undefined), { message: 'give either username or email', path: ['username'] })
-  .openapi('PasswordForgotRequest');
+  .openapi('PasswordForgotRequest', oneOfRequired('username', 'email'));
 
 export const PasswordResetBody = z
   .strictObject({ token: z.string().min(1).max(100), new_password: NewPassword })
@@ -264,6 +265,6 @@ export const ReauthenticateBody = z
     message: 'give exactly one of password, code and recovery_code',
     path: ['password'],
   })
-  .openapi('ReauthenticateRequest');
+  .openapi('ReauthenticateRequest', oneOfRequired('password', 'code', 'recovery_code'));
 
 export const Accepted = z.object({ message: z.string() }).openapi('Accepted');

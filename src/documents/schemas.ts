@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { jsonObject } from '../lib/json';
 import { PROVIDERS } from '../ai';
-import { IdParam } from '../lib/openapi';
+import { anyOfRequired, IdParam } from '../lib/openapi';
 import { PageQuery } from '../lib/pagination';
 import { MAX_CONTENT_CHARS } from './uploads';
 
@@ -124,7 +124,7 @@ export const ContinueBody = z
 export const EditBody = z
   .strictObject({ title: z.string().min(1).max(300).optional(), content: z.string().min(1).max(500_000).optional() })
   .refine((b) => b.title !== undefined || b.content !== undefined, { message: 'title or content is required' })
-  .openapi('DocumentEditRequest');
+  .openapi('DocumentEditRequest', anyOfRequired('title', 'content'));
 
 export const VersionParams = z.object({
   id: IdParam.shape.id,

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { FileField, MAX_CONTENT_CHARS } from '../documents';
-import { IdParam } from '../lib/openapi';
+import { anyOfRequired, IdParam } from '../lib/openapi';
 import { pageOf } from '../lib/pagination';
 import { SEARCH_MODES } from './search';
 
@@ -21,7 +21,7 @@ export const CreateBaseBody = z
 export const UpdateBaseBody = z
   .strictObject({ name: z.string().trim().min(1).max(200).optional(), description: z.string().max(2000).nullable().optional() })
   .refine((b) => b.name !== undefined || b.description !== undefined, { message: 'name or description is required' })
-  .openapi('KnowledgeBaseUpdateRequest');
+  .openapi('KnowledgeBaseUpdateRequest', anyOfRequired('name', 'description'));
 
 export const KnowledgeBaseSchema = z
   .object({

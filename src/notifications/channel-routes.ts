@@ -26,7 +26,8 @@ const Domain = z
   .string()
   .min(3)
   .max(253)
-  .regex(/^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'a domain name such as acme.example');
+  // No `i` flag: the OpenAPI document carries only the pattern's source, so the case goes in the classes.
+  .regex(/^(?=.{3,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$/, 'a domain name such as acme.example');
 const ServiceEmail = z
   .object({
     domains: z.array(z.string()).openapi({ description: "Approved recipient domains of the service's email sender" }),

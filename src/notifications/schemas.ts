@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { SchemaMetadata } from '../lib/openapi';
 import { jsonObject } from '../lib/json';
 import { DELIVERY_STATUSES, NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES } from '../db/schema';
 import { PageQuery } from '../lib/pagination';
@@ -35,6 +36,26 @@ const content = {
     .openapi({ description: 'Email, SMS and push: the configuration name to use (default "default")' }),
 };
 
+/** Exactly a message (with an optional subject) or a template_id; variables only with a template (src/notifications/send.ts). */
+const messageOrTemplate: SchemaMetadata = {
+  allOf: [
+    // An email needs a subject that is not blank, unless a template gives it (src/notifications/send.ts).
+    {
+      anyOf: [
+        { properties: { channel: { not: { const: 'email' } } } },
+        { required: ['template_id'] },
+        { required: ['subject'], properties: { subject: { pattern: '\\S' } } },
+      ],
+    },
+    // Variables fill a template, so they need one.
+    { anyOf: [{ not: { required: ['variables'] } }, { required: ['template_id'] }] },
+  ],
+  oneOf: [
+    { required: ['message'], not: { required: ['template_id'] } },
+    { required: ['template_id'], not: { anyOf: [{ required: ['message'] }, { required: ['subject'] }] } },
+  ],
+};
+
 export const SendBody = z
   .strictObject({
     channel: Channel.openapi({ example: 'email' }),
@@ -45,7 +66,7 @@ export const SendBody = z
     }),
     ...content,
   })
-  .openapi('NotificationSend');
+  .openapi('NotificationSend', messageOrTemplate);
 
 export const BulkSendBody = z
   .strictObject({
@@ -57,7 +78,7 @@ export const BulkSendBody = z
       .openapi({ description: 'Up to 100; each a recipient, or {recipient, variables} to fill a template per recipient' }),
     ...content,
   })
-  .openapi('NotificationBulkSend');
+  .openapi('NotificationBulkSend', messageOrTemplate);
 
 export const AttemptSchema = z.object({
   attempt: z.number().int(),
@@ -175,7 +196,13 @@ export const TemplateBody = z
       .max(50)
       .default([]),
   })
-  .openapi('NotificationTemplateInput');
+  .openapi('NotificationTemplateInput', {
+    // An email template needs a subject that is not blank (src/notifications/templates.ts).
+    anyOf: [
+      { properties: { channel: { not: { const: 'email' } } } },
+      { required: ['subject'], properties: { subject: { pattern: '\\S' } } },
+    ],
+  });
 
 export const TemplateSchema = z
   .object({

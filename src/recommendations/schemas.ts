@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { anyOfRequired } from '../lib/openapi';
 import { REC_ALGORITHMS, REC_INTERACTION_TYPES } from '../db/schema';
 import { RECOMMENDATION_TYPES } from './weights';
 
@@ -39,7 +40,9 @@ export const InteractionBody = z
     message: 'a rating interaction needs `rating`',
     path: ['rating'],
   })
-  .openapi('RecInteractionInput');
+  .openapi('RecInteractionInput', {
+    anyOf: [{ properties: { interaction_type: { not: { const: 'rating' } } } }, { required: ['rating'] }],
+  });
 
 export const MAX_BULK_INTERACTIONS = 1000;
 export const BulkInteractionsBody = z
@@ -94,7 +97,8 @@ export const ModelBody = z
         example: { min_similarity: 0.3 },
       }),
   })
-  .openapi('RecModelInput');
+  // Without either, src/recommendations/model-routes.ts has no algorithm to train.
+  .openapi('RecModelInput', anyOfRequired('algorithm', 'recommendation_type'));
 
 export const ModelSchema = z
   .object({

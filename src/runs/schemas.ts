@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { oneOfRequired } from '../lib/openapi';
 import { RUN_STATUSES } from '../db/schema';
 import { jsonObject } from '../lib/json';
 import { REVIEW_DECISIONS } from '../engine';
@@ -337,7 +338,28 @@ export const SignalBody = z
         const problem = approvalProblem(b);
         if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [problem.startsWith('content') ? 'content' : 'decision'] });
       })
-      .openapi('RunApprovalSignal', { description: "A review decision at an approval node (docs/engine.md, 'Review')" }),
+      .openapi('RunApprovalSignal', {
+        description: "A review decision at an approval node (docs/engine.md, 'Review')",
+        // approvalProblem above, in the document's own terms.
+        allOf: [
+          oneOfRequired('decision', 'approved'),
+          {
+            anyOf: [
+              { properties: { decision: { const: 'edit' } }, required: ['decision', 'content'] },
+              {
+                properties: { decision: { not: { const: 'edit' } } },
+                not: { anyOf: [{ required: ['content'] }, { required: ['title'] }] },
+              },
+            ],
+          },
+          {
+            anyOf: [
+              { properties: { decision: { not: { const: 'request_changes' } } } },
+              { required: ['comment'], properties: { comment: { pattern: '\\S' } } },
+            ],
+          },
+        ],
+      }),
     z
       .strictObject({
         type: z.literal('event'),

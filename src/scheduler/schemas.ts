@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { oneOfRequired } from '../lib/openapi';
 import { jsonObject } from '../lib/json';
 import { FIRE_OUTCOMES, OVERLAP_POLICIES, SCHEDULE_KINDS, TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES } from '../db/schema';
 import { validTimezone, WEEKDAYS } from './timing';
@@ -113,7 +114,7 @@ export const WeeklyBody = z
     message: 'give weekday or weekdays (one of them)',
     path: ['weekdays'],
   })
-  .openapi('WeeklyScheduleCreate');
+  .openapi('WeeklyScheduleCreate', oneOfRequired('weekday', 'weekdays'));
 export const MonthlyBody = z
   .object({ ...policies, time: TimeOfDay, day_of_month: DayOfMonth })
   .strict()

@@ -68,7 +68,12 @@ const PolicyBody = z
     path: ['route_class'],
     message: 'the auth class is reachable without credentials, so it is counted per IP only (subject: ip)',
   })
-  .openapi('RateLimitPolicyRequest');
+  .openapi('RateLimitPolicyRequest', {
+    anyOf: [
+      { properties: { route_class: { not: { const: 'auth' } } } },
+      { properties: { subject: { const: 'ip' } }, required: ['subject'] },
+    ],
+  });
 
 const UsageQuery = z.object({
   subject: z

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { RUN_STATUSES } from '../db/schema';
 import { NodeSchema, NodesSchema, SettingsSchema } from '../engine';
 import { jsonObject } from '../lib/json';
-import { instantQuery } from '../lib/openapi';
+import { instantQuery, oneOfRequired } from '../lib/openapi';
 import { PageQuery } from '../lib/pagination';
 import { BULK_ACTIONS, MAX_BULK } from './bulk';
 import { checkContextWindows } from './context-check';
@@ -248,7 +248,7 @@ export const ImportBody = z
     dry_run: z.boolean().default(false).openapi({ description: 'Only report what would happen (with diffs); write nothing' }),
   })
   .refine((b) => (b.bundle === undefined) !== (b.yaml === undefined), { message: 'give exactly one of bundle and yaml' })
-  .openapi('WorkflowImportRequest');
+  .openapi('WorkflowImportRequest', oneOfRequired('bundle', 'yaml'));
 
 export const ImportResultSchema = z
   .object({
