@@ -4955,7 +4955,7 @@ export interface components {
         };
         WorkflowImportRequest: {
             bundle?: components["schemas"]["WorkflowBundle"] & unknown;
-            /** @description The bundle as YAML text */
+            /** @description The bundle as YAML text. The whole request body is at most MAX_BODY_BYTES of UTF-8 (1 MiB by default; 413 above): text outside ASCII takes 2–4 bytes a character, so it reaches that cap before this maxLength. */
             yaml?: string;
             /**
              * @description When a workflow of the same name exists with another definition: skip it, create this one renamed, or save it as a new version
@@ -7033,7 +7033,7 @@ export interface components {
             /** @description The earlier form: true is approve, false reject. Give this or decision */
             approved?: boolean;
             comment?: string;
-            /** @description edit: the document's new text (Markdown) */
+            /** @description edit: the document's new text (Markdown). The whole request body is at most MAX_BODY_BYTES of UTF-8 (1 MiB by default; 413 above): text outside ASCII takes 2–4 bytes a character, so it reaches that cap before this maxLength. */
             content?: string;
             /** @description edit: the document's new title (default: its first heading) */
             title?: string;
@@ -7327,7 +7327,7 @@ export interface components {
         };
         DocumentCreateRequest: {
             title: string;
-            /** @description Markdown */
+            /** @description Markdown. The whole request body is at most MAX_BODY_BYTES of UTF-8 (1 MiB by default; 413 above): text outside ASCII takes 2–4 bytes a character, so it reaches that cap before this maxLength. */
             content: string;
             /** @description Your own fields, stored as given (at most 16 KiB of JSON) */
             metadata?: {
@@ -7345,6 +7345,7 @@ export interface components {
         };
         DocumentEditRequest: {
             title?: string;
+            /** @description The whole request body is at most MAX_BODY_BYTES of UTF-8 (1 MiB by default; 413 above): text outside ASCII takes 2–4 bytes a character, so it reaches that cap before this maxLength. */
             content?: string;
         } | unknown | unknown;
         DocumentVersion: {
@@ -7479,7 +7480,7 @@ export interface components {
         };
         KnowledgeSourceRequest: {
             title: string;
-            /** @description Text or Markdown */
+            /** @description Text or Markdown. The whole request body is at most MAX_BODY_BYTES of UTF-8 (1 MiB by default; 413 above): text outside ASCII takes 2–4 bytes a character, so it reaches that cap before this maxLength. */
             content: string;
         } | {
             /** @description One of your documents (its current version is added) */
@@ -7569,6 +7570,7 @@ export interface components {
             [key: string]: unknown;
         };
         AnalyzeRequest: {
+            /** @description The whole request body is at most MAX_BODY_BYTES of UTF-8 (1 MiB by default; 413 above): text outside ASCII takes 2–4 bytes a character, so it reaches that cap before this maxLength. */
             text: string;
             analyses?: ("sentiment" | "keywords" | "readability" | "language" | "quality")[];
         };
@@ -17244,7 +17246,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Return events with seq greater than this */
-                after?: number | null;
+                after?: number;
                 limit?: number;
             };
             header?: never;
@@ -17428,7 +17430,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Resume after this seq (or send Last-Event-ID) */
-                after?: number | null;
+                after?: number;
             };
             header?: never;
             path: {
@@ -20260,7 +20262,7 @@ export interface operations {
                 /** @description hybrid: semantic and keyword lists fused by rank; semantic: vectors only; keyword: FTS5 BM25 only */
                 mode?: "hybrid" | "semantic" | "keyword";
                 /** @description Leave out passages whose cosine similarity to the query is below this */
-                min_score?: number | null;
+                min_score?: number;
             };
             header?: never;
             path: {

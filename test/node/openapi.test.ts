@@ -326,3 +326,24 @@ describe('cross-field rules', () => {
     expect(unknown).toEqual([]);
   });
 });
+
+describe('parameters and byte limits', () => {
+  type Param = { name: string; schema?: { type?: unknown } };
+  it('no parameter allows null (a URL or header value is text)', () => {
+    const nullable = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.values(ops).flatMap((op) =>
+        ((op.parameters ?? []) as Param[])
+          .filter((p) => JSON.stringify(p.schema?.type ?? '').includes('null'))
+          .map((p) => `${path} ${p.name}`),
+      ),
+    );
+    expect(nullable).toEqual([]);
+  });
+
+  it('states the body byte cap on request strings long enough to reach it', () => {
+    const schemas = (
+      doc as unknown as { components: { schemas: Record<string, { properties?: Record<string, { description?: string }> }> } }
+    ).components.schemas;
+    expect(schemas.DocumentEditRequest!.properties!.content!.description).toContain('MAX_BODY_BYTES');
+  });
+});
