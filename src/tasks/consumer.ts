@@ -158,6 +158,7 @@ async function lostClaim(env: Env, db: DB, m: TaskMessage, now: number): Promise
     await runBatch(db, [expireStatement(db, row.id, now), ...endStatements(db, row, false, now)]);
     return ack({ release: true, ended: row });
   }
+  if (row.status === 'retrying' && row.nextRetryAt !== null && row.nextRetryAt > now) return tooEarly(env, m, row.nextRetryAt - now);
   const live = row.status === 'running' && (row.leaseUntil ?? 0) >= now;
   if (row.attempts > row.maxRetries && !live) {
     return deadLetter(
@@ -168,6 +169,26 @@ async function lostClaim(env: Env, db: DB, m: TaskMessage, now: number): Promise
     );
   }
   // Another delivery of this message holds a live lease: this one is the duplicate.
+  return ack();
+}
+
+/**
+ * A delivery that came before the task's retry time (a copy of a message — Queues deliver at
+ * least once — or one the reconcile re-sent): the claim refused it, so nothing ran. Acking it
+ * alone would be safe only if the delayed message were sure to come, and it is not: if the
+ * consumer that set `retrying` died before its `message.retry()` reached the queue, the queue
+ * redelivers that very message after its own retry_delay, and this may be it. So it is put back
+ * for the time that remains. It goes back as a fresh message, sent before this one is acked
+ * (a failed send throws, and the message is retried), rather than through `message.retry()`:
+ * a retry counts toward the queue's max_retries, and a message past it is dead-lettered, which
+ * marks the task dead — early copies must not spend the attempts the task's own retries need.
+ * One copy in gives one message out, so copies never multiply, and at the retry time one claim
+ * wins and the other message finds the attempt under way (or the task ended) and is acked.
+ */
+async function tooEarly(env: Env, m: TaskMessage, remainingMs: number): Promise<Decision> {
+  // next_retry_at is at most the queue's longest delay ahead (planRetry); the cap is a guard.
+  const delaySeconds = Math.min(QUEUE_MAX_DELAY_SECONDS, Math.max(1, Math.ceil(remainingMs / 1000)));
+  await env.TASKS_QUEUE.send({ kind: 'run', task_id: m.task_id, seq: m.seq } satisfies TaskMessage, { delaySeconds });
   return ack();
 }
 

@@ -41,7 +41,15 @@ const claimQuery = preparedOnce((db) => {
         isNull(tasks.runId),
         sql`${tasks.attempts} <= ${tasks.maxRetries}`,
         or(isNull(tasks.deadlineAt), sql`${tasks.deadlineAt} > ${now}`),
-        or(inArray(tasks.status, ['queued', 'retrying']), and(eq(tasks.status, 'running'), sql`${tasks.leaseUntil} < ${now}`)),
+        // A retrying task is claimable only once its retry time has come: Queues deliver at least
+        // once, and a copy of a message (or a re-sent one) must not run the attempt before the wait
+        // the backoff or the provider's Retry-After set. Checked here, in the one UPDATE, so no
+        // read-then-write race can let an early delivery through.
+        or(
+          eq(tasks.status, 'queued'),
+          and(eq(tasks.status, 'retrying'), or(isNull(tasks.nextRetryAt), sql`${tasks.nextRetryAt} <= ${now}`)),
+          and(eq(tasks.status, 'running'), sql`${tasks.leaseUntil} < ${now}`),
+        ),
       ),
     )
     .returning()

@@ -18,6 +18,11 @@ beforeAll(async () => {
 
 const held = { delay_seconds: 3600 };
 const run = (taskId: number, seq = 0) => ({ kind: 'run', task_id: taskId, seq });
+/** As if a retrying task's wait had passed: a delivery before next_retry_at does not run it. */
+const due = (taskId: number) =>
+  env.DB.prepare('UPDATE tasks SET next_retry_at = ? WHERE id = ?')
+    .bind(Date.now() - 1, taskId)
+    .run();
 const effects = async (taskId: number) =>
   (await env.DB.prepare('SELECT effect FROM task_effects WHERE task_id = ?').bind(taskId).all<{ effect: string }>()).results.map(
     (r) => r.effect,
@@ -83,6 +88,7 @@ describe('retries and dead letters', () => {
     const first = await deliver('dwc-tasks', [{ id: 'b1', body: run(task.id), attempts: 1 }]);
     expect(first.retryDelays).toEqual([{ msgId: 'b1', delaySeconds: 120 }]);
     expect(await getTask(token, task.id)).toMatchObject({ status: 'retrying', attempts: 1, error: expect.stringContaining('429') });
+    await due(task.id);
     const second = await deliver('dwc-tasks', [{ id: 'b2', body: run(task.id), attempts: 2 }]);
     expect(second.explicitAcks).toEqual(['b2']);
     expect(await getTask(token, task.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
@@ -100,6 +106,7 @@ describe('retries and dead letters', () => {
     });
     const delays: number[] = [];
     for (let attempt = 1; attempt <= 3; attempt++) {
+      await due(task.id);
       const result = await deliver('dwc-tasks', [{ id: `d${attempt}`, body: run(task.id), attempts: attempt }]);
       expect(result.explicitAcks).toEqual([]);
       expect(result.retryDelays).toEqual([{ msgId: `d${attempt}`, delaySeconds: expect.any(Number) }]);
@@ -112,6 +119,7 @@ describe('retries and dead letters', () => {
 
     // The fourth failure is the last: the consumer acks it and sends the task to the dead-letter
     // queue, whose (real, local) consumer marks it dead.
+    await due(task.id);
     const last = await deliver('dwc-tasks', [{ id: 'd4', body: run(task.id), attempts: 4 }]);
     expect(last.explicitAcks).toEqual(['d4']);
     const dead = await waitForTask(token, task.id, (t) => t.status === 'dead');
