@@ -94,7 +94,7 @@ describe('a client generated from /openapi.json (openapi-typescript + openapi-fe
     await poll(
       async () => {
         const page = await dwc.GET('/api/v3/workflows/{id}/runs/{runId}/events', {
-          params: { path: { id: workflowId, runId }, query: { after: events.at(-1)?.seq ?? null } },
+          params: { path: { id: workflowId, runId }, query: { after: events.at(-1)?.seq ?? 0 } },
         });
         if (!page.data) throw new Error(`events failed: ${JSON.stringify(page.error)}`);
         events.push(...page.data.items);

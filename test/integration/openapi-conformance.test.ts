@@ -67,6 +67,19 @@ describe('every operation of /openapi.json answers as documented', () => {
     expect(await walk(selected, (op) => send(op.method, concrete(op.path), {}), 401)).toEqual([]);
   });
 
+  it('as a role the operation does not admit: a documented 403', async () => {
+    const viewer = await registerAndLogin(unique('confviewer'));
+    await must('PATCH', `/api/v3/auth/users/${viewer.user.id}`, { role: 'viewer' });
+    const selected = ops.filter((op) => op['x-access'] && !op['x-access'].roles.includes('viewer') && !upgrades(op));
+    expect(selected.length).toBeGreaterThan(50);
+    const problems = await walk(
+      selected,
+      (op) => send(op.method, concrete(op.path), { token: viewer.token, ...(jsonBody(op) ? { body: '{}' } : {}) }),
+      403,
+    );
+    expect(problems).toEqual([]);
+  });
+
   it('with ids that name nothing: a documented answer, never a 5xx', async () => {
     const token = (await registerAndLogin(unique('confids'))).token;
     const selected = ops.filter((op) => /\{/.test(op.path) && !upgrades(op));
