@@ -46,7 +46,7 @@ module.exports = {
     {
       name: 'tasks-knows-no-feature',
       severity: 'error',
-      comment: 'The task runner owns a registry type; features register their handlers (src/<feature>/task-handler.ts) from src/worker.ts.',
+      comment: 'The task runner owns a registry type; the composition roots list the features\' handlers (src/<feature>/task-handler.ts) and install them.',
       from: { path: '^src/tasks/' },
       to: { path: '^(src/(?!tasks/|lib/|db/)|durable-objects/)' },
     },

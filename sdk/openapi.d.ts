@@ -7795,7 +7795,100 @@ export interface components {
             max_retries?: number;
             /** @description Submitting again with the same key returns the task it created (200); with a different body, 409 */
             idempotency_key?: string;
-        };
+        } & (({
+            task_type?: unknown;
+        } | {
+            payload?: {
+                workflow_id: number;
+                /** @default {} */
+                input?: {
+                    [key: string]: unknown;
+                };
+            };
+        }) & ({
+            task_type?: unknown;
+        } | {
+            payload?: {
+                url: string;
+                /**
+                 * @default POST
+                 * @enum {string}
+                 */
+                method?: "POST" | "PUT" | "PATCH";
+                /** @default {} */
+                headers?: {
+                    [key: string]: string;
+                };
+                /** @default {} */
+                body?: unknown;
+            };
+        }) & ({
+            task_type?: unknown;
+        } | {
+            payload?: {
+                /** @default [] */
+                data?: string | {
+                    [key: string]: string | number | boolean | null;
+                }[];
+                /** @enum {string} */
+                format?: "csv" | "json";
+                /**
+                 * @default ,
+                 * @enum {string}
+                 */
+                delimiter?: "," | ";" | "\t" | "|";
+                /** @default [] */
+                group_by?: string[];
+                fields?: string[];
+            };
+        }) & ({
+            task_type?: unknown;
+        } | {
+            payload?: {
+                /** @default 30 */
+                older_than_days?: number;
+                /**
+                 * @default [
+                 *       "tasks",
+                 *       "schedule_fires"
+                 *     ]
+                 */
+                include?: ("tasks" | "schedule_fires" | "runs")[];
+            };
+        }) & ({
+            task_type?: unknown;
+        } | {
+            payload?: {
+                delivery_id: number;
+            };
+        }) & ({
+            task_type?: unknown;
+        } | {
+            payload?: {
+                model_id: number;
+                version: number;
+                /** @default false */
+                activate?: boolean;
+            };
+        }) & ({
+            task_type?: unknown;
+        } | {
+            payload?: {
+                execution_id: number;
+            };
+        }) & ({
+            task_type?: unknown;
+        } | {
+            payload?: {
+                automation_id: number;
+            };
+        }) & ({
+            task_type?: unknown;
+        } | {
+            payload?: {
+                export_id: number;
+            };
+        }));
         TaskBulkSubmitResult: {
             items: components["schemas"]["Task"][];
             /** @description How many were new (the rest matched an idempotency key) */

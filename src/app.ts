@@ -40,7 +40,14 @@ import { siteRoutes } from './site/routes';
 import { keyIpRuleRoutes } from './security/key-ip-routes';
 import { policyRoutes } from './security/policy-routes';
 import { securityRoutes } from './security/routes';
+import { automationsTaskHandlers } from './automations/task-handler';
+import { exportsTaskHandlers } from './exports/task-handler';
+import { mlTaskHandlers } from './ml/task-handler';
+import { notificationsTaskHandlers } from './notifications/task-handler';
+import { runsTaskHandlers } from './runs/task-handler';
+import type { PayloadSchemas, TaskHandlers } from './tasks';
 import { taskRoutes } from './tasks/routes';
+import { tasksTaskHandlers } from './tasks/task-handler';
 import { executeRoutes, runRoutes } from './runs/routes';
 import { workflowRoutes } from './workflows/routes';
 import { workflowBulkRoutes } from './workflows/bulk-routes';
@@ -52,6 +59,21 @@ import { errorTrackingRoutes } from './errors-tracking/routes';
 import { trackFaults } from './errors-tracking';
 import { systemMail } from './notifications';
 import { guard, noteRefusal } from './auth/middleware';
+
+/**
+ * Every task type's handler, from the feature that owns it; `satisfies` makes a missing type a
+ * compile error. src/worker.ts installs them for the queue consumer; here their payload schemas
+ * describe the submit bodies in /openapi.json.
+ */
+export const TASK_HANDLERS = {
+  ...tasksTaskHandlers,
+  ...runsTaskHandlers,
+  ...notificationsTaskHandlers,
+  ...mlTaskHandlers,
+  ...automationsTaskHandlers,
+  ...exportsTaskHandlers,
+} satisfies TaskHandlers;
+const TASK_PAYLOADS = Object.fromEntries(Object.entries(TASK_HANDLERS).map(([type, h]) => [type, h.payload])) as PayloadSchemas;
 
 /**
  * The HTTP application. It imports no Durable Object class (only their types), so it can also
@@ -130,7 +152,7 @@ export const app = base
   .route('/api/v3/advanced/ai', aiRoutes('seeds'))
   .route('/api/v3/ai-workflows', aiWorkflowRoutes)
   .route('/api/v3/ws', realtimeRoutes)
-  .route('/api/v3/background', taskRoutes)
+  .route('/api/v3/background', taskRoutes(TASK_PAYLOADS))
   .route('/api/v3/scheduler', schedulerRoutes)
   .route('/api/v3/analytics', analyticsRoutes)
   .route('/api/v3/advanced/analytics', seedAnalyticsRoutes)

@@ -1,23 +1,17 @@
-import { app } from './app';
+import { app, TASK_HANDLERS } from './app';
 import { auditCron } from './audit/cron';
 import { authCron } from './auth/cron';
 import { automationsSubscriber } from './automations/subscriber';
-import { automationsTaskHandlers } from './automations/task-handler';
-import { exportsTaskHandlers } from './exports/task-handler';
 import { consumeEvents, EVENTS_QUEUE_NAME, publishOutbox, type Subscriber } from './lib/events';
 import { metricsCron } from './metrics/cron';
-import { mlTaskHandlers } from './ml/task-handler';
 import { notificationsSubscriber } from './notifications/subscriber';
-import { notificationsTaskHandlers } from './notifications/task-handler';
 import { runsCron } from './runs/cron';
-import { runsTaskHandlers } from './runs/task-handler';
 import { schedulerCron } from './scheduler/cron';
 import { schedulerTaskHooks } from './scheduler/task-hooks';
 import { retentionCron } from './security/cron';
-import { installTasks, type TaskHandlers } from './tasks';
+import { installTasks } from './tasks';
 import { handleQueue } from './tasks/consumer';
 import { tasksCron } from './tasks/cron';
-import { tasksTaskHandlers } from './tasks/task-handler';
 import { tracesSubscriber } from './traces/subscriber';
 
 /**
@@ -27,17 +21,8 @@ import { tracesSubscriber } from './traces/subscriber';
  * feature's routes); src/index.ts exports this and the Durable Object classes.
  */
 
-/** Every task type's handler, from the feature that owns it; `satisfies` makes a missing type a compile error. */
-const TASK_HANDLERS = {
-  ...tasksTaskHandlers,
-  ...runsTaskHandlers,
-  ...notificationsTaskHandlers,
-  ...mlTaskHandlers,
-  ...automationsTaskHandlers,
-  ...exportsTaskHandlers,
-} satisfies TaskHandlers;
-
-// Installed when this module loads, before the Worker handles anything.
+// Installed when this module loads, before the Worker handles anything. (The handlers are listed in
+// src/app.ts, whose task routes describe each type's payload with them.)
 installTasks({ handlers: TASK_HANDLERS, onEnd: [schedulerTaskHooks] });
 
 /** Who hears which domain event (src/lib/events.ts), in this order. */

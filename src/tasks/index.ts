@@ -21,5 +21,5 @@ export {
   type TaskHandlers,
   taskHandler,
 } from './registry';
-export { StatsQuery } from './schemas';
+export { type PayloadSchemas, StatsQuery } from './schemas';
 export { signWebhook } from './signing';

@@ -4,7 +4,7 @@ import type { DB } from '../db/client';
 import type { TaskType } from '../db/schema';
 import { ApiError, invalidField } from '../lib/errors';
 import { checkOutboundUrl } from '../lib/ssrf';
-import { checkColumns, DataError, parseCsv, tableFromJson, type Table } from './aggregate';
+import { checkColumns, DataError, MAX_ROWS, parseCsv, tableFromJson, type Table } from './aggregate';
 import { type CheckContext, taskWiring } from './registry';
 
 /*
@@ -39,7 +39,7 @@ export const DataProcessingPayload = z
     // Without data (the original API's example sends none) the task aggregates an empty table:
     // it succeeds with 0 rows rather than inventing anything.
     data: z
-      .union([z.string().min(1).max(1_000_000), z.array(z.record(z.string(), CellSchema))])
+      .union([z.string().min(1).max(1_000_000), z.array(z.record(z.string(), CellSchema)).max(MAX_ROWS)])
       .default([])
       .openapi({ description: 'CSV text (header row first) or an array of JSON objects; empty when omitted' }),
     format: z.enum(['csv', 'json']).optional().openapi({ description: 'Defaults to csv for text, json for an array' }),
@@ -61,6 +61,7 @@ export const CleanupPayload = z
     include: z
       .array(z.enum(CLEANUP_TARGETS))
       .min(1)
+      .max(CLEANUP_TARGETS.length)
       .default(['tasks', 'schedule_fires'])
       .refine((a) => new Set(a).size === a.length, 'no duplicates'),
   })

@@ -8,8 +8,9 @@ export type TaskRow = typeof tasks.$inferSelect;
  * The task runner knows task types only through this registry. Each feature that owns a task type
  * exports its handler from its task-handler.ts (runs: workflow_run; notifications:
  * notification_delivery; ml: ml_train; automations: automation_run and automation_fire; the
- * runner's own webhook_call, data_processing and cleanup), and src/worker.ts installs them all,
- * with the end-of-task hooks, when the Worker's module loads — before any request, queue message
+ * runner's own webhook_call, data_processing and cleanup); src/app.ts lists them all (its task
+ * routes describe each type's payload with their schemas) and src/worker.ts installs them, with
+ * the end-of-task hooks, when the Worker's module loads — before any request, queue message
  * or alarm is handled. It is wiring, the same in every isolate, not state.
  */
 

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { jsonObject } from '../lib/json';
-import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES } from '../db/schema';
+import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES, type TaskType } from '../db/schema';
+import type { SchemaMetadata } from '../lib/openapi';
 
 export const SubmitBody = z
   .object({
@@ -33,14 +34,36 @@ export const SubmitBody = z
       .optional()
       .openapi({ description: 'Submitting again with the same key returns the task it created (200); with a different body, 409' }),
   })
-  .strict()
-  .openapi('TaskSubmit');
+  .strict();
 export type SubmitBody = z.infer<typeof SubmitBody>;
 
-export const BulkSubmitBody = z
-  .object({ tasks: z.array(SubmitBody).min(1).max(100) })
-  .strict()
-  .openapi('TaskBulkSubmit');
+/** Each task type's payload schema: its handler's (src/<feature>/task-handler.ts), given by the composition root. */
+export type PayloadSchemas = { readonly [K in TaskType]: z.ZodType };
+
+/** A handler's payload schema as JSON Schema, as a client writes it (defaults optional; refinements stay in the server). */
+function payloadJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  return json;
+}
+
+/**
+ * The submit bodies as the document describes them: for each task type, `payload` must match
+ * that type's schema, so a body the document accepts is one the server accepts (issue 25). The
+ * runtime checks are the same zod schemas, through validatePayload.
+ */
+export function submitBodies(payloads: PayloadSchemas) {
+  const byType = (type: TaskType): Record<string, unknown> => ({
+    anyOf: [{ properties: { task_type: { not: { const: type } } } }, { properties: { payload: payloadJsonSchema(payloads[type]) } }],
+  });
+  // z.toJSONSchema's output is JSON Schema 2020-12, which OpenAPI 3.1 takes as it is; the
+  // metadata type only knows the OpenAPI 3.0 and 3.1 schema objects, hence the one assertion.
+  const submit = SubmitBody.openapi('TaskSubmit', { allOf: TASK_TYPES.map(byType) } as unknown as SchemaMetadata);
+  const bulk = z
+    .object({ tasks: z.array(submit).min(1).max(100) })
+    .strict()
+    .openapi('TaskBulkSubmit');
+  return { submit, bulk };
+}
 export const BulkCancelBody = z
   .object({ task_ids: z.array(z.number().int().positive()).min(1).max(100) })
   .strict()

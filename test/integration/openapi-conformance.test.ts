@@ -365,7 +365,9 @@ const REQUESTS: Record<string, () => Promise<Req> | Req> = {
     };
   },
   'POST /api/v3/scheduler/schedules/preview': () => ({ body: { cron_expression: '0 9 * * 1' } }),
-  'POST /api/v3/background/tasks/submit': () => ({ body: { name: 'conf', task_type: 'cleanup' } }),
+  'POST /api/v3/background/tasks/submit': async () => ({
+    body: { name: 'conf', task_type: 'workflow_run', payload: { workflow_id: await one('workflow'), input: { topic: 'bees' } } },
+  }),
   'POST /api/v3/background/tasks/bulk/submit': () => ({ body: { tasks: [{ name: 'conf', task_type: 'cleanup' }] } }),
   'POST /api/v3/auth/refresh': async () => ({ body: { refresh_token: (await registerAndLogin(unique('confrefresh'))).refresh } }),
   'POST /api/v3/auth/reauthenticate': () => ({ body: { password: STRONG_PASSWORD } }),

@@ -276,6 +276,17 @@ describe('schemas accept what the server accepts and returns', () => {
     expect(await validate('/components/schemas/WorkflowPatchRequest', { name: 'Renamed' })).toBe(true);
   });
 
+  it("a task's payload must be its type's: the handlers' schemas are in the document", async () => {
+    const task = (task_type: string, payload: unknown) => validate('/components/schemas/TaskSubmit', { name: 't', task_type, payload });
+    expect(await task('workflow_run', {})).toBe(false); // workflow_id is required
+    expect(await task('workflow_run', { workflow_id: 3, input: { topic: 'bees' } })).toBe(true);
+    expect(await task('webhook_call', { workflow_id: 3 })).toBe(false);
+    expect(await task('webhook_call', { url: 'https://example.com/hook' })).toBe(true);
+    expect(await task('cleanup', {})).toBe(true);
+    expect(await task('cleanup', { include: ['tasks', 'tasks', 'runs', 'tasks'] })).toBe(false); // at most 3
+    expect(await task('data_processing', { data: Array.from({ length: 10_001 }, () => ({ a: 1 })) })).toBe(false);
+  });
+
   it('DELETE /security/rate-limits/{name} may answer effective: null', async () => {
     const schema = '/paths/~1api~1v3~1security~1rate-limits~1{name}/delete/responses/200/content/application~1json/schema';
     expect(await validate(schema, { deleted: 'custom-burst', effective: null })).toBe(true);
