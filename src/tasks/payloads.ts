@@ -24,6 +24,7 @@ export const WebhookCallPayload = z
       .record(z.string().regex(HEADER_NAME, 'header names are letters, digits and hyphens'), z.string().max(1024))
       .default({})
       .refine((h) => Object.keys(h).length <= 20, 'at most 20 headers')
+      .meta({ maxProperties: 20 }) // the refine above, for the document (z.toJSONSchema reads meta)
       .refine(
         (h) => !Object.keys(h).some((k) => RESERVED_HEADERS.test(k)),
         'host, length, hop-by-hop, proxy, cf-* and webhook-* headers are set by the service',
