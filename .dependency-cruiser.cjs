@@ -46,7 +46,8 @@ module.exports = {
     {
       name: 'tasks-knows-no-feature',
       severity: 'error',
-      comment: 'The task runner owns a registry type; the composition roots list the features\' handlers (src/<feature>/task-handler.ts) and install them.',
+      comment:
+        "The task runner owns a registry type; the composition roots list the features' handlers (src/<feature>/task-handler.ts) and install them.",
       from: { path: '^src/tasks/' },
       to: { path: '^(src/(?!tasks/|lib/|db/)|durable-objects/)' },
     },
