@@ -66,6 +66,8 @@ describe('console: serving and signing in', () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await expect.poll(() => page.getByRole('status').filter({ hasText: 'You are signed out.' }).count()).toBe(1);
       expect(await page.evaluate(storageSize)).toBe(0);
+      // The tab says where the user is now, not the view that was open (issue 26, finding 6).
+      expect(await page.title()).toBe('Sign in — Document Workflow Chain');
 
       const form = page.getByRole('form', { name: 'Sign in' });
       await form.getByLabel('Username or email').fill(`${username}@example.com`);

@@ -57,7 +57,10 @@ async function expectApiFigures(page: Page, token: string, range: string) {
   const all = totals.locator('div[data-type="All events"]');
   expect(await all.getAttribute('data-count')).toBe(String(summary.totals.count));
   expect(await all.getAttribute('data-previous')).toBe(String(summary.totals.previous));
-  expect(await all.locator('dd').textContent()).toBe(summary.totals.count.toLocaleString('en-US'));
+  expect(await all.locator('dd').first().textContent()).toBe(summary.totals.count.toLocaleString('en-US'));
+  // Valid <dl> groups (axe dlitem): only <dt> and <dd> inside each group; the trend is a second <dd>.
+  expect(await totals.locator('div > :not(dt, dd)').count()).toBe(0);
+  expect(await all.locator('dd.hint').textContent()).toContain('before');
   expect(await totals.locator('div[data-type]').count()).toBe(Object.keys(summary.by_type).length + 1);
   for (const [type, t] of Object.entries<Trend>(summary.by_type)) {
     expect(await totals.locator(`div[data-type="${type}"]`).getAttribute('data-count')).toBe(String(t.count));

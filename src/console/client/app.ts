@@ -58,6 +58,8 @@ async function render(): Promise<void> {
   if (!signedIn()) {
     authView(root, notice);
     notice = '';
+    // The tab no longer names the view that was open before signing out.
+    document.title = 'Sign in — Document Workflow Chain';
     return;
   }
   const hash = location.hash || '#/workflows';
@@ -73,7 +75,10 @@ async function render(): Promise<void> {
   }
   if (signal.aborted) return;
   const heading = root.querySelector('h1');
-  if (!heading) return;
+  if (!heading) {
+    document.title = 'Document Workflow Chain';
+    return;
+  }
   document.title = `${heading.textContent} — Document Workflow Chain`;
   // After a navigation, focus goes to the new page's heading, where a screen reader user expects
   // to continue; on first load it stays at the top so the skip link is the first Tab stop.

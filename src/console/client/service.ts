@@ -30,7 +30,8 @@ function totals(sum: AnalyticsSummary): HTMLDListElement {
         { 'data-type': type, 'data-count': t.count, 'data-previous': t.previous },
         h('dt', {}, type),
         h('dd', {}, fmtNumber(t.count)),
-        h('small', { class: 'hint' }, trendText(t)),
+        // A second description of the same term: a <dl>'s groups hold only <dt> and <dd> (axe: dlitem).
+        h('dd', { class: 'hint' }, trendText(t)),
       ),
     ),
   );
