@@ -12,6 +12,7 @@
  *   counted per IP: src/security/rate-limits.ts), whose 2xx answers carry `RateLimit` and
  *   `RateLimit-Policy` too.
  */
+import { DEFAULT_MAX_BODY_BYTES } from '../lib/middleware';
 import { isAuthPath } from '../security';
 
 type Json = Record<string, unknown>;
@@ -88,7 +89,7 @@ export function completeDocument<D extends Json>(doc: D): D {
 }
 
 /** A string this long can pass its own maxLength and still overflow the body cap in UTF-8 (4 bytes a character at most). */
-const BYTE_CAP_BITES = (1024 * 1024) / 4;
+const BYTE_CAP_BITES = DEFAULT_MAX_BODY_BYTES / 4;
 const BYTE_NOTE =
   'The whole request body is at most MAX_BODY_BYTES of UTF-8 (1 MiB by default; 413 above): text outside ASCII takes 2–4 bytes a character, so it reaches that cap before this maxLength.';
 

@@ -35,13 +35,14 @@ export function errorResponses<C extends ErrorCode>(...codes: C[]): { [K in C as
   return out as { [K in C as (typeof ERROR_STATUS)[K]]: ErrorResponse };
 }
 
+/** What a schema's `.openapi()` takes: JSON Schema keywords the generated document adds to the schema. */
+export type SchemaMetadata = NonNullable<Parameters<z.ZodString['openapi']>[1]>;
+
 /**
  * Cross-field rules a zod `refine` enforces but the generated document cannot see, as JSON Schema
  * for a schema's `.openapi()` metadata, so the document accepts exactly what the server does.
  * `anyOfRequired('a', 'b')`: at least one of the properties; `oneOfRequired`: exactly one.
  */
-/** What a schema's `.openapi()` takes: JSON Schema keywords the generated document adds to the schema. */
-export type SchemaMetadata = NonNullable<Parameters<z.ZodString['openapi']>[1]>;
 export const anyOfRequired = (...names: string[]) => ({ anyOf: names.map((name) => ({ required: [name] })) });
 export const oneOfRequired = (...names: string[]) => ({ oneOf: names.map((name) => ({ required: [name] })) });
 

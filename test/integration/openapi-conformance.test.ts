@@ -9,9 +9,9 @@
  */
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, registerAndLogin, STRONG_PASSWORD, unique } from '../helpers';
+import { api, poll, registerAndLogin, STRONG_PASSWORD, unique, waitForRun } from '../helpers';
 import { connectWs } from '../ws-client';
-import { type Answer, conformance, type Operation, operations, type Spec, sample, schemaChecker } from './openapi-conformance';
+import { type Answer, conformance, type Operation, operations, pointer, type Spec, sample, schemaChecker } from './openapi-conformance';
 
 let spec: Spec;
 let ops: Operation[];
@@ -165,7 +165,15 @@ const b64url = (bytes: Uint8Array) =>
     .replace(/\//g, '_')
     .replace(/=+$/, '');
 const asId = (json: { id: number | string }) => json.id;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** What a browser's PushSubscription.toJSON() gives: a P-256 public key and a 16-byte auth secret. */
+async function pushSubscription() {
+  const ua = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits'])) as CryptoKeyPair;
+  const key = new Uint8Array((await crypto.subtle.exportKey('raw', ua.publicKey)) as ArrayBuffer);
+  return {
+    endpoint: `https://fcm.googleapis.com/fcm/send/${unique('sub')}`,
+    keys: { p256dh: b64url(key), auth: b64url(crypto.getRandomValues(new Uint8Array(16))) },
+  };
+}
 
 /** Objects to act on, made through the API: once for the file, or fresh for an operation that deletes one. */
 const makers: Record<string, () => Promise<number | string>> = {
@@ -173,12 +181,7 @@ const makers: Record<string, () => Promise<number | string>> = {
   run: async () => {
     const wf = await one('workflow');
     const run = await must('POST', `/api/v3/workflows/${wf}/runs`, { input: { topic: 'bees' } });
-    for (let i = 0; i < 400; i++) {
-      const now = await must('GET', `/api/v3/workflows/${wf}/runs/${run.id}`);
-      if (['succeeded', 'failed', 'cancelled'].includes(now.status)) return now.id;
-      await sleep(25);
-    }
-    throw new Error('the run did not finish');
+    return (await waitForRun(admin, Number(wf), run.id)).id;
   },
   document: async () => asId(await must('POST', '/api/v3/documents', { title: 'Conformance', content: 'Bees make honey.' })),
   export: async () => {
@@ -254,23 +257,14 @@ const makers: Record<string, () => Promise<number | string>> = {
   },
   notification: async () => {
     await must('POST', '/api/v3/notifications/send', { channel: 'in_app', recipient: String(await adminId()), message: 'Hi' });
-    for (let i = 0; i < 200; i++) {
-      const list = await must('GET', '/api/v3/notifications');
-      if (list.items?.length) return list.items[0].id;
-      await sleep(25);
-    }
-    throw new Error('no in-app notification arrived');
-  },
-  push: async () => {
-    const ua = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits'])) as CryptoKeyPair;
-    const key = new Uint8Array((await crypto.subtle.exportKey('raw', ua.publicKey)) as ArrayBuffer);
-    return asId(
-      await must('POST', '/api/v3/notifications/push/subscriptions', {
-        endpoint: `https://fcm.googleapis.com/fcm/send/${unique('sub')}`,
-        keys: { p256dh: b64url(key), auth: b64url(crypto.getRandomValues(new Uint8Array(16))) },
-      }),
+    const list = await poll(
+      () => must('GET', '/api/v3/notifications'),
+      (l) => l.items?.length > 0,
+      { what: 'the in-app notifications' },
     );
+    return list.items[0].id;
   },
+  push: async () => asId(await must('POST', '/api/v3/notifications/push/subscriptions', await pushSubscription())),
   ipRule: async () => asId(await must('POST', '/api/v3/security/ip-rules', { action: 'deny', cidr: '198.51.100.0/24' })),
   errorGroup: async () => {
     const list = await must('GET', '/api/v3/admin/errors');
@@ -354,16 +348,7 @@ const REQUESTS: Record<string, () => Promise<Req> | Req> = {
   'POST /api/v3/workflows/{id}/runs': () => ({ body: { input: { topic: 'bees' } } }),
   'POST /api/v3/workflows/{id}/runs/estimate': () => ({ body: { input: { topic: 'bees' } } }),
   'POST /api/v3/workflows/bulk': async () => ({ body: { action: 'archive', ids: [await makers.workflow!()] } }),
-  'POST /api/v3/notifications/push/subscriptions': async () => {
-    const ua = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits'])) as CryptoKeyPair;
-    const key = new Uint8Array((await crypto.subtle.exportKey('raw', ua.publicKey)) as ArrayBuffer);
-    return {
-      body: {
-        endpoint: `https://fcm.googleapis.com/fcm/send/${unique('sub')}`,
-        keys: { p256dh: b64url(key), auth: b64url(crypto.getRandomValues(new Uint8Array(16))) },
-      },
-    };
-  },
+  'POST /api/v3/notifications/push/subscriptions': async () => ({ body: await pushSubscription() }),
   'POST /api/v3/scheduler/schedules/preview': () => ({ body: { cron_expression: '0 9 * * 1' } }),
   'POST /api/v3/background/tasks/submit': async () => ({
     body: { name: 'conf', task_type: 'workflow_run', payload: { workflow_id: await one('workflow'), input: { topic: 'bees' } } },
@@ -409,16 +394,14 @@ const REQUESTS: Record<string, () => Promise<Req> | Req> = {
   // The signed link GET /exports/{id} gives once the file is built.
   'GET /api/v3/exports/{id}/file': async () => {
     const id = await one('export');
-    for (let i = 0; i < 400; i++) {
-      const job = await must('GET', `/api/v3/exports/${id}`);
-      if (job.signed_url) {
-        const url = new URL(job.signed_url, 'http://x');
-        return { params: { id }, query: Object.fromEntries(url.searchParams), token: '' };
-      }
-      if (!['queued', 'running'].includes(job.status)) throw new Error(`the export ended ${job.status}`);
-      await sleep(25);
-    }
-    throw new Error('the export was not built');
+    const job = await poll(
+      () => must('GET', `/api/v3/exports/${id}`),
+      (j) => Boolean(j.signed_url) || !['queued', 'running'].includes(j.status),
+      { what: `export ${id}` },
+    );
+    if (!job.signed_url) throw new Error(`the export ended ${job.status}`);
+    const url = new URL(job.signed_url, 'http://x');
+    return { params: { id }, query: Object.fromEntries(url.searchParams), token: '' };
   },
   'GET /api/v3/notifications/push/vapid-public-key': async () => {
     await must('PUT', '/api/v3/notifications/channels/push/default?scope=global', { settings: { subject: 'mailto:ops@acme.example' } });
@@ -452,7 +435,7 @@ async function wellFormed(op: Operation): Promise<{ url: string; call: Call; ok:
   if (query.size) url += `?${query}`;
   const schema = jsonBody(op)?.schema;
   let body: string | undefined;
-  const at = `/paths/${op.path.replaceAll('~', '~0').replaceAll('/', '~1')}/${op.method.toLowerCase()}/requestBody/content/application~1json/schema`;
+  const at = `/${pointer('paths', op.path, op.method.toLowerCase(), 'requestBody', 'content', 'application/json', 'schema')}`;
   if ('body' in fixture) {
     body = JSON.stringify(fixture.body);
     if (schema) for (const e of check(at, fixture.body)) problems.push(`the fixture's body is outside the request schema: ${e}`);

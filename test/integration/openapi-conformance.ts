@@ -47,7 +47,8 @@ export type Spec = {
 
 const SPEC_ID = 'https://dwc.test/openapi.json';
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
-const pointer = (...parts: string[]) => parts.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
+/** A JSON pointer from its parts, each escaped (`~` → `~0`, `/` → `~1`). */
+export const pointer = (...parts: string[]) => parts.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
 
 export function operations(spec: Spec): Operation[] {
   return Object.entries(spec.paths).flatMap(([path, methods]) =>
